@@ -1,0 +1,106 @@
+# cs_exporter — see README.md. `make check` runs every test; `make demo` runs
+# the exporter on generated data in a private PostgreSQL cluster.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+CC      ?= cc
+PKGS    := libmicrohttpd libpq libconfig zlib
+WARN    := -Wall -Wextra -Wpedantic -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wshadow -Wwrite-strings -Wvla -Werror
+OPT     ?= -O2 -g
+CFLAGS  ?=
+CPPFLAGS += -D_GNU_SOURCE -DCS_VERSION='"$(VERSION)"' -DCS_REVISION='"$(REVISION)"'
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lm -pthread
+
+# make SANITIZE=address,undefined check
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDLIBS     += -fsanitize=$(SANITIZE)
+BUILD ?= build/san
+endif
+BUILD ?= build
+
+LIB_SRC  := $(filter-out exporter/main.c,$(wildcard exporter/*.c)) $(wildcard collectors/*.c) $(wildcard config/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
+
+BIN      := $(BUILD)/cs_exporter
+UNIT     := $(BUILD)/unit_tests
+
+.PHONY: all deps check unit integration demo bench soak install format format-check valgrind clean
+
+all: $(BIN) $(TOOLS)
+
+deps:
+	@tests/scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcs.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/exporter/main.o $(BUILD)/libcs.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNIT): $(UNIT_OBJ) $(BUILD)/libcs.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs criterion 2>/dev/null) $(LDLIBS)
+
+$(BUILD)/%: tests/tools/%.c $(BUILD)/libcs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Everything a submission must pass. Ends with criterion's summary of the
+# unit tests and the line "N passed, M failed" over the whole suite.
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT)
+	@BUILD=$(BUILD) tests/run.sh
+
+unit: $(UNIT)
+	$(UNIT)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) TIER=$(TIER) tests/bench/run.sh
+
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/bench/soak.sh
+
+valgrind: deps
+	@$(MAKE) --no-print-directory all $(UNIT) OPT='-O0 -g'
+	@BUILD=$(BUILD) VALGRIND=1 tests/run.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cs_exporter \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)/etc/cs_exporter \
+		$(DESTDIR)/lib/systemd/system
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cs_exporter
+	install -m 0644 config/example.conf $(DESTDIR)/etc/cs_exporter/cs_exporter.conf
+	cp -r dashboards $(DESTDIR)$(PREFIX)/share/cs_exporter/
+	@if [ -f exporter/cs_exporter.1 ]; then install -m 0644 exporter/cs_exporter.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	@if [ -f exporter/cs_exporter.service ]; then sed 's|@PREFIX@|$(PREFIX)|g' exporter/cs_exporter.service > $(DESTDIR)/lib/systemd/system/cs_exporter.service; fi
+
+FORMAT_FILES = $(wildcard exporter/*.[ch] collectors/*.[ch] config/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build

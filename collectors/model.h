@@ -1,0 +1,194 @@
+/*
+ * model: typed, validated dataset rows and the join that attributes them to
+ * segments. This is the boundary between SQL (text rows) and compute.
+ *
+ * Lifecycle of one collector run:
+ *
+ *   d = cs_data_new(cfg, collector, as_of);
+ *   for each dataset the kind needs, accounts first:
+ *       cs_data_begin(d, ds, outcome, window, ncols, names, err, len);
+ *       cs_data_row(d, values)   ... once per row, values[i] NULL = SQL NULL
+ *       cs_data_end(d);
+ *   cs_data_link(d);             segments, cardinality fold
+ *   kpi_xxx(d, out);             pure compute into an mset
+ *   cs_data_free(d);
+ *
+ * Rows are validated as they arrive; a row that breaks the contract of SPEC
+ * section 2 is dropped and counted in d->rejects (dataset, reason). Columns
+ * are found by name (the documented column names); a missing required column
+ * makes cs_data_begin fail, which fails the run. Billing rows are attributed
+ * to accounts as they arrive, which is why accounts are loaded first.
+ *
+ * All strings reachable from a struct cs_data live in its arena and die with
+ * cs_data_free. Everything below is single-threaded per cs_data.
+ */
+#ifndef CS_MODEL_H
+#define CS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+
+/* Microseconds since 1970-01-01 00:00:00 UTC. */
+typedef int64_t cs_time;
+#define CS_TIME_NONE INT64_MIN /* SQL NULL */
+#define CS_TIME_OPEN INT64_MAX /* valid_to NULL: open-ended */
+#define CS_SECOND    INT64_C(1000000)
+#define CS_DAY	     (INT64_C(86400) * CS_SECOND)
+
+#define CS_NO_ACCOUNT (-1)
+
+/* Parses PostgreSQL text output of timestamptz/timestamp/date (session time
+ * zone UTC) such as "2024-03-01 12:00:00.25+00" or "2024-03-01". Returns 0 and
+ * sets *t, or -1 when malformed. */
+int cs_parse_time(const char *s, cs_time *t);
+/* Formats t as RFC 3339 UTC ("2024-03-01T12:00:00Z", fraction when non-zero). */
+void cs_format_time(cs_time t, char *dst, size_t len);
+
+/* ISO 4217 minor-unit exponent of code (case-insensitive), -1 if unknown. */
+int cs_currency_exponent(const char *code);
+
+enum cs_status { SUB_TRIALING, SUB_ACTIVE, SUB_PAST_DUE, SUB_PAUSED, SUB_CANCELED };
+enum cs_survey_type { SURVEY_NPS, SURVEY_CSAT, SURVEY_CES, SURVEY_TYPES };
+
+struct cs_account {
+	const char *key;
+	const char *name;	/* display name, NULL when absent */
+	int64_t seats;		/* NULL or 0: no seats (0) */
+	cs_time started_at;	/* CS_TIME_NONE when NULL */
+	cs_time first_value_at; /* CS_TIME_NONE: not reached */
+	bool ttv_rejected;	/* first_value_at < started_at: excluded from time to value */
+	uint32_t seg;		/* segment index */
+	int32_t customer;	/* index into customers, -1 when it names none or lost it */
+};
+
+/* A billing customer: everything billing is keyed by. */
+struct cs_customer {
+	const char *billing_key;
+	int32_t account; /* CS_NO_ACCOUNT when no CRM account names it */
+	uint32_t seg;
+};
+
+struct cs_subscription {
+	uint32_t customer;
+	enum cs_status status;
+	double
+	    monthly; /* amount × quantity normalised to a month, reporting currency, major units */
+	cs_time valid_from;
+	cs_time valid_to; /* CS_TIME_OPEN when NULL */
+};
+
+struct cs_trial {
+	uint32_t customer;
+	cs_time started_at;
+	cs_time ended_at; /* CS_TIME_NONE: running */
+	bool converted;
+};
+
+struct cs_survey {
+	int32_t account; /* CS_NO_ACCOUNT: unknown */
+	uint32_t seg;
+	const char *respondent; /* NULL allowed */
+	enum cs_survey_type type;
+	double score;
+	cs_time responded_at;
+};
+
+struct cs_activity {
+	int32_t account;
+	uint32_t seg;
+	const char *user;
+	int32_t feature; /* index into cfg->features, -1: NULL or not listed */
+	cs_time last_active_at;
+};
+
+struct cs_ticket {
+	int32_t account;
+	uint32_t seg;
+	cs_time opened_at;
+	cs_time resolved_at; /* CS_TIME_NONE: open */
+	bool escalated;
+};
+
+struct cs_outcome_value {
+	int32_t account;
+	uint32_t seg;
+	double value;
+};
+
+/* One (dataset, reason) rejection count. dataset is a dataset name or an
+ * outcome name; reason a short snake_case word documented in the README. */
+struct cs_reject {
+	const char *dataset;
+	const char *reason;
+	uint64_t count;
+};
+
+/*
+ * Segments: the distinct combinations of the accounts' dimension values,
+ * plus "unknown" (every dimension "unknown") when a fact falls there, plus
+ * "other" when the cardinality cap folded some. values[i * ndims + d] is the
+ * value of dimension d in segment i. Segments are sorted by their values
+ * (byte order) before folding, so indexes are deterministic.
+ */
+struct cs_segments {
+	size_t ndims;
+	size_t n;
+	const char **values;
+	uint64_t *accounts; /* accounts per segment */
+	size_t folded;	    /* how many combinations the cap folded into "other" */
+};
+
+#define CS_SEG_UNKNOWN UINT32_MAX /* provisional index before cs_data_link */
+
+struct cs_data {
+	const struct cs_config *cfg;
+	const struct cs_collector *collector;
+	cs_time as_of;
+
+	struct cs_account *accounts;
+	size_t naccounts;
+	struct cs_customer *customers;
+	size_t ncustomers;
+	struct cs_subscription *subs;
+	size_t nsubs;
+	struct cs_trial *trials;
+	size_t ntrials;
+	struct cs_survey *surveys;
+	size_t nsurveys;
+	struct cs_activity *activity;
+	size_t nactivity;
+	struct cs_ticket *tickets;
+	size_t ntickets;
+	/* outcomes[o * nwindows + w]: values of outcome o for collector window w */
+	struct cs_outcome_value **outcomes;
+	size_t *noutcome_values;
+
+	struct cs_segments seg;
+
+	struct cs_reject *rejects;
+	size_t nrejects;
+	uint64_t rows_read;
+
+	struct cs_data_private *priv; /* loader state, hash tables, arena */
+};
+
+struct cs_data *cs_data_new(const struct cs_config *cfg, const struct cs_collector *collector,
+			    cs_time as_of);
+void cs_data_free(struct cs_data *d);
+
+/* outcome and window are used for DS_COUNT + outcome runs; see
+ * CS_DS_OUTCOME. Returns 0, or -1 with a message (missing column ...). */
+#define CS_DS_OUTCOME DS_COUNT
+int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
+		  const char *const *names, char *err, size_t errlen);
+void cs_data_row(struct cs_data *d, const char *const *values);
+void cs_data_end(struct cs_data *d);
+void cs_data_link(struct cs_data *d);
+
+/* Count a rejected row (also used by compute for semantic rejects). */
+void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * expo: an in-memory set of metric families and its rendering into the
+ * Prometheus text format 0.0.4 and OpenMetrics 1.0.0.
+ *
+ * A collector fills one struct mset per run; the snapshot renders the union
+ * of all sets. An mset owns copies of every string given to it, so callers may
+ * pass stack buffers. Families keep their samples in insertion order; the
+ * renderer orders families by name, so output is stable as long as each
+ * collector adds samples in a deterministic order.
+ *
+ * Family names are the names users see in the text format: a counter is
+ * named with its _total suffix (cs_collector_runs_total), and the OpenMetrics
+ * renderer strips it for the metadata lines. A gauge histogram is named
+ * without suffix (cs_health_score); in OpenMetrics it is written as
+ * "gaugehistogram" with _bucket/_gcount/_gsum samples, in text 0.0.4 as
+ * Prometheus' client_python writes one: TYPE histogram with the same samples.
+ */
+#ifndef CS_EXPO_H
+#define CS_EXPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum metric_type {
+	METRIC_GAUGE,
+	METRIC_COUNTER,
+	METRIC_GAUGEHISTOGRAM,
+	METRIC_UNTYPED,
+};
+
+enum expo_format {
+	EXPO_TEXT,	  /* text/plain; version=0.0.4 */
+	EXPO_OPENMETRICS, /* application/openmetrics-text; version=1.0.0 */
+};
+
+struct mset;
+struct family;
+
+struct mset *mset_new(void);
+void mset_free(struct mset *set);
+
+/*
+ * Returns the family of that name, creating it on first use. help is the
+ * HELP text (unescaped; the renderer escapes it). unit may be NULL; when set
+ * it is written as "# UNIT" in OpenMetrics only and must be a suffix of name.
+ * Asking again for an existing name returns the same family (type and help of
+ * the first call win).
+ */
+struct family *mset_family(struct mset *set, const char *name, enum metric_type type,
+			   const char *help, const char *unit);
+
+/*
+ * Adds one sample. names and values are parallel arrays of nlabels label
+ * names and (unescaped, UTF-8) values. For a gauge histogram use
+ * family_add_histogram instead.
+ */
+void family_add(struct family *f, size_t nlabels, const char *const *names,
+		const char *const *values, double value);
+
+/*
+ * Adds one gauge histogram: nbuckets upper bounds (ascending, the last one
+ * must be +Inf i.e. INFINITY) and their cumulative counts; gsum is the sum of
+ * the observed values and gcount the number of observations (equal to the
+ * +Inf bucket).
+ */
+void family_add_histogram(struct family *f, size_t nlabels, const char *const *names,
+			  const char *const *values, size_t nbuckets, const double *bounds,
+			  const uint64_t *cumulative, double gsum);
+
+/* Number of samples (a histogram counts as one) across all families. */
+size_t mset_series(const struct mset *set);
+
+/*
+ * Renders the union of sets (NULL entries skipped) into out (appended).
+ * Families of the same name in several sets are merged in set order.
+ * OpenMetrics output ends with "# EOF\n".
+ */
+void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format fmt,
+		 struct buf *out);
+
+/*
+ * Escaping and number formatting, exposed for tests and for the landing page.
+ * expo_escape_label escapes backslash, double quote and newline; HELP text
+ * escapes backslash and newline only. expo_format_double writes the shortest
+ * string that parses back to the same double ("+Inf", "-Inf", "NaN" for the
+ * specials) into dst (at least 32 bytes) and returns its length.
+ */
+void expo_escape_label(struct buf *out, const char *s);
+void expo_escape_help(struct buf *out, const char *s);
+size_t expo_format_double(char *dst, double v);
+
+#endif
