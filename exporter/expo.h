@@ -69,6 +69,20 @@ void family_add_histogram(struct family *f, size_t nlabels, const char *const *n
 			  const char *const *values, size_t nbuckets, const double *bounds,
 			  const uint64_t *cumulative, double gsum);
 
+/*
+ * Finds the sample of family whose labels are exactly the given pairs (any
+ * order) and stores its value; for a gauge histogram family, looks up the
+ * sample "NAME_gcount" / "NAME_gsum" / "NAME_bucket" (with an "le" pair) by
+ * that full sample name. Returns 0 when found, -1 otherwise. Meant for tests
+ * and tools, not for hot paths.
+ */
+int mset_lookup(const struct mset *set, const char *family, size_t npairs, const char *const *names,
+		const char *const *values, double *value);
+
+/* Calls fn with the name of every family of set, in name order. */
+void mset_each_family(const struct mset *set, void (*fn)(void *ctx, const char *name),
+		      void *ctx);
+
 /* Number of samples (a histogram counts as one) across all families. */
 size_t mset_series(const struct mset *set);
 

@@ -1,0 +1,449 @@
+/*
+ * cs_exporter: customer-success KPIs from billing and CRM databases, for
+ * Prometheus.
+ *
+ * The main thread parses flags, loads the config, starts the HTTP front and
+ * one scheduler thread per collector, then waits for signals:
+ *   SIGHUP           reload the config (a bad one keeps the old running)
+ *   SIGINT, SIGTERM  stop the collectors, the HTTP front, and exit
+ * and every few seconds refreshes the snapshot (process metrics, stale_after).
+ *
+ * Data flows one way: config → sources → datasets → collectors → snapshot →
+ * HTTP.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../collectors/model.h"
+#include "../config/config.h"
+#include "buf.h"
+#include "expo.h"
+#include "http.h"
+#include "log.h"
+#include "pg.h"
+#include "runner.h"
+#include "sched.h"
+#include "snapshot.h"
+
+#define TICK_SECONDS 5
+#define EXIT_USAGE 2
+
+struct job_ctx {
+	struct app *app;
+	const struct cs_collector *c;
+	bool failing;
+};
+
+struct app {
+	const char *config_path;
+	pthread_mutex_t reload_lock;
+	struct cs_config *cfg;
+	struct pg_source **sources;
+	size_t nsources;
+	struct sched_job *jobs;
+	struct job_ctx *ctx;
+	struct sched *sched;
+	struct snapshot *snap;
+};
+
+static cs_time now_time(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (cs_time)ts.tv_sec * CS_SECOND + ts.tv_nsec / 1000;
+}
+
+static void job_run(void *arg)
+{
+	struct job_ctx *j = arg;
+	struct run_result res;
+	runner_run(j->app->cfg, j->c, j->app->sources, now_time(), &res);
+	if (!res.ok && !j->failing)
+		logx(LOG_WARN, "collector failed", "collector", j->c->name, "err", res.err, NULL);
+	else if (res.ok && j->failing)
+		logx(LOG_INFO, "collector recovered", "collector", j->c->name, NULL);
+	j->failing = !res.ok;
+	snapshot_publish(j->app->snap, j->c->name, &res);
+	run_result_release(&res);
+}
+
+static void job_cancel(void *arg)
+{
+	struct job_ctx *j = arg;
+	for (size_t i = 0; i < j->app->nsources; i++)
+		pg_source_cancel(j->app->sources[i]);
+}
+
+static void open_sources(struct app *a)
+{
+	a->nsources = a->cfg->nsources;
+	a->sources = xcalloc(a->nsources ? a->nsources : 1, sizeof(*a->sources));
+	for (size_t i = 0; i < a->nsources; i++)
+		a->sources[i] = pg_source_new(&a->cfg->sources[i]);
+}
+
+static void close_sources(struct app *a)
+{
+	for (size_t i = 0; i < a->nsources; i++)
+		pg_source_free(a->sources[i]);
+	free(a->sources);
+	a->sources = NULL;
+	a->nsources = 0;
+}
+
+static void start_collectors(struct app *a)
+{
+	size_t n = a->cfg->ncollectors;
+	a->jobs = xcalloc(n ? n : 1, sizeof(*a->jobs));
+	a->ctx = xcalloc(n ? n : 1, sizeof(*a->ctx));
+	for (size_t i = 0; i < n; i++) {
+		a->ctx[i].app = a;
+		a->ctx[i].c = &a->cfg->collectors[i];
+		a->jobs[i].name = a->cfg->collectors[i].name;
+		a->jobs[i].interval_ms = a->cfg->collectors[i].interval * 1000;
+		a->jobs[i].run = job_run;
+		a->jobs[i].cancel = job_cancel;
+		a->jobs[i].arg = &a->ctx[i];
+	}
+	a->sched = sched_start(a->jobs, n);
+}
+
+static void stop_collectors(struct app *a)
+{
+	sched_stop(a->sched);
+	a->sched = NULL;
+	free(a->jobs);
+	free(a->ctx);
+	a->jobs = NULL;
+	a->ctx = NULL;
+}
+
+static int reload(void *arg, char *err, size_t errlen)
+{
+	struct app *a = arg;
+	pthread_mutex_lock(&a->reload_lock);
+	struct cs_config *cfg = config_load(a->config_path, err, errlen);
+	if (!cfg) {
+		logx(LOG_ERROR, "could not reload config, keeping the running one", "err", err,
+		     NULL);
+		snapshot_reload_result(a->snap, false);
+		pthread_mutex_unlock(&a->reload_lock);
+		return -1;
+	}
+	stop_collectors(a);
+	close_sources(a);
+	config_free(a->cfg);
+	a->cfg = cfg;
+	open_sources(a);
+	snapshot_configure(a->snap, cfg);
+	snapshot_reload_result(a->snap, true);
+	start_collectors(a);
+	logx(LOG_INFO, "config reloaded", "file", a->config_path, NULL);
+	pthread_mutex_unlock(&a->reload_lock);
+	return 0;
+}
+
+/* ---- flags ------------------------------------------------------------- */
+
+struct flags {
+	const char *config_file;
+	bool config_check;
+	const char *listen[16];
+	size_t nlisten;
+	const char *telemetry_path;
+	const char *web_config_file;
+	bool enable_lifecycle;
+	bool once;
+	const char *as_of;
+	const char *format;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cs_exporter [flags]\n"
+		"\n"
+		"Customer-success KPIs from billing and CRM databases, for Prometheus.\n"
+		"\n"
+		"  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
+		"  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
+		"  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
+		"                             config, else :9818)\n"
+		"  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
+		"  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit style)\n"
+		"  --web.enable-lifecycle     allow POST /-/reload\n"
+		"  --log.level=LEVEL          debug, info, warn or error (default info)\n"
+		"  --log.format=FORMAT        logfmt or json (default logfmt)\n"
+		"  --once                     run every collector once, print the exposition,\n"
+		"                             exit 0 when all succeeded, 1 otherwise\n"
+		"  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
+		"  --format=FORMAT            with --once: text (default) or openmetrics\n"
+		"  --version                  print the version and exit\n"
+		"  --help                     print this help and exit\n");
+}
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+	enum {
+		F_CONFIG = 1,
+		F_CHECK,
+		F_LISTEN,
+		F_PATH,
+		F_WEBCFG,
+		F_LIFECYCLE,
+		F_LEVEL,
+		F_LOGFMT,
+		F_ONCE,
+		F_ASOF,
+		F_FORMAT,
+		F_VERSION,
+		F_HELP
+	};
+	static const struct option opts[] = {
+	    {"config.file", required_argument, NULL, F_CONFIG},
+	    {"config.check", no_argument, NULL, F_CHECK},
+	    {"web.listen-address", required_argument, NULL, F_LISTEN},
+	    {"web.telemetry-path", required_argument, NULL, F_PATH},
+	    {"web.config.file", required_argument, NULL, F_WEBCFG},
+	    {"web.enable-lifecycle", no_argument, NULL, F_LIFECYCLE},
+	    {"log.level", required_argument, NULL, F_LEVEL},
+	    {"log.format", required_argument, NULL, F_LOGFMT},
+	    {"once", no_argument, NULL, F_ONCE},
+	    {"as-of", required_argument, NULL, F_ASOF},
+	    {"format", required_argument, NULL, F_FORMAT},
+	    {"version", no_argument, NULL, F_VERSION},
+	    {"help", no_argument, NULL, F_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case F_CONFIG:
+			f->config_file = optarg;
+			break;
+		case F_CHECK:
+			f->config_check = true;
+			break;
+		case F_LISTEN:
+			if (f->nlisten == sizeof(f->listen) / sizeof(f->listen[0])) {
+				fprintf(stderr, "cs_exporter: too many --web.listen-address\n");
+				return -1;
+			}
+			f->listen[f->nlisten++] = optarg;
+			break;
+		case F_PATH:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "cs_exporter: --web.telemetry-path must start with /\n");
+				return -1;
+			}
+			f->telemetry_path = optarg;
+			break;
+		case F_WEBCFG:
+			f->web_config_file = optarg;
+			break;
+		case F_LIFECYCLE:
+			f->enable_lifecycle = true;
+			break;
+		case F_LEVEL:
+			if (log_set_level(optarg) < 0) {
+				fprintf(stderr, "cs_exporter: unknown --log.level \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case F_LOGFMT:
+			if (log_set_format(optarg) < 0) {
+				fprintf(stderr, "cs_exporter: unknown --log.format \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case F_ONCE:
+			f->once = true;
+			break;
+		case F_ASOF:
+			f->as_of = optarg;
+			break;
+		case F_FORMAT:
+			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "openmetrics") != 0) {
+				fprintf(stderr, "cs_exporter: unknown --format \"%s\"\n", optarg);
+				return -1;
+			}
+			f->format = optarg;
+			break;
+		case F_VERSION:
+			printf("cs_exporter version %s (revision %s)\n", CS_VERSION, CS_REVISION);
+			exit(0);
+		case F_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "cs_exporter: unknown or incomplete flag \"%s\"\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cs_exporter: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Accepts RFC 3339 ("2026-11-01T00:00:00Z", "...+00:00") and plain dates. */
+static int parse_as_of(const char *s, cs_time *t)
+{
+	char tmp[64];
+	size_t n = strlen(s);
+	if (n == 0 || n >= sizeof(tmp) - 4)
+		return -1;
+	memcpy(tmp, s, n + 1);
+	if (n > 10 && (tmp[10] == 'T' || tmp[10] == 't'))
+		tmp[10] = ' ';
+	if (tmp[n - 1] == 'Z' || tmp[n - 1] == 'z')
+		memcpy(tmp + n - 1, "+00", 4);
+	return cs_parse_time(tmp, t);
+}
+
+static int run_once(struct app *a, const struct flags *f)
+{
+	cs_time as_of = now_time();
+	if (f->as_of && parse_as_of(f->as_of, &as_of) < 0) {
+		fprintf(stderr, "cs_exporter: invalid --as-of \"%s\"\n", f->as_of);
+		return EXIT_USAGE;
+	}
+	open_sources(a);
+	snapshot_configure(a->snap, a->cfg);
+	bool all_ok = true;
+	for (size_t i = 0; i < a->cfg->ncollectors; i++) {
+		const struct cs_collector *c = &a->cfg->collectors[i];
+		struct run_result res;
+		runner_run(a->cfg, c, a->sources, as_of, &res);
+		if (!res.ok) {
+			all_ok = false;
+			logx(LOG_ERROR, "collector failed", "collector", c->name, "err", res.err,
+			     NULL);
+		}
+		snapshot_publish(a->snap, c->name, &res);
+		run_result_release(&res);
+	}
+	struct buf out = BUF_INIT;
+	bool om = f->format && strcmp(f->format, "openmetrics") == 0;
+	snapshot_render_stable(a->snap, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);
+	fwrite(out.data, 1, out.len, stdout);
+	buf_release(&out);
+	close_sources(a);
+	return all_ok ? 0 : 1;
+}
+
+static int serve(struct app *a, const struct flags *f)
+{
+	/* Signals are taken synchronously by this thread only; block them
+	 * before any other thread exists so that all inherit the mask. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	const char *default_listen = ":9818";
+	struct http_opts ho = {0};
+	if (f->nlisten) {
+		ho.listen = f->listen;
+		ho.nlisten = f->nlisten;
+	} else if (a->cfg->web.nlisten) {
+		ho.listen = (const char *const *)a->cfg->web.listen;
+		ho.nlisten = a->cfg->web.nlisten;
+	} else {
+		ho.listen = &default_listen;
+		ho.nlisten = 1;
+	}
+	ho.metrics_path = f->telemetry_path     ? f->telemetry_path
+			  : a->cfg->web.telemetry_path ? a->cfg->web.telemetry_path
+						       : "/metrics";
+	ho.web_config_file = f->web_config_file ? f->web_config_file : a->cfg->web.config_file;
+	ho.enable_reload = f->enable_lifecycle || a->cfg->web.enable_reload_endpoint;
+	ho.reload = reload;
+	ho.reload_ctx = a;
+
+	open_sources(a);
+	snapshot_configure(a->snap, a->cfg);
+	snapshot_reload_result(a->snap, true);
+
+	char err[1024];
+	struct http *h = http_start(&ho, a->snap, err, sizeof(err));
+	if (!h) {
+		logx(LOG_ERROR, "could not start the HTTP server", "err", err, NULL);
+		close_sources(a);
+		return 1;
+	}
+	start_collectors(a);
+	logx(LOG_INFO, "started", "version", CS_VERSION, "config", a->config_path, NULL);
+
+	for (;;) {
+		struct timespec tick = {TICK_SECONDS, 0};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGHUP) {
+			char rerr[1024];
+			reload(a, rerr, sizeof(rerr));
+		} else if (sig == SIGINT || sig == SIGTERM) {
+			logx(LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
+			     NULL);
+			break;
+		} else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+			logx(LOG_ERROR, "waiting for signals failed", "err", strerror(errno), NULL);
+			break;
+		}
+		snapshot_tick(a->snap);
+	}
+	pthread_mutex_lock(&a->reload_lock);
+	stop_collectors(a);
+	pthread_mutex_unlock(&a->reload_lock);
+	http_stop(h);
+	close_sources(a);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct flags f = {0};
+	f.config_file = "cs_exporter.conf";
+	if (parse_flags(argc, argv, &f) < 0)
+		return EXIT_USAGE;
+	if (f.as_of && !f.once) {
+		fprintf(stderr, "cs_exporter: --as-of goes with --once\n");
+		return EXIT_USAGE;
+	}
+
+	char err[1024];
+	struct cs_config *cfg = config_load(f.config_file, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	if (f.config_check) {
+		printf("%s: ok\n", f.config_file);
+		config_free(cfg);
+		return 0;
+	}
+
+	struct app a = {0};
+	a.config_path = f.config_file;
+	a.cfg = cfg;
+	pthread_mutex_init(&a.reload_lock, NULL);
+	a.snap = snapshot_new();
+	int rc = f.once ? run_once(&a, &f) : serve(&a, &f);
+	snapshot_free(a.snap);
+	config_free(a.cfg);
+	pthread_mutex_destroy(&a.reload_lock);
+	return rc;
+}

@@ -1,0 +1,568 @@
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "negotiate.h"
+
+struct cstate {
+	char *name;
+	char *kind;
+	int64_t interval;
+	bool configured; /* part of the current config */
+	bool ever_ok;
+	bool up;
+	struct mset *good; /* last good samples, NULL when none or stale */
+	double last_success; /* unix seconds, 0: never */
+	double duration;
+	uint64_t runs, failures, rows, rejected;
+	size_t series;
+	char err[512];
+};
+
+struct counter {
+	char *a, *b; /* label values */
+	uint64_t value;
+};
+
+struct counters {
+	struct counter *v;
+	size_t n;
+};
+
+struct rendered_ref {
+	struct rendered r; /* first member: a rendered pointer is a ref pointer */
+	atomic_int refs;
+};
+
+struct snapshot {
+	pthread_mutex_t lock; /* state below and rendering */
+	struct cstate *c;
+	size_t nc;
+	struct counters rejects; /* dataset, reason */
+	struct counters dropped; /* family */
+	int64_t stale_after;
+	char *config_path;
+	bool have_reload;
+	bool reload_ok;
+	double reload_success_ts;
+	double start_time;
+
+	pthread_mutex_t cur_lock; /* only the pointer swap */
+	struct rendered_ref *cur;
+};
+
+static double now_unix(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void counter_add(struct counters *cs, const char *a, const char *b, uint64_t n)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		if (strcmp(cs->v[i].a, a) == 0 && strcmp(cs->v[i].b ? cs->v[i].b : "", b ? b : "") == 0) {
+			cs->v[i].value += n;
+			return;
+		}
+	}
+	cs->v = xrealloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
+	cs->v[cs->n].a = xstrdup(a);
+	cs->v[cs->n].b = b ? xstrdup(b) : NULL;
+	cs->v[cs->n].value = n;
+	cs->n++;
+}
+
+static void counters_release(struct counters *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		free(cs->v[i].a);
+		free(cs->v[i].b);
+	}
+	free(cs->v);
+	cs->v = NULL;
+	cs->n = 0;
+}
+
+static void rendered_free(struct rendered_ref *r)
+{
+	for (int f = 0; f < 2; f++)
+		for (int g = 0; g < 2; g++)
+			free(r->r.body[f][g]);
+	free(r);
+}
+
+void snapshot_unref(const struct rendered *r)
+{
+	struct rendered_ref *ref = (struct rendered_ref *)r;
+	if (ref && atomic_fetch_sub(&ref->refs, 1) == 1)
+		rendered_free(ref);
+}
+
+const struct rendered *snapshot_ref(struct snapshot *s)
+{
+	pthread_mutex_lock(&s->cur_lock);
+	struct rendered_ref *r = s->cur;
+	atomic_fetch_add(&r->refs, 1);
+	pthread_mutex_unlock(&s->cur_lock);
+	return &r->r;
+}
+
+/* ---- self metrics -------------------------------------------------------- */
+
+static void add1(struct mset *m, const char *fam, enum metric_type t, const char *help,
+		 const char *lname, const char *lvalue, double v)
+{
+	struct family *f = mset_family(m, fam, t, help, NULL);
+	const char *names[1] = {lname};
+	const char *values[1] = {lvalue};
+	family_add(f, lname ? 1 : 0, names, values, v);
+}
+
+static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stable)
+{
+	for (size_t i = 0; i < s->nc; i++) {
+		struct cstate *c = &s->c[i];
+		if (!c->configured)
+			continue;
+		add1(m, "cs_collector_up", METRIC_GAUGE,
+		     "1 when the collector's last run succeeded, 0 otherwise.", "collector",
+		     c->name, c->up ? 1 : 0);
+		if (stable)
+			continue;
+		add1(m, "cs_collector_last_success_timestamp_seconds", METRIC_GAUGE,
+		     "Unix time of the collector's last successful run (0: never).", "collector",
+		     c->name, c->last_success);
+		add1(m, "cs_collector_duration_seconds", METRIC_GAUGE,
+		     "Wall time of the collector's last run, queries and compute.", "collector",
+		     c->name, c->duration);
+		add1(m, "cs_collector_runs_total", METRIC_COUNTER, "Runs of the collector.",
+		     "collector", c->name, (double)c->runs);
+		add1(m, "cs_collector_failures_total", METRIC_COUNTER,
+		     "Failed runs of the collector.", "collector", c->name, (double)c->failures);
+		add1(m, "cs_collector_rows", METRIC_GAUGE,
+		     "Rows read by the collector's last run, all datasets.", "collector", c->name,
+		     (double)c->rows);
+		add1(m, "cs_collector_series", METRIC_GAUGE,
+		     "Series the collector currently exposes.", "collector", c->name,
+		     (double)c->series);
+	}
+	struct family *rej =
+	    mset_family(m, "cs_rows_rejected_total", METRIC_COUNTER,
+			"Rows skipped because they break the dataset contract, by dataset and "
+			"reason; counted on every run that reads them.",
+			NULL);
+	for (size_t i = 0; i < s->rejects.n; i++) {
+		const char *names[2] = {"dataset", "reason"};
+		const char *values[2] = {s->rejects.v[i].a, s->rejects.v[i].b};
+		family_add(rej, 2, names, values, (double)s->rejects.v[i].value);
+	}
+	struct family *drop = mset_family(
+	    m, "cs_series_dropped_total", METRIC_COUNTER,
+	    "Segment series folded into segment \"other\" by the cardinality cap, by family.", NULL);
+	for (size_t i = 0; i < s->dropped.n; i++) {
+		const char *names[1] = {"family"};
+		const char *values[1] = {s->dropped.v[i].a};
+		family_add(drop, 1, names, values, (double)s->dropped.v[i].value);
+	}
+}
+
+static void add_process_metrics(struct snapshot *s, struct mset *m)
+{
+	long ticks = sysconf(_SC_CLK_TCK);
+	long page = sysconf(_SC_PAGESIZE);
+	FILE *f = fopen("/proc/self/stat", "r");
+	if (f) {
+		char line[1024];
+		if (fgets(line, sizeof(line), f)) {
+			/* Fields after the parenthesised command name. */
+			char *p = strrchr(line, ')');
+			unsigned long utime = 0, stime = 0, vsize = 0;
+			long rss = 0;
+			if (p && sscanf(p + 2,
+					"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d "
+					"%*d %*d %*d %*d %*u %lu %ld",
+					&utime, &stime, &vsize, &rss) == 4) {
+				add1(m, "process_cpu_seconds_total", METRIC_COUNTER,
+				     "Total user and system CPU time spent in seconds.", NULL, NULL,
+				     (double)(utime + stime) / (double)ticks);
+				add1(m, "process_virtual_memory_bytes", METRIC_GAUGE,
+				     "Virtual memory size in bytes.", NULL, NULL, (double)vsize);
+				add1(m, "process_resident_memory_bytes", METRIC_GAUGE,
+				     "Resident memory size in bytes.", NULL, NULL,
+				     (double)rss * (double)page);
+			}
+		}
+		fclose(f);
+	}
+	DIR *dir = opendir("/proc/self/fd");
+	if (dir) {
+		int n = 0;
+		struct dirent *e;
+		while ((e = readdir(dir)) != NULL)
+			if (e->d_name[0] != '.')
+				n++;
+		closedir(dir);
+		add1(m, "process_open_fds", METRIC_GAUGE, "Number of open file descriptors.", NULL,
+		     NULL, (double)(n - 1));
+	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		add1(m, "process_max_fds", METRIC_GAUGE, "Maximum number of open file descriptors.",
+		     NULL, NULL, (double)rl.rlim_cur);
+	add1(m, "process_start_time_seconds", METRIC_GAUGE,
+	     "Start time of the process since unix epoch in seconds.", NULL, NULL,
+	     floor(s->start_time));
+}
+
+static struct mset *self_metrics(struct snapshot *s)
+{
+	struct mset *m = mset_new();
+	struct family *bi = mset_family(m, "cs_exporter_build_info", METRIC_GAUGE,
+					"Build information of cs_exporter; value 1.", NULL);
+	const char *names[2] = {"version", "revision"};
+	const char *values[2] = {CS_VERSION, CS_REVISION};
+	family_add(bi, 2, names, values, 1);
+	add_collector_metrics(s, m, false);
+	if (s->have_reload) {
+		add1(m, "cs_config_last_reload_successful", METRIC_GAUGE,
+		     "1 when the last configuration load succeeded.", NULL, NULL,
+		     s->reload_ok ? 1 : 0);
+		add1(m, "cs_config_last_reload_success_timestamp_seconds", METRIC_GAUGE,
+		     "Unix time of the last successful configuration load.", NULL, NULL,
+		     s->reload_success_ts);
+	}
+	add_process_metrics(s, m);
+	return m;
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+static size_t collect_sets(struct snapshot *s, const struct mset **sets, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->nc && n < max; i++)
+		if (s->c[i].configured && s->c[i].good)
+			sets[n++] = s->c[i].good;
+	return n;
+}
+
+/* Called with s->lock held. */
+static void render_locked(struct snapshot *s)
+{
+	struct rendered_ref *r = xcalloc(1, sizeof(*r));
+	atomic_init(&r->refs, 1);
+	struct mset *self = self_metrics(s);
+	const struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
+	size_t n = collect_sets(s, sets, s->nc);
+	sets[n++] = self;
+	for (int f = 0; f < 2; f++) {
+		struct buf plain = BUF_INIT, gz = BUF_INIT;
+		expo_render(sets, n, (enum expo_format)f, &plain);
+		gzip_buf(plain.data, plain.len, &gz, 6);
+		r->r.body[f][0] = buf_detach(&plain, &r->r.len[f][0]);
+		r->r.body[f][1] = buf_detach(&gz, &r->r.len[f][1]);
+	}
+	free(sets);
+	mset_free(self);
+
+	pthread_mutex_lock(&s->cur_lock);
+	struct rendered_ref *old = s->cur;
+	s->cur = r;
+	pthread_mutex_unlock(&s->cur_lock);
+	if (old)
+		snapshot_unref(&old->r);
+}
+
+struct snapshot *snapshot_new(void)
+{
+	struct snapshot *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->cur_lock, NULL);
+	s->start_time = now_unix();
+	pthread_mutex_lock(&s->lock);
+	render_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return s;
+}
+
+static void cstate_release(struct cstate *c)
+{
+	free(c->name);
+	free(c->kind);
+	mset_free(c->good);
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nc; i++)
+		cstate_release(&s->c[i]);
+	free(s->c);
+	counters_release(&s->rejects);
+	counters_release(&s->dropped);
+	free(s->config_path);
+	if (s->cur)
+		snapshot_unref(&s->cur->r);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->cur_lock);
+	free(s);
+}
+
+static struct cstate *find(struct snapshot *s, const char *name)
+{
+	for (size_t i = 0; i < s->nc; i++)
+		if (strcmp(s->c[i].name, name) == 0)
+			return &s->c[i];
+	return NULL;
+}
+
+void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
+{
+	pthread_mutex_lock(&s->lock);
+	/* Drop the states of collectors the new config no longer has. */
+	size_t keep = 0;
+	for (size_t i = 0; i < s->nc; i++) {
+		bool wanted = false;
+		for (size_t j = 0; j < cfg->ncollectors; j++)
+			if (strcmp(s->c[i].name, cfg->collectors[j].name) == 0 &&
+			    strcmp(s->c[i].kind, config_kind_name(cfg->collectors[j].kind)) == 0)
+				wanted = true;
+		if (wanted)
+			s->c[keep++] = s->c[i];
+		else
+			cstate_release(&s->c[i]);
+	}
+	s->nc = keep;
+	for (size_t j = 0; j < cfg->ncollectors; j++) {
+		const struct cs_collector *cc = &cfg->collectors[j];
+		struct cstate *c = find(s, cc->name);
+		if (!c) {
+			s->c = xrealloc(s->c, (s->nc + 1) * sizeof(*s->c));
+			c = &s->c[s->nc++];
+			memset(c, 0, sizeof(*c));
+			c->name = xstrdup(cc->name);
+			c->kind = xstrdup(config_kind_name(cc->kind));
+		}
+		c->configured = true;
+		c->interval = cc->interval;
+	}
+	s->stale_after = cfg->web.stale_after;
+	free(s->config_path);
+	s->config_path = xstrdup(cfg->path);
+	render_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct drop_ctx {
+	struct snapshot *s;
+	uint64_t n;
+};
+
+static void count_drop(void *ctx, const char *name)
+{
+	struct drop_ctx *dc = ctx;
+	counter_add(&dc->s->dropped, name, NULL, dc->n);
+}
+
+void snapshot_publish(struct snapshot *s, const char *collector, struct run_result *res)
+{
+	pthread_mutex_lock(&s->lock);
+	struct cstate *c = find(s, collector);
+	if (!c) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	c->runs++;
+	c->duration = res->seconds;
+	c->rows = res->rows;
+	uint64_t rejected = 0;
+	for (size_t i = 0; i < res->nrejects; i++) {
+		counter_add(&s->rejects, res->rejects[i].dataset, res->rejects[i].reason,
+			    res->rejects[i].count);
+		rejected += res->rejects[i].count;
+	}
+	c->rejected = rejected;
+	if (res->ok) {
+		c->up = true;
+		c->ever_ok = true;
+		c->last_success = now_unix();
+		c->err[0] = '\0';
+		mset_free(c->good);
+		c->good = res->set;
+		res->set = NULL;
+		c->series = mset_series(c->good);
+		if (res->folded) {
+			struct drop_ctx dc = {s, res->folded};
+			mset_each_family(c->good, count_drop, &dc);
+		}
+	} else {
+		c->up = false;
+		c->failures++;
+		snprintf(c->err, sizeof(c->err), "%s", res->err);
+	}
+	render_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void snapshot_reload_result(struct snapshot *s, bool ok)
+{
+	pthread_mutex_lock(&s->lock);
+	s->have_reload = true;
+	s->reload_ok = ok;
+	if (ok)
+		s->reload_success_ts = now_unix();
+	render_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void snapshot_tick(struct snapshot *s)
+{
+	pthread_mutex_lock(&s->lock);
+	double now = now_unix();
+	for (size_t i = 0; i < s->nc; i++) {
+		struct cstate *c = &s->c[i];
+		/* Last good values outlive failures only for so long: past
+		 * stale_after they would be presented as current when they are
+		 * not. */
+		if (c->good && s->stale_after > 0 && now - c->last_success > (double)s->stale_after) {
+			mset_free(c->good);
+			c->good = NULL;
+			c->series = 0;
+		}
+	}
+	render_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool snapshot_ready(struct snapshot *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool ready = true;
+	for (size_t i = 0; i < s->nc; i++)
+		if (s->c[i].configured && !s->c[i].ever_ok)
+			ready = false;
+	pthread_mutex_unlock(&s->lock);
+	return ready;
+}
+
+void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out)
+{
+	pthread_mutex_lock(&s->lock);
+	struct mset *self = mset_new();
+	add_collector_metrics(s, self, true);
+	const struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
+	size_t n = collect_sets(s, sets, s->nc);
+	sets[n++] = self;
+	expo_render(sets, n, fmt, out);
+	free(sets);
+	mset_free(self);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- status page --------------------------------------------------------- */
+
+static void html_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			buf_adds(b, "&lt;");
+			break;
+		case '>':
+			buf_adds(b, "&gt;");
+			break;
+		case '&':
+			buf_adds(b, "&amp;");
+			break;
+		case '"':
+			buf_adds(b, "&quot;");
+			break;
+		default:
+			buf_addch(b, *s);
+		}
+	}
+}
+
+static void format_age(char *dst, size_t len, double ts, double now)
+{
+	if (ts <= 0) {
+		snprintf(dst, len, "never");
+		return;
+	}
+	time_t t = (time_t)ts;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char when[32];
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	snprintf(dst, len, "%s (%.0f s ago)", when, now - ts);
+}
+
+void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *b)
+{
+	pthread_mutex_lock(&s->lock);
+	double now = now_unix();
+	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		    "<title>cs_exporter</title><style>"
+		    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+		    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
+		    "text-align:left}th{background:#f4f4f4}.up{color:#1a7f37;font-weight:bold}"
+		    ".down{color:#cf222e;font-weight:bold}.pending{color:#9a6700}"
+		    "td.num{text-align:right}</style></head><body>\n"
+		    "<h1>cs_exporter</h1>\n<p>Customer-success KPIs from billing and CRM "
+		    "databases, for Prometheus. Version " CS_VERSION " (" CS_REVISION ").</p>\n"
+		    "<p><a href=\"");
+	html_escape(b, metrics_path);
+	buf_adds(b, "\">Metrics</a> &middot; <a href=\"/-/healthy\">/-/healthy</a> &middot; "
+		    "<a href=\"/-/ready\">/-/ready</a></p>\n<h2>Collectors</h2>\n<table>"
+		    "<tr><th>collector</th><th>kind</th><th>state</th><th>last success</th>"
+		    "<th>duration</th><th>rows read</th><th>rows rejected</th><th>series</th>"
+		    "<th>runs</th><th>failures</th><th>last error</th></tr>\n");
+	for (size_t i = 0; i < s->nc; i++) {
+		struct cstate *c = &s->c[i];
+		if (!c->configured)
+			continue;
+		const char *state = c->up ? "up" : (c->runs ? "down" : "pending");
+		char age[96];
+		format_age(age, sizeof(age), c->last_success, now);
+		buf_adds(b, "<tr><td>");
+		html_escape(b, c->name);
+		buf_adds(b, "</td><td>");
+		html_escape(b, c->kind);
+		buf_addf(b, "</td><td class=\"%s\">%s</td><td>%s</td><td class=\"num\">%.3f s</td>",
+			 state, state, age, c->duration);
+		buf_addf(b,
+			 "<td class=\"num\">%llu</td><td class=\"num\">%llu</td><td "
+			 "class=\"num\">%zu</td><td class=\"num\">%llu</td><td "
+			 "class=\"num\">%llu</td><td>",
+			 (unsigned long long)c->rows, (unsigned long long)c->rejected, c->series,
+			 (unsigned long long)c->runs, (unsigned long long)c->failures);
+		html_escape(b, c->err);
+		buf_adds(b, "</td></tr>\n");
+	}
+	buf_adds(b, "</table>\n<h2>Configuration</h2>\n<p>File: <code>");
+	html_escape(b, s->config_path ? s->config_path : "");
+	buf_adds(b, "</code></p>\n<p>Last reload: ");
+	if (!s->have_reload) {
+		buf_adds(b, "none since start");
+	} else {
+		char age[96];
+		format_age(age, sizeof(age), s->reload_success_ts, now);
+		buf_addf(b, "%s; last success %s", s->reload_ok ? "successful" : "failed", age);
+	}
+	char started[96];
+	format_age(started, sizeof(started), s->start_time, now);
+	buf_addf(b, "</p>\n<p>Started %s.</p>\n</body></html>\n", started);
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,57 @@
+/*
+ * snapshot: the exporter's state as scrapes see it, and its rendering.
+ *
+ * Collector threads publish the result of each run; a failed run keeps the
+ * last good samples (until stale_after) and marks the collector down. After
+ * every change the whole exposition is rendered once, in both formats,
+ * plain and gzip, into an immutable, reference-counted struct rendered; a
+ * scrape only takes a reference to the current one, so it never waits for a
+ * database, a render, or a compressor. Process metrics are refreshed by
+ * snapshot_tick(), which the main loop calls every few seconds.
+ */
+#ifndef CS_SNAPSHOT_H
+#define CS_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+#include "expo.h"
+#include "runner.h"
+
+struct rendered {
+	/* [format][gzip]: format is enum expo_format, gzip 0 or 1 */
+	char *body[2][2];
+	size_t len[2][2];
+};
+
+struct snapshot;
+
+struct snapshot *snapshot_new(void);
+void snapshot_free(struct snapshot *s);
+
+/* Declares the collectors of a (re)loaded config; states of collectors that
+ * keep their name survive a reload, others are dropped. */
+void snapshot_configure(struct snapshot *s, const struct cs_config *cfg);
+/* Takes ownership of res->set (res->set is NULL afterwards). */
+void snapshot_publish(struct snapshot *s, const char *collector, struct run_result *res);
+void snapshot_reload_result(struct snapshot *s, bool ok);
+/* Re-renders with fresh process metrics and applies stale_after. */
+void snapshot_tick(struct snapshot *s);
+
+/* A reference to the current rendering; release with snapshot_unref. */
+const struct rendered *snapshot_ref(struct snapshot *s);
+void snapshot_unref(const struct rendered *r);
+
+/* true once every configured collector has succeeded at least once */
+bool snapshot_ready(struct snapshot *s);
+
+/* The HTML status page (UTF-8), appended to out. */
+void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *out);
+
+/* For --once: KPI samples plus the collector and rejection metrics, without
+ * anything that varies from run to run (durations, timestamps, process). */
+void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out);
+
+#endif
