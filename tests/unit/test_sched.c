@@ -1,0 +1,92 @@
+#include <criterion/criterion.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "../../exporter/sched.h"
+
+struct probe {
+	atomic_int running;
+	atomic_int max_running;
+	atomic_int runs;
+	int sleep_ms;
+};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void probe_run(void *arg)
+{
+	struct probe *p = arg;
+	int now = atomic_fetch_add(&p->running, 1) + 1;
+	int max = atomic_load(&p->max_running);
+	while (now > max && !atomic_compare_exchange_weak(&p->max_running, &max, now))
+		;
+	sleep_ms(p->sleep_ms);
+	atomic_fetch_add(&p->runs, 1);
+	atomic_fetch_sub(&p->running, 1);
+}
+
+Test(sched, never_overlaps_a_job_slower_than_its_interval)
+{
+	/* Each run takes 5 intervals: a scheduler that started runs on a
+	 * timer would stack them. */
+	struct probe p = {.sleep_ms = 50};
+	struct sched_job job = {"slow", 10, probe_run, NULL, &p};
+	struct sched *s = sched_start(&job, 1);
+	sleep_ms(400);
+	sched_stop(s);
+	cr_assert_eq(atomic_load(&p.max_running), 1, "a job ran %d times at once",
+		     atomic_load(&p.max_running));
+	cr_assert_geq(atomic_load(&p.runs), 3);
+	/* No burst to make up for missed slots: at most one run per 50 ms. */
+	cr_assert_leq(atomic_load(&p.runs), 9);
+}
+
+Test(sched, runs_at_start_and_on_interval)
+{
+	struct probe p = {.sleep_ms = 1};
+	struct sched_job job = {"fast", 50, probe_run, NULL, &p};
+	struct sched *s = sched_start(&job, 1);
+	sleep_ms(20);
+	cr_assert_eq(atomic_load(&p.runs), 1, "first run should happen at start-up");
+	sleep_ms(200);
+	sched_stop(s);
+	int runs = atomic_load(&p.runs);
+	cr_assert(runs >= 3 && runs <= 6, "expected about 5 runs in 220 ms, got %d", runs);
+}
+
+Test(sched, jobs_run_independently)
+{
+	struct probe slow = {.sleep_ms = 150};
+	struct probe fast = {.sleep_ms = 1};
+	struct sched_job jobs[2] = {{"slow", 10, probe_run, NULL, &slow},
+				    {"fast", 20, probe_run, NULL, &fast}};
+	struct sched *s = sched_start(jobs, 2);
+	sleep_ms(140);
+	cr_assert_geq(atomic_load(&fast.runs), 4, "a slow job must not hold up another");
+	sched_stop(s);
+	cr_assert_eq(atomic_load(&slow.max_running), 1);
+}
+
+static atomic_int cancelled;
+
+static void cancel_probe(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&cancelled, 1);
+}
+
+Test(sched, stop_calls_cancel_and_joins)
+{
+	struct probe p = {.sleep_ms = 30};
+	struct sched_job job = {"c", 1000, probe_run, cancel_probe, &p};
+	struct sched *s = sched_start(&job, 1);
+	sleep_ms(5);
+	sched_stop(s);
+	cr_assert_eq(atomic_load(&cancelled), 1);
+	cr_assert_eq(atomic_load(&p.running), 0, "stop returned while a run was in flight");
+	cr_assert_eq(atomic_load(&p.runs), 1);
+}
