@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -15,11 +16,11 @@
 #include "negotiate.h"
 #include "webcfg.h"
 
-#define MAX_LISTEN 16
+#define MAX_LISTEN	 16
 #define CONNECTION_LIMIT 1024
 /* Seconds an idle or trickling client may hold a connection. */
 #define CONNECTION_TIMEOUT 10
-#define THREADS 2
+#define THREADS		   2
 
 struct http {
 	struct http_opts opts;
@@ -30,7 +31,8 @@ struct http {
 	pthread_mutex_t web_lock; /* the web config and its mtime */
 	struct webcfg *web;
 	struct timespec web_mtime;
-	char *tls_cert, *tls_key, *tls_ca; /* PEM kept alive for MHD */
+	struct webcfg_pem pem; /* kept alive for MHD */
+	bool tls;
 };
 
 /* A marker for requests whose body we still have to consume. */
@@ -88,8 +90,8 @@ int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsigned *s
 static enum MHD_Result queue_text(struct MHD_Connection *conn, unsigned status, const char *text,
 				  const char *allow)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -133,8 +135,7 @@ static enum MHD_Result serve_status(struct http *h, struct MHD_Connection *conn)
 	snapshot_status_page(h->snap, h->opts.metrics_path, &b);
 	size_t len;
 	char *body = buf_detach(&b, &len);
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(body);
 		return MHD_NO;
@@ -188,11 +189,35 @@ static bool authorised(struct http *h, struct MHD_Connection *conn)
 	return ok;
 }
 
+/* libmicrohttpd asks for a client certificate when given a trust list but
+ * leaves judging it to us, as exporter-toolkit's client_auth_type does. */
+static bool client_cert_ok(struct http *h, struct MHD_Connection *conn)
+{
+	if (!h->tls)
+		return true;
+	enum webcfg_client_auth mode = webcfg_client_auth(h->web);
+	if (mode == WEBCFG_NO_CLIENT_CERT)
+		return true;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+	unsigned n = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(session, &n);
+	if (!certs || n == 0)
+		return mode == WEBCFG_VERIFY_CLIENT_CERT_IF_GIVEN;
+	if (mode == WEBCFG_REQUIRE_ANY_CLIENT_CERT)
+		return true;
+	unsigned status = 0;
+	return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
+}
+
 static enum MHD_Result deny(struct MHD_Connection *conn)
 {
 	static const char text[] = "Unauthorized\n";
-	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text,
-								 MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -208,8 +233,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct http *h = cls;
 	(void)version;
 	(void)upload_data;
-	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	bool get =
+	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	if (!get) {
 		/* Let MHD read (and us discard) a request body before answering. */
 		if (*req_cls == NULL) {
@@ -221,6 +246,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return MHD_YES;
 		}
 	}
+	if (!client_cert_ok(h, conn))
+		return queue_text(conn, MHD_HTTP_FORBIDDEN, "Client certificate required\n", NULL);
 	if (!authorised(h, conn))
 		return deny(conn);
 
@@ -278,7 +305,7 @@ static int setup_tls(struct http *h, char *err, size_t errlen)
 {
 	if (!h->web || !webcfg_has_tls(h->web))
 		return 0;
-	if (webcfg_read_tls(h->web, &h->tls_cert, &h->tls_key, &h->tls_ca, err, errlen) < 0)
+	if (webcfg_read_pem(h->web, &h->pem, err, errlen) < 0)
 		return -1;
 	return 1;
 }
@@ -305,6 +332,7 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 		http_stop(h);
 		return NULL;
 	}
+	h->tls = tls > 0;
 	for (size_t i = 0; i < opts->nlisten && i < MAX_LISTEN; i++) {
 		struct sockaddr_storage ss;
 		unsigned len;
@@ -317,11 +345,11 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 		if (ss.ss_family == AF_INET6)
 			flags |= MHD_USE_DUAL_STACK;
 		struct MHD_OptionItem tls_opts[] = {
-		    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
-		    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
-		    {h->tls_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->tls_ca},
+		    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem.cert},
+		    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem.key},
+		    {h->pem.ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->pem.ca},
 		    {h->web && tls > 0 ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0,
-		     (void *)(tls > 0 ? webcfg_tls_priorities(h->web) : NULL)},
+		     (void *)(tls > 0 ? webcfg_gnutls_priorities(h->web) : NULL)},
 		    {MHD_OPTION_END, 0, NULL},
 		};
 		if (tls > 0)
@@ -370,9 +398,7 @@ void http_stop(struct http *h)
 	for (size_t i = 0; i < h->nd; i++)
 		MHD_stop_daemon(h->d[i]);
 	webcfg_free(h->web);
-	free(h->tls_cert);
-	free(h->tls_key);
-	free(h->tls_ca);
+	webcfg_pem_release(&h->pem);
 	pthread_mutex_destroy(&h->web_lock);
 	free(h);
 }
