@@ -79,9 +79,8 @@ void family_add_histogram(struct family *f, size_t nlabels, const char *const *n
 int mset_lookup(const struct mset *set, const char *family, size_t npairs, const char *const *names,
 		const char *const *values, double *value);
 
-/* Calls fn with the name of every family of set, in name order. */
-void mset_each_family(const struct mset *set, void (*fn)(void *ctx, const char *name),
-		      void *ctx);
+/* Calls fn with the name of every family of set, in creation order. */
+void mset_each_family(const struct mset *set, void (*fn)(void *ctx, const char *name), void *ctx);
 
 /* Number of samples (a histogram counts as one) across all families. */
 size_t mset_series(const struct mset *set);

@@ -31,7 +31,8 @@ struct http {
 	pthread_mutex_t web_lock; /* the web config and its mtime */
 	struct webcfg *web;
 	struct timespec web_mtime;
-	struct webcfg_pem pem; /* kept alive for MHD */
+	char *metrics_path, *web_config_file; /* owned copies */
+	struct webcfg_pem pem;                /* kept alive for MHD */
 	bool tls;
 };
 
@@ -315,6 +316,11 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 {
 	struct http *h = xcalloc(1, sizeof(*h));
 	h->opts = *opts;
+	/* The config these may point into is replaced on reload. */
+	h->opts.metrics_path = h->metrics_path = xstrdup(opts->metrics_path);
+	h->opts.web_config_file = h->web_config_file =
+	    opts->web_config_file ? xstrdup(opts->web_config_file) : NULL;
+	h->opts.listen = NULL;
 	h->snap = snap;
 	pthread_mutex_init(&h->web_lock, NULL);
 	if (opts->web_config_file) {
@@ -399,6 +405,8 @@ void http_stop(struct http *h)
 		MHD_stop_daemon(h->d[i]);
 	webcfg_free(h->web);
 	webcfg_pem_release(&h->pem);
+	free(h->metrics_path);
+	free(h->web_config_file);
 	pthread_mutex_destroy(&h->web_lock);
 	free(h);
 }

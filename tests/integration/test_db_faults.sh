@@ -14,7 +14,7 @@ pgctl() { runuser -u postgres -- "$BIN/pg_ctl" -D "$T/pg/data" "$@" >>"$T/pgctl.
 pg_stop() { pgctl stop -m fast -w; }
 # Same port as before, so the exporter's config stays valid.
 pg_start() { pgctl start -w -l "$T/pg/server.log" -o "-p $PGPORT -k $T/pg/sock"; }
-scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics"; }
+scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null; }
 metric() { scrape | value /dev/stdin "$1"; }
 wait_metric() { # series value seconds
 	for _ in $(seq 1 $(($3 * 10))); do
@@ -25,7 +25,7 @@ wait_metric() { # series value seconds
 }
 
 # --- 1. stopped while idle, and started again --------------------------------
-tiny_conf "$T/cs.conf" 1s
+tiny_conf "$T/cs.conf" 1s 'web = { stale_after = "10m"; };'
 port=$(free_port)
 start_bg exporter "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.listen-address "127.0.0.1:$port"
 wait_http "http://127.0.0.1:$port/-/ready" 15 || fail "not ready with the database up"
@@ -83,8 +83,9 @@ pg_psql "$T/pg" -qX -d crm -c 'UPDATE ctl SET slow = false'
 
 # --- 4. a dataset query that tries to write fails ---------------------------
 pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d crm -c 'CREATE TABLE audit (x int); GRANT INSERT, SELECT ON audit TO cs_reader;'
-sed -e 's/FROM accounts"/FROM accounts, (SELECT 1 FROM (WITH w AS (INSERT INTO audit VALUES (1) RETURNING x) SELECT x FROM w) q) s"/' \
-	"$T/cs.conf" >"$T/write.conf"
+sed -e 's/query = "SELECT id AS account_key/query = "WITH w AS (INSERT INTO audit VALUES (1) RETURNING x) SELECT id AS account_key/' \
+	-e 's/FROM accounts"/FROM accounts, w"/' "$T/cs.conf" >"$T/write.conf"
+grep -q "INSERT INTO audit" "$T/write.conf" || fail "test setup: query not rewritten"
 if "$BUILD/cs_exporter" --config.file "$T/write.conf" --once >"$T/write.out" 2>"$T/write.err"; then
 	fail "a writing query succeeded"
 fi
@@ -102,4 +103,18 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/ready")
 [ "$code" = 503 ] || fail "/-/ready answered $code with no database, expected 503"
 [ "$(metric 'cs_collector_up{collector="revenue"}')" = 0 ] || fail "collector not down without a database"
 scrape | grep -q '^cs_mrr' && fail "KPI series without any successful run"
+
+# --- 6. last good values are dropped after stale_after ------------------------
+tiny_conf "$T/stale.conf" 1s 'web = { stale_after = "3s"; };'
+port=$(free_port)
+start_bg exporter4 "$BUILD/cs_exporter" --config.file "$T/stale.conf" --web.listen-address "127.0.0.1:$port"
+wait_http "http://127.0.0.1:$port/-/ready" 15 || fail "not ready"
+scrape | grep -q '^cs_mrr{' || fail "no KPI series before the outage"
+pg_stop
+for _ in $(seq 1 100); do
+	scrape | grep -q '^cs_mrr{' || break
+	sleep 0.1
+done
+scrape | grep -q '^cs_mrr{' && fail "KPI series still served 10 s into an outage with stale_after 3s"
+[ "$(metric 'cs_collector_up{collector="revenue"}')" = 0 ] || fail "collector not down"
 echo ok

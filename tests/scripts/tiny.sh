@@ -2,7 +2,8 @@
 # that need a real database but not the demo generator. Source it after
 # lib.sh:
 #   tiny_db            cluster in $T/pg with databases billing and crm
-#   tiny_conf FILE [INTERVAL]  a config for them with one revenue collector
+#   tiny_conf FILE [INTERVAL] [EXTRA]  a config for them with one revenue
+#                      collector; EXTRA is appended (e.g. a web group)
 # Expected at 2026-11-01: MRR pro/eu 133 (2 customers), basic/us 200 (1),
 # unknown 50 (1); rejected: one negative_amount, one unknown_currency.
 
@@ -64,6 +65,7 @@ datasets = {
     query = "SELECT cust AS billing_key, amount AS amount_minor, cur AS currency, unit AS interval_unit, cnt AS interval_count, qty AS quantity, status, vfrom AS valid_from, vto AS valid_to FROM subs WHERE vfrom < \$1"; };
 };
 collectors = ( { name = "revenue"; kind = "revenue"; interval = "${2:-2s}"; } );
+${3:-}
 CONF
 }
 

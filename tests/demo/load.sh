@@ -1,0 +1,187 @@
+#!/bin/bash
+# Loads the demo company into the private cluster in DIR:
+#
+#   tests/demo/load.sh DIR [--accounts N] [--seed S]     (defaults 10000 and 1)
+#
+# (Re)creates the databases billing and crm, streams the generator's COPY text
+# into every table (two at a time: one per core), builds the indexes the
+# mapping queries need, grants SELECT to cs_reader, and prints row counts and
+# the elapsed time. The cluster is started when it is not running.
+#
+# The generator is $GEN_DEMO when set, else $BUILD/gen_demo when it is newer
+# than its source, else it is compiled into DIR (it needs only libc and
+# exporter/buf.c). On success the crm database's comment records what was
+# loaded ("cs_exporter demo accounts=N seed=S version=V"), so callers can
+# skip a load that is already there: see `load.sh DIR --accounts N --seed S
+# --check`, which exits 0 when exactly that load is present.
+set -eu
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+pg="$root/tests/scripts/pg.sh"
+
+[ $# -ge 1 ] || {
+	echo "usage: load.sh DIR [--accounts N] [--seed S] [--check]" >&2
+	exit 2
+}
+dir=$1
+shift
+accounts=10000
+seed=1
+check=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--accounts)
+		accounts=$2
+		shift 2
+		;;
+	--seed)
+		seed=$2
+		shift 2
+		;;
+	--check)
+		check=1
+		shift
+		;;
+	*)
+		echo "load.sh: unknown argument \"$1\"" >&2
+		exit 2
+		;;
+	esac
+done
+case "$accounts$seed" in *[!0-9]*)
+	echo "load.sh: --accounts and --seed take non-negative integers" >&2
+	exit 2
+	;;
+esac
+
+# What the data depends on besides the arguments.
+version=$(cat "$root/tests/tools/gen_demo.c" "$root/tests/demo/billing.sql" \
+	"$root/tests/demo/crm.sql" | cksum | cut -d' ' -f1)
+marker="cs_exporter demo accounts=$accounts seed=$seed version=$version"
+
+psql_su() {
+	PGOPTIONS="-c client_min_messages=warning" "$pg" psql "$dir" -qAtX -v ON_ERROR_STOP=1 "$@"
+}
+
+if [ "$check" = 1 ]; then
+	"$pg" status "$dir" >/dev/null 2>&1 || exit 1
+	have=$(psql_su -d postgres -c \
+		"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'crm'" \
+		2>/dev/null || true)
+	[ "$have" = "$marker" ]
+	exit
+fi
+
+t0=$(date +%s.%N)
+# Phase timings on stderr, for tuning large loads.
+phase() {
+	[ -z "${LOAD_VERBOSE:-}" ] || awk -v a="$t0" -v b="$(date +%s.%N)" -v m="$1" \
+		'BEGIN { printf "load.sh: %6.1f s %s\n", b - a, m }' >&2
+}
+"$pg" start "$dir" >/dev/null
+dir=$(cd "$dir" && pwd)
+
+gen=${GEN_DEMO:-}
+if [ -z "$gen" ]; then
+	b=${BUILD:-build}
+	case "$b" in /*) ;; *) b=$root/$b ;; esac
+	if [ -x "$b/gen_demo" ] && [ "$b/gen_demo" -nt "$root/tests/tools/gen_demo.c" ]; then
+		gen=$b/gen_demo
+	else
+		gen=$dir/gen_demo
+		if [ ! -x "$gen" ] || [ "$root/tests/tools/gen_demo.c" -nt "$gen" ]; then
+			${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$gen" \
+				"$root/tests/tools/gen_demo.c" "$root/exporter/buf.c"
+		fi
+	fi
+fi
+
+psql_su -d postgres <<'EOF'
+DROP DATABASE IF EXISTS billing WITH (FORCE);
+DROP DATABASE IF EXISTS crm WITH (FORCE);
+CREATE DATABASE billing ENCODING 'UTF8' TEMPLATE template0;
+CREATE DATABASE crm ENCODING 'UTF8' TEMPLATE template0;
+EOF
+phase "databases recreated"
+psql_su -d billing <"$root/tests/demo/billing.sql"
+psql_su -d crm <"$root/tests/demo/crm.sql"
+
+# One job per table. TRUNCATE + COPY FREEZE in one transaction lets a
+# wal_level=minimal cluster skip WAL and later vacuum work for the table.
+# The events table, ten times larger than the rest together, is loaded in
+# parts by concurrent sessions instead, which is what keeps both cores busy.
+export PGCLIENTENCODING=UTF8
+jobs=$dir/load.jobs
+"$gen" --tables >"$jobs"
+event_parts=1
+[ "$accounts" -lt 20000 ] || event_parts=4
+job_list() {
+	for ((k = 0; k < event_parts; k++)); do
+		echo "crm product_event $k/$event_parts"
+	done
+	grep -v ' product_event$' "$jobs" || true
+}
+fails=$dir/load.failed
+rm -f "$fails"
+load_one() {
+	local db=$1 tbl=$2 part=${3:-}
+	if [ -n "$part" ] && [ "$event_parts" -gt 1 ]; then
+		"$gen" --seed "$seed" --accounts "$accounts" --table "$tbl" --part "$part" |
+			psql_su -d "$db" -c "COPY $tbl FROM STDIN"
+	else
+		"$gen" --seed "$seed" --accounts "$accounts" --table "$tbl" |
+			psql_su -d "$db" -1 -c "TRUNCATE $tbl" -c "COPY $tbl FROM STDIN (FREEZE)"
+	fi || echo "$db.$tbl" >>"$fails"
+}
+job_list | {
+	running=0
+	while read -r db tbl part; do
+		{
+			load_one "$db" "$tbl" "$part"
+			phase "$db.$tbl $part"
+		} &
+		running=$((running + 1))
+		if [ $running -ge 2 ]; then
+			wait -n || true
+			running=$((running - 1))
+		fi
+	done
+	wait
+}
+if [ -s "$fails" ]; then
+	echo "load.sh: loading failed for: $(tr '\n' ' ' <"$fails")" >&2
+	exit 1
+fi
+
+phase "tables loaded"
+psql_su -d billing <"$root/tests/demo/billing_indexes.sql" &
+bpid=$!
+psql_su -d crm <"$root/tests/demo/crm_indexes.sql" || {
+	wait $bpid || true
+	echo "load.sh: creating the crm indexes failed" >&2
+	exit 1
+}
+wait $bpid || {
+	echo "load.sh: creating the billing indexes failed" >&2
+	exit 1
+}
+
+phase "indexes built"
+for db in billing crm; do
+	psql_su -d "$db" <<'EOF'
+GRANT USAGE ON SCHEMA public TO cs_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO cs_reader;
+EOF
+	psql_su -d postgres -c "GRANT CONNECT ON DATABASE $db TO cs_reader"
+done
+echo "COMMENT ON DATABASE crm IS :'m';" | psql_su -d postgres -v m="$marker"
+
+t1=$(date +%s.%N)
+echo "loaded $accounts accounts (seed $seed) into $dir"
+for db in billing crm; do
+	sql=$(awk -v db="$db" '$1 == db { printf "%sSELECT %s, count(*) FROM %s", sep, "\x27" $2 "\x27", $2; sep = " UNION ALL " }' "$jobs")
+	psql_su -d "$db" -F ' ' -c "$sql" | while read -r tbl n; do
+		printf '  %-8s %-22s %12s\n' "$db" "$tbl" "$n"
+	done
+done
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "elapsed %.1f s\n", b - a }'

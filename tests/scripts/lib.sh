@@ -1,0 +1,100 @@
+# Helpers for integration tests; source it from a bash or POSIX sh script:
+#
+#   . "$(dirname "$0")/../scripts/lib.sh"
+#   pg_up "$T/pg"                 # cluster up, env exported, stopped on exit
+#   start_bg exporter "$BUILD/cs_exporter" --config.file "$T/c.conf" ...
+#   wait_http "http://127.0.0.1:$port/metrics" 10 || fail "exporter never answered"
+#
+# On sourcing, T is a fresh directory tests/out/<test name>.XXXXXX that is
+# kept after the run for post-mortems (tests/out/ is ignored by git). Every
+# process registered by start_bg and every cluster started by pg_up is
+# stopped on exit, by pid, in reverse order.
+
+CS_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CS_SCRIPTS=$CS_ROOT/tests/scripts
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$CS_ROOT/$BUILD ;; esac
+
+_cs_test=$(basename "$0" .sh)
+mkdir -p "$CS_ROOT/tests/out"
+T=$(mktemp -d "$CS_ROOT/tests/out/$_cs_test.XXXXXX")
+chmod 755 "$T"
+
+_cs_pids=""
+_cs_clusters=""
+
+_cs_cleanup() {
+	_cs_rc=$?
+	for _p in $_cs_pids; do
+		kill -TERM "$_p" 2>/dev/null || true
+	done
+	for _p in $_cs_pids; do
+		_i=0
+		while kill -0 "$_p" 2>/dev/null && [ $_i -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		kill -KILL "$_p" 2>/dev/null || true
+	done
+	for _d in $_cs_clusters; do
+		"$CS_SCRIPTS/pg.sh" stop "$_d" || true
+	done
+	exit $_cs_rc
+}
+trap _cs_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# fail MSG: print MSG and end the test with status 1.
+fail() {
+	echo "FAIL: $_cs_test: $*" >&2
+	exit 1
+}
+
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# pg_up DIR: starts (or reuses) the cluster in DIR, exports PGHOST PGPORT
+# PGSOCK CS_PG_DIR, and stops that cluster when the test exits.
+pg_up() {
+	"$CS_SCRIPTS/pg.sh" start "$1" >/dev/null || fail "could not start PostgreSQL in $1"
+	# shellcheck disable=SC1091
+	. "$1/env"
+	_cs_clusters="$1 $_cs_clusters"
+}
+
+# pg_psql DIR ARGS...: psql as superuser on the cluster in DIR.
+pg_psql() {
+	_d=$1
+	shift
+	"$CS_SCRIPTS/pg.sh" psql "$_d" "$@"
+}
+
+# start_bg NAME CMD...: runs CMD in the background with output in
+# $T/NAME.log; its pid is in $T/NAME.pid and it is killed on exit.
+start_bg() {
+	_n=$1
+	shift
+	"$@" >"$T/$_n.log" 2>&1 &
+	echo $! >"$T/$_n.pid"
+	_cs_pids="$! $_cs_pids"
+}
+
+# wait_http URL [SECONDS]: waits until URL answers with HTTP 2xx (default 10s).
+wait_http() {
+	_url=$1
+	_secs=${2:-10}
+	_end=$(($(date +%s) + _secs))
+	while [ "$(date +%s)" -le "$_end" ]; do
+		if curl -fsS -o /dev/null --max-time 2 "$_url" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
