@@ -1,17 +1,18 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};
-static const char *const acols[] = {"account_key", "billing_key", "plan", "seats",
-				    "started_at",  "first_value_at"};
+static const char *const acols[] = {"account_key", "billing_key", "plan",
+				    "seats",	   "started_at",  "first_value_at"};
 static const char *const xcols[] = {"account_key", "user_key", "feature", "last_active_at"};
 
-#define AS_OF "2024-04-01"
+#define AS_OF  "2024-04-01"
 #define RECENT "2024-03-20 10:00:00+00" /* in 30d and 90d */
-#define OLDER "2024-02-01 10:00:00+00"	/* in 90d only */
+#define OLDER  "2024-02-01 10:00:00+00" /* in 90d only */
 
 struct run {
 	struct cs_config *cfg;
@@ -62,8 +63,8 @@ static double must(const struct run *r, const char *family, const char *plan, co
 	bool found = false;
 	double v = get(r, family, plan, window, feature, &found);
 
-	cr_assert(found, "no %s{plan=%s,window=%s,feature=%s}", family, plan,
-		  window ? window : "-", feature ? feature : "-");
+	cr_assert(found, "no %s{plan=%s,window=%s,feature=%s}", family, plan, window ? window : "-",
+		  feature ? feature : "-");
 	return v;
 }
 
@@ -148,8 +149,8 @@ Test(kpis_adoption, no_activity_omits_adoption_ratio)
 Test(kpis_adoption, unknown_account_activity)
 {
 	static const char *const rows[] = {
-	    "zz", "u1", "api", RECENT, /* */
-	    "zz", "u1", NULL,  RECENT, /* the same user, another feature row */
+	    "zz", "u1", "api", RECENT,			 /* */
+	    "zz", "u1", NULL,  RECENT,			 /* the same user, another feature row */
 	    "a1", "u1", "api", "2024-04-01 00:00:00+00", /* at t: outside the window */
 	};
 	struct run r;
@@ -176,13 +177,13 @@ Test(kpis_adoption, time_to_value_buckets_pending_rejected)
 {
 	static const char *const arows[] = {
 	    "t1", NULL, "pro", NULL, "2024-03-10", "2024-03-10 12:00:00+00", /* 0.5d */
-	    "t2", NULL, "pro", NULL, "2024-03-10", "2024-03-11",	       /* exactly 1d */
-	    "t3", NULL, "pro", NULL, "2024-03-05", "2024-03-15",	       /* 10d */
-	    "t4", NULL, "pro", NULL, "2024-03-20", NULL,		       /* pending */
-	    "t5", NULL, "pro", NULL, "2024-03-20", "2024-04-01",	       /* at t: pending */
-	    "t6", NULL, "pro", NULL, "2024-03-20", "2024-03-19",	       /* rejected */
-	    "t7", NULL, "pro", NULL, "2024-01-15", "2024-03-01",	       /* 46d, 90d only */
-	    "t8", NULL, "pro", NULL, NULL,	 "2024-03-01",	       /* never started */
+	    "t2", NULL, "pro", NULL, "2024-03-10", "2024-03-11",	     /* exactly 1d */
+	    "t3", NULL, "pro", NULL, "2024-03-05", "2024-03-15",	     /* 10d */
+	    "t4", NULL, "pro", NULL, "2024-03-20", NULL,		     /* pending */
+	    "t5", NULL, "pro", NULL, "2024-03-20", "2024-04-01",	     /* at t: pending */
+	    "t6", NULL, "pro", NULL, "2024-03-20", "2024-03-19",	     /* rejected */
+	    "t7", NULL, "pro", NULL, "2024-01-15", "2024-03-01",	     /* 46d, 90d only */
+	    "t8", NULL, "pro", NULL, NULL,	   "2024-03-01",	     /* never started */
 	};
 	struct run r;
 
@@ -202,5 +203,37 @@ Test(kpis_adoption, time_to_value_buckets_pending_rejected)
 	cr_assert_eq(ttv(&r, "cs_time_to_value_seconds_bucket", "90d", "2592000"), 3);
 	cr_assert_eq(ttv(&r, "cs_time_to_value_seconds_bucket", "90d", "5184000"), 4);
 	cr_assert_eq(ttv(&r, "cs_time_to_value_pending_accounts", "90d", NULL), 2);
+	run_free(&r);
+}
+
+Test(kpis_adoption, many_users_repeated_feature_rows)
+{
+	enum { USERS = 3000 };
+	static char keys[USERS][16];
+	static const char *rows[USERS * 3 * 4];
+	size_t n = 0;
+	struct run r;
+
+	for (int u = 0; u < USERS; u++) {
+		/* even users: api recently; odd users: api only long ago. The
+		 * repeated (user, api) row must not hide the latest one. */
+		const char *api_first = u % 2 ? OLDER : RECENT;
+		const char *const user_rows[3][4] = {
+		    {"a1", keys[u], "api", OLDER},
+		    {"a1", keys[u], "api", api_first},
+		    {"a1", keys[u], NULL, RECENT},
+		};
+
+		snprintf(keys[u], sizeof(keys[u]), "u%d", u);
+		for (int k = 0; k < 3; k++, n++)
+			memcpy(&rows[n * 4], user_rows[k], sizeof(user_rows[k]));
+	}
+	run_adoption(&r, accounts, 4, rows, n);
+	cr_assert_eq(must(&r, "cs_active_users", "pro", "30d", NULL), USERS);
+	cr_assert_eq(must(&r, "cs_seats_used", "pro", "30d", NULL), USERS);
+	cr_assert_eq(must(&r, "cs_feature_active_users", "pro", "30d", "api"), USERS / 2);
+	cr_assert_eq(must(&r, "cs_feature_active_users", "pro", "90d", "api"), USERS);
+	cr_assert_float_eq(must(&r, "cs_license_utilization_ratio", "pro", "30d", NULL),
+			   USERS / 15.0, 1e-9);
 	run_free(&r);
 }

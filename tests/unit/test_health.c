@@ -7,16 +7,16 @@
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key",    "plan", "seats",
 				    "started_at",  "first_value_at", "name"};
-static const char *const subcols[] = {"billing_key",	"amount_minor", "currency",
-				      "interval_unit",	"interval_count", "quantity",
-				      "status",		"valid_from",	  "valid_to"};
+static const char *const subcols[] = {"billing_key",   "amount_minor",	 "currency",
+				      "interval_unit", "interval_count", "quantity",
+				      "status",	       "valid_from",	 "valid_to"};
 static const char *const scols[] = {"account_key", "respondent_key", "type", "score",
 				    "responded_at"};
 static const char *const xcols[] = {"account_key", "user_key", "feature", "last_active_at"};
 static const char *const tcols[] = {"account_key", "opened_at", "resolved_at", "escalated"};
 
-#define AS_OF "2024-04-01"
-#define RECENT "2024-03-20 10:00:00+00"
+#define AS_OF	 "2024-04-01"
+#define RECENT	 "2024-03-20 10:00:00+00"
 #define LONG_AGO "2023-01-01"
 
 /* $100/month since long ago, still running. */
@@ -73,13 +73,13 @@ static double band(const struct run *r, const char *plan, const char *b)
 	return v;
 }
 
-static double at_risk(const struct run *r, const char *plan, const char *account,
-		      const char *name, const char *b, bool *found)
+static double at_risk(const struct run *r, const char *plan, const char *account, const char *name,
+		      const char *b, bool *found)
 {
-	return fixture_value(r->m, "cs_at_risk_account_score",
-			     (const char *const[]){"plan", plan, "account", account, "name", name,
-						   "band", b, NULL},
-			     found);
+	return fixture_value(
+	    r->m, "cs_at_risk_account_score",
+	    (const char *const[]){"plan", plan, "account", account, "name", name, "band", b, NULL},
+	    found);
 }
 
 static double hist(const struct run *r, const char *sample, const char *plan, const char *le)
@@ -99,19 +99,19 @@ Test(kpis_health, vector_77_5_green)
 	static const char *const accounts[] = {"h1", "b1", "pro", "10", NULL, NULL, "Acme"};
 	static const char *const subs[] = {STEADY("b1")};
 	static const char *const surveys[] = {
-	    "h1", "r1", "nps", "3", "2024-02-01", /* older detractor */
-	    "h1", "r2", "nps", "10", RECENT,	  /* latest: promoter */
+	    "h1", "r1", "nps", "3",  "2024-02-01", /* older detractor */
+	    "h1", "r2", "nps", "10", RECENT,	   /* latest: promoter */
 	};
 	static const char *const activity[] = {
-	    "h1", "u1", "api", RECENT, "h1", "u1", "reports", RECENT, /* one user */
-	    "h1", "u2", NULL,  RECENT, "h1", "u3", "api",     RECENT, /* */
-	    "h1", "u4", NULL,  RECENT, "h1", "u5", NULL,      RECENT, /* 5 of 10 seats */
-	    "h1", "u6", NULL,  "2024-02-15", /* outside 30d */
+	    "h1", "u1", "api", RECENT,	     "h1", "u1", "reports", RECENT, /* one user */
+	    "h1", "u2", NULL,  RECENT,	     "h1", "u3", "api",	    RECENT, /* */
+	    "h1", "u4", NULL,  RECENT,	     "h1", "u5", NULL,	    RECENT, /* 5 of 10 seats */
+	    "h1", "u6", NULL,  "2024-02-15",				    /* outside 30d */
 	};
 	static const char *const tickets[] = {
-	    "h1", "2024-03-10", NULL, "t",	    /* the one escalation */
-	    "h1", "2024-03-11", NULL, "f",	    /* */
-	    "h1", "2024-02-10", NULL, "t",	    /* outside 30d */
+	    "h1", "2024-03-10", NULL, "t", /* the one escalation */
+	    "h1", "2024-03-11", NULL, "f", /* */
+	    "h1", "2024-02-10", NULL, "t", /* outside 30d */
 	};
 	struct health_input in = {ROWS(accounts), ROWS(subs), ROWS(surveys), ROWS(activity),
 				  ROWS(tickets)};
@@ -139,7 +139,7 @@ Test(kpis_health, renormalises_over_defined_components)
 	    "d2", "b2", "pro", NULL, NULL, NULL, NULL, /* support only (new customer) */
 	};
 	static const char *const subs[] = {
-	    "b1", "10000", "USD", "month", "1", "1", "active", LONG_AGO, "2024-03-01",
+	    "b1", "10000", "USD", "month", "1", "1", "active", LONG_AGO,     "2024-03-01",
 	    "b1", "5000",  "USD", "month", "1", "1", "active", "2024-03-01", NULL,
 	    "b2", "10000", "USD", "month", "1", "1", "active", "2024-03-15", NULL,
 	};
@@ -170,8 +170,8 @@ Test(kpis_health, band_edges_exactly_50_and_75)
 	    "e3", "2024-03-10", NULL, "t", /* */
 	    "e3", "2024-03-12", NULL, "t",
 	};
-	struct health_input in = {ROWS(accounts), ROWS(subs), ROWS(surveys), {NULL, 0},
-				  ROWS(tickets)};
+	struct health_input in = {
+	    ROWS(accounts), ROWS(subs), ROWS(surveys), {NULL, 0}, ROWS(tickets)};
 	struct cs_config *cfg = config();
 	struct run r;
 	bool found;
@@ -208,15 +208,13 @@ Test(kpis_health, at_risk_order_ties_and_limit)
 	    "k_c", "b3", "pro",	  NULL, NULL, NULL, "Gamma", /* 50 */
 	    "k_a", "b1", "pro",	  NULL, NULL, NULL, NULL,    /* 0, same as k_b */
 	};
-	static const char *const subs[] = {STEADY("b1"), STEADY("b2"), STEADY("b3"),
-					   STEADY("b4")};
+	static const char *const subs[] = {STEADY("b1"), STEADY("b2"), STEADY("b3"), STEADY("b4")};
 	static const char *const tickets[] = {
 	    "k_a", "2024-03-10", NULL, "t", "k_a", "2024-03-11", NULL, "t", /* */
 	    "k_b", "2024-03-10", NULL, "t", "k_b", "2024-03-11", NULL, "t", /* */
 	    "k_c", "2024-03-10", NULL, "t",
 	};
-	struct health_input in = {ROWS(accounts), ROWS(subs), {NULL, 0}, {NULL, 0},
-				  ROWS(tickets)};
+	struct health_input in = {ROWS(accounts), ROWS(subs), {NULL, 0}, {NULL, 0}, ROWS(tickets)};
 	struct cs_config *cfg = config();
 	struct run r;
 	bool found;
@@ -261,8 +259,8 @@ Test(kpis_health, unknown_band_and_unscored_accounts)
 	    "u3", NULL, "pro", "5",  NULL, NULL, NULL, /* no billing customer */
 	};
 	static const char *const subs[] = {
-	    "b1", "10000", "USD", "month", "1", "1", "active", "2024-03-15", NULL,
-	    "b2", "10000", "USD", "month", "1", "1", "canceled", LONG_AGO, NULL,
+	    "b1", "10000", "USD", "month", "1", "1", "active",	 "2024-03-15", NULL,
+	    "b2", "10000", "USD", "month", "1", "1", "canceled", LONG_AGO,     NULL,
 	};
 	struct health_input in = {ROWS(accounts), ROWS(subs), {NULL, 0}, {NULL, 0}, {NULL, 0}};
 	struct cs_config *cfg = config();
@@ -288,8 +286,7 @@ Test(kpis_health, unknown_segment_attribution)
 	};
 	static const char *const subs[] = {STEADY("b1"), STEADY("b2"), STEADY("orphan")};
 	static const char *const tickets[] = {"zz", "2024-03-10", NULL, "t"};
-	struct health_input in = {ROWS(accounts), ROWS(subs), {NULL, 0}, {NULL, 0},
-				  ROWS(tickets)};
+	struct health_input in = {ROWS(accounts), ROWS(subs), {NULL, 0}, {NULL, 0}, ROWS(tickets)};
 	struct run r;
 	bool found;
 

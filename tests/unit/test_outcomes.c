@@ -4,8 +4,8 @@
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};
-static const char *const acols[] = {"account_key", "billing_key", "plan", "seats",
-				    "started_at",  "first_value_at"};
+static const char *const acols[] = {"account_key", "billing_key", "plan",
+				    "seats",	   "started_at",  "first_value_at"};
 static const char *const ocols[] = {"account_key", "value"};
 static const char *const arows[] = {
     "a1", NULL, "pro",	 NULL, NULL, NULL, /* */
@@ -23,8 +23,8 @@ static double get(const struct mset *m, const char *family, const char *plan, co
 			     found);
 }
 
-static double must(const struct mset *m, const char *family, const char *plan,
-		   const char *window, const char *outcome, const char *target)
+static double must(const struct mset *m, const char *family, const char *plan, const char *window,
+		   const char *outcome, const char *target)
 {
 	bool found = false;
 	double v = get(m, family, plan, window, outcome, target, &found);
@@ -40,9 +40,9 @@ Test(kpis_outcomes, met_missed_at_least_and_at_most)
 	size_t hours = fixture_add_outcome(cfg, "handling_hours", 10, OUTCOME_AT_MOST);
 	struct cs_data *d = fixture_data(cfg, KIND_OUTCOMES, fixture_time("2024-04-01"));
 	static const char *const e30[] = {
-	    "a1", "60", "a1", "40", /* summed: 100 meets exactly */
-	    "a2", "99.9999",	    /* misses */
-	    /* a3: no row, neither met nor missed */
+	    "a1", "60",	     "a1", "40", /* summed: 100 meets exactly */
+	    "a2", "99.9999",		 /* misses */
+					 /* a3: no row, neither met nor missed */
 	};
 	static const char *const e90[] = {"a1", "400", "a2", "150", "a3", "0"};
 	static const char *const h30[] = {
@@ -61,12 +61,12 @@ Test(kpis_outcomes, met_missed_at_least_and_at_most)
 	cs_data_link(d);
 	kpi_outcomes(d, m);
 
-	cr_assert_float_eq(must(m, "cs_outcome_value", "pro", "30d", "emails_sent", NULL),
-			   199.9999, 1e-9);
+	cr_assert_float_eq(must(m, "cs_outcome_value", "pro", "30d", "emails_sent", NULL), 199.9999,
+			   1e-9);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "pro", "30d", "emails_sent", "met"), 1);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "pro", "30d", "emails_sent", "missed"), 1);
-	cr_assert_float_eq(must(m, "cs_outcome_attainment_ratio", "pro", "30d", "emails_sent", NULL),
-			   0.5, 1e-12);
+	cr_assert_float_eq(
+	    must(m, "cs_outcome_attainment_ratio", "pro", "30d", "emails_sent", NULL), 0.5, 1e-12);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "pro", "90d", "emails_sent", "met"), 2);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "pro", "90d", "emails_sent", "missed"), 1);
 

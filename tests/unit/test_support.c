@@ -4,11 +4,11 @@
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};
-static const char *const acols[] = {"account_key", "billing_key", "plan", "seats",
-				    "started_at",  "first_value_at"};
+static const char *const acols[] = {"account_key", "billing_key", "plan",
+				    "seats",	   "started_at",  "first_value_at"};
 static const char *const tcols[] = {"account_key", "opened_at", "resolved_at", "escalated"};
 static const char *const arows[] = {
-    "a1", NULL, "pro", NULL, NULL, NULL, /* */
+    "a1", NULL, "pro",	 NULL, NULL, NULL, /* */
     "a2", NULL, "basic", NULL, NULL, NULL,
 };
 
@@ -58,15 +58,30 @@ Test(kpis_support, escalation_and_resolution)
 {
 	static const char *const rows[] = {
 	    /* opened in 30d, resolved after 2h */
-	    "a1", "2024-03-10 10:00:00+00", "2024-03-10 12:00:00+00", "t",
+	    "a1",
+	    "2024-03-10 10:00:00+00",
+	    "2024-03-10 12:00:00+00",
+	    "t",
 	    /* opened in 30d, open, not escalated */
-	    "a1", "2024-03-20 00:00:00+00", NULL, "false",
+	    "a1",
+	    "2024-03-20 00:00:00+00",
+	    NULL,
+	    "false",
 	    /* opened in 30d, resolved after 1 day, escalated */
-	    "a1", "2024-03-25 00:00:00+00", "2024-03-26 00:00:00+00", "true",
+	    "a1",
+	    "2024-03-25 00:00:00+00",
+	    "2024-03-26 00:00:00+00",
+	    "true",
 	    /* opened before 30d, resolved inside 30d after 10 days */
-	    "a1", "2024-02-25 00:00:00+00", "2024-03-06 00:00:00+00", "f",
+	    "a1",
+	    "2024-02-25 00:00:00+00",
+	    "2024-03-06 00:00:00+00",
+	    "f",
 	    /* opened in 30d, escalated, resolved at t: not resolved in the window */
-	    "a1", "2024-03-31 00:00:00+00", "2024-04-01 00:00:00+00", "t",
+	    "a1",
+	    "2024-03-31 00:00:00+00",
+	    "2024-04-01 00:00:00+00",
+	    "t",
 	};
 	struct run r;
 	bool found;
@@ -91,7 +106,10 @@ Test(kpis_support, escalation_and_resolution)
 Test(kpis_support, no_tickets_zero_counts_no_ratios)
 {
 	static const char *const rows[] = {
-	    "a1", "2024-03-10 10:00:00+00", NULL, "f",
+	    "a1",
+	    "2024-03-10 10:00:00+00",
+	    NULL,
+	    "f",
 	};
 	struct run r;
 	bool found;
@@ -116,8 +134,10 @@ Test(kpis_support, no_tickets_zero_counts_no_ratios)
 Test(kpis_support, unknown_account_and_bad_resolution)
 {
 	static const char *const rows[] = {
-	    "zz", "2024-03-10 10:00:00+00", NULL, "t", /* */
-	    "a2", "2024-03-10 10:00:00+00", "2024-03-09 10:00:00+00", "f",
+	    "zz", "2024-03-10 10:00:00+00", NULL,
+	    "t", /* */
+	    "a2", "2024-03-10 10:00:00+00", "2024-03-09 10:00:00+00",
+	    "f",
 	};
 	struct run r;
 

@@ -6,14 +6,14 @@
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};
-static const char *const acols[] = {"account_key", "billing_key", "plan", "seats",
-				    "started_at",  "first_value_at"};
+static const char *const acols[] = {"account_key", "billing_key", "plan",
+				    "seats",	   "started_at",  "first_value_at"};
 static const char *const scols[] = {"account_key", "respondent_key", "type", "score",
 				    "responded_at"};
 
-#define AS_OF "2024-04-01"
+#define AS_OF  "2024-04-01"
 #define RECENT "2024-03-20 10:00:00+00" /* in 30d and 90d */
-#define OLDER "2024-02-01 10:00:00+00"	/* in 90d only */
+#define OLDER  "2024-02-01 10:00:00+00" /* in 90d only */
 
 struct run {
 	struct cs_config *cfg;
@@ -24,8 +24,8 @@ struct run {
 static void run_surveys(struct run *r, const char *const *rows, size_t nrows)
 {
 	static const char *const arows[] = {
-	    "a1", "b1", "pro", "10", NULL, NULL, /* */
-	    "a2", "b2", "pro", "5",  NULL, NULL, /* */
+	    "a1", "b1", "pro",	 "10", NULL, NULL, /* */
+	    "a2", "b2", "pro",	 "5",  NULL, NULL, /* */
 	    "a3", "b3", "basic", NULL, NULL, NULL,
 	};
 
@@ -61,8 +61,7 @@ static double responses(const struct run *r, const char *plan, const char *windo
 						       survey, "category", category, NULL},
 				 &found);
 
-	cr_assert(found, "no cs_survey_responses for %s/%s/%s/%s", plan, window, survey,
-		  category);
+	cr_assert(found, "no cs_survey_responses for %s/%s/%s/%s", plan, window, survey, category);
 	return v;
 }
 
@@ -164,17 +163,45 @@ Test(kpis_surveys, latest_response_per_respondent)
 {
 	static const char *const rows[] = {
 	    /* r1 of a1: detractor in 90d only, then promoter in 30d */
-	    "a1", "r1", "nps", "3", OLDER,		       /* */
-	    "a1", "r1", "nps", "10", RECENT,		       /* */
+	    "a1",
+	    "r1",
+	    "nps",
+	    "3",
+	    OLDER, /* */
+	    "a1",
+	    "r1",
+	    "nps",
+	    "10",
+	    RECENT, /* */
 	    /* r1 again, at t: outside every window, must not hide the above */
-	    "a1", "r1", "nps", "0", AS_OF " 00:00:00+00", /* */
+	    "a1",
+	    "r1",
+	    "nps",
+	    "0",
+	    AS_OF " 00:00:00+00", /* */
 	    /* same respondent key in another account is another respondent */
-	    "a2", "r1", "nps", "2", RECENT, /* */
+	    "a2",
+	    "r1",
+	    "nps",
+	    "2",
+	    RECENT, /* */
 	    /* the same respondent's csat is a separate (type) series */
-	    "a1", "r1", "csat", "5", OLDER, /* */
+	    "a1",
+	    "r1",
+	    "csat",
+	    "5",
+	    OLDER, /* */
 	    /* tie on responded_at: the higher score wins */
-	    "a1", "r2", "nps", "8", RECENT, /* */
-	    "a1", "r2", "nps", "6", RECENT,
+	    "a1",
+	    "r2",
+	    "nps",
+	    "8",
+	    RECENT, /* */
+	    "a1",
+	    "r2",
+	    "nps",
+	    "6",
+	    RECENT,
 	};
 	struct run r;
 
@@ -194,8 +221,8 @@ Test(kpis_surveys, window_is_half_open)
 {
 	static const char *const rows[] = {
 	    "a1", NULL, "nps", "10", "2024-03-02 00:00:00+00", /* exactly t - 30d: in */
-	    "a1", NULL, "nps", "0", "2024-03-01 23:59:59+00",	/* just before: out */
-	    "a1", NULL, "nps", "0", "2024-04-01 00:00:00+00",	/* exactly t: out */
+	    "a1", NULL, "nps", "0",  "2024-03-01 23:59:59+00", /* just before: out */
+	    "a1", NULL, "nps", "0",  "2024-04-01 00:00:00+00", /* exactly t: out */
 	};
 	struct run r;
 
@@ -209,9 +236,9 @@ Test(kpis_surveys, window_is_half_open)
 Test(kpis_surveys, unknown_account_goes_to_unknown_segment)
 {
 	static const char *const rows[] = {
-	    "zz", "x", "nps", "10", RECENT, /* */
-	    "yy", "x", "nps", "9", OLDER,   /* same respondent key, unknown account too */
-	    "a3", NULL, "nps", "0", RECENT,
+	    "zz", "x",	"nps", "10", RECENT, /* */
+	    "yy", "x",	"nps", "9",  OLDER,  /* same respondent key, unknown account too */
+	    "a3", NULL, "nps", "0",  RECENT,
 	};
 	struct run r;
 	bool found;

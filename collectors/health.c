@@ -1,0 +1,353 @@
+/*
+ * health: a 0-100 score per paying account from usage, sentiment, support
+ * and billing, its distribution and bands per segment, and the bounded list
+ * of the lowest-scored accounts (SPEC section 3, "Health score").
+ *
+ * The health model uses its own windows (cfg->health), not the collector's.
+ * Scored accounts are CRM accounts whose billing customer has MRR > 0 at t.
+ * The score is the weighted mean of the defined components; when the weights
+ * of the defined components sum to 0 (all defined ones weighted 0, or none
+ * defined) the account has no score and falls in band "unknown".
+ *
+ * Sentiment takes the latest NPS response of the account over all
+ * respondents; two at the same instant resolve to the higher score, so the
+ * result does not depend on row order.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "kpi.h"
+
+enum band { BAND_GREEN, BAND_YELLOW, BAND_RED, BAND_UNKNOWN, BAND_COUNT };
+
+static const char *const band_names[BAND_COUNT] = {"green", "yellow", "red", "unknown"};
+
+/* Per account; components are NAN when undefined. */
+struct account_health {
+	double usage, sentiment, support, billing;
+	double score; /* NAN: no score */
+	enum band band;
+	cs_time nps_at;
+	double nps_score;
+	uint32_t escalations;
+	uint32_t users;
+	bool scored;
+};
+
+/* ------------------------------------------------------------------ */
+/* Inputs per account                                                  */
+
+static bool counts_at(const struct cs_subscription *s, cs_time x)
+{
+	return (s->status == SUB_ACTIVE || s->status == SUB_PAST_DUE) && s->valid_from <= x &&
+	       x < s->valid_to;
+}
+
+static void customer_mrr(const struct cs_data *d, cs_time x, double *mrr)
+{
+	for (size_t i = 0; i < d->nsubs; i++) {
+		const struct cs_subscription *s = &d->subs[i];
+
+		if (s->customer < d->ncustomers && counts_at(s, x))
+			mrr[s->customer] += s->monthly;
+	}
+}
+
+static int cmp_user_ptr(const void *pa, const void *pb)
+{
+	const char *const *a = pa, *const *b = pb;
+
+	return strcmp(*a, *b);
+}
+
+static bool usage_row(const struct cs_data *d, const struct account_health *h, cs_time from,
+		      const struct cs_activity *r)
+{
+	return r->account >= 0 && (size_t)r->account < d->naccounts && h[r->account].scored &&
+	       d->accounts[r->account].seats > 0 && r->user && r->last_active_at >= from &&
+	       r->last_active_at < d->as_of;
+}
+
+/* Distinct users per scored, seated account active in the usage window:
+ * rows are bucketed by account, then each (small) bucket is sorted by user. */
+static void count_users(const struct cs_data *d, struct account_health *h)
+{
+	cs_time from = d->as_of - d->cfg->health.usage_window * CS_SECOND;
+	size_t nacc = d->naccounts;
+	uint32_t *start = xcalloc(nacc + 1, sizeof(*start));
+	const char **users;
+	size_t total = 0;
+
+	for (size_t i = 0; i < d->nactivity; i++) {
+		const struct cs_activity *r = &d->activity[i];
+
+		if (usage_row(d, h, from, r)) {
+			start[r->account + 1]++;
+			total++;
+		}
+	}
+	for (size_t a = 0; a < nacc; a++)
+		start[a + 1] += start[a];
+	users = xmalloc((total ? total : 1) * sizeof(*users));
+	for (size_t i = 0; i < d->nactivity; i++) {
+		const struct cs_activity *r = &d->activity[i];
+
+		if (usage_row(d, h, from, r))
+			users[start[r->account]++] = r->user;
+	}
+	/* start[a] is now the end of bucket a. */
+	for (size_t a = 0, begin = 0; a < nacc; begin = start[a], a++) {
+		size_t n = start[a] - begin;
+
+		if (n == 0)
+			continue;
+		qsort(users + begin, n, sizeof(*users), cmp_user_ptr);
+		h[a].users = 1;
+		for (size_t k = begin + 1; k < start[a]; k++)
+			if (strcmp(users[k - 1], users[k]) != 0)
+				h[a].users++;
+	}
+	free(users);
+	free(start);
+}
+
+static void latest_nps(const struct cs_data *d, struct account_health *h)
+{
+	cs_time from = d->as_of - d->cfg->health.sentiment_window * CS_SECOND;
+
+	for (size_t i = 0; i < d->nsurveys; i++) {
+		const struct cs_survey *s = &d->surveys[i];
+		struct account_health *a;
+
+		if (s->type != SURVEY_NPS || s->account < 0 || (size_t)s->account >= d->naccounts ||
+		    s->responded_at < from || s->responded_at >= d->as_of)
+			continue;
+		a = &h[s->account];
+		if (a->nps_at == CS_TIME_NONE || s->responded_at > a->nps_at ||
+		    (s->responded_at == a->nps_at && s->score > a->nps_score)) {
+			a->nps_at = s->responded_at;
+			a->nps_score = s->score;
+		}
+	}
+}
+
+static void count_escalations(const struct cs_data *d, struct account_health *h)
+{
+	cs_time from = d->as_of - d->cfg->health.support_window * CS_SECOND;
+
+	for (size_t i = 0; i < d->ntickets; i++) {
+		const struct cs_ticket *t = &d->tickets[i];
+
+		if (t->escalated && t->account >= 0 && (size_t)t->account < d->naccounts &&
+		    t->opened_at >= from && t->opened_at < d->as_of)
+			h[t->account].escalations++;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Scoring                                                             */
+
+static enum band band_of(const struct cs_health *cfg, double score)
+{
+	if (isnan(score))
+		return BAND_UNKNOWN;
+	if (cs_cmp(score, cfg->red_below) < 0)
+		return BAND_RED;
+	if (cs_cmp(score, cfg->green_from) >= 0)
+		return BAND_GREEN;
+	return BAND_YELLOW;
+}
+
+static void score_account(const struct cs_data *d, const struct cs_account *acc, double m0,
+			  double m1, struct account_health *a)
+{
+	const struct cs_health *cfg = &d->cfg->health;
+	double num = 0, den = 0;
+
+	a->usage = NAN;
+	if (acc->seats > 0) {
+		double util = (double)a->users / (double)acc->seats;
+
+		a->usage =
+		    cfg->usage_target > 0 ? fmin(1.0, util / cfg->usage_target) * 100.0 : 100.0;
+	}
+	a->sentiment = NAN;
+	if (a->nps_at != CS_TIME_NONE) {
+		if (cs_cmp(a->nps_score, 9) >= 0)
+			a->sentiment = 100;
+		else if (cs_cmp(a->nps_score, 6) <= 0)
+			a->sentiment = 0;
+		else
+			a->sentiment = 50;
+	}
+	a->support = a->escalations == 0 ? 100 : a->escalations == 1 ? 50 : 0;
+	a->billing = NAN;
+	if (m0 > 0)
+		a->billing = cs_cmp(m1, m0) >= 0 ? 100 : 100 * m1 / m0;
+
+	if (!isnan(a->usage)) {
+		num += cfg->w_usage * a->usage;
+		den += cfg->w_usage;
+	}
+	if (!isnan(a->sentiment)) {
+		num += cfg->w_sentiment * a->sentiment;
+		den += cfg->w_sentiment;
+	}
+	num += cfg->w_support * a->support;
+	den += cfg->w_support;
+	if (!isnan(a->billing)) {
+		num += cfg->w_billing * a->billing;
+		den += cfg->w_billing;
+	}
+	a->score = den > 0 ? num / den : NAN;
+	a->band = band_of(cfg, a->score);
+}
+
+/* ------------------------------------------------------------------ */
+/* At-risk list                                                        */
+
+struct risk {
+	double score;
+	uint32_t account;
+};
+
+/* Lower score first; equal scores (cs_cmp) by account key byte order. */
+static int risk_before(const struct cs_data *d, const struct risk *a, const struct risk *b)
+{
+	int c = cs_cmp(a->score, b->score);
+
+	if (c)
+		return c < 0;
+	return strcmp(d->accounts[a->account].key, d->accounts[b->account].key) < 0;
+}
+
+/* Keeps the n best in a sorted array; an insertion costs O(n) but n <= 100
+ * and after the first accounts few candidates beat the current worst. */
+static void risk_offer(const struct cs_data *d, struct risk *list, size_t *len, size_t n,
+		       struct risk r)
+{
+	size_t lo = 0, hi = *len;
+
+	if (*len == n && !risk_before(d, &r, &list[n - 1]))
+		return;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (risk_before(d, &list[mid], &r))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (*len < n)
+		(*len)++;
+	memmove(&list[lo + 1], &list[lo], (*len - 1 - lo) * sizeof(*list));
+	list[lo] = r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+
+#define HEALTH_BUCKETS 11
+
+static void emit_health(const struct cs_data *d, struct mset *out, const struct account_health *h)
+{
+	size_t nseg = d->seg.n;
+	uint64_t *buckets = xcalloc((nseg + 1) * HEALTH_BUCKETS, sizeof(*buckets));
+	uint64_t *bands = xcalloc((nseg + 1) * BAND_COUNT, sizeof(*bands));
+	double *sums = xcalloc(nseg + 1, sizeof(*sums));
+	double bounds[HEALTH_BUCKETS];
+	size_t nrisk = (size_t)(d->cfg->health.at_risk > 0 ? d->cfg->health.at_risk : 0);
+	struct risk *risk = xmalloc((nrisk + 1) * sizeof(*risk));
+	size_t nlisted = 0;
+	struct family *hist = mset_family(
+	    out, "cs_health_score", METRIC_GAUGEHISTOGRAM,
+	    "Health scores (0-100, weighted mean of usage, sentiment, support and billing) of "
+	    "accounts with MRR > 0; recomputed from the database each collector interval",
+	    NULL);
+	struct family *by_band = mset_family(
+	    out, "cs_accounts_by_health", METRIC_GAUGE,
+	    "Accounts with MRR > 0 by health band (unknown: no component defined); recomputed "
+	    "from the database each collector interval",
+	    NULL);
+	struct family *at_risk = mset_family(
+	    out, "cs_at_risk_account_score", METRIC_GAUGE,
+	    "Health score of the lowest-scored accounts over all segments (bounded list, ties by "
+	    "account key); recomputed from the database each collector interval",
+	    NULL);
+
+	for (size_t b = 0; b + 1 < HEALTH_BUCKETS; b++)
+		bounds[b] = 10.0 * (double)(b + 1);
+	bounds[HEALTH_BUCKETS - 1] = INFINITY;
+
+	for (size_t i = 0; i < d->naccounts; i++) {
+		const struct account_health *a = &h[i];
+		uint32_t seg = d->accounts[i].seg;
+		size_t b = 0;
+
+		if (!a->scored || seg >= nseg)
+			continue;
+		bands[seg * BAND_COUNT + a->band]++;
+		if (a->band == BAND_UNKNOWN)
+			continue;
+		while (b + 1 < HEALTH_BUCKETS && cs_cmp(a->score, bounds[b]) > 0)
+			b++;
+		buckets[seg * HEALTH_BUCKETS + b]++;
+		sums[seg] += a->score;
+		if (nrisk)
+			risk_offer(d, risk, &nlisted, nrisk, (struct risk){a->score, (uint32_t)i});
+	}
+
+	for (uint32_t seg = 0; seg < nseg; seg++) {
+		uint64_t cum[HEALTH_BUCKETS];
+		uint64_t run = 0;
+
+		for (size_t b = 0; b < HEALTH_BUCKETS; b++)
+			cum[b] = run += buckets[seg * HEALTH_BUCKETS + b];
+		emit_histogram(hist, d, seg, HEALTH_BUCKETS, bounds, cum, sums[seg], NULL);
+		for (size_t b = 0; b < BAND_COUNT; b++)
+			emit(by_band, d, seg, (double)bands[seg * BAND_COUNT + b], "band",
+			     band_names[b], NULL);
+	}
+	for (size_t k = 0; k < nlisted; k++) {
+		const struct cs_account *acc = &d->accounts[risk[k].account];
+
+		emit(at_risk, d, acc->seg, risk[k].score, "account", acc->key, "name",
+		     acc->name ? acc->name : "", "band", band_names[h[risk[k].account].band], NULL);
+	}
+	free(risk);
+	free(sums);
+	free(bands);
+	free(buckets);
+}
+
+void kpi_health(const struct cs_data *d, struct mset *out)
+{
+	size_t ncust = d->ncustomers;
+	double *m1 = xcalloc(ncust + 1, sizeof(*m1));
+	double *m0 = xcalloc(ncust + 1, sizeof(*m0));
+	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));
+
+	customer_mrr(d, d->as_of, m1);
+	customer_mrr(d, d->as_of - d->cfg->health.billing_window * CS_SECOND, m0);
+	for (size_t i = 0; i < d->naccounts; i++) {
+		int32_t c = d->accounts[i].customer;
+
+		h[i].nps_at = CS_TIME_NONE;
+		h[i].scored = c >= 0 && (size_t)c < ncust && m1[c] > 0;
+	}
+	count_users(d, h);
+	latest_nps(d, h);
+	count_escalations(d, h);
+	for (size_t i = 0; i < d->naccounts; i++) {
+		int32_t c = d->accounts[i].customer;
+
+		if (h[i].scored)
+			score_account(d, &d->accounts[i], m0[c], m1[c], &h[i]);
+	}
+	emit_health(d, out, h);
+	free(h);
+	free(m0);
+	free(m1);
+}

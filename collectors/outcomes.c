@@ -1,0 +1,138 @@
+/*
+ * outcomes: per configured business outcome and window, the sum of the
+ * accounts' values and how many accounts met the target (SPEC section 3).
+ *
+ * Several rows of one account are summed before comparing with the target;
+ * an account without a row has no value and is neither met nor missed. Rows
+ * whose account key no CRM account has are summed into one pseudo-account
+ * per segment (in practice the single "unknown" segment): the loader keeps
+ * no key for them, so they cannot be told apart, and one attainment verdict
+ * for "everything unattributed" is the honest reading.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "kpi.h"
+
+struct outcome_counts {
+	double value;
+	uint64_t met, missed;
+};
+
+/* Sums per account, reused across runs; touched lists what to reset. */
+struct sums {
+	double *value;	   /* [naccounts + nseg]: accounts, then one pseudo-account per segment */
+	bool *has;	   /* same indexing */
+	uint32_t *touched; /* indexes with has set */
+	size_t ntouched;
+};
+
+static bool meets(const struct cs_outcome *o, double v)
+{
+	if (o->direction == OUTCOME_AT_MOST)
+		return cs_cmp(v, o->target) <= 0;
+	return cs_cmp(v, o->target) >= 0;
+}
+
+static void count_run(const struct cs_data *d, const struct cs_outcome *o,
+		      const struct cs_outcome_value *rows, size_t nrows, struct sums *s,
+		      struct outcome_counts *per_seg)
+{
+	size_t nacc = d->naccounts;
+
+	for (size_t i = 0; i < nrows; i++) {
+		const struct cs_outcome_value *r = &rows[i];
+		size_t slot;
+
+		if (r->account >= 0 && (size_t)r->account < nacc)
+			slot = (size_t)r->account;
+		else if (r->seg < d->seg.n)
+			slot = nacc + r->seg;
+		else
+			continue;
+		if (!s->has[slot]) {
+			s->has[slot] = true;
+			s->value[slot] = 0;
+			s->touched[s->ntouched++] = (uint32_t)slot;
+		}
+		s->value[slot] += r->value;
+	}
+	for (size_t k = 0; k < s->ntouched; k++) {
+		size_t slot = s->touched[k];
+		uint32_t seg = slot < nacc ? d->accounts[slot].seg : (uint32_t)(slot - nacc);
+		double v = s->value[slot];
+
+		s->has[slot] = false;
+		if (seg >= d->seg.n)
+			continue;
+		per_seg[seg].value += v;
+		if (meets(o, v))
+			per_seg[seg].met++;
+		else
+			per_seg[seg].missed++;
+	}
+	s->ntouched = 0;
+}
+
+void kpi_outcomes(const struct cs_data *d, struct mset *out)
+{
+	const struct cs_config *cfg = d->cfg;
+	const struct cs_collector *col = d->collector;
+	size_t nseg = d->seg.n;
+	size_t nslots = d->naccounts + nseg + 1;
+	struct outcome_counts *per_seg = xcalloc(nseg + 1, sizeof(*per_seg));
+	struct sums s;
+	struct family *value = mset_family(
+	    out, "cs_outcome_value", METRIC_GAUGE,
+	    "Sum of the accounts' values of the business outcome in the window; recomputed from "
+	    "the database each collector interval",
+	    NULL);
+	struct family *accounts = mset_family(
+	    out, "cs_outcome_accounts", METRIC_GAUGE,
+	    "Accounts with a value of the outcome in the window, by whether the value met the "
+	    "configured target; recomputed from the database each collector interval",
+	    NULL);
+	struct family *ratio = mset_family(
+	    out, "cs_outcome_attainment_ratio", METRIC_GAUGE,
+	    "Accounts meeting the outcome target / accounts with a value in the window; "
+	    "recomputed from the database each collector interval",
+	    NULL);
+
+	s.value = xmalloc(nslots * sizeof(*s.value));
+	s.has = xcalloc(nslots, sizeof(*s.has));
+	s.touched = xmalloc(nslots * sizeof(*s.touched));
+	s.ntouched = 0;
+
+	for (size_t o = 0; o < cfg->noutcomes; o++) {
+		const struct cs_outcome *oc = &cfg->outcomes[o];
+
+		for (size_t w = 0; w < col->nwindows; w++) {
+			size_t run = o * col->nwindows + w;
+			const char *label = col->windows[w].label;
+
+			memset(per_seg, 0, (nseg + 1) * sizeof(*per_seg));
+			if (d->outcomes && d->noutcome_values)
+				count_run(d, oc, d->outcomes[run], d->noutcome_values[run], &s,
+					  per_seg);
+			for (uint32_t seg = 0; seg < nseg; seg++) {
+				const struct outcome_counts *c = &per_seg[seg];
+
+				emit(value, d, seg, c->value, "window", label, "outcome", oc->name,
+				     NULL);
+				emit(accounts, d, seg, (double)c->met, "window", label, "outcome",
+				     oc->name, "target", "met", NULL);
+				emit(accounts, d, seg, (double)c->missed, "window", label,
+				     "outcome", oc->name, "target", "missed", NULL);
+				if (c->met + c->missed)
+					emit(ratio, d, seg,
+					     (double)c->met / (double)(c->met + c->missed),
+					     "window", label, "outcome", oc->name, NULL);
+			}
+		}
+	}
+	free(s.value);
+	free(s.has);
+	free(s.touched);
+	free(per_seg);
+}

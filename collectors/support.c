@@ -1,0 +1,96 @@
+/*
+ * support: tickets opened, escalated and resolved per segment and window,
+ * the escalation rate and the resolution time (SPEC section 3).
+ *
+ * Opened and escalated count tickets opened in the window; resolved counts
+ * tickets resolved in the window whenever they were opened, which is what a
+ * support lead reads as "what did we close this month".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "kpi.h"
+
+struct ticket_counts {
+	uint64_t opened, escalated, resolved;
+	double resolution_seconds;
+};
+
+static void count_tickets(const struct cs_data *d, cs_time from, struct ticket_counts *per_seg)
+{
+	cs_time to = d->as_of;
+
+	for (size_t i = 0; i < d->ntickets; i++) {
+		const struct cs_ticket *t = &d->tickets[i];
+		struct ticket_counts *c;
+
+		if (t->seg >= d->seg.n)
+			continue;
+		c = &per_seg[t->seg];
+		if (t->opened_at >= from && t->opened_at < to) {
+			c->opened++;
+			if (t->escalated)
+				c->escalated++;
+		}
+		if (t->resolved_at != CS_TIME_NONE && t->resolved_at >= from &&
+		    t->resolved_at < to && t->resolved_at >= t->opened_at) {
+			c->resolved++;
+			c->resolution_seconds +=
+			    (double)(t->resolved_at - t->opened_at) / (double)CS_SECOND;
+		}
+	}
+}
+
+void kpi_support(const struct cs_data *d, struct mset *out)
+{
+	const struct cs_collector *col = d->collector;
+	size_t nseg = d->seg.n;
+	struct ticket_counts *per_seg = xcalloc(nseg ? nseg : 1, sizeof(*per_seg));
+	struct family *tickets = mset_family(
+	    out, "cs_tickets", METRIC_GAUGE,
+	    "Support tickets in the window: opened, escalated (of those opened) and resolved; "
+	    "recomputed from the database each collector interval",
+	    NULL);
+	struct family *ratio = mset_family(
+	    out, "cs_ticket_escalation_ratio", METRIC_GAUGE,
+	    "Escalated / opened tickets, over tickets opened in the window; recomputed from the "
+	    "database each collector interval",
+	    NULL);
+	struct family *mean = mset_family(
+	    out, "cs_ticket_resolution_seconds", METRIC_GAUGE,
+	    "Mean seconds from opening to resolution of tickets resolved in the window; "
+	    "recomputed from the database each collector interval",
+	    "seconds");
+	struct family *sum = mset_family(
+	    out, "cs_ticket_resolution_time_seconds", METRIC_GAUGE,
+	    "Sum of seconds from opening to resolution of tickets resolved in the window "
+	    "(numerator of cs_ticket_resolution_seconds); recomputed from the database each "
+	    "collector interval",
+	    "seconds");
+
+	for (size_t w = 0; w < col->nwindows; w++) {
+		const char *label = col->windows[w].label;
+
+		memset(per_seg, 0, (nseg ? nseg : 1) * sizeof(*per_seg));
+		count_tickets(d, d->as_of - col->windows[w].seconds * CS_SECOND, per_seg);
+		for (uint32_t seg = 0; seg < nseg; seg++) {
+			const struct ticket_counts *c = &per_seg[seg];
+
+			emit(tickets, d, seg, (double)c->opened, "window", label, "state", "opened",
+			     NULL);
+			emit(tickets, d, seg, (double)c->escalated, "window", label, "state",
+			     "escalated", NULL);
+			emit(tickets, d, seg, (double)c->resolved, "window", label, "state",
+			     "resolved", NULL);
+			if (c->opened)
+				emit(ratio, d, seg, (double)c->escalated / (double)c->opened,
+				     "window", label, NULL);
+			if (c->resolved)
+				emit(mean, d, seg, c->resolution_seconds / (double)c->resolved,
+				     "window", label, NULL);
+			emit(sum, d, seg, c->resolution_seconds, "window", label, NULL);
+		}
+	}
+	free(per_seg);
+}
