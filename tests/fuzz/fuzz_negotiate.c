@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *refuse = malloc(n + 64);
 	memcpy(refuse, s, n);
 	strcpy(refuse + n, ",application/openmetrics-text;version=1.0.0;q=0");
-	if (!strstr(s, "openmetrics-text") && !strchr(s, '"') &&
+	if (!strcasestr(s, "openmetrics-text") && !strchr(s, '"') &&
 	    negotiate_format(refuse) != EXPO_TEXT)
 		abort();
 	free(refuse);

@@ -20,7 +20,9 @@ out=${FUZZ_OUT:-build/fuzz}
 mkdir -p "$out"
 
 pkgs="libmicrohttpd libpq libconfig zlib"
+# shellcheck disable=SC2086 # one word per package
 pkg_cflags=$(pkg-config --cflags $pkgs 2>/dev/null)
+# shellcheck disable=SC2086
 pkg_libs=$(pkg-config --libs $pkgs 2>/dev/null)
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"

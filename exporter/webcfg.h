@@ -1,0 +1,95 @@
+/*
+ * webcfg: the web configuration file (TLS and basic authentication) with the
+ * semantics of Prometheus' exporter-toolkit, written in libconfig syntax:
+ *
+ *   tls_server_config = {
+ *     cert_file = "server.crt";          # relative paths: against this file's directory
+ *     key_file = "server.key";
+ *     client_auth_type = "RequireAndVerifyClientCert";   # default NoClientCert
+ *     client_ca_file = "ca.crt";
+ *     min_version = "TLS12";             # TLS10 .. TLS13, default TLS12
+ *   };
+ *   basic_auth_users = {
+ *     alice = "$2y$10$...";              # bcrypt hashes ($2a$, $2b$, $2y$)
+ *   };
+ *
+ * Both sections are optional; a file with neither serves plain HTTP without
+ * authentication. Unknown keys are errors, so a typo never silently turns a
+ * protection off. User names are libconfig setting names (letters, digits,
+ * '-', '_' and '*', starting with a letter or '*').
+ *
+ * A loaded struct webcfg is immutable, so one instance may serve concurrent
+ * requests; reloading means loading a new one and swapping pointers.
+ */
+#ifndef CS_WEBCFG_H
+#define CS_WEBCFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum webcfg_client_auth {
+	WEBCFG_NO_CLIENT_CERT,
+	WEBCFG_REQUIRE_ANY_CLIENT_CERT,
+	WEBCFG_VERIFY_CLIENT_CERT_IF_GIVEN,
+	WEBCFG_REQUIRE_AND_VERIFY_CLIENT_CERT,
+};
+
+enum webcfg_tls_version {
+	WEBCFG_TLS10 = 10,
+	WEBCFG_TLS11 = 11,
+	WEBCFG_TLS12 = 12,
+	WEBCFG_TLS13 = 13,
+};
+
+struct webcfg;
+
+/*
+ * Loads and validates path. On failure returns NULL and writes
+ * "FILE:LINE: message" into err (errlen bytes, may be 0).
+ * Checks: syntax, unknown keys, value types, client_auth_type and
+ * min_version spelling, cert_file and key_file both set or neither, a
+ * client_ca_file for the Verify* client auth types and none without client
+ * auth, client auth only with TLS, every named file readable, every password
+ * a well-formed bcrypt hash.
+ */
+struct webcfg *webcfg_load(const char *path, char *err, size_t errlen);
+void webcfg_free(struct webcfg *cfg);
+
+/* TLS settings. File paths are resolved (never relative to the CWD); NULL when unset. */
+bool webcfg_has_tls(const struct webcfg *cfg);
+const char *webcfg_cert_file(const struct webcfg *cfg);
+const char *webcfg_key_file(const struct webcfg *cfg);
+const char *webcfg_client_ca_file(const struct webcfg *cfg);
+enum webcfg_client_auth webcfg_client_auth(const struct webcfg *cfg);
+enum webcfg_tls_version webcfg_min_version(const struct webcfg *cfg);
+/* A GnuTLS priority string honouring min_version (for MHD_OPTION_HTTPS_PRIORITIES). */
+const char *webcfg_gnutls_priorities(const struct webcfg *cfg);
+
+/*
+ * PEM contents of the TLS files, NUL-terminated (libmicrohttpd takes them as
+ * strings); ca is NULL without client_ca_file. Read at call time so a
+ * renewed certificate is picked up on the next load.
+ */
+struct webcfg_pem {
+	char *cert;
+	char *key;
+	char *ca;
+};
+
+/* Returns 0, or -1 with "FILE: message" in err. out is zeroed first. */
+int webcfg_read_pem(const struct webcfg *cfg, struct webcfg_pem *out, char *err, size_t errlen);
+/* Frees the contents; the key is wiped before it is freed. */
+void webcfg_pem_release(struct webcfg_pem *pem);
+
+/* Whether basic auth is required (at least one user). */
+bool webcfg_has_auth(const struct webcfg *cfg);
+
+/*
+ * Checks a user name and password against the bcrypt hashes. Takes about the
+ * same time whether or not the user exists (an unknown user is checked
+ * against a dummy hash of the same cost). Returns false for NULL arguments
+ * and when no users are configured. Thread-safe.
+ */
+bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *password);
+
+#endif
