@@ -34,7 +34,7 @@ TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 BIN      := $(BUILD)/cs_exporter
 UNIT     := $(BUILD)/unit_tests
 
-.PHONY: all deps check unit integration demo bench soak install format format-check valgrind clean
+.PHONY: all deps check unit integration demo bench soak fuzz install format format-check valgrind clean
 
 all: $(BIN) $(TOOLS)
 
@@ -80,19 +80,44 @@ soak: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/bench/soak.sh
 
+# libFuzzer harnesses, each for FUZZ_SECONDS (default 300) from tests/fuzz/corpus.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 valgrind: deps
 	@$(MAKE) --no-print-directory all $(UNIT) OPT='-O0 -g'
 	@BUILD=$(BUILD) VALGRIND=1 tests/run.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [UNITDIR=...]
+#   PREFIX/bin/cs_exporter                       the binary
+#   PREFIX/share/man/man1/cs_exporter.1          the manual
+#   PREFIX/share/cs_exporter/                    dashboards, rules, runbook, example config
+#   SYSCONFDIR/cs_exporter/cs_exporter.conf      the example config, only when none is there
+#   UNITDIR/cs_exporter.service                  the systemd unit (PREFIX/lib/systemd/system,
+#                                                which systemd searches for /usr and /usr/local)
+# An existing config is never overwritten: upgrades keep the operator's file.
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cs_exporter \
-		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)/etc/cs_exporter \
-		$(DESTDIR)/lib/systemd/system
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/cs_exporter $(DESTDIR)$(SYSCONFDIR)/cs_exporter \
+		$(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cs_exporter
-	install -m 0644 config/example.conf $(DESTDIR)/etc/cs_exporter/cs_exporter.conf
-	cp -r dashboards $(DESTDIR)$(PREFIX)/share/cs_exporter/
-	@if [ -f exporter/cs_exporter.1 ]; then install -m 0644 exporter/cs_exporter.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
-	@if [ -f exporter/cs_exporter.service ]; then sed 's|@PREFIX@|$(PREFIX)|g' exporter/cs_exporter.service > $(DESTDIR)/lib/systemd/system/cs_exporter.service; fi
+	install -m 0644 exporter/cs_exporter.1 $(DESTDIR)$(PREFIX)/share/man/man1/cs_exporter.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		exporter/cs_exporter.service >$(DESTDIR)$(UNITDIR)/cs_exporter.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cs_exporter.service
+	cd dashboards && find . -type f ! -name '*.py' ! -name '*~' | LC_ALL=C sort | while read -r f; do \
+		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/cs_exporter/$$f" || exit 1; \
+	done
+	install -m 0644 config/example.conf $(DESTDIR)$(PREFIX)/share/cs_exporter/example.conf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf"; \
+	else \
+		echo "install -m 0644 config/example.conf $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf"; \
+		install -m 0644 config/example.conf $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf; \
+	fi
 
 FORMAT_FILES = $(wildcard exporter/*.[ch] collectors/*.[ch] config/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
 

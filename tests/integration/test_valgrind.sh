@@ -1,0 +1,38 @@
+#!/bin/bash
+# valgrind memcheck on an integration run on a real PostgreSQL: a full --once
+# cycle (queries, join, KPIs, rendering), then the daemon through start-up,
+# collector runs, scrapes in both formats with gzip, a reload and SIGTERM.
+# No errors and no leaks.
+. "$(dirname "$0")/../scripts/lib.sh"
+. "$CS_ROOT/tests/scripts/tiny.sh"
+set -eu
+command -v valgrind >/dev/null || fail "valgrind not installed"
+tiny_db
+tiny_conf "$T/cs.conf" 1s
+VG=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --suppressions="$CS_ROOT/tests/valgrind.supp")
+
+"${VG[@]}" --log-file="$T/once.vg" "$BUILD/cs_exporter" --config.file "$T/cs.conf" --once \
+	--as-of 2026-11-01 >"$T/once.prom" 2>"$T/once.err" || fail "valgrind --once: $(head -40 "$T/once.vg")"
+expect "$T/once.prom" 'cs_mrr{plan="pro",region="eu",currency="USD"}' 133
+[ ! -s "$T/once.vg" ] || fail "valgrind reported: $(head -40 "$T/once.vg")"
+
+port=$(free_port)
+"${VG[@]}" --log-file="$T/daemon.vg" "$BUILD/cs_exporter" --config.file "$T/cs.conf" \
+	--web.listen-address "127.0.0.1:$port" --web.enable-lifecycle >"$T/daemon.log" 2>&1 &
+pid=$!
+wait_http "http://127.0.0.1:$port/-/ready" 60 || fail "exporter under valgrind not ready"
+for _ in 1 2 3; do
+	curl -fsS "http://127.0.0.1:$port/metrics" >/dev/null
+	curl -fsS --compressed -H 'Accept: application/openmetrics-text; version=1.0.0' "http://127.0.0.1:$port/metrics" >/dev/null
+	curl -fsS "http://127.0.0.1:$port/" >/dev/null
+	sleep 1
+done
+curl -fsS -X POST "http://127.0.0.1:$port/-/reload" >/dev/null || fail "reload failed"
+sleep 2
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+[ "$rc" = 0 ] || fail "exporter exited $rc under valgrind: $(head -60 "$T/daemon.vg")"
+[ ! -s "$T/daemon.vg" ] || fail "valgrind reported: $(head -60 "$T/daemon.vg")"
+echo ok
