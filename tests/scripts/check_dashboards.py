@@ -195,7 +195,7 @@ def scan(expr):
     stack = []
     i, n = 0, len(expr)
     prev = None  # previous significant token: ("ident", name) / (")", frame) / other
-    pending_group = None
+    pending_group = pending_agg = None
     while i < n:
         c = expr[i]
         if c.isspace():
@@ -214,7 +214,9 @@ def scan(expr):
             prev = ("]", None)
             continue
         if c.isdigit() or (c == "." and i + 1 < n and expr[i + 1].isdigit()):
-            while i < n and (expr[i].isalnum() or expr[i] in "._+-" and expr[i - 1] in "eE"):
+            i += 1
+            while i < n and (expr[i].isalnum() or expr[i] == "." or
+                             expr[i] in "+-" and expr[i - 1] in "eE" and expr[i - 2].isdigit()):
                 i += 1
             prev = ("num", None)
             continue
@@ -247,6 +249,11 @@ def scan(expr):
             if low in OTHER_KW:
                 prev = ("kw", low)
                 continue
+            if low in AGGREGATORS and re.match(r"(by|without)\s*\(", expr[k:], re.I):
+                # sum by (labels) (...): the call's parenthesis comes later.
+                pending_agg = low
+                prev = ("agg", low)
+                continue
             if nxt == "(":
                 f = Frame("call", low)
                 if pending_group and low in AGGREGATORS:
@@ -260,8 +267,14 @@ def scan(expr):
             prev = ("metric", word)
             continue
         if c == "(":
-            stack.append(Frame("paren"))
-            prev = ("(", None)
+            if pending_agg:
+                f = Frame("call", pending_agg)
+                f.grouping = pending_group
+                pending_agg = pending_group = None
+            else:
+                f = Frame("paren")
+            stack.append(f)
+            prev = ("(", f)
             i += 1
             continue
         if c == ")":
@@ -280,11 +293,11 @@ def check_expr_semantics(expr, known, where, problems, dims):
             problems.add(where, "unknown metric %s" % name)
             continue
         if known[name] == "counter":
-            calls = [f for f in frames if f.kind == "call"]
             if not frames or frames[-1].kind != "call" or frames[-1].name not in COUNTER_FUNCS:
                 problems.add(where, "counter %s used outside rate()/irate()/increase()" % name)
-            elif not calls:
-                problems.add(where, "counter %s used outside rate()/irate()/increase()" % name)
+        elif frames and frames[-1].kind == "call" and frames[-1].name in COUNTER_FUNCS and \
+                known[name] in ("gauge", "gaugehistogram"):
+            problems.add(where, "%s() of gauge %s" % (frames[-1].name, name))
         if NON_ADDITIVE.match(name):
             for f in frames:
                 if f.kind != "call" or f.name not in AGGREGATORS or f.name == "count":
@@ -334,7 +347,7 @@ def check_variables(dash, where, problems, dims):
             continue
         if not is_ds_ref(v.get("datasource")):
             problems.add(where, "variable `%s`: datasource must be ${datasource}" % name)
-        if v.get("refresh") != 2:
+        if v.get("refresh") != 2 and name not in REQUIRED_QUERY_VARS + dims:
             problems.add(where, "variable `%s`: refresh must be 2 (on time range change)" % name)
         if not variable_promql(query_text(v)):
             problems.add(where, "variable `%s`: query is not label_values(selector, label)" % name)
@@ -482,9 +495,9 @@ def check_parse(promtool, qs, problems):
     for where, _, _, e in qs:
         err = promtool_check(promtool, [e])
         if err is not None:
-            msg = [ln.strip() for ln in err.splitlines() if "parse" in ln or "error" in ln.lower()]
-            problems.add(where, "PromQL does not parse: %s (%s)" % (
-                msg[-1] if msg else err.splitlines()[-1], e))
+            mm = re.search(r"could not parse expression: (.*)", err)
+            problems.add(where, "PromQL does not parse: %s: %s" % (
+                mm.group(1) if mm else err.splitlines()[-1], e))
 
 
 # ---------------------------------------------------------------------------
@@ -494,6 +507,7 @@ def generated_stale():
     gen = os.path.join(DASH_DIR, "generate.py")
     if not os.path.exists(gen):
         return []
+    sys.dont_write_bytecode = True  # no __pycache__ inside the source tree
     spec = importlib.util.spec_from_file_location("cs_dashboards_generate", gen)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
