@@ -21,7 +21,7 @@ struct cstate {
 	bool configured; /* part of the current config */
 	bool ever_ok;
 	bool up;
-	struct mset *good; /* last good samples, NULL when none or stale */
+	struct mset *good;   /* last good samples, NULL when none or stale */
 	double last_success; /* unix seconds, 0: never */
 	double duration;
 	uint64_t runs, failures, rows, rejected;
@@ -71,7 +71,8 @@ static double now_unix(void)
 static void counter_add(struct counters *cs, const char *a, const char *b, uint64_t n)
 {
 	for (size_t i = 0; i < cs->n; i++) {
-		if (strcmp(cs->v[i].a, a) == 0 && strcmp(cs->v[i].b ? cs->v[i].b : "", b ? b : "") == 0) {
+		if (strcmp(cs->v[i].a, a) == 0 &&
+		    strcmp(cs->v[i].b ? cs->v[i].b : "", b ? b : "") == 0) {
 			cs->v[i].value += n;
 			return;
 		}
@@ -169,7 +170,8 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 	}
 	struct family *drop = mset_family(
 	    m, "cs_series_dropped_total", METRIC_COUNTER,
-	    "Segment series folded into segment \"other\" by the cardinality cap, by family.", NULL);
+	    "Segment series folded into segment \"other\" by the cardinality cap, by family.",
+	    NULL);
 	for (size_t i = 0; i < s->dropped.n; i++) {
 		const char *names[1] = {"family"};
 		const char *values[1] = {s->dropped.v[i].a};
@@ -189,10 +191,11 @@ static void add_process_metrics(struct snapshot *s, struct mset *m)
 			char *p = strrchr(line, ')');
 			unsigned long utime = 0, stime = 0, vsize = 0;
 			long rss = 0;
-			if (p && sscanf(p + 2,
-					"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d "
-					"%*d %*d %*d %*d %*u %lu %ld",
-					&utime, &stime, &vsize, &rss) == 4) {
+			if (p &&
+			    sscanf(p + 2,
+				   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d "
+				   "%*d %*d %*d %*d %*u %lu %ld",
+				   &utime, &stime, &vsize, &rss) == 4) {
 				add1(m, "process_cpu_seconds_total", METRIC_COUNTER,
 				     "Total user and system CPU time spent in seconds.", NULL, NULL,
 				     (double)(utime + stime) / (double)ticks);
@@ -403,10 +406,10 @@ void snapshot_publish(struct snapshot *s, const char *collector, struct run_resu
 		c->good = res->set;
 		res->set = NULL;
 		c->series = mset_series(c->good);
-		if (res->folded) {
-			struct drop_ctx dc = {s, res->folded};
-			mset_each_family(c->good, count_drop, &dc);
-		}
+		/* Adding 0 creates the series, so the counter exists before
+		 * its first fold and rate() sees the first increase. */
+		struct drop_ctx dc = {s, res->folded};
+		mset_each_family(c->good, count_drop, &dc);
 	} else {
 		c->up = false;
 		c->failures++;
@@ -436,7 +439,8 @@ void snapshot_tick(struct snapshot *s)
 		/* Last good values outlive failures only for so long: past
 		 * stale_after they would be presented as current when they are
 		 * not. */
-		if (c->good && s->stale_after > 0 && now - c->last_success > (double)s->stale_after) {
+		if (c->good && s->stale_after > 0 &&
+		    now - c->last_success > (double)s->stale_after) {
 			mset_free(c->good);
 			c->good = NULL;
 			c->series = 0;
