@@ -1483,6 +1483,9 @@ static void row_outcome(struct cs_data *d, const char *const *v)
 	struct cs_outcome_value *o = &(*p->ov)[(*p->nov)++];
 	o->account = account_of(d, key, &o->seg);
 	o->value = value;
+	/* Outcome values of unknown accounts are still per account: keep the
+	 * key so that compute can sum and judge each one separately. */
+	o->key = o->account < 0 ? arena_strndup(&p->arena, key, strlen(key)) : NULL;
 }
 
 void cs_data_row(struct cs_data *d, const char *const *values)

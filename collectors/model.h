@@ -116,6 +116,7 @@ struct cs_outcome_value {
 	int32_t account;
 	uint32_t seg;
 	double value;
+	const char *key; /* the account key when account is CS_NO_ACCOUNT, else NULL */
 };
 
 /* One (dataset, reason) rejection count. dataset is a dataset name or an

@@ -4,10 +4,8 @@
  *
  * Several rows of one account are summed before comparing with the target;
  * an account without a row has no value and is neither met nor missed. Rows
- * whose account key no CRM account has are summed into one pseudo-account
- * per segment (in practice the single "unknown" segment): the loader keeps
- * no key for them, so they cannot be told apart, and one attainment verdict
- * for "everything unattributed" is the honest reading.
+ * whose account key no CRM account has are still one account per key: they
+ * are summed per key and judged per key, in the "unknown" segment.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +20,11 @@ struct outcome_counts {
 
 /* Sums per account, reused across runs; touched lists what to reset. */
 struct sums {
-	double *value;	   /* [naccounts + nseg]: accounts, then one pseudo-account per segment */
+	double *value;	   /* [naccounts]: per account */
 	bool *has;	   /* same indexing */
 	uint32_t *touched; /* indexes with has set */
 	size_t ntouched;
+	const struct cs_outcome_value **unknown; /* rows of unknown accounts, one run */
 };
 
 static bool meets(const struct cs_outcome *o, double v)
@@ -35,22 +34,40 @@ static bool meets(const struct cs_outcome *o, double v)
 	return cs_cmp(v, o->target) >= 0;
 }
 
+static void judge(const struct cs_outcome *o, double v, struct outcome_counts *c)
+{
+	c->value += v;
+	if (meets(o, v))
+		c->met++;
+	else
+		c->missed++;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct cs_outcome_value *const *x = a;
+	const struct cs_outcome_value *const *y = b;
+	return strcmp((*x)->key, (*y)->key);
+}
+
 static void count_run(const struct cs_data *d, const struct cs_outcome *o,
 		      const struct cs_outcome_value *rows, size_t nrows, struct sums *s,
 		      struct outcome_counts *per_seg)
 {
 	size_t nacc = d->naccounts;
 
+	size_t nunknown = 0;
 	for (size_t i = 0; i < nrows; i++) {
 		const struct cs_outcome_value *r = &rows[i];
 		size_t slot;
 
-		if (r->account >= 0 && (size_t)r->account < nacc)
+		if (r->account >= 0 && (size_t)r->account < nacc) {
 			slot = (size_t)r->account;
-		else if (r->seg < d->seg.n)
-			slot = nacc + r->seg;
-		else
+		} else {
+			if (r->key && r->seg < d->seg.n)
+				s->unknown[nunknown++] = r;
 			continue;
+		}
 		if (!s->has[slot]) {
 			s->has[slot] = true;
 			s->value[slot] = 0;
@@ -66,13 +83,20 @@ static void count_run(const struct cs_data *d, const struct cs_outcome *o,
 		s->has[slot] = false;
 		if (seg >= d->seg.n)
 			continue;
-		per_seg[seg].value += v;
-		if (meets(o, v))
-			per_seg[seg].met++;
-		else
-			per_seg[seg].missed++;
+		judge(o, v, &per_seg[seg]);
 	}
 	s->ntouched = 0;
+
+	/* Unknown accounts: group the rows by key, then sum and judge each. */
+	qsort(s->unknown, nunknown, sizeof(*s->unknown), by_key);
+	for (size_t i = 0; i < nunknown;) {
+		double v = 0;
+		size_t j = i;
+		for (; j < nunknown && strcmp(s->unknown[j]->key, s->unknown[i]->key) == 0; j++)
+			v += s->unknown[j]->value;
+		judge(o, v, &per_seg[s->unknown[i]->seg]);
+		i = j;
+	}
 }
 
 void kpi_outcomes(const struct cs_data *d, struct mset *out)
@@ -102,6 +126,11 @@ void kpi_outcomes(const struct cs_data *d, struct mset *out)
 	s.value = xmalloc(nslots * sizeof(*s.value));
 	s.has = xcalloc(nslots, sizeof(*s.has));
 	s.touched = xmalloc(nslots * sizeof(*s.touched));
+	size_t maxrows = 1;
+	for (size_t r = 0; d->noutcome_values && r < cfg->noutcomes * col->nwindows; r++)
+		if (d->noutcome_values[r] > maxrows)
+			maxrows = d->noutcome_values[r];
+	s.unknown = xmalloc(maxrows * sizeof(*s.unknown));
 	s.ntouched = 0;
 
 	for (size_t o = 0; o < cfg->noutcomes; o++) {
@@ -134,5 +163,6 @@ void kpi_outcomes(const struct cs_data *d, struct mset *out)
 	free(s.value);
 	free(s.has);
 	free(s.touched);
+	free(s.unknown);
 	free(per_seg);
 }

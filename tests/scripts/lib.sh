@@ -70,9 +70,12 @@ pg_up() {
 
 # pg_psql DIR ARGS...: psql as superuser on the cluster in DIR.
 pg_psql() {
-	_d=$1
-	shift
-	"$CS_SCRIPTS/pg.sh" psql "$_d" "$@"
+	(
+		# shellcheck disable=SC1091
+		. "$1/env"
+		shift
+		"$CS_PG_BIN/psql" -h "$PGSOCK" -p "$PGPORT" -U "$CS_PG_SUPERUSER" -X "$@"
+	)
 }
 
 # start_bg NAME CMD...: runs CMD in the background with output in

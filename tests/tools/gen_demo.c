@@ -226,8 +226,8 @@ static void odate(int64_t t)
 	oraw(s, (size_t)n);
 }
 
-/* Stripe/Salesforce-looking ids: prefix + 12 base62 digits of a bijective mix
- * of (namespace, n), so distinct n never collide within a namespace. */
+/* Stripe/Salesforce-looking ids: prefix + 11 base62 digits of a bijective
+ * mix of (namespace, n). 62^11 > 2^64, so distinct mixes give distinct ids. */
 static void mkid(char *dst, const char *prefix, uint64_t ns, uint64_t n)
 {
 	static const char digits[] =
@@ -239,8 +239,7 @@ static void mkid(char *dst, const char *prefix, uint64_t ns, uint64_t n)
 		dst[p + (size_t)i] = digits[v % 62];
 		v /= 62;
 	}
-	dst[p + 11] = digits[v % 62]; /* v < 62 here: keeps the mix bijective */
-	dst[p + 12] = '\0';
+	dst[p + 11] = '\0';
 }
 
 static void oid(const char *prefix, uint64_t ns, uint64_t n)
@@ -282,8 +281,8 @@ static void odupaccount(uint64_t idx)
 /* ---- catalogue --------------------------------------------------------- */
 
 enum { PLAN_STARTER, PLAN_TEAM, PLAN_BUSINESS, PLAN_ENTERPRISE, PLAN_LEGACY, NPLANS };
-static const char *const plan_names[NPLANS] = {"Starter", "Team", "Business",
-					       "Enterprise \"Plus\"", "Legacy\\Pro"};
+static const char *const plan_names[NPLANS] = {"Starter", "Team", "Business", "Enterprise \"Plus\"",
+					       "Legacy\\Pro"};
 /* USD cents per seat per month. */
 static const int64_t plan_usd[NPLANS] = {1500, 2900, 4900, 9900, 1900};
 
@@ -333,7 +332,7 @@ static uint64_t price_key(int plan, int cur, int iv)
 }
 
 enum { CP_NONE, CP_WELCOME20, CP_ANNUAL10, CP_PARTNER50, CP_LAUNCHEUR, CP_ONCE25, NCOUPONS };
-static const char *const coupon_ids[NCOUPONS] = {"",	      "WELCOME20", "ANNUAL10",
+static const char *const coupon_ids[NCOUPONS] = {"",	      "WELCOME20",   "ANNUAL10",
 						 "PARTNER50", "LAUNCH10EUR", "ONCE25"};
 
 enum {
@@ -487,7 +486,8 @@ static void story_build(struct story *s, uint64_t idx)
 	static const int pw_old[NPLANS] = {28, 21, 14, 7, 30};
 	bool old = s->signup < anchor - 880 * DAY;
 	int plan = pick(&r, old ? pw_old : pw_new, NPLANS);
-	static const int seat_lo[NPLANS] = {1, 3, 10, 50, 2}, seat_hi[NPLANS] = {5, 20, 80, 400, 15};
+	static const int seat_lo[NPLANS] = {1, 3, 10, 50, 2},
+			 seat_hi[NPLANS] = {5, 20, 80, 400, 15};
 	int qty = (int)between(&r, seat_lo[plan], seat_hi[plan]);
 	static const int iw[NIV] = {60, 10, 22, 8};
 	int iv = pick(&r, iw, NIV);
@@ -607,7 +607,8 @@ static void story_build(struct story *s, uint64_t idx)
 			ended = true;
 		} else if (ev < 88) {
 			if (coupon == CP_NONE) {
-				coupon = s->cur == CUR_USD && chance(&r, 40) ? CP_PARTNER50 : CP_ANNUAL10;
+				coupon = s->cur == CUR_USD && chance(&r, 40) ? CP_PARTNER50
+									     : CP_ANNUAL10;
 				coupon_until = 0;
 			}
 		}
@@ -732,13 +733,13 @@ static void t_coupons(void)
 static void company_name(char *dst, size_t len, uint64_t idx)
 {
 	static const char *const a[] = {"Blue",	 "Northern", "Silver", "Bright", "Quiet", "Red",
-					"Atlas", "Summit",   "Harbor", "Pixel",  "Cedar", "Nova",
+					"Atlas", "Summit",   "Harbor", "Pixel",	 "Cedar", "Nova",
 					"Iron",	 "Lumen",    "Vector", "Crisp",	 "Alpine"};
 	static const char *const b[] = {"River", "Labs",  "Foods",  "Logistics", "Analytics",
 					"Works", "Cloud", "Health", "Robotics",	 "Media",
 					"Bank",	 "Games", "Energy", "Retail",	 "Studio"};
-	static const char *const c[] = {"Inc.", "GmbH", "Ltd", "SAS", "LLC", "K.K.", "B.V.", "",
-					"& Sons", "Co."};
+	static const char *const c[] = {"Inc.", "GmbH", "Ltd", "SAS",	 "LLC",
+					"K.K.", "B.V.", "",    "& Sons", "Co."};
 	struct rng r = stream(idx, ST_NAMES);
 	int i = (int)below(&r, (int64_t)(sizeof(a) / sizeof(*a)));
 	int j = (int)below(&r, (int64_t)(sizeof(b) / sizeof(*b)));
@@ -1012,7 +1013,7 @@ static void t_account(uint64_t idx, const struct story *s)
 
 static void t_contact(uint64_t idx, const struct story *s)
 {
-	static const char *const first[] = {"Ana", "Ben",   "Chloé", "Dev",	"Emi",
+	static const char *const first[] = {"Ana",  "Ben",   "Chloé", "Dev",  "Emi",
 					    "Finn", "Grace", "Hiro",  "Inès", "Jonas"};
 	static const char *const titles[] = {"CTO", "Head of Ops", "Analyst", "Engineer",
 					     "VP Customer Success"};
@@ -1058,7 +1059,8 @@ static int cases_build(const struct story *s, struct kase *k)
 		k[i].opened = lo + below(&r, hi - lo);
 		k[i].escalated = chance(&r, 3 + (100 - s->happiness) / 10);
 		k[i].priority = k[i].escalated ? (int)below(&r, 2) : (int)below(&r, 4);
-		int64_t dur = chance(&r, 70) ? between(&r, 600, 2 * DAY) : between(&r, DAY, 25 * DAY);
+		int64_t dur =
+		    chance(&r, 70) ? between(&r, 600, 2 * DAY) : between(&r, DAY, 25 * DAY);
 		k[i].closed = k[i].opened + dur;
 		if (k[i].closed >= anchor)
 			k[i].closed = NOPEN;
@@ -1069,7 +1071,7 @@ static int cases_build(const struct story *s, struct kase *k)
 static void t_case(uint64_t idx, const struct story *s)
 {
 	static const char *const subjects[] = {
-	    "Cannot export dashboard", "API rate limit", "SSO login fails", "Invoice question",
+	    "Cannot export dashboard", "API rate limit",  "SSO login fails",  "Invoice question",
 	    "Alert not firing",	       "Feature request", "Data looks wrong", "Integration error"};
 	static const char *const prio[] = {"P1", "P2", "P3", "P4"};
 	struct kase k[MAXCASES + 3];
@@ -1199,9 +1201,9 @@ static void event_row(uint64_t idx, int user, const char *name, int64_t at, bool
 static void t_product_event(uint64_t idx, const struct story *s)
 {
 	static const char *const names[] = {
-	    "session.started",	 "dashboard.viewed",  "dashboard.viewed", "api.request",
-	    "export.created",	 "alert.created",     "integration.synced", "dashboard.shared",
-	    "notebook.opened",	 "session.started",   "api.request",	    "alert.acknowledged"};
+	    "session.started", "dashboard.viewed", "dashboard.viewed",	 "api.request",
+	    "export.created",  "alert.created",	   "integration.synced", "dashboard.shared",
+	    "notebook.opened", "session.started",  "api.request",	 "alert.acknowledged"};
 	const int nnames = (int)(sizeof(names) / sizeof(*names));
 	struct rng r = stream(idx, ST_EVENTS);
 	int64_t lo = anchor - EVENT_DAYS * DAY;
@@ -1210,7 +1212,7 @@ static void t_product_event(uint64_t idx, const struct story *s)
 	int64_t hi = s->live_to == NOPEN ? anchor : s->live_to;
 	if (s->live_from && hi > lo) {
 		/* Engaged accounts use more of the product, more often. */
-		int64_t n = s->nusers * (2 + s->happiness / 12) * (hi - lo) / (EVENT_DAYS * DAY);
+		int64_t n = s->nusers * (4 + s->happiness / 8) * (hi - lo) / (3 * EVENT_DAYS * DAY);
 		if (n > 4000)
 			n = 4000;
 		int active = s->nusers * (30 + s->happiness * 7 / 10) / 100;

@@ -90,23 +90,24 @@ Test(kpis_outcomes, met_missed_at_least_and_at_most)
 	fixture_free_config(cfg);
 }
 
-Test(kpis_outcomes, unknown_accounts_summed_into_one)
+Test(kpis_outcomes, unknown_accounts_judged_per_key)
 {
 	struct cs_config *cfg = fixture_config(dims, 1);
 	size_t o = fixture_add_outcome(cfg, "invoices", 10, OUTCOME_AT_LEAST);
 	struct cs_data *d = fixture_data(cfg, KIND_OUTCOMES, fixture_time("2024-04-01"));
-	static const char *const rows[] = {"zz", "6", "yy", "5", "a4", "9"};
+	/* Two unknown keys: zz sums to 13 (met), yy stays at 5 (missed). */
+	static const char *const rows[] = {"zz", "6", "yy", "5", "a4", "9", "zz", "7"};
 	struct mset *m = mset_new();
 
 	fixture_load(d, DS_ACCOUNTS, acols, 6, arows, 4);
-	fixture_load_outcome(d, o, 0, ocols, 2, rows, 3);
+	fixture_load_outcome(d, o, 0, ocols, 2, rows, 4);
 	fixture_load_outcome(d, o, 1, ocols, 2, NULL, 0);
 	cs_data_link(d);
 	kpi_outcomes(d, m);
 
-	cr_assert_eq(must(m, "cs_outcome_value", "unknown", "30d", "invoices", NULL), 11);
+	cr_assert_eq(must(m, "cs_outcome_value", "unknown", "30d", "invoices", NULL), 18);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "unknown", "30d", "invoices", "met"), 1);
-	cr_assert_eq(must(m, "cs_outcome_accounts", "unknown", "30d", "invoices", "missed"), 0);
+	cr_assert_eq(must(m, "cs_outcome_accounts", "unknown", "30d", "invoices", "missed"), 1);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "basic", "30d", "invoices", "missed"), 1);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "pro", "30d", "invoices", "met"), 0);
 

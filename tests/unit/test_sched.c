@@ -99,10 +99,12 @@ static void cancel_probe(void *arg)
 
 Test(sched, stop_calls_cancel_and_joins)
 {
-	struct probe p = {.sleep_ms = 30};
+	struct probe p = {.sleep_ms = 100};
 	struct sched_job job = {"c", 1000, probe_run, cancel_probe, &p};
 	struct sched *s = sched_start(&job, 1);
-	sleep_ms(5);
+	for (int i = 0; i < 200 && atomic_load(&p.running) == 0; i++)
+		sleep_ms(5);
+	cr_assert_eq(atomic_load(&p.running), 1, "the first run never started");
 	sched_stop(s);
 	cr_assert_eq(atomic_load(&cancelled), 1);
 	cr_assert_eq(atomic_load(&p.running), 0, "stop returned while a run was in flight");

@@ -1,0 +1,128 @@
+#!/bin/bash
+# The demo data generator: a load is a pure function of (accounts, seed), and
+# it plants every kind of contract-breaking row the exporter must reject, and
+# the awkward segment names its label escaping must survive.
+set -eu
+. "$(dirname "$0")/../scripts/lib.sh"
+
+ACCOUNTS=2000
+SEED=42
+
+pg_up "$T/pg"
+load() {
+	"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$ACCOUNTS" --seed "$1" >"$T/load.log" 2>&1 ||
+		{
+			cat "$T/load.log" >&2
+			fail "load.sh failed for seed $1"
+		}
+}
+q() {
+	pg_psql "$T/pg" -qAtX -v ON_ERROR_STOP=1 -d "$1" -c "$2" || fail "query failed on $1: $2"
+}
+
+# One line per table: db.table rows md5-of-sorted-row-hashes.
+checksums() {
+	"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$ACCOUNTS" --seed "$1" --check ||
+		fail "the crm comment does not record the load of seed $1"
+	for db in billing crm; do
+		for tbl in $(q "$db" "SELECT quote_ident(relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind = 'r' ORDER BY relname"); do
+			echo "$db.$tbl $(q "$db" "SELECT count(*) || ' ' || coalesce(md5(string_agg(h, '' ORDER BY h)), '-') FROM (SELECT md5(t::text) AS h FROM $tbl t) s")"
+		done
+	done
+}
+
+load "$SEED"
+checksums "$SEED" >"$T/sum1"
+load "$SEED"
+checksums "$SEED" >"$T/sum2"
+diff -u "$T/sum1" "$T/sum2" >&2 || fail "two loads with seed $SEED differ"
+[ "$(wc -l <"$T/sum1")" -ge 13 ] || fail "expected at least 13 tables, got: $(cat "$T/sum1")"
+if grep -q ' 0 -$' "$T/sum1"; then
+	fail "empty tables: $(grep ' 0 -$' "$T/sum1")"
+fi
+
+load $((SEED + 1))
+checksums $((SEED + 1)) >"$T/sum3"
+same=$(comm -12 <(grep -v -e products -e prices -e coupons -e country_region "$T/sum1" | sort) \
+	<(sort "$T/sum3"))
+[ -z "$same" ] || fail "another seed left these per-account tables identical: $same"
+
+# Every kind of bad row, checked on the raw tables the demo queries map (of
+# the second seed: no seed may lack one).
+expect() { # db description sql-count
+	n=$(q "$1" "$3")
+	[ "$n" -gt 0 ] || fail "no $2 in the $1 data"
+	printf '  %-40s %s\n' "$2" "$n"
+}
+P="subscription_periods p JOIN prices pr ON pr.id = p.price_id"
+expect billing "negative amount" "SELECT count(*) FROM $P WHERE pr.unit_amount < 0"
+expect billing "unknown currency" \
+	"SELECT count(*) FROM $P WHERE lower(pr.currency) NOT IN ('usd', 'eur', 'gbp', 'jpy')"
+expect billing "interval count <= 0" "SELECT count(*) FROM $P WHERE pr.recurring_interval_count <= 0"
+expect billing "unknown interval" \
+	"SELECT count(*) FROM $P WHERE pr.recurring_interval NOT IN ('day', 'week', 'month', 'year')"
+expect billing "negative quantity" "SELECT count(*) FROM subscription_periods WHERE quantity < 0"
+expect billing "unknown status" "SELECT count(*) FROM subscription_periods WHERE status NOT IN
+	('trialing', 'active', 'past_due', 'unpaid', 'paused', 'canceled')"
+expect billing "valid_to <= valid_from" \
+	"SELECT count(*) FROM subscription_periods WHERE period_end <= period_start"
+expect billing "NULL valid_from" "SELECT count(*) FROM subscription_periods WHERE period_start IS NULL"
+expect billing "period without billing key" "SELECT count(*) FROM subscription_periods p
+	JOIN subscriptions s ON s.id = p.subscription_id WHERE s.customer_id IS NULL"
+expect billing "trials converting" "SELECT count(*) FROM subscriptions s WHERE trial_end IS NOT NULL
+	AND EXISTS (SELECT 1 FROM subscription_periods p WHERE p.subscription_id = s.id
+	AND p.status = 'active' AND p.period_start = s.trial_end)"
+expect billing "trials not converting" "SELECT count(*) FROM subscriptions s WHERE trial_end IS NOT NULL
+	AND canceled_at = trial_end"
+expect billing "reactivations" "SELECT count(*) FROM (SELECT customer_id FROM subscriptions
+	GROUP BY 1 HAVING count(*) > 1) x"
+for st in paused past_due unpaid canceled; do
+	expect billing "status $st" "SELECT count(*) FROM subscription_periods WHERE status = '$st'"
+done
+for c in usd eur gbp jpy; do
+	expect billing "currency $c" "SELECT count(*) FROM $P WHERE pr.currency = '$c'"
+done
+for iv in "'week', 1" "'month', 1" "'month', 3" "'year', 1"; do
+	expect billing "interval ($iv)" \
+		"SELECT count(*) FROM $P WHERE (pr.recurring_interval, pr.recurring_interval_count) = ($iv)"
+done
+expect billing "recurring discounts" "SELECT count(*) FROM subscription_periods p
+	JOIN coupons c ON c.id = p.coupon_id WHERE c.duration <> 'once'"
+
+expect crm "account without id" "SELECT count(*) FROM account WHERE id IS NULL"
+expect crm "negative seats" "SELECT count(*) FROM account WHERE seats__c < 0"
+expect crm "duplicate billing key" "SELECT count(*) FROM (SELECT stripe_customer_id__c FROM account
+	WHERE NOT isdeleted GROUP BY 1 HAVING count(*) > 1) x"
+expect crm "value before start" \
+	"SELECT count(*) FROM account WHERE first_value_date__c < onboarding_date__c"
+expect crm "NULL plan and country" \
+	"SELECT count(*) FROM account WHERE plan__c IS NULL AND billingcountry IS NULL"
+expect crm "plan with a double quote" "SELECT count(*) FROM account WHERE plan__c LIKE '%\"%'"
+expect crm "plan with a backslash" "SELECT count(*) FROM account WHERE strpos(plan__c, E'\\\\') > 0"
+expect crm "region Zürich" "SELECT count(*) FROM account a JOIN country_region r
+	ON r.country = a.billingcountry WHERE r.region = 'Zürich'"
+expect crm "region 東京" "SELECT count(*) FROM account a JOIN country_region r
+	ON r.country = a.billingcountry WHERE r.region = '東京'"
+expect crm "survey score out of range" "SELECT count(*) FROM survey_response__c WHERE
+	(survey_type__c = 'NPS' AND score__c NOT BETWEEN 0 AND 10)
+	OR (survey_type__c = 'CSAT' AND score__c NOT BETWEEN 1 AND 5)
+	OR (survey_type__c = 'CES' AND score__c NOT BETWEEN 1 AND 7)"
+expect crm "unknown survey type" \
+	"SELECT count(*) FROM survey_response__c WHERE survey_type__c NOT IN ('NPS', 'CSAT', 'CES')"
+expect crm "NULL survey score" "SELECT count(*) FROM survey_response__c WHERE score__c IS NULL"
+expect crm "survey without account" "SELECT count(*) FROM survey_response__c WHERE account__c IS NULL"
+expect crm "repeated answers by one respondent" "SELECT count(*) FROM (SELECT 1 FROM survey_response__c
+	WHERE contact__c IS NOT NULL GROUP BY contact__c, survey_type__c HAVING count(*) > 1) x"
+expect crm "event without user" "SELECT count(*) FROM product_event WHERE user_id IS NULL"
+expect crm "event without account" "SELECT count(*) FROM product_event WHERE account_id IS NULL"
+expect crm "case resolved before opened" "SELECT count(*) FROM \"case\" WHERE closeddate < createddate"
+expect crm "case without account" "SELECT count(*) FROM \"case\" WHERE accountid IS NULL"
+expect crm "case without creation date" "SELECT count(*) FROM \"case\" WHERE createddate IS NULL"
+expect crm "escalated cases" "SELECT count(*) FROM \"case\" WHERE isescalated"
+
+# cs_reader can read what the demo config maps, over TCP with its password.
+n=$(PGPASSWORD=$(cat "$T/pg/reader.pass") psql -h 127.0.0.1 -p "$PGPORT" -U cs_reader -d billing \
+	-qAtX -c "SELECT count(*) FROM customers") || fail "cs_reader cannot read billing.customers"
+[ "$n" -eq "$ACCOUNTS" ] || fail "expected $ACCOUNTS customers, got $n"
+
+echo "ok: test_demo_data"

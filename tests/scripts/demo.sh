@@ -1,0 +1,71 @@
+#!/bin/bash
+# `make demo`: the exporter on the generated demo company, in a private
+# PostgreSQL cluster under .demo/ in the checkout.
+#
+#   BUILD=build tests/scripts/demo.sh [extra cs_exporter flags]
+#
+# Environment: DEMO_ACCOUNTS (default 10000), DEMO_SEED (default 1),
+# DEMO_PORT (default 9818, or a free port when 9818 is taken).
+# The data is loaded once per (accounts, seed, generator version); later runs
+# reuse it. The config is rendered from the template config/demo.conf into
+# .demo/cs_exporter.conf. Ctrl-C stops the exporter, then the cluster.
+# Extra flags go to cs_exporter, e.g. `--once --as-of 2026-11-01T00:00:00Z`
+# prints one exposition of the fixed demo history and exits.
+set -eu
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
+export BUILD
+bin=$BUILD/cs_exporter
+accounts=${DEMO_ACCOUNTS:-10000}
+seed=${DEMO_SEED:-1}
+demo=$root/.demo
+pgdir=$demo/pg
+
+if [ ! -x "$bin" ]; then
+	echo "demo.sh: $bin not found; run \`make demo\` or \`make BUILD=$BUILD all\` first" >&2
+	exit 1
+fi
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+port=${DEMO_PORT:-9818}
+if [ -z "${DEMO_PORT:-}" ] && ! port_free "$port"; then
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+
+mkdir -p "$demo"
+trap '"$root/tests/scripts/pg.sh" stop "$pgdir"' EXIT
+# A handler, not "ignore": the exporter must still get Ctrl-C, and this shell
+# must live on to stop the cluster.
+trap 'true' INT TERM
+
+pgport=$("$root/tests/scripts/pg.sh" start "$pgdir")
+echo "demo: PostgreSQL on 127.0.0.1:$pgport (data in $pgdir)"
+if "$root/tests/demo/load.sh" "$pgdir" --accounts "$accounts" --seed "$seed" --check; then
+	echo "demo: reusing the loaded data ($accounts accounts, seed $seed)"
+else
+	echo "demo: loading $accounts accounts (seed $seed) ..."
+	"$root/tests/demo/load.sh" "$pgdir" --accounts "$accounts" --seed "$seed"
+fi
+
+sed -e "s|@PGPORT@|$pgport|g" -e "s|@PGPASSFILE@|$pgdir/reader.pass|g" \
+	"$root/config/demo.conf" >"$demo/cs_exporter.conf"
+
+cat <<MSG
+
+  cs_exporter demo
+  metrics:  http://127.0.0.1:$port/metrics
+  config:   $demo/cs_exporter.conf
+  psql:     tests/scripts/pg.sh psql .demo/pg -d billing   (or -d crm)
+  The history ends on 2026-11-01; Ctrl-C stops the exporter and the cluster.
+
+MSG
+rc=0
+"$bin" --config.file "$demo/cs_exporter.conf" --web.listen-address "127.0.0.1:$port" "$@" || rc=$?
+# Stopped by Ctrl-C (or TERM) is how a demo ends.
+case $rc in 130 | 143) rc=0 ;; esac
+exit $rc

@@ -1,0 +1,853 @@
+#!/usr/bin/env python3
+"""Independent recomputation of every cs_exporter KPI on the demo databases.
+
+    kpi_check.py --pg DIR --as-of 2026-11-01T00:00:00Z --exposition out.prom
+                 [--config config/demo.conf] [--root REPO]
+
+Reads the demo company's billing and CRM databases in the private cluster in
+DIR (as the superuser, over its socket), derives the datasets of SPEC section
+2 from the raw demo schema with its own SQL, applies the row rules of SPEC
+section 2, the join and segments, computes every KPI family of SPEC sections
+3 and 4 per segment and window, and compares the result with the exporter's
+`--once` text exposition: every expected series present with an equal value
+(relative 1e-9, absolute 1e-9 near zero), ratios absent exactly where
+undefined, no KPI series the SPEC does not call for. Exits 1 on any mismatch.
+
+This is written from the SPEC, not from the exporter's sources, so that a
+shared misreading shows up as a disagreement. Where the SPEC is silent it
+follows the choices the exporter documents (collector header comments, unit
+tests), each marked "documented choice" below.
+
+The demo mapping (which raw rows are which dataset, coupons, "unpaid", ...)
+is the one config/demo.conf describes in its comments; the SQL here is
+written separately from that file's queries. Python 3 standard library only.
+"""
+
+import argparse
+import csv
+import functools
+import io
+import math
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import datetime, timezone
+from fractions import Fraction
+
+US = 1_000_000
+DAY = 86400 * US
+UNKNOWN = "unknown"
+NULL = "\\N"  # psql's null display string; the demo never stores this text
+
+EXPONENT = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "CAD": 2, "AUD": 2,
+            "KRW": 0, "BHD": 3, "KWD": 3}
+STATUSES = {"trialing", "active", "past_due", "paused", "canceled"}
+COUNTING = {"active", "past_due"}
+INTERVALS = {"day", "week", "month", "quarter", "year"}
+SURVEY_RANGE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+TTV_BOUNDS = [d * 86400.0 for d in (1, 3, 7, 14, 30, 60, 90)]
+HEALTH_BOUNDS = [10.0 * i for i in range(1, 11)]
+# SPEC defaults; demo.conf has no health group (checked in load_config).
+HEALTH = {"usage": (40.0, 30 * DAY), "sentiment": (25.0, 90 * DAY),
+          "support": (15.0, 30 * DAY), "billing": (20.0, 90 * DAY)}
+USAGE_TARGET = 0.8
+RED_BELOW, GREEN_FROM = 50.0, 75.0
+AT_RISK = 10
+SEGMENT_CAP = 500
+
+# Self-metrics: not KPIs, not compared (their values depend on run history).
+SELF_PREFIXES = ("cs_collector_", "cs_exporter_", "cs_config_", "cs_rows_rejected_total",
+                 "cs_series_dropped_total", "cs_process_")
+
+
+def cmp(a, b):
+    """SPEC "Equality": within a relative 1e-9 is equal."""
+    if abs(a - b) <= 1e-9 * max(abs(a), abs(b)):
+        return 0
+    return -1 if a < b else 1
+
+
+def close(a, b):
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b)) or abs(a - b) <= 1e-9
+
+
+# ---- configuration --------------------------------------------------------
+
+
+def parse_duration(s):
+    m = re.fullmatch(r"(\d+)([smhdw])", s)
+    if not m:
+        raise SystemExit(f"kpi_check: cannot read duration \"{s}\"")
+    mult = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
+    return int(m.group(1)) * mult * US
+
+
+def load_config(path):
+    """The few settings the KPIs depend on, read from the demo config so that
+    an edit there cannot silently make this check compare against stale
+    constants."""
+    text = open(path, encoding="utf-8").read()
+    body = "\n".join(line.split("#", 1)[0] if not line.lstrip().startswith("query")
+                     else line for line in text.splitlines())
+    cfg = {}
+    m = re.search(r"\bcurrency\s*=\s*\"([A-Za-z]{3})\"", body)
+    cfg["currency"] = m.group(1).upper() if m else "USD"
+    m = re.search(r"\bgross_margin\s*=\s*([0-9.]+)", body)
+    cfg["gross_margin"] = float(m.group(1)) if m else 1.0
+    m = re.search(r"\brates\s*=\s*\{([^}]*)\}", body)
+    cfg["rates"] = {k.upper(): float(v) for k, v in
+                    re.findall(r"([A-Za-z]{3})\s*=\s*([0-9.]+)", m.group(1) if m else "")}
+    m = re.search(r"^windows\s*=\s*\[([^\]]*)\]", body, re.M)
+    cfg["windows"] = re.findall(r"\"([^\"]+)\"", m.group(1)) if m else ["30d", "90d"]
+    m = re.search(r"^features\s*=\s*\[([^\]]*)\]", body, re.M)
+    cfg["features"] = re.findall(r"\"([^\"]+)\"", m.group(1)) if m else []
+    m = re.search(r"dimensions\s*=\s*\[([^\]]*)\]", body)
+    dims = re.findall(r"\"([^\"]+)\"", m.group(1)) if m else []
+    if dims != ["plan", "region"]:
+        raise SystemExit(f"kpi_check: models the demo dimensions plan, region, not {dims}")
+    m = re.search(r"max_combinations\s*=\s*(\d+)", body)
+    cfg["cap"] = int(m.group(1)) if m else SEGMENT_CAP
+    if re.search(r"^health\s*=", body, re.M):
+        raise SystemExit("kpi_check: models the default health model only")
+    outcomes = []
+    for name, target, direction in re.findall(
+            r"name\s*=\s*\"([^\"]+)\";\s*source\s*=\s*\"[^\"]+\";\s*target\s*=\s*([0-9.]+);"
+            r"\s*direction\s*=\s*\"(at_least|at_most)\"", body):
+        outcomes.append((name, float(target), direction))
+    known = {"reports_exported", "urgent_cases"}
+    if {o[0] for o in outcomes} != known:
+        raise SystemExit(f"kpi_check: knows how to derive outcomes {sorted(known)}, "
+                         f"config has {[o[0] for o in outcomes]}")
+    cfg["outcomes"] = outcomes
+    return cfg
+
+
+# ---- database -------------------------------------------------------------
+
+
+class Db:
+    def __init__(self, root, pgdir):
+        self.pg = os.path.join(root, "tests", "scripts", "pg.sh")
+        self.dir = pgdir
+
+    def rows(self, db, sql):
+        env = dict(os.environ, PGOPTIONS="-c TimeZone=UTC", PGTZ="UTC")
+        r = subprocess.run([self.pg, "psql", self.dir, "-d", db, "--csv", "-P",
+                            f"null={NULL}", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                           capture_output=True, text=True, env=env, check=False)
+        if r.returncode != 0:
+            raise SystemExit(f"kpi_check: query on {db} failed: {r.stderr.strip()}")
+        rd = csv.reader(io.StringIO(r.stdout))
+        next(rd)  # header
+        return [[None if v == NULL else v for v in row] for row in rd]
+
+
+def ts(t):
+    return f"'{datetime.fromtimestamp(t / US, timezone.utc).isoformat()}'::timestamptz"
+
+
+def us(col):
+    """A timestamptz or date column as integer microseconds since the epoch
+    (a date is midnight UTC, the session time zone being UTC)."""
+    return f"(extract(epoch from {col}) * 1000000)::bigint"
+
+
+def opt_int(v):
+    return None if v is None else int(v)
+
+
+# ---- datasets (SPEC section 2) --------------------------------------------
+
+
+class Model:
+    """Kept rows and the join, shared by all KPI families."""
+
+    def __init__(self, db, cfg, t):
+        self.cfg = cfg
+        self.t = t
+        self.windows = [(w, parse_duration(w)) for w in cfg["windows"]]
+        self.span = max([d for _, d in self.windows] + [d for _, d in HEALTH.values()])
+        self.load_accounts(db)
+        self.load_subscriptions(db)
+        self.load_trials(db)
+        self.load_surveys(db)
+        self.load_activity(db)
+        self.load_tickets(db)
+        self.load_outcomes(db)
+
+    # Accounts: soft-deleted ones do not exist for the exporter (demo mapping).
+    def load_accounts(self, db):
+        rows = db.rows("crm", f"""
+            SELECT id, stripe_customer_id__c, plan__c,
+                   (SELECT region FROM country_region WHERE country = billingcountry),
+                   seats__c, {us('onboarding_date__c')}, {us('first_value_date__c')}, name
+              FROM account WHERE isdeleted IS FALSE""")
+        kept = {}
+        for key, bkey, plan, region, seats, started, fv, name in rows:
+            if key is None or key in kept:
+                continue  # null key; a repeated key keeps its first row
+            seats = 0 if seats is None else int(seats)
+            if seats < 0:
+                continue  # documented choice (test_model): negative seats reject the account
+            started, fv = opt_int(started), opt_int(fv)
+            kept[key] = {
+                "key": key, "billing": bkey, "name": name, "seats": seats,
+                "seg": (plan if plan is not None else UNKNOWN,
+                        region if region is not None else UNKNOWN),
+                "started": started, "fv": fv,
+                "ttv_ok": not (started is not None and fv is not None and fv < started),
+            }
+        # Two accounts naming one billing customer: the lowest key keeps it.
+        owner = {}
+        for key in sorted(kept, key=lambda k: k.encode()):
+            b = kept[key]["billing"]
+            if b is None:
+                continue
+            if b in owner:
+                del kept[key]
+            else:
+                owner[b] = key
+        self.accounts = kept
+        self.owner = owner
+        self.combos = sorted({a["seg"] for a in kept.values()},
+                             key=lambda s: (s[0].encode(), s[1].encode()))
+        if len(self.combos) > self.cfg["cap"]:
+            raise SystemExit("kpi_check: the demo exceeds the cardinality cap; "
+                             "folding is not modelled")
+
+    def seg_of_account(self, key):
+        a = self.accounts.get(key)
+        return a["seg"] if a else (UNKNOWN, UNKNOWN)
+
+    def seg_of_billing(self, bkey):
+        k = self.owner.get(bkey)
+        return self.accounts[k]["seg"] if k else (UNKNOWN, UNKNOWN)
+
+    def segments(self, fact_segs):
+        """The segment list of one collector: account combinations, plus
+        unknown when one of its facts falls there."""
+        segs = list(self.combos)
+        if (UNKNOWN, UNKNOWN) not in segs and (UNKNOWN, UNKNOWN) in fact_segs:
+            segs.append((UNKNOWN, UNKNOWN))
+        return segs
+
+    # Subscriptions: periods with recurring coupons folded in (demo mapping:
+    # percent_off scales the unit amount, amount_off per invoice is spread
+    # over the quantity when in the price's currency, "once" coupons are no
+    # MRR, Stripe's "unpaid" is past_due).
+    def load_subscriptions(self, db):
+        rows = db.rows("billing", f"""
+            SELECT s.customer_id, pr.unit_amount, pr.currency, pr.recurring_interval,
+                   pr.recurring_interval_count, p.quantity, p.status,
+                   c.duration, c.percent_off, c.amount_off, c.currency,
+                   {us('p.period_start')}, {us('p.period_end')}
+              FROM subscription_periods p, subscriptions s, prices pr, coupons c
+             WHERE s.id = p.subscription_id AND pr.id = p.price_id AND c.id = p.coupon_id
+            UNION ALL
+            SELECT s.customer_id, pr.unit_amount, pr.currency, pr.recurring_interval,
+                   pr.recurring_interval_count, p.quantity, p.status, NULL, NULL, NULL, NULL,
+                   {us('p.period_start')}, {us('p.period_end')}
+              FROM subscription_periods p, subscriptions s, prices pr
+             WHERE s.id = p.subscription_id AND pr.id = p.price_id
+               AND (p.coupon_id IS NULL
+                    OR NOT EXISTS (SELECT 1 FROM coupons c WHERE c.id = p.coupon_id))""")
+        rep = self.cfg["currency"]
+        rates = self.cfg["rates"]
+        subs = []
+        seen = set()
+        for (bkey, unit, cur, unit_iv, count, qty, status, duration, pct, off, ccur,
+             vfrom, vto) in rows:
+            vfrom, vto = opt_int(vfrom), opt_int(vto)
+            if vfrom is not None and vfrom >= self.t:
+                continue  # not part of the history up to t (demo mapping)
+            amount = Fraction(int(unit))
+            if duration in ("repeating", "forever"):
+                if pct is not None:
+                    amount = amount * (100 - Fraction(pct)) / 100
+                elif ccur is not None and ccur.lower() == cur.lower():
+                    if off is None:
+                        continue  # NULL amount
+                    q = int(qty) if qty is not None else 1
+                    amount = amount - Fraction(int(off)) / max(q, 1)
+            if bkey is None or qty is None or vfrom is None or count is None:
+                continue
+            status = "past_due" if status == "unpaid" else status
+            qty = int(qty)
+            if amount < 0 or qty < 0:
+                continue
+            if status not in STATUSES:
+                continue
+            cur_u = cur.upper()
+            if cur_u != rep and cur_u not in rates:
+                continue
+            unit_iv = unit_iv.lower()
+            if unit_iv not in INTERVALS:
+                continue
+            count = int(count)
+            if count <= 0:
+                continue
+            if vto is not None and vto <= vfrom:
+                continue
+            per_month = {"day": Fraction(365, 12), "week": Fraction(52, 12), "month": 1,
+                         "quarter": Fraction(1, 3), "year": Fraction(1, 12)}[unit_iv]
+            monthly = amount * qty * per_month / count / 10 ** EXPONENT[cur_u]
+            monthly = float(monthly) * (1.0 if cur_u == rep else rates[cur_u])
+            seen.add(bkey)
+            subs.append((bkey, status in COUNTING, monthly, vfrom,
+                         vto if vto is not None else math.inf))
+        self.subs = subs
+        self.customers = seen
+        by_cust = defaultdict(list)
+        for s in subs:
+            by_cust[s[0]].append(s)
+        self.subs_by_customer = by_cust
+
+    def mrr(self, bkey, x):
+        return sum(m for _, counts, m, f, to in self.subs_by_customer.get(bkey, ())
+                   if counts and f <= x < to)
+
+    def paid_before(self, bkey, x):
+        # MRR > 0 at some instant before x: some counting positive row
+        # covers an instant < x, i.e. starts before x.
+        return any(counts and m > 0 and f < x
+                   for _, counts, m, f, _to in self.subs_by_customer.get(bkey, ()))
+
+    # Trials: on the subscription; ended when trial_end <= t, converted when a
+    # paying period starts at or after trial_end and before t (demo mapping).
+    def load_trials(self, db):
+        t = self.t
+        rows = db.rows("billing", f"""
+            SELECT s.customer_id, {us('s.trial_end')},
+                   EXISTS (SELECT 1 FROM subscription_periods p
+                            WHERE p.subscription_id = s.id
+                              AND p.status IN ('active', 'past_due', 'unpaid')
+                              AND p.period_start >= s.trial_end AND p.period_start < {ts(t)})
+              FROM subscriptions s
+             WHERE s.trial_start < {ts(t)} AND s.trial_end <= {ts(t)}
+               AND s.trial_end >= {ts(t - self.span)}""")
+        self.trials = [(b, int(end), conv == "t") for b, end, conv in rows if b is not None]
+
+    def load_surveys(self, db):
+        rows = db.rows("crm", f"""
+            SELECT account__c, contact__c, survey_type__c, score__c, {us('responded_at__c')}
+              FROM survey_response__c
+             WHERE responded_at__c >= {ts(self.t - self.span)}
+               AND responded_at__c < {ts(self.t)}""")
+        out = []
+        for acc, resp, typ, score, at in rows:
+            if acc is None or typ is None or score is None or at is None:
+                continue
+            typ = typ.lower()
+            if typ not in SURVEY_RANGE:
+                continue
+            score = float(score)
+            lo, hi = SURVEY_RANGE[typ]
+            if not lo <= score <= hi:
+                continue
+            out.append((acc, resp, typ, score, int(at)))
+        self.surveys = out
+
+    # Activity: product events, the area is the event name's first part;
+    # "session" names no feature, the others map to the feature names.
+    def load_activity(self, db):
+        rows = db.rows("crm", f"""
+            SELECT account_id, user_id, substring(event_name from '^[^.]*'),
+                   {us('max(occurred_at)')}
+              FROM product_event
+             WHERE occurred_at >= {ts(self.t - self.span)} AND occurred_at < {ts(self.t)}
+             GROUP BY account_id, user_id, substring(event_name from '^[^.]*')""")
+        names = {"dashboard": "dashboards", "export": "exports", "alert": "alerts",
+                 "integration": "integrations", "session": None}
+        out = []
+        for acc, user, area, last in rows:
+            if acc is None or user is None:
+                continue
+            feature = names.get(area, area)
+            out.append((acc, user, feature if feature in self.cfg["features"] else None,
+                        int(last)))
+        self.activity = out
+
+    # Tickets: Salesforce cases; one closed at or after t was open at t.
+    def load_tickets(self, db):
+        rows = db.rows("crm", f"""
+            SELECT accountid, {us('createddate')}, {us('closeddate')}, isescalated, priority
+              FROM "case" """)
+        t = self.t
+        lo = t - self.span
+        out = []
+        self.cases = []
+        for acc, opened, closed, esc, prio in rows:
+            opened, closed = opt_int(opened), opt_int(closed)
+            self.cases.append((acc, opened, prio))
+            if opened is not None and opened >= t:
+                continue
+            if opened is not None and opened < lo and not (closed is not None and
+                                                           lo <= closed < t):
+                continue  # outside the history the exporter reads
+            resolved = closed if closed is not None and closed < t else None
+            if acc is None or opened is None:
+                continue
+            if resolved is not None and resolved < opened:
+                continue
+            out.append((acc, opened, resolved, esc == "t"))
+        self.tickets = out
+
+    # Outcomes, per window [t - W, t): reports exported = export.created
+    # events; urgent cases = P1 cases among the account's cases opened in the
+    # window (an account with cases but no P1 has value 0).
+    def load_outcomes(self, db):
+        t = self.t
+        rows = db.rows("crm", f"""
+            SELECT account_id, {us('occurred_at')} FROM product_event
+             WHERE event_name = 'export.created'
+               AND occurred_at >= {ts(t - self.span)} AND occurred_at < {ts(t)}""")
+        exports = [(a, int(at)) for a, at in rows]
+        self.outcome_rows = {}
+        for w, wd in self.windows:
+            lo = t - wd
+            ex = defaultdict(float)
+            for a, at in exports:
+                if a is not None and lo <= at:
+                    ex[a] += 1
+            urgent = defaultdict(float)
+            for a, opened, prio in self.cases:
+                if a is not None and opened is not None and lo <= opened < t:
+                    urgent[a] += 1 if prio == "P1" else 0
+            self.outcome_rows[("reports_exported", w)] = ex
+            self.outcome_rows[("urgent_cases", w)] = urgent
+
+
+# ---- KPI computation (SPEC sections 3 and 4) -------------------------------
+
+
+class Expect:
+    def __init__(self):
+        self.series = {}
+
+    def put(self, fam, seg, value, /, **labels):
+        lab = {"plan": seg[0], "region": seg[1]}
+        lab.update(labels)
+        key = (fam, tuple(sorted(lab.items())))
+        if key in self.series:
+            raise SystemExit(f"kpi_check: internal error, {key} twice")
+        self.series[key] = float(value)
+
+    def ratio(self, fam, seg, num, den, /, **labels):
+        if den != 0:
+            self.put(fam, seg, num / den, **labels)
+
+    def histogram(self, name, seg, bounds, values, /, **labels):
+        for b in bounds:
+            self.put(name + "_bucket", seg, sum(1 for v in values if cmp(v, b) <= 0),
+                     le=repr(float(b)), **labels)
+        self.put(name + "_bucket", seg, len(values), le="+Inf", **labels)
+        self.put(name + "_gcount", seg, len(values), **labels)
+        self.put(name + "_gsum", seg, sum(values), **labels)
+
+
+def revenue(m, e):
+    t, cur = m.t, m.cfg["currency"]
+    cust_seg = {b: m.seg_of_billing(b) for b in m.customers}
+    segs = m.segments(set(cust_seg.values()))
+    m1 = {b: m.mrr(b, t) for b in m.customers}
+    for s in segs:
+        mine = [b for b in m.customers if cust_seg[b] == s]
+        mrr_t = sum(m1[b] for b in mine)
+        end = sum(1 for b in mine if m1[b] > 0)
+        e.put("cs_mrr", s, mrr_t, currency=cur)
+        e.put("cs_customers", s, end)
+        e.ratio("cs_arpa", s, mrr_t, end, currency=cur)
+        for w, wd in m.windows:
+            t0 = t - wd
+            amt = dict.fromkeys(("new", "reactivation", "expansion", "contraction", "churn"), 0.0)
+            cnt = dict.fromkeys(("new", "reactivated", "expanded", "contracted", "churned"), 0)
+            start = 0
+            mrr0 = 0.0
+            for b in mine:
+                a0, a1 = m.mrr(b, t0), m1[b]
+                mrr0 += a0
+                start += a0 > 0
+                if a0 == 0 and a1 > 0:
+                    if m.paid_before(b, t0):
+                        amt["reactivation"] += a1
+                        cnt["reactivated"] += 1
+                    else:
+                        amt["new"] += a1
+                        cnt["new"] += 1
+                elif a0 > 0 and a1 == 0:
+                    amt["churn"] += a0
+                    cnt["churned"] += 1
+                elif a0 > 0 and a1 > 0 and cmp(a1, a0) > 0:
+                    amt["expansion"] += a1 - a0
+                    cnt["expanded"] += 1
+                elif a0 > 0 and a1 > 0 and cmp(a1, a0) < 0:
+                    amt["contraction"] += a0 - a1
+                    cnt["contracted"] += 1
+            e.put("cs_mrr_window_start", s, mrr0, currency=cur, window=w)
+            for k, v in amt.items():
+                e.put("cs_mrr_movement", s, v, currency=cur, window=w, type=k)
+            e.put("cs_customers_window_start", s, start, window=w)
+            for k, v in cnt.items():
+                e.put("cs_customer_movements", s, v, window=w, type=k)
+            ch, co, ex, re_, nw = (amt["churn"], amt["contraction"], amt["expansion"],
+                                   amt["reactivation"], amt["new"])
+            e.ratio("cs_net_mrr_churn_ratio", s, ch + co - ex - re_, mrr0, window=w)
+            e.ratio("cs_gross_mrr_churn_ratio", s, ch + co, mrr0, window=w)
+            e.ratio("cs_net_revenue_retention_ratio", s, mrr0 - ch - co + ex, mrr0, window=w)
+            e.ratio("cs_gross_revenue_retention_ratio", s, mrr0 - ch - co, mrr0, window=w)
+            e.ratio("cs_quick_ratio", s, nw + re_ + ex, ch + co, window=w)
+            e.ratio("cs_customer_churn_ratio", s, cnt["churned"], start, window=w)
+            e.ratio("cs_customer_retention_ratio", s, end - cnt["new"] - cnt["reactivated"],
+                    start, window=w)
+            e.ratio("cs_upsell_ratio", s, cnt["expanded"], start, window=w)
+            if start and end and cnt["churned"]:
+                arpa = mrr_t / end
+                logo = cnt["churned"] / start
+                clv = arpa * m.cfg["gross_margin"] / (logo * (30 * DAY) / wd)
+                e.put("cs_customer_lifetime_value", s, clv, currency=cur, window=w)
+
+
+def trials(m, e):
+    t = m.t
+    rows = [(m.seg_of_billing(b), end, conv) for b, end, conv in m.trials]
+    for s in m.segments({r[0] for r in rows}):
+        for w, wd in m.windows:
+            ended = [conv for seg, end, conv in rows if seg == s and t - wd <= end < t]
+            conv = sum(ended)
+            e.put("cs_trials_ended", s, conv, window=w, result="converted")
+            e.put("cs_trials_ended", s, len(ended) - conv, window=w, result="canceled")
+            e.ratio("cs_trial_conversion_ratio", s, conv, len(ended), window=w)
+
+
+def latest_per_respondent(rows):
+    """rows: (account, respondent, type, score, at). A respondent's latest
+    response per (account, type) wins; documented choice: a tie at one
+    instant goes to the higher score. Accounts no CRM account has share one
+    pseudo-account (documented choice)."""
+    best = {}
+    out = []
+    for r in rows:
+        if r[1] is None:
+            out.append(r)
+            continue
+        k = (r[0], r[1], r[2])
+        if k not in best or (r[4], r[3]) > (best[k][4], best[k][3]):
+            best[k] = r
+    return out + list(best.values())
+
+
+def surveys(m, e):
+    t = m.t
+    segs = m.segments({m.seg_of_account(r[0]) for r in m.surveys})
+    for w, wd in m.windows:
+        rows = [(a if a in m.accounts else None, resp, typ, sc, at)
+                for a, resp, typ, sc, at in m.surveys if t - wd <= at < t]
+        counted = latest_per_respondent(rows)
+        by_seg = defaultdict(list)
+        for r in counted:
+            by_seg[m.seg_of_account(r[0])].append(r)
+        for s in segs:
+            nps = [r[3] for r in by_seg[s] if r[2] == "nps"]
+            csat = [r[3] for r in by_seg[s] if r[2] == "csat"]
+            ces = [r[3] for r in by_seg[s] if r[2] == "ces"]
+            pro = sum(1 for v in nps if cmp(v, 9) >= 0)
+            det = sum(1 for v in nps if cmp(v, 6) <= 0)
+            sat = sum(1 for v in csat if cmp(v, 4) >= 0)
+            put = functools.partial(e.put, "cs_survey_responses", s, window=w)
+            put(pro, survey="nps", category="promoter")
+            put(len(nps) - pro - det, survey="nps", category="passive")
+            put(det, survey="nps", category="detractor")
+            put(sat, survey="csat", category="satisfied")
+            put(len(csat) - sat, survey="csat", category="unsatisfied")
+            put(len(ces), survey="ces", category="all")
+            e.ratio("cs_nps_score", s, 100.0 * (pro - det), len(nps), window=w)
+            e.ratio("cs_csat_ratio", s, sat, len(csat), window=w)
+            e.ratio("cs_ces_score", s, sum(ces), len(ces), window=w)
+            e.put("cs_ces_points", s, sum(ces), window=w)
+
+
+def active_users(m, since, feature=False):
+    """Distinct users, (account, user key); accounts no CRM account has share
+    one pseudo-account (documented choice)."""
+    out = set()
+    for a, u, f, last in m.activity:
+        if last >= since:
+            key = (a if a in m.accounts else None, u)
+            out.add((key, f) if feature else key)
+    return out
+
+
+def adoption(m, e):
+    t = m.t
+    segs = m.segments({m.seg_of_account(r[0]) for r in m.activity})
+    seats = defaultdict(int)
+    for a in m.accounts.values():
+        if a["seats"] > 0:
+            seats[a["seg"]] += a["seats"]
+    for s in segs:
+        e.put("cs_seats", s, seats[s])
+    feats = m.cfg["features"]
+    for w, wd in m.windows:
+        lo = t - wd
+        users = defaultdict(list)
+        for u in active_users(m, lo):
+            users[m.seg_of_account(u[0])].append(u)
+        fusers = defaultdict(int)
+        for u, f in active_users(m, lo, feature=True):
+            fusers[(m.seg_of_account(u[0]), f)] += 1
+        for s in segs:
+            mine = users[s]
+            with_seats = [u for u in mine if u[0] is not None and m.accounts[u[0]]["seats"] > 0]
+            e.put("cs_active_users", s, len(mine), window=w)
+            e.put("cs_seats_used", s, len(with_seats), window=w)
+            e.ratio("cs_license_utilization_ratio", s, len(with_seats), seats[s], window=w)
+            for f in feats:
+                n = fusers[(s, f)]
+                e.put("cs_feature_active_users", s, n, window=w, feature=f)
+                e.ratio("cs_feature_adoption_ratio", s, n, len(mine), window=w, feature=f)
+            values, pending = [], 0
+            for a in m.accounts.values():
+                if a["seg"] != s or a["started"] is None or not a["ttv_ok"]:
+                    continue
+                if not lo <= a["started"] < t:
+                    continue
+                if a["fv"] is None or a["fv"] >= t:
+                    pending += 1
+                else:
+                    values.append((a["fv"] - a["started"]) / US)
+            e.histogram("cs_time_to_value_seconds", s, TTV_BOUNDS, values, window=w)
+            e.put("cs_time_to_value_pending_accounts", s, pending, window=w)
+
+
+def support(m, e):
+    t = m.t
+    segs = m.segments({m.seg_of_account(r[0]) for r in m.tickets})
+    for w, wd in m.windows:
+        lo = t - wd
+        for s in segs:
+            mine = [k for k in m.tickets if m.seg_of_account(k[0]) == s]
+            opened = [k for k in mine if lo <= k[1] < t]
+            esc = sum(1 for k in opened if k[3])
+            # documented choice: resolved in the window, whenever opened
+            res = [(k[2] - k[1]) / US for k in mine if k[2] is not None and lo <= k[2] < t]
+            e.put("cs_tickets", s, len(opened), window=w, state="opened")
+            e.put("cs_tickets", s, esc, window=w, state="escalated")
+            e.put("cs_tickets", s, len(res), window=w, state="resolved")
+            e.ratio("cs_ticket_escalation_ratio", s, esc, len(opened), window=w)
+            e.ratio("cs_ticket_resolution_seconds", s, sum(res), len(res), window=w)
+            e.put("cs_ticket_resolution_time_seconds", s, sum(res), window=w)
+
+
+def outcomes(m, e):
+    fact_segs = set()
+    for rows in m.outcome_rows.values():
+        fact_segs |= {m.seg_of_account(a) for a in rows}
+    segs = m.segments(fact_segs)
+    for name, target, direction in m.cfg["outcomes"]:
+        for w, _ in m.windows:
+            # Each key is one account, known or not; unknown ones land in
+            # the unknown segment.
+            vals = defaultdict(float)
+            for a, v in m.outcome_rows[(name, w)].items():
+                vals[a] += v
+            for s in segs:
+                mine = [v for a, v in vals.items() if m.seg_of_account(a) == s]
+                if direction == "at_least":
+                    met = sum(1 for v in mine if cmp(v, target) >= 0)
+                else:
+                    met = sum(1 for v in mine if cmp(v, target) <= 0)
+                e.put("cs_outcome_value", s, sum(mine), window=w, outcome=name)
+                e.put("cs_outcome_accounts", s, met, window=w, outcome=name, target="met")
+                e.put("cs_outcome_accounts", s, len(mine) - met, window=w, outcome=name,
+                      target="missed")
+                e.ratio("cs_outcome_attainment_ratio", s, met, len(mine), window=w, outcome=name)
+
+
+def health(m, e):
+    t = m.t
+    w_use, d_use = HEALTH["usage"]
+    w_sen, d_sen = HEALTH["sentiment"]
+    w_sup, d_sup = HEALTH["support"]
+    w_bil, d_bil = HEALTH["billing"]
+    users = defaultdict(int)
+    for acc, _u in active_users(m, t - d_use):
+        users[acc] += 1
+    latest_nps = {}
+    for a, _r, typ, sc, at in m.surveys:
+        if typ == "nps" and t - d_sen <= at < t:
+            # documented choice: latest over all respondents, ties to the higher score
+            if a not in latest_nps or (at, sc) > latest_nps[a]:
+                latest_nps[a] = (at, sc)
+    escalations = defaultdict(int)
+    for a, opened, _res, esc in m.tickets:
+        if esc and t - d_sup <= opened < t:
+            escalations[a] += 1
+    scored = []
+    for key, a in m.accounts.items():
+        b = a["billing"]
+        if b is None or m.owner.get(b) != key:
+            continue
+        m1 = m.mrr(b, t)
+        if not m1 > 0:
+            continue
+        parts = []
+        if a["seats"] > 0:
+            parts.append((w_use, min(1.0, users[key] / a["seats"] / USAGE_TARGET) * 100))
+        if key in latest_nps:
+            v = latest_nps[key][1]
+            parts.append((w_sen, 100.0 if cmp(v, 9) >= 0 else 0.0 if cmp(v, 6) <= 0 else 50.0))
+        n = escalations[key]
+        parts.append((w_sup, 100.0 if n == 0 else 50.0 if n == 1 else 0.0))
+        m0 = m.mrr(b, t - d_bil)
+        if m0 > 0:
+            parts.append((w_bil, 100.0 if cmp(m1, m0) >= 0 else 100.0 * m1 / m0))
+        wsum = sum(p[0] for p in parts)
+        score = sum(p[0] * p[1] for p in parts) / wsum if wsum > 0 else None
+        if score is None:
+            band = "unknown"
+        elif cmp(score, RED_BELOW) < 0:
+            band = "red"
+        elif cmp(score, GREEN_FROM) < 0:
+            band = "yellow"
+        else:
+            band = "green"
+        scored.append((key, a, score, band))
+    fact_segs = {m.seg_of_account(r[0]) for r in m.surveys + m.activity + m.tickets}
+    fact_segs |= {m.seg_of_billing(b) for b in m.customers}
+    for s in m.segments(fact_segs):
+        mine = [x for x in scored if x[1]["seg"] == s]
+        e.histogram("cs_health_score", s, HEALTH_BOUNDS,
+                    [x[2] for x in mine if x[2] is not None])
+        for band in ("green", "yellow", "red", "unknown"):
+            e.put("cs_accounts_by_health", s, sum(1 for x in mine if x[3] == band), band=band)
+
+    def order(x, y):
+        c = cmp(x[2], y[2])
+        if c:
+            return c
+        return -1 if x[0].encode() < y[0].encode() else 1
+
+    risky = sorted((x for x in scored if x[2] is not None), key=functools.cmp_to_key(order))
+    for key, a, score, band in risky[:AT_RISK]:
+        e.put("cs_at_risk_account_score", a["seg"], score, account=key,
+              name=a["name"] if a["name"] is not None else "", band=band)
+
+
+# ---- exposition -------------------------------------------------------------
+
+LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$")
+LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)')
+
+
+def unescape(v):
+    return re.sub(r"\\(.)", lambda mm: "\n" if mm.group(1) == "n" else mm.group(1), v)
+
+
+def parse_exposition(path):
+    series = {}
+    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+        line = line.rstrip("\n")
+        if not line or line.startswith("#"):
+            continue
+        mm = LINE.match(line)
+        if not mm:
+            raise SystemExit(f"kpi_check: {path}:{n}: cannot parse \"{line}\"")
+        labels = {}
+        rest = mm.group(3) or ""
+        while rest:
+            lm = LABEL.match(rest)
+            if not lm:
+                raise SystemExit(f"kpi_check: {path}:{n}: bad labels \"{rest}\"")
+            labels[lm.group(1)] = unescape(lm.group(2))
+            rest = rest[lm.end():]
+        if "le" in labels and labels["le"] != "+Inf":
+            labels["le"] = repr(float(labels["le"]))
+        key = (mm.group(1), tuple(sorted(labels.items())))
+        if key in series:
+            raise SystemExit(f"kpi_check: {path}:{n}: duplicate series")
+        series[key] = float(mm.group(4))
+    return series
+
+
+def family_of(name):
+    for suf in ("_bucket", "_gcount", "_gsum"):
+        if name.endswith(suf) and name in ("cs_health_score" + suf,
+                                           "cs_time_to_value_seconds" + suf):
+            return name[: -len(suf)]
+    return name
+
+
+def fmt(key):
+    name, labels = key
+
+    def esc(v):
+        return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    return name + "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels) + "}"
+
+
+def compare(expected, got):
+    stats = defaultdict(lambda: [0, 0])
+    problems = []
+    for key, want in sorted(expected.items()):
+        fam = family_of(key[0])
+        stats[fam][0] += 1
+        if key not in got:
+            stats[fam][1] += 1
+            problems.append(f"missing    {fmt(key)} want {want!r}")
+        elif not close(want, got[key]):
+            stats[fam][1] += 1
+            problems.append(f"mismatch   {fmt(key)} want {want!r} got {got[key]!r}")
+    for key, have in sorted(got.items()):
+        if key in expected or not key[0].startswith("cs_") or key[0].startswith(SELF_PREFIXES):
+            continue
+        fam = family_of(key[0])
+        stats[fam][1] += 1
+        problems.append(f"unexpected {fmt(key)} got {have!r}")
+    return stats, problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pg", required=True, help="cluster directory (tests/scripts/pg.sh)")
+    ap.add_argument("--as-of", required=True, help="evaluation instant, RFC 3339 UTC")
+    ap.add_argument("--exposition", required=True, help="the exporter's --once output")
+    ap.add_argument("--root", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    ap.add_argument("--config", default=None, help="default: ROOT/config/demo.conf")
+    ap.add_argument("--show", type=int, default=40, help="problems to print")
+    args = ap.parse_args()
+
+    root = os.path.abspath(args.root)
+    cfg = load_config(args.config or os.path.join(root, "config", "demo.conf"))
+    as_of = datetime.fromisoformat(args.as_of.replace("Z", "+00:00"))
+    t = int(as_of.timestamp()) * US + as_of.microsecond
+    m = Model(Db(root, os.path.abspath(args.pg)), cfg, t)
+
+    e = Expect()
+    for kind in (revenue, trials, surveys, adoption, support, outcomes, health):
+        kind(m, e)
+    got = parse_exposition(args.exposition)
+    down = [k for k, v in got.items() if k[0] == "cs_collector_up" and v != 1]
+
+    stats, problems = compare(e.series, got)
+    print(f"kpi_check: {len(m.accounts)} accounts, {len(m.combos)} segment combinations, "
+          f"{len(m.subs)} subscription rows, as of {args.as_of}")
+    width = max(len(f) for f in stats)
+    for fam in sorted(stats):
+        n, bad = stats[fam]
+        print(f"  {fam:<{width}} {n:6d} compared {bad:4d} wrong")
+    total = sum(s[0] for s in stats.values())
+    print(f"kpi_check: {total} series compared, {len(problems)} problems")
+    for p in problems[: args.show]:
+        print("  " + p)
+    if len(problems) > args.show:
+        print(f"  ... {len(problems) - args.show} more")
+    for k in down:
+        print(f"  collector down: {fmt(k)}")
+    return 1 if problems or down else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
