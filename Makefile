@@ -43,21 +43,26 @@ deps:
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcs.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(BIN): $(BUILD)/exporter/main.o $(BUILD)/libcs.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT): $(UNIT_OBJ) $(BUILD)/libcs.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs criterion 2>/dev/null) $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs criterion 2>/dev/null) $(LDLIBS)
 
 $(BUILD)/%: tests/tools/%.c $(BUILD)/libcs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Everything a submission must pass. Ends with criterion's summary of the
 # unit tests and the line "N passed, M failed" over the whole suite.

@@ -32,7 +32,7 @@ struct http {
 	struct webcfg *web;
 	struct timespec web_mtime;
 	char *metrics_path, *web_config_file; /* owned copies */
-	struct webcfg_pem pem;                /* kept alive for MHD */
+	struct webcfg_pem pem;		      /* kept alive for MHD */
 	bool tls;
 };
 

@@ -23,6 +23,7 @@
 
 #include "../collectors/model.h"
 #include "../config/config.h"
+#include "backfill.h"
 #include "buf.h"
 #include "expo.h"
 #include "http.h"
@@ -33,7 +34,7 @@
 #include "snapshot.h"
 
 #define TICK_SECONDS 5
-#define EXIT_USAGE 2
+#define EXIT_USAGE   2
 
 struct job_ctx {
 	struct app *app;
@@ -167,26 +168,29 @@ struct flags {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: cs_exporter [flags]\n"
-		"\n"
-		"Customer-success KPIs from billing and CRM databases, for Prometheus.\n"
-		"\n"
-		"  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
-		"  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
-		"  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
-		"                             config, else :9818)\n"
-		"  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
-		"  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit style)\n"
-		"  --web.enable-lifecycle     allow POST /-/reload\n"
-		"  --log.level=LEVEL          debug, info, warn or error (default info)\n"
-		"  --log.format=FORMAT        logfmt or json (default logfmt)\n"
-		"  --once                     run every collector once, print the exposition,\n"
-		"                             exit 0 when all succeeded, 1 otherwise\n"
-		"  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
-		"  --format=FORMAT            with --once: text (default) or openmetrics\n"
-		"  --version                  print the version and exit\n"
-		"  --help                     print this help and exit\n");
+	fprintf(
+	    out,
+	    "usage: cs_exporter [flags]\n"
+	    "       cs_exporter backfill --config.file=FILE --from=DATE --to=DATE [--step=1d]\n"
+	    "                            [--output=FILE]   (see cs_exporter backfill --help)\n"
+	    "\n"
+	    "Customer-success KPIs from billing and CRM databases, for Prometheus.\n"
+	    "\n"
+	    "  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
+	    "  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
+	    "  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
+	    "                             config, else :9818)\n"
+	    "  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
+	    "  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit style)\n"
+	    "  --web.enable-lifecycle     allow POST /-/reload\n"
+	    "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
+	    "  --log.format=FORMAT        logfmt or json (default logfmt)\n"
+	    "  --once                     run every collector once, print the exposition,\n"
+	    "                             exit 0 when all succeeded, 1 otherwise\n"
+	    "  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
+	    "  --format=FORMAT            with --once: text (default) or openmetrics\n"
+	    "  --version                  print the version and exit\n"
+	    "  --help                     print this help and exit\n");
 }
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -241,7 +245,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			break;
 		case F_PATH:
 			if (optarg[0] != '/') {
-				fprintf(stderr, "cs_exporter: --web.telemetry-path must start with /\n");
+				fprintf(stderr,
+					"cs_exporter: --web.telemetry-path must start with /\n");
 				return -1;
 			}
 			f->telemetry_path = optarg;
@@ -254,13 +259,15 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			break;
 		case F_LEVEL:
 			if (log_set_level(optarg) < 0) {
-				fprintf(stderr, "cs_exporter: unknown --log.level \"%s\"\n", optarg);
+				fprintf(stderr, "cs_exporter: unknown --log.level \"%s\"\n",
+					optarg);
 				return -1;
 			}
 			break;
 		case F_LOGFMT:
 			if (log_set_format(optarg) < 0) {
-				fprintf(stderr, "cs_exporter: unknown --log.format \"%s\"\n", optarg);
+				fprintf(stderr, "cs_exporter: unknown --log.format \"%s\"\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -367,7 +374,7 @@ static int serve(struct app *a, const struct flags *f)
 		ho.listen = &default_listen;
 		ho.nlisten = 1;
 	}
-	ho.metrics_path = f->telemetry_path     ? f->telemetry_path
+	ho.metrics_path = f->telemetry_path	       ? f->telemetry_path
 			  : a->cfg->web.telemetry_path ? a->cfg->web.telemetry_path
 						       : "/metrics";
 	ho.web_config_file = f->web_config_file ? f->web_config_file : a->cfg->web.config_file;
@@ -396,8 +403,8 @@ static int serve(struct app *a, const struct flags *f)
 			char rerr[1024];
 			reload(a, rerr, sizeof(rerr));
 		} else if (sig == SIGINT || sig == SIGTERM) {
-			logx(LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
-			     NULL);
+			logx(LOG_INFO, "shutting down", "signal",
+			     sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
 			break;
 		} else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
 			logx(LOG_ERROR, "waiting for signals failed", "err", strerror(errno), NULL);
@@ -415,6 +422,8 @@ static int serve(struct app *a, const struct flags *f)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "backfill") == 0)
+		return backfill_main(argc - 1, argv + 1);
 	struct flags f = {0};
 	f.config_file = "cs_exporter.conf";
 	if (parse_flags(argc, argv, &f) < 0)

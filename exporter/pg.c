@@ -144,8 +144,8 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 {
 	int64_t now = now_ms();
 	if (s->next_attempt_ms && now < s->next_attempt_ms) {
-		snprintf(err, errlen, "could not connect to \"%s\": backing off for %lld ms", s->name,
-			 (long long)(s->next_attempt_ms - now));
+		snprintf(err, errlen, "could not connect to \"%s\": backing off for %lld ms",
+			 s->name, (long long)(s->next_attempt_ms - now));
 		return -1;
 	}
 	bool failed = false;
@@ -172,7 +172,8 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 	}
 	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
 		char msg[512];
-		copy_message(msg, sizeof(msg), "", s->conn ? PQerrorMessage(s->conn) : "out of memory");
+		copy_message(msg, sizeof(msg), "",
+			     s->conn ? PQerrorMessage(s->conn) : "out of memory");
 		snprintf(err, errlen, "could not connect to \"%s\": %s", s->name, msg);
 		disconnect(s);
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
@@ -276,7 +277,8 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 				for (int i = 0; i < ncols; i++)
 					names[i] = PQfname(r, i);
 				char cerr[512] = "";
-				if (sink->columns(sink->ctx, ncols, names, cerr, sizeof(cerr)) != 0) {
+				if (sink->columns(sink->ctx, ncols, names, cerr, sizeof(cerr)) !=
+				    0) {
 					snprintf(err, errlen, "%s", cerr);
 					rc = -1;
 				}
@@ -286,7 +288,8 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 			}
 			if (st == PGRES_SINGLE_TUPLE && rc == 0) {
 				for (int i = 0; i < ncols; i++)
-					values[i] = PQgetisnull(r, 0, i) ? NULL : PQgetvalue(r, 0, i);
+					values[i] =
+					    PQgetisnull(r, 0, i) ? NULL : PQgetvalue(r, 0, i);
 				sink->row(sink->ctx, values);
 			}
 		} else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {

@@ -29,8 +29,7 @@ struct pg_source;
 struct pg_sink {
 	/* Called once with the result's column names before any row; a
 	 * non-zero return aborts the query with the message in err. */
-	int (*columns)(void *ctx, int ncols, const char *const *names, char *err,
-		       size_t errlen);
+	int (*columns)(void *ctx, int ncols, const char *const *names, char *err, size_t errlen);
 	/* Called per row; values[i] is NULL for SQL NULL. */
 	void (*row)(void *ctx, const char *const *values);
 	void *ctx;

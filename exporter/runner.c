@@ -75,8 +75,8 @@ static int fetch(const struct cs_query *q, struct pg_source *const *sources, int
 		params[i] = param_value(q->params[i], vals);
 	struct pg_sink sink = {feed_columns, feed_row, f};
 	f->begun = false;
-	int rc = pg_query(sources[q->source], q->sql, q->nparams, params, timeout, &sink, err,
-			  errlen);
+	int rc =
+	    pg_query(sources[q->source], q->sql, q->nparams, params, timeout, &sink, err, errlen);
 	if (f->begun)
 		cs_data_end(f->d);
 	return rc;

@@ -24,11 +24,11 @@ struct run_result {
 	bool ok;
 	char err[512];
 	struct mset *set; /* KPI samples; NULL when !ok */
-	uint64_t rows;    /* rows read, all datasets */
+	uint64_t rows;	  /* rows read, all datasets */
 	struct run_reject *rejects;
 	size_t nrejects;
 	uint64_t folded; /* segment combinations folded into "other" */
-	double seconds;  /* wall time of the run */
+	double seconds;	 /* wall time of the run */
 };
 
 /* sources is indexed like cfg->sources. res is always filled in. */

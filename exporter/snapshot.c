@@ -523,7 +523,8 @@ void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct b
 		    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
 		    "text-align:left}th{background:#f4f4f4}.up{color:#1a7f37;font-weight:bold}"
 		    ".down{color:#cf222e;font-weight:bold}.pending{color:#9a6700}"
-		    "td.num{text-align:right}</style></head><body>\n"
+		    "td.num{text-align:right}td,th{white-space:nowrap}"
+		    "td:last-child{white-space:normal}</style></head><body>\n"
 		    "<h1>cs_exporter</h1>\n<p>Customer-success KPIs from billing and CRM "
 		    "databases, for Prometheus. Version " CS_VERSION " (" CS_REVISION ").</p>\n"
 		    "<p><a href=\"");

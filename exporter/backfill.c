@@ -1,0 +1,550 @@
+#include "backfill.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../collectors/model.h"
+#include "../config/config.h"
+#include "expo.h"
+#include "log.h"
+#include "pg.h"
+#include "runner.h"
+#include "snapshot.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE  2
+/* A typo such as --step 1s over a year would otherwise run for days. */
+#define MAX_STEPS 100000
+
+/* ---- regrouping renders ---------------------------------------------------- */
+
+struct om_series {
+	char *key; /* label pairs as rendered, "le" left out for histograms */
+	struct buf lines;
+};
+
+struct om_family {
+	char *name;    /* as in the metadata lines */
+	bool strip_le; /* histogram-like: one point spans several lines */
+	struct buf meta;
+	struct om_series *s;
+	size_t ns, cap;
+};
+
+struct om_slot {
+	uint64_t hash;
+	size_t fam, series; /* fam == SIZE_MAX: empty */
+};
+
+struct om_merge {
+	struct om_family **fam;
+	size_t nfam;
+	struct om_slot *tab; /* open addressing, power-of-two size */
+	size_t tabcap, tabn;
+};
+
+struct om_merge *om_merge_new(void)
+{
+	struct om_merge *m = xcalloc(1, sizeof(*m));
+	m->tabcap = 1024;
+	m->tab = xmalloc(m->tabcap * sizeof(*m->tab));
+	for (size_t i = 0; i < m->tabcap; i++)
+		m->tab[i].fam = SIZE_MAX;
+	return m;
+}
+
+void om_merge_free(struct om_merge *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nfam; i++) {
+		struct om_family *f = m->fam[i];
+		for (size_t k = 0; k < f->ns; k++) {
+			free(f->s[k].key);
+			buf_release(&f->s[k].lines);
+		}
+		free(f->s);
+		free(f->name);
+		buf_release(&f->meta);
+		free(f);
+	}
+	free(m->fam);
+	free(m->tab);
+	free(m);
+}
+
+static uint64_t hash_key(size_t fam, const char *key, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037) ^ (uint64_t)fam;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static void tab_grow(struct om_merge *m)
+{
+	size_t cap = m->tabcap * 2;
+	struct om_slot *tab = xmalloc(cap * sizeof(*tab));
+	for (size_t i = 0; i < cap; i++)
+		tab[i].fam = SIZE_MAX;
+	for (size_t i = 0; i < m->tabcap; i++) {
+		if (m->tab[i].fam == SIZE_MAX)
+			continue;
+		size_t j = m->tab[i].hash & (cap - 1);
+		while (tab[j].fam != SIZE_MAX)
+			j = (j + 1) & (cap - 1);
+		tab[j] = m->tab[i];
+	}
+	free(m->tab);
+	m->tab = tab;
+	m->tabcap = cap;
+}
+
+static struct om_series *series_get(struct om_merge *m, size_t fi, const char *key, size_t len)
+{
+	if ((m->tabn + 1) * 2 > m->tabcap)
+		tab_grow(m);
+	struct om_family *f = m->fam[fi];
+	uint64_t h = hash_key(fi, key, len);
+	size_t j = h & (m->tabcap - 1);
+	while (m->tab[j].fam != SIZE_MAX) {
+		struct om_slot *sl = &m->tab[j];
+		if (sl->hash == h && sl->fam == fi) {
+			const char *k = f->s[sl->series].key;
+			if (strlen(k) == len && memcmp(k, key, len) == 0)
+				return &f->s[sl->series];
+		}
+		j = (j + 1) & (m->tabcap - 1);
+	}
+	if (f->ns == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 16;
+		f->s = xrealloc(f->s, f->cap * sizeof(*f->s));
+	}
+	struct om_series *s = &f->s[f->ns];
+	s->key = xstrndup(key, len);
+	buf_init(&s->lines);
+	m->tab[j].hash = h;
+	m->tab[j].fam = fi;
+	m->tab[j].series = f->ns++;
+	m->tabn++;
+	return s;
+}
+
+static size_t family_get(struct om_merge *m, const char *name, size_t len, bool *created)
+{
+	*created = false;
+	/* A few dozen families, looked up once per metadata line: a scan is enough. */
+	for (size_t i = 0; i < m->nfam; i++)
+		if (strlen(m->fam[i]->name) == len && memcmp(m->fam[i]->name, name, len) == 0)
+			return i;
+	struct om_family *f = xcalloc(1, sizeof(*f));
+	f->name = xstrndup(name, len);
+	m->fam = xrealloc(m->fam, (m->nfam + 1) * sizeof(*m->fam));
+	m->fam[m->nfam] = f;
+	*created = true;
+	return m->nfam++;
+}
+
+/*
+ * Appends to key the label pairs of a sample line (value escapes kept as
+ * rendered, which is canonical for one renderer), leaving out "le" when
+ * strip_le: the buckets of one histogram point then share the key.
+ */
+static void series_key(const char *line, const char *end, bool strip_le, struct buf *key)
+{
+	const char *p = line;
+	while (p < end && *p != '{' && *p != ' ')
+		p++;
+	if (p == end || *p != '{')
+		return;
+	p++;
+	while (p < end && *p != '}') {
+		const char *pair = p;
+		while (p < end && *p != '=')
+			p++;
+		bool is_le = (size_t)(p - pair) == 2 && memcmp(pair, "le", 2) == 0;
+		if (p + 1 >= end || p[1] != '"')
+			break;
+		p += 2;
+		while (p < end && *p != '"')
+			p += *p == '\\' ? 2 : 1;
+		if (p >= end)
+			break;
+		p++;
+		if (!(strip_le && is_le)) {
+			if (key->len)
+				buf_addch(key, ',');
+			buf_add(key, pair, (size_t)(p - pair));
+		}
+		if (p < end && *p == ',')
+			p++;
+	}
+}
+
+static void format_ts(char *dst, size_t len, int64_t usec)
+{
+	int64_t secs = usec / 1000000, frac = usec % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		secs -= 1;
+	}
+	if (frac == 0) {
+		snprintf(dst, len, "%lld", (long long)secs);
+		return;
+	}
+	int n = snprintf(dst, len, "%lld.%06lld", (long long)secs, (long long)frac);
+	while (n > 0 && dst[n - 1] == '0')
+		dst[--n] = '\0';
+}
+
+int om_merge_add(struct om_merge *m, const char *text, size_t len, int64_t ts_usec)
+{
+	char ts[48];
+	format_ts(ts, sizeof(ts), ts_usec);
+	size_t tslen = strlen(ts);
+	const char *p = text, *end = text + len;
+	size_t cur = SIZE_MAX;
+	bool meta_wanted = false;
+	struct buf key = BUF_INIT;
+	int rc = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		const char *next = nl ? nl + 1 : end;
+		if (eol == p) {
+			p = next;
+			continue;
+		}
+		if (*p == '#') {
+			if ((size_t)(eol - p) == 5 && memcmp(p, "# EOF", 5) == 0)
+				break;
+			/* "# HELP name ...", "# TYPE name type", "# UNIT name unit" */
+			const char *name = p + 7 <= eol ? p + 7 : eol;
+			const char *ne = name;
+			while (ne < eol && *ne != ' ')
+				ne++;
+			if (cur == SIZE_MAX || strlen(m->fam[cur]->name) != (size_t)(ne - name) ||
+			    memcmp(m->fam[cur]->name, name, (size_t)(ne - name)) != 0)
+				cur = family_get(m, name, (size_t)(ne - name), &meta_wanted);
+			struct om_family *f = m->fam[cur];
+			if (meta_wanted) {
+				buf_add(&f->meta, p, (size_t)(eol - p));
+				buf_addch(&f->meta, '\n');
+			}
+			if (eol - p > 7 && memcmp(p, "# TYPE ", 7) == 0) {
+				const char *type = ne < eol ? ne + 1 : eol;
+				size_t tl = (size_t)(eol - type);
+				f->strip_le = (tl == 9 && memcmp(type, "histogram", 9) == 0) ||
+					      (tl == 14 && memcmp(type, "gaugehistogram", 14) == 0);
+			}
+		} else {
+			if (cur == SIZE_MAX) {
+				rc = -1;
+				break;
+			}
+			buf_reset(&key);
+			series_key(p, eol, m->fam[cur]->strip_le, &key);
+			struct om_series *s = series_get(m, cur, key.data ? key.data : "", key.len);
+			buf_add(&s->lines, p, (size_t)(eol - p));
+			buf_addch(&s->lines, ' ');
+			buf_add(&s->lines, ts, tslen);
+			buf_addch(&s->lines, '\n');
+		}
+		p = next;
+	}
+	buf_release(&key);
+	return rc;
+}
+
+static int family_cmp(const void *a, const void *b)
+{
+	const struct om_family *x = *(const struct om_family *const *)a;
+	const struct om_family *y = *(const struct om_family *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+void om_merge_finish(struct om_merge *m, struct buf *out)
+{
+	/* Slots hold family indexes: sort a copy, not m->fam. */
+	struct om_family **order = xmalloc((m->nfam ? m->nfam : 1) * sizeof(*order));
+	memcpy(order, m->fam, m->nfam * sizeof(*order));
+	qsort(order, m->nfam, sizeof(*order), family_cmp);
+	for (size_t i = 0; i < m->nfam; i++) {
+		struct om_family *f = order[i];
+		buf_add(out, f->meta.data, f->meta.len);
+		for (size_t k = 0; k < f->ns; k++)
+			buf_add(out, f->s[k].lines.data, f->s[k].lines.len);
+	}
+	buf_adds(out, "# EOF\n");
+	free(order);
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+struct bf_flags {
+	const char *config_file;
+	const char *from, *to, *step, *output;
+};
+
+static void bf_usage(FILE *out)
+{
+	fprintf(out, "usage: cs_exporter backfill --config.file=FILE --from=DATE --to=DATE\n"
+		     "                            [--step=DURATION] [--output=FILE]\n"
+		     "\n"
+		     "Evaluates every collector at FROM, FROM+STEP, ... up to TO (inclusive), as\n"
+		     "--once --as-of would, and writes OpenMetrics with timestamps for\n"
+		     "`promtool tsdb create-blocks-from openmetrics FILE DIR`.\n"
+		     "\n"
+		     "  --config.file=FILE  configuration file (default cs_exporter.conf)\n"
+		     "  --from=DATE         first instant: RFC 3339 (2026-01-01T00:00:00Z) or\n"
+		     "                      YYYY-MM-DD (midnight UTC)\n"
+		     "  --to=DATE           last instant, same forms; not before --from\n"
+		     "  --step=DURATION     one integer and a unit s, m, h, d or w (default 1d)\n"
+		     "  --output=FILE       where to write (default standard output)\n"
+		     "  --log.level=LEVEL   debug, info, warn or error (default info)\n"
+		     "  --log.format=FORMAT logfmt or json (default logfmt)\n"
+		     "\n"
+		     "Exit status: 0 success, 1 some collector run failed (the file is still\n"
+		     "written without that run's KPIs), 2 bad flags or config.\n");
+}
+
+static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
+{
+	enum { F_CONFIG = 1, F_FROM, F_TO, F_STEP, F_OUTPUT, F_LEVEL, F_LOGFMT, F_HELP };
+	static const struct option opts[] = {
+	    {"config.file", required_argument, NULL, F_CONFIG},
+	    {"from", required_argument, NULL, F_FROM},
+	    {"to", required_argument, NULL, F_TO},
+	    {"step", required_argument, NULL, F_STEP},
+	    {"output", required_argument, NULL, F_OUTPUT},
+	    {"log.level", required_argument, NULL, F_LEVEL},
+	    {"log.format", required_argument, NULL, F_LOGFMT},
+	    {"help", no_argument, NULL, F_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case F_CONFIG:
+			f->config_file = optarg;
+			break;
+		case F_FROM:
+			f->from = optarg;
+			break;
+		case F_TO:
+			f->to = optarg;
+			break;
+		case F_STEP:
+			f->step = optarg;
+			break;
+		case F_OUTPUT:
+			f->output = optarg;
+			break;
+		case F_LEVEL:
+			if (log_set_level(optarg) < 0) {
+				fprintf(stderr, "cs_exporter: unknown --log.level \"%s\"\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case F_LOGFMT:
+			if (log_set_format(optarg) < 0) {
+				fprintf(stderr, "cs_exporter: unknown --log.format \"%s\"\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case F_HELP:
+			bf_usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr,
+				"cs_exporter: backfill: unknown or incomplete flag \"%s\"\n",
+				argv[optind - 1]);
+			bf_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cs_exporter: backfill: unexpected argument \"%s\"\n",
+			argv[optind]);
+		return -1;
+	}
+	if (!f->from || !f->to) {
+		fprintf(stderr, "cs_exporter: backfill: --from and --to are required\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The same forms --as-of accepts: RFC 3339 with Z or an offset, or a date. */
+static int parse_instant(const char *s, int64_t *t)
+{
+	char tmp[64];
+	size_t n = strlen(s);
+	if (n == 0 || n >= sizeof(tmp) - 4)
+		return -1;
+	memcpy(tmp, s, n + 1);
+	if (n > 10 && (tmp[10] == 'T' || tmp[10] == 't'))
+		tmp[10] = ' ';
+	if (tmp[n - 1] == 'Z' || tmp[n - 1] == 'z')
+		memcpy(tmp + n - 1, "+00", 4);
+	cs_time v;
+	if (cs_parse_time(tmp, &v) < 0 || v == CS_TIME_OPEN || v <= CS_TIME_NONE + 1)
+		return -1;
+	*t = v;
+	return 0;
+}
+
+/* Runs every collector at as_of into a fresh snapshot, so that each step's
+ * counters (rows rejected) are that run's alone, as with --once. */
+static size_t eval_step(const struct cs_config *cfg, struct pg_source *const *sources,
+			cs_time as_of, bool *progress_line, struct buf *out)
+{
+	struct snapshot *snap = snapshot_new();
+	snapshot_configure(snap, cfg);
+	size_t failed = 0;
+	for (size_t i = 0; i < cfg->ncollectors; i++) {
+		const struct cs_collector *c = &cfg->collectors[i];
+		struct run_result res;
+		runner_run(cfg, c, sources, as_of, &res);
+		if (!res.ok) {
+			char when[40];
+			cs_format_time(as_of, when, sizeof(when));
+			/* A log line must not continue the progress line. */
+			if (*progress_line) {
+				fputc('\n', stderr);
+				*progress_line = false;
+			}
+			logx(LOG_ERROR, "collector failed", "collector", c->name, "as_of", when,
+			     "err", res.err, NULL);
+			failed++;
+		}
+		snapshot_publish(snap, c->name, &res);
+		run_result_release(&res);
+	}
+	snapshot_render_stable(snap, EXPO_OPENMETRICS, out);
+	snapshot_free(snap);
+	return failed;
+}
+
+static int write_all(FILE *f, const char *data, size_t len)
+{
+	if (len && fwrite(data, 1, len, f) != len)
+		return -1;
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+int backfill_main(int argc, char **argv)
+{
+	struct bf_flags f = {0};
+	f.config_file = "cs_exporter.conf";
+	f.step = "1d";
+	if (bf_parse_flags(argc, argv, &f) < 0)
+		return EXIT_USAGE;
+
+	int64_t from, to;
+	if (parse_instant(f.from, &from) < 0) {
+		fprintf(stderr, "cs_exporter: backfill: invalid --from \"%s\"\n", f.from);
+		return EXIT_USAGE;
+	}
+	if (parse_instant(f.to, &to) < 0) {
+		fprintf(stderr, "cs_exporter: backfill: invalid --to \"%s\"\n", f.to);
+		return EXIT_USAGE;
+	}
+	if (to < from) {
+		fprintf(stderr, "cs_exporter: backfill: --to is before --from\n");
+		return EXIT_USAGE;
+	}
+	int64_t step = config_parse_duration(f.step);
+	if (step <= 0) {
+		fprintf(stderr, "cs_exporter: backfill: invalid --step \"%s\"\n", f.step);
+		return EXIT_USAGE;
+	}
+	uint64_t nsteps = (uint64_t)((to - from) / (step * CS_SECOND)) + 1;
+	if (nsteps > MAX_STEPS) {
+		fprintf(stderr,
+			"cs_exporter: backfill: %llu steps, more than %d; use a longer --step\n",
+			(unsigned long long)nsteps, MAX_STEPS);
+		return EXIT_USAGE;
+	}
+
+	char err[1024];
+	struct cs_config *cfg = config_load(f.config_file, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	/* Opened before the long part, so a bad path fails at once. */
+	FILE *out = stdout;
+	if (f.output && !(out = fopen(f.output, "w"))) {
+		fprintf(stderr, "cs_exporter: backfill: could not open \"%s\": %s\n", f.output,
+			strerror(errno));
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+
+	struct pg_source **sources = xcalloc(cfg->nsources ? cfg->nsources : 1, sizeof(*sources));
+	for (size_t i = 0; i < cfg->nsources; i++)
+		sources[i] = pg_source_new(&cfg->sources[i]);
+
+	bool progress = isatty(STDERR_FILENO), progress_line = false;
+	struct om_merge *m = om_merge_new();
+	struct buf render = BUF_INIT;
+	size_t failed = 0, failed_steps = 0;
+	for (uint64_t i = 0; i < nsteps; i++) {
+		cs_time as_of = from + (int64_t)i * step * CS_SECOND;
+		if (progress) {
+			char when[40];
+			cs_format_time(as_of, when, sizeof(when));
+			fprintf(stderr, "\rbackfill: step %llu/%llu %s ", (unsigned long long)i + 1,
+				(unsigned long long)nsteps, when);
+			progress_line = true;
+		}
+		buf_reset(&render);
+		size_t fs = eval_step(cfg, sources, as_of, &progress_line, &render);
+		failed += fs;
+		failed_steps += fs > 0;
+		om_merge_add(m, render.data ? render.data : "", render.len, as_of);
+	}
+	if (progress_line)
+		fputc('\n', stderr);
+	buf_release(&render);
+	for (size_t i = 0; i < cfg->nsources; i++)
+		pg_source_free(sources[i]);
+	free(sources);
+
+	struct buf merged = BUF_INIT;
+	om_merge_finish(m, &merged);
+	om_merge_free(m);
+	int rc = failed ? EXIT_FAILED : 0;
+	if (write_all(out, merged.data, merged.len) < 0) {
+		fprintf(stderr, "cs_exporter: backfill: could not write \"%s\": %s\n",
+			f.output ? f.output : "standard output", strerror(errno));
+		rc = EXIT_FAILED;
+	}
+	buf_release(&merged);
+	if (out != stdout && fclose(out) != 0) {
+		fprintf(stderr, "cs_exporter: backfill: could not write \"%s\": %s\n", f.output,
+			strerror(errno));
+		rc = EXIT_FAILED;
+	}
+	if (failed) {
+		char nrun[32], nstep[32];
+		snprintf(nrun, sizeof(nrun), "%zu", failed);
+		snprintf(nstep, sizeof(nstep), "%zu", failed_steps);
+		logx(LOG_ERROR, "backfill incomplete: collector runs failed", "runs", nrun, "steps",
+		     nstep, NULL);
+	}
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,118 @@
+#!/bin/bash
+# `make install` into a scratch DESTDIR: the tree is complete with the right
+# modes, the man page renders without warnings and documents every flag the
+# binary accepts, systemd accepts the unit (and rates it as well hardened),
+# the installed binary runs on the installed config, an existing config
+# survives a reinstall, and PREFIX/SYSCONFDIR reach the unit.
+. "$(dirname "$0")/../scripts/lib.sh"
+set -eu
+
+root=$T/root
+make -C "$CS_ROOT" --no-print-directory BUILD="$BUILD" install DESTDIR="$root" \
+	>"$T/install.log" 2>&1 || fail "make install failed: $(tail -5 "$T/install.log")"
+
+# ---- the tree ----------------------------------------------------------------
+mode_is() { # file mode
+	[ -f "$root$1" ] || fail "not installed: $1"
+	m=$(stat -c %a "$root$1")
+	[ "$m" = "$2" ] || fail "$1 has mode $m, expected $2"
+}
+mode_is /usr/local/bin/cs_exporter 755
+mode_is /usr/local/share/man/man1/cs_exporter.1 644
+mode_is /etc/cs_exporter/cs_exporter.conf 644
+mode_is /usr/local/share/cs_exporter/example.conf 644
+mode_is /usr/local/lib/systemd/system/cs_exporter.service 644
+# Every dashboard, rule file and provisioning file of the source tree.
+n=0
+for src in "$CS_ROOT"/dashboards/grafana/*.json "$CS_ROOT"/dashboards/rules/*.yaml \
+	"$CS_ROOT"/dashboards/provisioning/*/*.yaml "$CS_ROOT"/dashboards/runbook.md; do
+	[ -e "$src" ] || continue
+	rel=${src#"$CS_ROOT"/dashboards/}
+	mode_is "/usr/local/share/cs_exporter/$rel" 644
+	cmp -s "$src" "$root/usr/local/share/cs_exporter/$rel" || fail "$rel differs from the source"
+	n=$((n + 1))
+done
+[ $n -ge 4 ] || fail "only $n dashboard/rule files installed"
+cmp -s "$CS_ROOT/config/example.conf" "$root/etc/cs_exporter/cs_exporter.conf" ||
+	fail "installed config is not the example"
+# Nothing outside the documented places.
+extra=$(cd "$root" && find . -type f | grep -v -e '^\./usr/local/bin/' -e '^\./usr/local/share/' \
+	-e '^\./etc/cs_exporter/' -e '^\./usr/local/lib/systemd/system/' || true)
+[ -z "$extra" ] || fail "unexpected files installed: $extra"
+
+# ---- the installed binary --------------------------------------------------
+bin=$root/usr/local/bin/cs_exporter
+"$bin" --version >"$T/version.out" || fail "--version failed"
+want=$(sed -n 's/^VERSION *:= *//p' "$CS_ROOT/Makefile")
+grep -q "^cs_exporter version $want " "$T/version.out" ||
+	fail "--version says \"$(cat "$T/version.out")\", Makefile VERSION is $want"
+"$bin" --config.check --config.file "$root/etc/cs_exporter/cs_exporter.conf" >"$T/check.out" 2>&1 ||
+	fail "--config.check on the installed config: $(cat "$T/check.out")"
+grep -q ': ok$' "$T/check.out" || fail "--config.check printed: $(cat "$T/check.out")"
+
+# ---- the man page ------------------------------------------------------------
+man1=$root/usr/local/share/man/man1/cs_exporter.1
+MANWIDTH=80 man -l --warnings "$man1" >"$T/man.txt" 2>"$T/man.err" || fail "man -l failed: $(cat "$T/man.err")"
+[ ! -s "$T/man.err" ] || fail "man page warnings: $(head -5 "$T/man.err")"
+for s in NAME SYNOPSIS DESCRIPTION OPTIONS BACKFILL "EXIT STATUS" FILES "SEE ALSO"; do
+	grep -q "^$s\$" "$T/man.txt" || fail "man page has no $s section"
+done
+awk 'length($0) > 80 { bad = 1 } END { exit bad }' "$T/man.txt" || fail "man page lines over 80 columns"
+# Every flag the binary knows is documented, and no flag is documented that it does not know.
+{
+	"$bin" --help
+	"$bin" backfill --help
+} | grep -o -e '--[a-z][a-z.-]*' | sort -u >"$T/flags.help"
+grep -o -e '--[a-z][a-z.-]*[a-z]' "$T/man.txt" | sort -u >"$T/flags.man"
+missing=$(comm -23 "$T/flags.help" "$T/flags.man")
+[ -z "$missing" ] || fail "flags missing from the man page: $missing"
+unknown=$(comm -13 "$T/flags.help" "$T/flags.man")
+[ -z "$unknown" ] || fail "man page documents unknown flags: $unknown"
+
+# ---- the unit ----------------------------------------------------------------
+unit=$root/usr/local/lib/systemd/system/cs_exporter.service
+! grep -q '@[A-Z]*@' "$unit" || fail "unsubstituted placeholder in the unit: $(grep '@[A-Z]*@' "$unit")"
+grep -qx 'ExecStart=/usr/local/bin/cs_exporter --config.file=/etc/cs_exporter/cs_exporter.conf' "$unit" ||
+	fail "unexpected ExecStart: $(grep ExecStart= "$unit")"
+# shellcheck disable=SC2016 # $MAINPID is literal text of the unit
+for d in 'DynamicUser=yes' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' \
+	'PrivateTmp=yes' 'CapabilityBoundingSet=' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
+	'ExecReload=/bin/kill -HUP $MAINPID'; do
+	grep -qxF "$d" "$unit" || fail "unit lacks $d"
+done
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# verify wants ExecStart to exist: point a copy at the DESTDIR files.
+	mkdir -p "$T/verify"
+	sed -e "s|=/usr/local/bin/|=$root/usr/local/bin/|g" -e "s|=/etc/cs_exporter/|=$root/etc/cs_exporter/|g" \
+		"$unit" >"$T/verify/cs_exporter.service"
+	systemd-analyze verify --man=no "$T/verify/cs_exporter.service" >"$T/verify.out" 2>&1 ||
+		fail "systemd-analyze verify: $(cat "$T/verify.out")"
+	# It only warns about unknown keys and bad values: any output is a problem.
+	[ ! -s "$T/verify.out" ] || fail "systemd-analyze verify: $(cat "$T/verify.out")"
+	if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+		systemd-analyze security --offline=yes --no-pager "$T/verify/cs_exporter.service" \
+			>"$T/security.out" 2>&1 || true
+		score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' "$T/security.out")
+		[ -n "$score" ] || fail "no exposure level: $(tail -3 "$T/security.out")"
+		awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' ||
+			fail "systemd rates the unit's exposure $score (> 2.0)"
+	fi
+else
+	echo "systemd-analyze not found: unit not verified" >&2
+fi
+
+# ---- a reinstall keeps the operator's config ---------------------------------
+echo '# edited by the operator' >>"$root/etc/cs_exporter/cs_exporter.conf"
+make -C "$CS_ROOT" --no-print-directory BUILD="$BUILD" install DESTDIR="$root" \
+	>"$T/reinstall.log" 2>&1 || fail "second make install failed: $(tail -5 "$T/reinstall.log")"
+grep -q 'edited by the operator' "$root/etc/cs_exporter/cs_exporter.conf" ||
+	fail "reinstall overwrote /etc/cs_exporter/cs_exporter.conf"
+
+# ---- other PREFIX and SYSCONFDIR -----------------------------------------------
+make -C "$CS_ROOT" --no-print-directory BUILD="$BUILD" install DESTDIR="$T/opt" PREFIX=/opt/cs \
+	SYSCONFDIR=/etc/opt/cs >"$T/install2.log" 2>&1 || fail "make install PREFIX=/opt/cs failed"
+[ -x "$T/opt/opt/cs/bin/cs_exporter" ] || fail "PREFIX ignored for the binary"
+[ -f "$T/opt/etc/opt/cs/cs_exporter/cs_exporter.conf" ] || fail "SYSCONFDIR ignored for the config"
+grep -qx 'ExecStart=/opt/cs/bin/cs_exporter --config.file=/etc/opt/cs/cs_exporter/cs_exporter.conf' \
+	"$T/opt/opt/cs/lib/systemd/system/cs_exporter.service" || fail "PREFIX/SYSCONFDIR not in the unit"
+echo ok
