@@ -54,19 +54,38 @@ if [ -z "${ONLY:-}" ]; then
 	fi
 fi
 
+# Integration tests, JOBS at a time (default 2: most of their time is spent
+# waiting on servers); results are reported in name order.
+JOBS=${JOBS:-2}
+names=()
 for t in tests/integration/test_*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
 	if [ -n "${ONLY:-}" ] && [[ "$name" != *$ONLY* ]]; then continue; fi
-	log="tests/out/$name.log"
+	names+=("$name")
+done
+run_one() {
+	local name=$1 start rc
 	start=$(date +%s)
-	timeout 600 bash "$t" >"$log" 2>&1
+	timeout 900 bash "tests/integration/$name.sh" >"tests/out/$name.log" 2>&1
 	rc=$?
-	printf '  (%s: %ss)\n' "$name" $(($(date +%s) - start))
-	if [ $rc -ne 0 ]; then
-		tail -25 "$log" | sed 's/^/    | /'
+	echo "$rc $(($(date +%s) - start))" >"tests/out/$name.result"
+}
+for name in "${names[@]}"; do
+	rm -f "tests/out/$name.result"
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+		wait -n 2>/dev/null || sleep 0.2
+	done
+	run_one "$name" &
+done
+wait
+for name in "${names[@]}"; do
+	read -r rc secs <"tests/out/$name.result" 2>/dev/null || { rc=1; secs=?; }
+	printf '  (%s: %ss)\n' "$name" "$secs"
+	if [ "$rc" -ne 0 ]; then
+		tail -25 "tests/out/$name.log" | sed 's/^/    | /'
 	fi
-	record "$name" $rc
+	record "$name" "$rc"
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
