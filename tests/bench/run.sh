@@ -1,0 +1,509 @@
+#!/bin/bash
+# `make bench`: cs_exporter's performance at three data sizes, with the
+# figures next to what they are measured against.
+#
+#   BUILD=build TIER="S M L" tests/bench/run.sh
+#
+# Tiers: S 1,000 accounts, M 100,000, L 1,000,000 (default: all three). Each
+# tier's demo data lives in its own private cluster, tests/out/bench/pg-<TIER>,
+# loaded once per (size, seed, generator version) and reused afterwards.
+# For each tier one table of four parts is printed (markdown, so that it can be
+# pasted into tests/docs/benchmarks.md; a copy goes to tests/out/bench/):
+#
+#  1. Collection: wall time of `cs_exporter --once` with a config holding one
+#     collector (then all of them), against psql running the same queries with
+#     the same parameter values as literals, inside COPY (...) TO STDOUT,
+#     output discarded; peak RSS of the exporter (/usr/bin/time).
+#  2. Scrapes: wrk (64 connections) against a cached exposition tuned to about
+#     10,000 series, plain and gzip; the same bytes served by nginx as a static
+#     file (gzip_static for the compressed one), and Debian's
+#     prometheus-sql-exporter serving as many rows of one query.
+#  3. Interference: the scrape p99 while a collector cycles back to back
+#     against the idle one of part 2.
+#  4. Footprint: RSS once idle, and start-up to the first served scrape.
+#
+# Targets are printed next to the figures, not asserted: the machine is shared
+# and the numbers are for people to read.
+#
+# Environment:
+#   TIER            tiers to run (default "S M L")
+#   BENCH_QUICK=1   smoke mode: 2 s wrk runs, one repetition (the integration
+#                   test uses it)
+#   BENCH_DURATION  seconds per wrk run (default: 30; 8 on tier S so that
+#                   `make bench TIER=S` stays under two minutes)
+#   BENCH_RUNS      repetitions of each timed cycle, median kept (default: 3
+#                   on S, 1 on M and L)
+#   BENCH_SEED      demo data seed (default 1)
+#   BENCH_AS_OF     evaluation instant of part 1 (default the demo's anchor)
+. "$(dirname "$0")/../scripts/lib.sh"
+set -eu
+
+BENCH=$CS_ROOT/tests/bench
+CONF=$BENCH/benchconf.py
+BIN=$BUILD/cs_exporter
+OUT=$CS_ROOT/tests/out/bench
+TIERS=${TIER:-S M L}
+SEED=${BENCH_SEED:-1}
+AS_OF=${BENCH_AS_OF:-2026-11-01T00:00:00Z}
+QUICK=${BENCH_QUICK:-0}
+TARGET_SERIES=10000
+mkdir -p "$OUT"
+
+[ -x "$BIN" ] || fail "$BIN not found: run \`make BUILD=... all\` first"
+# `make bench` installs the base packages only; the bench set comes here.
+for tool in wrk nginx prometheus-sql-exporter psql curl python3 /usr/bin/time; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		"$CS_SCRIPTS/install-deps.sh" bench || fail "could not install the bench packages"
+		break
+	fi
+done
+for tool in wrk nginx prometheus-sql-exporter psql curl python3 /usr/bin/time; do
+	command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing: run tests/scripts/install-deps.sh bench"
+done
+
+accounts_of() {
+	case "$1" in
+	S) echo 1000 ;;
+	M) echo 100000 ;;
+	L) echo 1000000 ;;
+	*) fail "unknown tier \"$1\" (S, M or L)" ;;
+	esac
+}
+
+# ---- small helpers ---------------------------------------------------------
+
+now_ns() { date +%s%N; }
+
+# median of the numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ratio A B [FORMAT]: A / B, "n/a" when either is missing or B is 0
+ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (a == "" || b == "" || a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf f "\n", a / b }'; }
+
+# stop_bg PID: stops a process registered with start_bg now rather than on
+# exit, and forgets it.
+stop_bg() {
+	_p=$1
+	kill -TERM "$_p" 2>/dev/null || true
+	_i=0
+	while kill -0 "$_p" 2>/dev/null && [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	kill -KILL "$_p" 2>/dev/null || true
+	wait "$_p" 2>/dev/null || true
+	_cs_pids=$(echo " $_cs_pids " | sed "s/ $_p / /")
+}
+
+# rss_kb PID [FIELD]: VmRSS (or VmHWM) of PID in kB
+rss_kb() { awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
+
+mb() { awk -v k="$1" 'BEGIN { if (k == "n/a" || k == "") print "n/a"; else printf "%.1f\n", k / 1024 }'; }
+
+# metric FILE NAME_WITH_LABELS: the value of one sample, empty when absent
+metric() { awk -v k="$2" 'index($0, k " ") == 1 { print $2; exit }' "$1"; }
+
+# series FILE: number of samples in a text exposition
+series() { grep -vc '^#' "$1" || true; }
+
+# wrk_run NAME URL [gzip]: 64 connections for $DUR s; sets RPS P50 P99 (ms)
+# and ERRS, keeps the log in $T/wrk.NAME.log.
+wrk_run() {
+	_log=$T/wrk.$1.log
+	if [ "${3:-}" = gzip ]; then
+		wrk -t2 -c64 -d"${DUR}s" --timeout 10s --latency -H 'Accept-Encoding: gzip' "$2" >"$_log" 2>&1 || true
+	else
+		wrk -t2 -c64 -d"${DUR}s" --timeout 10s --latency "$2" >"$_log" 2>&1 || true
+	fi
+	RPS=$(awk '/^Requests\/sec:/ { printf($2 < 100 ? "%.1f\n" : "%.0f\n", $2) }' "$_log")
+	P50=$(awk '$1 == "50%" { print $2 }' "$_log" | to_ms)
+	P99=$(awk '$1 == "99%" { print $2 }' "$_log" | to_ms)
+	ERRS=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$_log")
+	[ -n "$RPS" ] || RPS=n/a
+	# With no request completed wrk still prints a distribution of zeros.
+	if awk '/ requests in / { exit $1 == 0 ? 0 : 1 }' "$_log"; then
+		P50=n/a P99=n/a
+	fi
+	[ -n "$P50" ] || P50=n/a
+	[ -n "$P99" ] || P99=n/a
+}
+
+# wrk prints 635.91us, 1.93ms, 1.02s, 1.5m
+to_ms() {
+	awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+	       f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1
+	       printf "%.2f\n", v * f }'
+}
+
+# wait_ready URL SECONDS PID: like wait_http, but gives up as soon as PID died
+wait_ready() {
+	_end=$(($(date +%s) + $2))
+	while [ "$(date +%s)" -le "$_end" ]; do
+		kill -0 "$3" 2>/dev/null || return 1
+		curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+render() { # OUT [benchconf options]
+	_o=$1
+	shift
+	python3 "$CONF" render "$CS_ROOT/config/demo.conf" "$_o" --port "$PGPORT" \
+		--passfile "$PGDIR/reader.pass" "$@"
+}
+
+# ---- part 1: collection ----------------------------------------------------
+
+# cycle_cs CONF TAG: runs `--once` $RUNS times; sets CS_S (median wall
+# seconds), CS_RSS (max peak RSS, kB) and CS_OK (no when a run failed).
+cycle_cs() {
+	: >"$T/$2.walls"
+	CS_RSS=0
+	CS_OK=yes
+	for _r in $(seq 1 "$RUNS"); do
+		_a=$(now_ns)
+		/usr/bin/time -f '%M' -o "$T/$2.rss" "$BIN" --config.file "$1" --once --as-of "$AS_OF" \
+			>"$T/$2.prom" 2>"$T/$2.err" || CS_OK=no
+		_b=$(now_ns)
+		echo $(((_b - _a) / 1000)) | awk '{ print $1 / 1e6 }' >>"$T/$2.walls"
+		_k=$(tail -n 1 "$T/$2.rss")
+		[ "$_k" -le "$CS_RSS" ] 2>/dev/null || CS_RSS=$_k
+	done
+	CS_S=$(median <"$T/$2.walls")
+}
+
+# cycle_pg CONF COLLECTOR: the same queries through psql; sets PG_S.
+cycle_pg() {
+	_d=$T/sql.$2
+	python3 "$CONF" sql "$1" "$2" "$AS_OF" "$_d" >"$_d.list"
+	: >"$_d.walls"
+	for _r in $(seq 1 "$RUNS"); do
+		_a=$(now_ns)
+		while read -r _src _file _host _port _db _user _pass; do
+			PGPASSWORD=$(cat "$_pass") psql -X -q -v ON_ERROR_STOP=1 -h "$_host" -p "$_port" \
+				-U "$_user" -d "$_db" -f "$_file" >/dev/null 2>>"$_d.err" ||
+				echo "psql failed on $_file" >>"$_d.err"
+		done <"$_d.list"
+		_b=$(now_ns)
+		echo $(((_b - _a) / 1000)) | awk '{ print $1 / 1e6 }' >>"$_d.walls"
+	done
+	PG_S=$(median <"$_d.walls")
+	if [ -s "$_d.err" ]; then
+		echo "psql errors for $2: $(head -3 "$_d.err")" >&2
+		PG_S=n/a
+	fi
+}
+
+part_collection() {
+	local tier=$1 accounts=$2 c pg_total=0 rss_target
+	rss_target=$(awk -v n="$accounts" 'BEGIN { printf "%.1f", 64 + 300 * n / 1048576 }')
+	echo
+	echo "### 1. Collection (--once at $AS_OF, median of $RUNS)"
+	echo
+	echo "| collector | cs_exporter s | psql s | ratio | peak RSS MB | ok |"
+	echo "|---|---:|---:|---:|---:|---|"
+	render "$T/all.conf"
+	echo "tier $tier: part 1, collection" >&2
+	for c in $(python3 "$CONF" collectors "$T/all.conf"); do
+		render "$T/one.$c.conf" --collectors "$c"
+		cycle_cs "$T/one.$c.conf" "once.$c"
+		cycle_pg "$T/one.$c.conf" "$c"
+		pg_total=$(awk -v a="$pg_total" -v b="$PG_S" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else print a + b }')
+		printf '| %s | %.3f | %s | %s | %s | %s |\n' "$c" "$CS_S" \
+			"$(awk -v v="$PG_S" 'BEGIN { if (v == "n/a") print v; else printf "%.3f", v }')" \
+			"$(ratio "$CS_S" "$PG_S")" "$(mb "$CS_RSS")" "$CS_OK"
+	done
+	cycle_cs "$T/all.conf" once.all
+	TOTAL_RATIO=$(ratio "$CS_S" "$pg_total")
+	TOTAL_RSS=$CS_RSS
+	printf '| all | %.3f | %s | %s | %s | %s |\n' "$CS_S" \
+		"$(awk -v v="$pg_total" 'BEGIN { if (v == "n/a") print v; else printf "%.3f", v }')" \
+		"$TOTAL_RATIO" "$(mb "$CS_RSS")" "$CS_OK"
+	echo
+	echo "Targets: cycle ≤ 1.3× PostgreSQL's time at tier M (here: $TOTAL_RATIO×);" \
+		"peak RSS ≤ 64 MB + 300 B/account = $rss_target MB (here: $(mb "$TOTAL_RSS") MB)."
+	echo "psql column: the same queries, parameters as literals, \`COPY (...) TO STDOUT\`" \
+		"to /dev/null over TCP as cs_reader, one session per source; both sides include" \
+		"process start and connection set-up."
+}
+
+# ---- part 2: scrapes -------------------------------------------------------
+
+peer_start() { # ROWS PORT
+	local rows=$1 port=$2 pass
+	pass=$(cat "$PGDIR/reader.pass")
+	# Label values shaped like ours: two segment labels, a window, a feature.
+	cat >"$T/peer.yml" <<YML
+jobs:
+- name: "bench"
+  interval: '1h'
+  connections:
+  - 'postgres://cs_reader:$pass@127.0.0.1:$PGPORT/crm?sslmode=disable'
+  queries:
+  - name: "kpi"
+    help: "benchmark rows, as many as cs_exporter's series"
+    labels:
+      - "plan"
+      - "region"
+      - "window"
+      - "feature"
+    values:
+      - "value"
+    query: |
+      SELECT 'plan_' || (g % 7) AS plan, 'region_' || (g / 7 % 9) AS region,
+             (g / 63 % 8) || 'd' AS "window", 'feature_' || (g / 504) AS feature,
+             random() AS value
+      FROM generate_series(1, $rows) g
+YML
+	start_bg peer prometheus-sql-exporter -config.file "$T/peer.yml" \
+		-web.listen-address "127.0.0.1:$port"
+	PEER_PID=$(cat "$T/peer.pid")
+	for _ in $(seq 1 100); do
+		if curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null | grep -q '^sql_kpi{'; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+nginx_start() { # PORT
+	local port=$1 user=""
+	mkdir -p "$T/www" "$T/nginx"
+	[ "$(id -u)" -ne 0 ] || user="user root;"
+	cat >"$T/nginx.conf" <<CONF
+$user
+worker_processes auto;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	keepalive_requests 1000000;
+	keepalive_timeout 60s;
+	sendfile on;
+	tcp_nopush on;
+	server {
+		listen 127.0.0.1:$port;
+		root $T/www;
+		location = /metrics {
+			types { }
+			default_type "text/plain; version=0.0.4; charset=utf-8";
+			gzip_static on;
+		}
+	}
+}
+CONF
+	start_bg nginx nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx.conf"
+	NGINX_PID=$(cat "$T/nginx.pid")
+	wait_ready "http://127.0.0.1:$port/metrics" 10 "$NGINX_PID"
+}
+
+# Runs parts 2, 3 and 4 on one exporter serving the tuned exposition.
+part_serving() {
+	local tier=$1 nw nf est port url cs_pid n bytes gzbytes wait_s
+	local cs_rps cs_p50 cs_p99 cs_gz_rps cs_gz_p50 cs_gz_p99
+	local ng_rps ng_p50 ng_p99 ng_gz_rps ng_gz_p50 ng_gz_p99
+	local pe_rps pe_p50 pe_p99 pe_gz_rps pe_gz_p50 pe_gz_p99 pe_n pe_bytes
+	local cs_err cs_gz_err ng_err ng_gz_err pe_err pe_gz_err busy_err
+	local idle_rss idle_anon idle_file scraped_rss busy_p99 busy_p50 busy_rps duty runs0 runs1 dur startup
+	case "$tier" in S) wait_s=120 ;; M) wait_s=1200 ;; *) wait_s=7200 ;; esac
+
+	# The demo config exposes ~2.5k series; more windows and features give
+	# ~10k. The first guess comes from part 1's exposition; the live one is
+	# evaluated now rather than at the demo's anchor, so when it is off by
+	# more than 7 % the guess is redone from it and the exporter restarted.
+	read -r nw nf est < <(python3 "$CONF" tune "$T/once.all.prom" "$TARGET_SERIES")
+	for attempt in 1 2; do
+		render "$T/scrape.conf" --windows "$nw" --features "$nf" --max-combinations 5000 \
+			--collectors "$(python3 "$CONF" collectors "$T/all.conf" | sed 's/$/:1h/' | paste -sd,)"
+		echo "tier $tier: part 2, scrapes ($nw windows, $nf features: about $est series)" >&2
+		port=$(free_port)
+		url=http://127.0.0.1:$port/metrics
+		start_bg exporter "$BIN" --config.file "$T/scrape.conf" --web.listen-address "127.0.0.1:$port"
+		cs_pid=$(cat "$T/exporter.pid")
+		wait_ready "http://127.0.0.1:$port/-/ready" "$wait_s" "$cs_pid" ||
+			fail "exporter not ready: $(tail -5 "$T/exporter.log")"
+		curl -fsS "$url" >"$T/scrape.prom"
+		n=$(series "$T/scrape.prom")
+		if [ "$attempt" = 2 ] || { [ $((n * 100)) -ge $((TARGET_SERIES * 93)) ] &&
+			[ $((n * 100)) -le $((TARGET_SERIES * 107)) ]; }; then
+			break
+		fi
+		read -r nw nf est < <(python3 "$CONF" tune "$T/scrape.prom" "$TARGET_SERIES" "$nw" "$nf")
+		stop_bg "$cs_pid"
+	done
+	sleep 1
+	idle_rss=$(rss_kb "$cs_pid")
+	idle_anon=$(rss_kb "$cs_pid" RssAnon)
+	idle_file=$(rss_kb "$cs_pid" RssFile)
+	curl -fsS -H 'Accept-Encoding: gzip' "$url" >"$T/scrape.prom.gz"
+	bytes=$(wc -c <"$T/scrape.prom")
+	gzbytes=$(wc -c <"$T/scrape.prom.gz")
+
+	wrk_run cs "$url"
+	cs_rps=$RPS cs_p50=$P50 cs_p99=$P99 cs_err=$ERRS
+	wrk_run cs-gzip "$url" gzip
+	cs_gz_rps=$RPS cs_gz_p50=$P50 cs_gz_p99=$P99 cs_gz_err=$ERRS
+	scraped_rss=$(rss_kb "$cs_pid")
+	stop_bg "$cs_pid"
+
+	# The ceiling: the same bytes as a static file.
+	port=$(free_port)
+	mkdir -p "$T/www"
+	cp "$T/scrape.prom" "$T/www/metrics"
+	cp "$T/scrape.prom.gz" "$T/www/metrics.gz"
+	nginx_start "$port" || fail "nginx did not start: $(tail -3 "$T/nginx/error.log")"
+	wrk_run nginx "http://127.0.0.1:$port/metrics"
+	ng_rps=$RPS ng_p50=$P50 ng_p99=$P99 ng_err=$ERRS
+	wrk_run nginx-gzip "http://127.0.0.1:$port/metrics" gzip
+	ng_gz_rps=$RPS ng_gz_p50=$P50 ng_gz_p99=$P99 ng_gz_err=$ERRS
+	stop_bg "$NGINX_PID"
+
+	# The peer: as many rows of one query.
+	port=$(free_port)
+	if peer_start "$n" "$port"; then
+		curl -fsS "http://127.0.0.1:$port/metrics" >"$T/peer.prom"
+		pe_n=$(series "$T/peer.prom")
+		pe_bytes=$(wc -c <"$T/peer.prom")
+		wrk_run peer "http://127.0.0.1:$port/metrics"
+		pe_rps=$RPS pe_p50=$P50 pe_p99=$P99 pe_err=$ERRS
+		wrk_run peer-gzip "http://127.0.0.1:$port/metrics" gzip
+		pe_gz_rps=$RPS pe_gz_p50=$P50 pe_gz_p99=$P99 pe_gz_err=$ERRS
+	else
+		echo "prometheus-sql-exporter never served its rows: $(tail -3 "$T/peer.log")" >&2
+		pe_n=n/a pe_bytes=n/a pe_rps=n/a pe_p50=n/a pe_p99=n/a pe_gz_rps=n/a pe_gz_p50=n/a pe_gz_p99=n/a
+		pe_err=n/a pe_gz_err=n/a
+	fi
+	stop_bg "$PEER_PID"
+
+	echo
+	echo "### 2. Scrapes (wrk, 64 connections, ${DUR} s each)"
+	echo
+	echo "cs_exporter exposition: $n series, $bytes bytes ($gzbytes gzip), $nw windows ×" \
+		"$nf features; peer: $pe_n series, $pe_bytes bytes."
+	echo
+	echo "| server | encoding | req/s | p50 ms | p99 ms | errors | cs req/s ÷ | cs p99 ÷ |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|"
+	echo "| cs_exporter | plain | $cs_rps | $cs_p50 | $cs_p99 | $cs_err | | |"
+	echo "| cs_exporter | gzip | $cs_gz_rps | $cs_gz_p50 | $cs_gz_p99 | $cs_gz_err | | |"
+	echo "| nginx static | plain | $ng_rps | $ng_p50 | $ng_p99 | $ng_err | $(ratio "$cs_rps" "$ng_rps") | $(ratio "$cs_p99" "$ng_p99") |"
+	echo "| nginx gzip_static | gzip | $ng_gz_rps | $ng_gz_p50 | $ng_gz_p99 | $ng_gz_err | $(ratio "$cs_gz_rps" "$ng_gz_rps") | $(ratio "$cs_gz_p99" "$ng_gz_p99") |"
+	echo "| prometheus-sql-exporter | plain | $pe_rps | $pe_p50 | $pe_p99 | $pe_err | $(ratio "$cs_rps" "$pe_rps" '%.1f') | $(ratio "$cs_p99" "$pe_p99") |"
+	echo "| prometheus-sql-exporter | gzip | $pe_gz_rps | $pe_gz_p50 | $pe_gz_p99 | $pe_gz_err | $(ratio "$cs_gz_rps" "$pe_gz_rps" '%.1f') | $(ratio "$cs_gz_p99" "$pe_gz_p99") |"
+	echo
+	echo "Targets: throughput ≥ 0.5× nginx (plain $(ratio "$cs_rps" "$ng_rps")×, gzip" \
+		"$(ratio "$cs_gz_rps" "$ng_gz_rps")×) and p99 ≤ 2× nginx's (plain" \
+		"$(ratio "$cs_p99" "$ng_p99")×, gzip $(ratio "$cs_gz_p99" "$ng_gz_p99")×); ≥ 100× the" \
+		"peer's throughput (plain $(ratio "$cs_rps" "$pe_rps" '%.1f')×, gzip" \
+		"$(ratio "$cs_gz_rps" "$pe_gz_rps" '%.1f')×)."
+
+	# Part 3: the same exposition while the heaviest collector cycles back
+	# to back (interval 1s; a run that overruns starts the next at once).
+	render "$T/busy.conf" --windows "$nw" --features "$nf" --max-combinations 5000 \
+		--collectors "$(python3 "$CONF" collectors "$T/all.conf" |
+			awk '{ print $0 ($0 == "health" ? ":1s" : ":1h") }' | paste -sd,)"
+	echo "tier $tier: part 3, interference" >&2
+	port=$(free_port)
+	url=http://127.0.0.1:$port/metrics
+	start_bg busy "$BIN" --config.file "$T/busy.conf" --web.listen-address "127.0.0.1:$port"
+	cs_pid=$(cat "$T/busy.pid")
+	wait_ready "http://127.0.0.1:$port/-/ready" "$wait_s" "$cs_pid" ||
+		fail "busy exporter not ready: $(tail -5 "$T/busy.log")"
+	curl -fsS "$url" >"$T/busy0.prom"
+	runs0=$(metric "$T/busy0.prom" 'cs_collector_runs_total{collector="health"}')
+	wrk_run busy "$url"
+	busy_rps=$RPS busy_p50=$P50 busy_p99=$P99 busy_err=$ERRS
+	curl -fsS "$url" >"$T/busy1.prom"
+	runs1=$(metric "$T/busy1.prom" 'cs_collector_runs_total{collector="health"}')
+	dur=$(metric "$T/busy1.prom" 'cs_collector_duration_seconds{collector="health"}')
+	[ -z "$dur" ] || dur=$(printf '%.2f' "$dur")
+	# A run longer than the 1 s interval is followed by the next at once.
+	duty=$(awk -v a="$runs0" -v b="$runs1" -v d="$dur" -v t="$DUR" \
+		'BEGIN { if (a == "" || b == "" || d == "") print "n/a"; else if (d >= 1) print "all"; else { x = (b - a) * d / t; if (x > 1) x = 1; printf "%.0f%%", 100 * x } }')
+	stop_bg "$cs_pid"
+
+	echo
+	echo "### 3. Interference (plain scrapes, ${DUR} s)"
+	echo
+	echo "| exporter state | req/s | p50 ms | p99 ms | errors | p99 ÷ idle |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| idle (part 2) | $cs_rps | $cs_p50 | $cs_p99 | $cs_err | 1.00 |"
+	echo "| health cycling every 1 s (${dur:-?} s a run, busy $duty of the time) | $busy_rps | $busy_p50 | $busy_p99 | $busy_err | $(ratio "$busy_p99" "$cs_p99") |"
+	echo
+	echo "Target: p99 under a running cycle ≤ 1.5× idle (here: $(ratio "$busy_p99" "$cs_p99")×)."
+
+	# Part 4: footprint. Start-up is timed to the first 200 on /metrics,
+	# which does not wait for any collector.
+	: >"$T/startup.ms"
+	for _ in 1 2 3 4 5; do
+		port=$(free_port)
+		python3 "$BENCH/firstscrape.py" "http://127.0.0.1:$port/metrics" 10 \
+			"$BIN" --config.file "$T/scrape.conf" --web.listen-address "127.0.0.1:$port" \
+			>>"$T/startup.ms" || true
+	done
+	startup=$(grep -v never "$T/startup.ms" | median)
+
+	echo
+	echo "### 4. Footprint"
+	echo
+	echo "| measure | value | target |"
+	echo "|---|---:|---|"
+	echo "| RSS idle, after the first cycle of every collector (MB) | $(mb "$idle_rss") | < 10 |"
+	echo "| … of which anonymous: heap, stacks (MB) | $(mb "$idle_anon") | |"
+	echo "| … of which file-backed: binary and shared libraries (MB) | $(mb "$idle_file") | |"
+	echo "| RSS after the scrape runs (MB) | $(mb "$scraped_rss") | |"
+	echo "| start-up to first served scrape (ms, median of 5) | $startup | ≤ 100 |"
+}
+
+# ---- main ------------------------------------------------------------------
+
+machine() {
+	echo "Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+		"$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM;" \
+		"load average $(cut -d' ' -f1-3 /proc/loadavg) at the start;" \
+		"$(uname -sr); PostgreSQL $(psql --version | awk '{ print $3 }');" \
+		"cs_exporter $("$BIN" --version | awk '{ print $3, $4, $5 }')"
+}
+
+for tier in $TIERS; do
+	accounts=$(accounts_of "$tier")
+	if [ "$QUICK" = 1 ]; then
+		DUR=${BENCH_DURATION:-2}
+		RUNS=${BENCH_RUNS:-1}
+	elif [ "$tier" = S ]; then
+		DUR=${BENCH_DURATION:-8}
+		RUNS=${BENCH_RUNS:-3}
+	else
+		DUR=${BENCH_DURATION:-30}
+		RUNS=${BENCH_RUNS:-1}
+	fi
+	PGDIR=$OUT/pg-$tier
+	pg_up "$PGDIR"
+	if ! "$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$accounts" --seed "$SEED" --check; then
+		echo "loading $accounts accounts into $PGDIR (once; later runs reuse it)" >&2
+		"$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$accounts" --seed "$SEED" \
+			>"$T/load.$tier.log" 2>&1 || fail "demo load failed: $(tail -5 "$T/load.$tier.log")"
+	fi
+	# A group, not a pipeline: the parts must run in this shell so that
+	# what they start is stopped on exit.
+	{
+		echo
+		echo "## Tier $tier: $accounts accounts"
+		echo
+		machine
+		part_collection "$tier" "$accounts"
+		part_serving "$tier"
+	} > >(tee "$OUT/results-$tier.md")
+	"$CS_SCRIPTS/pg.sh" stop "$PGDIR"
+	_cs_clusters=$(echo " $_cs_clusters " | sed "s| $PGDIR | |")
+done
+echo
+echo "bench: done (logs in $T)"
