@@ -140,6 +140,15 @@ static void note_success(struct pg_source *s)
 	s->next_attempt_ms = 0;
 }
 
+/* Server notices (a shutdown warning, say) go to the log, not raw stderr. */
+static void on_notice(void *arg, const char *message)
+{
+	struct pg_source *s = arg;
+	char msg[512];
+	copy_message(msg, sizeof(msg), "", message);
+	logx(LOG_DEBUG, "server notice", "source", s->name, "notice", msg, NULL);
+}
+
 static int connect_source(struct pg_source *s, char *err, size_t errlen)
 {
 	int64_t now = now_ms();
@@ -182,6 +191,7 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 		s->next_attempt_ms = now_ms() + s->backoff_ms;
 		return -1;
 	}
+	PQsetNoticeProcessor(s->conn, on_notice, s);
 	set_cancel(s, PQgetCancel(s->conn));
 	return 0;
 }
