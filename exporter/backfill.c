@@ -386,52 +386,33 @@ static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 	return 0;
 }
 
-/* The same forms --as-of accepts: RFC 3339 with Z or an offset, or a date. */
-static int parse_instant(const char *s, int64_t *t)
-{
-	char tmp[64];
-	size_t n = strlen(s);
-	if (n == 0 || n >= sizeof(tmp) - 4)
-		return -1;
-	memcpy(tmp, s, n + 1);
-	if (n > 10 && (tmp[10] == 'T' || tmp[10] == 't'))
-		tmp[10] = ' ';
-	if (tmp[n - 1] == 'Z' || tmp[n - 1] == 'z')
-		memcpy(tmp + n - 1, "+00", 4);
-	cs_time v;
-	if (cs_parse_time(tmp, &v) < 0 || v == CS_TIME_OPEN || v <= CS_TIME_NONE + 1)
-		return -1;
-	*t = v;
-	return 0;
-}
-
 /* Runs every collector at as_of into a fresh snapshot, so that each step's
  * counters (rows rejected) are that run's alone, as with --once. */
+struct step_ctx {
+	cs_time as_of;
+	bool *progress_line;
+};
+
+static void step_failed(void *ctx, const struct cs_collector *c, const char *err)
+{
+	struct step_ctx *sc = ctx;
+	char when[40];
+	cs_format_time(sc->as_of, when, sizeof(when));
+	/* A log line must not continue the progress line. */
+	if (*sc->progress_line) {
+		fputc('\n', stderr);
+		*sc->progress_line = false;
+	}
+	logx(LOG_ERROR, "collector failed", "collector", c->name, "as_of", when, "err", err, NULL);
+}
+
 static size_t eval_step(const struct cs_config *cfg, struct pg_source *const *sources,
 			cs_time as_of, bool *progress_line, struct buf *out)
 {
 	struct snapshot *snap = snapshot_new();
 	snapshot_configure(snap, cfg);
-	size_t failed = 0;
-	for (size_t i = 0; i < cfg->ncollectors; i++) {
-		const struct cs_collector *c = &cfg->collectors[i];
-		struct run_result res;
-		runner_run(cfg, c, sources, as_of, &res);
-		if (!res.ok) {
-			char when[40];
-			cs_format_time(as_of, when, sizeof(when));
-			/* A log line must not continue the progress line. */
-			if (*progress_line) {
-				fputc('\n', stderr);
-				*progress_line = false;
-			}
-			logx(LOG_ERROR, "collector failed", "collector", c->name, "as_of", when,
-			     "err", res.err, NULL);
-			failed++;
-		}
-		snapshot_publish(snap, c->name, &res);
-		run_result_release(&res);
-	}
+	struct step_ctx sc = {as_of, progress_line};
+	size_t failed = snapshot_collect_once(snap, cfg, sources, as_of, step_failed, &sc);
 	snapshot_render_stable(snap, EXPO_OPENMETRICS, out);
 	snapshot_free(snap);
 	return failed;
@@ -453,11 +434,11 @@ int backfill_main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	int64_t from, to;
-	if (parse_instant(f.from, &from) < 0) {
+	if (runner_parse_instant(f.from, &from) < 0) {
 		fprintf(stderr, "cs_exporter: backfill: invalid --from \"%s\"\n", f.from);
 		return EXIT_USAGE;
 	}
-	if (parse_instant(f.to, &to) < 0) {
+	if (runner_parse_instant(f.to, &to) < 0) {
 		fprintf(stderr, "cs_exporter: backfill: invalid --to \"%s\"\n", f.to);
 		return EXIT_USAGE;
 	}

@@ -33,6 +33,10 @@ struct http {
 	struct timespec web_mtime;
 	char *metrics_path, *web_config_file; /* owned copies */
 	struct webcfg_pem pem;		      /* kept alive for MHD */
+
+	pthread_mutex_t resp_lock;	 /* the cached responses below */
+	const struct rendered *resp_of;	 /* the rendering they serve (identity only) */
+	struct MHD_Response *resp[2][2]; /* [format][gzip], built on first use */
 	bool tls;
 };
 
@@ -108,25 +112,58 @@ static void release_rendered(void *cls)
 	snapshot_unref(cls);
 }
 
+/* The four responses (format × gzip) of one rendering, built once and
+ * queued by every scrape until the next rendering: a scrape then allocates
+ * nothing. Each response holds a reference to the rendering it points into,
+ * dropped by libmicrohttpd when the last connection using it is done. */
+static struct MHD_Response *make_response(const struct rendered *rd, int fmt, int gz)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+	    rd->len[fmt][gz], rd->body[fmt][gz], release_rendered, (void *)rd);
+	if (!r)
+		return NULL;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				negotiate_content_type((enum expo_format)fmt));
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
+	if (gz)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	return r;
+}
+
+static void drop_cached(struct http *h)
+{
+	for (int f = 0; f < 2; f++)
+		for (int g = 0; g < 2; g++)
+			if (h->resp[f][g])
+				MHD_destroy_response(h->resp[f][g]);
+	memset(h->resp, 0, sizeof(h->resp));
+	h->resp_of = NULL;
+}
+
 static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn)
 {
 	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
 	const char *enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
-	enum expo_format fmt = negotiate_format(accept);
+	int fmt = (int)negotiate_format(accept);
 	int gz = negotiate_gzip(enc) ? 1 : 0;
+
 	const struct rendered *rd = snapshot_ref(h->snap);
-	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-	    rd->len[fmt][gz], rd->body[fmt][gz], release_rendered, (void *)rd);
-	if (!r) {
-		snapshot_unref(rd);
-		return MHD_NO;
+	pthread_mutex_lock(&h->resp_lock);
+	if (rd != h->resp_of) {
+		drop_cached(h);
+		h->resp_of = rd;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, negotiate_content_type(fmt));
-	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
-	if (gz)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	if (!h->resp[fmt][gz]) {
+		/* The response keeps the reference taken above. */
+		h->resp[fmt][gz] = make_response(rd, fmt, gz);
+		if (!h->resp[fmt][gz])
+			snapshot_unref(rd);
+	} else {
+		snapshot_unref(rd);
+	}
+	struct MHD_Response *r = h->resp[fmt][gz];
+	enum MHD_Result ret = r ? MHD_queue_response(conn, MHD_HTTP_OK, r) : MHD_NO;
+	pthread_mutex_unlock(&h->resp_lock);
 	return ret;
 }
 
@@ -323,6 +360,7 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 	h->opts.listen = NULL;
 	h->snap = snap;
 	pthread_mutex_init(&h->web_lock, NULL);
+	pthread_mutex_init(&h->resp_lock, NULL);
 	if (opts->web_config_file) {
 		h->web = webcfg_load(opts->web_config_file, err, errlen);
 		if (!h->web) {
@@ -403,6 +441,8 @@ void http_stop(struct http *h)
 		return;
 	for (size_t i = 0; i < h->nd; i++)
 		MHD_stop_daemon(h->d[i]);
+	drop_cached(h);
+	pthread_mutex_destroy(&h->resp_lock);
 	webcfg_free(h->web);
 	webcfg_pem_release(&h->pem);
 	free(h->metrics_path);

@@ -308,43 +308,23 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	return 0;
 }
 
-/* Accepts RFC 3339 ("2026-11-01T00:00:00Z", "...+00:00") and plain dates. */
-static int parse_as_of(const char *s, cs_time *t)
+static void log_failure(void *ctx, const struct cs_collector *c, const char *err)
 {
-	char tmp[64];
-	size_t n = strlen(s);
-	if (n == 0 || n >= sizeof(tmp) - 4)
-		return -1;
-	memcpy(tmp, s, n + 1);
-	if (n > 10 && (tmp[10] == 'T' || tmp[10] == 't'))
-		tmp[10] = ' ';
-	if (tmp[n - 1] == 'Z' || tmp[n - 1] == 'z')
-		memcpy(tmp + n - 1, "+00", 4);
-	return cs_parse_time(tmp, t);
+	(void)ctx;
+	logx(LOG_ERROR, "collector failed", "collector", c->name, "err", err, NULL);
 }
 
 static int run_once(struct app *a, const struct flags *f)
 {
 	cs_time as_of = now_time();
-	if (f->as_of && parse_as_of(f->as_of, &as_of) < 0) {
+	if (f->as_of && runner_parse_instant(f->as_of, &as_of) < 0) {
 		fprintf(stderr, "cs_exporter: invalid --as-of \"%s\"\n", f->as_of);
 		return EXIT_USAGE;
 	}
 	open_sources(a);
 	snapshot_configure(a->snap, a->cfg);
-	bool all_ok = true;
-	for (size_t i = 0; i < a->cfg->ncollectors; i++) {
-		const struct cs_collector *c = &a->cfg->collectors[i];
-		struct run_result res;
-		runner_run(a->cfg, c, a->sources, as_of, &res);
-		if (!res.ok) {
-			all_ok = false;
-			logx(LOG_ERROR, "collector failed", "collector", c->name, "err", res.err,
-			     NULL);
-		}
-		snapshot_publish(a->snap, c->name, &res);
-		run_result_release(&res);
-	}
+	bool all_ok =
+	    snapshot_collect_once(a->snap, a->cfg, a->sources, as_of, log_failure, NULL) == 0;
 	struct buf out = BUF_INIT;
 	bool om = f->format && strcmp(f->format, "openmetrics") == 0;
 	snapshot_render_stable(a->snap, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);

@@ -45,6 +45,24 @@ void runner_format_param(cs_time t, char *dst, size_t len)
 	snprintf(dst, len, "%s.%06lld+00", base, (long long)micros);
 }
 
+int runner_parse_instant(const char *s, cs_time *t)
+{
+	char tmp[64];
+	size_t n = strlen(s);
+	if (n == 0 || n >= sizeof(tmp) - 4)
+		return -1;
+	memcpy(tmp, s, n + 1);
+	if (n > 10 && (tmp[10] == 'T' || tmp[10] == 't'))
+		tmp[10] = ' ';
+	if (tmp[n - 1] == 'Z' || tmp[n - 1] == 'z')
+		memcpy(tmp + n - 1, "+00", 4);
+	cs_time v;
+	if (cs_parse_time(tmp, &v) < 0 || v == CS_TIME_OPEN || v <= CS_TIME_NONE + 1)
+		return -1;
+	*t = v;
+	return 0;
+}
+
 static int64_t longest_window(const struct cs_config *cfg, const struct cs_collector *c)
 {
 	int64_t w = 0;

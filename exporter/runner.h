@@ -36,6 +36,10 @@ void runner_run(const struct cs_config *cfg, const struct cs_collector *c,
 		struct pg_source *const *sources, cs_time as_of, struct run_result *res);
 void run_result_release(struct run_result *res);
 
+/* Parses a user-given instant: RFC 3339 ("2026-11-01T00:00:00Z", with Z or
+ * an offset) or a date ("2026-11-01", midnight UTC). Returns 0 or -1. */
+int runner_parse_instant(const char *s, cs_time *t);
+
 /* Formats t as a timestamptz literal for a bound parameter. */
 void runner_format_param(cs_time t, char *dst, size_t len);
 

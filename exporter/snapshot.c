@@ -461,6 +461,28 @@ bool snapshot_ready(struct snapshot *s)
 	return ready;
 }
 
+size_t snapshot_collect_once(struct snapshot *s, const struct cs_config *cfg,
+			     struct pg_source *const *sources, cs_time as_of,
+			     void (*on_fail)(void *ctx, const struct cs_collector *c,
+					     const char *err),
+			     void *ctx)
+{
+	size_t failed = 0;
+	for (size_t i = 0; i < cfg->ncollectors; i++) {
+		const struct cs_collector *c = &cfg->collectors[i];
+		struct run_result res;
+		runner_run(cfg, c, sources, as_of, &res);
+		if (!res.ok) {
+			failed++;
+			if (on_fail)
+				on_fail(ctx, c, res.err);
+		}
+		snapshot_publish(s, c->name, &res);
+		run_result_release(&res);
+	}
+	return failed;
+}
+
 void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out)
 {
 	pthread_mutex_lock(&s->lock);

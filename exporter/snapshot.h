@@ -50,6 +50,17 @@ bool snapshot_ready(struct snapshot *s);
 /* The HTML status page (UTF-8), appended to out. */
 void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *out);
 
+/*
+ * Runs every collector of cfg once, at as_of, one after the other, and
+ * publishes each result (what --once and backfill do). on_fail, when set, is
+ * called for each failed run. Returns the number of failed runs.
+ */
+size_t snapshot_collect_once(struct snapshot *s, const struct cs_config *cfg,
+			     struct pg_source *const *sources, cs_time as_of,
+			     void (*on_fail)(void *ctx, const struct cs_collector *c,
+					     const char *err),
+			     void *ctx);
+
 /* For --once: KPI samples plus the collector and rejection metrics, without
  * anything that varies from run to run (durations, timestamps, process). */
 void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out);

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Database faults on a real PostgreSQL, stopped and started by the test:
+# Database faults on a real PostgreSQL, stopped and started by the test
+# (while idle and in the middle of a cycle):
 # the exporter keeps answering with the last good values, flags the
 # collector down, logs once per outage, recovers by itself, reconnects
 # transparently after a restart between cycles, cancels slow queries on the
@@ -63,7 +64,34 @@ wait_metric 'cs_collector_runs_total{collector="revenue"}' "$next" 10 || fail "n
 	fail "a restart between cycles failed a run instead of reconnecting"
 [ "$(metric 'cs_collector_up{collector="revenue"}')" = 1 ] || fail "collector down after a reconnect"
 
-# --- 3. a query slower than its timeout is cancelled on the server ----------
+# --- 3. stopped in the middle of a cycle ------------------------------------
+# Queries of this collector take ~2 s; the server goes away 1 s into one.
+kill "$(cat "$T/exporter2.pid")"
+pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d crm -c 'CREATE TABLE ctl (slow boolean); INSERT INTO ctl VALUES (false); GRANT SELECT ON ctl TO cs_reader;'
+tiny_conf "$T/mid.conf" 3s 'web = { stale_after = "10m"; };'
+sed -i -e 's/FROM accounts"/FROM accounts, (SELECT pg_sleep(CASE WHEN slow THEN 2 ELSE 0 END) FROM ctl) s"/' \
+	-e 's/interval = "3s";/interval = "3s"; timeout = "10s";/' "$T/mid.conf"
+grep -q 'timeout = "10s"' "$T/mid.conf" || fail "test setup: mid-cycle config not rewritten"
+port=$(free_port)
+start_bg exporter_mid "$BUILD/cs_exporter" --config.file "$T/mid.conf" --web.listen-address "127.0.0.1:$port"
+wait_http "http://127.0.0.1:$port/-/ready" 15 || fail "not ready"
+pg_psql "$T/pg" -qX -d crm -c 'UPDATE ctl SET slow = true'
+runs=$(metric 'cs_collector_runs_total{collector="revenue"}')
+# Wait for the next run to start (its accounts query then sleeps), then stop.
+sleep 3.5
+pgctl stop -m immediate -w || true
+wait_metric 'cs_collector_up{collector="revenue"}' 0 10 || fail "collector still up after a mid-cycle stop"
+[ "$(metric 'cs_collector_runs_total{collector="revenue"}')" -gt "${runs%.*}" ] || fail "no run was interrupted"
+curl -s -o "$T/mid.prom" -w '%{http_code}' "http://127.0.0.1:$port/metrics" | grep -q 200 || fail "scrape failed after a mid-cycle stop"
+expect "$T/mid.prom" 'cs_mrr{plan="pro",region="eu",currency="USD"}' 133
+grep -q '^WARNING:' "$T/exporter_mid.log" && fail "server notices leak to stderr unlogged"
+pg_start
+pg_psql "$T/pg" -qX -d crm -c 'UPDATE ctl SET slow = false'
+wait_metric 'cs_collector_up{collector="revenue"}' 1 20 || fail "no recovery after a mid-cycle stop"
+kill "$(cat "$T/exporter_mid.pid")"
+pg_psql "$T/pg" -qX -d crm -c 'DROP TABLE ctl'
+
+# --- 4. a query slower than its timeout is cancelled on the server ----------
 pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d crm -c 'CREATE TABLE ctl (slow boolean); INSERT INTO ctl VALUES (true); GRANT SELECT ON ctl TO cs_reader;'
 sed -e 's/FROM accounts"/FROM accounts, (SELECT pg_sleep(CASE WHEN slow THEN 30 ELSE 0 END) FROM ctl) s"/' \
 	-e 's/interval = "[^"]*";/interval = "2s"; timeout = "1s";/' "$T/cs.conf" >"$T/timeout.conf"
@@ -81,7 +109,7 @@ pg_psql "$T/pg" -qX -d crm -c 'UPDATE ctl SET slow = false'
 "$BUILD/cs_exporter" --config.file "$T/timeout.conf" --once >"$T/timeout2.out" 2>&1 ||
 	fail "the next cycle failed after the slow query was fixed"
 
-# --- 4. a dataset query that tries to write fails ---------------------------
+# --- 5. a dataset query that tries to write fails ---------------------------
 pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d crm -c 'CREATE TABLE audit (x int); GRANT INSERT, SELECT ON audit TO cs_reader;'
 sed -e 's/query = "SELECT id AS account_key/query = "WITH w AS (INSERT INTO audit VALUES (1) RETURNING x) SELECT id AS account_key/' \
 	-e 's/FROM accounts"/FROM accounts, w"/' "$T/cs.conf" >"$T/write.conf"
@@ -92,7 +120,7 @@ fi
 grep -qi 'read-only transaction' "$T/write.err" || fail "write not refused as read-only: $(cat "$T/write.err")"
 [ "$(pg_psql "$T/pg" -qAtX -d crm -c 'SELECT count(*) FROM audit')" = 0 ] || fail "a row was written"
 
-# --- 5. database unreachable at start-up -----------------------------------
+# --- 6. database unreachable at start-up -----------------------------------
 dead=$(free_port)
 sed -e "s/port = $PGPORT;/port = $dead;/g" "$T/cs.conf" >"$T/dead.conf"
 port=$(free_port)
@@ -104,7 +132,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/ready")
 [ "$(metric 'cs_collector_up{collector="revenue"}')" = 0 ] || fail "collector not down without a database"
 scrape | grep -q '^cs_mrr' && fail "KPI series without any successful run"
 
-# --- 6. last good values are dropped after stale_after ------------------------
+# --- 7. last good values are dropped after stale_after ------------------------
 tiny_conf "$T/stale.conf" 1s 'web = { stale_after = "3s"; };'
 port=$(free_port)
 start_bg exporter4 "$BUILD/cs_exporter" --config.file "$T/stale.conf" --web.listen-address "127.0.0.1:$port"
