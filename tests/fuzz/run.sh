@@ -3,6 +3,7 @@
 # build/fuzz/ and runs each for SECONDS (default 300; 0 = only replay the
 # seed corpus). A harness names the project sources it needs in a line
 #   // fuzz-sources: exporter/negotiate.c exporter/buf.c
+# (several such lines add up, for harnesses with many sources)
 # and may add link flags with "// fuzz-libs: ...". Inputs the fuzzer finds
 # go to build/fuzz/corpus/<harness>/ (the seeds in tests/fuzz/corpus/ stay
 # untouched), crashes to build/fuzz/<harness>-crash-*. Exits 1 if any
@@ -35,7 +36,7 @@ status=0
 for src in tests/fuzz/fuzz_*.c; do
 	[ -e "$src" ] || continue
 	name=$(basename "$src" .c)
-	sources=$(sed -n 's|^// fuzz-sources:||p' "$src" | head -n 1)
+	sources=$(sed -n 's|^// fuzz-sources:||p' "$src" | tr '\n' ' ')
 	libs=$(sed -n 's|^// fuzz-libs:||p' "$src" | head -n 1)
 	echo "== $name: building"
 	# shellcheck disable=SC2086 # word splitting of flag lists is intended

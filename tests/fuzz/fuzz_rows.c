@@ -1,0 +1,175 @@
+// fuzz-sources: collectors/model.c collectors/emit.c collectors/kinds.c
+// fuzz-sources: collectors/revenue.c collectors/trials.c collectors/surveys.c
+// fuzz-sources: collectors/adoption.c collectors/support.c collectors/outcomes.c
+// fuzz-sources: collectors/health.c config/config.c exporter/expo.c exporter/buf.c
+// fuzz-libs: -lconfig -lm
+/*
+ * Row validation, the join and every KPI on arbitrary rows. The first byte
+ * picks the dataset the rest feeds (after two fixed accounts, so facts have
+ * something to join to); lines are rows, tabs separate columns, "\N" is SQL
+ * NULL. Every kind is computed and the result rendered in both formats: a
+ * crash, a sanitizer report or an exposition with a raw newline inside a
+ * label value is a finding.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../collectors/kpi.h"
+#include "../../config/config.h"
+#include "../../exporter/expo.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char config_text[] =
+    "sources = ( { name = \"db\"; host = \"127.0.0.1\"; } );\n"
+    "segments = { dimensions = [\"plan\", \"region\"]; max_combinations = 3; };\n"
+    "reporting = { rates = { EUR = 1.1; JPY = 0.007; }; };\n"
+    "features = [\"api\", \"reports\"];\n"
+    "datasets = {\n"
+    "  accounts = { source = \"db\"; query = \"SELECT 1\"; };\n"
+    "  subscriptions = { source = \"db\"; query = \"SELECT 1\"; };\n"
+    "  trials = { source = \"db\"; query = \"SELECT 1\"; };\n"
+    "  surveys = { source = \"db\"; query = \"SELECT 1\"; };\n"
+    "  activity = { source = \"db\"; query = \"SELECT 1\"; };\n"
+    "  tickets = { source = \"db\"; query = \"SELECT 1\"; };\n"
+    "};\n"
+    "outcomes = ( { name = \"o\"; source = \"db\"; target = 5.0; query = \"SELECT 1\"; } );\n"
+    "collectors = ( { kind = \"health\"; }, { kind = \"outcomes\"; } );\n";
+
+static const char *const cols[DS_COUNT + 1][10] = {
+    [DS_ACCOUNTS] = {"account_key", "billing_key", "plan", "region", "seats", "started_at",
+		     "first_value_at", "name", NULL},
+    [DS_SUBSCRIPTIONS] = {"billing_key", "amount_minor", "currency", "interval_unit",
+			  "interval_count", "quantity", "status", "valid_from", "valid_to", NULL},
+    [DS_TRIALS] = {"billing_key", "started_at", "ended_at", "converted", NULL},
+    [DS_SURVEYS] = {"account_key", "respondent_key", "type", "score", "responded_at", NULL},
+    [DS_ACTIVITY] = {"account_key", "user_key", "feature", "last_active_at", NULL},
+    [DS_TICKETS] = {"account_key", "opened_at", "resolved_at", "escalated", NULL},
+    [DS_COUNT] = {"account_key", "value", NULL},
+};
+
+static struct cs_config *cfg;
+
+static struct cs_config *load_config(void)
+{
+	char path[] = "/tmp/fuzz_rows_XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, config_text, sizeof(config_text) - 1) < 0)
+		abort();
+	close(fd);
+	char err[512];
+	struct cs_config *c = config_load(path, err, sizeof(err));
+	unlink(path);
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		abort();
+	}
+	return c;
+}
+
+static size_t ncols(int ds)
+{
+	size_t n = 0;
+	while (cols[ds][n])
+		n++;
+	return n;
+}
+
+/* Feeds the text as rows of dataset ds (cs_data_begin has been called). */
+static void feed(struct cs_data *d, int ds, char *text)
+{
+	size_t n = ncols(ds);
+	const char *values[10];
+	for (char *line = text; line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		size_t i = 0;
+		for (char *f = line; i < n; i++) {
+			char *tab = f ? strchr(f, '\t') : NULL;
+			if (tab)
+				*tab = '\0';
+			values[i] = (!f || strcmp(f, "\\N") == 0) ? NULL : f;
+			f = tab ? tab + 1 : NULL;
+		}
+		cs_data_row(d, values);
+		line = next;
+	}
+}
+
+static void begin(struct cs_data *d, int ds, size_t window)
+{
+	char err[256];
+	if (cs_data_begin(d, ds, 0, window, (int)ncols(ds), cols[ds], err, sizeof(err)) < 0)
+		abort();
+}
+
+static void run_kind(const struct cs_collector *c, int ds, const char *text, size_t len)
+{
+	struct cs_data *d = cs_data_new(cfg, c, INT64_C(1793491200) * 1000000);
+	char fixed[] = "a1\tb1\tpro\teu\t10\t2026-09-01\t2026-09-05\tAcme\n"
+		       "a2\tb2\t\\N\tus\t\\N\t2026-10-01 12:00:00+00\t\\N\t\\N";
+	begin(d, DS_ACCOUNTS, 0);
+	feed(d, DS_ACCOUNTS, fixed);
+	char *copy = malloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (ds == DS_ACCOUNTS) {
+		feed(d, DS_ACCOUNTS, copy);
+		cs_data_end(d);
+	} else {
+		cs_data_end(d);
+		if (ds == DS_COUNT) {
+			for (size_t w = 0; w < c->nwindows; w++) {
+				char *again = strdup(copy);
+				begin(d, CS_DS_OUTCOME, w);
+				feed(d, DS_COUNT, again);
+				cs_data_end(d);
+				free(again);
+			}
+		} else if (config_kind_datasets(c->kind) & (1u << ds)) {
+			begin(d, ds, 0);
+			feed(d, ds, copy);
+			cs_data_end(d);
+		}
+	}
+	free(copy);
+	cs_data_link(d);
+	struct mset *m = mset_new();
+	collector_kinds[c->kind].compute(d, m);
+	for (int f = 0; f < 2; f++) {
+		struct buf out = BUF_INIT;
+		const struct mset *sets[1] = {m};
+		expo_render(sets, 1, (enum expo_format)f, &out);
+		/* Every line is a comment or a sample; a raw newline inside a
+		 * label value would start a line with neither. */
+		for (char *line = out.data; line && *line;) {
+			if (!(line[0] == '#' || (line[0] >= 'a' && line[0] <= 'z')))
+				abort();
+			char *nl = strchr(line, '\n');
+			line = nl ? nl + 1 : NULL;
+		}
+		buf_release(&out);
+	}
+	mset_free(m);
+	cs_data_free(d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!cfg)
+		cfg = load_config();
+	if (size < 1)
+		return 0;
+	int ds = data[0] % (DS_COUNT + 1);
+	const char *text = (const char *)data + 1;
+	size_t len = size - 1;
+	if (memchr(text, '\0', len))
+		return 0; /* libpq never hands over a value with a NUL byte */
+	for (size_t k = 0; k < cfg->ncollectors; k++)
+		run_kind(&cfg->collectors[k], ds, text, len);
+	return 0;
+}
