@@ -926,7 +926,9 @@ struct segsort {
 	const uint64_t *count;
 };
 
-static struct segsort sort_ctx; /* qsort has no context argument in C11 */
+/* qsort has no context argument in C11; collectors build segments in threads
+ * of their own, at the same time. */
+static _Thread_local struct segsort sort_ctx;
 
 static int cmp_values(const char *const *a, const char *const *b, size_t n)
 {
