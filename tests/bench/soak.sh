@@ -107,7 +107,11 @@ while :; do
 	[ "$(date +%s)" -lt "$deadline" ] || fail "only $runs cycles before the deadline"
 	sleep 5
 done
-rss1=$rss
+# One sample can land in the middle of a run, while a collector holds its
+# datasets; compare medians of ten samples (50 s) instead of single points.
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+rss0=$(awk -v w="$WARMUP" 'NR > 1 && $2 + 0 >= w { print $3 }' "$T/rss.tsv" | head -n 10 | median)
+rss1=$(awk 'NR > 1 { print $3 }' "$T/rss.tsv" | tail -n 10 | median)
 elapsed=$(($(date +%s) - t0))
 hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")
 scrapes=$(cat "$T/scrape.count" 2>/dev/null)
@@ -136,8 +140,8 @@ Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cp
 | scrapes (plain, gzip, OpenMetrics in turn) | ${scrapes:-0}+ |
 | failed scrapes | $scrape_fail |
 | failed cycles (cs_collector_failures_total) | $nfail |
-| RSS after warm-up of $runs0 cycles (kB) | $rss0 |
-| RSS at the end (kB) | $rss1 |
+| RSS after warm-up of $runs0 cycles, median of 10 samples (kB) | $rss0 |
+| RSS at the end, median of the last 10 samples (kB) | $rss1 |
 | growth (kB), target < 1024 | $growth |
 | peak RSS, VmHWM (kB) | $hwm |
 | warnings and errors in the log | $(printf '%s' "$issues" | grep -c . || true) |
