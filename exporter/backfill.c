@@ -350,18 +350,12 @@ static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 			f->output = optarg;
 			break;
 		case F_LEVEL:
-			if (log_set_level(optarg) < 0) {
-				fprintf(stderr, "cs_exporter: unknown --log.level \"%s\"\n",
-					optarg);
+			if (log_apply_flag("level", optarg) < 0)
 				return -1;
-			}
 			break;
 		case F_LOGFMT:
-			if (log_set_format(optarg) < 0) {
-				fprintf(stderr, "cs_exporter: unknown --log.format \"%s\"\n",
-					optarg);
+			if (log_apply_flag("format", optarg) < 0)
 				return -1;
-			}
 			break;
 		case F_HELP:
 			bf_usage(stdout);
@@ -474,9 +468,7 @@ int backfill_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	struct pg_source **sources = xcalloc(cfg->nsources ? cfg->nsources : 1, sizeof(*sources));
-	for (size_t i = 0; i < cfg->nsources; i++)
-		sources[i] = pg_source_new(&cfg->sources[i]);
+	struct pg_source **sources = pg_sources_open(cfg);
 
 	bool progress = isatty(STDERR_FILENO), progress_line = false;
 	struct om_merge *m = om_merge_new();
@@ -500,9 +492,7 @@ int backfill_main(int argc, char **argv)
 	if (progress_line)
 		fputc('\n', stderr);
 	buf_release(&render);
-	for (size_t i = 0; i < cfg->nsources; i++)
-		pg_source_free(sources[i]);
-	free(sources);
+	pg_sources_close(sources, cfg->nsources);
 
 	struct buf merged = BUF_INIT;
 	om_merge_finish(m, &merged);

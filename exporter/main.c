@@ -89,16 +89,12 @@ static void job_cancel(void *arg)
 static void open_sources(struct app *a)
 {
 	a->nsources = a->cfg->nsources;
-	a->sources = xcalloc(a->nsources ? a->nsources : 1, sizeof(*a->sources));
-	for (size_t i = 0; i < a->nsources; i++)
-		a->sources[i] = pg_source_new(&a->cfg->sources[i]);
+	a->sources = pg_sources_open(a->cfg);
 }
 
 static void close_sources(struct app *a)
 {
-	for (size_t i = 0; i < a->nsources; i++)
-		pg_source_free(a->sources[i]);
-	free(a->sources);
+	pg_sources_close(a->sources, a->nsources);
 	a->sources = NULL;
 	a->nsources = 0;
 }
@@ -262,18 +258,12 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			f->enable_lifecycle = true;
 			break;
 		case F_LEVEL:
-			if (log_set_level(optarg) < 0) {
-				fprintf(stderr, "cs_exporter: unknown --log.level \"%s\"\n",
-					optarg);
+			if (log_apply_flag("level", optarg) < 0)
 				return -1;
-			}
 			break;
 		case F_LOGFMT:
-			if (log_set_format(optarg) < 0) {
-				fprintf(stderr, "cs_exporter: unknown --log.format \"%s\"\n",
-					optarg);
+			if (log_apply_flag("format", optarg) < 0)
 				return -1;
-			}
 			break;
 		case F_ONCE:
 			f->once = true;

@@ -96,6 +96,21 @@ void pg_source_free(struct pg_source *s)
 	free(s);
 }
 
+struct pg_source **pg_sources_open(const struct cs_config *cfg)
+{
+	struct pg_source **s = xcalloc(cfg->nsources ? cfg->nsources : 1, sizeof(*s));
+	for (size_t i = 0; i < cfg->nsources; i++)
+		s[i] = pg_source_new(&cfg->sources[i]);
+	return s;
+}
+
+void pg_sources_close(struct pg_source **sources, size_t n)
+{
+	for (size_t i = 0; sources && i < n; i++)
+		pg_source_free(sources[i]);
+	free(sources);
+}
+
 const char *pg_source_name(const struct pg_source *s)
 {
 	return s->name;

@@ -47,6 +47,11 @@ const char *pg_source_name(const struct pg_source *s);
 int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *const *params,
 	     int64_t timeout_s, const struct pg_sink *sink, char *err, size_t errlen);
 
+/* One source per cfg->sources entry, in the same order (not connected yet),
+ * and their release. */
+struct pg_source **pg_sources_open(const struct cs_config *cfg);
+void pg_sources_close(struct pg_source **sources, size_t n);
+
 /* Asks the server to cancel the query in flight, if any (thread-safe). */
 void pg_source_cancel(struct pg_source *s);
 
