@@ -428,7 +428,9 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-static bool valid_label_name(const char *s)
+/* [A-Za-z_][A-Za-z0-9_]*: Prometheus label names and environment variable
+ * names alike. */
+static bool valid_identifier(const char *s)
 {
 	if (!isalpha((unsigned char)*s) && *s != '_')
 		return false;
@@ -467,16 +469,6 @@ static bool valid_label_value(const char *s, size_t max)
 			if ((*p & 0xc0) != 0x80)
 				return false;
 	}
-	return true;
-}
-
-static bool valid_env_name(const char *s)
-{
-	if (!isalpha((unsigned char)*s) && *s != '_')
-		return false;
-	for (s++; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return false;
 	return true;
 }
 
@@ -700,7 +692,7 @@ static bool load_source(struct loader *L, const config_setting_t *g, struct cs_s
 		return false;
 	if (pwfile && pwenv)
 		return fail(L, s, "set only one of 'password_file' and 'password_env'");
-	if (pwenv && !valid_env_name(pwenv))
+	if (pwenv && !valid_identifier(pwenv))
 		return fail(L, s, "'password_env' must be an environment variable name");
 	if (pwfile && !*pwfile)
 		return fail(L, config_setting_get_member(g, "password_file"),
@@ -768,7 +760,7 @@ static bool load_segments(struct loader *L, const config_setting_t *root)
 		const config_setting_t *e = config_setting_get_elem(dims, (unsigned)i);
 		const char *d = config_setting_get_string(e);
 
-		if (!valid_label_name(d))
+		if (!valid_identifier(d))
 			return fail(
 			    L, e,
 			    "dimension '%s' is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", d);

@@ -43,7 +43,8 @@ struct http {
 /* A marker for requests whose body we still have to consume. */
 static int body_pending;
 
-int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsigned *socklen)
+/* Splits "host:port", "[v6]:port" or ":port" into a socket address. */
+static int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsigned *socklen)
 {
 	memset(ss, 0, sizeof(*ss));
 	const char *colon = strrchr(addr, ':');

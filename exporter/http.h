@@ -38,9 +38,4 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 			size_t errlen);
 void http_stop(struct http *h);
 
-/* Splits a listen address; returns 0 and fills a sockaddr, or -1. Exposed
- * for tests. */
-struct sockaddr_storage;
-int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsigned *socklen);
-
 #endif

@@ -111,11 +111,6 @@ void pg_sources_close(struct pg_source **sources, size_t n)
 	free(sources);
 }
 
-const char *pg_source_name(const struct pg_source *s)
-{
-	return s->name;
-}
-
 void pg_source_cancel(struct pg_source *s)
 {
 	char msg[256];

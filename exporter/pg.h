@@ -37,7 +37,6 @@ struct pg_sink {
 
 struct pg_source *pg_source_new(const struct cs_source *src);
 void pg_source_free(struct pg_source *s);
-const char *pg_source_name(const struct pg_source *s);
 
 /*
  * Runs sql with nparams text parameters ($1 …). timeout_s bounds the

@@ -30,7 +30,8 @@ static void feed_row(void *ctx, const char *const *values)
 	cs_data_row(f->d, values);
 }
 
-void runner_format_param(cs_time t, char *dst, size_t len)
+/* Formats t as a timestamptz literal for a bound parameter. */
+static void runner_format_param(cs_time t, char *dst, size_t len)
 {
 	time_t secs = (time_t)(t / CS_SECOND);
 	int64_t micros = t % CS_SECOND;
@@ -40,7 +41,7 @@ void runner_format_param(cs_time t, char *dst, size_t len)
 	}
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	char base[40];
+	char base[24]; /* "YYYY-MM-DD HH:MM:SS" */
 	strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
 	snprintf(dst, len, "%s.%06lld+00", base, (long long)micros);
 }

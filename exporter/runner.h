@@ -40,7 +40,4 @@ void run_result_release(struct run_result *res);
  * an offset) or a date ("2026-11-01", midnight UTC). Returns 0 or -1. */
 int runner_parse_instant(const char *s, cs_time *t);
 
-/* Formats t as a timestamptz literal for a bound parameter. */
-void runner_format_param(cs_time t, char *dst, size_t len);
-
 #endif
