@@ -45,6 +45,7 @@ struct job_ctx {
 
 struct app {
 	const char *config_path;
+	int collector_nice;
 	pthread_mutex_t reload_lock;
 	struct cs_config *cfg;
 	struct pg_source **sources;
@@ -113,7 +114,7 @@ static void start_collectors(struct app *a)
 		a->jobs[i].cancel = job_cancel;
 		a->jobs[i].arg = &a->ctx[i];
 	}
-	a->sched = sched_start(a->jobs, n);
+	a->sched = sched_start(a->jobs, n, a->collector_nice);
 }
 
 static void stop_collectors(struct app *a)
@@ -164,6 +165,7 @@ struct flags {
 	bool once;
 	const char *as_of;
 	const char *format;
+	int collector_nice;
 };
 
 static void usage(FILE *out)
@@ -183,6 +185,8 @@ static void usage(FILE *out)
 	    "  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
 	    "  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit style)\n"
 	    "  --web.enable-lifecycle     allow POST /-/reload\n"
+	    "  --collector.nice=N         niceness added to collector threads, 0-19, so that\n"
+	    "                             scrapes keep the CPU during a cycle (default 10)\n"
 	    "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
 	    "  --log.format=FORMAT        logfmt or json (default logfmt)\n"
 	    "  --once                     run every collector once, print the exposition,\n"
@@ -202,6 +206,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		F_PATH,
 		F_WEBCFG,
 		F_LIFECYCLE,
+		F_NICE,
 		F_LEVEL,
 		F_LOGFMT,
 		F_ONCE,
@@ -217,6 +222,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	    {"web.telemetry-path", required_argument, NULL, F_PATH},
 	    {"web.config.file", required_argument, NULL, F_WEBCFG},
 	    {"web.enable-lifecycle", no_argument, NULL, F_LIFECYCLE},
+	    {"collector.nice", required_argument, NULL, F_NICE},
 	    {"log.level", required_argument, NULL, F_LEVEL},
 	    {"log.format", required_argument, NULL, F_LOGFMT},
 	    {"once", no_argument, NULL, F_ONCE},
@@ -257,6 +263,20 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case F_LIFECYCLE:
 			f->enable_lifecycle = true;
 			break;
+		case F_NICE: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || v < 0 || v > 19) {
+				fprintf(
+				    stderr,
+				    "cs_exporter: --collector.nice must be 0 to 19, not \"%s\"\n",
+				    optarg);
+				return -1;
+			}
+			f->collector_nice = (int)v;
+			break;
+		}
 		case F_LEVEL:
 			if (log_apply_flag("level", optarg) < 0)
 				return -1;
@@ -403,7 +423,7 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	if (argc > 1 && strcmp(argv[1], "backfill") == 0)
 		return backfill_main(argc - 1, argv + 1);
-	struct flags f = {0};
+	struct flags f = {.collector_nice = 10};
 	f.config_file = "cs_exporter.conf";
 	if (parse_flags(argc, argv, &f) < 0)
 		return EXIT_USAGE;
@@ -426,6 +446,7 @@ int main(int argc, char **argv)
 
 	struct app a = {0};
 	a.config_path = f.config_file;
+	a.collector_nice = f.collector_nice;
 	a.cfg = cfg;
 	pthread_mutex_init(&a.reload_lock, NULL);
 	a.snap = snapshot_new();

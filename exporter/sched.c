@@ -1,9 +1,13 @@
 #include "sched.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -19,6 +23,7 @@ struct sched {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
+	int nice;
 	struct worker *w;
 	size_t n;
 };
@@ -35,6 +40,17 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct sched *s = w->s;
 	int64_t next = mono_ms();
+
+	if (s->nice > 0) {
+		errno = 0;
+		if (nice(s->nice) == -1 && errno != 0) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			logx(LOG_WARN, "could not lower the collector thread's priority",
+			     "collector", w->job->name, "err", why, NULL);
+		}
+	}
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
 		bool stop = s->stopping;
@@ -71,9 +87,10 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct sched *sched_start(const struct sched_job *jobs, size_t njobs)
+struct sched *sched_start(const struct sched_job *jobs, size_t njobs, int nice)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
+	s->nice = nice;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

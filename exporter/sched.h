@@ -23,8 +23,10 @@ struct sched_job {
 
 struct sched;
 
-/* Starts one thread per job; the jobs array must outlive the scheduler. */
-struct sched *sched_start(const struct sched_job *jobs, size_t njobs);
+/* Starts one thread per job; the jobs array must outlive the scheduler. Each
+ * thread adds nice (0-19) to its own niceness, so that a long run yields the
+ * CPU to the threads that serve scrapes (Linux: niceness is per thread). */
+struct sched *sched_start(const struct sched_job *jobs, size_t njobs, int nice);
 /* Stops the threads: waits for running jobs (after calling their cancel) and
  * joins them. */
 void sched_stop(struct sched *s);

@@ -24,4 +24,10 @@ done
 rc=0
 "$BUILD/cs_exporter" --no-such-flag >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "unknown flag: exit $rc, expected 2"
+for v in 20 -1 ten ""; do
+	rc=0
+	"$BUILD/cs_exporter" --collector.nice="$v" --config.check >/dev/null 2>"$T/err" || rc=$?
+	[ "$rc" = 2 ] || fail "--collector.nice=$v: exit $rc, expected 2"
+	grep -q 'collector.nice must be 0 to 19' "$T/err" || fail "--collector.nice=$v: $(cat "$T/err")"
+done
 echo "ok: $n broken configs"

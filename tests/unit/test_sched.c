@@ -1,5 +1,8 @@
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "../../exporter/sched.h"
@@ -35,7 +38,7 @@ Test(sched, never_overlaps_a_job_slower_than_its_interval)
 	 * timer would stack them. */
 	struct probe p = {.sleep_ms = 50};
 	struct sched_job job = {"slow", 10, probe_run, NULL, &p};
-	struct sched *s = sched_start(&job, 1);
+	struct sched *s = sched_start(&job, 1, 0);
 	sleep_ms(400);
 	sched_stop(s);
 	cr_assert_eq(atomic_load(&p.max_running), 1, "a job ran %d times at once",
@@ -58,7 +61,7 @@ Test(sched, runs_at_start_then_waits_for_the_interval)
 	 * start-up run, and there must be no second one. */
 	struct probe p = {.sleep_ms = 1};
 	struct sched_job job = {"start", 10000, probe_run, NULL, &p};
-	struct sched *s = sched_start(&job, 1);
+	struct sched *s = sched_start(&job, 1, 0);
 	cr_assert_eq(wait_runs(&p, 1, 1000), 1, "no run at start-up");
 	sleep_ms(100);
 	cr_assert_eq(atomic_load(&p.runs), 1, "ran again before the interval");
@@ -69,7 +72,7 @@ Test(sched, repeats_on_interval)
 {
 	struct probe p = {.sleep_ms = 1};
 	struct sched_job job = {"fast", 50, probe_run, NULL, &p};
-	struct sched *s = sched_start(&job, 1);
+	struct sched *s = sched_start(&job, 1, 0);
 	sleep_ms(300);
 	sched_stop(s);
 	int runs = atomic_load(&p.runs);
@@ -82,7 +85,7 @@ Test(sched, jobs_run_independently)
 	struct probe fast = {.sleep_ms = 1};
 	struct sched_job jobs[2] = {{"slow", 10, probe_run, NULL, &slow},
 				    {"fast", 20, probe_run, NULL, &fast}};
-	struct sched *s = sched_start(jobs, 2);
+	struct sched *s = sched_start(jobs, 2, 0);
 	sleep_ms(140);
 	cr_assert_geq(atomic_load(&fast.runs), 4, "a slow job must not hold up another");
 	sched_stop(s);
@@ -101,12 +104,41 @@ Test(sched, stop_calls_cancel_and_joins)
 {
 	struct probe p = {.sleep_ms = 100};
 	struct sched_job job = {"c", 1000, probe_run, cancel_probe, &p};
-	struct sched *s = sched_start(&job, 1);
-	for (int i = 0; i < 200 && atomic_load(&p.running) == 0; i++)
+	struct sched *s = sched_start(&job, 1, 0);
+	for (int i = 0; i < 1000 && atomic_load(&p.running) == 0; i++)
 		sleep_ms(5);
 	cr_assert_eq(atomic_load(&p.running), 1, "the first run never started");
 	sched_stop(s);
 	cr_assert_eq(atomic_load(&cancelled), 1);
 	cr_assert_eq(atomic_load(&p.running), 0, "stop returned while a run was in flight");
 	cr_assert_eq(atomic_load(&p.runs), 1);
+}
+
+struct prio_probe {
+	atomic_int runs;
+	int seen; /* the job thread's niceness during its run */
+};
+
+static void prio_run(void *arg)
+{
+	struct prio_probe *p = arg;
+
+	errno = 0;
+	p->seen = getpriority(PRIO_PROCESS, (id_t)gettid());
+	atomic_fetch_add(&p->runs, 1);
+}
+
+Test(sched, job_threads_run_nicer_than_the_process)
+{
+	struct prio_probe p = {0};
+	struct sched_job job = {"nice", 1000, prio_run, NULL, &p};
+	int base = getpriority(PRIO_PROCESS, 0);
+	int want = base + 4 > 19 ? 19 : base + 4; /* the kernel caps niceness at 19 */
+	struct sched *s = sched_start(&job, 1, 4);
+	for (int waited = 0; waited < 2000 && atomic_load(&p.runs) < 1; waited += 5)
+		sleep_ms(5);
+	sched_stop(s);
+	cr_assert_eq(atomic_load(&p.runs), 1);
+	cr_assert_eq(p.seen, want, "job thread at %d, process at %d", p.seen, base);
+	cr_assert_eq(getpriority(PRIO_PROCESS, 0), base, "only the job's thread changes");
 }
