@@ -2,12 +2,11 @@
  * adoption: active users, seats and their utilisation, feature adoption and
  * time to value per segment and window (SPEC section 3).
  *
- * A user is identified by (account, user key): the same key under two
- * accounts is two users. Activity rows of accounts no CRM account has share
- * one pseudo-account, since the loader keeps no key for them. The dataset
- * holds one row per (account, user, feature), so a user is deduplicated by
- * hashing (account, user); (user, feature) pairs are deduplicated too, in
- * case a query returns a feature twice. Every step is linear in the rows.
+ * A user is identified by (account key, user key): the same user key under
+ * two accounts is two users, also when no CRM account has the key. Users are
+ * counted by the loader while the activity rows stream in, ordered by those
+ * keys (struct cs_activity_counts), so no row is kept; a (user, feature) pair
+ * returned twice counts once.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,200 +15,32 @@
 #include "emit.h"
 #include "kpi.h"
 
-_Static_assert(CS_MAX_FEATURES <= 64, "feature masks are 64 bits");
-
-/* ------------------------------------------------------------------ */
-/* Distinct users and their features                                   */
-
-/*
- * One entry per (account, user) with the latest activity before t, and a
- * chain of (feature, latest activity) nodes. Everything is aggregated in
- * one pass over the rows: with ~10M rows in random order, every extra pass
- * that touches rows by index costs a cache miss per row.
- */
-struct user {
-	int32_t account;
-	uint32_t seg;
-	const char *key;
-	cs_time latest;	   /* CS_TIME_NONE: no activity before t */
-	uint64_t fmask;	   /* features with a node (CS_MAX_FEATURES is 64) */
-	uint32_t features; /* first node + 1; 0: none */
-};
-
-struct feature_node {
-	cs_time latest;
-	uint32_t next; /* node + 1; 0: end */
-	int32_t feature;
-};
-
-struct user_table {
-	uint64_t *slots; /* hash tag << 32 | (user id + 1); 0 is empty */
-	size_t mask;
-	struct user *users;
-	size_t n, cap;
-	struct feature_node *nodes;
-	size_t nnodes, nodecap;
-};
-
-static uint64_t user_hash(int32_t account, const char *key)
-{
-	uint64_t h = UINT64_C(1469598103934665603) ^ (uint64_t)(uint32_t)account;
-
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= UINT64_C(1099511628211);
-	}
-	/* FNV mixes the high bits poorly for short keys; finish like splitmix. */
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	return h;
-}
-
-static void user_table_grow(struct user_table *t)
-{
-	size_t nslots = t->mask ? (t->mask + 1) * 2 : 1024;
-	uint64_t *old = t->slots;
-	size_t oldn = t->mask ? t->mask + 1 : 0;
-
-	t->slots = xcalloc(nslots, sizeof(*t->slots));
-	t->mask = nslots - 1;
-	for (size_t i = 0; i < oldn; i++) {
-		/* The tag holds the hash's high half; the slot is found from it,
-		 * so users need not be rehashed (or touched) when growing. */
-		size_t s;
-
-		if (!old[i])
-			continue;
-		s = (size_t)(old[i] >> 32) & t->mask;
-		while (t->slots[s])
-			s = (s + 1) & t->mask;
-		t->slots[s] = old[i];
-	}
-	free(old);
-}
-
-static struct user *user_find(struct user_table *t, const struct cs_activity *a)
-{
-	uint64_t tag = user_hash(a->account, a->user) >> 32;
-	size_t s;
-
-	if ((t->n + 1) * 2 > t->mask + 1)
-		user_table_grow(t);
-	for (s = (size_t)tag & t->mask; t->slots[s]; s = (s + 1) & t->mask) {
-		struct user *u;
-
-		if (t->slots[s] >> 32 != tag)
-			continue;
-		u = &t->users[(uint32_t)t->slots[s] - 1];
-		if (u->account == a->account && strcmp(u->key, a->user) == 0)
-			return u;
-	}
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 1024;
-		t->users = xrealloc(t->users, t->cap * sizeof(*t->users));
-	}
-	t->users[t->n] = (struct user){a->account, a->seg, a->user, CS_TIME_NONE, 0, 0};
-	t->slots[s] = tag << 32 | (uint64_t)(t->n + 1);
-	return &t->users[t->n++];
-}
-
-static void user_feature(struct user_table *t, struct user *u, int32_t feature, cs_time at)
-{
-	uint64_t bit = UINT64_C(1) << feature;
-
-	/* The chain is walked only for a repeated (user, feature), which the
-	 * dataset contract rules out; new features are prepended blindly. */
-	if (u->fmask & bit) {
-		for (uint32_t n = u->features; n; n = t->nodes[n - 1].next) {
-			struct feature_node *node = &t->nodes[n - 1];
-
-			if (node->feature == feature) {
-				if (at > node->latest)
-					node->latest = at;
-				return;
-			}
-		}
-	}
-	if (t->nnodes == t->nodecap) {
-		t->nodecap = t->nodecap ? t->nodecap * 2 : 1024;
-		t->nodes = xrealloc(t->nodes, t->nodecap * sizeof(*t->nodes));
-	}
-	t->nodes[t->nnodes++] = (struct feature_node){at, u->features, feature};
-	u->features = (uint32_t)t->nnodes;
-	u->fmask |= bit;
-}
-
 /* ------------------------------------------------------------------ */
 /* Counting                                                            */
 
 struct adoption {
 	size_t nseg, nwin, nfeat;
-	uint64_t *active;   /* [seg][win] */
-	uint64_t *used;	    /* [seg][win], accounts with seats only */
-	uint64_t *featured; /* [seg][win][feat] */
-	uint64_t *seats;    /* [seg] */
+	const uint64_t *active;	  /* [seg][win] */
+	uint64_t *used;		  /* [seg][win], accounts with seats only */
+	const uint64_t *featured; /* [seg][win][feat] */
+	uint64_t *seats;	  /* [seg] */
 };
 
-static bool has_seats(const struct cs_data *d, int32_t account)
+/* The loader counted distinct users per segment and per account as the rows
+ * streamed in (struct cs_activity_counts); seats used are the active users
+ * of the accounts that have seats. */
+static void count_used(const struct cs_data *d, struct adoption *a)
 {
-	return account >= 0 && (size_t)account < d->naccounts && d->accounts[account].seats > 0;
-}
+	const struct cs_activity_counts *act = &d->activity;
 
-/* The latest activity before t decides every window, since all windows end
- * at t: a user is active in [t - W, t) iff that instant is >= t - W. */
-static void count_users(const struct cs_data *d, struct adoption *a)
-{
-	const struct cs_collector *col = d->collector;
-	struct user_table t = {0};
-	size_t most = d->nactivity ? d->nactivity : 1;
-	cs_time from[CS_MAX_WINDOWS];
+	for (size_t i = 0; i < d->naccounts; i++) {
+		const struct cs_account *acc = &d->accounts[i];
 
-	for (size_t w = 0; w < a->nwin; w++)
-		from[w] = d->as_of - col->windows[w].seconds * CS_SECOND;
-	/* Sized for the worst case up front: untouched pages of a large
-	 * allocation cost nothing, while growing would copy hundreds of MB. */
-	t.cap = t.nodecap = most;
-	t.users = xmalloc(most * sizeof(*t.users));
-	t.nodes = xmalloc(most * sizeof(*t.nodes));
-
-	for (size_t i = 0; i < d->nactivity; i++) {
-		const struct cs_activity *r = &d->activity[i];
-		struct user *u;
-
-		if (!r->user || r->last_active_at == CS_TIME_NONE || r->last_active_at >= d->as_of)
+		if (acc->seats <= 0 || acc->seg >= a->nseg)
 			continue;
-		u = user_find(&t, r);
-		if (r->last_active_at > u->latest)
-			u->latest = r->last_active_at;
-		if (r->feature >= 0 && (size_t)r->feature < a->nfeat)
-			user_feature(&t, u, r->feature, r->last_active_at);
+		for (size_t w = 0; w < a->nwin; w++)
+			a->used[acc->seg * a->nwin + w] += act->account_users[i * act->nwin + w];
 	}
-
-	for (size_t k = 0; k < t.n; k++) {
-		const struct user *u = &t.users[k];
-		bool seated = has_seats(d, u->account);
-
-		if (u->seg >= a->nseg)
-			continue;
-		for (size_t w = 0; w < a->nwin; w++) {
-			size_t sw = u->seg * a->nwin + w;
-
-			if (u->latest < from[w])
-				continue;
-			a->active[sw]++;
-			if (seated)
-				a->used[sw]++;
-			for (uint32_t n = u->features; n; n = t.nodes[n - 1].next)
-				if (t.nodes[n - 1].latest >= from[w])
-					a->featured[sw * a->nfeat +
-						    (size_t)t.nodes[n - 1].feature]++;
-		}
-	}
-
-	free(t.nodes);
-	free(t.users);
-	free(t.slots);
 }
 
 /* ------------------------------------------------------------------ */
@@ -292,7 +123,7 @@ static void emit_adoption(const struct cs_data *d, struct mset *out, const struc
 
 	for (uint32_t seg = 0; seg < a->nseg; seg++)
 		emit(seats, d, seg, (double)a->seats[seg], NULL);
-	for (size_t w = 0; w < a->nwin; w++) {
+	for (size_t w = 0; w < col->nwindows; w++) {
 		const char *label = col->windows[w].label;
 
 		for (uint32_t seg = 0; seg < a->nseg; seg++) {
@@ -354,22 +185,20 @@ void kpi_adoption(const struct cs_data *d, struct mset *out)
 	struct adoption a;
 
 	a.nseg = d->seg.n;
-	a.nwin = d->collector->nwindows;
+	a.nwin = d->activity.nwin; /* the collector's windows, then health's */
 	a.nfeat = d->cfg->nfeatures;
-	a.active = xcalloc(a.nseg * a.nwin + 1, sizeof(*a.active));
+	a.active = d->activity.seg_users;
 	a.used = xcalloc(a.nseg * a.nwin + 1, sizeof(*a.used));
-	a.featured = xcalloc(a.nseg * a.nwin * a.nfeat + 1, sizeof(*a.featured));
+	a.featured = d->activity.seg_feature_users;
 	a.seats = xcalloc(a.nseg + 1, sizeof(*a.seats));
 
 	for (size_t i = 0; i < d->naccounts; i++)
 		if (d->accounts[i].seats > 0 && d->accounts[i].seg < a.nseg)
 			a.seats[d->accounts[i].seg] += (uint64_t)d->accounts[i].seats;
-	count_users(d, &a);
+	count_used(d, &a);
 	emit_adoption(d, out, &a);
 	emit_ttv(d, out);
 
-	free(a.active);
 	free(a.used);
-	free(a.featured);
 	free(a.seats);
 }

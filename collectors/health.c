@@ -55,62 +55,15 @@ static void customer_mrr(const struct cs_data *d, cs_time x, double *mrr)
 	}
 }
 
-static int cmp_user_ptr(const void *pa, const void *pb)
-{
-	const char *const *a = pa, *const *b = pb;
-
-	return strcmp(*a, *b);
-}
-
-static bool usage_row(const struct cs_data *d, const struct account_health *h, cs_time from,
-		      const struct cs_activity *r)
-{
-	return r->account >= 0 && (size_t)r->account < d->naccounts && h[r->account].scored &&
-	       d->accounts[r->account].seats > 0 && r->user && r->last_active_at >= from &&
-	       r->last_active_at < d->as_of;
-}
-
-/* Distinct users per scored, seated account active in the usage window:
- * rows are bucketed by account, then each (small) bucket is sorted by user. */
+/* Distinct users per account active in the usage window, counted by the
+ * loader (struct cs_activity_counts: the window after the collector's). */
 static void count_users(const struct cs_data *d, struct account_health *h)
 {
-	cs_time from = d->as_of - d->cfg->health.usage_window * CS_SECOND;
-	size_t nacc = d->naccounts;
-	uint32_t *start = xcalloc(nacc + 1, sizeof(*start));
-	const char **users;
-	size_t total = 0;
+	const struct cs_activity_counts *act = &d->activity;
+	size_t w = act->nwin - 1;
 
-	for (size_t i = 0; i < d->nactivity; i++) {
-		const struct cs_activity *r = &d->activity[i];
-
-		if (usage_row(d, h, from, r)) {
-			start[r->account + 1]++;
-			total++;
-		}
-	}
-	for (size_t a = 0; a < nacc; a++)
-		start[a + 1] += start[a];
-	users = xmalloc((total ? total : 1) * sizeof(*users));
-	for (size_t i = 0; i < d->nactivity; i++) {
-		const struct cs_activity *r = &d->activity[i];
-
-		if (usage_row(d, h, from, r))
-			users[start[r->account]++] = r->user;
-	}
-	/* start[a] is now the end of bucket a. */
-	for (size_t a = 0, begin = 0; a < nacc; begin = start[a], a++) {
-		size_t n = start[a] - begin;
-
-		if (n == 0)
-			continue;
-		qsort(users + begin, n, sizeof(*users), cmp_user_ptr);
-		h[a].users = 1;
-		for (size_t k = begin + 1; k < start[a]; k++)
-			if (strcmp(users[k - 1], users[k]) != 0)
-				h[a].users++;
-	}
-	free(users);
-	free(start);
+	for (size_t a = 0; a < d->naccounts; a++)
+		h[a].users = act->account_users[a * act->nwin + w];
 }
 
 static void latest_nps(const struct cs_data *d, struct account_health *h)

@@ -602,6 +602,22 @@ static const struct {
     {cols_outcomes, sizeof(cols_outcomes) / sizeof(cols_outcomes[0])},
 };
 
+/* Activity in progress: the keys of the last valid row, and what the rows of
+ * that user said so far (see struct cs_activity_counts). */
+struct user_run {
+	char *account_key, *user_key; /* copies; libpq reuses its buffers */
+	size_t account_cap, user_cap;
+	bool have_keys, open;
+	uint64_t row;	  /* rows of the dataset so far */
+	uint64_t bad_row; /* the first row that came before its predecessor, 0: none */
+	int32_t account;  /* CS_NO_ACCOUNT: unknown */
+	uint32_t slot;	  /* segment slot, the unknown one for unknown accounts */
+	cs_time latest;	  /* latest row before t, CS_TIME_NONE: none */
+	uint64_t fmask;	  /* features with a row before t */
+	cs_time flatest[CS_MAX_FEATURES];
+	cs_time from[CS_MAX_WINDOWS + 1]; /* window starts */
+};
+
 struct cs_data_private {
 	struct arena arena;
 
@@ -624,14 +640,15 @@ struct cs_data_private {
 	const char *unknown[CS_MAX_DIMENSIONS];
 	bool need_unknown;
 
-	size_t cap_accounts, cap_customers, cap_subs, cap_trials, cap_surveys, cap_activity,
-	    cap_tickets;
+	size_t cap_accounts, cap_customers, cap_subs, cap_trials, cap_surveys, cap_tickets;
 	size_t *cap_outcomes;
 
 	/* the last billing key and currency seen: billing exports come grouped */
 	int32_t last_customer;
 	char last_currency[4];
 	double last_scale, last_rate;
+
+	struct user_run user; /* the activity user whose rows are arriving */
 };
 
 #define GROW(arr, n, cap)                                                                          \
@@ -677,7 +694,9 @@ void cs_data_free(struct cs_data *d)
 	free(d->subs);
 	free(d->trials);
 	free(d->surveys);
-	free(d->activity);
+	free(d->activity.account_users);
+	free(d->activity.seg_users);
+	free(d->activity.seg_feature_users);
 	free(d->tickets);
 	free(d->rejects);
 	free(d->seg.values);
@@ -691,6 +710,8 @@ void cs_data_free(struct cs_data *d)
 		free(p->acc_billing);
 		free(p->acc_dims);
 		free(p->cap_outcomes);
+		free(p->user.account_key);
+		free(p->user.user_key);
 		arena_release(&p->arena);
 		free(p);
 	}
@@ -715,6 +736,7 @@ void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason)
 }
 
 static void finish_accounts(struct cs_data *d);
+static void activity_alloc(struct cs_data *d);
 
 int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
 		  const char *const *names, char *err, size_t errlen)
@@ -781,6 +803,11 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 				return -1;
 			}
 		}
+	}
+	if (dataset == DS_ACTIVITY) {
+		activity_alloc(d);
+		p->user.have_keys = p->user.open = false;
+		p->user.row = p->user.bad_row = 0;
 	}
 	p->ds = dataset;
 	p->ds_name = dsname;
@@ -1407,12 +1434,76 @@ static void row_survey(struct cs_data *d, const char *const *v)
 	s->responded_at = at;
 }
 
+static void activity_alloc(struct cs_data *d)
+{
+	struct cs_activity_counts *a = &d->activity;
+	struct user_run *u = &d->priv->user;
+	size_t ncw = d->collector ? d->collector->nwindows : 0;
+	size_t nfeat = d->cfg->nfeatures;
+
+	if (a->seg_users)
+		return;
+	a->nwin = ncw + 1;
+	a->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
+	a->account_users = xcalloc(d->naccounts * a->nwin + 1, sizeof(*a->account_users));
+	a->seg_users = xcalloc(a->nseg * a->nwin, sizeof(*a->seg_users));
+	a->seg_feature_users =
+	    xcalloc(a->nseg * a->nwin * nfeat + 1, sizeof(*a->seg_feature_users));
+	for (size_t w = 0; w < ncw; w++)
+		u->from[w] = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
+	u->from[ncw] = d->as_of - d->cfg->health.usage_window * CS_SECOND;
+}
+
+/* Counts the user whose rows just ended. */
+static void activity_flush(struct cs_data *d)
+{
+	struct cs_activity_counts *a = &d->activity;
+	struct user_run *u = &d->priv->user;
+	size_t nfeat = d->cfg->nfeatures;
+
+	if (!u->open)
+		return;
+	u->open = false;
+	a->users++;
+	if (u->latest == CS_TIME_NONE)
+		return;
+	for (size_t w = 0; w < a->nwin; w++) {
+		size_t sw = u->slot * a->nwin + w;
+
+		if (u->latest < u->from[w])
+			continue;
+		a->seg_users[sw]++;
+		if (u->account != CS_NO_ACCOUNT)
+			a->account_users[(size_t)u->account * a->nwin + w]++;
+		for (uint64_t m = u->fmask; m; m &= m - 1) {
+			int f = __builtin_ctzll(m);
+
+			if (u->flatest[f] >= u->from[w])
+				a->seg_feature_users[sw * nfeat + (size_t)f]++;
+		}
+	}
+}
+
+static void keep_key(char **dst, size_t *cap, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (n > *cap) {
+		*cap = n < 64 ? 64 : n;
+		*dst = xrealloc(*dst, *cap);
+	}
+	memcpy(*dst, s, n);
+}
+
 static void row_activity(struct cs_data *d, const char *const *v)
 {
+	struct user_run *u = &d->priv->user;
 	const char *key = col(d, v, COL_Y_ACCOUNT);
 	const char *user = col(d, v, COL_Y_USER);
 	cs_time at;
+	int order = 1;
 
+	u->row++;
 	if (!key) {
 		reject(d, "null_key");
 		return;
@@ -1421,21 +1512,44 @@ static void row_activity(struct cs_data *d, const char *const *v)
 		return;
 	if (!need_time(d, col(d, v, COL_Y_AT), &at))
 		return;
+	if (u->have_keys) {
+		order = strcmp(key, u->account_key);
+		if (order == 0)
+			order = strcmp(user, u->user_key);
+	}
+	if (order < 0) {
+		if (!u->bad_row)
+			u->bad_row = u->row;
+		return;
+	}
+	if (order > 0) {
+		activity_flush(d);
+		keep_key(&u->account_key, &u->account_cap, key);
+		keep_key(&u->user_key, &u->user_cap, user);
+		u->have_keys = true;
+		u->account = account_of(d, key, &u->slot);
+		if (u->slot == CS_SEG_UNKNOWN)
+			u->slot = (uint32_t)(d->activity.nseg - 1);
+		u->latest = CS_TIME_NONE;
+		u->fmask = 0;
+		u->open = true;
+	}
+	if (at >= d->as_of)
+		return;
+	if (at > u->latest)
+		u->latest = at;
 
-	struct cs_data_private *p = d->priv;
-	GROW(d->activity, d->nactivity, p->cap_activity);
-	struct cs_activity *a = &d->activity[d->nactivity++];
-	a->account = account_of(d, key, &a->seg);
-	a->user = arena_strndup(&p->arena, user, strlen(user));
-	a->feature = -1;
 	const char *feat = col(d, v, COL_Y_FEATURE);
 	for (size_t i = 0; feat && i < d->cfg->nfeatures; i++) {
 		if (!strcmp(feat, d->cfg->features[i])) {
-			a->feature = (int32_t)i;
+			uint64_t bit = UINT64_C(1) << i;
+
+			if (!(u->fmask & bit) || at > u->flatest[i])
+				u->flatest[i] = at;
+			u->fmask |= bit;
 			break;
 		}
 	}
-	a->last_active_at = at;
 }
 
 static void row_ticket(struct cs_data *d, const char *const *v)
@@ -1520,11 +1634,25 @@ void cs_data_row(struct cs_data *d, const char *const *values)
 	}
 }
 
-void cs_data_end(struct cs_data *d)
+int cs_data_end(struct cs_data *d, char *err, size_t errlen)
 {
-	if (d->priv->ds == DS_ACCOUNTS)
+	struct cs_data_private *p = d->priv;
+	int rc = 0;
+
+	if (p->ds == DS_ACCOUNTS)
 		finish_accounts(d);
-	d->priv->ds = -1;
+	if (p->ds == DS_ACTIVITY) {
+		activity_flush(d);
+		if (p->user.bad_row) {
+			snprintf(err, errlen,
+				 "dataset \"activity\": row %llu is out of order (rows must come "
+				 "ordered by account_key, user_key in byte order)",
+				 (unsigned long long)p->user.bad_row);
+			rc = -1;
+		}
+	}
+	p->ds = -1;
+	return rc;
 }
 
 static void remap_unknown(uint32_t *seg, uint32_t unknown)
@@ -1533,13 +1661,37 @@ static void remap_unknown(uint32_t *seg, uint32_t unknown)
 		*seg = unknown;
 }
 
+/* Activity of unknown accounts was counted in the last segment slot; that
+ * slot becomes the unknown segment unless an account combination is it. */
+static void move_activity_slot(struct cs_data *d, uint32_t unknown)
+{
+	struct cs_activity_counts *a = &d->activity;
+	size_t slot = a->nseg - 1, nfeat = d->cfg->nfeatures;
+
+	if (unknown == slot)
+		return;
+	for (size_t w = 0; w < a->nwin; w++) {
+		a->seg_users[unknown * a->nwin + w] += a->seg_users[slot * a->nwin + w];
+		a->seg_users[slot * a->nwin + w] = 0;
+		for (size_t f = 0; f < nfeat; f++) {
+			uint64_t *from = &a->seg_feature_users[(slot * a->nwin + w) * nfeat + f];
+
+			a->seg_feature_users[(unknown * a->nwin + w) * nfeat + f] += *from;
+			*from = 0;
+		}
+	}
+}
+
 void cs_data_link(struct cs_data *d)
 {
 	struct cs_data_private *p = d->priv;
 	if (!p->accounts_done)
 		finish_accounts(d);
-	if (!p->need_unknown)
+	activity_alloc(d);
+	if (!p->need_unknown) {
+		d->activity.nseg = d->seg.n;
 		return;
+	}
 
 	size_t nd = d->seg.ndims;
 	uint32_t unknown = UINT32_MAX;
@@ -1557,13 +1709,13 @@ void cs_data_link(struct cs_data *d)
 		remap_unknown(&d->customers[i].seg, unknown);
 	for (size_t i = 0; i < d->nsurveys; i++)
 		remap_unknown(&d->surveys[i].seg, unknown);
-	for (size_t i = 0; i < d->nactivity; i++)
-		remap_unknown(&d->activity[i].seg, unknown);
+	move_activity_slot(d, unknown);
 	for (size_t i = 0; i < d->ntickets; i++)
 		remap_unknown(&d->tickets[i].seg, unknown);
 	size_t nruns = d->cfg->noutcomes * (d->collector ? d->collector->nwindows : 0);
 	for (size_t r = 0; r < nruns; r++)
 		for (size_t i = 0; i < d->noutcome_values[r]; i++)
 			remap_unknown(&d->outcomes[r][i].seg, unknown);
+	d->activity.nseg = d->seg.n;
 	p->need_unknown = false;
 }

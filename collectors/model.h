@@ -8,7 +8,7 @@
  *   for each dataset the kind needs, accounts first:
  *       cs_data_begin(d, ds, outcome, window, ncols, names, err, len);
  *       cs_data_row(d, values)   ... once per row, values[i] NULL = SQL NULL
- *       cs_data_end(d);
+ *       cs_data_end(d, err, len);
  *   cs_data_link(d);             segments, cardinality fold
  *   kpi_xxx(d, out);             pure compute into an mset
  *   cs_data_free(d);
@@ -96,12 +96,25 @@ struct cs_survey {
 	cs_time responded_at;
 };
 
-struct cs_activity {
-	int32_t account;
-	uint32_t seg;
-	const char *user;
-	int32_t feature; /* index into cfg->features, -1: NULL or not listed */
-	cs_time last_active_at;
+/*
+ * Activity is counted while it streams in and never stored row by row: at
+ * ~20 rows per account it would dominate the memory of a cycle. The exporter
+ * wraps the activity query in ORDER BY account_key, user_key (byte order;
+ * config_activity_sql), so the rows of one user arrive together and a user
+ * is complete when the next one starts. A user is an (account key, user key)
+ * pair, for accounts no CRM account has as well.
+ *
+ * Windows: w < collector->nwindows are the collector's, w == nwindows is
+ * the health model's usage window. A user is active in window w when the
+ * latest of its rows before t is at or after t - W.
+ */
+struct cs_activity_counts {
+	size_t nwin;
+	size_t nseg;		     /* segment slots; d->seg.n once linked */
+	uint32_t *account_users;     /* [account * nwin + w]: its distinct active users */
+	uint64_t *seg_users;	     /* [seg * nwin + w] */
+	uint64_t *seg_feature_users; /* [(seg * nwin + w) * cfg->nfeatures + f] */
+	uint64_t users;		     /* distinct (account, user) pairs with a valid row */
 };
 
 struct cs_ticket {
@@ -159,8 +172,7 @@ struct cs_data {
 	size_t ntrials;
 	struct cs_survey *surveys;
 	size_t nsurveys;
-	struct cs_activity *activity;
-	size_t nactivity;
+	struct cs_activity_counts activity;
 	struct cs_ticket *tickets;
 	size_t ntickets;
 	/* outcomes[o * nwindows + w]: values of outcome o for collector window w */
@@ -186,7 +198,9 @@ void cs_data_free(struct cs_data *d);
 int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
 		  const char *const *names, char *err, size_t errlen);
 void cs_data_row(struct cs_data *d, const char *const *values);
-void cs_data_end(struct cs_data *d);
+/* Returns 0, or -1 with a message when the dataset as a whole broke its
+ * contract (activity rows out of order). */
+int cs_data_end(struct cs_data *d, char *err, size_t errlen);
 void cs_data_link(struct cs_data *d);
 
 /* Count a rejected row (also used by compute for semantic rejects). */

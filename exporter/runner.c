@@ -96,8 +96,14 @@ static int fetch(const struct cs_query *q, struct pg_source *const *sources, int
 	f->begun = false;
 	int rc =
 	    pg_query(sources[q->source], q->sql, q->nparams, params, timeout, &sink, err, errlen);
-	if (f->begun)
-		cs_data_end(f->d);
+	if (f->begun) {
+		char why[256];
+
+		if (cs_data_end(f->d, why, sizeof(why)) < 0 && rc == 0) {
+			snprintf(err, errlen, "%s", why);
+			rc = -1;
+		}
+	}
 	return rc;
 }
 

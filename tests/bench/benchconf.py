@@ -322,6 +322,18 @@ def cmd_render(args):
         f.write(dump(cfg))
 
 
+def activity_sql(sql):
+    """The activity query as the exporter sends it (config/config.c,
+    activity_sql): sorted by the keys, so that it can count users while the
+    rows stream in."""
+    return (
+        "SELECT * FROM (\n"
+        + sql.rstrip(" \t\r\n\f\v;")
+        + '\n) AS cs_activity ORDER BY account_key::text COLLATE "C", '
+        + 'user_key::text COLLATE "C"'
+    )
+
+
 def cmd_sql(args):
     path, name, as_of_text, outdir = args
     with open(path, encoding="utf-8") as f:
@@ -350,7 +362,10 @@ def cmd_sql(args):
         if ds in need:
             d = cfg["datasets"][ds]
             vals = [base[p] for p in d.get("params", [])]
-            jobs.append((d["source"], substitute(d["query"], vals)))
+            sql = substitute(d["query"], vals)
+            if ds == "activity":
+                sql = activity_sql(sql)
+            jobs.append((d["source"], sql))
     if coll["kind"] == "outcomes":
         for o in cfg.get("outcomes", ()):
             for w in windows:

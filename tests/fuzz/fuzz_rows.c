@@ -100,6 +100,14 @@ static void feed(struct cs_data *d, int ds, char *text)
 	}
 }
 
+/* An activity stream out of order fails the run in the exporter; compute
+ * still runs here, since it must stay memory-safe on any counts. */
+static void end(struct cs_data *d)
+{
+	char err[256];
+	(void)cs_data_end(d, err, sizeof(err));
+}
+
 static void begin(struct cs_data *d, int ds, size_t window)
 {
 	char err[256];
@@ -119,21 +127,21 @@ static void run_kind(const struct cs_collector *c, int ds, const char *text, siz
 	copy[len] = '\0';
 	if (ds == DS_ACCOUNTS) {
 		feed(d, DS_ACCOUNTS, copy);
-		cs_data_end(d);
+		end(d);
 	} else {
-		cs_data_end(d);
+		end(d);
 		if (ds == DS_COUNT) {
 			for (size_t w = 0; w < c->nwindows; w++) {
 				char *again = strdup(copy);
 				begin(d, CS_DS_OUTCOME, w);
 				feed(d, DS_COUNT, again);
-				cs_data_end(d);
+				end(d);
 				free(again);
 			}
 		} else if (config_kind_datasets(c->kind) & (1u << ds)) {
 			begin(d, ds, 0);
 			feed(d, ds, copy);
-			cs_data_end(d);
+			end(d);
 		}
 	}
 	free(copy);

@@ -126,15 +126,52 @@ cs_time fixture_time(const char *s)
 	return t;
 }
 
+/* Row order of the activity query, which the exporter asks PostgreSQL for:
+ * account_key, user_key in byte order, NULLs last. */
+static _Thread_local size_t order_col[2];
+
+static int cmp_nullable(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a == NULL) - (b == NULL);
+	return strcmp(a, b);
+}
+
+static int cmp_activity_row(const void *x, const void *y)
+{
+	const char *const *a = *(const char *const *const *)x;
+	const char *const *b = *(const char *const *const *)y;
+	int c = cmp_nullable(a[order_col[0]], b[order_col[0]]);
+
+	return c ? c : cmp_nullable(a[order_col[1]], b[order_col[1]]);
+}
+
+static size_t column(const char *const *cols, size_t ncols, const char *name)
+{
+	for (size_t i = 0; i < ncols; i++)
+		if (cols[i] && !strcmp(cols[i], name))
+			return i;
+	return ncols;
+}
+
 static void load(struct cs_data *d, int dataset, size_t outcome, size_t window,
 		 const char *const *cols, size_t ncols, const char *const *rows, size_t nrows)
 {
 	char err[256] = "";
+	const char *const **order = xmalloc((nrows ? nrows : 1) * sizeof(*order));
 	int rc = cs_data_begin(d, dataset, outcome, window, (int)ncols, cols, err, sizeof(err));
 	cr_assert_eq(rc, 0, "cs_data_begin failed: %s", err);
 	for (size_t r = 0; r < nrows; r++)
-		cs_data_row(d, rows + r * ncols);
-	cs_data_end(d);
+		order[r] = rows + r * ncols;
+	order_col[0] = column(cols, ncols, "account_key");
+	order_col[1] = column(cols, ncols, "user_key");
+	if (dataset == DS_ACTIVITY && order_col[0] < ncols && order_col[1] < ncols)
+		qsort(order, nrows, sizeof(*order), cmp_activity_row);
+	for (size_t r = 0; r < nrows; r++)
+		cs_data_row(d, order[r]);
+	free(order);
+	rc = cs_data_end(d, err, sizeof(err));
+	cr_assert_eq(rc, 0, "cs_data_end failed: %s", err);
 }
 
 void fixture_load(struct cs_data *d, int dataset, const char *const *cols, size_t ncols,

@@ -60,8 +60,10 @@ cs_time fixture_time(const char *s);
 
 /*
  * Feeds nrows rows of ncols text values (row-major, NULL = SQL NULL) through
- * cs_data_begin / cs_data_row / cs_data_end. Fails the test when
- * cs_data_begin fails.
+ * cs_data_begin / cs_data_row / cs_data_end. Activity rows are fed in the
+ * order the exporter's ORDER BY gets from PostgreSQL (account_key, user_key,
+ * byte order), whatever their order in the table. Fails the test when
+ * cs_data_begin or cs_data_end fails.
  */
 void fixture_load(struct cs_data *d, int dataset, const char *const *cols, size_t ncols,
 		  const char *const *rows, size_t nrows);

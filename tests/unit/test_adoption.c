@@ -163,6 +163,71 @@ Test(kpis_adoption, unknown_account_activity)
 	run_free(&r);
 }
 
+Test(kpis_adoption, unknown_accounts_keep_their_users_apart)
+{
+	/* The same user key under two unknown account keys is two users, as
+	 * under two known accounts. */
+	static const char *const rows[] = {
+	    "zz", "u1", "api", RECENT, /* */
+	    "zy", "u1", "api", RECENT, /* */
+	    "zy", "u1", NULL,  OLDER,  /* the same user as the row above */
+	};
+	struct run r;
+
+	run_adoption(&r, accounts, 4, rows, 3);
+	cr_assert_eq(must(&r, "cs_active_users", "unknown", "30d", NULL), 2);
+	cr_assert_eq(must(&r, "cs_active_users", "unknown", "90d", NULL), 2);
+	cr_assert_eq(must(&r, "cs_feature_active_users", "unknown", "30d", "api"), 2);
+	run_free(&r);
+}
+
+Test(kpis_adoption, unknown_accounts_join_an_all_null_combination)
+{
+	/* a5 has no plan, so "unknown" is an account combination of its own;
+	 * users of unknown account keys land in the same segment. */
+	static const char *const with_null[] = {
+	    "a1", NULL, "pro", "10", NULL, NULL, /* */
+	    "a5", NULL, NULL,  "4",  NULL, NULL, /* */
+	};
+	static const char *const rows[] = {
+	    "a5", "u1", "api", RECENT, /* */
+	    "zz", "u1", "api", RECENT, /* */
+	    "zz", "u2", NULL,  OLDER,  /* */
+	};
+	struct run r;
+
+	run_adoption(&r, with_null, 2, rows, 3);
+	cr_assert_eq(must(&r, "cs_active_users", "unknown", "30d", NULL), 2);
+	cr_assert_eq(must(&r, "cs_active_users", "unknown", "90d", NULL), 3);
+	cr_assert_eq(must(&r, "cs_feature_active_users", "unknown", "30d", "api"), 2);
+	cr_assert_eq(must(&r, "cs_seats_used", "unknown", "90d", NULL), 1, "only a5 has seats");
+	cr_assert_eq(must(&r, "cs_seats", "unknown", NULL, NULL), 4);
+	cr_assert_eq(must(&r, "cs_active_users", "pro", "90d", NULL), 0);
+	run_free(&r);
+}
+
+Test(kpis_adoption, rows_out_of_order_fail_the_dataset)
+{
+	/* The exporter asks PostgreSQL for (account_key, user_key) order; a
+	 * stream that breaks it would count a user twice, so it is refused. */
+	static const char *const rows[][4] = {
+	    {"a1", "u2", "api", RECENT}, {"a1", "u2", NULL, RECENT}, {"a2", "u1", NULL, RECENT},
+	    {"a1", "u1", NULL, RECENT},	 {"a0", "u9", NULL, RECENT},
+	};
+	struct cs_config *cfg = fixture_config(dims, 1);
+	struct cs_data *d = fixture_data(cfg, KIND_ADOPTION, fixture_time(AS_OF));
+	char err[256] = "";
+
+	fixture_load(d, DS_ACCOUNTS, acols, 6, accounts, 4);
+	cr_assert_eq(cs_data_begin(d, DS_ACTIVITY, 0, 0, 4, xcols, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cs_data_row(d, rows[i]);
+	cr_assert_eq(cs_data_end(d, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "row 4 is out of order"), "%s", err);
+	cs_data_free(d);
+	fixture_free_config(cfg);
+}
+
 static double ttv(const struct run *r, const char *sample, const char *window, const char *le)
 {
 	bool found = false;

@@ -316,9 +316,17 @@ Test(model_rejects, trials_surveys_activity_tickets)
 
 	cr_assert_eq(fixture_rejects(l.d, "activity", "null_value"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "activity", "null_key"), 1);
-	cr_assert_eq(l.d->nactivity, 2);
-	cr_assert_eq(l.d->activity[0].feature, 0);
-	cr_assert_eq(l.d->activity[1].feature, -1);
+	/* Windows 30d, 90d and health's 30d; the rows are 31 days before t. */
+	const struct cs_activity_counts *y = &l.d->activity;
+	size_t seg = l.d->accounts[0].seg, nf = l.cfg->nfeatures;
+	cr_assert_eq(y->nwin, 3);
+	cr_assert_eq(y->users, 2);
+	cr_assert_eq(y->account_users[0 * 3 + 0], 0);
+	cr_assert_eq(y->account_users[0 * 3 + 1], 2);
+	cr_assert_eq(y->account_users[1 * 3 + 1], 0);
+	cr_assert_eq(y->seg_users[seg * 3 + 1], 2);
+	cr_assert_eq(y->seg_feature_users[(seg * 3 + 1) * nf + 0], 1, "u1 on api");
+	cr_assert_eq(y->seg_feature_users[(seg * 3 + 1) * nf + 1], 0, "u2's feature is unlisted");
 
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "bad_resolution"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "null_value"), 1);

@@ -569,12 +569,12 @@ def surveys(m, e):
 
 
 def active_users(m, since, feature=False):
-    """Distinct users, (account, user key); accounts no CRM account has share
-    one pseudo-account (documented choice)."""
+    """Distinct users, (account key, user key), for account keys no CRM
+    account has as well (documented choice)."""
     out = set()
     for a, u, f, last in m.activity:
         if last >= since:
-            key = (a if a in m.accounts else None, u)
+            key = (a, u)
             out.add((key, f) if feature else key)
     return out
 
@@ -599,7 +599,7 @@ def adoption(m, e):
             fusers[(m.seg_of_account(u[0]), f)] += 1
         for s in segs:
             mine = users[s]
-            with_seats = [u for u in mine if u[0] is not None and m.accounts[u[0]]["seats"] > 0]
+            with_seats = [u for u in mine if u[0] in m.accounts and m.accounts[u[0]]["seats"] > 0]
             e.put("cs_active_users", s, len(mine), window=w)
             e.put("cs_seats_used", s, len(with_seats), window=w)
             e.ratio("cs_license_utilization_ratio", s, len(with_seats), seats[s], window=w)
