@@ -39,20 +39,14 @@ struct account_health {
 /* ------------------------------------------------------------------ */
 /* Inputs per account                                                  */
 
-static bool counts_at(const struct cs_subscription *s, cs_time x)
+/* MRR per customer at x = t (k = nwindows) or t minus the billing window
+ * (k = nwindows + 1), summed by the loader (struct cs_mrr). */
+static void customer_mrr(const struct cs_data *d, size_t k, double *mrr)
 {
-	return (s->status == SUB_ACTIVE || s->status == SUB_PAST_DUE) && s->valid_from <= x &&
-	       x < s->valid_to;
-}
+	const struct cs_mrr *m = &d->mrr;
 
-static void customer_mrr(const struct cs_data *d, cs_time x, double *mrr)
-{
-	for (size_t i = 0; i < d->nsubs; i++) {
-		const struct cs_subscription *s = &d->subs[i];
-
-		if (s->customer < d->ncustomers && counts_at(s, x))
-			mrr[s->customer] += s->monthly;
-	}
+	for (size_t c = 0; c < d->ncustomers; c++)
+		mrr[c] = m->mrr[c * m->ninstants + k];
 }
 
 /* Distinct users per account active in the usage window, counted by the
@@ -282,8 +276,8 @@ void kpi_health(const struct cs_data *d, struct mset *out)
 	double *m0 = xcalloc(ncust + 1, sizeof(*m0));
 	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));
 
-	customer_mrr(d, d->as_of, m1);
-	customer_mrr(d, d->as_of - d->cfg->health.billing_window * CS_SECOND, m0);
+	customer_mrr(d, d->mrr.ninstants - 2, m1);
+	customer_mrr(d, d->mrr.ninstants - 1, m0);
 	for (size_t i = 0; i < d->naccounts; i++) {
 		int32_t c = d->accounts[i].customer;
 

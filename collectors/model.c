@@ -640,7 +640,7 @@ struct cs_data_private {
 	const char *unknown[CS_MAX_DIMENSIONS];
 	bool need_unknown;
 
-	size_t cap_accounts, cap_customers, cap_subs, cap_trials, cap_surveys, cap_tickets;
+	size_t cap_accounts, cap_customers, cap_trials, cap_surveys, cap_tickets;
 	size_t *cap_outcomes;
 
 	/* the last billing key and currency seen: billing exports come grouped */
@@ -670,6 +670,12 @@ struct cs_data *cs_data_new(const struct cs_config *cfg, const struct cs_collect
 	d->priv->ds = -1;
 	d->priv->last_customer = -1;
 	d->seg.ndims = cfg->ndims;
+	size_t ncw = collector ? collector->nwindows : 0;
+	for (size_t w = 0; w < ncw; w++)
+		d->mrr.at[w] = as_of - collector->windows[w].seconds * CS_SECOND;
+	d->mrr.at[ncw] = as_of;
+	d->mrr.at[ncw + 1] = as_of - cfg->health.billing_window * CS_SECOND;
+	d->mrr.ninstants = ncw + 2;
 	size_t nruns = cfg->noutcomes * (collector ? collector->nwindows : 0);
 	if (nruns) {
 		d->outcomes = xcalloc(nruns, sizeof(*d->outcomes));
@@ -691,7 +697,8 @@ void cs_data_free(struct cs_data *d)
 	free(d->noutcome_values);
 	free(d->accounts);
 	free(d->customers);
-	free(d->subs);
+	free(d->mrr.mrr);
+	free(d->mrr.first_positive);
 	free(d->trials);
 	free(d->surveys);
 	free(d->activity.account_users);
@@ -1262,6 +1269,24 @@ static int currency_lookup(struct cs_data *d, const char *code, double *scale, d
 	return 0;
 }
 
+/* Makes room for n customers in the MRR sums, growing like GROW. */
+static void mrr_reserve(struct cs_data *d, size_t n)
+{
+	struct cs_mrr *m = &d->mrr;
+	size_t cap = m->cap ? m->cap : 256;
+
+	if (n <= m->cap)
+		return;
+	while (cap < n)
+		cap *= 2;
+	m->mrr = xrealloc(m->mrr, cap * m->ninstants * sizeof(*m->mrr));
+	m->first_positive = xrealloc(m->first_positive, cap * sizeof(*m->first_positive));
+	memset(m->mrr + m->cap * m->ninstants, 0, (cap - m->cap) * m->ninstants * sizeof(*m->mrr));
+	for (size_t c = m->cap; c < cap; c++)
+		m->first_positive[c] = CS_TIME_OPEN;
+	m->cap = cap;
+}
+
 static void row_subscription(struct cs_data *d, const char *const *v)
 {
 	const char *bk = col(d, v, COL_S_BILLING);
@@ -1348,16 +1373,20 @@ static void row_subscription(struct cs_data *d, const char *const *v)
 		return;
 	}
 
-	struct cs_data_private *p = d->priv;
 	uint32_t c = customer_of(d, bk);
-	GROW(d->subs, d->nsubs, p->cap_subs);
-	struct cs_subscription *s = &d->subs[d->nsubs++];
-	s->customer = c;
-	s->status = status;
 	/* dividing late keeps round prices exact: $90/quarter is 30, not 30.000000000000004 */
-	s->monthly = amount * quantity / scale * num / (den * count) * rate;
-	s->valid_from = from;
-	s->valid_to = to;
+	double monthly = amount * quantity / scale * num / (den * count) * rate;
+	struct cs_mrr *m = &d->mrr;
+
+	m->rows++;
+	if ((status != SUB_ACTIVE && status != SUB_PAST_DUE) || !(monthly > 0))
+		return;
+	mrr_reserve(d, (size_t)c + 1);
+	if (from < m->first_positive[c])
+		m->first_positive[c] = from;
+	for (size_t k = 0; k < m->ninstants; k++)
+		if (from <= m->at[k] && m->at[k] < to)
+			m->mrr[c * m->ninstants + k] += monthly;
 }
 
 static void row_trial(struct cs_data *d, const char *const *v)
@@ -1688,6 +1717,7 @@ void cs_data_link(struct cs_data *d)
 	if (!p->accounts_done)
 		finish_accounts(d);
 	activity_alloc(d);
+	mrr_reserve(d, d->ncustomers);
 	if (!p->need_unknown) {
 		d->activity.nseg = d->seg.n;
 		return;

@@ -71,13 +71,23 @@ struct cs_customer {
 	uint32_t seg;
 };
 
-struct cs_subscription {
-	uint32_t customer;
-	enum cs_status status;
-	double
-	    monthly; /* amount × quantity normalised to a month, reporting currency, major units */
-	cs_time valid_from;
-	cs_time valid_to; /* CS_TIME_OPEN when NULL */
+/*
+ * Subscriptions are summed per billing customer as they stream in and never
+ * stored: a customer's MRR at each instant a kind asks about, and the
+ * earliest valid_from of a counting row (active, past_due) with a positive
+ * monthly amount, which decides revenue's reactivation rule. Rows are added
+ * in the order they arrive, as a loop over stored rows would add them.
+ *
+ * Instants: k < collector->nwindows is t - W_k (window starts), k ==
+ * nwindows is t, k == nwindows + 1 is t minus health's billing window.
+ */
+struct cs_mrr {
+	size_t ninstants;
+	cs_time at[CS_MAX_WINDOWS + 2];
+	double *mrr;		 /* [customer * ninstants + k], monthly, reporting currency */
+	cs_time *first_positive; /* [customer]; CS_TIME_OPEN: none */
+	size_t cap;		 /* customers the arrays hold; all of them once linked */
+	uint64_t rows;		 /* valid subscription rows */
 };
 
 struct cs_trial {
@@ -166,8 +176,7 @@ struct cs_data {
 	size_t naccounts;
 	struct cs_customer *customers;
 	size_t ncustomers;
-	struct cs_subscription *subs;
-	size_t nsubs;
+	struct cs_mrr mrr;
 	struct cs_trial *trials;
 	size_t ntrials;
 	struct cs_survey *surveys;

@@ -2,16 +2,16 @@
  * revenue: MRR, its movements and the ratios built on them (SPEC section 3),
  * per segment and per collector window.
  *
- * One pass over the subscription rows accumulates, per customer, MRR at t and
- * at every window start t0, and the earliest valid_from of a counting row
- * with a positive monthly amount. That last instant decides reactivation:
- * amounts are never negative (negative amounts and quantities are rejected,
- * rates are positive), so a customer's summed MRR is > 0 at an instant x iff
- * some counting row with monthly > 0 covers x. Such an x < t0 exists iff some
+ * The loader summed, per customer, MRR at t and at every window start t0,
+ * and kept the earliest valid_from of a counting row with a positive monthly
+ * amount (struct cs_mrr). That last instant decides reactivation: amounts
+ * are never negative (negative amounts and quantities are rejected, rates
+ * are positive), so a customer's summed MRR is > 0 at an instant x iff some
+ * counting row with monthly > 0 covers x. Such an x < t0 exists iff some
  * such row starts before t0 (take x = its valid_from; conversely the row
  * covering x starts at or before x). Hence "MRR was > 0 before t0" is
- * "earliest positive counting valid_from < t0". No sort is needed and every
- * window is evaluated in the same pass.
+ * "earliest positive counting valid_from < t0". No row is kept, no sort is
+ * needed and every window is evaluated from the same sums.
  *
  * MRR is compared with zero exactly (a sum of non-negative terms is 0 only
  * when every term is), and m1 with m0 through cs_cmp, so a change within a
@@ -47,39 +47,12 @@ struct seg_acc {
 	uint64_t end;
 };
 
-static bool counts(enum cs_status st)
-{
-	return st == SUB_ACTIVE || st == SUB_PAST_DUE;
-}
-
 void kpi_revenue(const struct cs_data *d, struct mset *out)
 {
 	const struct cs_collector *col = d->collector;
 	size_t nw = col->nwindows, ns = d->seg.n, nc = d->ncustomers;
-	size_t stride = nw + 1;
-	cs_time t = d->as_of;
-	cs_time t0[CS_MAX_WINDOWS];
-	for (size_t w = 0; w < nw; w++)
-		t0[w] = t - col->windows[w].seconds * CS_SECOND;
-
-	/* m[c * stride]: MRR at t; m[c * stride + 1 + w]: MRR at t0 of window w */
-	double *m = xcalloc(nc * stride + 1, sizeof(*m));
-	cs_time *first = xmalloc((nc + 1) * sizeof(*first));
-	for (size_t c = 0; c < nc; c++)
-		first[c] = CS_TIME_OPEN;
-	for (size_t i = 0; i < d->nsubs; i++) {
-		const struct cs_subscription *s = &d->subs[i];
-		if (!counts(s->status) || !(s->monthly > 0))
-			continue;
-		double *mc = m + (size_t)s->customer * stride;
-		if (s->valid_from < first[s->customer])
-			first[s->customer] = s->valid_from;
-		if (s->valid_from <= t && t < s->valid_to)
-			mc[0] += s->monthly;
-		for (size_t w = 0; w < nw; w++)
-			if (s->valid_from <= t0[w] && t0[w] < s->valid_to)
-				mc[1 + w] += s->monthly;
-	}
+	const struct cs_mrr *mrr = &d->mrr;
+	size_t stride = mrr->ninstants;
 
 	struct seg_acc *sa = xcalloc(ns + 1, sizeof(*sa));
 	struct win_acc *wa = xcalloc(ns * nw + 1, sizeof(*wa));
@@ -87,15 +60,15 @@ void kpi_revenue(const struct cs_data *d, struct mset *out)
 		uint32_t seg = d->customers[c].seg;
 		if (seg >= ns)
 			continue;
-		const double *mc = m + c * stride;
-		double m1 = mc[0];
+		const double *mc = mrr->mrr + c * stride;
+		double m1 = mc[nw]; /* at t; mc[w] is at window w's start */
 		if (m1 > 0) {
 			sa[seg].mrr1 += m1;
 			sa[seg].end++;
 		}
 		for (size_t w = 0; w < nw; w++) {
 			struct win_acc *a = &wa[seg * nw + w];
-			double m0 = mc[1 + w];
+			double m0 = mc[w];
 			int mv = -1;
 			double amount = 0;
 			if (m0 > 0) {
@@ -112,7 +85,7 @@ void kpi_revenue(const struct cs_data *d, struct mset *out)
 					amount = m0 - m1;
 				}
 			} else if (m1 > 0) {
-				mv = first[c] < t0[w] ? MV_REACT : MV_NEW;
+				mv = mrr->first_positive[c] < mrr->at[w] ? MV_REACT : MV_NEW;
 				amount = m1;
 			}
 			if (mv >= 0) {
@@ -121,8 +94,6 @@ void kpi_revenue(const struct cs_data *d, struct mset *out)
 			}
 		}
 	}
-	free(m);
-	free(first);
 
 	const char *cur = d->cfg->currency;
 

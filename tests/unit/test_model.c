@@ -216,7 +216,7 @@ Test(model_rejects, subscriptions)
 	    "b1", "5",	      "USD",	    "month",	  "1",
 	    "1",  "active",   "2024-02-01", "2024-01-01", /* validity */
 	    "b2", "5",	      "eur",	    "YEAR",	  "2",
-	    "3",  "past_due", "2024-02-01", "2024-03-01", /* ok */
+	    "3",  "past_due", "2024-02-01", NULL, /* ok */
 	};
 	struct loaded l;
 	load_accounts(&l, KIND_REVENUE, base_accounts, 2);
@@ -233,14 +233,19 @@ Test(model_rejects, subscriptions)
 	cr_assert_eq(fixture_rejects(l.d, ds, "unknown_status"), 1);
 	cr_assert_eq(fixture_rejects(l.d, ds, "bad_time"), 1);
 	cr_assert_eq(fixture_rejects(l.d, ds, "bad_validity"), 2);
-	cr_assert_eq(l.d->nsubs, 2);
-	cr_assert_eq(l.d->subs[0].status, SUB_ACTIVE);
-	cr_assert_float_eq(l.d->subs[0].monthly, 19.99, 1e-9);
-	cr_assert_eq(l.d->subs[0].valid_to, CS_TIME_OPEN);
-	/* 5 cents × 3 / (12 × 2) in EUR, at 1.1 USD */
-	cr_assert_eq(l.d->subs[1].status, SUB_PAST_DUE);
-	cr_assert_float_eq(l.d->subs[1].monthly, 0.05 * 3 / 24 * 1.1, 1e-12);
+	cs_data_link(l.d);
+	/* Instants: the 30d and 90d window starts, t, t - 90d (health billing). */
+	const struct cs_mrr *m = &l.d->mrr;
+	cr_assert_eq(m->rows, 2);
 	cr_assert_eq(l.d->ncustomers, 2);
+	cr_assert_eq(m->ninstants, 4);
+	cr_assert_float_eq(m->mrr[0 * 4 + 2], 19.99, 1e-9);
+	cr_assert_float_eq(m->mrr[0 * 4 + 1], 19.99, 1e-9, "open-ended since 2024-01-01");
+	cr_assert_eq(m->first_positive[0], fixture_time("2024-01-01"));
+	/* 5 cents × 3 / (12 × 2) in EUR, at 1.1 USD; past_due counts */
+	cr_assert_float_eq(m->mrr[1 * 4 + 2], 0.05 * 3 / 24 * 1.1, 1e-12);
+	cr_assert_eq(m->mrr[1 * 4 + 1], 0, "it starts after t - 90d");
+	cr_assert_eq(m->first_positive[1], fixture_time("2024-02-01"));
 	loaded_free(&l);
 }
 

@@ -512,7 +512,8 @@ Test(revenue_property, identity_and_classes_on_random_histories)
 
 		struct rev r = {0};
 		rev_run(&r, arows, nacc, srows, n);
-		cr_assert_eq(r.d->nsubs, n, "seed %llu: rows rejected", (unsigned long long)seed);
+		cr_assert_eq(r.d->mrr.rows, n, "seed %llu: rows rejected",
+			     (unsigned long long)seed);
 
 		for (uint32_t s = 0; s < r.d->seg.n; s++) {
 			const char *plan = r.d->seg.values[s];
