@@ -139,7 +139,9 @@ static struct strent *strtab_find(const struct strtab *t, const char *key)
 	return NULL;
 }
 
-/* Returns the entry of key, adding it (copied to the arena, val = -1) when new. */
+/* Returns the entry of key, adding it (val = -1) when new: the key is copied
+ * to the arena, or with a NULL arena taken as is (it lives in the arena
+ * already). */
 static struct strent *strtab_put(struct strtab *t, struct arena *a, const char *key, bool *added)
 {
 	if ((t->n + 1) * 10 > t->cap * 7)
@@ -154,7 +156,7 @@ static struct strent *strtab_put(struct strtab *t, struct arena *a, const char *
 		}
 		j = (j + 1) & (t->cap - 1);
 	}
-	t->e[j].key = arena_strndup(a, key, len);
+	t->e[j].key = a ? arena_strndup(a, key, len) : key;
 	t->e[j].hash = h;
 	t->e[j].val = -1;
 	t->n++;
@@ -631,9 +633,9 @@ struct cs_data_private {
 	int dimcol[CS_MAX_DIMENSIONS];
 
 	bool accounts_done;
-	struct strtab accounts;	 /* account key -> account index, -1: rejected */
-	struct strtab billing;	 /* billing key -> winning account index */
-	struct strtab customers; /* billing key -> customer index */
+	struct strtab accounts; /* account key -> account index, -1: rejected */
+	struct strtab billing;	/* billing key -> winning account index */
+	struct strtab orphans;	/* billing key no account names -> customer index */
 	struct strtab dimvals[CS_MAX_DIMENSIONS];
 	const char **acc_billing; /* per raw account row, NULL when none */
 	const char **acc_dims;	  /* raw account row × ndims, interned */
@@ -711,7 +713,7 @@ void cs_data_free(struct cs_data *d)
 	if (p) {
 		strtab_release(&p->accounts);
 		strtab_release(&p->billing);
-		strtab_release(&p->customers);
+		strtab_release(&p->orphans);
 		for (size_t i = 0; i < CS_MAX_DIMENSIONS; i++)
 			strtab_release(&p->dimvals[i]);
 		free(p->acc_billing);
@@ -933,8 +935,11 @@ static void row_account(struct cs_data *d, const char *const *v)
 	e->val = (int32_t)i;
 	struct cs_account *a = &d->accounts[i];
 	a->key = e->key;
+	/* Only the health at-risk list shows names: elsewhere they would be
+	 * a copy per account for nothing. */
 	const char *name = col(d, v, COL_A_NAME);
-	a->name = name ? arena_strndup(&p->arena, name, strlen(name)) : NULL;
+	bool keep_name = !d->collector || d->collector->kind == KIND_HEALTH;
+	a->name = name && keep_name ? arena_strndup(&p->arena, name, strlen(name)) : NULL;
 	a->seats = (int64_t)seats;
 	a->started_at = started;
 	a->first_value_at = value;
@@ -1134,7 +1139,7 @@ static void finish_accounts(struct cs_data *d)
 		if (!p->acc_billing[i])
 			continue;
 		bool added;
-		struct strent *e = strtab_put(&p->billing, &p->arena, p->acc_billing[i], &added);
+		struct strent *e = strtab_put(&p->billing, NULL, p->acc_billing[i], &added);
 		if (added) {
 			e->val = (int32_t)i;
 			continue;
@@ -1210,26 +1215,33 @@ static uint32_t customer_of(struct cs_data *d, const char *billing_key)
 	if (last >= 0 && !strcmp(d->customers[last].billing_key, billing_key))
 		return (uint32_t)last;
 
-	bool added;
-	struct strent *e = strtab_put(&p->customers, &p->arena, billing_key, &added);
-	if (added) {
-		GROW(d->customers, d->ncustomers, p->cap_customers);
-		e->val = (int32_t)d->ncustomers;
-		struct cs_customer *c = &d->customers[d->ncustomers++];
-		c->billing_key = e->key;
-		struct strent *b = strtab_find(&p->billing, billing_key);
-		if (b && b->val >= 0) {
-			c->account = b->val;
-			c->seg = d->accounts[b->val].seg;
-			d->accounts[b->val].customer = e->val;
-		} else {
-			c->account = CS_NO_ACCOUNT;
-			c->seg = CS_SEG_UNKNOWN;
+	/* A customer an account names is found through the billing table and
+	 * the account; only the others need a table (and a key copy) here. */
+	struct strent *b = strtab_find(&p->billing, billing_key);
+	int32_t id;
+	if (b && b->val >= 0) {
+		struct cs_account *acc = &d->accounts[b->val];
+		if (acc->customer < 0) {
+			GROW(d->customers, d->ncustomers, p->cap_customers);
+			acc->customer = (int32_t)d->ncustomers;
+			d->customers[d->ncustomers++] =
+			    (struct cs_customer){b->key, b->val, acc->seg};
+		}
+		id = acc->customer;
+	} else {
+		bool added;
+		struct strent *e = strtab_put(&p->orphans, &p->arena, billing_key, &added);
+		if (added) {
+			GROW(d->customers, d->ncustomers, p->cap_customers);
+			e->val = (int32_t)d->ncustomers;
+			d->customers[d->ncustomers++] =
+			    (struct cs_customer){e->key, CS_NO_ACCOUNT, CS_SEG_UNKNOWN};
 			p->need_unknown = true;
 		}
+		id = e->val;
 	}
-	p->last_customer = e->val;
-	return (uint32_t)e->val;
+	p->last_customer = id;
+	return (uint32_t)id;
 }
 
 /*

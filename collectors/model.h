@@ -55,7 +55,7 @@ enum cs_survey_type { SURVEY_NPS, SURVEY_CSAT, SURVEY_CES, SURVEY_TYPES };
 
 struct cs_account {
 	const char *key;
-	const char *name;	/* display name, NULL when absent */
+	const char *name;	/* display name, NULL when absent or not health's */
 	int64_t seats;		/* NULL or 0: no seats (0) */
 	cs_time started_at;	/* CS_TIME_NONE when NULL */
 	cs_time first_value_at; /* CS_TIME_NONE: not reached */

@@ -165,7 +165,7 @@ Test(model_rejects, accounts)
 										*/
 	};
 	struct loaded l;
-	load_accounts(&l, KIND_REVENUE, rows, 7);
+	load_accounts(&l, KIND_HEALTH, rows, 7);
 	cr_assert_eq(l.d->rows_read, 7);
 	cr_assert_eq(fixture_rejects(l.d, "accounts", "null_key"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "accounts", "bad_number"), 1);
@@ -181,6 +181,12 @@ Test(model_rejects, accounts)
 	cr_assert_str_eq(l.d->accounts[1].key, "a6");
 	cr_assert(l.d->accounts[1].ttv_rejected);
 	cr_assert_null(l.d->accounts[1].name);
+	loaded_free(&l);
+
+	/* Display names are kept for health's at-risk list only. */
+	load_accounts(&l, KIND_REVENUE, rows, 7);
+	cr_assert_str_eq(l.d->accounts[0].key, "a1");
+	cr_assert_null(l.d->accounts[0].name);
 	loaded_free(&l);
 }
 
