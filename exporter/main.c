@@ -45,7 +45,7 @@ struct job_ctx {
 
 struct app {
 	const char *config_path;
-	int collector_nice;
+	struct sched_opts sched_opts;
 	pthread_mutex_t reload_lock;
 	struct cs_config *cfg;
 	struct pg_source **sources;
@@ -114,7 +114,7 @@ static void start_collectors(struct app *a)
 		a->jobs[i].cancel = job_cancel;
 		a->jobs[i].arg = &a->ctx[i];
 	}
-	a->sched = sched_start(a->jobs, n, a->collector_nice);
+	a->sched = sched_start(a->jobs, n, &a->sched_opts);
 }
 
 static void stop_collectors(struct app *a)
@@ -165,7 +165,7 @@ struct flags {
 	bool once;
 	const char *as_of;
 	const char *format;
-	int collector_nice;
+	struct sched_opts sched;
 };
 
 static void usage(FILE *out)
@@ -187,6 +187,9 @@ static void usage(FILE *out)
 	    "  --web.enable-lifecycle     allow POST /-/reload\n"
 	    "  --collector.nice=N         niceness added to collector threads, 0-19, so that\n"
 	    "                             scrapes keep the CPU during a cycle (default 10)\n"
+	    "  --collector.max-concurrency=N\n"
+	    "                             collectors running at once, 0 for no limit\n"
+	    "                             (default 1: memory is that of the largest one)\n"
 	    "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
 	    "  --log.format=FORMAT        logfmt or json (default logfmt)\n"
 	    "  --once                     run every collector once, print the exposition,\n"
@@ -195,6 +198,20 @@ static void usage(FILE *out)
 	    "  --format=FORMAT            with --once: text (default) or openmetrics\n"
 	    "  --version                  print the version and exit\n"
 	    "  --help                     print this help and exit\n");
+}
+
+static int int_flag(const char *name, const char *arg, long lo, long hi, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "cs_exporter: --%s must be %ld to %ld, not \"%s\"\n", name, lo, hi,
+			arg);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
 }
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -207,6 +224,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		F_WEBCFG,
 		F_LIFECYCLE,
 		F_NICE,
+		F_CONCURRENCY,
 		F_LEVEL,
 		F_LOGFMT,
 		F_ONCE,
@@ -223,6 +241,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	    {"web.config.file", required_argument, NULL, F_WEBCFG},
 	    {"web.enable-lifecycle", no_argument, NULL, F_LIFECYCLE},
 	    {"collector.nice", required_argument, NULL, F_NICE},
+	    {"collector.max-concurrency", required_argument, NULL, F_CONCURRENCY},
 	    {"log.level", required_argument, NULL, F_LEVEL},
 	    {"log.format", required_argument, NULL, F_LOGFMT},
 	    {"once", no_argument, NULL, F_ONCE},
@@ -263,20 +282,15 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case F_LIFECYCLE:
 			f->enable_lifecycle = true;
 			break;
-		case F_NICE: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (end == optarg || *end != '\0' || v < 0 || v > 19) {
-				fprintf(
-				    stderr,
-				    "cs_exporter: --collector.nice must be 0 to 19, not \"%s\"\n",
-				    optarg);
+		case F_NICE:
+			if (int_flag("collector.nice", optarg, 0, 19, &f->sched.nice) < 0)
 				return -1;
-			}
-			f->collector_nice = (int)v;
 			break;
-		}
+		case F_CONCURRENCY:
+			if (int_flag("collector.max-concurrency", optarg, 0, 1000,
+				     &f->sched.max_running) < 0)
+				return -1;
+			break;
 		case F_LEVEL:
 			if (log_apply_flag("level", optarg) < 0)
 				return -1;
@@ -423,7 +437,7 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	if (argc > 1 && strcmp(argv[1], "backfill") == 0)
 		return backfill_main(argc - 1, argv + 1);
-	struct flags f = {.collector_nice = 10};
+	struct flags f = {.sched = {.nice = 10, .max_running = 1}};
 	f.config_file = "cs_exporter.conf";
 	if (parse_flags(argc, argv, &f) < 0)
 		return EXIT_USAGE;
@@ -446,7 +460,7 @@ int main(int argc, char **argv)
 
 	struct app a = {0};
 	a.config_path = f.config_file;
-	a.collector_nice = f.collector_nice;
+	a.sched_opts = f.sched;
 	a.cfg = cfg;
 	pthread_mutex_init(&a.reload_lock, NULL);
 	a.snap = snapshot_new();

@@ -23,7 +23,13 @@ struct sched {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
-	int nice;
+	struct sched_opts opts;
+	/* Runs are admitted in the order they asked (a ticket each), at most
+	 * opts.max_running at a time, so a job that runs back to back cannot
+	 * keep the others waiting. */
+	pthread_cond_t turn;
+	uint64_t tickets, admitted;
+	int running;
 	struct worker *w;
 	size_t n;
 };
@@ -35,15 +41,33 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Waits for this run's turn; false when the scheduler stops meanwhile. */
+static bool admit(struct sched *s)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t ticket = s->tickets++;
+	while (!s->stopping && (ticket != s->admitted ||
+				(s->opts.max_running > 0 && s->running >= s->opts.max_running)))
+		pthread_cond_wait(&s->turn, &s->lock);
+	bool go = !s->stopping;
+	if (go) {
+		s->admitted++;
+		s->running++;
+		pthread_cond_broadcast(&s->turn); /* the next ticket may fit too */
+	}
+	pthread_mutex_unlock(&s->lock);
+	return go;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct sched *s = w->s;
 	int64_t next = mono_ms();
 
-	if (s->nice > 0) {
+	if (s->opts.nice > 0) {
 		errno = 0;
-		if (nice(s->nice) == -1 && errno != 0) {
+		if (nice(s->opts.nice) == -1 && errno != 0) {
 			char why[128];
 
 			snprintf(why, sizeof(why), "%s", strerror(errno));
@@ -52,12 +76,13 @@ static void *worker_main(void *arg)
 		}
 	}
 	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		bool stop = s->stopping;
-		pthread_mutex_unlock(&s->lock);
-		if (stop)
+		if (!admit(s))
 			break;
 		w->job->run(w->job->arg);
+		pthread_mutex_lock(&s->lock);
+		s->running--;
+		pthread_cond_broadcast(&s->turn);
+		pthread_mutex_unlock(&s->lock);
 		/* Next slot strictly after the run's start; skipped slots are
 		 * not made up, so a slow run never causes a burst. */
 		next += w->job->interval_ms;
@@ -87,10 +112,12 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct sched *sched_start(const struct sched_job *jobs, size_t njobs, int nice)
+struct sched *sched_start(const struct sched_job *jobs, size_t njobs, const struct sched_opts *opts)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
-	s->nice = nice;
+	if (opts)
+		s->opts = *opts;
+	pthread_cond_init(&s->turn, NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -118,6 +145,7 @@ void sched_stop(struct sched *s)
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->wake);
+	pthread_cond_broadcast(&s->turn);
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < s->n; i++)
 		if (s->w[i].job->cancel)
@@ -126,6 +154,7 @@ void sched_stop(struct sched *s)
 		if (s->w[i].started)
 			pthread_join(s->w[i].thread, NULL);
 	pthread_cond_destroy(&s->wake);
+	pthread_cond_destroy(&s->turn);
 	pthread_mutex_destroy(&s->lock);
 	free(s->w);
 	free(s);

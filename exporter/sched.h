@@ -23,10 +23,21 @@ struct sched_job {
 
 struct sched;
 
-/* Starts one thread per job; the jobs array must outlive the scheduler. Each
- * thread adds nice (0-19) to its own niceness, so that a long run yields the
- * CPU to the threads that serve scrapes (Linux: niceness is per thread). */
-struct sched *sched_start(const struct sched_job *jobs, size_t njobs, int nice);
+struct sched_opts {
+	/* Added to each job thread's niceness (0-19), so that a long run
+	 * yields the CPU to the threads that serve scrapes (on Linux niceness
+	 * is per thread). */
+	int nice;
+	/* Runs of all jobs at once, 0: no limit. Waiting runs start in the
+	 * order they became due. Bounds the memory and CPU of overlapping
+	 * cycles (at start-up every job is due at once). */
+	int max_running;
+};
+
+/* Starts one thread per job; the jobs array must outlive the scheduler.
+ * opts may be NULL: no nice, no limit. */
+struct sched *sched_start(const struct sched_job *jobs, size_t njobs,
+			  const struct sched_opts *opts);
 /* Stops the threads: waits for running jobs (after calling their cancel) and
  * joins them. */
 void sched_stop(struct sched *s);
