@@ -80,17 +80,11 @@ static void latest_nps(const struct cs_data *d, struct account_health *h)
 	}
 }
 
+/* Escalated tickets opened in the support window, counted by the loader. */
 static void count_escalations(const struct cs_data *d, struct account_health *h)
 {
-	cs_time from = d->as_of - d->cfg->health.support_window * CS_SECOND;
-
-	for (size_t i = 0; i < d->ntickets; i++) {
-		const struct cs_ticket *t = &d->tickets[i];
-
-		if (t->escalated && t->account >= 0 && (size_t)t->account < d->naccounts &&
-		    t->opened_at >= from && t->opened_at < d->as_of)
-			h[t->account].escalations++;
-	}
+	for (size_t i = 0; i < d->naccounts; i++)
+		h[i].escalations = d->tickets.account_escalations[i];
 }
 
 /* ------------------------------------------------------------------ */

@@ -642,7 +642,7 @@ struct cs_data_private {
 	const char *unknown[CS_MAX_DIMENSIONS];
 	bool need_unknown;
 
-	size_t cap_accounts, cap_customers, cap_trials, cap_surveys, cap_tickets;
+	size_t cap_accounts, cap_customers, cap_trials, cap_surveys;
 	size_t *cap_outcomes;
 
 	/* the last billing key and currency seen: billing exports come grouped */
@@ -706,7 +706,8 @@ void cs_data_free(struct cs_data *d)
 	free(d->activity.account_users);
 	free(d->activity.seg_users);
 	free(d->activity.seg_feature_users);
-	free(d->tickets);
+	free(d->tickets.seg);
+	free(d->tickets.account_escalations);
 	free(d->rejects);
 	free(d->seg.values);
 	free(d->seg.accounts);
@@ -746,6 +747,7 @@ void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason)
 
 static void finish_accounts(struct cs_data *d);
 static void activity_alloc(struct cs_data *d);
+static void tickets_alloc(struct cs_data *d);
 
 int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
 		  const char *const *names, char *err, size_t errlen)
@@ -813,6 +815,8 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 			}
 		}
 	}
+	if (dataset == DS_TICKETS)
+		tickets_alloc(d);
 	if (dataset == DS_ACTIVITY) {
 		activity_alloc(d);
 		p->user.have_keys = p->user.open = false;
@@ -1616,12 +1620,40 @@ static void row_ticket(struct cs_data *d, const char *const *v)
 	if (!need_bool(d, col(d, v, COL_K_ESCALATED), &escalated))
 		return;
 
-	GROW(d->tickets, d->ntickets, d->priv->cap_tickets);
-	struct cs_ticket *t = &d->tickets[d->ntickets++];
-	t->account = account_of(d, key, &t->seg);
-	t->opened_at = opened;
-	t->resolved_at = resolved;
-	t->escalated = escalated;
+	struct cs_tickets *k = &d->tickets;
+	uint32_t seg;
+	int32_t account = account_of(d, key, &seg);
+	if (seg == CS_SEG_UNKNOWN)
+		seg = (uint32_t)(k->nseg - 1);
+	k->rows++;
+	for (size_t w = 0; w < k->nwin; w++) {
+		struct cs_ticket_counts *c = &k->seg[seg * k->nwin + w];
+		cs_time from = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
+
+		if (opened >= from && opened < d->as_of) {
+			c->opened++;
+			c->escalated += escalated;
+		}
+		if (resolved != CS_TIME_NONE && resolved >= from && resolved < d->as_of) {
+			c->resolved++;
+			c->resolution_seconds += (double)(resolved - opened) / (double)CS_SECOND;
+		}
+	}
+	cs_time support_from = d->as_of - d->cfg->health.support_window * CS_SECOND;
+	if (escalated && account != CS_NO_ACCOUNT && opened >= support_from && opened < d->as_of)
+		k->account_escalations[account]++;
+}
+
+static void tickets_alloc(struct cs_data *d)
+{
+	struct cs_tickets *k = &d->tickets;
+
+	if (k->seg)
+		return;
+	k->nwin = d->collector ? d->collector->nwindows : 0;
+	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
+	k->seg = xcalloc(k->nseg * k->nwin + 1, sizeof(*k->seg));
+	k->account_escalations = xcalloc(d->naccounts + 1, sizeof(*k->account_escalations));
 }
 
 static void row_outcome(struct cs_data *d, const char *const *v)
@@ -1702,13 +1734,29 @@ static void remap_unknown(uint32_t *seg, uint32_t unknown)
 		*seg = unknown;
 }
 
-/* Activity of unknown accounts was counted in the last segment slot; that
- * slot becomes the unknown segment unless an account combination is it. */
-static void move_activity_slot(struct cs_data *d, uint32_t unknown)
+/* Activity and tickets of unknown accounts were counted in the last segment
+ * slot; that slot becomes the unknown segment unless an account combination
+ * is it. */
+static void move_unknown_slot(struct cs_data *d, uint32_t unknown)
 {
 	struct cs_activity_counts *a = &d->activity;
 	size_t slot = a->nseg - 1, nfeat = d->cfg->nfeatures;
 
+	struct cs_tickets *k = &d->tickets;
+	size_t kslot = k->nseg - 1;
+
+	if (unknown != kslot) {
+		for (size_t w = 0; w < k->nwin; w++) {
+			struct cs_ticket_counts *to = &k->seg[unknown * k->nwin + w];
+			struct cs_ticket_counts *from = &k->seg[kslot * k->nwin + w];
+
+			to->opened += from->opened;
+			to->escalated += from->escalated;
+			to->resolved += from->resolved;
+			to->resolution_seconds += from->resolution_seconds;
+			*from = (struct cs_ticket_counts){0};
+		}
+	}
 	if (unknown == slot)
 		return;
 	for (size_t w = 0; w < a->nwin; w++) {
@@ -1729,9 +1777,10 @@ void cs_data_link(struct cs_data *d)
 	if (!p->accounts_done)
 		finish_accounts(d);
 	activity_alloc(d);
+	tickets_alloc(d);
 	mrr_reserve(d, d->ncustomers);
 	if (!p->need_unknown) {
-		d->activity.nseg = d->seg.n;
+		d->activity.nseg = d->tickets.nseg = d->seg.n;
 		return;
 	}
 
@@ -1751,13 +1800,11 @@ void cs_data_link(struct cs_data *d)
 		remap_unknown(&d->customers[i].seg, unknown);
 	for (size_t i = 0; i < d->nsurveys; i++)
 		remap_unknown(&d->surveys[i].seg, unknown);
-	move_activity_slot(d, unknown);
-	for (size_t i = 0; i < d->ntickets; i++)
-		remap_unknown(&d->tickets[i].seg, unknown);
+	move_unknown_slot(d, unknown);
 	size_t nruns = d->cfg->noutcomes * (d->collector ? d->collector->nwindows : 0);
 	for (size_t r = 0; r < nruns; r++)
 		for (size_t i = 0; i < d->noutcome_values[r]; i++)
 			remap_unknown(&d->outcomes[r][i].seg, unknown);
-	d->activity.nseg = d->seg.n;
+	d->activity.nseg = d->tickets.nseg = d->seg.n;
 	p->need_unknown = false;
 }

@@ -127,12 +127,24 @@ struct cs_activity_counts {
 	uint64_t users;		     /* distinct (account, user) pairs with a valid row */
 };
 
-struct cs_ticket {
-	int32_t account;
-	uint32_t seg;
-	cs_time opened_at;
-	cs_time resolved_at; /* CS_TIME_NONE: open */
-	bool escalated;
+/*
+ * Tickets are counted as they stream in and never stored: per segment and
+ * collector window, the tickets opened in the window (and how many of those
+ * were escalated) and the tickets resolved in the window whenever opened,
+ * with the sum of their resolution seconds; per account, the escalated
+ * tickets opened in health's support window.
+ */
+struct cs_ticket_counts {
+	uint64_t opened, escalated, resolved;
+	double resolution_seconds;
+};
+
+struct cs_tickets {
+	size_t nwin;		       /* collector->nwindows */
+	size_t nseg;		       /* segment slots; d->seg.n once linked */
+	struct cs_ticket_counts *seg;  /* [seg * nwin + w] */
+	uint32_t *account_escalations; /* [account] */
+	uint64_t rows;		       /* valid ticket rows */
 };
 
 struct cs_outcome_value {
@@ -182,8 +194,7 @@ struct cs_data {
 	struct cs_survey *surveys;
 	size_t nsurveys;
 	struct cs_activity_counts activity;
-	struct cs_ticket *tickets;
-	size_t ntickets;
+	struct cs_tickets tickets;
 	/* outcomes[o * nwindows + w]: values of outcome o for collector window w */
 	struct cs_outcome_value **outcomes;
 	size_t *noutcome_values;

@@ -12,41 +12,11 @@
 #include "emit.h"
 #include "kpi.h"
 
-struct ticket_counts {
-	uint64_t opened, escalated, resolved;
-	double resolution_seconds;
-};
-
-static void count_tickets(const struct cs_data *d, cs_time from, struct ticket_counts *per_seg)
-{
-	cs_time to = d->as_of;
-
-	for (size_t i = 0; i < d->ntickets; i++) {
-		const struct cs_ticket *t = &d->tickets[i];
-		struct ticket_counts *c;
-
-		if (t->seg >= d->seg.n)
-			continue;
-		c = &per_seg[t->seg];
-		if (t->opened_at >= from && t->opened_at < to) {
-			c->opened++;
-			if (t->escalated)
-				c->escalated++;
-		}
-		if (t->resolved_at != CS_TIME_NONE && t->resolved_at >= from &&
-		    t->resolved_at < to && t->resolved_at >= t->opened_at) {
-			c->resolved++;
-			c->resolution_seconds +=
-			    (double)(t->resolved_at - t->opened_at) / (double)CS_SECOND;
-		}
-	}
-}
-
 void kpi_support(const struct cs_data *d, struct mset *out)
 {
 	const struct cs_collector *col = d->collector;
+	const struct cs_tickets *k = &d->tickets; /* counted by the loader */
 	size_t nseg = d->seg.n;
-	struct ticket_counts *per_seg = xcalloc(nseg ? nseg : 1, sizeof(*per_seg));
 	struct family *tickets = mset_family(
 	    out, "cs_tickets", METRIC_GAUGE,
 	    "Support tickets in the window: opened, escalated (of those opened) and resolved; "
@@ -72,10 +42,8 @@ void kpi_support(const struct cs_data *d, struct mset *out)
 	for (size_t w = 0; w < col->nwindows; w++) {
 		const char *label = col->windows[w].label;
 
-		memset(per_seg, 0, (nseg ? nseg : 1) * sizeof(*per_seg));
-		count_tickets(d, d->as_of - col->windows[w].seconds * CS_SECOND, per_seg);
 		for (uint32_t seg = 0; seg < nseg; seg++) {
-			const struct ticket_counts *c = &per_seg[seg];
+			const struct cs_ticket_counts *c = &k->seg[seg * k->nwin + w];
 
 			emit(tickets, d, seg, (double)c->opened, "window", label, "state", "opened",
 			     NULL);
@@ -92,5 +60,4 @@ void kpi_support(const struct cs_data *d, struct mset *out)
 			emit(sum, d, seg, c->resolution_seconds, "window", label, NULL);
 		}
 	}
-	free(per_seg);
 }

@@ -343,8 +343,17 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "null_value"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "bad_bool"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "null_key"), 1);
-	cr_assert_eq(l.d->ntickets, 1);
-	cr_assert(l.d->tickets[0].escalated);
+	/* The valid ticket, opened 2024-03-01 and resolved a day later, is in
+	 * the 90d window only; it was escalated, but before health's 30d. */
+	const struct cs_tickets *k = &l.d->tickets;
+	cr_assert_eq(k->rows, 1);
+	cr_assert_eq(k->nwin, 2);
+	cr_assert_eq(k->seg[seg * 2 + 0].opened, 0);
+	cr_assert_eq(k->seg[seg * 2 + 1].opened, 1);
+	cr_assert_eq(k->seg[seg * 2 + 1].escalated, 1);
+	cr_assert_eq(k->seg[seg * 2 + 1].resolved, 1);
+	cr_assert_float_eq(k->seg[seg * 2 + 1].resolution_seconds, 86400, 1e-9);
+	cr_assert_eq(k->account_escalations[0], 0);
 	loaded_free(&l);
 }
 
@@ -426,12 +435,14 @@ Test(model_join, duplicate_billing_key_lowest_account_wins)
 	cr_assert_eq(l.d->accounts[0].customer, 0);
 	cr_assert_str_eq(seg_value(l.d, l.d->customers[0].seg, 0), "basic");
 	/* the loser's ticket falls in unknown, the winner's in its segment */
-	cr_assert_eq(l.d->tickets[0].account, CS_NO_ACCOUNT);
-	cr_assert_str_eq(seg_value(l.d, l.d->tickets[0].seg, 0), "unknown");
-	cr_assert_str_eq(seg_value(l.d, l.d->tickets[0].seg, 1), "unknown");
-	cr_assert_eq(l.d->tickets[1].account, 0);
 	/* the loser forms no segment: basic/us, pro/eu, unknown/unknown */
 	cr_assert_eq(l.d->seg.n, 3);
+	cr_assert_str_eq(seg_value(l.d, 2, 0), "unknown");
+	cr_assert_str_eq(seg_value(l.d, 2, 1), "unknown");
+	const struct cs_tickets *k = &l.d->tickets; /* windows 30d and 90d */
+	cr_assert_eq(k->seg[0 * 2 + 1].opened, 1, "acct-a's ticket in basic/us");
+	cr_assert_eq(k->seg[1 * 2 + 1].opened, 0, "acct-b's ticket not in pro/eu");
+	cr_assert_eq(k->seg[2 * 2 + 1].opened, 1, "acct-b's ticket in unknown");
 	cr_assert_eq(l.d->seg.accounts[0] + l.d->seg.accounts[1] + l.d->seg.accounts[2], 2);
 	loaded_free(&l);
 }

@@ -147,3 +147,39 @@ Test(kpis_support, unknown_account_and_bad_resolution)
 	cr_assert_eq(tickets(&r, "basic", "30d", "opened"), 0);
 	run_free(&r);
 }
+
+Test(kpis_support, unknown_keys_join_an_all_null_combination)
+{
+	/* a3 has no plan, so "unknown" is an account combination; a ticket of
+	 * an unknown account key lands in the same segment. */
+	static const char *const accounts[] = {
+	    "a1", NULL, "pro", NULL, NULL, NULL, /* */
+	    "a3", NULL, NULL,  NULL, NULL, NULL,
+	};
+	static const char *const rows[] = {
+	    "a3", "2024-03-10 10:00:00+00", "2024-03-11 10:00:00+00",
+	    "t", /* */
+	    "zz", "2024-03-20 10:00:00+00", "2024-03-20 12:00:00+00",
+	    "f", /* */
+	    "a1", "2024-01-20 10:00:00+00", NULL,
+	    "f", /* 90d only */
+	};
+	struct run r;
+
+	r.cfg = fixture_config(dims, 1);
+	r.d = fixture_data(r.cfg, KIND_SUPPORT, fixture_time("2024-04-01"));
+	fixture_load(r.d, DS_ACCOUNTS, acols, 6, accounts, 2);
+	fixture_load(r.d, DS_TICKETS, tcols, 4, rows, 3);
+	cs_data_link(r.d);
+	r.m = mset_new();
+	kpi_support(r.d, r.m);
+	cr_assert_eq(r.d->seg.n, 2);
+	cr_assert_eq(tickets(&r, "unknown", "30d", "opened"), 2);
+	cr_assert_eq(tickets(&r, "unknown", "30d", "escalated"), 1);
+	cr_assert_eq(tickets(&r, "unknown", "30d", "resolved"), 2);
+	cr_assert_float_eq(get(&r, "cs_ticket_resolution_time_seconds", "unknown", "30d", NULL),
+			   86400 + 7200, 1e-9);
+	cr_assert_eq(tickets(&r, "pro", "30d", "opened"), 0);
+	cr_assert_eq(tickets(&r, "pro", "90d", "opened"), 1);
+	run_free(&r);
+}
