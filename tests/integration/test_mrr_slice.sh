@@ -59,6 +59,16 @@ grep -q '^cs_mrr{plan="pro",region="eu",currency="USD"} ' "$T/gz.prom" || fail "
 curl -fsS -D "$T/plain.h" "$url" -o /dev/null
 if grep -qi '^content-encoding' "$T/plain.h"; then fail "gzip without Accept-Encoding"; fi
 
+# Keep-alive: three scrapes (plain, gzip, then a GET with a body) on one
+# connection. Prometheus reuses its connections; a server that closes after
+# each answer makes every scrape pay a TCP handshake.
+curl -sS -v "$url" -o /dev/null --next --compressed "$url" -o /dev/null \
+	--next -X GET --data-binary 'ignored' "$url" -o /dev/null 2>"$T/keepalive.log" ||
+	fail "keep-alive scrapes failed: $(tail -3 "$T/keepalive.log")"
+n=$(grep -c 'Re-using existing connection' "$T/keepalive.log" || true)
+[ "$n" -ge 2 ] || fail "scrapes did not share a connection ($n reuses): $(grep -i 'connection' "$T/keepalive.log" | head -5)"
+if grep -qi '^< connection: close' "$T/keepalive.log"; then fail "a scrape answered Connection: close"; fi
+
 # Only GET and HEAD on the metrics path; unknown paths 404; landing page links.
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")
 [ "$code" = 405 ] || fail "POST /metrics answered $code, expected 405"
