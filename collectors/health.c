@@ -24,13 +24,10 @@ enum band { BAND_GREEN, BAND_YELLOW, BAND_RED, BAND_UNKNOWN, BAND_COUNT };
 
 static const char *const band_names[BAND_COUNT] = {"green", "yellow", "red", "unknown"};
 
-/* Per account; components are NAN when undefined. */
+/* Per account; kept small, there is one per CRM account. */
 struct account_health {
-	double usage, sentiment, support, billing;
 	double score; /* NAN: no score */
 	enum band band;
-	cs_time nps_at;
-	double nps_score;
 	uint32_t escalations;
 	uint32_t users;
 	bool scored;
@@ -39,14 +36,11 @@ struct account_health {
 /* ------------------------------------------------------------------ */
 /* Inputs per account                                                  */
 
-/* MRR per customer at x = t (k = nwindows) or t minus the billing window
+/* MRR of customer c at t (k = nwindows) or t minus the billing window
  * (k = nwindows + 1), summed by the loader (struct cs_mrr). */
-static void customer_mrr(const struct cs_data *d, size_t k, double *mrr)
+static double customer_mrr(const struct cs_data *d, int32_t c, size_t k)
 {
-	const struct cs_mrr *m = &d->mrr;
-
-	for (size_t c = 0; c < d->ncustomers; c++)
-		mrr[c] = m->mrr[c * m->ninstants + k];
+	return d->mrr.mrr[(size_t)c * d->mrr.ninstants + k];
 }
 
 /* Distinct users per account active in the usage window, counted by the
@@ -58,26 +52,6 @@ static void count_users(const struct cs_data *d, struct account_health *h)
 
 	for (size_t a = 0; a < d->naccounts; a++)
 		h[a].users = act->account_users[a * act->nwin + w];
-}
-
-static void latest_nps(const struct cs_data *d, struct account_health *h)
-{
-	cs_time from = d->as_of - d->cfg->health.sentiment_window * CS_SECOND;
-
-	for (size_t i = 0; i < d->nsurveys; i++) {
-		const struct cs_survey *s = &d->surveys[i];
-		struct account_health *a;
-
-		if (s->type != SURVEY_NPS || s->account < 0 || (size_t)s->account >= d->naccounts ||
-		    s->responded_at < from || s->responded_at >= d->as_of)
-			continue;
-		a = &h[s->account];
-		if (a->nps_at == CS_TIME_NONE || s->responded_at > a->nps_at ||
-		    (s->responded_at == a->nps_at && s->score > a->nps_score)) {
-			a->nps_at = s->responded_at;
-			a->nps_score = s->score;
-		}
-	}
 }
 
 /* Escalated tickets opened in the support window, counted by the loader. */
@@ -106,40 +80,41 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 {
 	const struct cs_health *cfg = &d->cfg->health;
 	double num = 0, den = 0;
+	/* components, NAN when undefined */
+	double usage = NAN, sentiment = NAN, support, billing = NAN;
 
-	a->usage = NAN;
 	if (acc->seats > 0) {
 		double util = (double)a->users / (double)acc->seats;
 
-		a->usage =
-		    cfg->usage_target > 0 ? fmin(1.0, util / cfg->usage_target) * 100.0 : 100.0;
+		usage = cfg->usage_target > 0 ? fmin(1.0, util / cfg->usage_target) * 100.0 : 100.0;
 	}
-	a->sentiment = NAN;
-	if (a->nps_at != CS_TIME_NONE) {
-		if (cs_cmp(a->nps_score, 9) >= 0)
-			a->sentiment = 100;
-		else if (cs_cmp(a->nps_score, 6) <= 0)
-			a->sentiment = 0;
-		else
-			a->sentiment = 50;
-	}
-	a->support = a->escalations == 0 ? 100 : a->escalations == 1 ? 50 : 0;
-	a->billing = NAN;
-	if (m0 > 0)
-		a->billing = cs_cmp(m1, m0) >= 0 ? 100 : 100 * m1 / m0;
+	/* the latest NPS answer, found by the loader (struct cs_latest_nps) */
+	if (d->nps.at[acc - d->accounts] != CS_TIME_NONE) {
+		double nps = d->nps.score[acc - d->accounts];
 
-	if (!isnan(a->usage)) {
-		num += cfg->w_usage * a->usage;
+		if (cs_cmp(nps, 9) >= 0)
+			sentiment = 100;
+		else if (cs_cmp(nps, 6) <= 0)
+			sentiment = 0;
+		else
+			sentiment = 50;
+	}
+	support = a->escalations == 0 ? 100 : a->escalations == 1 ? 50 : 0;
+	if (m0 > 0)
+		billing = cs_cmp(m1, m0) >= 0 ? 100 : 100 * m1 / m0;
+
+	if (!isnan(usage)) {
+		num += cfg->w_usage * usage;
 		den += cfg->w_usage;
 	}
-	if (!isnan(a->sentiment)) {
-		num += cfg->w_sentiment * a->sentiment;
+	if (!isnan(sentiment)) {
+		num += cfg->w_sentiment * sentiment;
 		den += cfg->w_sentiment;
 	}
-	num += cfg->w_support * a->support;
+	num += cfg->w_support * support;
 	den += cfg->w_support;
-	if (!isnan(a->billing)) {
-		num += cfg->w_billing * a->billing;
+	if (!isnan(billing)) {
+		num += cfg->w_billing * billing;
 		den += cfg->w_billing;
 	}
 	a->score = den > 0 ? num / den : NAN;
@@ -266,29 +241,23 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 void kpi_health(const struct cs_data *d, struct mset *out)
 {
 	size_t ncust = d->ncustomers;
-	double *m1 = xcalloc(ncust + 1, sizeof(*m1));
-	double *m0 = xcalloc(ncust + 1, sizeof(*m0));
+	size_t at_t = d->mrr.ninstants - 2, at_t0 = d->mrr.ninstants - 1;
 	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));
 
-	customer_mrr(d, d->mrr.ninstants - 2, m1);
-	customer_mrr(d, d->mrr.ninstants - 1, m0);
 	for (size_t i = 0; i < d->naccounts; i++) {
 		int32_t c = d->accounts[i].customer;
 
-		h[i].nps_at = CS_TIME_NONE;
-		h[i].scored = c >= 0 && (size_t)c < ncust && m1[c] > 0;
+		h[i].scored = c >= 0 && (size_t)c < ncust && customer_mrr(d, c, at_t) > 0;
 	}
 	count_users(d, h);
-	latest_nps(d, h);
 	count_escalations(d, h);
 	for (size_t i = 0; i < d->naccounts; i++) {
 		int32_t c = d->accounts[i].customer;
 
 		if (h[i].scored)
-			score_account(d, &d->accounts[i], m0[c], m1[c], &h[i]);
+			score_account(d, &d->accounts[i], customer_mrr(d, c, at_t0),
+				      customer_mrr(d, c, at_t), &h[i]);
 	}
 	emit_health(d, out, h);
 	free(h);
-	free(m0);
-	free(m1);
 }

@@ -706,6 +706,8 @@ void cs_data_free(struct cs_data *d)
 	free(d->activity.account_users);
 	free(d->activity.seg_users);
 	free(d->activity.seg_feature_users);
+	free(d->nps.at);
+	free(d->nps.score);
 	free(d->tickets.seg);
 	free(d->tickets.account_escalations);
 	free(d->rejects);
@@ -748,6 +750,7 @@ void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason)
 static void finish_accounts(struct cs_data *d);
 static void activity_alloc(struct cs_data *d);
 static void tickets_alloc(struct cs_data *d);
+static void nps_alloc(struct cs_data *d);
 
 int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
 		  const char *const *names, char *err, size_t errlen)
@@ -817,6 +820,8 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 	}
 	if (dataset == DS_TICKETS)
 		tickets_alloc(d);
+	if (dataset == DS_SURVEYS && d->collector && d->collector->kind == KIND_HEALTH)
+		nps_alloc(d);
 	if (dataset == DS_ACTIVITY) {
 		activity_alloc(d);
 		p->user.have_keys = p->user.open = false;
@@ -1469,6 +1474,20 @@ static void row_survey(struct cs_data *d, const char *const *v)
 		return;
 
 	struct cs_data_private *p = d->priv;
+	if (d->nps.at) {
+		uint32_t seg;
+		int32_t a = account_of(d, key, &seg);
+		cs_time from = d->as_of - d->cfg->health.sentiment_window * CS_SECOND;
+
+		if (type != SURVEY_NPS || a == CS_NO_ACCOUNT || at < from || at >= d->as_of)
+			return;
+		if (d->nps.at[a] == CS_TIME_NONE || at > d->nps.at[a] ||
+		    (at == d->nps.at[a] && score > d->nps.score[a])) {
+			d->nps.at[a] = at;
+			d->nps.score[a] = score;
+		}
+		return;
+	}
 	GROW(d->surveys, d->nsurveys, p->cap_surveys);
 	struct cs_survey *s = &d->surveys[d->nsurveys++];
 	s->account = account_of(d, key, &s->seg);
@@ -1644,6 +1663,16 @@ static void row_ticket(struct cs_data *d, const char *const *v)
 		k->account_escalations[account]++;
 }
 
+static void nps_alloc(struct cs_data *d)
+{
+	if (d->nps.at)
+		return;
+	d->nps.at = xmalloc((d->naccounts + 1) * sizeof(*d->nps.at));
+	d->nps.score = xcalloc(d->naccounts + 1, sizeof(*d->nps.score));
+	for (size_t i = 0; i < d->naccounts; i++)
+		d->nps.at[i] = CS_TIME_NONE;
+}
+
 static void tickets_alloc(struct cs_data *d)
 {
 	struct cs_tickets *k = &d->tickets;
@@ -1778,6 +1807,8 @@ void cs_data_link(struct cs_data *d)
 		finish_accounts(d);
 	activity_alloc(d);
 	tickets_alloc(d);
+	if (d->collector && d->collector->kind == KIND_HEALTH)
+		nps_alloc(d);
 	mrr_reserve(d, d->ncustomers);
 	if (!p->need_unknown) {
 		d->activity.nseg = d->tickets.nseg = d->seg.n;

@@ -118,6 +118,17 @@ struct cs_survey {
  * the health model's usage window. A user is active in window w when the
  * latest of its rows before t is at or after t - W.
  */
+/*
+ * The health collector needs one thing from survey answers: per account,
+ * the latest NPS answer before t in its sentiment window (the higher score
+ * when two share the instant). It gets that folded in as the rows stream,
+ * instead of the rows; other collectors get the rows (d->surveys).
+ */
+struct cs_latest_nps {
+	cs_time *at;   /* [account]; CS_TIME_NONE: none */
+	double *score; /* [account] */
+};
+
 struct cs_activity_counts {
 	size_t nwin;
 	size_t nseg;		     /* segment slots; d->seg.n once linked */
@@ -191,8 +202,9 @@ struct cs_data {
 	struct cs_mrr mrr;
 	struct cs_trial *trials;
 	size_t ntrials;
-	struct cs_survey *surveys;
+	struct cs_survey *surveys; /* not for health: see struct cs_latest_nps */
 	size_t nsurveys;
+	struct cs_latest_nps nps; /* health only */
 	struct cs_activity_counts activity;
 	struct cs_tickets tickets;
 	/* outcomes[o * nwindows + w]: values of outcome o for collector window w */

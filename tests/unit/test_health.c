@@ -300,3 +300,36 @@ Test(kpis_health, unknown_segment_attribution)
 	cr_assert(found);
 	run_free(&r);
 }
+
+Test(kpis_health, sentiment_is_the_latest_nps_answer_in_its_window)
+{
+	/* No seats (usage undefined) and no tickets: score = (25 × sentiment +
+	 * 15 × 100 + 20 × 100) / 60, or 100 without a sentiment. */
+	static const char *const accounts[] = {
+	    "h1", "b1", "pro", NULL, NULL, NULL, "A", /* */
+	    "h2", "b2", "pro", NULL, NULL, NULL, "B", /* */
+	    "h3", "b3", "pro", NULL, NULL, NULL, "C",
+	};
+	static const char *const subs[] = {STEADY("b1"), STEADY("b2"), STEADY("b3")};
+	static const char *const surveys[] = {
+	    "h1", "r1", "nps",	"5",  RECENT,		     /* a tie at one instant: */
+	    "h1", "r2", "nps",	"9",  RECENT,		     /* the higher score wins */
+	    "h2", "r1", "nps",	"10", "2024-02-01",	     /* older promoter */
+	    "h2", "r2", "nps",	"3",  RECENT,		     /* latest: detractor */
+	    "h2", "r3", "csat", "5",  "2024-03-25",	     /* not NPS */
+	    "h2", "r4", "nps",	"10", "2024-04-01 00:00:00", /* at t: outside */
+	    "h3", "r1", "nps",	"0",  "2023-12-01",	     /* before the 90d window */
+	};
+	struct health_input in = {ROWS(accounts), ROWS(subs), ROWS(surveys), {NULL, 0}, {NULL, 0}};
+	struct run r;
+	bool found;
+
+	run_health(&r, config(), &in);
+	cr_assert_float_eq(at_risk(&r, "pro", "h1", "A", "green", &found), 100, 1e-9);
+	cr_assert(found, "h1");
+	cr_assert_float_eq(at_risk(&r, "pro", "h2", "B", "yellow", &found), 3500.0 / 60, 1e-9);
+	cr_assert(found, "h2");
+	cr_assert_float_eq(at_risk(&r, "pro", "h3", "C", "green", &found), 100, 1e-9);
+	cr_assert(found, "h3");
+	run_free(&r);
+}

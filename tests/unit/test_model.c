@@ -319,11 +319,24 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "null_value"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "bad_number"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "null_key"), 1);
-	cr_assert_eq(l.d->nsurveys, 2);
-	cr_assert_str_eq(l.d->surveys[0].respondent, "u1");
-	cr_assert_eq(l.d->surveys[0].account, 0);
-	cr_assert_eq(l.d->surveys[1].account, CS_NO_ACCOUNT);
-	cr_assert_eq(l.d->surveys[1].type, SURVEY_CES);
+	/* health keeps a1's latest NPS answer (in its 90d), not the rows */
+	cr_assert_eq(l.d->nsurveys, 0);
+	cr_assert_eq(l.d->nps.at[0], fixture_time("2024-03-01"));
+	cr_assert_eq(l.d->nps.score[0], 9);
+	cr_assert_eq(l.d->nps.at[1], CS_TIME_NONE);
+	/* the surveys collector keeps the valid rows */
+	struct loaded sv;
+	load_accounts(&sv, KIND_SURVEYS, base_accounts, 2);
+	fixture_load(sv.d, DS_SURVEYS, vcols, 5, vrows, 10);
+	cs_data_link(sv.d);
+	cr_assert_eq(fixture_rejects(sv.d, "surveys", "score_out_of_range"), 3);
+	cr_assert_eq(sv.d->nsurveys, 2);
+	cr_assert_str_eq(sv.d->surveys[0].respondent, "u1");
+	cr_assert_eq(sv.d->surveys[0].account, 0);
+	cr_assert_eq(sv.d->surveys[1].account, CS_NO_ACCOUNT);
+	cr_assert_eq(sv.d->surveys[1].type, SURVEY_CES);
+	cr_assert_null(sv.d->nps.at);
+	loaded_free(&sv);
 
 	cr_assert_eq(fixture_rejects(l.d, "activity", "null_value"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "activity", "null_key"), 1);
