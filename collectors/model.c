@@ -1769,15 +1769,15 @@ static void remap_unknown(uint32_t *seg, uint32_t unknown)
 static void move_unknown_slot(struct cs_data *d, uint32_t unknown)
 {
 	struct cs_activity_counts *a = &d->activity;
-	size_t slot = a->nseg - 1, nfeat = d->cfg->nfeatures;
-
 	struct cs_tickets *k = &d->tickets;
-	size_t kslot = k->nseg - 1;
+	size_t nfeat = d->cfg->nfeatures;
 
-	if (unknown != kslot) {
+	if (k->seg && unknown != k->nseg - 1) {
+		size_t slot = k->nseg - 1;
+
 		for (size_t w = 0; w < k->nwin; w++) {
 			struct cs_ticket_counts *to = &k->seg[unknown * k->nwin + w];
-			struct cs_ticket_counts *from = &k->seg[kslot * k->nwin + w];
+			struct cs_ticket_counts *from = &k->seg[slot * k->nwin + w];
 
 			to->opened += from->opened;
 			to->escalated += from->escalated;
@@ -1786,16 +1786,19 @@ static void move_unknown_slot(struct cs_data *d, uint32_t unknown)
 			*from = (struct cs_ticket_counts){0};
 		}
 	}
-	if (unknown == slot)
-		return;
-	for (size_t w = 0; w < a->nwin; w++) {
-		a->seg_users[unknown * a->nwin + w] += a->seg_users[slot * a->nwin + w];
-		a->seg_users[slot * a->nwin + w] = 0;
-		for (size_t f = 0; f < nfeat; f++) {
-			uint64_t *from = &a->seg_feature_users[(slot * a->nwin + w) * nfeat + f];
+	if (a->seg_users && unknown != a->nseg - 1) {
+		size_t slot = a->nseg - 1;
 
-			a->seg_feature_users[(unknown * a->nwin + w) * nfeat + f] += *from;
-			*from = 0;
+		for (size_t w = 0; w < a->nwin; w++) {
+			a->seg_users[unknown * a->nwin + w] += a->seg_users[slot * a->nwin + w];
+			a->seg_users[slot * a->nwin + w] = 0;
+			for (size_t f = 0; f < nfeat; f++) {
+				uint64_t *from =
+				    &a->seg_feature_users[(slot * a->nwin + w) * nfeat + f];
+
+				a->seg_feature_users[(unknown * a->nwin + w) * nfeat + f] += *from;
+				*from = 0;
+			}
 		}
 	}
 }
@@ -1805,11 +1808,17 @@ void cs_data_link(struct cs_data *d)
 	struct cs_data_private *p = d->priv;
 	if (!p->accounts_done)
 		finish_accounts(d);
-	activity_alloc(d);
-	tickets_alloc(d);
+	/* The sums a kind reads exist even when its dataset returned no row;
+	 * a kind that does not read them gets none (they are per account). */
+	unsigned need = d->collector ? config_kind_datasets(d->collector->kind) : ~0u;
+	if (need & (1u << DS_ACTIVITY))
+		activity_alloc(d);
+	if (need & (1u << DS_TICKETS))
+		tickets_alloc(d);
+	if (need & (1u << DS_SUBSCRIPTIONS))
+		mrr_reserve(d, d->ncustomers);
 	if (d->collector && d->collector->kind == KIND_HEALTH)
 		nps_alloc(d);
-	mrr_reserve(d, d->ncustomers);
 	if (!p->need_unknown) {
 		d->activity.nseg = d->tickets.nseg = d->seg.n;
 		return;
