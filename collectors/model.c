@@ -303,6 +303,10 @@ int cs_parse_time(const char *s, cs_time *t)
 
 	int64_t secs = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
 		       (int64_t)hh * 3600 + mm * 60 + ss - offset;
+	/* Seven-digit years go past what microseconds in 64 bits can hold (and
+	 * past PostgreSQL's own year 294276): malformed, not an overflow. */
+	if (secs >= INT64_MAX / CS_SECOND - 1 || secs <= INT64_MIN / CS_SECOND + 1)
+		return -1;
 	*t = secs * CS_SECOND + usec;
 	return 0;
 }

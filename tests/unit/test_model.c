@@ -68,11 +68,25 @@ Test(model_time, rejects_malformed)
 	    "2024-03-01 12",
 	    "2024-03-01 12:00:00.",
 	    "2024-03-01 12:00:00 BC",
+	    "2022031-10-19", /* found by fuzz_rows: overflowed the microseconds */
+	    "9999999-12-31 23:59:59",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cs_time t;
 		cr_expect_eq(cs_parse_time(bad[i], &t), -1, "accepted \"%s\"", bad[i]);
 	}
+}
+
+Test(model_time, years_as_far_as_microseconds_reach)
+{
+	/* Microseconds since 1970 in 64 bits reach year ~294247, a few years
+	 * short of PostgreSQL's last (294276): beyond is bad_time, not wrapped. */
+	cs_time a, b;
+	cr_assert_eq(cs_parse_time("294000-12-31 23:59:59+00", &a), 0);
+	cr_assert_eq(cs_parse_time("10000-01-01", &b), 0);
+	cr_assert_gt(a, b);
+	cr_assert_lt(a, CS_TIME_OPEN);
+	cr_assert_eq(cs_parse_time("294276-12-31 23:59:59+00", &a), -1);
 }
 
 Test(model_time, infinity_is_open)
