@@ -34,7 +34,7 @@ TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 BIN      := $(BUILD)/cs_exporter
 UNIT     := $(BUILD)/unit_tests
 
-.PHONY: all deps check unit integration demo bench soak fuzz install format format-check valgrind clean
+.PHONY: all deps check unit integration demo bench soak fuzz install format format-check valgrind clean FORCE
 
 all: $(BIN) $(TOOLS)
 
@@ -45,6 +45,14 @@ $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The revision is compiled into main.o and snapshot.o, and make does not see a
+# flag change: a stamp that changes with HEAD rebuilds them.
+$(BUILD)/revision.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(REVISION)' | cmp -s - $@ || echo '$(REVISION)' >$@
+$(BUILD)/exporter/main.o $(BUILD)/exporter/snapshot.o: $(BUILD)/revision.stamp
+FORCE:
 
 $(BUILD)/libcs.a: $(LIB_OBJ)
 	@rm -f $@
