@@ -28,8 +28,6 @@ static const char *const band_names[BAND_COUNT] = {"green", "yellow", "red", "un
 struct account_health {
 	double score; /* NAN: no score */
 	enum band band;
-	uint32_t escalations;
-	uint32_t users;
 	bool scored;
 };
 
@@ -41,24 +39,6 @@ struct account_health {
 static double customer_mrr(const struct cs_data *d, int32_t c, size_t k)
 {
 	return d->mrr.mrr[(size_t)c * d->mrr.ninstants + k];
-}
-
-/* Distinct users per account active in the usage window, counted by the
- * loader (struct cs_activity_counts: the window after the collector's). */
-static void count_users(const struct cs_data *d, struct account_health *h)
-{
-	const struct cs_activity_counts *act = &d->activity;
-	size_t w = act->nwin - 1;
-
-	for (size_t a = 0; a < d->naccounts; a++)
-		h[a].users = act->account_users[a * act->nwin + w];
-}
-
-/* Escalated tickets opened in the support window, counted by the loader. */
-static void count_escalations(const struct cs_data *d, struct account_health *h)
-{
-	for (size_t i = 0; i < d->naccounts; i++)
-		h[i].escalations = d->tickets.account_escalations[i];
 }
 
 /* ------------------------------------------------------------------ */
@@ -79,18 +59,23 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 			  double m1, struct account_health *a)
 {
 	const struct cs_health *cfg = &d->cfg->health;
+	size_t i = (size_t)(acc - d->accounts);
 	double num = 0, den = 0;
 	/* components, NAN when undefined */
 	double usage = NAN, sentiment = NAN, support, billing = NAN;
 
 	if (acc->seats > 0) {
-		double util = (double)a->users / (double)acc->seats;
+		/* distinct users in the usage window: the loader's window after
+		 * the collector's (struct cs_activity_counts) */
+		const struct cs_activity_counts *act = &d->activity;
+		uint32_t users = act->account_users[i * act->nwin + act->nwin - 1];
+		double util = (double)users / (double)acc->seats;
 
 		usage = cfg->usage_target > 0 ? fmin(1.0, util / cfg->usage_target) * 100.0 : 100.0;
 	}
 	/* the latest NPS answer, found by the loader (struct cs_latest_nps) */
-	if (d->nps.at[acc - d->accounts] != CS_TIME_NONE) {
-		double nps = d->nps.score[acc - d->accounts];
+	if (d->nps.at[i] != CS_TIME_NONE) {
+		double nps = d->nps.score[i];
 
 		if (cs_cmp(nps, 9) >= 0)
 			sentiment = 100;
@@ -99,7 +84,9 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 		else
 			sentiment = 50;
 	}
-	support = a->escalations == 0 ? 100 : a->escalations == 1 ? 50 : 0;
+	/* escalated tickets opened in the support window, counted by the loader */
+	uint32_t escalations = d->tickets.account_escalations[i];
+	support = escalations == 0 ? 100 : escalations == 1 ? 50 : 0;
 	if (m0 > 0)
 		billing = cs_cmp(m1, m0) >= 0 ? 100 : 100 * m1 / m0;
 
@@ -249,8 +236,6 @@ void kpi_health(const struct cs_data *d, struct mset *out)
 
 		h[i].scored = c >= 0 && (size_t)c < ncust && customer_mrr(d, c, at_t) > 0;
 	}
-	count_users(d, h);
-	count_escalations(d, h);
 	for (size_t i = 0; i < d->naccounts; i++) {
 		int32_t c = d->accounts[i].customer;
 

@@ -1651,7 +1651,7 @@ static void row_ticket(struct cs_data *d, const char *const *v)
 	k->rows++;
 	for (size_t w = 0; w < k->nwin; w++) {
 		struct cs_ticket_counts *c = &k->seg[seg * k->nwin + w];
-		cs_time from = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
+		cs_time from = k->from[w];
 
 		if (opened >= from && opened < d->as_of) {
 			c->opened++;
@@ -1662,8 +1662,7 @@ static void row_ticket(struct cs_data *d, const char *const *v)
 			c->resolution_seconds += (double)(resolved - opened) / (double)CS_SECOND;
 		}
 	}
-	cs_time support_from = d->as_of - d->cfg->health.support_window * CS_SECOND;
-	if (escalated && account != CS_NO_ACCOUNT && opened >= support_from && opened < d->as_of)
+	if (escalated && account != CS_NO_ACCOUNT && opened >= k->support_from && opened < d->as_of)
 		k->account_escalations[account]++;
 }
 
@@ -1684,6 +1683,9 @@ static void tickets_alloc(struct cs_data *d)
 	if (k->seg)
 		return;
 	k->nwin = d->collector ? d->collector->nwindows : 0;
+	for (size_t w = 0; w < k->nwin; w++)
+		k->from[w] = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
+	k->support_from = d->as_of - d->cfg->health.support_window * CS_SECOND;
 	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
 	k->seg = xcalloc(k->nseg * k->nwin + 1, sizeof(*k->seg));
 	k->account_escalations = xcalloc(d->naccounts + 1, sizeof(*k->account_escalations));

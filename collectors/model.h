@@ -152,6 +152,8 @@ struct cs_ticket_counts {
 
 struct cs_tickets {
 	size_t nwin;		       /* collector->nwindows */
+	cs_time from[CS_MAX_WINDOWS];  /* window starts */
+	cs_time support_from;	       /* start of health's support window */
 	size_t nseg;		       /* segment slots; d->seg.n once linked */
 	struct cs_ticket_counts *seg;  /* [seg * nwin + w] */
 	uint32_t *account_escalations; /* [account] */

@@ -80,21 +80,6 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if
 # ratio A B [FORMAT]: A / B, "n/a" when either is missing or B is 0
 ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (a == "" || b == "" || a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf f "\n", a / b }'; }
 
-# stop_bg PID: stops a process registered with start_bg now rather than on
-# exit, and forgets it.
-stop_bg() {
-	_p=$1
-	kill -TERM "$_p" 2>/dev/null || true
-	_i=0
-	while kill -0 "$_p" 2>/dev/null && [ $_i -lt 100 ]; do
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	kill -KILL "$_p" 2>/dev/null || true
-	wait "$_p" 2>/dev/null || true
-	_cs_pids=$(echo " $_cs_pids " | sed "s/ $_p / /")
-}
-
 # rss_kb PID [FIELD]: VmRSS (or VmHWM) of PID in kB
 rss_kb() { awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
 
@@ -144,6 +129,17 @@ wait_ready() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# start_exporter NAME CONF SECONDS: the exporter on a free port, ready (every
+# collector has run once) within SECONDS; sets cs_pid and url.
+start_exporter() {
+	_port=$(free_port)
+	url=http://127.0.0.1:$_port/metrics
+	start_bg "$1" "$BIN" --config.file "$2" --web.listen-address "127.0.0.1:$_port"
+	cs_pid=$(cat "$T/$1.pid")
+	wait_ready "http://127.0.0.1:$_port/-/ready" "$3" "$cs_pid" ||
+		fail "$1 not ready: $(tail -5 "$T/$1.log")"
 }
 
 render() { # OUT [benchconf options]
@@ -325,12 +321,7 @@ part_serving() {
 		render "$T/scrape.conf" --windows "$nw" --features "$nf" --max-combinations 5000 \
 			--collectors "$(python3 "$CONF" collectors "$T/all.conf" | sed 's/$/:1h/' | paste -sd,)"
 		echo "tier $tier: part 2, scrapes ($nw windows, $nf features: about $est series)" >&2
-		port=$(free_port)
-		url=http://127.0.0.1:$port/metrics
-		start_bg exporter "$BIN" --config.file "$T/scrape.conf" --web.listen-address "127.0.0.1:$port"
-		cs_pid=$(cat "$T/exporter.pid")
-		wait_ready "http://127.0.0.1:$port/-/ready" "$wait_s" "$cs_pid" ||
-			fail "exporter not ready: $(tail -5 "$T/exporter.log")"
+		start_exporter exporter "$T/scrape.conf" "$wait_s"
 		curl -fsS "$url" >"$T/scrape.prom"
 		n=$(series "$T/scrape.prom")
 		if [ "$attempt" = 2 ] || { [ $((n * 100)) -ge $((TARGET_SERIES * 93)) ] &&
@@ -414,12 +405,7 @@ part_serving() {
 		--collectors "$(python3 "$CONF" collectors "$T/all.conf" |
 			awk '{ print $0 ($0 == "health" ? ":1s" : ":1h") }' | paste -sd,)"
 	echo "tier $tier: part 3, interference" >&2
-	port=$(free_port)
-	url=http://127.0.0.1:$port/metrics
-	start_bg busy "$BIN" --config.file "$T/busy.conf" --web.listen-address "127.0.0.1:$port"
-	cs_pid=$(cat "$T/busy.pid")
-	wait_ready "http://127.0.0.1:$port/-/ready" "$wait_s" "$cs_pid" ||
-		fail "busy exporter not ready: $(tail -5 "$T/busy.log")"
+	start_exporter busy "$T/busy.conf" "$wait_s"
 	curl -fsS "$url" >"$T/busy0.prom"
 	runs0=$(metric "$T/busy0.prom" 'cs_collector_runs_total{collector="health"}')
 	wrk_run busy "$url"

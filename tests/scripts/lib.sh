@@ -23,18 +23,24 @@ chmod 755 "$T"
 _cs_pids=""
 _cs_clusters=""
 
+# _cs_reap PID: waits up to 5 s for PID (already sent TERM) to end, then
+# kills it.
+_cs_reap() {
+	_i=0
+	while kill -0 "$1" 2>/dev/null && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null || true
+}
+
 _cs_cleanup() {
 	_cs_rc=$?
 	for _p in $_cs_pids; do
 		kill -TERM "$_p" 2>/dev/null || true
 	done
 	for _p in $_cs_pids; do
-		_i=0
-		while kill -0 "$_p" 2>/dev/null && [ $_i -lt 50 ]; do
-			sleep 0.1
-			_i=$((_i + 1))
-		done
-		kill -KILL "$_p" 2>/dev/null || true
+		_cs_reap "$_p"
 	done
 	for _d in $_cs_clusters; do
 		"$CS_SCRIPTS/pg.sh" stop "$_d" || true
@@ -44,6 +50,15 @@ _cs_cleanup() {
 trap _cs_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# stop_bg PID: stops a process registered with start_bg now rather than on
+# exit, and forgets it.
+stop_bg() {
+	kill -TERM "$1" 2>/dev/null || true
+	_cs_reap "$1"
+	wait "$1" 2>/dev/null || true
+	_cs_pids=$(echo " $_cs_pids " | sed "s/ $1 / /")
+}
 
 # fail MSG: print MSG and end the test with status 1.
 fail() {
