@@ -676,6 +676,8 @@ struct cs_data *cs_data_new(const struct cs_config *cfg, const struct cs_collect
 	d->priv->ds = -1;
 	d->priv->last_customer = -1;
 	d->seg.ndims = cfg->ndims;
+	for (int ds = 0; ds < DS_COUNT; ds++)
+		d->newest[ds] = CS_TIME_NONE;
 	size_t ncw = collector ? collector->nwindows : 0;
 	for (size_t w = 0; w < ncw; w++)
 		d->mrr.at[w] = as_of - collector->windows[w].seconds * CS_SECOND;
@@ -833,7 +835,17 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 	}
 	p->ds = dataset;
 	p->ds_name = dsname;
+	if (dataset < DS_COUNT)
+		d->read[dataset] = true;
 	return 0;
+}
+
+/* A valid row of the dataset being loaded carries instant t (freshness). */
+static void seen(struct cs_data *d, cs_time t)
+{
+	int ds = d->priv->ds;
+	if (t != CS_TIME_NONE && t != CS_TIME_OPEN && t > d->newest[ds])
+		d->newest[ds] = t;
 }
 
 static void reject(struct cs_data *d, const char *reason)
@@ -900,6 +912,25 @@ static bool need_bool(struct cs_data *d, const char *s, bool *b)
 	return true;
 }
 
+/*
+ * s, or a copy in tmp cut to CS_MAX_LABEL_BYTES: as many whole UTF-8
+ * characters as fit before a closing "…", so that a reader sees the cut and
+ * one huge value cannot blow up the exposition.
+ */
+static const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1])
+{
+	static const char ellipsis[] = "\xe2\x80\xa6";
+	size_t n = strlen(s);
+	if (n <= CS_MAX_LABEL_BYTES)
+		return s;
+	n = CS_MAX_LABEL_BYTES - (sizeof(ellipsis) - 1);
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(tmp, s, n);
+	memcpy(tmp + n, ellipsis, sizeof(ellipsis));
+	return tmp;
+}
+
 static void row_account(struct cs_data *d, const char *const *v)
 {
 	struct cs_data_private *p = d->priv;
@@ -952,6 +983,9 @@ static void row_account(struct cs_data *d, const char *const *v)
 	 * a copy per account for nothing. */
 	const char *name = col(d, v, COL_A_NAME);
 	bool keep_name = !d->collector || d->collector->kind == KIND_HEALTH;
+	char cut[CS_MAX_LABEL_BYTES + 1];
+	if (name && keep_name)
+		name = label_cut(name, cut);
 	a->name = name && keep_name ? arena_strndup(&p->arena, name, strlen(name)) : NULL;
 	a->seats = (int64_t)seats;
 	a->started_at = started;
@@ -963,11 +997,12 @@ static void row_account(struct cs_data *d, const char *const *v)
 	p->acc_billing[i] = bk ? arena_strndup(&p->arena, bk, strlen(bk)) : NULL;
 	for (size_t k = 0; k < d->cfg->ndims; k++) {
 		const char *dv = v[p->dimcol[k]];
-		struct strent *de =
-		    strtab_put(&p->dimvals[k], &p->arena, dv ? dv : "unknown", &added);
+		struct strent *de = strtab_put(&p->dimvals[k], &p->arena,
+					       dv ? label_cut(dv, cut) : "unknown", &added);
 		p->acc_dims[i * d->cfg->ndims + k] = de->key;
 	}
 	d->naccounts++;
+	seen(d, started);
 }
 
 /* ------------------------------------------------------------ segments */
@@ -1398,11 +1433,16 @@ static void row_subscription(struct cs_data *d, const char *const *v)
 		return;
 	}
 
-	uint32_t c = customer_of(d, bk);
 	/* dividing late keeps round prices exact: $90/quarter is 30, not 30.000000000000004 */
 	double monthly = amount * quantity / scale * num / (den * count) * rate;
+	if (!(monthly <= CS_MAX_MONTHLY)) {
+		reject(d, "amount_out_of_range");
+		return;
+	}
+	uint32_t c = customer_of(d, bk);
 	struct cs_mrr *m = &d->mrr;
 
+	seen(d, from);
 	m->rows++;
 	if ((status != SUB_ACTIVE && status != SUB_PAST_DUE) || !(monthly > 0))
 		return;
@@ -1433,6 +1473,8 @@ static void row_trial(struct cs_data *d, const char *const *v)
 	if (!need_bool(d, col(d, v, COL_T_CONVERTED), &converted))
 		return;
 	uint32_t c = customer_of(d, bk);
+	seen(d, started);
+	seen(d, ended);
 	GROW(d->trials, d->ntrials, d->priv->cap_trials);
 	struct cs_trial *t = &d->trials[d->ntrials++];
 	t->customer = c;
@@ -1476,6 +1518,7 @@ static void row_survey(struct cs_data *d, const char *const *v)
 	}
 	if (!need_time(d, col(d, v, COL_V_AT), &at))
 		return;
+	seen(d, at);
 
 	struct cs_data_private *p = d->priv;
 	if (d->nps.at) {
@@ -1580,6 +1623,7 @@ static void row_activity(struct cs_data *d, const char *const *v)
 		return;
 	if (!need_time(d, col(d, v, COL_Y_AT), &at))
 		return;
+	seen(d, at);
 	if (u->have_keys) {
 		order = strcmp(key, u->account_key);
 		if (order == 0)
@@ -1646,6 +1690,8 @@ static void row_ticket(struct cs_data *d, const char *const *v)
 	struct cs_tickets *k = &d->tickets;
 	uint32_t seg;
 	int32_t account = account_of(d, key, &seg);
+	seen(d, opened);
+	seen(d, resolved);
 	if (seg == CS_SEG_UNKNOWN)
 		seg = (uint32_t)(k->nseg - 1);
 	k->rows++;
@@ -1703,6 +1749,10 @@ static void row_outcome(struct cs_data *d, const char *const *v)
 	}
 	if (!need_number(d, col(d, v, COL_O_VALUE), &value))
 		return;
+	if (!(fabs(value) <= CS_MAX_OUTCOME_VALUE)) {
+		reject(d, "value_out_of_range");
+		return;
+	}
 	GROW(*p->ov, *p->nov, *p->capov);
 	struct cs_outcome_value *o = &(*p->ov)[(*p->nov)++];
 	o->account = account_of(d, key, &o->seg);

@@ -40,6 +40,16 @@ typedef int64_t cs_time;
 
 #define CS_NO_ACCOUNT (-1)
 
+/* Bounds that keep every sum finite (no KPI is ever ±Inf or NaN): a
+ * subscription row whose monthly amount in the reporting currency exceeds
+ * CS_MAX_MONTHLY is rejected as amount_out_of_range, an outcome value beyond
+ * ±CS_MAX_OUTCOME_VALUE as value_out_of_range. */
+#define CS_MAX_MONTHLY	     1e12
+#define CS_MAX_OUTCOME_VALUE 1e15
+/* Segment values and display names are cut to at most this many bytes (at a
+ * UTF-8 character boundary, ending in "…") before they become labels. */
+#define CS_MAX_LABEL_BYTES 256
+
 /* Parses PostgreSQL text output of timestamptz/timestamp/date (session time
  * zone UTC) such as "2024-03-01 12:00:00.25+00" or "2024-03-01". Returns 0 and
  * sets *t, or -1 when malformed. */
@@ -218,6 +228,10 @@ struct cs_data {
 	struct cs_reject *rejects;
 	size_t nrejects;
 	uint64_t rows_read;
+	/* Freshness (SPEC section 6): per dataset, whether it was read and the
+	 * newest instant among its valid rows (CS_TIME_NONE: none). */
+	bool read[DS_COUNT];
+	cs_time newest[DS_COUNT];
 
 	struct cs_data_private *priv; /* loader state, hash tables, arena */
 };

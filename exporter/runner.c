@@ -7,12 +7,14 @@
 
 #include "../collectors/kpi.h"
 #include "buf.h"
+#include "log.h"
 
 struct feed {
 	struct cs_data *d;
 	int dataset;
 	size_t outcome, window;
 	bool begun;
+	uint64_t rows;
 };
 
 static int feed_columns(void *ctx, int ncols, const char *const *names, char *err, size_t errlen)
@@ -27,6 +29,7 @@ static int feed_columns(void *ctx, int ncols, const char *const *names, char *er
 static void feed_row(void *ctx, const char *const *values)
 {
 	struct feed *f = ctx;
+	f->rows++;
 	cs_data_row(f->d, values);
 }
 
@@ -107,6 +110,34 @@ static int fetch(const struct cs_query *q, struct pg_source *const *sources, int
 	return rc;
 }
 
+/*
+ * One line per dataset (or outcome) with rejected rows, with the count of
+ * each reason: at warn level when more than 5 % of its rows were rejected,
+ * which usually means a mapping problem rather than a few bad rows.
+ */
+static void log_rejects(const struct cs_collector *c, const struct cs_data *d, const char *dataset,
+			uint64_t rows)
+{
+	struct buf reasons = BUF_INIT;
+	uint64_t rejected = 0;
+	for (size_t i = 0; i < d->nrejects; i++) {
+		if (strcmp(d->rejects[i].dataset, dataset) != 0)
+			continue;
+		buf_addf(&reasons, "%s%s=%llu", reasons.len ? " " : "", d->rejects[i].reason,
+			 (unsigned long long)d->rejects[i].count);
+		rejected += d->rejects[i].count;
+	}
+	if (rejected) {
+		char nrej[24], nrows[24];
+		snprintf(nrej, sizeof(nrej), "%llu", (unsigned long long)rejected);
+		snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long)rows);
+		logx(rejected * 20 > rows ? LOG_WARN : LOG_INFO, "rows rejected", "collector",
+		     c->name, "dataset", dataset, "rejected", nrej, "rows", nrows, "reasons",
+		     reasons.data, NULL);
+	}
+	buf_release(&reasons);
+}
+
 static double mono_seconds(void)
 {
 	struct timespec ts;
@@ -132,21 +163,39 @@ void runner_run(const struct cs_config *cfg, const struct cs_collector *c,
 	for (int ds = 0; ds < DS_COUNT && rc == 0; ds++) {
 		if (!(need & (1u << ds)))
 			continue;
-		struct feed f = {d, ds, 0, 0, false};
+		struct feed f = {d, ds, 0, 0, false, 0};
 		rc = fetch(&cfg->datasets[ds], sources, c->timeout, &f, vals, res->err,
 			   sizeof(res->err));
+		res->datasets[ds].rows = f.rows;
 	}
+	uint64_t *outcome_rows = xcalloc(cfg->noutcomes + 1, sizeof(*outcome_rows));
 	if (c->kind == KIND_OUTCOMES) {
 		for (size_t o = 0; o < cfg->noutcomes && rc == 0; o++) {
 			for (size_t w = 0; w < c->nwindows && rc == 0; w++) {
 				runner_format_param(as_of - c->windows[w].seconds * CS_SECOND,
 						    vals[PARAM_WINDOW_START], sizeof(vals[0]));
-				struct feed f = {d, CS_DS_OUTCOME, o, w, false};
+				struct feed f = {d, CS_DS_OUTCOME, o, w, false, 0};
 				rc = fetch(&cfg->outcomes[o].query, sources, c->timeout, &f, vals,
 					   res->err, sizeof(res->err));
+				outcome_rows[o] += f.rows;
 			}
 		}
 	}
+	for (int ds = 0; ds < DS_COUNT; ds++) {
+		struct run_dataset *rd = &res->datasets[ds];
+		rd->read = d->read[ds];
+		rd->newest = d->newest[ds];
+		for (size_t i = 0; i < d->nrejects; i++)
+			if (!strcmp(d->rejects[i].dataset,
+				    config_dataset_name((enum cs_dataset)ds)))
+				rd->rejected += d->rejects[i].count;
+		if (rd->read)
+			log_rejects(c, d, config_dataset_name((enum cs_dataset)ds), rd->rows);
+	}
+	if (c->kind == KIND_OUTCOMES)
+		for (size_t o = 0; o < cfg->noutcomes; o++)
+			log_rejects(c, d, cfg->outcomes[o].name, outcome_rows[o]);
+	free(outcome_rows);
 
 	if (rc == 0) {
 		cs_data_link(d);

@@ -20,6 +20,14 @@ struct run_reject {
 	uint64_t count;
 };
 
+/* What one run read of one dataset (freshness, SPEC section 6). */
+struct run_dataset {
+	bool read;
+	uint64_t rows;	   /* rows read, rejected ones included */
+	uint64_t rejected; /* of those */
+	cs_time newest;	   /* newest instant among the valid rows, CS_TIME_NONE: none */
+};
+
 struct run_result {
 	bool ok;
 	char err[512];
@@ -28,7 +36,8 @@ struct run_result {
 	struct run_reject *rejects;
 	size_t nrejects;
 	uint64_t folded; /* segment combinations folded into "other" */
-	double seconds;	 /* wall time of the run */
+	struct run_dataset datasets[DS_COUNT];
+	double seconds; /* wall time of the run */
 };
 
 /* sources is indexed like cfg->sources. res is always filled in. */
