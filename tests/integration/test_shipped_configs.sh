@@ -59,6 +59,35 @@ for doc in README.md config/README.md; do
 done
 [ "${docs:-0}" -ge 1 ] || fail "no conf block found in README.md"
 
+# The SQL of README.md "Subscriptions: periods, not current state" turns a
+# current-state table into periods: a canceled subscription is active until
+# it ended, then nothing; a trial is trialing, then active.
+python3 - "$CS_ROOT/README.md" >"$T/periods.sql" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+sec = text[text.index("#### Subscriptions: periods, not current state"):]
+print(re.search(r"```sql\n(.*?)```", sec, re.S).group(1).rstrip().rstrip(";") + " ORDER BY 1, 8;")
+PY
+pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d billing <<'SQL'
+CREATE TABLE subscriptions (customer text, amount bigint, currency text, unit text,
+                            interval_count int, quantity int, status text,
+                            start_date timestamptz, trial_start timestamptz,
+                            trial_end timestamptz, ended_at timestamptz);
+INSERT INTO subscriptions VALUES
+ ('cus_1', 1000, 'USD', 'month', 1, 1, 'canceled', '2026-01-01', NULL, NULL, '2026-10-20'),
+ ('cus_2', 2000, 'USD', 'month', 1, 1, 'active',   '2026-10-01', '2026-10-01', '2026-10-15', NULL),
+ ('cus_3', 3000, 'USD', 'month', 1, 1, 'canceled', '2026-10-01', '2026-10-01', '2026-10-15', '2026-10-15');
+SQL
+pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d billing -At -F '|' -f "$T/periods.sql" >"$T/periods.out" ||
+	fail "the README's periods SQL does not run"
+cat >"$T/periods.want" <<'OUT'
+cus_1|1000|USD|month|1|1|active|2026-01-01 00:00:00+00|2026-10-20 00:00:00+00
+cus_2|2000|USD|month|1|1|trialing|2026-10-01 00:00:00+00|2026-10-15 00:00:00+00
+cus_2|2000|USD|month|1|1|active|2026-10-15 00:00:00+00|
+cus_3|3000|USD|month|1|1|trialing|2026-10-01 00:00:00+00|2026-10-15 00:00:00+00
+OUT
+diff "$T/periods.want" "$T/periods.out" || fail "the README's periods SQL gives other periods"
+
 # The demo configuration on a small demo load.
 pg_up "$T/demo"
 "$CS_ROOT/tests/demo/load.sh" "$T/demo" --accounts 60 --seed 3 >"$T/demo-load.log" 2>&1 ||
