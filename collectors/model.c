@@ -824,8 +824,15 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 		dsname = dataset_names[dataset];
 	}
 
-	if (cs_data_check_columns(d->cfg, dataset, dsname, ncols, names, err, errlen) > 0)
+	if (cs_data_check_columns(d->cfg, dataset, dsname, ncols, names, err, errlen) > 0) {
+		/* A run stops at its first bad dataset; say where to see them all. */
+		size_t n = strlen(err);
+		if (n < errlen)
+			snprintf(err + n, errlen - n,
+				 "; cs_exporter --config.check --connect lists those of every "
+				 "dataset");
 		return -1;
+	}
 	const struct colspec *spec = colspecs[dataset].cols;
 	size_t nspec = colspecs[dataset].n;
 	for (size_t c = 0; c < nspec; c++)

@@ -435,7 +435,8 @@ Test(model_rejects, missing_columns_all_named)
 						"seats",       "started_at",   "first_value_at"};
 	cr_assert_eq(cs_data_begin(d, DS_ACCOUNTS, 0, 0, 6, old_acols, err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "dataset \"accounts\": missing columns \"billing_key\", "
-			      "\"region\" (segment dimension)");
+			      "\"region\" (segment dimension); cs_exporter --config.check "
+			      "--connect lists those of every dataset");
 	static const char *const old_scols[] = {"customer_key",	 "amount",	   "currency",
 						"interval_unit", "interval_count", "quantity",
 						"status",	 "valid_from",	   "valid_to"};
