@@ -15,8 +15,9 @@
  *
  * Rows are validated as they arrive; a row that breaks the contract of SPEC
  * section 2 is dropped and counted in d->rejects (dataset, reason). Columns
- * are found by name (the documented column names); a missing required column
- * makes cs_data_begin fail, which fails the run. Billing rows are attributed
+ * are found by name (the documented column names); missing required columns
+ * make cs_data_begin fail, which fails the run, with one message naming them
+ * all (cs_data_check_columns). Billing rows are attributed
  * to accounts as they arrive, which is why accounts are loaded first.
  *
  * All strings reachable from a struct cs_data live in its arena and die with
