@@ -753,6 +753,42 @@ void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason)
 	r->count = 1;
 }
 
+static int find_column(int ncols, const char *const *names, const char *name)
+{
+	for (int i = 0; i < ncols; i++)
+		if (names[i] && !strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+int cs_data_check_columns(const struct cs_config *cfg, int dataset, const char *dsname, int ncols,
+			  const char *const *names, char *err, size_t errlen)
+{
+	if (dataset < 0 || dataset > CS_DS_OUTCOME)
+		return 0;
+	const struct colspec *spec = colspecs[dataset].cols;
+	size_t nspec = colspecs[dataset].n;
+	struct buf list = BUF_INIT;
+	int nmissing = 0;
+
+	for (size_t c = 0; c < nspec; c++) {
+		if (spec[c].optional || find_column(ncols, names, spec[c].name) >= 0)
+			continue;
+		buf_addf(&list, "%s\"%s\"", nmissing++ ? ", " : "", spec[c].name);
+	}
+	for (size_t k = 0; dataset == DS_ACCOUNTS && k < cfg->ndims; k++) {
+		if (find_column(ncols, names, cfg->dims[k]) >= 0)
+			continue;
+		buf_addf(&list, "%s\"%s\" (segment dimension)", nmissing++ ? ", " : "",
+			 cfg->dims[k]);
+	}
+	if (nmissing)
+		snprintf(err, errlen, "dataset \"%s\": missing column%s %.*s", dsname,
+			 nmissing > 1 ? "s" : "", (int)list.len, list.data);
+	buf_release(&list);
+	return nmissing;
+}
+
 static void finish_accounts(struct cs_data *d);
 static void activity_alloc(struct cs_data *d);
 static void tickets_alloc(struct cs_data *d);
@@ -790,40 +826,22 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 		dsname = dataset_names[dataset];
 	}
 
+	if (cs_data_check_columns(d->cfg, dataset, dsname, ncols, names, err, errlen) > 0) {
+		/* A run stops at its first bad dataset; say where to see them all. */
+		size_t n = strlen(err);
+		if (n < errlen)
+			snprintf(err + n, errlen - n,
+				 "; cs_exporter --config.check --connect lists those of every "
+				 "dataset");
+		return -1;
+	}
 	const struct colspec *spec = colspecs[dataset].cols;
 	size_t nspec = colspecs[dataset].n;
-	for (size_t c = 0; c < nspec; c++) {
-		p->col[c] = -1;
-		for (int i = 0; i < ncols; i++) {
-			if (names[i] && !strcmp(names[i], spec[c].name)) {
-				p->col[c] = i;
-				break;
-			}
-		}
-		if (p->col[c] < 0 && !spec[c].optional) {
-			snprintf(err, errlen, "dataset \"%s\": missing column \"%s\"", dsname,
-				 spec[c].name);
-			return -1;
-		}
-	}
-	if (dataset == DS_ACCOUNTS) {
-		for (size_t k = 0; k < d->cfg->ndims; k++) {
-			p->dimcol[k] = -1;
-			for (int i = 0; i < ncols; i++) {
-				if (names[i] && !strcmp(names[i], d->cfg->dims[k])) {
-					p->dimcol[k] = i;
-					break;
-				}
-			}
-			if (p->dimcol[k] < 0) {
-				snprintf(err, errlen,
-					 "dataset \"accounts\": missing column \"%s\" for segment "
-					 "dimension \"%s\"",
-					 d->cfg->dims[k], d->cfg->dims[k]);
-				return -1;
-			}
-		}
-	}
+	for (size_t c = 0; c < nspec; c++)
+		p->col[c] = find_column(ncols, names, spec[c].name);
+	if (dataset == DS_ACCOUNTS)
+		for (size_t k = 0; k < d->cfg->ndims; k++)
+			p->dimcol[k] = find_column(ncols, names, d->cfg->dims[k]);
 	if (dataset == DS_TICKETS)
 		tickets_alloc(d);
 	if (dataset == DS_SURVEYS && d->collector && d->collector->kind == KIND_HEALTH)
