@@ -164,8 +164,10 @@ def settings_from_config(path, selector=""):
     return s
 
 
-# The settings being rendered (render() sets them).
+# The settings being rendered (render() sets them), and the windows of the
+# dashboard being built.
 S = Settings()
+DASH_WINDOWS = []
 
 # ---------------------------------------------------------------------------
 # PromQL helpers
@@ -375,7 +377,7 @@ def stat(title, desc, unit, tgts, w=4, h=4, th=None, change="neutral", per_windo
     if per_window:
         prefix = tgts[0]["legendFormat"].replace("{{window}}", "")
         defaults["thresholds"] = per_window(libconf.duration_seconds(S.default_window))
-        for win in S.windows:
+        for win in DASH_WINDOWS:
             p["fieldConfig"]["overrides"].append(override(
                 "byName", prefix + win,
                 ("thresholds", per_window(libconf.duration_seconds(win)))))
@@ -1253,10 +1255,11 @@ def render_rules():
 def render(settings=None):
     """{path relative to the output folder: file content} for these settings
     (default: config/example.conf's)."""
-    global S
+    global S, DASH_WINDOWS
     S = settings or settings_from_config(DEFAULT_CONFIG)
     files = {}
     for fname, fn, kinds in DASHBOARDS:
+        DASH_WINDOWS = S.windows_for(kinds or [])
         if kinds is None or S.has(*kinds):
             files[os.path.join("grafana", fname)] = json.dumps(fn(), indent=2,
                                                                sort_keys=True) + "\n"

@@ -73,6 +73,7 @@ case("extravar", lambda x: x["templating"]["list"].append(dict(var(x, "plan"), n
 case("row_targets", lambda x: x["panels"][0].update(targets=panels(x)[0]["targets"]))
 case("row_expanded", lambda x: x["panels"][0].update(panels=[panels(x)[0]]))
 case("money", lambda x: panels(x)[0]["fieldConfig"]["defaults"].update(unit="currencyGBP"))
+case("overlap", lambda x: panels(x)[1]["gridPos"].update(x=panels(x)[0]["gridPos"]["x"]))
 case("foreign", lambda x: expr(x, 'sum by (tier) (cs_mrr{job=~"$job"})'))
 PY
 expect() { # case, message fragment
@@ -100,6 +101,7 @@ expect nps_unit "NPS panel must have unit none"
 expect unsorted "windows not sorted by duration"
 expect multiwindow "variable \`window\` must be single-valued"
 expect extravar "query variable \`tier\` is no configured segment dimension"
+expect overlap "gridPos overlaps panel"
 expect row_targets "row has targets"
 expect row_expanded "an expanded row must not hold panels"
 # Checks that need the configuration.

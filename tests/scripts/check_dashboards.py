@@ -468,6 +468,24 @@ def check_panel(p, where, problems):
             problems.add(where, "NPS panel must have unit none, min -100 and max 100")
 
 
+def check_grid(path, dash, problems):
+    """Panels inside the 24-column grid, not overlapping."""
+    boxes = []
+    for p in all_panels(dash.get("panels")):
+        g = p.get("gridPos") or {}
+        try:
+            x, y, w, h = (int(g[k]) for k in ("x", "y", "w", "h"))
+        except (KeyError, TypeError, ValueError):
+            continue  # reported by check_panel
+        where = "%s: panel %r (id %s)" % (path, p.get("title"), p.get("id"))
+        if x < 0 or y < 0 or w < 1 or h < 1 or x + w > 24:
+            problems.add(where, "gridPos %s outside the 24-column grid" % g)
+        for other, (ox, oy, ow, oh) in boxes:
+            if x < ox + ow and ox < x + w and y < oy + oh and oy < y + h:
+                problems.add(where, "gridPos overlaps panel %r" % other)
+        boxes.append((p.get("title"), (x, y, w, h)))
+
+
 def load_dashboards(paths, problems):
     dashes = []
     for path in paths:
@@ -505,6 +523,7 @@ def check_dashboard(path, text, dash, problems, dims, windows=None, money_unit=N
             if unit.startswith(("currency", "suffix: ")) and unit != money_unit:
                 problems.add(path, "money unit %s is not the configured currency's %s"
                              % (unit, money_unit))
+    check_grid(path, dash, problems)
     ids = set()
     for p in all_panels(dash.get("panels")):
         where = "%s: panel %r (id %s)" % (path, p.get("title"), p.get("id"))
