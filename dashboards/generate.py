@@ -97,61 +97,69 @@ def settings_from_config(path, selector=""):
     file cannot be read or a setting the dashboards need is invalid."""
     cfg = libconf.load(path)
 
-    def bad(setting, msg):
-        return libconf.ConfigError("%s: %s: %s" % (path, setting, msg))
+    def bad(setting, msg, at=None):
+        """at: (container, key) of the offending value, for its FILE:LINE."""
+        loc = libconf.where(at[0], at[1], path) if at else path
+        return libconf.ConfigError("%s: %s: %s" % (loc, setting, msg))
 
     def group(obj, name):
         v = obj.get(name, {})
         if not isinstance(v, dict):
-            raise bad(name, "must be a group { ... }")
+            raise bad(name, "must be a group { ... }", (obj, name))
         return v
 
-    def strings(v, name):
+    def strings(obj, key, name, default):
+        v = obj.get(key, default)
         if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
-            raise bad(name, "must be a list of strings")
+            raise bad(name, "must be a list of strings", (obj, key))
         return v
 
-    dims = strings(group(cfg, "segments").get("dimensions", []), "segments.dimensions")
-    for d in dims:
+    segments = group(cfg, "segments")
+    dims = strings(segments, "dimensions", "segments.dimensions", [])
+    for i, d in enumerate(dims):
         if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", d) or d.startswith("__") or \
                 d in RESERVED_LABELS:
-            raise bad("segments.dimensions", "%r is no usable label name" % d)
+            raise bad("segments.dimensions", "%r is no usable label name" % d, (dims, i))
     if len(set(dims)) != len(dims):
-        raise bad("segments.dimensions", "names repeat")
-    currency = group(cfg, "reporting").get("currency", "USD")
+        raise bad("segments.dimensions", "names repeat", (segments, "dimensions"))
+    reporting = group(cfg, "reporting")
+    currency = reporting.get("currency", "USD")
     if not isinstance(currency, str) or not re.match(r"^[A-Za-z]{3}$", currency):
-        raise bad("reporting.currency", "must be a 3-letter ISO 4217 code")
+        raise bad("reporting.currency", "must be a 3-letter ISO 4217 code",
+                  (reporting, "currency"))
 
-    def windows(v, name):
-        for w in strings(v, name):
+    def windows(obj, key, name, default):
+        v = strings(obj, key, name, default)
+        for i, w in enumerate(v):
             if libconf.duration_seconds(w) is None:
-                raise bad(name, "%r is no duration (e.g. \"30d\")" % w)
+                raise bad(name, "%r is no duration (e.g. \"30d\")" % w, (v, i))
         if not v:
-            raise bad(name, "must not be empty")
+            raise bad(name, "must not be empty", (obj, key))
         return v
 
-    top = windows(cfg.get("windows", ["30d", "90d"]), "windows")
+    top = windows(cfg, "windows", "windows", ["30d", "90d"])
     collectors = cfg.get("collectors")
     kinds = None
     if collectors is not None:
         if not isinstance(collectors, list) or not all(isinstance(c, dict) for c in collectors):
-            raise bad("collectors", "must be a list of groups")
+            raise bad("collectors", "must be a list of groups", (cfg, "collectors"))
         kinds = {}
         for i, c in enumerate(collectors):
             kind = c.get("kind")
             if kind not in KINDS:
-                raise bad("collectors.[%d].kind" % i, "must be one of %s" % ", ".join(KINDS))
-            ws = windows(c.get("windows", top), "collectors.[%d].windows" % i)
+                raise bad("collectors.[%d].kind" % i, "must be one of %s" % ", ".join(KINDS),
+                          (c, "kind") if "kind" in c else (collectors, i))
+            ws = windows(c, "windows", "collectors.[%d].windows" % i, top)
             kinds.setdefault(kind, [])
             kinds[kind] += [w for w in ws if w not in kinds[kind]]
-    features = strings(cfg.get("features", []), "features")
+    features = strings(cfg, "features", "features", [])
     outcomes = []
     ocs = cfg.get("outcomes", [])
     if not isinstance(ocs, list):
-        raise bad("outcomes", "must be a list of groups")
+        raise bad("outcomes", "must be a list of groups", (cfg, "outcomes"))
     for i, o in enumerate(ocs):
         if not isinstance(o, dict) or not isinstance(o.get("name"), str):
-            raise bad("outcomes.[%d]" % i, "needs a name")
+            raise bad("outcomes.[%d]" % i, "needs a name", (ocs, i))
         outcomes.append((o["name"], o.get("target"), o.get("direction", "at_least")))
     if selector and not MATCHERS.match(selector):
         raise libconf.ConfigError("--selector: %r is no list of label matchers such as "

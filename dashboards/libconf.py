@@ -24,6 +24,30 @@ class ConfigError(Exception):
     pass
 
 
+class Group(dict):
+    """A group's settings; .lines[name] is where each was set ("FILE:LINE")."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = {}
+
+
+class List(list):
+    """A list or array; .lines[i] is where element i starts ("FILE:LINE")."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+
+def where(obj, key, default):
+    """"FILE:LINE" of obj[key] when the reader recorded it, else default."""
+    try:
+        return obj.lines[key]
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return default
+
+
 _TOKEN = re.compile(
     r"""
     (?P<ws>[ \t\r\f\v]+)
@@ -141,7 +165,7 @@ class _Parser:
         raise ConfigError("%s: %s" % (tok[2], msg))
 
     def settings(self, close):
-        out = {}
+        out = Group()
         while True:
             tok = self.peek()
             if tok[0] == close:
@@ -155,6 +179,7 @@ class _Parser:
                 self.fail(sep, "expected '=' after %s, found %s" % (tok[1], _show(sep)))
             if tok[1] in out:
                 self.fail(tok, "duplicate setting %s" % tok[1])
+            out.lines[tok[1]] = tok[2]
             out[tok[1]] = self.value()
             if self.peek()[0] in (";", ","):
                 self.take()
@@ -175,8 +200,9 @@ class _Parser:
             return out
         if kind in ("(", "["):
             close = ")" if kind == "(" else "]"
-            out = []
+            out = List()
             while self.peek()[0] != close:
+                out.lines.append(self.peek()[2])
                 out.append(self.value())
                 nxt = self.peek()
                 if nxt[0] == ",":

@@ -116,17 +116,23 @@ class Settings(unittest.TestCase):
 
     def test_invalid(self):
         for text, what in [
-            ('segments = { dimensions = ["window"]; };', "segments.dimensions: 'window'"),
-            ('segments = { dimensions = ["a-b"]; };', "no usable label name"),
-            ('segments = { dimensions = "plan"; };', "must be a list of strings"),
-            ('reporting = { currency = "EURO"; };', "reporting.currency"),
-            ('windows = ["30 days"];', "windows: '30 days' is no duration"),
-            ('collectors = ( { kind = "magic"; } );', "collectors.[0].kind"),
+            ('segments = {\n dimensions = ["plan",\n "window"]; };',
+             "cs.conf:3: segments.dimensions: 'window' is no usable label name"),
+            ('segments = { dimensions = ["a-b"]; };', "cs.conf:1: segments.dimensions: 'a-b'"),
+            ('\nsegments = { dimensions = "plan"; };',
+             "cs.conf:2: segments.dimensions: must be a list of strings"),
+            ('reporting = {\n\n currency = "EURO"; };', "cs.conf:3: reporting.currency"),
+            ('windows = ["30d",\n "30 days"];', "cs.conf:2: windows: '30 days' is no duration"),
+            ('collectors = (\n { kind = "revenue"; },\n { kind = "magic"; } );',
+             "cs.conf:3: collectors.[1].kind: must be one of"),
+            ('collectors = ( { kind = "revenue";\n windows = []; } );',
+             "cs.conf:2: collectors.[0].windows: must not be empty"),
         ]:
             with self.assertRaises(libconf.ConfigError) as cm:
                 self.settings(text)
-            self.assertIn(what, str(cm.exception))
-            self.assertIn("cs.conf: ", str(cm.exception))
+            self.assertTrue(str(cm.exception).endswith(what) or what in str(cm.exception),
+                            "%s: %s" % (what, cm.exception))
+            self.assertRegex(str(cm.exception), r"cs\.conf:\d+: ")
         with self.assertRaises(libconf.ConfigError):
             self.settings("", selector="job=cs")
         self.assertEqual(self.settings("", selector='job="cs"').selector, 'job="cs"')
