@@ -18,10 +18,11 @@ fail() { failed="$failed
   $1"; }
 
 echo "== dashboards"
+# The committed dashboards are the example configuration's.
 if [ -n "$EXPO" ]; then
-	$CHECK --exposition "$EXPO" || fail "check_dashboards.py --exposition $EXPO"
+	$CHECK --config config/example.conf --exposition "$EXPO" || fail "check_dashboards.py --exposition $EXPO"
 else
-	$CHECK || fail "check_dashboards.py"
+	$CHECK --config config/example.conf || fail "check_dashboards.py"
 fi
 
 echo "== provisioning"
