@@ -1208,7 +1208,10 @@ def recording_rules(level, dims):
         for q in ("0.5", "0.9"):
             rules.append({
                 "record": "job_quantile:cs_time_to_value_seconds:histogram_quantile",
-                "expr": "histogram_quantile(%s, job:cs_time_to_value_seconds_bucket:sum)" % q,
+                # No quantile (rather than NaN) when no account is in the buckets.
+                "expr": "histogram_quantile(%s, job:cs_time_to_value_seconds_bucket:sum)\n"
+                        "and on (job, instance, window)\n"
+                        "(job:cs_time_to_value_seconds_bucket:sum{le=\"+Inf\"} > 0)" % q,
                 "labels": {"quantile": q},
             })
     return rules
