@@ -6,7 +6,9 @@
 # anchored a year from today and two years back (no test depends on the
 # date it runs): its windows are alive at its anchor, its headline KPIs are
 # those of a healthy B2B SaaS company (tests/demo/headline.py), its segment
-# names are plain, its rejected rows few, and it looks the same on any day.
+# names are plain, its rejected rows few, and it looks the same on any day;
+# the live exporter with its clock faked to a year ahead (libfaketime) sees
+# the same on a load anchored then.
 set -eu
 . "$(dirname "$0")/../scripts/lib.sh"
 
@@ -187,5 +189,36 @@ done
 same() { grep -v -e '^cs_cohort' -e '_timestamp_seconds' -e '_duration_seconds' -e '^cs_exporter_' "$1"; }
 diff <(same "$T/clean-$ahead.prom") <(same "$T/clean-$back.prom") >"$T/shift.diff" ||
 	fail "the demo anchored $ahead differs from the one anchored $back: $(head -20 "$T/shift.diff")"
+
+# The live exporter, whose clock is now, on a company anchored a year ahead:
+# under libfaketime (C, so the exporter honours it; Prometheus, in Go, would
+# not) its clock reads 09:00 on the anchor day. The windows are alive and the
+# KPIs are in range, as they are today on a load anchored today.
+fakelib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1 || true)
+if [ -z "$fakelib" ]; then
+	echo "SKIP the live exporter a year ahead: no libfaketime (Debian package faketime)"
+else
+	load 1 --anchor "$ahead"
+	port=$(free_port)
+	start_bg exporter env LD_PRELOAD="$fakelib" FAKETIME="@$ahead 09:00:00" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.listen-address "127.0.0.1:$port"
+	wait_http "http://127.0.0.1:$port/-/ready" 60 || fail "exporter not ready: $(tail -5 "$T/exporter.log")"
+	curl -fsS "http://127.0.0.1:$port/metrics" >"$T/live-ahead.prom" || fail "GET /metrics failed"
+	stop_bg "$(cat "$T/exporter.pid")"
+	python3 - "$T/live-ahead.prom" "$ahead" <<'PY' || fail "the live exporter did not run at the faked clock"
+import datetime, re, sys
+want = datetime.datetime.strptime(sys.argv[2] + " 09:00", "%Y-%m-%d %H:%M").replace(
+    tzinfo=datetime.timezone.utc).timestamp()
+ts = [float(m.group(1)) for m in re.finditer(
+    r'^cs_collector_last_success_timestamp_seconds\{[^}]*\} (\S+)$', open(sys.argv[1]).read(), re.M)]
+assert ts and all(want <= t < want + 600 for t in ts), "last success at %s, not near %s" % (ts, want)
+PY
+	python3 "$CS_ROOT/tests/demo/headline.py" "$T/live-ahead.prom" --check --rows-read "$rows" \
+		>"$T/headline-live.txt" || {
+		cat "$T/headline-live.txt" >&2
+		fail "the live exporter at $ahead 09:00 (faked) sees no healthy company"
+	}
+	echo "live exporter, clock at $ahead 09:00 (libfaketime): $(grep -E '^(customers|nrr_90d|active_users_30d) ' "$T/headline-live.txt" | tr -s ' ' | tr '\n' ' ')"
+fi
 
 echo "ok: test_demo_data"
