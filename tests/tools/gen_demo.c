@@ -603,7 +603,12 @@ static void story_build(struct story *s, uint64_t idx)
 		 * monthly logo churn of ~2 %; upgrades and seat growth outweigh
 		 * downgrades and discounts so that expansion offsets churn. */
 		int ev = (int)below(&r, 1000);
-		int up = 32 + s->happiness * 3 / 10, cancel = 8 + (100 - s->happiness) * 45 / 100;
+		int up = 38 + s->happiness * 3 / 10, cancel = 8 + (100 - s->happiness) * 45 / 100;
+		/* Larger contracts are stickier. */
+		if (plan == PLAN_ENTERPRISE)
+			cancel = cancel * 6 / 10;
+		else if (plan == PLAN_BUSINESS)
+			cancel = cancel * 8 / 10;
 		if (ev < up) { /* upgrade */
 			if (plan == PLAN_LEGACY)
 				plan = PLAN_BUSINESS;
