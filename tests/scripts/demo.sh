@@ -66,7 +66,7 @@ cat <<MSG
   metrics:  http://127.0.0.1:$port/metrics
   config:   $demo/cs_exporter.conf
   psql:     tests/scripts/pg.sh psql .demo/pg -d billing   (or -d crm)
-  anchor:   $anchor (the history runs up to $anchor 00:00 UTC; DEMO_ANCHOR=YYYY-MM-DD moves it)
+  anchor:   $anchor (history up to 00:00 UTC that day; DEMO_ANCHOR=YYYY-MM-DD moves it)
   Ctrl-C stops the exporter and the cluster.
 
 MSG
