@@ -1240,7 +1240,7 @@ static void t_survey_response(uint64_t idx, const struct story *s)
 		survey_row(idx, n++, 0, "NPS", "9", recent, true);
 }
 
-#define EVENT_DAYS 120
+#define EVENT_DAYS 100
 
 static void event_row(uint64_t idx, int user, const char *name, int64_t at, bool null_account)
 {
@@ -1270,13 +1270,14 @@ static void t_product_event(uint64_t idx, const struct story *s)
 		/* Each account uses a subset of features. */
 		int mask = (int)below(&r, 1 << 12) | 3;
 		/* Most invited users come back on a rhythm of their own, every
-		 * week to every few weeks; the content accounts' more often.
-		 * About 6 events per user and 120 days on average. */
+		 * two weeks to every seven; the content accounts' more often. One
+		 * event a visit keeps the table small: about 3 per user over the
+		 * EVENT_DAYS the event history covers. */
 		int64_t budget = 4000;
 		for (int u = 0; u < s->nusers && budget > 0; u++) {
 			if (!chance(&r, 50 + s->happiness / 2))
 				continue;
-			int64_t gap = between(&r, 10, 50 - s->happiness / 5) * DAY;
+			int64_t gap = between(&r, 14, 56 - s->happiness / 5) * DAY;
 			for (int64_t t = lo + below(&r, gap); t < hi && budget > 0;
 			     t += gap / 2 + below(&r, gap)) {
 				int f = (int)below(&r, nnames);
