@@ -1287,6 +1287,17 @@ static void t_product_event(uint64_t idx, const struct story *s)
 				budget--;
 			}
 		}
+		/* A team that exports reports does so on a schedule, however small
+		 * it is (the demo's outcome "reports_exported" counts them): every
+		 * 5-24 days, the content accounts' more often. */
+		if (mask & (1 << 4)) {
+			int64_t gap = between(&r, 5, 24 - s->happiness / 10) * DAY;
+			for (int64_t t = lo + below(&r, gap); t < hi && budget > 0;
+			     t += gap / 2 + below(&r, gap)) {
+				event_row(idx, (int)below(&r, s->nusers), names[4], t, false);
+				budget--;
+			}
+		}
 	}
 	int64_t recent = anchor - 2 * DAY - (int64_t)(idx % 1000) * 60;
 	if (has_flaw(idx, F_NULL_USER))
