@@ -1042,8 +1042,13 @@ static void account_row(uint64_t idx, const struct story *s, bool dup)
 	osep();
 	int64_t fv = NOPEN;
 	if (onboard != NOPEN && !chance(&r, 18)) {
-		int64_t a = below(&r, 60), b = below(&r, 60);
-		fv = onboard + (a + b) * DAY + between(&r, 9 * HOUR, 18 * HOUR);
+		/* Most teams see value within two weeks of onboarding; a few
+		 * take a quarter. */
+		static const int ttv_w[] = {60, 30, 10};
+		static const int64_t ttv_lo[] = {1, 14, 45}, ttv_hi[] = {14, 45, 120};
+		int k = pick(&r, ttv_w, 3);
+		fv = onboard + between(&r, ttv_lo[k], ttv_hi[k]) * DAY +
+		     between(&r, 9 * HOUR, 18 * HOUR);
 		if (fv >= anchor)
 			fv = NOPEN;
 	}
