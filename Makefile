@@ -105,7 +105,10 @@ valgrind: deps
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [UNITDIR=...]
 #   PREFIX/bin/cs_exporter                       the binary
 #   PREFIX/share/man/man1/cs_exporter.1          the manual
-#   PREFIX/share/cs_exporter/                    dashboards, rules, runbook, example config
+#   PREFIX/share/cs_exporter/                    everything under dashboards/ but generate.py:
+#                                                grafana/, provisioning/ (its dashboard provider's
+#                                                path set to PREFIX/share/cs_exporter/grafana),
+#                                                rules/, runbook.md, alertmanager.yml; example.conf
 #   SYSCONFDIR/cs_exporter/cs_exporter.conf      the example config, only when none is there
 #   UNITDIR/cs_exporter.service                  the systemd unit (PREFIX/lib/systemd/system,
 #                                                which systemd searches for /usr and /usr/local)
@@ -124,6 +127,8 @@ install: $(BIN)
 	cd dashboards && find . -type f ! -name '*.py' ! -name '*~' | LC_ALL=C sort | while read -r f; do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/cs_exporter/$$f" || exit 1; \
 	done
+	sed -i 's|^\( *path: \)/usr/local/share/cs_exporter/|\1$(PREFIX)/share/cs_exporter/|' \
+		$(DESTDIR)$(PREFIX)/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml
 	install -m 0644 config/example.conf $(DESTDIR)$(PREFIX)/share/cs_exporter/example.conf
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf ]; then \
 		echo "keeping $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf"; \
