@@ -34,7 +34,7 @@ TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 BIN      := $(BUILD)/cs_exporter
 UNIT     := $(BUILD)/unit_tests
 
-.PHONY: all deps check unit integration demo bench soak fuzz install format format-check valgrind clean FORCE
+.PHONY: all deps check unit integration demo bench soak fuzz install deb format format-check valgrind clean FORCE
 
 all: $(BIN) $(TOOLS)
 
@@ -136,6 +136,11 @@ install: $(BIN)
 		echo "install -m 0644 config/example.conf $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf"; \
 		install -m 0644 config/example.conf $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf; \
 	fi
+
+# make deb: a Debian package built with dpkg-deb alone (packaging/deb/build.sh):
+# $(BUILD)/deb/cs-exporter_VERSION-1_ARCH.deb, from its own hardened objects.
+deb:
+	@packaging/deb/build.sh $(BUILD) $(VERSION)
 
 FORMAT_FILES = $(wildcard exporter/*.[ch] collectors/*.[ch] config/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
 
