@@ -337,12 +337,41 @@ static int family_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void om_merge_finish(struct om_merge *m, struct buf *out)
+static int write_all(FILE *f, const char *data, size_t len)
 {
-	/* Slots hold family indexes: sort a copy, not m->fam. */
+	return len && fwrite(data, 1, len, f) != len ? -1 : 0;
+}
+
+/* Slots hold family indexes: a sorted copy, not m->fam. */
+static struct om_family **families_sorted(const struct om_merge *m)
+{
 	struct om_family **order = xmalloc((m->nfam ? m->nfam : 1) * sizeof(*order));
 	memcpy(order, m->fam, m->nfam * sizeof(*order));
 	qsort(order, m->nfam, sizeof(*order), family_cmp);
+	return order;
+}
+
+int om_merge_write(struct om_merge *m, FILE *out)
+{
+	struct om_family **order = families_sorted(m);
+	int rc = 0;
+	for (size_t i = 0; i < m->nfam && rc == 0; i++) {
+		struct om_family *f = order[i];
+		rc = write_all(out, f->meta.data, f->meta.len);
+		for (size_t k = 0; k < f->ns && rc == 0; k++) {
+			rc = write_all(out, f->s[k].lines.data, f->s[k].lines.len);
+			buf_release(&f->s[k].lines);
+		}
+	}
+	free(order);
+	if (rc == 0)
+		rc = write_all(out, "# EOF\n", 6);
+	return rc == 0 && fflush(out) == 0 ? 0 : -1;
+}
+
+void om_merge_finish(struct om_merge *m, struct buf *out)
+{
+	struct om_family **order = families_sorted(m);
 	for (size_t i = 0; i < m->nfam; i++) {
 		struct om_family *f = order[i];
 		buf_add(out, f->meta.data, f->meta.len);
@@ -631,13 +660,6 @@ static size_t eval_step(const struct cs_config *cfg, struct pg_source *const *so
 	return failed;
 }
 
-static int write_all(FILE *f, const char *data, size_t len)
-{
-	if (len && fwrite(data, 1, len, f) != len)
-		return -1;
-	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
-}
-
 int backfill_main(int argc, char **argv)
 {
 	struct bf_flags f = {0};
@@ -734,16 +756,14 @@ int backfill_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	struct buf merged = BUF_INIT;
-	om_merge_finish(m, &merged);
-	om_merge_free(m);
+	/* Straight from the merge: no second copy of the whole output. */
 	int rc = failed ? EXIT_FAILED : 0;
-	if (write_all(out, merged.data, merged.len) < 0) {
+	if (om_merge_write(m, out) < 0) {
 		fprintf(stderr, "cs_exporter: backfill: could not write \"%s\": %s\n",
 			f.output ? f.output : "standard output", strerror(errno));
 		rc = EXIT_FAILED;
 	}
-	buf_release(&merged);
+	om_merge_free(m);
 	if (out != stdout && fclose(out) != 0) {
 		fprintf(stderr, "cs_exporter: backfill: could not write \"%s\": %s\n", f.output,
 			strerror(errno));

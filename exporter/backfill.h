@@ -18,6 +18,7 @@
 #define CS_BACKFILL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -58,5 +59,12 @@ const char *om_merge_conflict(const struct om_merge *m);
  * lines), and "# EOF".
  */
 void om_merge_finish(struct om_merge *m, struct buf *out);
+
+/*
+ * Writes what om_merge_finish appends to out, releasing each series' points
+ * once written (m is then only fit for om_merge_free), and flushes. Returns
+ * 0, or -1 with errno set when a write failed.
+ */
+int om_merge_write(struct om_merge *m, FILE *out);
 
 #endif

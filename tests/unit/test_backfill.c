@@ -93,3 +93,30 @@ Test(backfill, refuses_a_label_a_family_already_has)
 		  "%s", om_merge_conflict(m));
 	om_merge_free(m);
 }
+
+Test(backfill, writes_to_a_file_what_finish_returns)
+{
+	const char *r = "# TYPE g gauge\ng{s=\"1\"} 1\ng{s=\"2\"} 2\n# TYPE a gauge\na 3\n# EOF\n";
+	struct om_merge *m1 = om_merge_new(), *m2 = om_merge_new();
+	for (int64_t t = 0; t < 3; t++) {
+		cr_assert_eq(om_merge_add(m1, r, strlen(r), t * 1000000), 0);
+		cr_assert_eq(om_merge_add(m2, r, strlen(r), t * 1000000), 0);
+	}
+	struct buf want = BUF_INIT;
+	om_merge_finish(m1, &want);
+	om_merge_free(m1);
+	FILE *f = tmpfile();
+	cr_assert(f);
+	cr_assert_eq(om_merge_write(m2, f), 0);
+	om_merge_free(m2);
+	long len = ftell(f);
+	cr_assert_eq((size_t)len, want.len);
+	char *got = malloc((size_t)len + 1);
+	rewind(f);
+	cr_assert_eq(fread(got, 1, (size_t)len, f), (size_t)len);
+	got[len] = '\0';
+	fclose(f);
+	cr_assert_str_eq(got, want.data);
+	free(got);
+	buf_release(&want);
+}
