@@ -517,6 +517,13 @@ static int check_label(const char *arg, const struct cs_config *cfg, const struc
 			arg);
 		return -1;
 	}
+	if (eq[1] == '\0') {
+		fprintf(stderr,
+			"cs_exporter: backfill: --label \"%s\": empty value (Prometheus drops "
+			"such a label)\n",
+			arg);
+		return -1;
+	}
 	if (len >= 2 && arg[0] == '_' && arg[1] == '_') {
 		fprintf(stderr,
 			"cs_exporter: backfill: --label \"%.*s\": names starting with __ "
@@ -603,9 +610,13 @@ static void progress_show(struct progress *p, uint64_t done, cs_time as_of)
 		/* The cursor goes back to the start of the line: log lines of the
 		 * step (rows rejected, ...) overwrite the bar, which is then drawn
 		 * again below them. */
-		fprintf(stderr, "\r\033[Kbackfill [%s] %3u%% %llu/%llu %s %s %s%s", bar, pct,
-			(unsigned long long)done, (unsigned long long)p->total, when,
-			end ? "took" : "left", end ? elapsed : left, end ? "\n" : "\r");
+		if (end)
+			fprintf(stderr, "\r\033[Kbackfill [%s] %3u%% %llu/%llu took %s\n", bar, pct,
+				(unsigned long long)done, (unsigned long long)p->total, elapsed);
+		else
+			fprintf(stderr, "\r\033[Kbackfill [%s] %3u%% %llu/%llu %s left %s\r", bar,
+				pct, (unsigned long long)done, (unsigned long long)p->total, when,
+				left);
 		p->line_open = !end;
 		return;
 	}

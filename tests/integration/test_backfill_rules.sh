@@ -37,6 +37,7 @@ expect_usage invalid --label job
 expect_usage invalid --label =x
 expect_usage invalid --label 1job=x
 expect_usage invalid --label 'jo-b=x'
+expect_usage empty --label job=
 expect_usage reserved --label __name__=x
 expect_usage already --label le=1
 expect_usage already --label plan=x     # a segment dimension of the config
