@@ -530,10 +530,16 @@ def cohort_table(title, desc, expr, th, maxv=None):
         {"id": "groupingToMatrix", "options": {
             "columnField": "age_months", "rowField": "cohort", "valueField": "Value",
             "emptyValue": "null"}},
-        {"id": "organize", "options": {"renameByName": {"cohort\\age_months": "Cohort"}}},
+        # Columns in age order whatever order the series come in (organize
+        # orders by the names before renaming).
+        {"id": "organize", "options": {
+            "renameByName": {"cohort\\age_months": "Cohort"},
+            "indexByName": dict([("cohort\\age_months", 0)] +
+                                [(str(a), a + 1) for a in range(S.cohort_months)])}},
     ]
+    # Oldest cohort first: its row is the longest, the triangle's top.
     p["options"] = {"showHeader": True, "cellHeight": "sm",
-                    "sortBy": [{"desc": True, "displayName": "Cohort"}]}
+                    "sortBy": [{"desc": False, "displayName": "Cohort"}]}
     return p
 
 
@@ -993,7 +999,7 @@ def renewals():
                               instant=True, fmt="table")], 12, 9, kind=k)
     bars["fieldConfig"]["defaults"]["custom"] = {"fillOpacity": 80, "lineWidth": 1,
                                                  "gradientMode": "none"}
-    order = {"Horizon": 0, "red": 1, "yellow": 2, "green": 3, "unknown": 4}
+    order = {"horizon\\band": 0, "red": 1, "yellow": 2, "green": 3, "unknown": 4}
     bars["transformations"] = [
         {"id": "groupingToMatrix", "options": {
             "columnField": "band", "rowField": "horizon", "valueField": "Value",

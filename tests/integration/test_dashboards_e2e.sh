@@ -45,7 +45,7 @@ curl -fsS "http://127.0.0.1:$eport/metrics" >"$T/live.prom"
 # Section 6 families the exporter does not expose (yet): see the top.
 missing=""
 for f in $SECTION6; do
-	grep -q "^$f[{ ]" "$T/live.prom" || missing="$missing $f"
+	grep -q "^${f}[{ ]" "$T/live.prom" || missing="$missing $f"
 done
 cp "$T/live.prom" "$T/names.prom"
 if [ -n "$missing" ]; then
