@@ -26,13 +26,13 @@ RANGES = {
 }
 # SPEC section 6, checked when the exposition has the families: a little
 # past-due MRR, involuntary churn a real part of churn but under the
-# CustomerSuccessInvoluntaryChurnHigh threshold (1 % of MRR in 30d), renewals
+# CustomerSuccessInvoluntaryChurnHigh threshold (2 % of MRR in 30d), renewals
 # in the next quarter, and red MRR renewing within 30d under the
 # CustomerSuccessRenewalAtRisk threshold (5 % of MRR): the demo is a healthy
 # company, no alert fires on it.
 RANGES6 = {
     "past_due_share": (0.005, 0.08),
-    "involuntary_churn_30d": (0.0, 0.01),
+    "involuntary_churn_30d": (0.0, 0.02),
     "involuntary_share_of_churn_90d": (0.05, 0.7),
     "renewal_mrr_share_90d": (0.05, 0.5),
     "red_renewal_mrr_share_30d": (0.0, 0.05),
