@@ -2,14 +2,18 @@
 """Independent recomputation of every cs_exporter KPI on the demo databases.
 
     kpi_check.py --pg DIR --as-of 2026-11-01T00:00:00Z --exposition out.prom
-                 [--config config/demo.conf] [--root REPO]
+                 [--config config/demo.conf] [--root REPO] [--section6-strict]
 
 Reads the demo company's billing and CRM databases in the private cluster in
 DIR (as the superuser, over its socket), derives the datasets of SPEC section
 2 from the raw demo schema with its own SQL, applies the row rules of SPEC
 section 2, the join and segments, computes every KPI family of SPEC sections
-3 and 4 per segment and window, and compares the result with the exporter's
-`--once` text exposition: every expected series present with an equal value
+3, 4 and 6 per segment and window (section 6: retention cohorts with
+cohorts.months and cohorts.dimensions from the config, renewals per
+renewals.horizons and health band from the accounts' renewal_date__c,
+past-due MRR, involuntary churn per window, the band-transition counter at 0
+as --once writes it, renewal_at on the at-risk list), and compares the result
+with the exporter's `--once` text exposition: every expected series present with an equal value
 (relative 1e-9, absolute 1e-9 near zero), ratios absent exactly where
 undefined, no KPI series the SPEC does not call for. Exits 1 on any mismatch.
 
