@@ -391,14 +391,24 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 		unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 		if (ss.ss_family == AF_INET6)
 			flags |= MHD_USE_DUAL_STACK;
-		struct MHD_OptionItem tls_opts[] = {
-		    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem.cert},
-		    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem.key},
-		    {h->pem.ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->pem.ca},
-		    {h->web && tls > 0 ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0,
-		     (void *)(tls > 0 ? webcfg_gnutls_priorities(h->web) : NULL)},
-		    {MHD_OPTION_END, 0, NULL},
-		};
+		/* Packed without gaps: libmicrohttpd stops at the first
+		 * MHD_OPTION_END, so an unset trust list must not leave one
+		 * in front of the priorities. */
+		struct MHD_OptionItem tls_opts[5];
+		size_t nt = 0;
+		if (tls > 0) {
+			tls_opts[nt++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem.cert};
+			tls_opts[nt++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem.key};
+			if (h->pem.ca)
+				tls_opts[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST,
+									 0, h->pem.ca};
+			tls_opts[nt++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						    (void *)webcfg_gnutls_priorities(h->web)};
+		}
+		tls_opts[nt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 		if (tls > 0)
 			flags |= MHD_USE_TLS;
 		h->d[h->nd] = MHD_start_daemon(
