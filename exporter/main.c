@@ -33,6 +33,7 @@
 #include "runner.h"
 #include "sched.h"
 #include "snapshot.h"
+#include "webcfg.h"
 
 #define TICK_SECONDS 5
 #define EXIT_USAGE   2
@@ -338,6 +339,35 @@ static void log_failure(void *ctx, const struct cs_collector *c, const char *err
 	logx(LOG_ERROR, "collector failed", "collector", c->name, "err", err, NULL);
 }
 
+/* What http_start would refuse as bad configuration, for --config.check:
+ * the listen addresses and the web config with its certificate files. */
+static int check_web(const struct flags *f, const struct cs_config *cfg, char *err, size_t errlen)
+{
+	const char *const *listen = f->nlisten ? f->listen : (const char *const *)cfg->web.listen;
+	size_t n = f->nlisten ? f->nlisten : cfg->web.nlisten;
+	for (size_t i = 0; i < n; i++) {
+		if (!http_listen_address_valid(listen[i])) {
+			snprintf(err, errlen, "invalid listen address \"%s\"", listen[i]);
+			return -1;
+		}
+	}
+	const char *path = f->web_config_file ? f->web_config_file : cfg->web.config_file;
+	if (!path)
+		return 0;
+	struct webcfg *w = webcfg_load(path, err, errlen);
+	if (!w)
+		return -1;
+	int rc = 0;
+	if (webcfg_has_tls(w)) {
+		struct webcfg_pem pem;
+		rc = webcfg_read_pem(w, &pem, err, errlen);
+		if (rc == 0)
+			webcfg_pem_release(&pem);
+	}
+	webcfg_free(w);
+	return rc;
+}
+
 static int run_once(struct app *a, const struct flags *f)
 {
 	cs_time as_of = now_time();
@@ -395,11 +425,12 @@ static int serve(struct app *a, const struct flags *f)
 	snapshot_reload_result(a->snap, true);
 
 	char err[1024];
-	struct http *h = http_start(&ho, a->snap, err, sizeof(err));
+	bool bad_config = false;
+	struct http *h = http_start(&ho, a->snap, &bad_config, err, sizeof(err));
 	if (!h) {
 		logx(LOG_ERROR, "could not start the HTTP server", "err", err, NULL);
 		close_sources(a);
-		return 1;
+		return bad_config ? EXIT_USAGE : 1;
 	}
 	start_collectors(a);
 	logx(LOG_INFO, "started", "version", CS_VERSION, "config", a->config_path, NULL);
@@ -457,6 +488,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (f.config_check) {
+		if (check_web(&f, cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			config_free(cfg);
+			return EXIT_USAGE;
+		}
 		printf("%s: ok\n", f.config_file);
 		config_free(cfg);
 		return 0;

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@ struct user {
 };
 
 struct webcfg {
+	atomic_int refs;
 	char *cert_file;
 	char *key_file;
 	char *client_ca_file;
@@ -297,6 +300,7 @@ struct webcfg *webcfg_load(const char *path, char *err, size_t errlen)
 	config_t lc;
 	config_init(&lc);
 	struct webcfg *cfg = xcalloc(1, sizeof(*cfg));
+	atomic_init(&cfg->refs, 1);
 	cfg->client_auth = WEBCFG_NO_CLIENT_CERT;
 	cfg->min_version = WEBCFG_TLS12;
 
@@ -336,9 +340,27 @@ fail:
 	return NULL;
 }
 
+struct webcfg *webcfg_ref(struct webcfg *cfg)
+{
+	atomic_fetch_add(&cfg->refs, 1);
+	return cfg;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool webcfg_tls_equal(const struct webcfg *a, const struct webcfg *b)
+{
+	return same_str(a->cert_file, b->cert_file) && same_str(a->key_file, b->key_file) &&
+	       same_str(a->client_ca_file, b->client_ca_file) && a->client_auth == b->client_auth &&
+	       a->min_version == b->min_version;
+}
+
 void webcfg_free(struct webcfg *cfg)
 {
-	if (!cfg)
+	if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
 		return;
 	free(cfg->cert_file);
 	free(cfg->key_file);
@@ -449,6 +471,9 @@ bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *
 {
 	if (!cfg || !user || !password || !cfg->nusers)
 		return false;
+	/* Refused before hashing: bcrypt would compare only the first 72 bytes. */
+	if (strlen(password) > WEBCFG_MAX_PASSWORD)
+		return false;
 	/* Scan every user without stopping early: where it matches is not leaked. */
 	const char *hash = NULL;
 	for (size_t i = 0; i < cfg->nusers; i++) {
@@ -467,4 +492,83 @@ bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return ok && known;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int webcfg_parse_basic(const char *header, char *user, char *password)
+{
+	if (!header)
+		return -1;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	if (strncasecmp(header, "basic", 5) != 0 || (header[5] != ' ' && header[5] != '\t'))
+		return -1;
+	const char *p = header + 5;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strcspn(p, " \t");
+	for (const char *q = p + n; *q; q++)
+		if (*q != ' ' && *q != '\t')
+			return -1; /* a second token */
+	if (n == 0 || n % 4 != 0)
+		return -1;
+	/* Decoded: user ':' password, at most both limits plus the colon. */
+	enum { CAP = WEBCFG_MAX_USER + 1 + WEBCFG_MAX_PASSWORD };
+	if (n / 4 * 3 > CAP + 2)
+		return -1;
+	unsigned char dec[CAP + 3];
+	size_t len = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4];
+		int pad = 0;
+		for (int k = 0; k < 4; k++) {
+			unsigned char c = (unsigned char)p[i + (size_t)k];
+			if (c == '=' && i + 4 == n && k >= 2) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			if (pad) /* data after padding */
+				return -1;
+			v[k] = b64_value(c);
+			if (v[k] < 0)
+				return -1;
+		}
+		unsigned bits = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 |
+				(unsigned)v[3];
+		dec[len++] = (unsigned char)(bits >> 16);
+		if (pad < 2)
+			dec[len++] = (unsigned char)(bits >> 8);
+		if (pad < 1)
+			dec[len++] = (unsigned char)bits;
+	}
+	int rc = -1;
+	unsigned char *colon = memchr(dec, ':', len);
+	if (!colon || memchr(dec, '\0', len))
+		goto out;
+	size_t ulen = (size_t)(colon - dec), plen = len - ulen - 1;
+	if (ulen > WEBCFG_MAX_USER || plen > WEBCFG_MAX_PASSWORD)
+		goto out;
+	memcpy(user, dec, ulen);
+	user[ulen] = '\0';
+	memcpy(password, colon + 1, plen);
+	password[plen] = '\0';
+	rc = 0;
+out:
+	explicit_bzero(dec, sizeof(dec));
+	return rc;
 }

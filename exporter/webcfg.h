@@ -19,7 +19,9 @@
  * '-', '_' and '*', starting with a letter or '*').
  *
  * A loaded struct webcfg is immutable, so one instance may serve concurrent
- * requests; reloading means loading a new one and swapping pointers.
+ * requests; reloading means loading a new one and swapping pointers. It is
+ * reference-counted: a request takes a reference under the owner's lock and
+ * may then use it after the owner swapped in a new one.
  */
 #ifndef CS_WEBCFG_H
 #define CS_WEBCFG_H
@@ -53,7 +55,13 @@ struct webcfg;
  * a well-formed bcrypt hash.
  */
 struct webcfg *webcfg_load(const char *path, char *err, size_t errlen);
+/* Takes one more reference (thread-safe); returns cfg. */
+struct webcfg *webcfg_ref(struct webcfg *cfg);
+/* Drops a reference; the last one frees. NULL is ignored. */
 void webcfg_free(struct webcfg *cfg);
+
+/* Whether a and b have the same TLS settings (files, client auth, version). */
+bool webcfg_tls_equal(const struct webcfg *a, const struct webcfg *b);
 
 /* TLS settings. File paths are resolved (never relative to the CWD); NULL when unset. */
 bool webcfg_has_tls(const struct webcfg *cfg);
@@ -91,5 +99,21 @@ bool webcfg_has_auth(const struct webcfg *cfg);
  * and when no users are configured. Thread-safe.
  */
 bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *password);
+
+/* bcrypt reads at most 72 bytes of a password; a longer one is refused
+ * rather than silently truncated. */
+#define WEBCFG_MAX_PASSWORD 72
+#define WEBCFG_MAX_USER	    256
+
+/*
+ * Parses an Authorization header value of the Basic scheme (RFC 7617; the
+ * scheme name is case-insensitive, RFC 9110). On success returns 0 with the
+ * user name and password copied, NUL-terminated, into user (at least
+ * WEBCFG_MAX_USER + 1 bytes) and password (at least WEBCFG_MAX_PASSWORD + 1
+ * bytes). Returns -1 for another scheme, malformed base64, no colon, a NUL
+ * byte in the credentials, a user name over WEBCFG_MAX_USER bytes or a
+ * password over WEBCFG_MAX_PASSWORD bytes. NULL header: -1.
+ */
+int webcfg_parse_basic(const char *header, char *user, char *password);
 
 #endif

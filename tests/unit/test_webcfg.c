@@ -316,3 +316,116 @@ Test(webcfg, unknown_user_costs_the_same)
 	webcfg_free(cfg);
 	free(h);
 }
+
+Test(webcfg, password_over_72_bytes_is_refused_not_truncated)
+{
+	char pw[80];
+	memset(pw, 'p', 72);
+	pw[72] = '\0';
+	char *h = make_hash("$2b$", 4, pw);
+	char content[256];
+	snprintf(content, sizeof(content), "basic_auth_users = { alice = \"%s\"; };\n", h);
+	put("web.conf", content);
+	char err[256];
+	struct webcfg *cfg = webcfg_load(cfgpath, err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert(webcfg_check_basic(cfg, "alice", pw));
+	strcat(pw, "x"); /* bcrypt alone would accept it: only 72 bytes count */
+	cr_assert_not(webcfg_check_basic(cfg, "alice", pw));
+	webcfg_free(cfg);
+	free(h);
+}
+
+Test(webcfg, reference_counted)
+{
+	put("web.conf", "");
+	char err[256];
+	struct webcfg *cfg = webcfg_load(cfgpath, err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_eq(webcfg_ref(cfg), cfg);
+	webcfg_free(cfg);
+	cr_assert_not(webcfg_has_tls(cfg)); /* still alive: one reference left */
+	webcfg_free(cfg);
+}
+
+/* "user:password" in base64 after "Basic " */
+static int parse(const char *header, char *user, char *pass)
+{
+	return webcfg_parse_basic(header, user, pass);
+}
+
+Test(webcfg_basic_header, scheme_is_case_insensitive)
+{
+	char user[WEBCFG_MAX_USER + 1], pass[WEBCFG_MAX_PASSWORD + 1];
+	/* alice:s3cret */
+	const char *forms[] = {"Basic YWxpY2U6czNjcmV0", "basic YWxpY2U6czNjcmV0",
+			       "BASIC  YWxpY2U6czNjcmV0", "bAsIc\tYWxpY2U6czNjcmV0 "};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		cr_assert_eq(parse(forms[i], user, pass), 0, "%s", forms[i]);
+		cr_assert_str_eq(user, "alice");
+		cr_assert_str_eq(pass, "s3cret");
+	}
+}
+
+Test(webcfg_basic_header, colon_in_password_and_padding)
+{
+	char user[WEBCFG_MAX_USER + 1], pass[WEBCFG_MAX_PASSWORD + 1];
+	/* "a:b:c" */
+	cr_assert_eq(parse("Basic YTpiOmM=", user, pass), 0);
+	cr_assert_str_eq(user, "a");
+	cr_assert_str_eq(pass, "b:c");
+	/* "u:" : empty password */
+	cr_assert_eq(parse("Basic dTo=", user, pass), 0);
+	cr_assert_str_eq(pass, "");
+}
+
+Test(webcfg_basic_header, malformed_is_refused)
+{
+	char user[WEBCFG_MAX_USER + 1], pass[WEBCFG_MAX_PASSWORD + 1];
+	cr_assert_eq(parse(NULL, user, pass), -1);
+	cr_assert_eq(parse("Bearer YWxpY2U6czNjcmV0", user, pass), -1);
+	cr_assert_eq(parse("BasicYWxpY2U6czNjcmV0", user, pass), -1);
+	cr_assert_eq(parse("Basic", user, pass), -1);
+	cr_assert_eq(parse("Basic YWxpY2U6czNjcmV", user, pass), -1);  /* not a multiple of 4 */
+	cr_assert_eq(parse("Basic YWxp!2U6czNjcmV0", user, pass), -1); /* bad character */
+	cr_assert_eq(parse("Basic YQ==YWxp", user, pass), -1);	       /* data after padding */
+	cr_assert_eq(parse("Basic YWxpY2U=", user, pass), -1);	       /* "alice": no colon */
+	cr_assert_eq(parse("Basic YWxpY2U6czNjcmV0 extra", user, pass), -1); /* two tokens */
+}
+
+Test(webcfg_basic_header, nul_in_credentials_is_refused)
+{
+	char user[WEBCFG_MAX_USER + 1], pass[WEBCFG_MAX_PASSWORD + 1];
+	/* "alice:s3cret\0x" and "al\0ice:s3cret" */
+	cr_assert_eq(parse("Basic YWxpY2U6czNjcmV0AHg=", user, pass), -1);
+	cr_assert_eq(parse("Basic YWwAaWNlOnMzY3JldA==", user, pass), -1);
+}
+
+Test(webcfg_basic_header, long_password_is_refused)
+{
+	char user[WEBCFG_MAX_USER + 1], pass[WEBCFG_MAX_PASSWORD + 1];
+	/* "u:" + 72 'p' is accepted, "u:" + 73 'p' is not */
+	char raw[80] = "u:";
+	memset(raw + 2, 'p', 73);
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t plen = 72; plen <= 73; plen++) {
+		size_t n = 2 + plen;
+		char header[160] = "Basic ";
+		char *o = header + strlen(header);
+		for (size_t i = 0; i < n; i += 3) {
+			unsigned v = (unsigned char)raw[i] << 16;
+			if (i + 1 < n)
+				v |= (unsigned char)raw[i + 1] << 8;
+			if (i + 2 < n)
+				v |= (unsigned char)raw[i + 2];
+			*o++ = b64[v >> 18 & 63];
+			*o++ = b64[v >> 12 & 63];
+			*o++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
+			*o++ = i + 2 < n ? b64[v & 63] : '=';
+		}
+		*o = '\0';
+		cr_assert_eq(parse(header, user, pass), plen == 72 ? 0 : -1,
+			     "password of %zu bytes", plen);
+	}
+}
