@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../config/config.h"
 #include "buf.h"
 
 struct user {
@@ -304,14 +305,25 @@ struct webcfg *webcfg_load(const char *path, char *err, size_t errlen)
 	cfg->client_auth = WEBCFG_NO_CLIENT_CERT;
 	cfg->min_version = WEBCFG_TLS12;
 
+	/* @include paths are relative to this file's directory, as in the
+	 * main configuration. */
+	char *dir = NULL;
+	const char *slash = strrchr(path, '/');
+	if (slash) {
+		dir = xstrdup(path);
+		dir[slash == path ? 1 : (size_t)(slash - path)] = '\0';
+		config_set_include_dir(&lc, dir);
+	}
 	if (!config_read_file(&lc, path)) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+		/* A missing @include is a FILE_IO error too, but with the line
+		 * of the directive: report that, not the (stale) errno. */
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO && config_error_line(&lc) == 0)
 			set_err(err, errlen, "%s:0: could not read web config: %s", path,
 				strerror(errno));
 		else
-			set_err(err, errlen, "%s:%d: %s",
-				config_error_file(&lc) ? config_error_file(&lc) : path,
-				config_error_line(&lc), config_error_text(&lc));
+			config_format_parse_error(
+			    config_error_file(&lc) ? config_error_file(&lc) : path,
+			    config_error_line(&lc), config_error_text(&lc), dir, err, errlen);
 		goto fail;
 	}
 	const config_setting_t *root = config_root_setting(&lc);
@@ -333,9 +345,11 @@ struct webcfg *webcfg_load(const char *path, char *err, size_t errlen)
 		}
 	}
 	config_destroy(&lc);
+	free(dir);
 	return cfg;
 fail:
 	config_destroy(&lc);
+	free(dir);
 	webcfg_free(cfg);
 	return NULL;
 }
