@@ -484,7 +484,12 @@ static void *hasher_main(void *arg)
 			cache_add(h, key, j->gen);
 		j->ok = ok;
 		j->done = true;
-		MHD_resume_connection(j->conn);
+		/* j stays alive: it is freed when its request completes, which
+		 * cannot happen before the connection is resumed. */
+		struct MHD_Connection *conn = j->conn;
+		pthread_mutex_unlock(&h->auth_lock);
+		MHD_resume_connection(conn);
+		pthread_mutex_lock(&h->auth_lock);
 	}
 	pthread_mutex_unlock(&h->auth_lock);
 	return NULL;

@@ -432,7 +432,11 @@ static int serve(struct app *a, const struct flags *f)
 		close_sources(a);
 		return bad_config ? EXIT_USAGE : 1;
 	}
+	/* The HTTP threads exist now, and POST /-/reload replaces what this
+	 * sets up: under the same lock. */
+	pthread_mutex_lock(&a->reload_lock);
 	start_collectors(a);
+	pthread_mutex_unlock(&a->reload_lock);
 	logx(LOG_INFO, "started", "version", CS_VERSION, "config", a->config_path, NULL);
 
 	for (;;) {
