@@ -7,8 +7,8 @@
 #  - a client trickling its request a byte every 2 s is cut at the 15 s
 #    request deadline, although it is never silent for 10 s;
 #  - wrong basic-auth passwords from 32 threads serialised every request
-#    behind bcrypt (a scrape's median was 3 s); now a scrape whose
-#    credentials succeeded before is answered at once.
+#    behind bcrypt (scrapes took seconds); now a scrape whose credentials
+#    succeeded before is answered at once.
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$CS_ROOT/tests/scripts/tiny.sh"
 set -eu
@@ -134,7 +134,7 @@ for t in threads:
     t.start()
 time.sleep(1)
 times = []
-for _ in range(10):
+for _ in range(20):
     t = time.time()
     try:
         st = get(good, "127.0.0.1")
@@ -142,7 +142,7 @@ for _ in range(10):
     except Exception as e:
         print("scrape failed:", e)
         times.append(99)
-    time.sleep(0.3)
+    time.sleep(0.2)
 for t in threads:
     t.join()
 print("flood", sorted(counts.items()))
@@ -150,9 +150,12 @@ print("median %.3f max %.3f" % (statistics.median(times), max(times)))
 PY
 cat "$T/flood.out"
 med=$(sed -n 's/^median \([0-9.]*\) .*/\1/p' "$T/flood.out")
-[ -n "$med" ] || fail "flood run failed: $(tail -3 "$T/flood.out")"
-python3 -c "import sys; sys.exit(0 if float('$med') < 0.5 else 1)" ||
-	fail "a scrape's median was ${med}s under a flood of wrong passwords"
+max=$(sed -n 's/^median [0-9.]* max \([0-9.]*\)$/\1/p' "$T/flood.out")
+[ -n "$med" ] && [ -n "$max" ] || fail "flood run failed: $(tail -3 "$T/flood.out")"
+# Before, every scrape queued behind bcrypt under one lock: some took
+# seconds (4 s and more here; a 3 s median elsewhere).
+python3 -c "import sys; sys.exit(0 if float('$med') < 0.5 and float('$max') < 1.5 else 1)" ||
+	fail "scrapes under a flood of wrong passwords: median ${med}s, slowest ${max}s"
 grep -q "('401', [1-9]" "$T/flood.out" || fail "the flood's wrong passwords were not answered 401"
 wait "$trickle"
 secs=$(sed -n 's/^closed after \([0-9.]*\) s$/\1/p' "$T/trickle.out")
