@@ -7,7 +7,7 @@ VERSION := 0.1.0
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 CC      ?= cc
-PKGS    := libmicrohttpd libpq libconfig zlib gnutls
+PKGS    := libmicrohttpd libpq libconfig zlib gnutls yaml-0.1
 WARN    := -Wall -Wextra -Wpedantic -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wshadow -Wwrite-strings -Wvla -Werror
 OPT     ?= -O2 -g

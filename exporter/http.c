@@ -75,8 +75,8 @@ struct http {
 	pthread_mutex_t web_lock; /* the web config, its mtime and generation */
 	struct webcfg *web;
 	struct timespec web_mtime;
-	unsigned web_gen;		     /* bumped when the users may have changed */
-	struct webcfg *tls_web;		     /* the TLS settings in force: those at start-up */
+	unsigned web_gen;	/* bumped when the users may have changed */
+	struct webcfg *tls_web; /* TLS settings and headers in force: those at start-up */
 	enum webcfg_client_auth client_auth; /* from tls_web, fixed */
 	bool tls_warned;
 
@@ -255,14 +255,24 @@ static int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsi
 	return 0;
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *conn, unsigned status, const char *text,
-				  const char *allow)
+/* http_server_config.headers of the web config read at start-up. */
+static void add_headers(const struct http *h, struct MHD_Response *r)
+{
+	const char *v;
+	const char *name;
+	for (size_t i = 0; (name = webcfg_header(h->tls_web, i, &v)) != NULL; i++)
+		MHD_add_response_header(r, name, v);
+}
+
+static enum MHD_Result queue_text(const struct http *h, struct MHD_Connection *conn,
+				  unsigned status, const char *text, const char *allow)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	add_headers(h, r);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	enum MHD_Result ret = MHD_queue_response(conn, status, r);
@@ -279,7 +289,8 @@ static void release_rendered(void *cls)
  * queued by every scrape until the next rendering: a scrape then allocates
  * nothing. Each response holds a reference to the rendering it points into,
  * dropped by libmicrohttpd when the last connection using it is done. */
-static struct MHD_Response *make_response(const struct rendered *rd, int fmt, int gz)
+static struct MHD_Response *make_response(const struct http *h, const struct rendered *rd, int fmt,
+					  int gz)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
 	    rd->len[fmt][gz], rd->body[fmt][gz], release_rendered, (void *)rd);
@@ -288,6 +299,7 @@ static struct MHD_Response *make_response(const struct rendered *rd, int fmt, in
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				negotiate_content_type((enum expo_format)fmt));
 	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
+	add_headers(h, r);
 	if (gz)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	return r;
@@ -351,7 +363,7 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn
 	}
 	if (!h->resp[fmt][gz]) {
 		/* The response keeps the reference taken above. */
-		h->resp[fmt][gz] = make_response(rd, fmt, gz);
+		h->resp[fmt][gz] = make_response(h, rd, fmt, gz);
 		if (!h->resp[fmt][gz])
 			snapshot_unref(rd);
 	} else {
@@ -375,6 +387,7 @@ static enum MHD_Result serve_status(struct http *h, struct MHD_Connection *conn)
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	add_headers(h, r);
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -402,11 +415,11 @@ static void refresh_web(struct http *h)
 		     NULL);
 		return;
 	}
-	bool same_tls = h->tls_web ? webcfg_tls_equal(w, h->tls_web) : !webcfg_has_tls(w);
+	bool same_tls = !h->tls_web || webcfg_tls_equal(w, h->tls_web);
 	if (!same_tls && !h->tls_warned)
 		logx(LOG_WARN,
-		     "web config: TLS settings changed; they apply at the next restart, the "
-		     "start-up ones stay in force",
+		     "web config: TLS settings changed (or headers); they apply at the next "
+		     "restart, the start-up ones stay in force",
 		     "file", h->opts.web_config_file, NULL);
 	h->tls_warned = !same_tls;
 	webcfg_free(h->web);
@@ -518,9 +531,9 @@ static struct webcfg *web_current(struct http *h, unsigned *gen)
 
 /* Takes over the reference web. */
 static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, void **req_cls,
-				   struct webcfg *web, unsigned gen)
+				   const char *url, struct webcfg *web, unsigned gen)
 {
-	if (!web || !webcfg_has_auth(web)) {
+	if (!web || !webcfg_has_auth(web) || webcfg_auth_excluded(web, url)) {
 		webcfg_free(web);
 		return AUTH_OK;
 	}
@@ -586,7 +599,7 @@ static bool client_cert_ok(struct http *h, struct MHD_Connection *conn)
 	return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
-static enum MHD_Result deny(struct MHD_Connection *conn)
+static enum MHD_Result deny(const struct http *h, struct MHD_Connection *conn)
 {
 	static const char text[] = "Unauthorized\n";
 	struct MHD_Response *r =
@@ -594,12 +607,13 @@ static enum MHD_Result deny(struct MHD_Connection *conn)
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	add_headers(h, r);
 	enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "cs_exporter", r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result busy(struct MHD_Connection *conn)
+static enum MHD_Result busy(const struct http *h, struct MHD_Connection *conn)
 {
 	static const char text[] = "Too many authentication attempts, retry later\n";
 	struct MHD_Response *r =
@@ -608,6 +622,7 @@ static enum MHD_Result busy(struct MHD_Connection *conn)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	add_headers(h, r);
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -642,64 +657,64 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		bool ok = j->done && j->ok;
 		pthread_mutex_unlock(&h->auth_lock);
 		if (!ok)
-			return deny(conn);
+			return deny(h, conn);
 	} else {
 		unsigned gen = 0;
 		struct webcfg *web = web_current(h, &gen);
 		if (!client_cert_ok(h, conn)) {
 			webcfg_free(web);
-			return queue_text(conn, MHD_HTTP_FORBIDDEN, "Client certificate required\n",
-					  NULL);
+			return queue_text(h, conn, MHD_HTTP_FORBIDDEN,
+					  "Client certificate required\n", NULL);
 		}
-		switch (authorise(h, conn, req_cls, web, gen)) {
+		switch (authorise(h, conn, req_cls, url, web, gen)) {
 		case AUTH_OK:
 			break;
 		case AUTH_PENDING:
 			return MHD_YES;
 		case AUTH_DENIED:
-			return deny(conn);
+			return deny(h, conn);
 		case AUTH_BUSY:
-			return busy(conn);
+			return busy(h, conn);
 		}
 	}
 
 	if (strcmp(url, h->opts.metrics_path) == 0) {
 		if (!get)
-			return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
-					  "GET, HEAD");
+			return queue_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "Method Not Allowed\n", "GET, HEAD");
 		return serve_metrics(h, conn);
 	}
 	if (strcmp(url, "/-/reload") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 &&
 		    strcmp(method, MHD_HTTP_METHOD_PUT) != 0)
-			return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			return queue_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 					  "Only POST or PUT requests allowed\n", "POST, PUT");
 		if (!h->opts.enable_reload || !h->opts.reload)
-			return queue_text(conn, MHD_HTTP_FORBIDDEN,
+			return queue_text(h, conn, MHD_HTTP_FORBIDDEN,
 					  "Reload endpoint disabled: start with "
 					  "--web.enable-lifecycle\n",
 					  NULL);
 		char err[1024] = "";
 		char msg[1100];
 		if (h->opts.reload(h->opts.reload_ctx, err, sizeof(err)) == 0)
-			return queue_text(conn, MHD_HTTP_OK, "config reloaded\n", NULL);
+			return queue_text(h, conn, MHD_HTTP_OK, "config reloaded\n", NULL);
 		snprintf(msg, sizeof(msg), "failed to reload config: %s\n", err);
-		return queue_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, msg, NULL);
+		return queue_text(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, msg, NULL);
 	}
 	if (!get)
-		return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
+		return queue_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
 				  "GET, HEAD");
 	if (strcmp(url, "/") == 0)
 		return serve_status(h, conn);
 	if (strcmp(url, "/-/healthy") == 0)
-		return queue_text(conn, MHD_HTTP_OK, "Healthy\n", NULL);
+		return queue_text(h, conn, MHD_HTTP_OK, "Healthy\n", NULL);
 	if (strcmp(url, "/-/ready") == 0) {
 		if (snapshot_ready(h->snap))
-			return queue_text(conn, MHD_HTTP_OK, "Ready\n", NULL);
-		return queue_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			return queue_text(h, conn, MHD_HTTP_OK, "Ready\n", NULL);
+		return queue_text(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				  "Not ready: not every collector has succeeded yet\n", NULL);
 	}
-	return queue_text(conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
+	return queue_text(h, conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -811,10 +826,10 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 		return NULL;
 	}
 	h->tls = tls > 0;
-	if (h->tls) {
+	if (h->web)
 		h->tls_web = webcfg_ref(h->web);
+	if (h->tls)
 		h->client_auth = webcfg_client_auth(h->tls_web);
-	}
 	for (size_t i = 0; i < opts->nlisten && i < MAX_LISTEN; i++) {
 		if (!http_listen_address_valid(opts->listen[i])) {
 			snprintf(err, errlen,

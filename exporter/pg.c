@@ -313,7 +313,8 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 	PQsetnonblocking(s->conn, 1);
 	/* A SQL_ASCII database declares no encoding: the server would refuse
 	 * to send a row with a byte that is not UTF-8, failing the whole
-	 * query. Its bytes are taken as they are. */
+	 * query. Its bytes are taken as they are (labels escape invalid
+	 * UTF-8 losslessly). */
 	const char *se = PQparameterStatus(s->conn, "server_encoding");
 	if (se && strcmp(se, "SQL_ASCII") == 0) {
 		char msg[256];

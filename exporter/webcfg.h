@@ -1,6 +1,10 @@
 /*
  * webcfg: the web configuration file (TLS and basic authentication) with the
- * semantics of Prometheus' exporter-toolkit, written in libconfig syntax:
+ * semantics of Prometheus' exporter-toolkit. A file named *.yml or *.yaml is
+ * read as the toolkit's YAML (same keys, plus max_version, cipher_suites,
+ * curve_preferences, prefer_server_cipher_suites, http_server_config with
+ * http2 and headers, basic_auth_excluded_paths); any other in libconfig
+ * syntax, with the same keys:
  *
  *   tls_server_config = {
  *     cert_file = "server.crt";          # relative paths: against this file's directory
@@ -70,8 +74,16 @@ const char *webcfg_key_file(const struct webcfg *cfg);
 const char *webcfg_client_ca_file(const struct webcfg *cfg);
 enum webcfg_client_auth webcfg_client_auth(const struct webcfg *cfg);
 enum webcfg_tls_version webcfg_min_version(const struct webcfg *cfg);
-/* A GnuTLS priority string honouring min_version (for MHD_OPTION_HTTPS_PRIORITIES). */
+enum webcfg_tls_version webcfg_max_version(const struct webcfg *cfg);
+/* A GnuTLS priority string honouring min_version, max_version,
+ * cipher_suites and curve_preferences (for MHD_OPTION_HTTPS_PRIORITIES). */
 const char *webcfg_gnutls_priorities(const struct webcfg *cfg);
+
+/* The i-th header of http_server_config.headers and its value, or NULL
+ * past the last one. */
+const char *webcfg_header(const struct webcfg *cfg, size_t i, const char **value);
+/* Whether path is in basic_auth_excluded_paths (served without basic auth). */
+bool webcfg_auth_excluded(const struct webcfg *cfg, const char *path);
 
 /*
  * PEM contents of the TLS files, NUL-terminated (libmicrohttpd takes them as

@@ -330,7 +330,7 @@ Test(config_good, full_reads_every_setting)
 	cr_expect_str_eq(cfg->web.telemetry_path, "/kpi");
 	/* relative to the config file's directory */
 	const char *wc = cfg->web.config_file;
-	const char *want = "configs/good/web.cfg";
+	const char *want = "configs/good/web.yml";
 	cr_expect(strlen(wc) >= strlen(want) && strcmp(wc + strlen(wc) - strlen(want), want) == 0,
 		  "%s", wc);
 	cr_expect(cfg->web.enable_reload_endpoint);

@@ -22,7 +22,8 @@ static void mkdir_tmp(void)
 
 static void rm_tmp(void)
 {
-	static const char *const files[] = {"web.conf", "server.crt", "server.key", "ca.crt"};
+	static const char *const files[] = {"web.conf", "web.yml", "server.crt", "server.key",
+					    "ca.crt"};
 	char p[192];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
@@ -154,7 +155,7 @@ Test(webcfg, syntax_error_line)
 
 Test(webcfg, unknown_top_level_key)
 {
-	expect_error("# comment\nhttp_server_config = { http2 = true; };\n", 2, "unknown key");
+	expect_error("# comment\nweb_server_config = { http2 = true; };\n", 2, "unknown key");
 }
 
 Test(webcfg, unknown_tls_key)
@@ -428,4 +429,151 @@ Test(webcfg_basic_header, long_password_is_refused)
 		cr_assert_eq(parse(header, user, pass), plen == 72 ? 0 : -1,
 			     "password of %zu bytes", plen);
 	}
+}
+
+/* ---- the exporter-toolkit YAML syntax ------------------------------------ */
+
+static struct webcfg *load_yaml(const char *content, char *err, size_t errlen)
+{
+	put("web.yml", content);
+	char path[192];
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	return webcfg_load(path, err, errlen);
+}
+
+static void expect_yaml_error(const char *content, int line, const char *needle)
+{
+	char err[512] = "";
+	struct webcfg *cfg = load_yaml(content, err, sizeof(err));
+	cr_assert_null(cfg, "loaded although %s expected", needle);
+	char prefix[192];
+	snprintf(prefix, sizeof(prefix), "%s/web.yml:%d: ", dir, line);
+	cr_assert_eq(strncmp(err, prefix, strlen(prefix)), 0, "error \"%s\" lacks \"%s\"", err,
+		     prefix);
+	cr_assert_not_null(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
+}
+
+Test(webcfg_yaml, toolkit_documented_example)
+{
+	/* the shape of exporter-toolkit's docs/web-config.yml */
+	put_pems();
+	char *alice = make_hash("$2y$", 4, "alice-pass");
+	char *bob = make_hash("$2y$", 4, "bob-pass");
+	char content[1024];
+	snprintf(content, sizeof(content),
+		 "# TLS and basic authentication configuration example.\n"
+		 "tls_server_config:\n"
+		 "  cert_file: server.crt\n"
+		 "  key_file: server.key\n"
+		 "\n"
+		 "# Usernames and passwords required to connect.\n"
+		 "basic_auth_users:\n"
+		 "  alice: %s\n"
+		 "  bob: %s\n"
+		 "\n"
+		 "basic_auth_excluded_paths:\n"
+		 "- /-/healthy\n"
+		 "- /-/ready\n",
+		 alice, bob);
+	char err[512] = "";
+	struct webcfg *cfg = load_yaml(content, err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert(webcfg_has_tls(cfg));
+	char want[192];
+	snprintf(want, sizeof(want), "%s/server.crt", dir);
+	cr_assert_str_eq(webcfg_cert_file(cfg), want);
+	cr_assert_eq(webcfg_min_version(cfg), WEBCFG_TLS12);
+	cr_assert_eq(webcfg_max_version(cfg), WEBCFG_TLS13);
+	cr_assert(webcfg_check_basic(cfg, "alice", "alice-pass"));
+	cr_assert(webcfg_check_basic(cfg, "bob", "bob-pass"));
+	cr_assert_not(webcfg_check_basic(cfg, "alice", "bob-pass"));
+	cr_assert(webcfg_auth_excluded(cfg, "/-/healthy"));
+	cr_assert(webcfg_auth_excluded(cfg, "/-/ready"));
+	cr_assert_not(webcfg_auth_excluded(cfg, "/metrics"));
+	webcfg_free(cfg);
+	free(alice);
+	free(bob);
+}
+
+Test(webcfg_yaml, operator_file_tls_headers_two_users)
+{
+	put_pems();
+	char *h1 = make_hash("$2b$", 4, "one");
+	char *h2 = make_hash("$2b$", 4, "two");
+	char content[2048];
+	snprintf(content, sizeof(content),
+		 "---\n"
+		 "tls_server_config:\n"
+		 "  cert_file: \"server.crt\"\n"
+		 "  key_file: 'server.key'\n"
+		 "  client_auth_type: RequireAndVerifyClientCert\n"
+		 "  client_ca_file: ca.crt\n"
+		 "  min_version: TLS12\n"
+		 "  max_version: TLS12\n"
+		 "  cipher_suites:\n"
+		 "    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n"
+		 "    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+		 "  prefer_server_cipher_suites: true\n"
+		 "  curve_preferences: [X25519, CurveP256]\n"
+		 "http_server_config:\n"
+		 "  http2: false\n"
+		 "  headers:\n"
+		 "    X-Frame-Options: deny\n"
+		 "    X-Content-Type-Options: nosniff\n"
+		 "    Strict-Transport-Security: max-age=31536000\n"
+		 "basic_auth_users:\n"
+		 "  prometheus: \"%s\"\n"
+		 "  grafana-agent: '%s'\n",
+		 h1, h2);
+	char err[512] = "";
+	struct webcfg *cfg = load_yaml(content, err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_eq(webcfg_client_auth(cfg), WEBCFG_REQUIRE_AND_VERIFY_CLIENT_CERT);
+	cr_assert_eq(webcfg_max_version(cfg), WEBCFG_TLS12);
+	const char *prio = webcfg_gnutls_priorities(cfg);
+	cr_assert_not_null(strstr(prio, "+VERS-TLS1.2"), "%s", prio);
+	cr_assert_null(strstr(prio, "+VERS-TLS1.3"), "%s", prio);
+	cr_assert_not_null(strstr(prio, "-KX-ALL:+ECDHE-RSA"), "%s", prio);
+	cr_assert_null(strstr(prio, "+ECDHE-ECDSA"), "%s", prio);
+	cr_assert_not_null(strstr(prio, "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1"), "%s", prio);
+	const char *v = NULL;
+	cr_assert_str_eq(webcfg_header(cfg, 0, &v), "X-Frame-Options");
+	cr_assert_str_eq(v, "deny");
+	cr_assert_str_eq(webcfg_header(cfg, 2, &v), "Strict-Transport-Security");
+	cr_assert_null(webcfg_header(cfg, 3, &v));
+	cr_assert(webcfg_check_basic(cfg, "prometheus", "one"));
+	cr_assert(webcfg_check_basic(cfg, "grafana-agent", "two"));
+	webcfg_free(cfg);
+	free(h1);
+	free(h2);
+}
+
+Test(webcfg_yaml, errors_carry_file_and_line)
+{
+	put_pems();
+	expect_yaml_error("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+			  "  cert_fiel: typo.crt\n",
+			  4, "unknown key tls_server_config.cert_fiel");
+	expect_yaml_error("basic_auth_users:\n  alice: x\n", 2, "not a bcrypt hash");
+	expect_yaml_error("# top\nrate_limit:\n  burst: 1\n", 2, "unknown key rate_limit");
+	expect_yaml_error("http_server_config:\n  headers:\n    Server: me\n", 3, "cannot be set");
+	expect_yaml_error("http_server_config:\n  headers:\n    X-Frame-Options: allow\n", 3,
+			  "invalid value");
+	expect_yaml_error("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+			  "  min_version: TLS13\n  max_version: TLS12\n",
+			  5, "below min_version");
+	expect_yaml_error("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+			  "  cipher_suites: [TLS_FANCY]\n",
+			  4, "cipher suite");
+	expect_yaml_error("basic_auth_users:\n  alice: [1\n", 3, "");
+}
+
+Test(webcfg_yaml, empty_file_means_plain_http)
+{
+	char err[512] = "";
+	struct webcfg *cfg = load_yaml("# nothing yet\n", err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_not(webcfg_has_tls(cfg));
+	cr_assert_not(webcfg_has_auth(cfg));
+	webcfg_free(cfg);
 }
