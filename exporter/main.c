@@ -198,7 +198,7 @@ static void usage(FILE *out)
 	    "  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
 	    "  --format=FORMAT            with --once: text (default) or openmetrics\n"
 	    "  --version                  print the version and exit\n"
-	    "  --help                     print this help and exit\n");
+	    "  -h, --help                 print this help and exit\n");
 }
 
 static int int_flag(const char *name, const char *arg, long lo, long hi, int *out)
@@ -207,12 +207,60 @@ static int int_flag(const char *name, const char *arg, long lo, long hi, int *ou
 	long v = strtol(arg, &end, 10);
 
 	if (end == arg || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "cs_exporter: --%s must be %ld to %ld, not \"%s\"\n", name, lo, hi,
-			arg);
+		fprintf(stderr,
+			"cs_exporter: error: invalid value '%s' for flag '--%s' (%ld to %ld), try "
+			"--help\n",
+			arg, name, lo, hi);
 		return -1;
 	}
 	*out = (int)v;
 	return 0;
+}
+
+/* As prometheus/common/version prints it. */
+static void print_version(void)
+{
+#if defined(__clang__)
+	const char *compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+	const char *compiler = "gcc " __VERSION__;
+#else
+	const char *compiler = "unknown";
+#endif
+#if defined(__x86_64__)
+	const char *arch = "amd64";
+#elif defined(__aarch64__)
+	const char *arch = "arm64";
+#elif defined(__i386__)
+	const char *arch = "386";
+#else
+	const char *arch = "unknown";
+#endif
+	printf("cs_exporter, version %s (branch: %s, revision: %s)\n", CS_VERSION, CS_BRANCH,
+	       CS_REVISION);
+	printf("  build date:       %s\n", CS_BUILD_DATE);
+	printf("  compiler:         %s\n", compiler);
+	printf("  platform:         linux/%s\n", arch);
+}
+
+/* One line naming the flag, as kingpin does; the usage is one --help away. */
+static void flag_error(int c, const char *arg)
+{
+	/* the flag as given, without an "=value" */
+	int n = (int)strcspn(arg, "=");
+	if (c == ':')
+		fprintf(stderr,
+			"cs_exporter: error: expected argument for flag '%.*s', try --help\n", n,
+			arg);
+	else if (optopt > 0 && optopt < 128 && arg[0] == '-' && arg[1] != '-')
+		fprintf(stderr, "cs_exporter: error: unknown short flag '-%c', try --help\n",
+			optopt);
+	else if (optopt != 0)
+		fprintf(stderr, "cs_exporter: error: flag '%.*s' takes no argument, try --help\n",
+			n, arg);
+	else
+		fprintf(stderr, "cs_exporter: error: unknown long flag '%.*s', try --help\n", n,
+			arg);
 }
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -254,7 +302,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	/* ":" first: a missing argument is told apart from an unknown flag */
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case F_CONFIG:
 			f->config_file = optarg;
@@ -272,7 +321,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case F_PATH:
 			if (optarg[0] != '/') {
 				fprintf(stderr,
-					"cs_exporter: --web.telemetry-path must start with /\n");
+					"cs_exporter: error: invalid value '%s' for flag "
+					"'--web.telemetry-path' (must start with /), try "
+					"--help\n",
+					optarg);
 				return -1;
 			}
 			f->telemetry_path = optarg;
@@ -308,26 +360,30 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			break;
 		case F_FORMAT:
 			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "openmetrics") != 0) {
-				fprintf(stderr, "cs_exporter: unknown --format \"%s\"\n", optarg);
+				fprintf(
+				    stderr,
+				    "cs_exporter: error: invalid value '%s' for flag '--format' "
+				    "(text or openmetrics), try --help\n",
+				    optarg);
 				return -1;
 			}
 			f->format = optarg;
 			break;
 		case F_VERSION:
-			printf("cs_exporter version %s (revision %s)\n", CS_VERSION, CS_REVISION);
+			print_version();
 			exit(0);
+		case 'h':
 		case F_HELP:
 			usage(stdout);
 			exit(0);
 		default:
-			fprintf(stderr, "cs_exporter: unknown or incomplete flag \"%s\"\n",
-				argv[optind - 1]);
-			usage(stderr);
+			flag_error(c, argv[optind - 1]);
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "cs_exporter: unexpected argument \"%s\"\n", argv[optind]);
+		fprintf(stderr, "cs_exporter: error: unexpected argument '%s', try --help\n",
+			argv[optind]);
 		return -1;
 	}
 	return 0;
