@@ -189,6 +189,9 @@ tls_server_config = {
 };
 WEB
 touch -d '+1 second' "$T/web_mtls.conf"
+# A request with a certificate gets past the certificate check, so the
+# edited file is read; then one without.
+[ "$(code --cert "$T/client.crt" --key "$T/client.key" "$url")" = 200 ] || fail "client cert refused after the edit"
 c=$(code "$url" || true)
 [ "$c" != 200 ] || fail "client certificates no longer enforced after editing the web config"
 grep -q 'TLS settings changed' "$T/exporter2.log" || fail "a change of TLS settings was not logged"
