@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../exporter/buf.h"
 
@@ -1367,10 +1369,14 @@ struct cs_config *config_load(const char *path, char *err, size_t errlen)
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			buf_addf(&b, "%s: could not read configuration file: %s", path,
 				 text ? text : "I/O error");
-		else
-			buf_addf(&b, "%s:%d: %s",
-				 config_error_file(&lc) ? config_error_file(&lc) : path,
-				 config_error_line(&lc), text ? text : "syntax error");
+		else {
+			char m[1024];
+			config_format_parse_error(
+			    config_error_file(&lc) ? config_error_file(&lc) : path,
+			    config_error_line(&lc), text ? text : "syntax error", L.dir, m,
+			    sizeof(m));
+			buf_adds(&b, m);
+		}
 		write_err(err, errlen, b.data);
 		buf_release(&b);
 		config_destroy(&lc);
@@ -1432,6 +1438,41 @@ void config_free(struct cs_config *cfg)
 	free(cfg);
 }
 
+void config_format_parse_error(const char *file, int line, const char *text, const char *dir,
+			       char *out, size_t outlen)
+{
+	char name[512] = "";
+	if (text && strcmp(text, "cannot open include file") == 0) {
+		/* libconfig names the including file as given; a relative one
+		 * is found through dir, like the include itself. */
+		char p[1024];
+		if (file[0] != '/' && dir && access(file, R_OK) != 0)
+			snprintf(p, sizeof(p), "%s/%s", dir, file);
+		else
+			snprintf(p, sizeof(p), "%s", file);
+		FILE *f = fopen(p, "r");
+		char l[1024];
+		for (int n = 1; f && fgets(l, sizeof(l), f); n++) {
+			if (n != line)
+				continue;
+			char *q = strstr(l, "@include");
+			char *a = q ? strchr(q, '"') : NULL;
+			char *e = a ? strchr(a + 1, '"') : NULL;
+			if (e)
+				snprintf(name, sizeof(name), "%.*s", (int)(e - a - 1), a + 1);
+			break;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (name[0])
+		snprintf(out, outlen, "%s:%d: cannot open include file \"%s\"%s%s", file, line,
+			 name, name[0] != '/' && dir ? " in " : "",
+			 name[0] != '/' && dir ? dir : "");
+	else
+		snprintf(out, outlen, "%s:%d: %s", file, line, text);
+}
+
 char *config_source_password(const struct cs_source *src, bool *failed, char *err, size_t errlen)
 {
 	char msg[512];
@@ -1441,12 +1482,30 @@ char *config_source_password(const struct cs_source *src, bool *failed, char *er
 		struct buf b = BUF_INIT;
 		char chunk[512];
 		size_t n;
-		FILE *f = fopen(src->password_file, "r");
+		/* O_NONBLOCK: a FIFO named by mistake must not hang the open
+		 * (and with it the collector, readiness and a stop). */
+		int fd = open(src->password_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
 
+		if (fd < 0) {
+			snprintf(msg, sizeof(msg),
+				 "source '%s': could not open password file \"%s\": %s", src->name,
+				 src->password_file, strerror(errno));
+			goto fail;
+		}
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			snprintf(msg, sizeof(msg),
+				 "source '%s': password file \"%s\" is not a regular file",
+				 src->name, src->password_file);
+			close(fd);
+			goto fail;
+		}
+		FILE *f = fdopen(fd, "r");
 		if (!f) {
 			snprintf(msg, sizeof(msg),
 				 "source '%s': could not open password file \"%s\": %s", src->name,
 				 src->password_file, strerror(errno));
+			close(fd);
 			goto fail;
 		}
 		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= MAX_PASSWORD)

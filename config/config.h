@@ -178,4 +178,13 @@ int64_t config_parse_duration(const char *s);
  */
 char *config_source_password(const struct cs_source *src, bool *failed, char *err, size_t errlen);
 
+/*
+ * Formats a libconfig parse error as "FILE:LINE: message" into out. For a
+ * failed @include, libconfig says only "cannot open include file": the
+ * name is taken from the directive on that line and added, with where it
+ * was looked for (dir, the include directory, may be NULL).
+ */
+void config_format_parse_error(const char *file, int line, const char *text, const char *dir,
+			       char *out, size_t outlen);
+
 #endif
