@@ -1333,6 +1333,26 @@ static bool load_root(struct loader *L, const config_setting_t *root)
 	       load_health(L, root) && load_collectors(L, root) && load_web(L, root);
 }
 
+/* The parsed tree written back by libconfig: includes expanded, comments
+ * and layout gone, so that two loads of the same settings compare equal. */
+static char *canonical_text(config_t *lc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem)
+		return xstrdup("");
+	config_write(lc, mem);
+	fclose(mem);
+	return text ? text : xstrdup("");
+}
+
+bool config_same(const struct cs_config *a, const struct cs_config *b)
+{
+	return a && b && a->canonical && b->canonical && strcmp(a->canonical, b->canonical) == 0;
+}
+
 struct cs_config *config_load(const char *path, char *err, size_t errlen)
 {
 	struct loader L = {.path = path, .err = err, .errlen = errlen};
@@ -1389,6 +1409,8 @@ struct cs_config *config_load(const char *path, char *err, size_t errlen)
 	set_defaults(cfg);
 	L.cfg = cfg;
 	ok = load_root(&L, config_root_setting(&lc));
+	if (ok)
+		cfg->canonical = canonical_text(&lc);
 	config_destroy(&lc);
 	free(L.dir);
 	if (!ok) {
@@ -1408,6 +1430,7 @@ void config_free(struct cs_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->path);
+	free(cfg->canonical);
 	for (size_t i = 0; i < cfg->nsources; i++) {
 		free(cfg->sources[i].name);
 		free(cfg->sources[i].conninfo);

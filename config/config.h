@@ -121,6 +121,9 @@ struct cs_web {
 
 struct cs_config {
 	char *path;
+	/* The settings as libconfig reads them (includes expanded, comments
+	 * dropped): equal for two loads of the same configuration. */
+	char *canonical;
 
 	size_t nsources;
 	struct cs_source *sources;
@@ -161,6 +164,9 @@ struct cs_config {
 /* Returns NULL and writes "FILE:LINE: message" into err on failure. */
 struct cs_config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct cs_config *cfg);
+/* true when a and b were loaded from the same settings (config_load only):
+ * a reload to an unchanged configuration need not restart anything. */
+bool config_same(const struct cs_config *a, const struct cs_config *b);
 
 /* The datasets a kind needs (bit i set for enum cs_dataset i). */
 unsigned config_kind_datasets(enum cs_kind kind);
