@@ -614,27 +614,17 @@ struct user_run {
 	char *account_key, *user_key; /* copies; libpq reuses its buffers */
 	size_t account_cap, user_cap;
 	bool have_keys, open;
-	uint64_t row;	  /* rows of the dataset so far */
+	uint64_t row;	  /* activity rows so far */
 	uint64_t bad_row; /* the first row that came before its predecessor, 0: none */
 	int32_t account;  /* CS_NO_ACCOUNT: unknown */
 	uint32_t slot;	  /* segment slot, the unknown one for unknown accounts */
 	cs_time latest;	  /* latest row before t, CS_TIME_NONE: none */
 	uint64_t fmask;	  /* features with a row before t */
 	cs_time flatest[CS_MAX_FEATURES];
-	cs_time from[CS_MAX_WINDOWS + 1]; /* window starts */
 };
 
 struct cs_data_private {
 	struct arena arena;
-
-	/* the dataset being loaded */
-	int ds;
-	const char *ds_name;
-	struct cs_outcome_value **ov; /* outcome run: where its rows go */
-	size_t *nov;
-	size_t *capov;
-	int col[COL_MAX];
-	int dimcol[CS_MAX_DIMENSIONS];
 
 	bool accounts_done;
 	struct strtab accounts; /* account key -> account index, -1: rejected */
@@ -648,6 +638,22 @@ struct cs_data_private {
 
 	size_t cap_accounts, cap_customers, cap_trials, cap_surveys;
 	size_t *cap_outcomes;
+};
+
+/*
+ * One dataset being read: its column positions and what its fold keeps
+ * between rows. Streams of different datasets may interleave (sources are
+ * read in parallel); the caller serialises the calls on one struct cs_data.
+ */
+struct cs_stream {
+	struct cs_data *d;
+	int ds;
+	const char *ds_name;
+	struct cs_outcome_value **ov; /* outcome run: where its rows go */
+	size_t *nov;
+	size_t *capov;
+	int col[COL_MAX];
+	int dimcol[CS_MAX_DIMENSIONS];
 
 	/* the last billing key and currency seen: billing exports come grouped */
 	int32_t last_customer;
@@ -655,6 +661,7 @@ struct cs_data_private {
 	double last_scale, last_rate;
 
 	struct user_run user; /* the activity user whose rows are arriving */
+	uint64_t rows;	      /* rows of this dataset so far */
 };
 
 #define GROW(arr, n, cap)                                                                          \
@@ -665,24 +672,84 @@ struct cs_data_private {
 		}                                                                                  \
 	} while (0)
 
-struct cs_data *cs_data_new(const struct cs_config *cfg, const struct cs_collector *collector,
-			    cs_time as_of)
+/* ---------------------------------------------------------------- plan */
+
+void cs_plan_init(struct cs_plan *p, const struct cs_config *cfg, cs_time as_of)
+{
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->as_of = as_of;
+}
+
+static size_t plan_window_add(struct cs_plan *p, int64_t seconds)
+{
+	for (size_t i = 0; i < p->nwindows; i++)
+		if (p->windows[i] == seconds)
+			return i;
+	p->windows[p->nwindows] = seconds;
+	return p->nwindows++;
+}
+
+void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
+{
+	if (p->by_kind[c->kind])
+		return;
+	p->by_kind[c->kind] = c;
+	p->kinds |= 1u << c->kind;
+	p->datasets |= config_kind_datasets(c->kind);
+	for (size_t w = 0; w < c->nwindows; w++) {
+		size_t i = plan_window_add(p, c->windows[w].seconds);
+
+		if (c->kind == KIND_OUTCOMES)
+			p->outcome_window[i] = true;
+		if (c->windows[w].seconds > p->history)
+			p->history = c->windows[w].seconds;
+	}
+	if (c->kind == KIND_HEALTH) {
+		const struct cs_health *h = &p->cfg->health;
+		int64_t hw[] = {h->usage_window, h->sentiment_window, h->support_window,
+				h->billing_window};
+
+		for (size_t i = 0; i < sizeof(hw) / sizeof(hw[0]); i++)
+			if (hw[i] > p->history)
+				p->history = hw[i];
+	}
+	if (p->timeout < c->timeout)
+		p->timeout = c->timeout;
+}
+
+bool cs_plan_has(const struct cs_plan *p, enum cs_kind kind)
+{
+	return (p->kinds >> kind) & 1u;
+}
+
+size_t cs_plan_window(const struct cs_plan *p, int64_t seconds)
+{
+	for (size_t i = 0; i < p->nwindows; i++)
+		if (p->windows[i] == seconds)
+			return i;
+	return p->nwindows; /* not reached: every collector window is in the plan */
+}
+
+/* ------------------------------------------------------------- loader */
+
+struct cs_data *cs_data_new(const struct cs_plan *plan)
 {
 	struct cs_data *d = xcalloc(1, sizeof(*d));
+	const struct cs_config *cfg = plan->cfg;
+
 	d->cfg = cfg;
-	d->collector = collector;
-	d->as_of = as_of;
+	d->plan = *plan;
+	d->as_of = plan->as_of;
 	d->priv = xcalloc(1, sizeof(*d->priv));
-	d->priv->ds = -1;
-	d->priv->last_customer = -1;
 	d->seg.ndims = cfg->ndims;
-	size_t ncw = collector ? collector->nwindows : 0;
-	for (size_t w = 0; w < ncw; w++)
-		d->mrr.at[w] = as_of - collector->windows[w].seconds * CS_SECOND;
-	d->mrr.at[ncw] = as_of;
-	d->mrr.at[ncw + 1] = as_of - cfg->health.billing_window * CS_SECOND;
-	d->mrr.ninstants = ncw + 2;
-	size_t nruns = cfg->noutcomes * (collector ? collector->nwindows : 0);
+	size_t nw = plan->nwindows;
+	for (size_t w = 0; w < nw; w++)
+		d->mrr.at[w] = d->as_of - plan->windows[w] * CS_SECOND;
+	d->mrr.at[nw] = d->as_of;
+	d->mrr.at[nw + 1] = d->as_of - cfg->health.billing_window * CS_SECOND;
+	d->mrr.ninstants = nw + 2;
+	size_t nruns = cfg->noutcomes * nw;
 	if (nruns) {
 		d->outcomes = xcalloc(nruns, sizeof(*d->outcomes));
 		d->noutcome_values = xcalloc(nruns, sizeof(*d->noutcome_values));
@@ -696,7 +763,7 @@ void cs_data_free(struct cs_data *d)
 	if (!d)
 		return;
 	struct cs_data_private *p = d->priv;
-	size_t nruns = d->cfg->noutcomes * (d->collector ? d->collector->nwindows : 0);
+	size_t nruns = d->cfg->noutcomes * d->plan.nwindows;
 	for (size_t i = 0; i < nruns; i++)
 		free(d->outcomes[i]);
 	free(d->outcomes);
@@ -726,8 +793,6 @@ void cs_data_free(struct cs_data *d)
 		free(p->acc_billing);
 		free(p->acc_dims);
 		free(p->cap_outcomes);
-		free(p->user.account_key);
-		free(p->user.user_key);
 		arena_release(&p->arena);
 		free(p);
 	}
@@ -756,34 +821,38 @@ static void activity_alloc(struct cs_data *d);
 static void tickets_alloc(struct cs_data *d);
 static void nps_alloc(struct cs_data *d);
 
-int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
-		  const char *const *names, char *err, size_t errlen)
+struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
+				int ncols, const char *const *names, char *err, size_t errlen)
 {
 	struct cs_data_private *p = d->priv;
 
 	if (dataset < 0 || dataset > CS_DS_OUTCOME) {
 		snprintf(err, errlen, "unknown dataset %d", dataset);
-		return -1;
+		return NULL;
 	}
 	if (dataset == DS_ACCOUNTS && p->accounts_done) {
 		snprintf(err, errlen, "accounts must be loaded once, before any other dataset");
-		return -1;
+		return NULL;
 	}
 	if (dataset != DS_ACCOUNTS && !p->accounts_done)
 		finish_accounts(d);
 
+	struct cs_stream *in = xcalloc(1, sizeof(*in));
+	in->d = d;
+	in->last_customer = -1;
 	const char *dsname;
 	if (dataset == CS_DS_OUTCOME) {
-		size_t nw = d->collector ? d->collector->nwindows : 0;
+		size_t nw = d->plan.nwindows;
 		if (outcome >= d->cfg->noutcomes || window >= nw) {
 			snprintf(err, errlen, "no outcome %zu in window %zu", outcome, window);
-			return -1;
+			free(in);
+			return NULL;
 		}
 		dsname = d->cfg->outcomes[outcome].name;
 		size_t run = outcome * nw + window;
-		p->ov = &d->outcomes[run];
-		p->nov = &d->noutcome_values[run];
-		p->capov = &p->cap_outcomes[run];
+		in->ov = &d->outcomes[run];
+		in->nov = &d->noutcome_values[run];
+		in->capov = &p->cap_outcomes[run];
 	} else {
 		dsname = dataset_names[dataset];
 	}
@@ -791,59 +860,58 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 	const struct colspec *spec = colspecs[dataset].cols;
 	size_t nspec = colspecs[dataset].n;
 	for (size_t c = 0; c < nspec; c++) {
-		p->col[c] = -1;
+		in->col[c] = -1;
 		for (int i = 0; i < ncols; i++) {
 			if (names[i] && !strcmp(names[i], spec[c].name)) {
-				p->col[c] = i;
+				in->col[c] = i;
 				break;
 			}
 		}
-		if (p->col[c] < 0 && !spec[c].optional) {
+		if (in->col[c] < 0 && !spec[c].optional) {
 			snprintf(err, errlen, "dataset \"%s\": missing column \"%s\"", dsname,
 				 spec[c].name);
-			return -1;
+			free(in);
+			return NULL;
 		}
 	}
 	if (dataset == DS_ACCOUNTS) {
 		for (size_t k = 0; k < d->cfg->ndims; k++) {
-			p->dimcol[k] = -1;
+			in->dimcol[k] = -1;
 			for (int i = 0; i < ncols; i++) {
 				if (names[i] && !strcmp(names[i], d->cfg->dims[k])) {
-					p->dimcol[k] = i;
+					in->dimcol[k] = i;
 					break;
 				}
 			}
-			if (p->dimcol[k] < 0) {
+			if (in->dimcol[k] < 0) {
 				snprintf(err, errlen,
 					 "dataset \"accounts\": missing column \"%s\" for segment "
 					 "dimension \"%s\"",
 					 d->cfg->dims[k], d->cfg->dims[k]);
-				return -1;
+				free(in);
+				return NULL;
 			}
 		}
 	}
 	if (dataset == DS_TICKETS)
 		tickets_alloc(d);
-	if (dataset == DS_SURVEYS && d->collector && d->collector->kind == KIND_HEALTH)
+	if (dataset == DS_SURVEYS && cs_plan_has(&d->plan, KIND_HEALTH))
 		nps_alloc(d);
-	if (dataset == DS_ACTIVITY) {
+	if (dataset == DS_ACTIVITY)
 		activity_alloc(d);
-		p->user.have_keys = p->user.open = false;
-		p->user.row = p->user.bad_row = 0;
-	}
-	p->ds = dataset;
-	p->ds_name = dsname;
-	return 0;
+	in->ds = dataset;
+	in->ds_name = dsname;
+	return in;
 }
 
-static void reject(struct cs_data *d, const char *reason)
+static void reject(struct cs_stream *in, const char *reason)
 {
-	cs_data_reject(d, d->priv->ds_name, reason);
+	cs_data_reject(in->d, in->ds_name, reason);
 }
 
-static const char *col(const struct cs_data *d, const char *const *values, int c)
+static const char *col(const struct cs_stream *in, const char *const *values, int c)
 {
-	int i = d->priv->col[c];
+	int i = in->col[c];
 	return i < 0 ? NULL : values[i];
 }
 
@@ -858,79 +926,80 @@ static int opt_time(const char *s, cs_time *t)
 }
 
 /* Required value: NULL rejects as null_value, a malformed one as bad_reason. */
-static bool need(struct cs_data *d, const char *s)
+static bool need(struct cs_stream *in, const char *s)
 {
 	if (!s) {
-		reject(d, "null_value");
+		reject(in, "null_value");
 		return false;
 	}
 	return true;
 }
 
-static bool need_time(struct cs_data *d, const char *s, cs_time *t)
+static bool need_time(struct cs_stream *in, const char *s, cs_time *t)
 {
-	if (!need(d, s))
+	if (!need(in, s))
 		return false;
 	if (cs_parse_time(s, t)) {
-		reject(d, "bad_time");
+		reject(in, "bad_time");
 		return false;
 	}
 	return true;
 }
 
-static bool need_number(struct cs_data *d, const char *s, double *v)
+static bool need_number(struct cs_stream *in, const char *s, double *v)
 {
-	if (!need(d, s))
+	if (!need(in, s))
 		return false;
 	if (parse_number(s, v)) {
-		reject(d, "bad_number");
+		reject(in, "bad_number");
 		return false;
 	}
 	return true;
 }
 
-static bool need_bool(struct cs_data *d, const char *s, bool *b)
+static bool need_bool(struct cs_stream *in, const char *s, bool *b)
 {
-	if (!need(d, s))
+	if (!need(in, s))
 		return false;
 	if (parse_bool(s, b)) {
-		reject(d, "bad_bool");
+		reject(in, "bad_bool");
 		return false;
 	}
 	return true;
 }
 
-static void row_account(struct cs_data *d, const char *const *v)
+static void row_account(struct cs_stream *in, const char *const *v)
 {
+	struct cs_data *d = in->d;
 	struct cs_data_private *p = d->priv;
-	const char *key = col(d, v, COL_A_KEY);
-	const char *seats_s = col(d, v, COL_A_SEATS);
+	const char *key = col(in, v, COL_A_KEY);
+	const char *seats_s = col(in, v, COL_A_SEATS);
 	double seats = 0;
 	cs_time started, value;
 
 	if (!key) {
-		reject(d, "null_key");
+		reject(in, "null_key");
 		return;
 	}
 	if (seats_s) {
 		if (parse_number(seats_s, &seats) || seats != floor(seats) || seats > 9e15) {
-			reject(d, "bad_number");
+			reject(in, "bad_number");
 			return;
 		}
 		if (seats < 0) {
-			reject(d, "negative_seats");
+			reject(in, "negative_seats");
 			return;
 		}
 	}
-	if (opt_time(col(d, v, COL_A_STARTED), &started) ||
-	    opt_time(col(d, v, COL_A_VALUE), &value)) {
-		reject(d, "bad_time");
+	if (opt_time(col(in, v, COL_A_STARTED), &started) ||
+	    opt_time(col(in, v, COL_A_VALUE), &value)) {
+		reject(in, "bad_time");
 		return;
 	}
 	bool added;
 	struct strent *e = strtab_put(&p->accounts, &p->arena, key, &added);
 	if (!added) {
-		reject(d, "duplicate_account_key");
+		reject(in, "duplicate_account_key");
 		return;
 	}
 
@@ -950,8 +1019,8 @@ static void row_account(struct cs_data *d, const char *const *v)
 	a->key = e->key;
 	/* Only the health at-risk list shows names: elsewhere they would be
 	 * a copy per account for nothing. */
-	const char *name = col(d, v, COL_A_NAME);
-	bool keep_name = !d->collector || d->collector->kind == KIND_HEALTH;
+	const char *name = col(in, v, COL_A_NAME);
+	bool keep_name = cs_plan_has(&d->plan, KIND_HEALTH);
 	a->name = name && keep_name ? arena_strndup(&p->arena, name, strlen(name)) : NULL;
 	a->seats = (int64_t)seats;
 	a->started_at = started;
@@ -959,10 +1028,10 @@ static void row_account(struct cs_data *d, const char *const *v)
 	a->ttv_rejected = false;
 	a->seg = 0;
 	a->customer = -1;
-	const char *bk = col(d, v, COL_A_BILLING);
+	const char *bk = col(in, v, COL_A_BILLING);
 	p->acc_billing[i] = bk ? arena_strndup(&p->arena, bk, strlen(bk)) : NULL;
 	for (size_t k = 0; k < d->cfg->ndims; k++) {
-		const char *dv = v[p->dimcol[k]];
+		const char *dv = v[in->dimcol[k]];
 		struct strent *de =
 		    strtab_put(&p->dimvals[k], &p->arena, dv ? dv : "unknown", &added);
 		p->acc_dims[i * d->cfg->ndims + k] = de->key;
@@ -1221,10 +1290,11 @@ static int32_t account_of(struct cs_data *d, const char *key, uint32_t *seg)
 	return e->val;
 }
 
-static uint32_t customer_of(struct cs_data *d, const char *billing_key)
+static uint32_t customer_of(struct cs_stream *in, const char *billing_key)
 {
+	struct cs_data *d = in->d;
 	struct cs_data_private *p = d->priv;
-	int32_t last = p->last_customer;
+	int32_t last = in->last_customer;
 	if (last >= 0 && !strcmp(d->customers[last].billing_key, billing_key))
 		return (uint32_t)last;
 
@@ -1253,7 +1323,7 @@ static uint32_t customer_of(struct cs_data *d, const char *billing_key)
 		}
 		id = e->val;
 	}
-	p->last_customer = id;
+	in->last_customer = id;
 	return (uint32_t)id;
 }
 
@@ -1261,9 +1331,10 @@ static uint32_t customer_of(struct cs_data *d, const char *billing_key)
  * Minor units per major unit (10^exponent) and the rate to the reporting
  * currency of code; -1 when the currency is not known.
  */
-static int currency_lookup(struct cs_data *d, const char *code, double *scale, double *rate)
+static int currency_lookup(struct cs_stream *in, const char *code, double *scale, double *rate)
 {
-	struct cs_data_private *p = d->priv;
+	struct cs_data *d = in->d;
+	struct cs_stream *p = in;
 	char up[4];
 	if (currency_upper(code, up))
 		return -1;
@@ -1312,32 +1383,33 @@ static void mrr_reserve(struct cs_data *d, size_t n)
 	m->cap = cap;
 }
 
-static void row_subscription(struct cs_data *d, const char *const *v)
+static void row_subscription(struct cs_stream *in, const char *const *v)
 {
-	const char *bk = col(d, v, COL_S_BILLING);
+	struct cs_data *d = in->d;
+	const char *bk = col(in, v, COL_S_BILLING);
 	double amount, quantity, count, scale, rate, num, den;
 	enum cs_status status;
 	cs_time from, to;
 
 	if (!bk) {
-		reject(d, "null_key");
+		reject(in, "null_key");
 		return;
 	}
-	if (!need_number(d, col(d, v, COL_S_AMOUNT), &amount))
+	if (!need_number(in, col(in, v, COL_S_AMOUNT), &amount))
 		return;
 	if (amount < 0) {
-		reject(d, "negative_amount");
+		reject(in, "negative_amount");
 		return;
 	}
-	const char *cur = col(d, v, COL_S_CURRENCY);
-	if (!need(d, cur))
+	const char *cur = col(in, v, COL_S_CURRENCY);
+	if (!need(in, cur))
 		return;
-	if (currency_lookup(d, cur, &scale, &rate)) {
-		reject(d, "unknown_currency");
+	if (currency_lookup(in, cur, &scale, &rate)) {
+		reject(in, "unknown_currency");
 		return;
 	}
-	const char *unit = col(d, v, COL_S_UNIT);
-	if (!need(d, unit))
+	const char *unit = col(in, v, COL_S_UNIT);
+	if (!need(in, unit))
 		return;
 	/* a month is a twelfth of a year of 52 weeks or 365 days */
 	num = 1;
@@ -1352,23 +1424,23 @@ static void row_subscription(struct cs_data *d, const char *const *v)
 	} else if (!strcasecmp(unit, "day")) {
 		num = 365, den = 12;
 	} else {
-		reject(d, "unknown_interval");
+		reject(in, "unknown_interval");
 		return;
 	}
-	if (!need_number(d, col(d, v, COL_S_COUNT), &count))
+	if (!need_number(in, col(in, v, COL_S_COUNT), &count))
 		return;
 	if (count <= 0 || count != floor(count)) {
-		reject(d, "bad_interval_count");
+		reject(in, "bad_interval_count");
 		return;
 	}
-	if (!need_number(d, col(d, v, COL_S_QUANTITY), &quantity))
+	if (!need_number(in, col(in, v, COL_S_QUANTITY), &quantity))
 		return;
 	if (quantity < 0) {
-		reject(d, "negative_quantity");
+		reject(in, "negative_quantity");
 		return;
 	}
-	const char *st = col(d, v, COL_S_STATUS);
-	if (!need(d, st))
+	const char *st = col(in, v, COL_S_STATUS);
+	if (!need(in, st))
 		return;
 	if (!strcasecmp(st, "active"))
 		status = SUB_ACTIVE;
@@ -1381,24 +1453,24 @@ static void row_subscription(struct cs_data *d, const char *const *v)
 	else if (!strcasecmp(st, "canceled") || !strcasecmp(st, "cancelled"))
 		status = SUB_CANCELED;
 	else {
-		reject(d, "unknown_status");
+		reject(in, "unknown_status");
 		return;
 	}
-	if (!need_time(d, col(d, v, COL_S_FROM), &from))
+	if (!need_time(in, col(in, v, COL_S_FROM), &from))
 		return;
-	const char *to_s = col(d, v, COL_S_TO);
+	const char *to_s = col(in, v, COL_S_TO);
 	if (!to_s) {
 		to = CS_TIME_OPEN;
 	} else if (cs_parse_time(to_s, &to)) {
-		reject(d, "bad_time");
+		reject(in, "bad_time");
 		return;
 	}
 	if (to <= from) {
-		reject(d, "bad_validity");
+		reject(in, "bad_validity");
 		return;
 	}
 
-	uint32_t c = customer_of(d, bk);
+	uint32_t c = customer_of(in, bk);
 	/* dividing late keeps round prices exact: $90/quarter is 30, not 30.000000000000004 */
 	double monthly = amount * quantity / scale * num / (den * count) * rate;
 	struct cs_mrr *m = &d->mrr;
@@ -1414,25 +1486,26 @@ static void row_subscription(struct cs_data *d, const char *const *v)
 			m->mrr[c * m->ninstants + k] += monthly;
 }
 
-static void row_trial(struct cs_data *d, const char *const *v)
+static void row_trial(struct cs_stream *in, const char *const *v)
 {
-	const char *bk = col(d, v, COL_T_BILLING);
+	struct cs_data *d = in->d;
+	const char *bk = col(in, v, COL_T_BILLING);
 	cs_time started, ended;
 	bool converted;
 
 	if (!bk) {
-		reject(d, "null_key");
+		reject(in, "null_key");
 		return;
 	}
-	if (!need_time(d, col(d, v, COL_T_STARTED), &started))
+	if (!need_time(in, col(in, v, COL_T_STARTED), &started))
 		return;
-	if (opt_time(col(d, v, COL_T_ENDED), &ended)) {
-		reject(d, "bad_time");
+	if (opt_time(col(in, v, COL_T_ENDED), &ended)) {
+		reject(in, "bad_time");
 		return;
 	}
-	if (!need_bool(d, col(d, v, COL_T_CONVERTED), &converted))
+	if (!need_bool(in, col(in, v, COL_T_CONVERTED), &converted))
 		return;
-	uint32_t c = customer_of(d, bk);
+	uint32_t c = customer_of(in, bk);
 	GROW(d->trials, d->ntrials, d->priv->cap_trials);
 	struct cs_trial *t = &d->trials[d->ntrials++];
 	t->customer = c;
@@ -1441,19 +1514,20 @@ static void row_trial(struct cs_data *d, const char *const *v)
 	t->converted = converted;
 }
 
-static void row_survey(struct cs_data *d, const char *const *v)
+static void row_survey(struct cs_stream *in, const char *const *v)
 {
-	const char *key = col(d, v, COL_V_ACCOUNT);
+	struct cs_data *d = in->d;
+	const char *key = col(in, v, COL_V_ACCOUNT);
 	enum cs_survey_type type;
 	double score, lo, hi;
 	cs_time at;
 
 	if (!key) {
-		reject(d, "null_key");
+		reject(in, "null_key");
 		return;
 	}
-	const char *ty = col(d, v, COL_V_TYPE);
-	if (!need(d, ty))
+	const char *ty = col(in, v, COL_V_TYPE);
+	if (!need(in, ty))
 		return;
 	if (!strcasecmp(ty, "nps")) {
 		type = SURVEY_NPS;
@@ -1465,37 +1539,39 @@ static void row_survey(struct cs_data *d, const char *const *v)
 		type = SURVEY_CES;
 		lo = 1, hi = 7;
 	} else {
-		reject(d, "unknown_type");
+		reject(in, "unknown_type");
 		return;
 	}
-	if (!need_number(d, col(d, v, COL_V_SCORE), &score))
+	if (!need_number(in, col(in, v, COL_V_SCORE), &score))
 		return;
 	if (score < lo || score > hi) {
-		reject(d, "score_out_of_range");
+		reject(in, "score_out_of_range");
 		return;
 	}
-	if (!need_time(d, col(d, v, COL_V_AT), &at))
+	if (!need_time(in, col(in, v, COL_V_AT), &at))
 		return;
 
 	struct cs_data_private *p = d->priv;
+	/* Health needs only each account's latest NPS answer: folded here
+	 * instead of keeping the rows, which only the surveys KPIs read. */
 	if (d->nps.at) {
 		uint32_t seg;
 		int32_t a = account_of(d, key, &seg);
 		cs_time from = d->as_of - d->cfg->health.sentiment_window * CS_SECOND;
 
-		if (type != SURVEY_NPS || a == CS_NO_ACCOUNT || at < from || at >= d->as_of)
-			return;
-		if (d->nps.at[a] == CS_TIME_NONE || at > d->nps.at[a] ||
-		    (at == d->nps.at[a] && score > d->nps.score[a])) {
+		if (type == SURVEY_NPS && a != CS_NO_ACCOUNT && at >= from && at < d->as_of &&
+		    (d->nps.at[a] == CS_TIME_NONE || at > d->nps.at[a] ||
+		     (at == d->nps.at[a] && score > d->nps.score[a]))) {
 			d->nps.at[a] = at;
 			d->nps.score[a] = score;
 		}
-		return;
 	}
+	if (!cs_plan_has(&d->plan, KIND_SURVEYS))
+		return;
 	GROW(d->surveys, d->nsurveys, p->cap_surveys);
 	struct cs_survey *s = &d->surveys[d->nsurveys++];
 	s->account = account_of(d, key, &s->seg);
-	const char *resp = col(d, v, COL_V_RESPONDENT);
+	const char *resp = col(in, v, COL_V_RESPONDENT);
 	s->respondent = resp ? arena_strndup(&p->arena, resp, strlen(resp)) : NULL;
 	s->type = type;
 	s->score = score;
@@ -1505,8 +1581,7 @@ static void row_survey(struct cs_data *d, const char *const *v)
 static void activity_alloc(struct cs_data *d)
 {
 	struct cs_activity_counts *a = &d->activity;
-	struct user_run *u = &d->priv->user;
-	size_t ncw = d->collector ? d->collector->nwindows : 0;
+	size_t ncw = d->plan.nwindows;
 	size_t nfeat = d->cfg->nfeatures;
 
 	if (a->seg_users)
@@ -1518,15 +1593,16 @@ static void activity_alloc(struct cs_data *d)
 	a->seg_feature_users =
 	    xcalloc(a->nseg * a->nwin * nfeat + 1, sizeof(*a->seg_feature_users));
 	for (size_t w = 0; w < ncw; w++)
-		u->from[w] = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
-	u->from[ncw] = d->as_of - d->cfg->health.usage_window * CS_SECOND;
+		a->from[w] = d->as_of - d->plan.windows[w] * CS_SECOND;
+	a->from[ncw] = d->as_of - d->cfg->health.usage_window * CS_SECOND;
 }
 
 /* Counts the user whose rows just ended. */
-static void activity_flush(struct cs_data *d)
+static void activity_flush(struct cs_stream *in)
 {
+	struct cs_data *d = in->d;
 	struct cs_activity_counts *a = &d->activity;
-	struct user_run *u = &d->priv->user;
+	struct user_run *u = &in->user;
 	size_t nfeat = d->cfg->nfeatures;
 
 	if (!u->open)
@@ -1538,7 +1614,7 @@ static void activity_flush(struct cs_data *d)
 	for (size_t w = 0; w < a->nwin; w++) {
 		size_t sw = u->slot * a->nwin + w;
 
-		if (u->latest < u->from[w])
+		if (u->latest < a->from[w])
 			continue;
 		a->seg_users[sw]++;
 		if (u->account != CS_NO_ACCOUNT)
@@ -1546,7 +1622,7 @@ static void activity_flush(struct cs_data *d)
 		for (uint64_t m = u->fmask; m; m &= m - 1) {
 			int f = __builtin_ctzll(m);
 
-			if (u->flatest[f] >= u->from[w])
+			if (u->flatest[f] >= a->from[w])
 				a->seg_feature_users[sw * nfeat + (size_t)f]++;
 		}
 	}
@@ -1563,22 +1639,23 @@ static void keep_key(char **dst, size_t *cap, const char *s)
 	memcpy(*dst, s, n);
 }
 
-static void row_activity(struct cs_data *d, const char *const *v)
+static void row_activity(struct cs_stream *in, const char *const *v)
 {
-	struct user_run *u = &d->priv->user;
-	const char *key = col(d, v, COL_Y_ACCOUNT);
-	const char *user = col(d, v, COL_Y_USER);
+	struct cs_data *d = in->d;
+	struct user_run *u = &in->user;
+	const char *key = col(in, v, COL_Y_ACCOUNT);
+	const char *user = col(in, v, COL_Y_USER);
 	cs_time at;
 	int order = 1;
 
 	u->row++;
 	if (!key) {
-		reject(d, "null_key");
+		reject(in, "null_key");
 		return;
 	}
-	if (!need(d, user))
+	if (!need(in, user))
 		return;
-	if (!need_time(d, col(d, v, COL_Y_AT), &at))
+	if (!need_time(in, col(in, v, COL_Y_AT), &at))
 		return;
 	if (u->have_keys) {
 		order = strcmp(key, u->account_key);
@@ -1591,7 +1668,7 @@ static void row_activity(struct cs_data *d, const char *const *v)
 		return;
 	}
 	if (order > 0) {
-		activity_flush(d);
+		activity_flush(in);
 		keep_key(&u->account_key, &u->account_cap, key);
 		keep_key(&u->user_key, &u->user_cap, user);
 		u->have_keys = true;
@@ -1607,7 +1684,7 @@ static void row_activity(struct cs_data *d, const char *const *v)
 	if (at > u->latest)
 		u->latest = at;
 
-	const char *feat = col(d, v, COL_Y_FEATURE);
+	const char *feat = col(in, v, COL_Y_FEATURE);
 	for (size_t i = 0; feat && i < d->cfg->nfeatures; i++) {
 		if (!strcmp(feat, d->cfg->features[i])) {
 			uint64_t bit = UINT64_C(1) << i;
@@ -1620,27 +1697,28 @@ static void row_activity(struct cs_data *d, const char *const *v)
 	}
 }
 
-static void row_ticket(struct cs_data *d, const char *const *v)
+static void row_ticket(struct cs_stream *in, const char *const *v)
 {
-	const char *key = col(d, v, COL_K_ACCOUNT);
+	struct cs_data *d = in->d;
+	const char *key = col(in, v, COL_K_ACCOUNT);
 	cs_time opened, resolved;
 	bool escalated;
 
 	if (!key) {
-		reject(d, "null_key");
+		reject(in, "null_key");
 		return;
 	}
-	if (!need_time(d, col(d, v, COL_K_OPENED), &opened))
+	if (!need_time(in, col(in, v, COL_K_OPENED), &opened))
 		return;
-	if (opt_time(col(d, v, COL_K_RESOLVED), &resolved)) {
-		reject(d, "bad_time");
+	if (opt_time(col(in, v, COL_K_RESOLVED), &resolved)) {
+		reject(in, "bad_time");
 		return;
 	}
 	if (resolved != CS_TIME_NONE && resolved < opened) {
-		reject(d, "bad_resolution");
+		reject(in, "bad_resolution");
 		return;
 	}
-	if (!need_bool(d, col(d, v, COL_K_ESCALATED), &escalated))
+	if (!need_bool(in, col(in, v, COL_K_ESCALATED), &escalated))
 		return;
 
 	struct cs_tickets *k = &d->tickets;
@@ -1682,29 +1760,30 @@ static void tickets_alloc(struct cs_data *d)
 
 	if (k->seg)
 		return;
-	k->nwin = d->collector ? d->collector->nwindows : 0;
+	k->nwin = d->plan.nwindows;
 	for (size_t w = 0; w < k->nwin; w++)
-		k->from[w] = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
+		k->from[w] = d->as_of - d->plan.windows[w] * CS_SECOND;
 	k->support_from = d->as_of - d->cfg->health.support_window * CS_SECOND;
 	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
 	k->seg = xcalloc(k->nseg * k->nwin + 1, sizeof(*k->seg));
 	k->account_escalations = xcalloc(d->naccounts + 1, sizeof(*k->account_escalations));
 }
 
-static void row_outcome(struct cs_data *d, const char *const *v)
+static void row_outcome(struct cs_stream *in, const char *const *v)
 {
+	struct cs_data *d = in->d;
 	struct cs_data_private *p = d->priv;
-	const char *key = col(d, v, COL_O_ACCOUNT);
+	const char *key = col(in, v, COL_O_ACCOUNT);
 	double value;
 
 	if (!key) {
-		reject(d, "null_key");
+		reject(in, "null_key");
 		return;
 	}
-	if (!need_number(d, col(d, v, COL_O_VALUE), &value))
+	if (!need_number(in, col(in, v, COL_O_VALUE), &value))
 		return;
-	GROW(*p->ov, *p->nov, *p->capov);
-	struct cs_outcome_value *o = &(*p->ov)[(*p->nov)++];
+	GROW(*in->ov, *in->nov, *in->capov);
+	struct cs_outcome_value *o = &(*in->ov)[(*in->nov)++];
 	o->account = account_of(d, key, &o->seg);
 	o->value = value;
 	/* Outcome values of unknown accounts are still per account: keep the
@@ -1712,54 +1791,61 @@ static void row_outcome(struct cs_data *d, const char *const *v)
 	o->key = o->account < 0 ? arena_strndup(&p->arena, key, strlen(key)) : NULL;
 }
 
-void cs_data_row(struct cs_data *d, const char *const *values)
+void cs_data_row(struct cs_stream *in, const char *const *values)
 {
-	d->rows_read++;
-	switch (d->priv->ds) {
+	in->d->rows_read++;
+	in->rows++;
+	switch (in->ds) {
 	case DS_ACCOUNTS:
-		row_account(d, values);
+		row_account(in, values);
 		break;
 	case DS_SUBSCRIPTIONS:
-		row_subscription(d, values);
+		row_subscription(in, values);
 		break;
 	case DS_TRIALS:
-		row_trial(d, values);
+		row_trial(in, values);
 		break;
 	case DS_SURVEYS:
-		row_survey(d, values);
+		row_survey(in, values);
 		break;
 	case DS_ACTIVITY:
-		row_activity(d, values);
+		row_activity(in, values);
 		break;
 	case DS_TICKETS:
-		row_ticket(d, values);
+		row_ticket(in, values);
 		break;
 	case CS_DS_OUTCOME:
-		row_outcome(d, values);
+		row_outcome(in, values);
 		break;
 	default:
 		break;
 	}
 }
 
-int cs_data_end(struct cs_data *d, char *err, size_t errlen)
+int cs_data_end(struct cs_stream *in, char *err, size_t errlen)
 {
-	struct cs_data_private *p = d->priv;
+	if (!in)
+		return 0;
+	struct cs_data *d = in->d;
 	int rc = 0;
 
-	if (p->ds == DS_ACCOUNTS)
+	if (in->ds == DS_ACCOUNTS)
 		finish_accounts(d);
-	if (p->ds == DS_ACTIVITY) {
-		activity_flush(d);
-		if (p->user.bad_row) {
+	if (in->ds == DS_ACTIVITY) {
+		activity_flush(in);
+		if (in->user.bad_row) {
 			snprintf(err, errlen,
 				 "dataset \"activity\": row %llu is out of order (rows must come "
 				 "ordered by account_key, user_key in byte order)",
-				 (unsigned long long)p->user.bad_row);
+				 (unsigned long long)in->user.bad_row);
 			rc = -1;
 		}
 	}
-	p->ds = -1;
+	if (in->ds < DS_COUNT)
+		d->ds_rows[in->ds] += in->rows;
+	free(in->user.account_key);
+	free(in->user.user_key);
+	free(in);
 	return rc;
 }
 
@@ -1816,14 +1902,14 @@ void cs_data_link(struct cs_data *d)
 		finish_accounts(d);
 	/* The sums a kind reads exist even when its dataset returned no row;
 	 * a kind that does not read them gets none (they are per account). */
-	unsigned need = d->collector ? config_kind_datasets(d->collector->kind) : ~0u;
+	unsigned need = d->plan.datasets;
 	if (need & (1u << DS_ACTIVITY))
 		activity_alloc(d);
 	if (need & (1u << DS_TICKETS))
 		tickets_alloc(d);
 	if (need & (1u << DS_SUBSCRIPTIONS))
 		mrr_reserve(d, d->ncustomers);
-	if (d->collector && d->collector->kind == KIND_HEALTH)
+	if (cs_plan_has(&d->plan, KIND_HEALTH))
 		nps_alloc(d);
 	if (!p->need_unknown) {
 		d->activity.nseg = d->tickets.nseg = d->seg.n;
@@ -1847,7 +1933,7 @@ void cs_data_link(struct cs_data *d)
 	for (size_t i = 0; i < d->nsurveys; i++)
 		remap_unknown(&d->surveys[i].seg, unknown);
 	move_unknown_slot(d, unknown);
-	size_t nruns = d->cfg->noutcomes * (d->collector ? d->collector->nwindows : 0);
+	size_t nruns = d->cfg->noutcomes * d->plan.nwindows;
 	for (size_t r = 0; r < nruns; r++)
 		for (size_t i = 0; i < d->noutcome_values[r]; i++)
 			remap_unknown(&d->outcomes[r][i].seg, unknown);

@@ -2,16 +2,22 @@
  * model: typed, validated dataset rows and the join that attributes them to
  * segments. This is the boundary between SQL (text rows) and compute.
  *
- * Lifecycle of one collector run:
+ * Lifecycle of one evaluation (every collector due at one instant t):
  *
- *   d = cs_data_new(cfg, collector, as_of);
- *   for each dataset the kind needs, accounts first:
- *       cs_data_begin(d, ds, outcome, window, ncols, names, err, len);
- *       cs_data_row(d, values)   ... once per row, values[i] NULL = SQL NULL
- *       cs_data_end(d, err, len);
- *   cs_data_link(d);             segments, cardinality fold
- *   kpi_xxx(d, out);             pure compute into an mset
+ *   cs_plan_init(&plan, cfg, t);
+ *   cs_plan_add(&plan, collector)  ... for each due collector
+ *   d = cs_data_new(&plan);
+ *   for each dataset the plan needs, accounts first, each exactly once:
+ *       in = cs_data_begin(d, ds, outcome, window, ncols, names, err, len);
+ *       cs_data_row(in, values)  ... once per row, values[i] NULL = SQL NULL
+ *       cs_data_end(in, err, len);
+ *   cs_data_link(d);               segments, cardinality fold
+ *   kpi_xxx(d, collector, out);    pure compute into an mset, per collector
  *   cs_data_free(d);
+ *
+ * Streams of different datasets may be open at once (sources are read in
+ * parallel once accounts have ended); the caller serialises the calls that
+ * reach one struct cs_data.
  *
  * Rows are validated as they arrive; a row that breaks the contract of SPEC
  * section 2 is dropped and counted in d->rejects (dataset, reason). Columns
@@ -39,6 +45,35 @@ typedef int64_t cs_time;
 #define CS_DAY	     (INT64_C(86400) * CS_SECOND)
 
 #define CS_NO_ACCOUNT (-1)
+
+/* Distinct windows of one evaluation: every due collector's. */
+#define CS_PLAN_WINDOWS (CS_MAX_WINDOWS * KIND_COUNT)
+
+/*
+ * What one evaluation reads and for whom: the collectors due at as_of (at
+ * most one per kind), the datasets they need, and the union of their
+ * windows (distinct lengths, in the order first seen). Each family computes
+ * its own collector's windows from the shared sums via cs_plan_window.
+ */
+struct cs_plan {
+	const struct cs_config *cfg;
+	cs_time as_of;
+	const struct cs_collector *by_kind[KIND_COUNT]; /* NULL: not due */
+	unsigned kinds;					/* bit per enum cs_kind */
+	unsigned datasets;				/* bit per enum cs_dataset */
+	size_t nwindows;
+	int64_t windows[CS_PLAN_WINDOWS];     /* seconds */
+	bool outcome_window[CS_PLAN_WINDOWS]; /* outcomes are read for this window */
+	int64_t history;		      /* seconds: the longest window any family needs */
+	int64_t timeout; /* seconds per query: the longest of the collectors' */
+};
+
+void cs_plan_init(struct cs_plan *p, const struct cs_config *cfg, cs_time as_of);
+/* Adds a due collector (a second one of the same kind is ignored). */
+void cs_plan_add(struct cs_plan *p, const struct cs_collector *c);
+bool cs_plan_has(const struct cs_plan *p, enum cs_kind kind);
+/* Index of the window of that length in p->windows. */
+size_t cs_plan_window(const struct cs_plan *p, int64_t seconds);
 
 /* Parses PostgreSQL text output of timestamptz/timestamp/date (session time
  * zone UTC) such as "2024-03-01 12:00:00.25+00" or "2024-03-01". Returns 0 and
@@ -78,12 +113,12 @@ struct cs_customer {
  * monthly amount, which decides revenue's reactivation rule. Rows are added
  * in the order they arrive, as a loop over stored rows would add them.
  *
- * Instants: k < collector->nwindows is t - W_k (window starts), k ==
- * nwindows is t, k == nwindows + 1 is t minus health's billing window.
+ * Instants: k < plan.nwindows is t - W_k (window starts), k == nwindows
+ * is t, k == nwindows + 1 is t minus health's billing window.
  */
 struct cs_mrr {
 	size_t ninstants;
-	cs_time at[CS_MAX_WINDOWS + 2];
+	cs_time at[CS_PLAN_WINDOWS + 2];
 	double *mrr;		 /* [customer * ninstants + k], monthly, reporting currency */
 	cs_time *first_positive; /* [customer]; CS_TIME_OPEN: none */
 	size_t cap;		 /* customers the arrays hold; all of them once linked */
@@ -114,8 +149,8 @@ struct cs_survey {
  * is complete when the next one starts. A user is an (account key, user key)
  * pair, for accounts no CRM account has as well.
  *
- * Windows: w < collector->nwindows are the collector's, w == nwindows is
- * the health model's usage window. A user is active in window w when the
+ * Windows: w < plan.nwindows are the plan's, w == nwindows is the health
+ * model's usage window. A user is active in window w when the
  * latest of its rows before t is at or after t - W.
  */
 /*
@@ -131,11 +166,12 @@ struct cs_latest_nps {
 
 struct cs_activity_counts {
 	size_t nwin;
-	size_t nseg;		     /* segment slots; d->seg.n once linked */
-	uint32_t *account_users;     /* [account * nwin + w]: its distinct active users */
-	uint64_t *seg_users;	     /* [seg * nwin + w] */
-	uint64_t *seg_feature_users; /* [(seg * nwin + w) * cfg->nfeatures + f] */
-	uint64_t users;		     /* distinct (account, user) pairs with a valid row */
+	size_t nseg;			   /* segment slots; d->seg.n once linked */
+	uint32_t *account_users;	   /* [account * nwin + w]: its distinct active users */
+	uint64_t *seg_users;		   /* [seg * nwin + w] */
+	uint64_t *seg_feature_users;	   /* [(seg * nwin + w) * cfg->nfeatures + f] */
+	uint64_t users;			   /* distinct (account, user) pairs with a valid row */
+	cs_time from[CS_PLAN_WINDOWS + 1]; /* window starts */
 };
 
 /*
@@ -151,8 +187,8 @@ struct cs_ticket_counts {
 };
 
 struct cs_tickets {
-	size_t nwin;		       /* collector->nwindows */
-	cs_time from[CS_MAX_WINDOWS];  /* window starts */
+	size_t nwin;		       /* plan.nwindows */
+	cs_time from[CS_PLAN_WINDOWS]; /* window starts */
 	cs_time support_from;	       /* start of health's support window */
 	size_t nseg;		       /* segment slots; d->seg.n once linked */
 	struct cs_ticket_counts *seg;  /* [seg * nwin + w] */
@@ -194,7 +230,7 @@ struct cs_segments {
 
 struct cs_data {
 	const struct cs_config *cfg;
-	const struct cs_collector *collector;
+	struct cs_plan plan;
 	cs_time as_of;
 
 	struct cs_account *accounts;
@@ -209,7 +245,7 @@ struct cs_data {
 	struct cs_latest_nps nps; /* health only */
 	struct cs_activity_counts activity;
 	struct cs_tickets tickets;
-	/* outcomes[o * nwindows + w]: values of outcome o for collector window w */
+	/* outcomes[o * plan.nwindows + w]: values of outcome o for plan window w */
 	struct cs_outcome_value **outcomes;
 	size_t *noutcome_values;
 
@@ -218,23 +254,27 @@ struct cs_data {
 	struct cs_reject *rejects;
 	size_t nrejects;
 	uint64_t rows_read;
+	uint64_t ds_rows[DS_COUNT]; /* rows read per dataset (outcomes not included) */
 
 	struct cs_data_private *priv; /* loader state, hash tables, arena */
 };
 
-struct cs_data *cs_data_new(const struct cs_config *cfg, const struct cs_collector *collector,
-			    cs_time as_of);
+struct cs_data *cs_data_new(const struct cs_plan *plan);
 void cs_data_free(struct cs_data *d);
 
-/* outcome and window are used for DS_COUNT + outcome runs; see
- * CS_DS_OUTCOME. Returns 0, or -1 with a message (missing column ...). */
+/* One dataset being read; see cs_data_begin. */
+struct cs_stream;
+
+/* outcome and window (an index into plan.windows) are used for outcome
+ * runs; see CS_DS_OUTCOME. Returns the stream, or NULL with a message
+ * (missing column ...). */
 #define CS_DS_OUTCOME DS_COUNT
-int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
-		  const char *const *names, char *err, size_t errlen);
-void cs_data_row(struct cs_data *d, const char *const *values);
-/* Returns 0, or -1 with a message when the dataset as a whole broke its
- * contract (activity rows out of order). */
-int cs_data_end(struct cs_data *d, char *err, size_t errlen);
+struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
+				int ncols, const char *const *names, char *err, size_t errlen);
+void cs_data_row(struct cs_stream *in, const char *const *values);
+/* Ends and frees the stream. Returns 0, or -1 with a message when the
+ * dataset as a whole broke its contract (activity rows out of order). */
+int cs_data_end(struct cs_stream *in, char *err, size_t errlen);
 void cs_data_link(struct cs_data *d);
 
 /* Count a rejected row (also used by compute for semantic rejects). */

@@ -148,9 +148,8 @@ static void emit_window(const struct cs_data *d, struct mset *out, const char *w
 	}
 }
 
-void kpi_surveys(const struct cs_data *d, struct mset *out)
+void kpi_surveys(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_collector *col = d->collector;
 	struct survey_counts *counts = xcalloc(d->seg.n ? d->seg.n : 1, sizeof(*counts));
 	struct keyed *keyed = xmalloc((d->nsurveys ? d->nsurveys : 1) * sizeof(*keyed));
 	size_t nkeyed = 0;

@@ -10,9 +10,9 @@
 #include "emit.h"
 #include "kpi.h"
 
-void kpi_trials(const struct cs_data *d, struct mset *out)
+void kpi_trials(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	size_t nw = d->collector->nwindows, ns = d->seg.n;
+	size_t nw = col->nwindows, ns = d->seg.n;
 	/* [seg][window][0 converted, 1 canceled] */
 	uint64_t *n = xcalloc(ns * nw * 2 + 1, sizeof(*n));
 
@@ -24,7 +24,7 @@ void kpi_trials(const struct cs_data *d, struct mset *out)
 		if (seg >= ns)
 			continue;
 		for (size_t w = 0; w < nw; w++) {
-			cs_time t0 = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
+			cs_time t0 = d->as_of - col->windows[w].seconds * CS_SECOND;
 			if (t->ended_at >= t0)
 				n[(seg * nw + w) * 2 + (t->converted ? 0 : 1)]++;
 		}
@@ -42,7 +42,7 @@ void kpi_trials(const struct cs_data *d, struct mset *out)
 	    NULL);
 	for (uint32_t s = 0; s < ns; s++) {
 		for (size_t w = 0; w < nw; w++) {
-			const char *win = d->collector->windows[w].label;
+			const char *win = col->windows[w].label;
 			uint64_t conv = n[(s * nw + w) * 2], canc = n[(s * nw + w) * 2 + 1];
 			emit(ended, d, s, (double)conv, "window", win, "result", "converted", NULL);
 			emit(ended, d, s, (double)canc, "window", win, "result", "canceled", NULL);
@@ -53,7 +53,7 @@ void kpi_trials(const struct cs_data *d, struct mset *out)
 			uint64_t conv = n[(s * nw + w) * 2], canc = n[(s * nw + w) * 2 + 1];
 			if (conv + canc)
 				emit(ratio, d, s, (double)conv / (double)(conv + canc), "window",
-				     d->collector->windows[w].label, NULL);
+				     col->windows[w].label, NULL);
 		}
 	}
 	free(n);

@@ -30,7 +30,7 @@
 #include "http.h"
 #include "log.h"
 #include "pg.h"
-#include "runner.h"
+#include "eval.h"
 #include "sched.h"
 #include "snapshot.h"
 
@@ -66,15 +66,17 @@ static cs_time now_time(void)
 static void job_run(void *arg)
 {
 	struct job_ctx *j = arg;
-	struct run_result res;
-	runner_run(j->app->cfg, j->c, j->app->sources, now_time(), &res);
-	if (!res.ok && !j->failing)
-		logx(LOG_WARN, "collector failed", "collector", j->c->name, "err", res.err, NULL);
-	else if (res.ok && j->failing)
+	struct eval_result res;
+	eval_run(j->app->cfg, &j->c, 1, j->app->sources, now_time(), &res);
+	bool ok = res.v[0].ok;
+	if (!ok && !j->failing)
+		logx(LOG_WARN, "collector failed", "collector", j->c->name, "err", res.v[0].err,
+		     NULL);
+	else if (ok && j->failing)
 		logx(LOG_INFO, "collector recovered", "collector", j->c->name, NULL);
-	j->failing = !res.ok;
-	snapshot_publish(j->app->snap, j->c->name, &res);
-	run_result_release(&res);
+	j->failing = !ok;
+	snapshot_publish(j->app->snap, &res);
+	eval_result_release(&res);
 	/* A run's datasets are freed now; hand the pages back instead of
 	 * keeping a cycle's peak resident between cycles. */
 	malloc_trim(0);
@@ -341,14 +343,13 @@ static void log_failure(void *ctx, const struct cs_collector *c, const char *err
 static int run_once(struct app *a, const struct flags *f)
 {
 	cs_time as_of = now_time();
-	if (f->as_of && runner_parse_instant(f->as_of, &as_of) < 0) {
+	if (f->as_of && eval_parse_instant(f->as_of, &as_of) < 0) {
 		fprintf(stderr, "cs_exporter: invalid --as-of \"%s\"\n", f->as_of);
 		return EXIT_USAGE;
 	}
 	open_sources(a);
 	snapshot_configure(a->snap, a->cfg);
-	bool all_ok =
-	    snapshot_collect_once(a->snap, a->cfg, a->sources, as_of, log_failure, NULL) == 0;
+	bool all_ok = eval_once(a->snap, a->cfg, a->sources, as_of, log_failure, NULL) == 0;
 	struct buf out = BUF_INIT;
 	bool om = f->format && strcmp(f->format, "openmetrics") == 0;
 	snapshot_render_stable(a->snap, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);

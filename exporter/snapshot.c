@@ -23,6 +23,7 @@ struct cstate {
 	bool up;
 	struct mset *good;   /* last good samples, NULL when none or stale */
 	double last_success; /* unix seconds, 0: never */
+	double evaluated_at; /* unix seconds: the instant t of the last good families */
 	double duration;
 	uint64_t runs, failures, rows, rejected;
 	size_t series;
@@ -139,6 +140,11 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 		add1(m, "cs_collector_up", METRIC_GAUGE,
 		     "1 when the collector's last run succeeded, 0 otherwise.", "collector",
 		     c->name, c->up ? 1 : 0);
+		if (c->good)
+			add1(m, "cs_collector_evaluation_timestamp_seconds", METRIC_GAUGE,
+			     "Evaluation instant t (as_of) of the collector's exposed families; "
+			     "families evaluated together share it.",
+			     "collector", c->name, c->evaluated_at);
 		if (stable)
 			continue;
 		add1(m, "cs_collector_last_success_timestamp_seconds", METRIC_GAUGE,
@@ -161,7 +167,7 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 	struct family *rej =
 	    mset_family(m, "cs_rows_rejected_total", METRIC_COUNTER,
 			"Rows skipped because they break the dataset contract, by dataset and "
-			"reason; counted on every run that reads them.",
+			"reason; counted once per evaluation that reads them.",
 			NULL);
 	for (size_t i = 0; i < s->rejects.n; i++) {
 		const char *names[2] = {"dataset", "reason"};
@@ -379,32 +385,25 @@ static void count_drop(void *ctx, const char *name)
 	counter_add(&dc->s->dropped, name, NULL, dc->n);
 }
 
-void snapshot_publish(struct snapshot *s, const char *collector, struct run_result *res)
+/* Called with s->lock held. */
+static void publish_collector(struct snapshot *s, const struct eval_result *res,
+			      struct eval_collector *r)
 {
-	pthread_mutex_lock(&s->lock);
-	struct cstate *c = find(s, collector);
-	if (!c) {
-		pthread_mutex_unlock(&s->lock);
+	struct cstate *c = find(s, r->c->name);
+	if (!c)
 		return;
-	}
 	c->runs++;
 	c->duration = res->seconds;
-	c->rows = res->rows;
-	uint64_t rejected = 0;
-	for (size_t i = 0; i < res->nrejects; i++) {
-		counter_add(&s->rejects, res->rejects[i].dataset, res->rejects[i].reason,
-			    res->rejects[i].count);
-		rejected += res->rejects[i].count;
-	}
-	c->rejected = rejected;
-	if (res->ok) {
+	c->rows = r->rows;
+	if (r->ok) {
 		c->up = true;
 		c->ever_ok = true;
 		c->last_success = now_unix();
+		c->evaluated_at = (double)res->as_of / (double)CS_SECOND;
 		c->err[0] = '\0';
 		mset_free(c->good);
-		c->good = res->set;
-		res->set = NULL;
+		c->good = r->set;
+		r->set = NULL;
 		c->series = mset_series(c->good);
 		/* Adding 0 creates the series, so the counter exists before
 		 * its first fold and rate() sees the first increase. */
@@ -413,7 +412,24 @@ void snapshot_publish(struct snapshot *s, const char *collector, struct run_resu
 	} else {
 		c->up = false;
 		c->failures++;
-		snprintf(c->err, sizeof(c->err), "%s", res->err);
+		snprintf(c->err, sizeof(c->err), "%s", r->err);
+	}
+}
+
+void snapshot_publish(struct snapshot *s, struct eval_result *res)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t rejected = 0;
+	for (size_t i = 0; i < res->nrejects; i++) {
+		counter_add(&s->rejects, res->rejects[i].dataset, res->rejects[i].reason,
+			    res->rejects[i].count);
+		rejected += res->rejects[i].count;
+	}
+	for (size_t i = 0; i < res->n; i++) {
+		struct cstate *c = find(s, res->v[i].c->name);
+		if (c)
+			c->rejected = rejected;
+		publish_collector(s, res, &res->v[i]);
 	}
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -459,28 +475,6 @@ bool snapshot_ready(struct snapshot *s)
 			ready = false;
 	pthread_mutex_unlock(&s->lock);
 	return ready;
-}
-
-size_t snapshot_collect_once(struct snapshot *s, const struct cs_config *cfg,
-			     struct pg_source *const *sources, cs_time as_of,
-			     void (*on_fail)(void *ctx, const struct cs_collector *c,
-					     const char *err),
-			     void *ctx)
-{
-	size_t failed = 0;
-	for (size_t i = 0; i < cfg->ncollectors; i++) {
-		const struct cs_collector *c = &cfg->collectors[i];
-		struct run_result res;
-		runner_run(cfg, c, sources, as_of, &res);
-		if (!res.ok) {
-			failed++;
-			if (on_fail)
-				on_fail(ctx, c, res.err);
-		}
-		snapshot_publish(s, c->name, &res);
-		run_result_release(&res);
-	}
-	return failed;
 }
 
 void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out)
