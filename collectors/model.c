@@ -743,6 +743,8 @@ struct cs_data *cs_data_new(const struct cs_plan *plan)
 	d->as_of = plan->as_of;
 	d->priv = xcalloc(1, sizeof(*d->priv));
 	d->seg.ndims = cfg->ndims;
+	for (int ds = 0; ds < DS_COUNT; ds++)
+		d->newest[ds] = CS_TIME_NONE;
 	size_t nw = plan->nwindows;
 	for (size_t w = 0; w < nw; w++)
 		d->mrr.at[w] = d->as_of - plan->windows[w] * CS_SECOND;
@@ -901,7 +903,17 @@ struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, 
 		activity_alloc(d);
 	in->ds = dataset;
 	in->ds_name = dsname;
+	if (dataset < DS_COUNT)
+		d->read[dataset] = true;
 	return in;
+}
+
+/* A valid row of the dataset being read carries instant t (freshness). */
+static void seen(struct cs_stream *in, cs_time t)
+{
+	cs_time *newest = &in->d->newest[in->ds];
+	if (t != CS_TIME_NONE && t != CS_TIME_OPEN && t > *newest)
+		*newest = t;
 }
 
 static void reject(struct cs_stream *in, const char *reason)
@@ -968,6 +980,25 @@ static bool need_bool(struct cs_stream *in, const char *s, bool *b)
 	return true;
 }
 
+/*
+ * s, or a copy in tmp cut to CS_MAX_LABEL_BYTES: as many whole UTF-8
+ * characters as fit before a closing "…", so that a reader sees the cut and
+ * one huge value cannot blow up the exposition.
+ */
+static const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1])
+{
+	static const char ellipsis[] = "\xe2\x80\xa6";
+	size_t n = strlen(s);
+	if (n <= CS_MAX_LABEL_BYTES)
+		return s;
+	n = CS_MAX_LABEL_BYTES - (sizeof(ellipsis) - 1);
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(tmp, s, n);
+	memcpy(tmp + n, ellipsis, sizeof(ellipsis));
+	return tmp;
+}
+
 static void row_account(struct cs_stream *in, const char *const *v)
 {
 	struct cs_data *d = in->d;
@@ -1021,6 +1052,9 @@ static void row_account(struct cs_stream *in, const char *const *v)
 	 * a copy per account for nothing. */
 	const char *name = col(in, v, COL_A_NAME);
 	bool keep_name = cs_plan_has(&d->plan, KIND_HEALTH);
+	char cut[CS_MAX_LABEL_BYTES + 1];
+	if (name && keep_name)
+		name = label_cut(name, cut);
 	a->name = name && keep_name ? arena_strndup(&p->arena, name, strlen(name)) : NULL;
 	a->seats = (int64_t)seats;
 	a->started_at = started;
@@ -1032,11 +1066,12 @@ static void row_account(struct cs_stream *in, const char *const *v)
 	p->acc_billing[i] = bk ? arena_strndup(&p->arena, bk, strlen(bk)) : NULL;
 	for (size_t k = 0; k < d->cfg->ndims; k++) {
 		const char *dv = v[in->dimcol[k]];
-		struct strent *de =
-		    strtab_put(&p->dimvals[k], &p->arena, dv ? dv : "unknown", &added);
+		struct strent *de = strtab_put(&p->dimvals[k], &p->arena,
+					       dv ? label_cut(dv, cut) : "unknown", &added);
 		p->acc_dims[i * d->cfg->ndims + k] = de->key;
 	}
 	d->naccounts++;
+	seen(in, started);
 }
 
 /* ------------------------------------------------------------ segments */
@@ -1470,11 +1505,16 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 		return;
 	}
 
-	uint32_t c = customer_of(in, bk);
 	/* dividing late keeps round prices exact: $90/quarter is 30, not 30.000000000000004 */
 	double monthly = amount * quantity / scale * num / (den * count) * rate;
+	if (!(monthly <= CS_MAX_MONTHLY)) {
+		reject(in, "amount_out_of_range");
+		return;
+	}
+	uint32_t c = customer_of(in, bk);
 	struct cs_mrr *m = &d->mrr;
 
+	seen(in, from);
 	m->rows++;
 	if ((status != SUB_ACTIVE && status != SUB_PAST_DUE) || !(monthly > 0))
 		return;
@@ -1506,6 +1546,8 @@ static void row_trial(struct cs_stream *in, const char *const *v)
 	if (!need_bool(in, col(in, v, COL_T_CONVERTED), &converted))
 		return;
 	uint32_t c = customer_of(in, bk);
+	seen(in, started);
+	seen(in, ended);
 	GROW(d->trials, d->ntrials, d->priv->cap_trials);
 	struct cs_trial *t = &d->trials[d->ntrials++];
 	t->customer = c;
@@ -1550,6 +1592,7 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 	}
 	if (!need_time(in, col(in, v, COL_V_AT), &at))
 		return;
+	seen(in, at);
 
 	struct cs_data_private *p = d->priv;
 	/* Health needs only each account's latest NPS answer: folded here
@@ -1657,6 +1700,7 @@ static void row_activity(struct cs_stream *in, const char *const *v)
 		return;
 	if (!need_time(in, col(in, v, COL_Y_AT), &at))
 		return;
+	seen(in, at);
 	if (u->have_keys) {
 		order = strcmp(key, u->account_key);
 		if (order == 0)
@@ -1724,6 +1768,8 @@ static void row_ticket(struct cs_stream *in, const char *const *v)
 	struct cs_tickets *k = &d->tickets;
 	uint32_t seg;
 	int32_t account = account_of(d, key, &seg);
+	seen(in, opened);
+	seen(in, resolved);
 	if (seg == CS_SEG_UNKNOWN)
 		seg = (uint32_t)(k->nseg - 1);
 	k->rows++;
@@ -1782,6 +1828,10 @@ static void row_outcome(struct cs_stream *in, const char *const *v)
 	}
 	if (!need_number(in, col(in, v, COL_O_VALUE), &value))
 		return;
+	if (!(fabs(value) <= CS_MAX_OUTCOME_VALUE)) {
+		reject(in, "value_out_of_range");
+		return;
+	}
 	GROW(*in->ov, *in->nov, *in->capov);
 	struct cs_outcome_value *o = &(*in->ov)[(*in->nov)++];
 	o->account = account_of(d, key, &o->seg);

@@ -74,6 +74,15 @@ void cs_plan_add(struct cs_plan *p, const struct cs_collector *c);
 bool cs_plan_has(const struct cs_plan *p, enum cs_kind kind);
 /* Index of the window of that length in p->windows. */
 size_t cs_plan_window(const struct cs_plan *p, int64_t seconds);
+/* Bounds that keep every sum finite (no KPI is ever ±Inf or NaN): a
+ * subscription row whose monthly amount in the reporting currency exceeds
+ * CS_MAX_MONTHLY is rejected as amount_out_of_range, an outcome value beyond
+ * ±CS_MAX_OUTCOME_VALUE as value_out_of_range. */
+#define CS_MAX_MONTHLY	     1e12
+#define CS_MAX_OUTCOME_VALUE 1e15
+/* Segment values and display names are cut to at most this many bytes (at a
+ * UTF-8 character boundary, ending in "…") before they become labels. */
+#define CS_MAX_LABEL_BYTES 256
 
 /* Parses PostgreSQL text output of timestamptz/timestamp/date (session time
  * zone UTC) such as "2024-03-01 12:00:00.25+00" or "2024-03-01". Returns 0 and
@@ -255,6 +264,10 @@ struct cs_data {
 	size_t nrejects;
 	uint64_t rows_read;
 	uint64_t ds_rows[DS_COUNT]; /* rows read per dataset (outcomes not included) */
+	/* Freshness (SPEC section 6): per dataset, whether it was read and the
+	 * newest instant among its valid rows (CS_TIME_NONE: none). */
+	bool read[DS_COUNT];
+	cs_time newest[DS_COUNT];
 
 	struct cs_data_private *priv; /* loader state, hash tables, arena */
 };

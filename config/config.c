@@ -964,7 +964,7 @@ static bool load_datasets(struct loader *L, const config_setting_t *root)
 	static const char *const sections[] = {
 	    "accounts", "subscriptions", "trials", "surveys", "activity", "tickets", NULL,
 	};
-	static const char *const keys[] = {"source", "params", "query", NULL};
+	static const char *const keys[] = {"source", "params", "query", "max_age", NULL};
 	struct cs_config *cfg = L->cfg;
 	const config_setting_t *g = get_group(L, root, "datasets", true, sections);
 
@@ -982,6 +982,9 @@ static bool load_datasets(struct loader *L, const config_setting_t *root)
 		}
 		if (!load_query(L, ds, &cfg->datasets[d], PARAM_SINCE + 1,
 				"datasets accept as_of and since"))
+			return false;
+		get_duration(L, ds, "max_age", false, &cfg->max_age[d]);
+		if (L->failed)
 			return false;
 		if (d == DS_ACTIVITY) {
 			char *sorted = activity_sql(cfg->datasets[d].sql);
@@ -1285,6 +1288,8 @@ static void set_defaults(struct cs_config *cfg)
 	cfg->max_segments = 500;
 	memcpy(cfg->currency, "USD", 4);
 	cfg->gross_margin = 1.0;
+	for (int d = 0; d < DS_COUNT; d++)
+		cfg->max_age[d] = 7 * 86400;
 	cfg->nwindows = 2;
 	cfg->windows[0].seconds = 30 * 86400;
 	memcpy(cfg->windows[0].label, "30d", 4);

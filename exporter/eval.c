@@ -8,6 +8,7 @@
 
 #include "../collectors/kpi.h"
 #include "buf.h"
+#include "log.h"
 #include "snapshot.h"
 
 /* One query of the evaluation: a dataset, or an outcome in one window. */
@@ -239,6 +240,63 @@ static void read_sources(struct eval *ev)
 	free(runs);
 }
 
+/*
+ * One line per dataset (or outcome) with rejected rows, with the count of
+ * each reason: at warn level when more than 5 % of its rows were rejected,
+ * which usually means a mapping problem rather than a few bad rows. Once per
+ * evaluation, like the counts.
+ */
+static void log_rejects(const struct cs_data *d, const char *dataset, uint64_t rows,
+			uint64_t *rejected_out)
+{
+	struct buf reasons = BUF_INIT;
+	uint64_t rejected = 0;
+	for (size_t i = 0; i < d->nrejects; i++) {
+		if (strcmp(d->rejects[i].dataset, dataset) != 0)
+			continue;
+		buf_addf(&reasons, "%s%s=%llu", reasons.len ? " " : "", d->rejects[i].reason,
+			 (unsigned long long)d->rejects[i].count);
+		rejected += d->rejects[i].count;
+	}
+	if (rejected) {
+		char nrej[24], nrows[24];
+		snprintf(nrej, sizeof(nrej), "%llu", (unsigned long long)rejected);
+		snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long)rows);
+		logx(rejected * 20 > rows ? LOG_WARN : LOG_INFO, "rows rejected", "dataset",
+		     dataset, "rejected", nrej, "rows", nrows, "reasons", reasons.data, NULL);
+	}
+	buf_release(&reasons);
+	if (rejected_out)
+		*rejected_out = rejected;
+}
+
+/* Freshness of each dataset read, and the rejection log lines. */
+static void account_reads(const struct eval *ev, struct eval_result *res)
+{
+	const struct cs_config *cfg = ev->plan->cfg;
+	const struct cs_data *d = ev->d;
+	uint64_t *outcome_rows = xcalloc(cfg->noutcomes + 1, sizeof(*outcome_rows));
+
+	for (size_t k = 0; k < ev->nt; k++) {
+		const struct task *t = &ev->t[k];
+
+		if (t->dataset == CS_DS_OUTCOME) {
+			outcome_rows[t->outcome] += t->rows;
+			continue;
+		}
+		struct eval_dataset *rd = &res->datasets[t->dataset];
+		rd->rows = t->rows;
+		rd->read = t->rc == 0 && d->read[t->dataset];
+		rd->newest = d->newest[t->dataset];
+		log_rejects(d, config_dataset_name((enum cs_dataset)t->dataset), t->rows,
+			    &rd->rejected);
+	}
+	if (cs_plan_has(ev->plan, KIND_OUTCOMES))
+		for (size_t o = 0; o < cfg->noutcomes; o++)
+			log_rejects(d, cfg->outcomes[o].name, outcome_rows[o], NULL);
+	free(outcome_rows);
+}
+
 /* ---- computing ----------------------------------------------------------- */
 
 /* Whether task t is one collector c reads. */
@@ -259,6 +317,8 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	      struct pg_source *const *sources, cs_time as_of, struct eval_result *res)
 {
 	memset(res, 0, sizeof(*res));
+	for (int ds = 0; ds < DS_COUNT; ds++)
+		res->datasets[ds].newest = CS_TIME_NONE;
 	double start = mono_seconds();
 	struct cs_plan plan;
 
@@ -278,6 +338,7 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	read_sources(&ev);
 
 	struct cs_data *d = ev.d;
+	account_reads(&ev, res);
 	cs_data_link(d);
 	res->as_of = as_of;
 	res->n = ndue;

@@ -43,6 +43,14 @@ struct eval_reject {
 	uint64_t count;
 };
 
+/* What one evaluation read of one dataset (freshness, SPEC section 6). */
+struct eval_dataset {
+	bool read;	   /* read, and the read succeeded */
+	uint64_t rows;	   /* rows read, rejected ones included */
+	uint64_t rejected; /* of those */
+	cs_time newest;	   /* newest instant among the valid rows, CS_TIME_NONE: none */
+};
+
 struct eval_result {
 	cs_time as_of;
 	double seconds; /* wall time of the evaluation */
@@ -52,6 +60,7 @@ struct eval_result {
 	struct eval_reject *rejects; /* once per evaluation */
 	size_t nrejects;
 	uint64_t folded; /* segment combinations folded into "other" */
+	struct eval_dataset datasets[DS_COUNT];
 };
 
 /*

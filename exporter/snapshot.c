@@ -40,6 +40,14 @@ struct counters {
 	size_t n;
 };
 
+/* The last successful read of a dataset, by any collector. */
+struct dstate {
+	bool configured, read;
+	uint64_t rows, rejected;
+	cs_time newest; /* CS_TIME_NONE: no row carried an instant */
+	int64_t max_age;
+};
+
 struct rendered_ref {
 	struct rendered r; /* first member: a rendered pointer is a ref pointer */
 	atomic_int refs;
@@ -51,6 +59,7 @@ struct snapshot {
 	size_t nc;
 	struct counters rejects; /* dataset, reason */
 	struct counters dropped; /* family */
+	struct dstate ds[DS_COUNT];
 	int64_t stale_after;
 	char *config_path;
 	bool have_reload;
@@ -69,19 +78,27 @@ static double now_unix(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Counters are kept sorted by their label values, so that the exposition
+ * does not depend on the order in which rows of parallel reads arrived. */
 static void counter_add(struct counters *cs, const char *a, const char *b, uint64_t n)
 {
+	size_t at = cs->n;
 	for (size_t i = 0; i < cs->n; i++) {
-		if (strcmp(cs->v[i].a, a) == 0 &&
-		    strcmp(cs->v[i].b ? cs->v[i].b : "", b ? b : "") == 0) {
+		int c = strcmp(cs->v[i].a, a);
+		if (c == 0)
+			c = strcmp(cs->v[i].b ? cs->v[i].b : "", b ? b : "");
+		if (c == 0) {
 			cs->v[i].value += n;
 			return;
 		}
+		if (c > 0 && at == cs->n)
+			at = i;
 	}
 	cs->v = xrealloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
-	cs->v[cs->n].a = xstrdup(a);
-	cs->v[cs->n].b = b ? xstrdup(b) : NULL;
-	cs->v[cs->n].value = n;
+	memmove(&cs->v[at + 1], &cs->v[at], (cs->n - at) * sizeof(*cs->v));
+	cs->v[at].a = xstrdup(a);
+	cs->v[at].b = b ? xstrdup(b) : NULL;
+	cs->v[at].value = n;
 	cs->n++;
 }
 
@@ -131,6 +148,30 @@ static void add1(struct mset *m, const char *fam, enum metric_type t, const char
 	family_add(f, lname ? 1 : 0, names, values, v);
 }
 
+static void add_dataset_metrics(struct snapshot *s, struct mset *m)
+{
+	for (int i = 0; i < DS_COUNT; i++) {
+		const struct dstate *d = &s->ds[i];
+		const char *name = config_dataset_name((enum cs_dataset)i);
+		if (!d->configured)
+			continue;
+		add1(m, "cs_dataset_max_age_seconds", METRIC_GAUGE,
+		     "Configured max_age: a dataset whose newest row is older is stale.", "dataset",
+		     name, (double)d->max_age);
+		if (!d->read)
+			continue;
+		add1(m, "cs_dataset_rows", METRIC_GAUGE,
+		     "Rows the dataset returned when it was last read, rejected ones included.",
+		     "dataset", name, (double)d->rows);
+		if (d->newest != CS_TIME_NONE)
+			add1(m, "cs_dataset_newest_timestamp_seconds", METRIC_GAUGE,
+			     "Unix time of the newest instant among the dataset's valid rows when "
+			     "it "
+			     "was last read.",
+			     "dataset", name, (double)d->newest / (double)CS_SECOND);
+	}
+}
+
 static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stable)
 {
 	for (size_t i = 0; i < s->nc; i++) {
@@ -174,6 +215,7 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 		const char *values[2] = {s->rejects.v[i].a, s->rejects.v[i].b};
 		family_add(rej, 2, names, values, (double)s->rejects.v[i].value);
 	}
+	add_dataset_metrics(s, m);
 	struct family *drop = mset_family(
 	    m, "cs_series_dropped_total", METRIC_COUNTER,
 	    "Segment series folded into segment \"other\" by the cardinality cap, by family.",
@@ -367,6 +409,10 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 		c->configured = true;
 		c->interval = cc->interval;
 	}
+	for (int i = 0; i < DS_COUNT; i++) {
+		s->ds[i].configured = cfg->has_dataset[i];
+		s->ds[i].max_age = cfg->max_age[i];
+	}
 	s->stale_after = cfg->web.stale_after;
 	free(s->config_path);
 	s->config_path = xstrdup(cfg->path);
@@ -424,6 +470,15 @@ void snapshot_publish(struct snapshot *s, struct eval_result *res)
 		counter_add(&s->rejects, res->rejects[i].dataset, res->rejects[i].reason,
 			    res->rejects[i].count);
 		rejected += res->rejects[i].count;
+	}
+	for (int i = 0; i < DS_COUNT; i++) {
+		const struct eval_dataset *rd = &res->datasets[i];
+		if (!rd->read)
+			continue;
+		s->ds[i].read = true;
+		s->ds[i].rows = rd->rows;
+		s->ds[i].rejected = rd->rejected;
+		s->ds[i].newest = rd->newest;
 	}
 	for (size_t i = 0; i < res->n; i++) {
 		struct cstate *c = find(s, res->v[i].c->name);
@@ -529,6 +584,68 @@ static void format_age(char *dst, size_t len, double ts, double now)
 	snprintf(dst, len, "%s (%.0f s ago)", when, now - ts);
 }
 
+static void format_span(char *dst, size_t len, double secs)
+{
+	if (secs >= 2 * 86400)
+		snprintf(dst, len, "%.1f d", secs / 86400);
+	else if (secs >= 2 * 3600)
+		snprintf(dst, len, "%.1f h", secs / 3600);
+	else
+		snprintf(dst, len, "%.0f min", secs / 60);
+}
+
+/* Freshness of each dataset and every rejection reason seen since start. */
+static void status_datasets(struct snapshot *s, struct buf *b, double now)
+{
+	buf_adds(b, "<h2>Datasets</h2>\n<table><tr><th>dataset</th><th>state</th>"
+		    "<th>newest row</th><th>age</th><th>max age</th><th>rows read</th>"
+		    "<th>rows rejected</th></tr>\n");
+	for (int i = 0; i < DS_COUNT; i++) {
+		const struct dstate *d = &s->ds[i];
+		if (!d->configured)
+			continue;
+		char newest[48] = "&mdash;", age[32] = "&mdash;", max_age[32];
+		const char *state = "pending";
+		format_span(max_age, sizeof(max_age), (double)d->max_age);
+		if (d->read && d->newest == CS_TIME_NONE) {
+			state = "empty";
+		} else if (d->read) {
+			double secs = now - (double)d->newest / (double)CS_SECOND;
+			cs_format_time(d->newest, newest, sizeof(newest));
+			format_span(age, sizeof(age), secs < 0 ? 0 : secs);
+			state = secs > (double)d->max_age ? "stale" : "fresh";
+		}
+		buf_addf(b,
+			 "<tr><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td "
+			 "class=\"num\">%s</td><td class=\"num\">%s</td>",
+			 config_dataset_name((enum cs_dataset)i),
+			 !strcmp(state, "fresh")   ? "up"
+			 : !strcmp(state, "stale") ? "down"
+						   : "pending",
+			 state, newest, age, max_age);
+		if (d->read)
+			buf_addf(b, "<td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>\n",
+				 (unsigned long long)d->rows, (unsigned long long)d->rejected);
+		else
+			buf_adds(b, "<td></td><td></td></tr>\n");
+	}
+	buf_adds(b, "</table>\n<h2>Rejected rows</h2>\n");
+	if (!s->rejects.n) {
+		buf_adds(b, "<p>None since start.</p>\n");
+		return;
+	}
+	buf_adds(b, "<table><tr><th>dataset</th><th>reason</th><th>rows since start</th></tr>\n");
+	for (size_t i = 0; i < s->rejects.n; i++) {
+		buf_adds(b, "<tr><td>");
+		html_escape(b, s->rejects.v[i].a);
+		buf_adds(b, "</td><td>");
+		html_escape(b, s->rejects.v[i].b ? s->rejects.v[i].b : "");
+		buf_addf(b, "</td><td class=\"num\">%llu</td></tr>\n",
+			 (unsigned long long)s->rejects.v[i].value);
+	}
+	buf_adds(b, "</table>\n<p>Reasons are documented in the README (Datasets).</p>\n");
+}
+
 void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *b)
 {
 	pthread_mutex_lock(&s->lock);
@@ -572,7 +689,9 @@ void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct b
 		html_escape(b, c->err);
 		buf_adds(b, "</td></tr>\n");
 	}
-	buf_adds(b, "</table>\n<h2>Configuration</h2>\n<p>File: <code>");
+	buf_adds(b, "</table>\n");
+	status_datasets(s, b, now);
+	buf_adds(b, "<h2>Configuration</h2>\n<p>File: <code>");
 	html_escape(b, s->config_path ? s->config_path : "");
 	buf_adds(b, "</code></p>\n<p>Last reload: ");
 	if (!s->have_reload) {

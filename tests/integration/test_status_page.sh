@@ -53,11 +53,14 @@ dom = open(dom_file, encoding="utf-8").read()
 class Page(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.links, self.rows, self.headers, self.tags = [], [], [], set()
+        self.links, self.tags, self.tables = [], set(), []
         self.row, self.cell, self.in_th = None, None, False
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         a = dict(attrs)
+        if tag == "table":
+            self.tables.append(([], []))  # headers, rows
+            self.headers, self.rows = self.tables[-1]
         if tag == "a" and "href" in a:
             self.links.append(a["href"])
         if tag == "tr":
@@ -97,11 +100,17 @@ conf = open(conf_file).read()
 want = re.findall(r'\{\s*name\s*=\s*"([^"]+)";\s*kind\s*=', conf)
 assert len(want) >= 7, "could not read the collectors from the config: %s" % want
 
-cols = [h.lower() for h in p.headers]
+def table(first_header):
+    for headers, trs in p.tables:
+        if headers and headers[0].lower() == first_header:
+            return [h.lower() for h in headers], trs
+    raise AssertionError("no table headed %r" % first_header)
+
+cols, trs = table("collector")
 for h in ("collector", "state", "last success", "duration", "rows read", "rows rejected", "series"):
     assert h in cols, "no column %r in %s" % (h, cols)
 idx = {h: cols.index(h) for h in cols}
-rows = {r[idx["collector"]]: r for r in p.rows if len(r) == len(cols)}
+rows = {r[idx["collector"]]: r for r in trs if len(r) == len(cols)}
 assert sorted(rows) == sorted(want), "collectors on the page %s, in the config %s" % (sorted(rows), want)
 
 metrics = {}
@@ -122,7 +131,25 @@ for name, r in rows.items():
         "%s: rows read %d on the page, %s on /metrics" % (name, rows_read, metrics.get(("cs_collector_rows", name)))
     assert metrics.get(("cs_collector_series", name)) == series, \
         "%s: series %d on the page, %s on /metrics" % (name, series, metrics.get(("cs_collector_series", name)))
-print("status page: %d collectors up" % len(rows))
+# Freshness: every configured dataset with its state, newest row, age and
+# rows, matching /metrics.
+dcols, dtrs = table("dataset")
+for h in ("state", "newest row", "age", "max age", "rows read", "rows rejected"):
+    assert h in dcols, "no column %r in the datasets table %s" % (h, dcols)
+didx = {h: dcols.index(h) for h in dcols}
+dataset_rows = {}
+for ln in open(metrics_file):
+    m = re.match(r'cs_dataset_rows\{dataset="([^"]+)"\} (\S+)$', ln.strip())
+    if m:
+        dataset_rows[m.group(1)] = int(float(m.group(2)))
+shown = {r[0]: r for r in dtrs if len(r) == len(dcols)}
+assert sorted(shown) == sorted(dataset_rows), "datasets on the page %s, on /metrics %s" % (sorted(shown), sorted(dataset_rows))
+for name, r in shown.items():
+    assert r[didx["state"]] in ("fresh", "stale"), "%s: state %r" % (name, r[didx["state"]])
+    assert re.match(r"\d{4}-\d\d-\d\dT", r[didx["newest row"]]), "%s: newest %r" % (name, r[didx["newest row"]])
+    assert re.match(r"[0-9.]+ (min|h|d)$", r[didx["age"]]), "%s: age %r" % (name, r[didx["age"]])
+    assert int(r[didx["rows read"]]) == dataset_rows[name], "%s: rows %s vs %d" % (name, r[didx["rows read"]], dataset_rows[name])
+print("status page: %d collectors up, %d datasets" % (len(rows), len(shown)))
 PY
 	fail "status page check failed (DOM in $T/status.dom.html)"
 echo ok
