@@ -59,7 +59,7 @@ SEGMENT_CAP = 500
 
 # Self-metrics: not KPIs, not compared (their values depend on run history).
 SELF_PREFIXES = ("cs_collector_", "cs_exporter_", "cs_config_", "cs_rows_rejected_total",
-                 "cs_series_dropped_total", "cs_process_")
+                 "cs_series_dropped_total", "cs_process_", "cs_dataset_")
 
 
 def cmp(a, b):
