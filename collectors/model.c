@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../exporter/buf.h"
+#include "base/buf.h"
 
 /* ---------------------------------------------------------------- arena */
 

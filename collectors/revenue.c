@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../exporter/buf.h"
+#include "base/buf.h"
 #include "emit.h"
 #include "kpi.h"
 

@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "../exporter/buf.h"
+#include "base/buf.h"
 #include "emit.h"
 #include "kpi.h"
 

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../exporter/buf.h"
+#include "../collectors/base/buf.h"
 
 /* Longest accepted duration: keeps every "t - W" in microseconds far from overflow. */
 #define MAX_DURATION	 (INT64_C(36500) * 86400)

@@ -10,8 +10,8 @@
 
 #include "../collectors/model.h"
 #include "../config/config.h"
-#include "expo.h"
-#include "log.h"
+#include "../collectors/base/expo.h"
+#include "../collectors/base/log.h"
 #include "pg.h"
 #include "eval.h"
 #include "snapshot.h"

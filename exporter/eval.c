@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "../collectors/kpi.h"
-#include "buf.h"
-#include "log.h"
+#include "../collectors/base/buf.h"
+#include "../collectors/base/log.h"
 #include "snapshot.h"
 
 /* One query of the evaluation: a dataset, or an outcome in one window. */

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "../collectors/model.h"
-#include "expo.h"
+#include "../collectors/base/expo.h"
 #include "pg.h"
 
 struct snapshot;

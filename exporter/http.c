@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "log.h"
+#include "../collectors/base/buf.h"
+#include "../collectors/base/log.h"
 #include "negotiate.h"
 #include "webcfg.h"
 

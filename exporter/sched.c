@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
+#include "../collectors/base/buf.h"
+#include "../collectors/base/log.h"
 
 struct sched {
 	pthread_mutex_t lock;

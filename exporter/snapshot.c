@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "../collectors/base/buf.h"
 #include "negotiate.h"
 
 struct cstate {

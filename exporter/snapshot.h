@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
-#include "expo.h"
+#include "../collectors/base/expo.h"
 #include "eval.h"
 
 struct rendered {

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "../collectors/base/buf.h"
 
 struct user {
 	char *name;

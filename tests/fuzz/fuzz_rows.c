@@ -1,7 +1,7 @@
 // fuzz-sources: collectors/model.c collectors/emit.c collectors/kinds.c
 // fuzz-sources: collectors/revenue.c collectors/trials.c collectors/surveys.c
 // fuzz-sources: collectors/adoption.c collectors/support.c collectors/outcomes.c
-// fuzz-sources: collectors/health.c config/config.c exporter/expo.c exporter/buf.c
+// fuzz-sources: collectors/health.c config/config.c collectors/base/expo.c collectors/base/buf.c
 // fuzz-libs: -lconfig -lm
 /*
  * Row validation, the join and every KPI on arbitrary rows. The first byte
@@ -19,7 +19,7 @@
 
 #include "../../collectors/kpi.h"
 #include "../../config/config.h"
-#include "../../exporter/expo.h"
+#include "../../collectors/base/expo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-// fuzz-sources: exporter/webcfg.c exporter/buf.c
+// fuzz-sources: exporter/webcfg.c collectors/base/buf.c
 /*
  * webcfg_load on arbitrary file contents. The input is written to a file in
  * a private temporary directory (with a small PEM next to it so TLS paths

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../exporter/buf.h"
+#include "../../collectors/base/buf.h"
 
 #define DAY   INT64_C(86400)
 #define HOUR  INT64_C(3600)

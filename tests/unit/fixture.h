@@ -28,7 +28,7 @@
 
 #include "../../collectors/model.h"
 #include "../../config/config.h"
-#include "../../exporter/expo.h"
+#include "../../collectors/base/expo.h"
 
 /*
  * A config built in memory with the defaults of config.h: the given segment

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../../config/config.h"
-#include "../../exporter/buf.h"
+#include "../../collectors/base/buf.h"
 
 #define BAD_DIR	 "tests/configs/bad"
 #define GOOD_DIR "tests/configs/good"
