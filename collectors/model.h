@@ -1,6 +1,17 @@
 /*
- * model: typed, validated dataset rows and the join that attributes them to
- * segments. This is the boundary between SQL (text rows) and compute.
+ * model: one evaluation's account model: typed, validated dataset rows
+ * folded per account and the join that attributes them to segments. This is
+ * the boundary between SQL (text rows) and compute (the KPI families, kpi.h).
+ *
+ * Where things are:
+ *   model.c        the plan, the model's lifecycle, dispatch to the datasets
+ *   ds_*.c         one file per dataset: its row contract (columns),
+ *                  validation and streaming fold, side by side
+ *   dataset.[ch]   what the dataset files share (the stream, value parsing)
+ *   join.c         accounts <-> billing customers, the segment universe,
+ *                  "unknown" and the cardinality fold
+ *   money.c        currencies, rates, monthly normalisation
+ *   base/          below everything: buffer, log, time, string table, metric sets
  *
  * Lifecycle of one evaluation (every collector due at one instant t):
  *
@@ -36,13 +47,8 @@
 #include <stdint.h>
 
 #include "../config/config.h"
-
-/* Microseconds since 1970-01-01 00:00:00 UTC. */
-typedef int64_t cs_time;
-#define CS_TIME_NONE INT64_MIN /* SQL NULL */
-#define CS_TIME_OPEN INT64_MAX /* valid_to NULL: open-ended */
-#define CS_SECOND    INT64_C(1000000)
-#define CS_DAY	     (INT64_C(86400) * CS_SECOND)
+#include "base/cstime.h"
+#include "money.h"
 
 #define CS_NO_ACCOUNT (-1)
 
@@ -83,16 +89,6 @@ size_t cs_plan_window(const struct cs_plan *p, int64_t seconds);
 /* Segment values and display names are cut to at most this many bytes (at a
  * UTF-8 character boundary, ending in "…") before they become labels. */
 #define CS_MAX_LABEL_BYTES 256
-
-/* Parses PostgreSQL text output of timestamptz/timestamp/date (session time
- * zone UTC) such as "2024-03-01 12:00:00.25+00" or "2024-03-01". Returns 0 and
- * sets *t, or -1 when malformed. */
-int cs_parse_time(const char *s, cs_time *t);
-/* Formats t as RFC 3339 UTC ("2024-03-01T12:00:00Z", fraction when non-zero). */
-void cs_format_time(cs_time t, char *dst, size_t len);
-
-/* ISO 4217 minor-unit exponent of code (case-insensitive), -1 if unknown. */
-int cs_currency_exponent(const char *code);
 
 enum cs_status { SUB_TRIALING, SUB_ACTIVE, SUB_PAST_DUE, SUB_PAUSED, SUB_CANCELED };
 enum cs_survey_type { SURVEY_NPS, SURVEY_CSAT, SURVEY_CES, SURVEY_TYPES };

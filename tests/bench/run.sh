@@ -182,18 +182,22 @@ cycle_pg() {
 	: >"$_d.err"
 	for _r in $(seq 1 "$RUNS"); do
 		_a=$(now_ns)
+		_pids=
 		while read -r _src _file _host _port _db _user _pass; do
 			if [ "${3:-}" = parallel ]; then
 				PGPASSWORD=$(cat "$_pass") psql -X -q -v ON_ERROR_STOP=1 -h "$_host" \
 					-p "$_port" -U "$_user" -d "$_db" -f "$_file" >/dev/null \
 					2>>"$_d.err" &
+				_pids="$_pids $!"
 			else
 				PGPASSWORD=$(cat "$_pass") psql -X -q -v ON_ERROR_STOP=1 -h "$_host" \
 					-p "$_port" -U "$_user" -d "$_db" -f "$_file" >/dev/null \
 					2>>"$_d.err" || echo "psql failed on $_file" >>"$_d.err"
 			fi
 		done <"$_d.list"
-		wait
+		for _p in $_pids; do
+			wait "$_p" || echo "psql failed (parallel)" >>"$_d.err"
+		done
 		_b=$(now_ns)
 		echo $(((_b - _a) / 1000)) | awk '{ print $1 / 1e6 }' >>"$_d.walls"
 	done

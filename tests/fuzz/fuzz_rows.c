@@ -1,7 +1,11 @@
-// fuzz-sources: collectors/model.c collectors/emit.c collectors/kinds.c
+// fuzz-sources: collectors/model.c collectors/join.c collectors/dataset.c collectors/money.c
+// fuzz-sources: collectors/ds_accounts.c collectors/ds_subscriptions.c collectors/ds_trials.c
+// fuzz-sources: collectors/ds_surveys.c collectors/ds_activity.c collectors/ds_tickets.c
+// fuzz-sources: collectors/ds_outcomes.c collectors/emit.c collectors/kinds.c
 // fuzz-sources: collectors/revenue.c collectors/trials.c collectors/surveys.c
 // fuzz-sources: collectors/adoption.c collectors/support.c collectors/outcomes.c
 // fuzz-sources: collectors/health.c config/config.c collectors/base/expo.c collectors/base/buf.c
+// fuzz-sources: collectors/base/strtab.c collectors/base/cstime.c
 // fuzz-libs: -lconfig -lm
 /*
  * Row validation, the join and every KPI on arbitrary rows. The first byte
