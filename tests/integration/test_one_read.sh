@@ -5,6 +5,7 @@
 #  - one --once runs each dataset query exactly once and each outcome query
 #    once per window, all bound to the same instant t;
 #  - a bad account row (read by all seven collectors) is counted once;
+#  - a failing dataset fails only the collectors that need it;
 #  - the daemon's first evaluation reads the same way, and in its scrape
 #    every family has the same segment set and every collector the same
 #    evaluation instant.
@@ -103,6 +104,28 @@ after=$(rejected "$T/once2.prom" "$key")
 [ $((after - before)) = 3 ] ||
 	fail "3 more bad account rows moved $key from $before to $after, expected +3"
 echo "3 bad account rows: $key $before -> $after"
+
+# --- a failed dataset fails only the collectors that need it --------------
+python3 - "$T/cs.conf" "$T/broken.conf" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+i = text.index("  trials = {")
+j = text.index("};", i)
+block = re.sub(r'query = ".*?";\n', 'query = "SELECT * FROM no_such_table WHERE $1 > $2";\n', text[i:j], count=1, flags=re.S)
+open(sys.argv[2], "w").write(text[:i] + block + text[j:])
+PY
+rc=0
+"$BUILD/cs_exporter" --config.file "$T/broken.conf" --once --as-of "$as_of" >"$T/broken.prom" \
+	2>"$T/broken.log" || rc=$?
+[ "$rc" = 1 ] || fail "--once with a failing trials query exited $rc, expected 1"
+for c in revenue surveys adoption support outcomes health; do
+	grep -qx "cs_collector_up{collector=\"$c\"} 1" "$T/broken.prom" ||
+		fail "collector $c is down although it does not read trials"
+done
+grep -qx 'cs_collector_up{collector="trials"} 0' "$T/broken.prom" || fail "collector trials is not down"
+grep -q '^cs_trials_ended{' "$T/broken.prom" && fail "trials families exposed from a failed read"
+grep -q '^cs_mrr{' "$T/broken.prom" || fail "revenue families missing beside a failed trials read"
+echo "a failing trials query: trials down, the six others up"
 
 # --- the daemon: one evaluation, one universe, one instant ----------------
 port=$(free_port)
