@@ -99,6 +99,9 @@ struct ds_contract {
 	/* Optional: the stream ended. Returns 0, or -1 with a message when the
 	 * dataset as a whole broke its contract. */
 	int (*close)(struct cs_stream *in, char *err, size_t errlen);
+	/* Optional: the SQL to send for the configured query (malloc'd), when
+	 * the fold needs more than the query as written. */
+	char *(*query)(const char *sql);
 };
 
 extern const struct ds_contract ds_accounts, ds_subscriptions, ds_trials, ds_surveys, ds_activity,

@@ -140,6 +140,10 @@ static int accounts_close(struct cs_stream *in, char *err, size_t errlen)
 }
 
 const struct ds_contract ds_accounts = {
-    "accounts",	   cols_accounts, sizeof(cols_accounts) / sizeof(cols_accounts[0]),
-    accounts_open, row_account,	  accounts_close,
+    .name = "accounts",
+    .cols = cols_accounts,
+    .ncols = sizeof(cols_accounts) / sizeof(cols_accounts[0]),
+    .open = accounts_open,
+    .row = row_account,
+    .close = accounts_close,
 };

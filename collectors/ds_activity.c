@@ -12,6 +12,8 @@
  */
 #include "dataset.h"
 
+#include <ctype.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +154,27 @@ static void row_activity(struct cs_stream *in, const char *const *v)
 	}
 }
 
+/*
+ * The activity rows of one user must arrive together: the fold counts each
+ * user when the next one starts and keeps no rows. The sort is PostgreSQL's,
+ * in byte order whatever the key types and collations; the query goes on a
+ * line of its own so that a trailing comment in it ends there, and a
+ * trailing semicolon is dropped.
+ */
+static char *activity_query(const char *sql)
+{
+	size_t n = strlen(sql);
+	struct buf b = BUF_INIT;
+
+	while (n > 0 && (isspace((unsigned char)sql[n - 1]) || sql[n - 1] == ';'))
+		n--;
+	buf_adds(&b, "SELECT * FROM (\n");
+	buf_add(&b, sql, n);
+	buf_adds(&b, "\n) AS cs_activity ORDER BY account_key::text COLLATE \"C\", "
+		     "user_key::text COLLATE \"C\"");
+	return buf_detach(&b, NULL);
+}
+
 static int activity_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
 			 size_t errlen)
 {
@@ -180,6 +203,11 @@ static int activity_close(struct cs_stream *in, char *err, size_t errlen)
 }
 
 const struct ds_contract ds_activity = {
-    "activity",	   cols_activity, sizeof(cols_activity) / sizeof(cols_activity[0]),
-    activity_open, row_activity,  activity_close,
+    .name = "activity",
+    .cols = cols_activity,
+    .ncols = sizeof(cols_activity) / sizeof(cols_activity[0]),
+    .open = activity_open,
+    .row = row_activity,
+    .close = activity_close,
+    .query = activity_query,
 };

@@ -50,6 +50,8 @@ static void row_outcome(struct cs_stream *in, const char *const *v)
 }
 
 const struct ds_contract ds_outcomes = {
-    "outcomes", cols_outcomes, sizeof(cols_outcomes) / sizeof(cols_outcomes[0]),
-    NULL,	row_outcome,   NULL,
+    .name = "outcomes",
+    .cols = cols_outcomes,
+    .ncols = sizeof(cols_outcomes) / sizeof(cols_outcomes[0]),
+    .row = row_outcome,
 };

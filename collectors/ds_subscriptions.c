@@ -153,10 +153,8 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 }
 
 const struct ds_contract ds_subscriptions = {
-    "subscriptions",
-    cols_subscriptions,
-    sizeof(cols_subscriptions) / sizeof(cols_subscriptions[0]),
-    NULL,
-    row_subscription,
-    NULL,
+    .name = "subscriptions",
+    .cols = cols_subscriptions,
+    .ncols = sizeof(cols_subscriptions) / sizeof(cols_subscriptions[0]),
+    .row = row_subscription,
 };

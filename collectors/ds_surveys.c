@@ -118,6 +118,9 @@ static int surveys_open(struct cs_stream *in, int ncols, const char *const *name
 }
 
 const struct ds_contract ds_surveys = {
-    "surveys",	  cols_surveys, sizeof(cols_surveys) / sizeof(cols_surveys[0]),
-    surveys_open, row_survey,	NULL,
+    .name = "surveys",
+    .cols = cols_surveys,
+    .ncols = sizeof(cols_surveys) / sizeof(cols_surveys[0]),
+    .open = surveys_open,
+    .row = row_survey,
 };

@@ -105,6 +105,9 @@ static int tickets_open(struct cs_stream *in, int ncols, const char *const *name
 }
 
 const struct ds_contract ds_tickets = {
-    "tickets",	  cols_tickets, sizeof(cols_tickets) / sizeof(cols_tickets[0]),
-    tickets_open, row_ticket,	NULL,
+    .name = "tickets",
+    .cols = cols_tickets,
+    .ncols = sizeof(cols_tickets) / sizeof(cols_tickets[0]),
+    .open = tickets_open,
+    .row = row_ticket,
 };

@@ -57,5 +57,8 @@ static void row_trial(struct cs_stream *in, const char *const *v)
 }
 
 const struct ds_contract ds_trials = {
-    "trials", cols_trials, sizeof(cols_trials) / sizeof(cols_trials[0]), NULL, row_trial, NULL,
+    .name = "trials",
+    .cols = cols_trials,
+    .ncols = sizeof(cols_trials) / sizeof(cols_trials[0]),
+    .row = row_trial,
 };

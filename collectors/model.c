@@ -221,6 +221,13 @@ struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, 
 	return in;
 }
 
+char *cs_dataset_query(int dataset, const char *sql)
+{
+	if (dataset < 0 || dataset > CS_DS_OUTCOME || !contracts[dataset]->query)
+		return xstrdup(sql);
+	return contracts[dataset]->query(sql);
+}
+
 void cs_data_row(struct cs_stream *in, const char *const *values)
 {
 	in->d->rows_read++;

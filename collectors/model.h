@@ -281,6 +281,10 @@ struct cs_stream;
 struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 				int ncols, const char *const *names, char *err, size_t errlen);
 void cs_data_row(struct cs_stream *in, const char *const *values);
+/* The SQL to send for a dataset's configured query (malloc'd, the caller
+ * frees): activity is wrapped in ORDER BY account_key, user_key (byte order)
+ * so that each user's rows arrive together; the others are sent as written. */
+char *cs_dataset_query(int dataset, const char *sql);
 /* Ends and frees the stream. Returns 0, or -1 with a message when the
  * dataset as a whole broke its contract (activity rows out of order). */
 int cs_data_end(struct cs_stream *in, char *err, size_t errlen);

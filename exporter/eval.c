@@ -15,6 +15,7 @@
 struct task {
 	struct eval *ev;
 	const struct cs_query *q;
+	char *sql;   /* as sent (cs_dataset_query) */
 	int dataset; /* enum cs_dataset, or CS_DS_OUTCOME */
 	size_t outcome, window;
 	char window_start[40];
@@ -137,7 +138,7 @@ static void run_task(struct task *t)
 		}
 	}
 	struct pg_sink sink = {feed_columns, feed_row, t};
-	t->rc = pg_query(ev->sources[q->source], q->sql, q->nparams, params, ev->plan->timeout,
+	t->rc = pg_query(ev->sources[q->source], t->sql, q->nparams, params, ev->plan->timeout,
 			 &sink, t->err, sizeof(t->err));
 
 	pthread_mutex_lock(&ev->lock);
@@ -190,6 +191,7 @@ static void plan_tasks(struct eval *ev)
 		struct task *t = &ev->t[ev->nt++];
 		t->ev = ev;
 		t->q = &cfg->datasets[ds];
+		t->sql = cs_dataset_query(ds, t->q->sql);
 		t->dataset = ds;
 	}
 	if (!cs_plan_has(p, KIND_OUTCOMES))
@@ -201,6 +203,7 @@ static void plan_tasks(struct eval *ev)
 			struct task *t = &ev->t[ev->nt++];
 			t->ev = ev;
 			t->q = &cfg->outcomes[o].query;
+			t->sql = cs_dataset_query(CS_DS_OUTCOME, t->q->sql);
 			t->dataset = CS_DS_OUTCOME;
 			t->outcome = o;
 			t->window = w;
@@ -375,6 +378,8 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 		res->nrejects = d->nrejects;
 	}
 	cs_data_free(d);
+	for (size_t k = 0; k < ev.nt; k++)
+		free(ev.t[k].sql);
 	free(ev.t);
 	pthread_cond_destroy(&ev.accounts_cv);
 	pthread_mutex_destroy(&ev.lock);

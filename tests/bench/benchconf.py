@@ -323,8 +323,8 @@ def cmd_render(args):
 
 
 def activity_sql(sql):
-    """The activity query as the exporter sends it (config/config.c,
-    activity_sql): sorted by the keys, so that it can count users while the
+    """The activity query as the exporter sends it (collectors/ds_activity.c,
+    activity_query): sorted by the keys, so that it can count users while the
     rows stream in."""
     return (
         "SELECT * FROM (\n"

@@ -659,3 +659,15 @@ Test(model_kinds, table_in_enum_order)
 	cr_assert_eq(collector_kinds[KIND_TRIALS].compute, kpi_trials);
 	cr_assert_eq(collector_kinds[KIND_HEALTH].compute, kpi_health);
 }
+
+Test(model_query, activity_is_sent_sorted_by_its_keys_and_the_others_as_written)
+{
+	char *a = cs_dataset_query(DS_ACTIVITY, "SELECT 1 -- comment;\n ;");
+	char *t = cs_dataset_query(DS_TICKETS, "SELECT 2");
+
+	cr_expect_str_eq(a, "SELECT * FROM (\nSELECT 1 -- comment\n) AS cs_activity ORDER BY "
+			    "account_key::text COLLATE \"C\", user_key::text COLLATE \"C\"");
+	cr_expect_str_eq(t, "SELECT 2");
+	free(a);
+	free(t);
+}
