@@ -58,6 +58,9 @@ AT_RISK = 10
 SEGMENT_CAP = 500
 
 # Self-metrics: not KPIs, not compared (their values depend on run history).
+# Exporter bookkeeping, not KPIs: cs_dataset_* describe what the configured
+# queries returned (rows, newest row), which this check's own SQL does not
+# replay; tests/integration/test_freshness.sh checks them by hand.
 SELF_PREFIXES = ("cs_collector_", "cs_exporter_", "cs_config_", "cs_rows_rejected_total",
                  "cs_series_dropped_total", "cs_process_", "cs_dataset_")
 
