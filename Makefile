@@ -106,7 +106,8 @@ valgrind: deps
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [UNITDIR=...]
 #   PREFIX/bin/cs_exporter                       the binary
 #   PREFIX/share/man/man1/cs_exporter.1          the manual
-#   PREFIX/share/cs_exporter/                    dashboards, rules, runbook, example config
+#   PREFIX/share/cs_exporter/                    dashboards, rules, runbook, example config,
+#                                                mapping recipes (recipes/)
 #   SYSCONFDIR/cs_exporter/cs_exporter.conf      the example config, only when none is there
 #   UNITDIR/cs_exporter.service                  the systemd unit (PREFIX/lib/systemd/system,
 #                                                which systemd searches for /usr and /usr/local)
@@ -126,6 +127,8 @@ install: $(BIN)
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/cs_exporter/$$f" || exit 1; \
 	done
 	install -m 0644 config/example.conf $(DESTDIR)$(PREFIX)/share/cs_exporter/example.conf
+	install -d $(DESTDIR)$(PREFIX)/share/cs_exporter/recipes
+	install -m 0644 config/recipes/*.conf config/recipes/README.md $(DESTDIR)$(PREFIX)/share/cs_exporter/recipes/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf ]; then \
 		echo "keeping $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf"; \
 	else \

@@ -162,6 +162,41 @@ void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason)
 	r->count = 1;
 }
 
+static int find_column(int ncols, const char *const *names, const char *name)
+{
+	for (int i = 0; i < ncols; i++)
+		if (names[i] && !strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+int cs_data_check_columns(const struct cs_config *cfg, int dataset, const char *dsname, int ncols,
+			  const char *const *names, char *err, size_t errlen)
+{
+	if (dataset < 0 || dataset > CS_DS_OUTCOME)
+		return 0;
+	const struct ds_contract *k = contracts[dataset];
+	struct buf list = BUF_INIT;
+	int nmissing = 0;
+
+	for (size_t c = 0; c < k->ncols; c++) {
+		if (k->cols[c].optional || find_column(ncols, names, k->cols[c].name) >= 0)
+			continue;
+		buf_addf(&list, "%s\"%s\"", nmissing++ ? ", " : "", k->cols[c].name);
+	}
+	for (size_t i = 0; dataset == DS_ACCOUNTS && i < cfg->ndims; i++) {
+		if (find_column(ncols, names, cfg->dims[i]) >= 0)
+			continue;
+		buf_addf(&list, "%s\"%s\" (segment dimension)", nmissing++ ? ", " : "",
+			 cfg->dims[i]);
+	}
+	if (nmissing)
+		snprintf(err, errlen, "dataset \"%s\": missing column%s %.*s", dsname,
+			 nmissing > 1 ? "s" : "", (int)list.len, list.data);
+	buf_release(&list);
+	return nmissing;
+}
+
 struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 				int ncols, const char *const *names, char *err, size_t errlen)
 {
@@ -197,21 +232,19 @@ struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, 
 		in->nov = &d->noutcome_values[run];
 		in->capov = &p->cap_outcomes[run];
 	}
-	for (size_t c = 0; c < k->ncols; c++) {
-		in->col[c] = -1;
-		for (int i = 0; i < ncols; i++) {
-			if (names[i] && !strcmp(names[i], k->cols[c].name)) {
-				in->col[c] = i;
-				break;
-			}
-		}
-		if (in->col[c] < 0 && !k->cols[c].optional) {
-			snprintf(err, errlen, "dataset \"%s\": missing column \"%s\"", in->ds_name,
-				 k->cols[c].name);
-			free(in);
-			return NULL;
-		}
+	if (cs_data_check_columns(d->cfg, dataset, in->ds_name, ncols, names, err, errlen) > 0) {
+		/* An evaluation stops that dataset at its first bad query; say
+		 * where to see them all. */
+		size_t n = strlen(err);
+		if (n < errlen)
+			snprintf(err + n, errlen - n,
+				 "; cs_exporter --config.check --connect lists those of every "
+				 "dataset");
+		free(in);
+		return NULL;
 	}
+	for (size_t c = 0; c < k->ncols; c++)
+		in->col[c] = find_column(ncols, names, k->cols[c].name);
 	if (k->open && k->open(in, ncols, names, err, errlen) < 0) {
 		free(in);
 		return NULL;

@@ -32,8 +32,9 @@
  *
  * Rows are validated as they arrive; a row that breaks the contract of SPEC
  * section 2 is dropped and counted in d->rejects (dataset, reason). Columns
- * are found by name (the documented column names); a missing required column
- * makes cs_data_begin fail, which fails the run. Billing rows are attributed
+ * are found by name (the documented column names); missing required columns
+ * make cs_data_begin fail, which fails the run, with one message naming them
+ * all (cs_data_check_columns). Billing rows are attributed
  * to accounts as they arrive, which is why accounts are loaded first.
  *
  * All strings reachable from a struct cs_data live in its arena and die with
@@ -280,6 +281,14 @@ struct cs_stream;
 #define CS_DS_OUTCOME DS_COUNT
 struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 				int ncols, const char *const *names, char *err, size_t errlen);
+/* The required columns of dataset (an outcome: CS_DS_OUTCOME), and for
+ * accounts the segment dimensions, that names lacks: returns how many, and
+ * when any, one message naming them all ("dataset \"subscriptions\": missing
+ * columns \"billing_key\", \"amount_minor\""). dsname names the dataset in
+ * the message. cs_data_begin fails with this message; --config.check
+ * --connect runs it on every configured query. */
+int cs_data_check_columns(const struct cs_config *cfg, int dataset, const char *dsname, int ncols,
+			  const char *const *names, char *err, size_t errlen);
 void cs_data_row(struct cs_stream *in, const char *const *values);
 /* The SQL to send for a dataset's configured query (malloc'd, the caller
  * frees): activity is wrapped in ORDER BY account_key, user_key (byte order)

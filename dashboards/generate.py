@@ -1,48 +1,202 @@
 #!/usr/bin/env python3
-"""Writes the cs_exporter Grafana dashboards and Prometheus recording rules.
+"""Writes the cs_exporter Grafana dashboards and Prometheus recording rules
+for one exporter configuration.
 
-The JSON under dashboards/grafana/ and dashboards/rules/recording.yaml are
-generated from this file so that every panel follows the same conventions
-(datasource variable, segment variables, units, totals as sum(num)/sum(den)).
-Edit this file, run it, and commit both. tests/scripts/check_dashboards.py
-fails when the committed files differ from what this script renders.
+The dashboards (grafana/*.json) and the recording rules (rules/recording.yaml)
+follow the configuration they are rendered for: one variable and one rule
+level per segment dimension, the reporting currency as the money unit, the
+KPI windows (sorted by duration) in the window variable, the feature and
+outcome panels, and only the dashboards and rows of the configured collector
+kinds. The committed files under dashboards/ are the ones for
+config/example.conf; tests/scripts/check_dashboards.py fails when they differ
+from what this script renders.
 
-    python3 dashboards/generate.py            # rewrite the files
-    python3 dashboards/generate.py --check    # exit 1 when they are stale
+    python3 dashboards/generate.py                         # rewrite dashboards/ for config/example.conf
+    python3 dashboards/generate.py --check                 # exit 1 when those are stale
+    python3 dashboards/generate.py --config /etc/cs_exporter/cs_exporter.conf --out DIR
+    python3 dashboards/generate.py --config FILE --out DIR --selector 'job="cs_exporter"'
 
-Standard library only. The segment dimensions are the demo's (plan, region);
-a deployment with other dimensions edits DIMENSIONS and regenerates.
+--out DIR writes DIR/grafana/*.json and DIR/rules/recording.yaml (alerts.yaml,
+the rule tests and provisioning files are not rendered: copy them from
+dashboards/). --selector restricts the job variable and every recording rule
+to the exporter's series, e.g. 'job="cs_exporter"' (default: every job).
+
+Standard library only; the configuration is read by libconf.py (the libconfig
+subset cs_exporter uses). Edit this file, run it, and commit its output.
 """
 
 import argparse
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ next to the script
 
-# Configured segment dimensions, in config order (segments.dimensions).
-DIMENSIONS = ["plan", "region"]
-# Grafana unit of every money panel: the reporting currency (SPEC: label
-# currency="USD" in the demo).
-MONEY_UNIT = "currencyUSD"
+import libconf  # noqa: E402
+
+DEFAULT_CONFIG = os.path.join(os.path.dirname(HERE), "config", "example.conf")
 SCHEMA_VERSION = 39
 TAGS = ["cs_exporter", "customer-success"]
 DS = {"type": "prometheus", "uid": "${datasource}"}
+
+# ---------------------------------------------------------------------------
+# What is rendered: read from the exporter's configuration
+# ---------------------------------------------------------------------------
+
+KINDS = ["revenue", "trials", "surveys", "adoption", "support", "outcomes", "health"]
+WINDOWED_KINDS = {"revenue", "trials", "surveys", "adoption", "support", "outcomes"}
+# Labels the exporter writes itself or Prometheus attaches (config/config.c).
+RESERVED_LABELS = {
+    "window", "currency", "type", "category", "survey", "result", "state", "feature",
+    "outcome", "target", "band", "account", "name", "le", "collector", "dataset", "reason",
+    "family", "version", "revision", "quantile", "job", "instance",
+}
+# Grafana's built-in currency units; other codes get a suffix unit.
+GRAFANA_CURRENCIES = {
+    "USD", "GBP", "EUR", "JPY", "RUB", "UAH", "BRL", "DKK", "ISK", "NOK", "SEK", "CZK",
+    "CHF", "PLN", "ZAR", "INR", "KRW", "IDR", "PHP", "VND",
+}
+MATCHERS = re.compile(r'^\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*'
+                      r'(,\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*)*$')
+
+
+class Settings:
+    """Everything the dashboards and rules depend on."""
+
+    def __init__(self, dimensions=("plan", "region"), currency="USD",
+                 windows=("30d", "90d"), kinds=None, features=(), outcomes=(), selector=""):
+        self.dimensions = list(dimensions)
+        self.currency = currency
+        self.money_unit = ("currency%s" % currency if currency in GRAFANA_CURRENCIES
+                           else "suffix: %s" % currency)
+        # kind -> windows of its collector(s); every kind when none is given.
+        self.kinds = dict(kinds) if kinds is not None else {k: list(windows) for k in KINDS}
+        self.default_window = windows[0] if windows else "30d"
+        self.features = list(features)
+        self.outcomes = list(outcomes)  # (name, target, direction)
+        self.selector = selector.strip()
+
+    def windows_for(self, kinds):
+        """The windows of these collector kinds, shortest first."""
+        ws = {w for k in kinds if k in WINDOWED_KINDS for w in self.kinds.get(k, [])}
+        return sorted(ws, key=lambda w: (libconf.duration_seconds(w), w))
+
+    @property
+    def windows(self):
+        return self.windows_for(KINDS)
+
+    def has(self, *kinds):
+        return any(k in self.kinds for k in kinds)
+
+
+def settings_from_config(path, selector=""):
+    """Settings for a cs_exporter configuration file; ConfigError when the
+    file cannot be read or a setting the dashboards need is invalid."""
+    cfg = libconf.load(path)
+
+    def bad(setting, msg, at=None):
+        """at: (container, key) of the offending value, for its FILE:LINE."""
+        loc = libconf.where(at[0], at[1], path) if at else path
+        return libconf.ConfigError("%s: %s: %s" % (loc, setting, msg))
+
+    def group(obj, name):
+        v = obj.get(name, {})
+        if not isinstance(v, dict):
+            raise bad(name, "must be a group { ... }", (obj, name))
+        return v
+
+    def strings(obj, key, name, default):
+        v = obj.get(key, default)
+        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+            raise bad(name, "must be a list of strings", (obj, key))
+        return v
+
+    segments = group(cfg, "segments")
+    dims = strings(segments, "dimensions", "segments.dimensions", [])
+    for i, d in enumerate(dims):
+        if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", d) or d.startswith("__") or \
+                d in RESERVED_LABELS:
+            raise bad("segments.dimensions", "%r is no usable label name" % d, (dims, i))
+    if len(set(dims)) != len(dims):
+        raise bad("segments.dimensions", "names repeat", (segments, "dimensions"))
+    reporting = group(cfg, "reporting")
+    currency = reporting.get("currency", "USD")
+    if not isinstance(currency, str) or not re.match(r"^[A-Za-z]{3}$", currency):
+        raise bad("reporting.currency", "must be a 3-letter ISO 4217 code",
+                  (reporting, "currency"))
+
+    def windows(obj, key, name, default):
+        v = strings(obj, key, name, default)
+        for i, w in enumerate(v):
+            if libconf.duration_seconds(w) is None:
+                raise bad(name, "%r is no duration (e.g. \"30d\")" % w, (v, i))
+        if not v:
+            raise bad(name, "must not be empty", (obj, key))
+        return v
+
+    top = windows(cfg, "windows", "windows", ["30d", "90d"])
+    collectors = cfg.get("collectors")
+    kinds = None
+    if collectors is not None:
+        if not isinstance(collectors, list) or not all(isinstance(c, dict) for c in collectors):
+            raise bad("collectors", "must be a list of groups", (cfg, "collectors"))
+        kinds = {}
+        for i, c in enumerate(collectors):
+            kind = c.get("kind")
+            if kind not in KINDS:
+                raise bad("collectors.[%d].kind" % i, "must be one of %s" % ", ".join(KINDS),
+                          (c, "kind") if "kind" in c else (collectors, i))
+            ws = windows(c, "windows", "collectors.[%d].windows" % i, top)
+            kinds.setdefault(kind, [])
+            kinds[kind] += [w for w in ws if w not in kinds[kind]]
+    features = strings(cfg, "features", "features", [])
+    outcomes = []
+    ocs = cfg.get("outcomes", [])
+    if not isinstance(ocs, list):
+        raise bad("outcomes", "must be a list of groups", (cfg, "outcomes"))
+    for i, o in enumerate(ocs):
+        if not isinstance(o, dict) or not isinstance(o.get("name"), str):
+            raise bad("outcomes.[%d]" % i, "needs a name", (ocs, i))
+        outcomes.append((o["name"], o.get("target"), o.get("direction", "at_least")))
+    if selector and not MATCHERS.match(selector):
+        raise libconf.ConfigError("--selector: %r is no list of label matchers such as "
+                                  "job=\"cs_exporter\"" % selector)
+    s = Settings(dims, currency.upper(), top, kinds, features, outcomes, selector)
+    # The window variable's default: the first top-level window, when any
+    # collector computes it.
+    if s.windows and s.default_window not in s.windows:
+        s.default_window = s.windows[0]
+    return s
+
+
+# The settings being rendered (render() sets them), and the windows of the
+# dashboard being built.
+S = Settings()
+DASH_WINDOWS = []
 
 # ---------------------------------------------------------------------------
 # PromQL helpers
 # ---------------------------------------------------------------------------
 
 BASE = ['job=~"$job"', 'instance=~"$instance"']
-SEG = ['%s=~"$%s"' % (d, d) for d in DIMENSIONS]
 WIN = 'window=~"$window"'
-BY_DIMS = ", ".join(DIMENSIONS)
+
+
+def dims():
+    return S.dimensions
+
+
+def by_dims():
+    return ", ".join(S.dimensions)
 
 
 def m(metric, *matchers, seg=True, win=False):
     """A selector limited to the dashboard's job/instance/segments."""
-    parts = list(BASE) + (SEG if seg else []) + ([WIN] if win else []) + list(matchers)
+    segm = ['%s=~"$%s"' % (d, d) for d in S.dimensions] if seg else []
+    parts = list(BASE) + segm + ([WIN] if win else []) + list(matchers)
     return "%s{%s}" % (metric, ",".join(parts))
 
 
@@ -52,80 +206,87 @@ def tot(metric, *matchers, by=None, **kw):
     return "sum%s(%s)" % (grp, m(metric, *matchers, **kw))
 
 
+def div(num, den):
+    """num / den, omitted (no data, never NaN or Inf) where den is 0."""
+    return "%s / (%s > 0)" % (num, den)
+
+
 def nrr(by=None, gross=False):
     start = tot("cs_mrr_window_start", by=by, win=True)
     lost = tot("cs_mrr_movement", 'type=~"churn|contraction"', by=by, win=True)
     if gross:
-        return "(%s - %s) / %s" % (start, lost, start)
+        return div("(%s - %s)" % (start, lost), start)
     gained = tot("cs_mrr_movement", 'type="expansion"', by=by, win=True)
-    return "(%s - %s + %s) / %s" % (start, lost, gained, start)
+    return div("(%s - %s + %s)" % (start, lost, gained), start)
 
 
 def mrr_churn(by=None, net=True):
     start = tot("cs_mrr_window_start", by=by, win=True)
     lost = tot("cs_mrr_movement", 'type=~"churn|contraction"', by=by, win=True)
     if not net:
-        return "%s / %s" % (lost, start)
+        return div(lost, start)
     back = tot("cs_mrr_movement", 'type=~"expansion|reactivation"', by=by, win=True)
-    return "(%s - %s) / %s" % (lost, back, start)
+    return div("(%s - %s)" % (lost, back), start)
 
 
 def quick_ratio(by=None):
     up = tot("cs_mrr_movement", 'type=~"new|reactivation|expansion"', by=by, win=True)
     down = tot("cs_mrr_movement", 'type=~"churn|contraction"', by=by, win=True)
-    return "%s / %s" % (up, down)
+    return div(up, down)
 
 
 def logo_churn(by=None):
-    return "%s / %s" % (
-        tot("cs_customer_movements", 'type="churned"', by=by, win=True),
-        tot("cs_customers_window_start", by=by, win=True),
-    )
+    return div(tot("cs_customer_movements", 'type="churned"', by=by, win=True),
+               tot("cs_customers_window_start", by=by, win=True))
 
 
 def arpa(by=None):
-    return "%s / %s" % (tot("cs_mrr", by=by), tot("cs_customers", by=by))
+    return div(tot("cs_mrr", by=by), tot("cs_customers", by=by))
 
 
 def nps(by=None):
     resp = lambda *c: tot("cs_survey_responses", 'survey="nps"', *c, by=by, win=True)
-    return "100 * (%s - %s) / %s" % (
-        resp('category="promoter"'),
-        resp('category="detractor"'),
-        resp(),
-    )
+    return div("100 * (%s - %s)" % (resp('category="promoter"'), resp('category="detractor"')),
+               resp())
 
 
 def csat(by=None):
-    return "%s / %s" % (
-        tot("cs_survey_responses", 'survey="csat"', 'category="satisfied"', by=by, win=True),
-        tot("cs_survey_responses", 'survey="csat"', by=by, win=True),
-    )
+    return div(tot("cs_survey_responses", 'survey="csat"', 'category="satisfied"', by=by,
+                   win=True),
+               tot("cs_survey_responses", 'survey="csat"', by=by, win=True))
 
 
 def ces(by=None):
-    return "%s / %s" % (
-        tot("cs_ces_points", by=by, win=True),
-        tot("cs_survey_responses", 'survey="ces"', by=by, win=True),
-    )
+    return div(tot("cs_ces_points", by=by, win=True),
+               tot("cs_survey_responses", 'survey="ces"', by=by, win=True))
 
 
 def utilisation(by=None):
-    return "%s / %s" % (tot("cs_seats_used", by=by, win=True), tot("cs_seats", by=by))
+    return div(tot("cs_seats_used", by=by, win=True), tot("cs_seats", by=by))
 
 
 def escalation(by=None):
-    return "%s / %s" % (
-        tot("cs_tickets", 'state="escalated"', by=by, win=True),
-        tot("cs_tickets", 'state="opened"', by=by, win=True),
-    )
+    return div(tot("cs_tickets", 'state="escalated"', by=by, win=True),
+               tot("cs_tickets", 'state="opened"', by=by, win=True))
 
 
 def resolution(by=None):
-    return "%s / %s" % (
-        tot("cs_ticket_resolution_time_seconds", by=by, win=True),
-        tot("cs_tickets", 'state="resolved"', by=by, win=True),
-    )
+    return div(tot("cs_ticket_resolution_time_seconds", by=by, win=True),
+               tot("cs_tickets", 'state="resolved"', by=by, win=True))
+
+
+def quantile(q, buckets, count):
+    """histogram_quantile over summed buckets, omitted when they are empty
+    (histogram_quantile of empty buckets is NaN)."""
+    return "histogram_quantile(%s, %s) and on () (%s > 0)" % (q, buckets, count)
+
+
+SELECTOR = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*\{[^{}]*\})")
+
+
+def shifted(expr, offset="30d"):
+    """The expression evaluated `offset` earlier (offset on every selector)."""
+    return SELECTOR.sub(r"\1 offset " + offset, expr)
 
 
 def legend(by):
@@ -166,7 +327,8 @@ def thresholds(*steps):
 NEUTRAL = thresholds(("blue", None))
 
 
-def base_panel(ptype, title, desc, unit, tgts, w, h, minv=None, maxv=None, decimals=None):
+def base_panel(ptype, title, desc, unit, tgts, w, h, minv=None, maxv=None, decimals=None,
+               kind=None):
     defaults = {"unit": unit, "color": {"mode": "palette-classic"}, "thresholds": NEUTRAL}
     if minv is not None:
         defaults["min"] = minv
@@ -183,32 +345,89 @@ def base_panel(ptype, title, desc, unit, tgts, w, h, minv=None, maxv=None, decim
         "options": {},
         "targets": tgts,
         "_size": (w, h),
+        "_kind": kind,
     }
 
 
 REDUCE_LAST = {"calcs": ["lastNotNull"], "fields": "", "values": False}
+CHANGE_OFFSET = "30d"
+CHANGE_LEGEND = "vs %s ago" % CHANGE_OFFSET
+CHANGE_COLORS = {
+    "up": thresholds(("red", None), ("green", 0)),  # higher is better
+    "down": thresholds(("green", None), ("red", 0)),  # lower is better
+    None: NEUTRAL,
+}
 
 
-def stat(title, desc, unit, tgts, w=4, h=4, th=None, **kw):
+def override(matcher, options, *props):
+    return {"matcher": {"id": matcher, "options": options},
+            "properties": [{"id": k, "value": v} for k, v in props]}
+
+
+def stat(title, desc, unit, tgts, w=4, h=4, th=None, change="neutral", per_window=None,
+         **kw):
+    """A single-value tile. change: None (no change value), or "up", "down",
+    "neutral" (which direction is good): adds the change against
+    CHANGE_OFFSET earlier as a second value, coloured by that direction.
+    per_window: a function window seconds -> thresholds; the first target
+    must then keep the window label and have a legend ending in " {{window}}",
+    and every window of the configuration gets its own thresholds."""
+    if change:
+        e = tgts[0]["expr"]
+        tgts = tgts + [target("(%s) - (%s)" % (e, shifted(e, CHANGE_OFFSET)), CHANGE_LEGEND,
+                              ref=chr(ord("A") + len(tgts)))]
+        desc += (" The second value is the change against %s earlier%s." % (
+            CHANGE_OFFSET, " (in points)" if unit == "percentunit" else ""))
     p = base_panel("stat", title, desc, unit, tgts, w, h, **kw)
-    p["fieldConfig"]["defaults"]["color"] = {"mode": "thresholds"}
-    p["fieldConfig"]["defaults"]["thresholds"] = th or NEUTRAL
+    defaults = p["fieldConfig"]["defaults"]
+    defaults["color"] = {"mode": "thresholds"}
+    defaults["thresholds"] = th or NEUTRAL
+    if per_window:
+        prefix = tgts[0]["legendFormat"].replace("{{window}}", "")
+        defaults["thresholds"] = per_window(libconf.duration_seconds(S.default_window))
+        for win in DASH_WINDOWS:
+            p["fieldConfig"]["overrides"].append(override(
+                "byName", prefix + win,
+                ("thresholds", per_window(libconf.duration_seconds(win)))))
+    if change:
+        ref = tgts[-1]["refId"]
+        p["fieldConfig"]["overrides"].append(override(
+            "byFrameRefID", ref, ("thresholds", CHANGE_COLORS.get(change, NEUTRAL)),
+            ("min", None), ("max", None)))
     p["options"] = {
         "colorMode": "value",
         "graphMode": "area",
         "justifyMode": "auto",
-        "orientation": "auto",
+        "orientation": "horizontal",
         "reduceOptions": REDUCE_LAST,
-        "textMode": "auto",
+        "textMode": "value_and_name" if change or per_window else "auto",
     }
     return p
+
+
+def scaled(kind, *steps):
+    """Thresholds per window from thresholds per 30 days. kind "rate": a share
+    lost per period (churn), compounded: 1 - (1 - x)^(W / 30d); kind
+    "retention": a share kept, x^(W / 30d)."""
+    month = 30 * 86400
+
+    def f(seconds):
+        k = seconds / month
+        out = []
+        for color, v in steps:
+            if v is not None and v > 0:
+                v = round(1 - (1 - v) ** k if kind == "rate" else v ** k, 4)
+            out.append((color, v))
+        return thresholds(*out)
+
+    return f
 
 
 def timeseries(title, desc, unit, tgts, w=12, h=8, stack=False, bars=False, **kw):
     p = base_panel("timeseries", title, desc, unit, tgts, w, h, **kw)
     p["fieldConfig"]["defaults"]["custom"] = {
         "drawStyle": "bars" if bars else "line",
-        "fillOpacity": 60 if stack else 10,
+        "fillOpacity": 60 if stack or bars else 10,
         "lineWidth": 1,
         "showPoints": "never",
         "spanNulls": False,
@@ -237,13 +456,13 @@ def bargauge(title, desc, unit, tgts, w=12, h=8, **kw):
     return p
 
 
-def table(title, desc, columns, w=24, h=10, sort_by=None):
+def table(title, desc, columns, w=24, h=10, sort_by=None, kind=None):
     """columns: (expr, display name, unit); one instant query each, merged."""
     tgts = [
         target(e, ref=chr(ord("A") + i), instant=True, fmt="table")
         for i, (e, _, _) in enumerate(columns)
     ]
-    p = base_panel("table", title, desc, "short", tgts, w, h)
+    p = base_panel("table", title, desc, "short", tgts, w, h, kind=kind)
     p["fieldConfig"]["defaults"]["custom"] = {"align": "auto", "displayMode": "auto"}
     p["fieldConfig"]["overrides"] = [
         {
@@ -266,21 +485,32 @@ def table(title, desc, columns, w=24, h=10, sort_by=None):
     return p
 
 
-def band_colors(p):
-    """Fixed colours for the health bands, whatever order the series come in."""
-    colors = {"green": "green", "yellow": "yellow", "red": "red", "unknown": "text"}
-    p["fieldConfig"]["overrides"] = [
-        {
-            "matcher": {"id": "byName", "options": band},
-            "properties": [{"id": "color", "value": {"fixedColor": c, "mode": "fixed"}}],
-        }
-        for band, c in colors.items()
+def fixed_colors(p, colors):
+    """Fixed colours per series name, whatever order the series come in."""
+    p["fieldConfig"]["overrides"] += [
+        override("byName", name, ("color", {"fixedColor": c, "mode": "fixed"}))
+        for name, c in colors.items()
     ]
     return p
 
 
+def band_colors(p):
+    return fixed_colors(p, {"green": "green", "yellow": "yellow", "red": "red",
+                            "unknown": "text"})
+
+
+def row(title, collapsed=False):
+    """A collapsible row; the panels after it (up to the next row) are its own."""
+    return {"type": "row", "title": title, "collapsed": collapsed, "panels": [],
+            "_row": True}
+
+
 PCT_GOOD_HIGH = thresholds(("red", None), ("yellow", 0.9), ("green", 1.0))
 NPS_TH = thresholds(("red", None), ("yellow", 0), ("green", 30))
+NRR_TH = scaled("retention", ("red", None), ("yellow", 0.9), ("green", 1.0))
+GRR_TH = scaled("retention", ("red", None), ("yellow", 0.85), ("green", 0.95))
+LOGO_CHURN_TH = scaled("rate", ("green", None), ("yellow", 0.02), ("red", 0.05))
+NET_MRR_CHURN_TH = scaled("rate", ("green", None), ("yellow", 0), ("red", 0.02))
 
 # ---------------------------------------------------------------------------
 # Dashboards
@@ -327,49 +557,87 @@ def query_var(name, label, query, multi=True):
     return v
 
 
-def variables(window_metric):
+def window_var(windows):
+    """The configured windows, shortest first; one at a time: every windowed
+    ratio is per window, and summing two windows' numerators is meaningless."""
+    default = S.default_window if S.default_window in windows else windows[0]
+    return {
+        "type": "custom",
+        "name": "window",
+        "label": "Window",
+        "description": "KPI window [t - W, t), as configured in the exporter.",
+        "query": ",".join(windows),
+        "current": {"selected": True, "text": default, "value": default},
+        "options": [{"selected": w == default, "text": w, "value": w} for w in windows],
+        "hide": 0,
+        "includeAll": False,
+        "multi": False,
+        "skipUrlSync": False,
+    }
+
+
+def variables(windows):
+    sel = S.selector + "," if S.selector else ""
     vs = [
         ds_var(),
-        query_var("job", "Job", "label_values(cs_exporter_build_info, job)"),
-        query_var("instance", "Instance", 'label_values(cs_exporter_build_info{job=~"$job"}, instance)'),
+        query_var("job", "Job", "label_values(cs_exporter_build_info%s, job)"
+                  % ("{%s}" % S.selector if S.selector else "")),
+        query_var("instance", "Instance",
+                  'label_values(cs_exporter_build_info{%sjob=~"$job"}, instance)' % sel),
     ]
-    for d in DIMENSIONS:
+    for d in S.dimensions:
         vs.append(
             query_var(
                 d,
-                d.capitalize(),
+                d.replace("_", " ").capitalize(),
                 'label_values(cs_customers{job=~"$job",instance=~"$instance"}, %s)' % d,
             )
         )
-    if window_metric:
-        # One window at a time: every windowed ratio is per window, and summing
-        # two windows' numerators would be meaningless.
-        vs.append(
-            query_var(
-                "window",
-                "Window",
-                'label_values(%s{job=~"$job",instance=~"$instance"}, window)' % window_metric,
-                multi=False,
-            )
-        )
+    if windows:
+        vs.append(window_var(windows))
     return vs
 
 
-def layout(panels):
-    """Flows panels left to right in a 24-column grid and numbers them."""
+def layout(items):
+    """Drops the panels of collector kinds that are not configured and the
+    rows left empty, flows panels left to right in a 24-column grid, starts
+    each row on a line of its own (a collapsed row holds its panels), and
+    numbers them."""
+    kept = [p for p in items if p.pop("_kind", None) in (None,) + tuple(S.kinds)]
+    items = [p for i, p in enumerate(kept)
+             if not p.get("_row") or (i + 1 < len(kept) and not kept[i + 1].get("_row"))]
+    out = []
     x = y = row_h = 0
-    for i, p in enumerate(panels, 1):
+    current = None
+    for i, p in enumerate(items, 1):
+        p["id"] = i
+        if p.pop("_row", False):
+            y, x, row_h = y + row_h, 0, 0
+            p["gridPos"] = {"h": 1, "w": 24, "x": 0, "y": y}
+            y += 1
+            current = p
+            out.append(p)
+            continue
         w, h = p.pop("_size")
         if x + w > 24:
             x, y, row_h = 0, y + row_h, 0
         p["gridPos"] = {"h": h, "w": w, "x": x, "y": y}
-        p["id"] = i
         x += w
         row_h = max(row_h, h)
-    return panels
+        (current["panels"] if current and current["collapsed"] else out).append(p)
+    return out
 
 
-def dashboard(uid, title, desc, window_metric, panels):
+def time_range(window):
+    """Three windows, at least a week: room for the trend of a 30d KPI."""
+    seconds = max(3 * libconf.duration_seconds(window), 7 * 86400)
+    if seconds % 86400 == 0:
+        return "now-%dd" % (seconds // 86400)
+    return "now-%dh" % -(-seconds // 3600)
+
+
+def dashboard(uid, title, desc, kinds, panels):
+    windows = S.windows_for(kinds)
     return {
         "annotations": {
             "list": [
@@ -402,11 +670,11 @@ def dashboard(uid, title, desc, window_metric, panels):
             }
         ],
         "panels": layout(panels),
-        "refresh": "5m",
+        "refresh": "5m" if windows else "1m",
         "schemaVersion": SCHEMA_VERSION,
         "tags": TAGS,
-        "templating": {"list": variables(window_metric)},
-        "time": {"from": "now-7d", "to": "now"},
+        "templating": {"list": variables(windows)},
+        "time": {"from": time_range(S.default_window) if windows else "now-24h", "to": "now"},
         "timepicker": {},
         "timezone": "utc",
         "title": title,
@@ -418,153 +686,218 @@ def dashboard(uid, title, desc, window_metric, panels):
 
 def overview():
     mrr = tot("cs_mrr", by="currency")
+    mu = S.money_unit
     panels = [
+        row("Now"),
         stat("MRR", "Monthly recurring revenue at the evaluation instant, all selected segments.",
-             MONEY_UNIT, targets((mrr, "{{currency}}"))),
+             mu, targets((mrr, "{{currency}}")), change="up", kind="revenue"),
         stat("Paying customers", "Customers with MRR > 0 at the evaluation instant.", "short",
-             targets((tot("cs_customers"), "customers"))),
+             targets((tot("cs_customers"), "customers")), change="up", kind="revenue"),
         stat("Net revenue retention", "(MRR at window start - churn - contraction + expansion) / "
-             "MRR at window start, from summed numerators and denominators.", "percentunit",
-             targets((nrr(), "NRR")), th=PCT_GOOD_HIGH),
-        stat("Logo churn", "Customers churned in the window / paying customers at its start.",
-             "percentunit", targets((logo_churn(), "logo churn")),
-             th=thresholds(("green", None), ("yellow", 0.02), ("red", 0.05))),
+             "MRR at window start, from summed numerators and denominators. Thresholds follow "
+             "the window (90 % and 100 % per 30 days, compounded).", "percentunit",
+             targets((nrr(by="window"), "NRR {{window}}")), change="up", per_window=NRR_TH,
+             kind="revenue"),
+        stat("Logo churn", "Customers churned in the window / paying customers at its start. "
+             "Thresholds follow the window (2 % and 5 % per 30 days, compounded).",
+             "percentunit", targets((logo_churn(by="window"), "logo churn {{window}}")),
+             change="down", per_window=LOGO_CHURN_TH, kind="revenue"),
         stat("NPS", "Net promoter score in points: 100 x (promoters - detractors) / responses.",
-             "none", targets((nps(), "NPS")), th=NPS_TH, minv=-100, maxv=100, decimals=1),
+             "none", targets((nps(), "NPS")), th=NPS_TH, minv=-100, maxv=100, decimals=1,
+             change="up", kind="surveys"),
         stat("CSAT", "Share of CSAT responses scoring 4 or 5.", "percentunit",
-             targets((csat(), "CSAT")), minv=0, maxv=1,
-             th=thresholds(("red", None), ("yellow", 0.7), ("green", 0.85))),
-        timeseries("MRR", "MRR over time, selected segments summed.", MONEY_UNIT,
-                   targets((mrr, "{{currency}}"))),
+             targets((csat(), "CSAT")), minv=0, maxv=1, change="up",
+             th=thresholds(("red", None), ("yellow", 0.7), ("green", 0.85)), kind="surveys"),
+        row("Trends"),
+        timeseries("MRR", "MRR over time, selected segments summed.", mu,
+                   targets((mrr, "{{currency}}")), kind="revenue"),
         timeseries("Paying customers", "Paying customers over time.", "short",
-                   targets((tot("cs_customers"), "customers"))),
+                   targets((tot("cs_customers"), "customers")), kind="revenue"),
         timeseries("Revenue retention", "Net and gross revenue retention over the selected window.",
-                   "percentunit", targets((nrr(), "NRR"), (nrr(gross=True), "GRR"))),
+                   "percentunit", targets((nrr(), "NRR"), (nrr(gross=True), "GRR")),
+                   kind="revenue"),
         timeseries("Logo churn", "Share of customers at window start that churned in the window.",
-                   "percentunit", targets((logo_churn(), "logo churn")), minv=0),
+                   "percentunit", targets((logo_churn(), "logo churn")), minv=0, kind="revenue"),
         timeseries("NPS", "Net promoter score over the selected window.", "none",
-                   targets((nps(), "NPS")), minv=-100, maxv=100),
+                   targets((nps(), "NPS")), minv=-100, maxv=100, kind="surveys"),
         timeseries("CSAT", "Customer satisfaction over the selected window.", "percentunit",
-                   targets((csat(), "CSAT")), minv=0, maxv=1),
+                   targets((csat(), "CSAT")), minv=0, maxv=1, kind="surveys"),
+        row("Health"),
         band_colors(bargauge("Accounts by health band",
                              "Scored accounts (MRR > 0) per health band right now.", "short",
                              targets((tot("cs_accounts_by_health", by="band"), "{{band}}"),
-                                     instant=True), w=8)),
+                                     instant=True), w=8, kind="health")),
         band_colors(timeseries("Health bands", "Scored accounts per health band over time.", "short",
                                targets((tot("cs_accounts_by_health", by="band"), "{{band}}")),
-                               w=16, stack=True)),
+                               w=16, stack=True, kind="health")),
     ]
     return dashboard("cs-overview", "Customer success / Overview",
-                     "Headline customer-success KPIs from cs_exporter.", "cs_customers_window_start",
-                     panels)
+                     "Headline customer-success KPIs from cs_exporter.",
+                     ["revenue", "surveys", "health"], panels)
+
+
+MOVEMENT_COLORS = {"new": "green", "expansion": "semi-dark-green", "reactivation": "blue",
+                   "contraction": "orange", "churn": "red", "net": "text"}
 
 
 def revenue():
-    moves_in = tot("cs_mrr_movement", 'type=~"new|reactivation|expansion"', by="type", win=True)
-    moves_out = tot("cs_mrr_movement", 'type=~"contraction|churn"', by="type", win=True)
-    clv = tot("cs_customer_lifetime_value", by=BY_DIMS, win=True)
+    mu = S.money_unit
+    gains = 'type=~"new|reactivation|expansion"'
+    losses = 'type=~"contraction|churn"'
+    moves_in = tot("cs_mrr_movement", gains, by="type", win=True)
+    moves_out = tot("cs_mrr_movement", losses, by="type", win=True)
+    net = "%s - %s" % (tot("cs_mrr_movement", gains, win=True),
+                       tot("cs_mrr_movement", losses, win=True))
+    seg_by = by_dims() or "instance"
+    clv = tot("cs_customer_lifetime_value", by=seg_by, win=True)
+    # ChartMogul/Baremetrics-style movement bars: one bar per window-long
+    # period (the query step is the window, so the bars do not overlap),
+    # gains stacked up, losses down, the net change as a line.
+    bars = timeseries("MRR movements per $window", "MRR gained (new, expansion, reactivation) "
+                      "above zero and lost (contraction, churn) below, one bar per $window "
+                      "period ending at the bar; the line is the net change. Zoom out for "
+                      "more periods.", mu,
+                      targets((moves_in, "{{type}}"), ("-" + moves_out, "{{type}}"),
+                              (net, "net")), w=16, h=9, stack=True, bars=True, kind="revenue")
+    bars["interval"] = "$window"
+    bars["fieldConfig"]["overrides"].append(override(
+        "byName", "net", ("custom.drawStyle", "line"), ("custom.lineWidth", 2),
+        ("custom.stacking", {"group": "net", "mode": "none"}), ("custom.fillOpacity", 0),
+        ("custom.showPoints", "always")))
+    fixed_colors(bars, MOVEMENT_COLORS)
+    bridge = bargauge("MRR bridge", "From MRR at the start of the window, through each "
+                      "movement, to MRR now (losses negative).", mu,
+                      targets((tot("cs_mrr_window_start", win=True), "start of window"),
+                              (moves_in, "+ {{type}}"), ("-" + moves_out, "- {{type}}"),
+                              (tot("cs_mrr"), "now"), instant=True), w=8, h=9, kind="revenue")
+    bridge["options"]["displayMode"] = "basic"
+    fixed_colors(bridge, {"+ new": "green", "+ expansion": "semi-dark-green",
+                          "+ reactivation": "blue", "- contraction": "orange",
+                          "- churn": "red", "start of window": "text", "now": "text"})
     panels = [
-        stat("MRR", "MRR at the evaluation instant.", MONEY_UNIT,
-             targets((tot("cs_mrr", by="currency"), "{{currency}}"))),
+        row("Now"),
+        stat("MRR", "MRR at the evaluation instant.", mu,
+             targets((tot("cs_mrr", by="currency"), "{{currency}}")), change="up",
+             kind="revenue"),
         stat("ARPA", "Average revenue per account: summed MRR / summed paying customers.",
-             MONEY_UNIT, targets((arpa(), "ARPA"))),
-        stat("NRR", "Net revenue retention over the window.", "percentunit",
-             targets((nrr(), "NRR")), th=PCT_GOOD_HIGH),
-        stat("GRR", "Gross revenue retention over the window.", "percentunit",
-             targets((nrr(gross=True), "GRR")),
-             th=thresholds(("red", None), ("yellow", 0.85), ("green", 0.95))),
+             mu, targets((arpa(), "ARPA")), change="up", kind="revenue"),
+        stat("NRR", "Net revenue retention over the window. Thresholds follow the window.",
+             "percentunit", targets((nrr(by="window"), "NRR {{window}}")), change="up",
+             per_window=NRR_TH, kind="revenue"),
+        stat("GRR", "Gross revenue retention over the window. Thresholds follow the window.",
+             "percentunit", targets((nrr(by="window", gross=True), "GRR {{window}}")),
+             change="up", per_window=GRR_TH, kind="revenue"),
         stat("Net MRR churn", "(churn + contraction - expansion - reactivation) / MRR at window "
-             "start; negative is net expansion.", "percentunit",
-             targets((mrr_churn(), "net MRR churn")),
-             th=thresholds(("green", None), ("yellow", 0), ("red", 0.02))),
+             "start; negative is net expansion. Thresholds follow the window.", "percentunit",
+             targets((mrr_churn(by="window"), "net MRR churn {{window}}")), change="down",
+             per_window=NET_MRR_CHURN_TH, kind="revenue"),
         stat("Quick ratio", "(new + reactivation + expansion) / (churn + contraction) MRR.",
-             "none", targets((quick_ratio(), "quick ratio")), decimals=2,
-             th=thresholds(("red", None), ("yellow", 1), ("green", 4))),
-        timeseries("MRR movements", "MRR gained (new, reactivation, expansion) above zero and "
-                   "lost (contraction, churn) below, over the window.", MONEY_UNIT,
-                   targets((moves_in, "{{type}}"), ("-" + moves_out, "{{type}}")), stack=True),
+             "none", targets((quick_ratio(), "quick ratio")), decimals=2, change="up",
+             th=thresholds(("red", None), ("yellow", 1), ("green", 4)), kind="revenue"),
+        row("MRR movements"),
+        bars,
+        bridge,
         timeseries("Customer movements", "Customers per movement class over the window.", "short",
-                   targets((tot("cs_customer_movements", by="type", win=True), "{{type}}"))),
-        timeseries("MRR churn", "Net and gross MRR churn over the window.", "percentunit",
-                   targets((mrr_churn(), "net"), (mrr_churn(net=False), "gross")), w=8),
-        timeseries("Revenue retention", "Net and gross revenue retention.", "percentunit",
-                   targets((nrr(), "NRR"), (nrr(gross=True), "GRR")), w=8),
+                   targets((tot("cs_customer_movements", by="type", win=True), "{{type}}")),
+                   kind="revenue"),
         timeseries("Quick ratio", "MRR gained / MRR lost; above 1 the base grows.", "none",
-                   targets((quick_ratio(), "quick ratio")), w=8, minv=0),
-        timeseries("MRR by %s" % DIMENSIONS[0], "MRR stacked by %s." % DIMENSIONS[0], MONEY_UNIT,
-                   targets((tot("cs_mrr", by=DIMENSIONS[0]), "{{%s}}" % DIMENSIONS[0])),
-                   stack=True),
-        timeseries("ARPA", "Average revenue per paying account.", MONEY_UNIT,
-                   targets((arpa(), "ARPA"))),
+                   targets((quick_ratio(), "quick ratio")), minv=0, kind="revenue"),
+        row("Retention and churn"),
+        timeseries("MRR churn", "Net and gross MRR churn over the window.", "percentunit",
+                   targets((mrr_churn(), "net"), (mrr_churn(net=False), "gross")),
+                   kind="revenue"),
+        timeseries("Revenue retention", "Net and gross revenue retention.", "percentunit",
+                   targets((nrr(), "NRR"), (nrr(gross=True), "GRR")), kind="revenue"),
+        row("MRR, ARPA and lifetime value"),
+    ]
+    if dims():
+        d0 = dims()[0]
+        panels.append(timeseries("MRR by %s" % d0, "MRR stacked by %s." % d0, mu,
+                                 targets((tot("cs_mrr", by=d0), "{{%s}}" % d0)),
+                                 stack=True, kind="revenue"))
+    panels += [
+        timeseries("ARPA", "Average revenue per paying account.", mu,
+                   targets((arpa(), "ARPA")), kind="revenue"),
         timeseries("Customer lifetime value by segment", "CLV per segment as exported (ARPA x "
                    "gross margin / monthly logo churn). No total: the margin is configuration, "
-                   "not a metric, and CLV is undefined where churn is 0.", MONEY_UNIT,
-                   targets((clv, legend(BY_DIMS)))),
+                   "not a metric, and CLV is undefined where churn is 0.", mu,
+                   targets((clv, legend(seg_by))), kind="revenue"),
         timeseries("Trial conversion", "Trials converted / trials ended in the window.",
                    "percentunit",
-                   targets(("%s / %s" % (
-                       tot("cs_trials_ended", 'result="converted"', win=True),
-                       tot("cs_trials_ended", win=True)), "conversion")), minv=0, maxv=1),
-        table("Segments", "Per-segment revenue KPIs right now for the selected window.", [
-            (tot("cs_mrr", by=BY_DIMS), "MRR", MONEY_UNIT),
-            (tot("cs_customers", by=BY_DIMS), "Customers", "short"),
-            (arpa(BY_DIMS), "ARPA", MONEY_UNIT),
-            (nrr(BY_DIMS), "NRR", "percentunit"),
-            (nrr(BY_DIMS, gross=True), "GRR", "percentunit"),
-            (logo_churn(BY_DIMS), "Logo churn", "percentunit"),
-            (clv, "CLV", MONEY_UNIT),
-        ], sort_by=[{"desc": True, "displayName": "MRR"}]),
+                   targets((div(tot("cs_trials_ended", 'result="converted"', win=True),
+                                tot("cs_trials_ended", win=True)), "conversion")),
+                   minv=0, maxv=1, kind="trials"),
     ]
+    if dims():
+        bd = by_dims()
+        panels += [
+            row("Segments"),
+            table("Segments", "Per-segment revenue KPIs right now for the selected window.", [
+                (tot("cs_mrr", by=bd), "MRR", mu),
+                (tot("cs_customers", by=bd), "Customers", "short"),
+                (arpa(bd), "ARPA", mu),
+                (nrr(bd), "NRR", "percentunit"),
+                (nrr(bd, gross=True), "GRR", "percentunit"),
+                (logo_churn(bd), "Logo churn", "percentunit"),
+                (clv, "CLV", mu),
+            ], sort_by=[{"desc": True, "displayName": "MRR"}], kind="revenue"),
+        ]
     return dashboard("cs-revenue", "Customer success / Revenue",
                      "MRR, its movements, retention and per-segment revenue KPIs.",
-                     "cs_mrr_window_start", panels)
+                     ["revenue", "trials"], panels)
 
 
 def voice():
     nps_resp = tot("cs_survey_responses", 'survey="nps"', by="category", win=True)
     nps_all = tot("cs_survey_responses", 'survey="nps"', win=True)
+    k = "surveys"
     panels = [
+        row("Now"),
         stat("NPS", "Net promoter score in points (-100 to 100).", "none", targets((nps(), "NPS")),
-             w=6, th=NPS_TH, minv=-100, maxv=100, decimals=1),
+             w=6, th=NPS_TH, minv=-100, maxv=100, decimals=1, change="up", kind=k),
         stat("CSAT", "Share of CSAT responses scoring 4-5.", "percentunit",
-             targets((csat(), "CSAT")), w=6, minv=0, maxv=1,
-             th=thresholds(("red", None), ("yellow", 0.7), ("green", 0.85))),
+             targets((csat(), "CSAT")), w=6, minv=0, maxv=1, change="up",
+             th=thresholds(("red", None), ("yellow", 0.7), ("green", 0.85)), kind=k),
         stat("CES", "Customer effort score: mean of 1-7 answers (higher is easier).", "none",
-             targets((ces(), "CES")), w=6, minv=1, maxv=7, decimals=2),
+             targets((ces(), "CES")), w=6, minv=1, maxv=7, decimals=2, change="up", kind=k),
         stat("Responses", "Survey responses counted in the window, all survey types.", "short",
-             targets((tot("cs_survey_responses", win=True), "responses")), w=6),
+             targets((tot("cs_survey_responses", win=True), "responses")), w=6, kind=k),
+        row("Trends"),
         timeseries("NPS", "Net promoter score over time.", "none", targets((nps(), "NPS")),
-                   minv=-100, maxv=100),
+                   minv=-100, maxv=100, kind=k),
         timeseries("NPS respondents", "Share of promoters, passives and detractors.",
                    "percentunit",
-                   targets(("%s / ignoring(category) group_left %s" % (nps_resp, nps_all),
-                            "{{category}}")), stack=True, minv=0, maxv=1),
+                   targets(("%s / ignoring(category) group_left () (%s > 0)" % (nps_resp, nps_all),
+                            "{{category}}")), stack=True, minv=0, maxv=1, kind=k),
         timeseries("CSAT", "Customer satisfaction over time.", "percentunit",
-                   targets((csat(), "CSAT")), w=8, minv=0, maxv=1),
+                   targets((csat(), "CSAT")), w=8, minv=0, maxv=1, kind=k),
         timeseries("CES", "Customer effort score over time.", "none", targets((ces(), "CES")),
-                   w=8, minv=1, maxv=7),
+                   w=8, minv=1, maxv=7, kind=k),
         timeseries("Response volume", "Responses per survey type in the window.", "short",
                    targets((tot("cs_survey_responses", by="survey", win=True), "{{survey}}")),
-                   w=8, bars=True),
+                   w=8, bars=True, kind=k),
     ]
-    for d in DIMENSIONS:
+    for d in dims():
+        panels.append(row("By %s" % d, collapsed=True))
         panels.append(timeseries("NPS by %s" % d, "NPS per %s from summed counts." % d, "none",
-                                 targets((nps(d), "{{%s}}" % d)), minv=-100, maxv=100))
+                                 targets((nps(d), "{{%s}}" % d)), minv=-100, maxv=100, kind=k))
         panels.append(timeseries("CSAT by %s" % d, "CSAT per %s from summed counts." % d,
-                                 "percentunit", targets((csat(d), "{{%s}}" % d)), minv=0, maxv=1))
+                                 "percentunit", targets((csat(d), "{{%s}}" % d)), minv=0, maxv=1,
+                                 kind=k))
     return dashboard("cs-voice", "Customer success / Voice of the customer",
-                     "NPS, CSAT, CES and survey volumes.", "cs_survey_responses", panels)
+                     "NPS, CSAT, CES and survey volumes.", [k], panels)
 
 
 def adoption():
     ttv = tot("cs_time_to_value_seconds_bucket", by="le", win=True)
-    feat = "%s / ignoring(feature) group_left %s" % (
+    ttv_n = tot("cs_time_to_value_seconds_bucket", 'le="+Inf"', win=True)
+    feat = "%s / ignoring(feature) group_left () (%s > 0)" % (
         tot("cs_feature_active_users", by="feature", win=True),
         tot("cs_active_users", win=True),
     )
     heat = base_panel("heatmap", "Time to value", "Accounts started in the window by time from "
                       "start to first value (gauge histogram buckets, de-accumulated).", "s",
-                      [target(ttv, "{{le}}", fmt="heatmap")], 12, 9)
+                      [target(ttv, "{{le}}", fmt="heatmap")], 12, 9, kind="adoption")
     heat["options"] = {
         "calculate": False,
         "cellGap": 1,
@@ -577,84 +910,121 @@ def adoption():
     hist = bargauge("Health score distribution", "Scored accounts per health-score bucket of "
                     "10 points (de-accumulated).", "short",
                     [target(tot("cs_health_score_bucket", by="le"), "{{le}}", instant=True,
-                            fmt="heatmap")], w=8)
+                            fmt="heatmap")], w=8, kind="health")
     risk = table("At-risk accounts", "The lowest-scored accounts over all segments (bounded "
                  "list from the exporter), lowest first.",
                  [("sort(%s)" % m("cs_at_risk_account_score"), "Health score", "none")],
-                 w=16, sort_by=[{"desc": False, "displayName": "Health score"}])
+                 w=16, sort_by=[{"desc": False, "displayName": "Health score"}], kind="health")
     risk["transformations"][1]["options"]["excludeByName"].update(
         {"job": True, "instance": True})
+    features = ", ".join(S.features)
+    targets_text = "; ".join(
+        "%s %s %s" % (n, ">=" if d != "at_most" else "<=", t) for n, t, d in S.outcomes)
     panels = [
+        row("Adoption"),
         stat("License utilisation", "Active users of accounts with seats / seats purchased.",
              "percentunit", targets((utilisation(), "utilisation")), minv=0, maxv=1,
-             th=thresholds(("red", None), ("yellow", 0.5), ("green", 0.8))),
+             change="up", th=thresholds(("red", None), ("yellow", 0.5), ("green", 0.8)),
+             kind="adoption"),
         stat("Active users", "Distinct active users in the window, all accounts.", "short",
-             targets((tot("cs_active_users", win=True), "users"))),
-        stat("Seats", "Seats purchased.", "short", targets((tot("cs_seats"), "seats"))),
+             targets((tot("cs_active_users", win=True), "users")), change="up",
+             kind="adoption"),
+        stat("Seats", "Seats purchased.", "short", targets((tot("cs_seats"), "seats")),
+             change="up", kind="adoption"),
         stat("Median time to value", "Median time from start to first value, accounts started "
-             "in the window.", "s", targets(("histogram_quantile(0.5, %s)" % ttv, "p50"))),
+             "in the window.", "s", targets((quantile("0.5", ttv, ttv_n), "p50")),
+             change="down", kind="adoption"),
         stat("Pending time to value", "Accounts started in the window with no value yet.",
-             "short", targets((tot("cs_time_to_value_pending_accounts", win=True), "pending"))),
+             "short", targets((tot("cs_time_to_value_pending_accounts", win=True), "pending")),
+             change="down", kind="adoption"),
         stat("Mean health score", "Mean health score of scored accounts (0-100).", "none",
-             targets(("%s / %s" % (tot("cs_health_score_gsum"), tot("cs_health_score_gcount")),
-                      "mean")), minv=0, maxv=100, decimals=1,
-             th=thresholds(("red", None), ("yellow", 50), ("green", 75))),
+             targets((div(tot("cs_health_score_gsum"), tot("cs_health_score_gcount")),
+                      "mean")), minv=0, maxv=100, decimals=1, change="up",
+             th=thresholds(("red", None), ("yellow", 50), ("green", 75)), kind="health"),
         timeseries("License utilisation", "Seats used / seats over time.", "percentunit",
-                   targets((utilisation(), "utilisation")), minv=0),
+                   targets((utilisation(), "utilisation")), minv=0, kind="adoption"),
         timeseries("Seats", "Seats purchased and seats used (active users of seated accounts).",
                    "short", targets((tot("cs_seats"), "purchased"),
-                                    (tot("cs_seats_used", win=True), "used"))),
-        bargauge("Feature adoption", "Distinct users of each feature / distinct active users.",
-                 "percentunit", targets((feat, "{{feature}}"), instant=True), minv=0, maxv=1),
-        timeseries("Feature adoption", "Feature adoption over time.", "percentunit",
-                   targets((feat, "{{feature}}")), minv=0, maxv=1),
+                                    (tot("cs_seats_used", win=True), "used")), kind="adoption"),
+    ]
+    if S.features:
+        panels += [
+            bargauge("Feature adoption", "Distinct users of each feature / distinct active "
+                     "users. Features: %s." % features, "percentunit",
+                     targets((feat, "{{feature}}"), instant=True), minv=0, maxv=1,
+                     kind="adoption"),
+            timeseries("Feature adoption", "Feature adoption over time. Features: %s."
+                       % features, "percentunit", targets((feat, "{{feature}}")), minv=0,
+                       maxv=1, kind="adoption"),
+        ]
+    panels += [
+        row("Time to value"),
         heat,
         timeseries("Time to value percentiles", "Percentiles over the gauge-histogram buckets; "
                    "resolution is limited to the bucket edges (1d ... 90d).", "s",
-                   targets(("histogram_quantile(0.5, %s)" % ttv, "p50"),
-                           ("histogram_quantile(0.9, %s)" % ttv, "p90")), h=9),
+                   targets((quantile("0.5", ttv, ttv_n), "p50"),
+                           (quantile("0.9", ttv, ttv_n), "p90")), h=9, kind="adoption"),
+        row("Health"),
         hist,
         band_colors(timeseries("Health bands", "Scored accounts per health band.", "short",
                                targets((tot("cs_accounts_by_health", by="band"), "{{band}}")),
-                               w=16, stack=True)),
+                               w=16, stack=True, kind="health")),
         risk,
-        bargauge("Outcome attainment", "Accounts meeting each business outcome's target / "
-                 "accounts with a value.", "percentunit",
-                 targets(("%s / %s" % (
-                     tot("cs_outcome_accounts", 'target="met"', by="outcome", win=True),
-                     tot("cs_outcome_accounts", by="outcome", win=True)), "{{outcome}}"),
-                     instant=True), w=8, minv=0, maxv=1),
     ]
+    if S.outcomes:
+        panels += [
+            row("Outcomes"),
+            bargauge("Outcome attainment", "Accounts meeting each business outcome's target / "
+                     "accounts with a value. Targets: %s." % targets_text, "percentunit",
+                     targets((div(
+                         tot("cs_outcome_accounts", 'target="met"', by="outcome", win=True),
+                         tot("cs_outcome_accounts", by="outcome", win=True)), "{{outcome}}"),
+                         instant=True), w=8, minv=0, maxv=1, kind="outcomes"),
+            timeseries("Outcome attainment", "Outcome attainment over time. Targets: %s."
+                       % targets_text, "percentunit",
+                       targets((div(
+                           tot("cs_outcome_accounts", 'target="met"', by="outcome", win=True),
+                           tot("cs_outcome_accounts", by="outcome", win=True)), "{{outcome}}")),
+                       w=16, minv=0, maxv=1, kind="outcomes"),
+        ]
     return dashboard("cs-adoption", "Customer success / Adoption and health",
-                     "License utilisation, feature adoption, time to value and account health.",
-                     "cs_active_users", panels)
+                     "License utilisation, feature adoption, time to value, account health "
+                     "and business outcomes.", ["adoption", "health", "outcomes"], panels)
 
 
 def support():
+    k = "support"
     panels = [
+        row("Now"),
         stat("Tickets opened", "Tickets opened in the window.", "short",
-             targets((tot("cs_tickets", 'state="opened"', win=True), "opened")), w=6),
+             targets((tot("cs_tickets", 'state="opened"', win=True), "opened")), w=6,
+             change="down", kind=k),
         stat("Tickets escalated", "Tickets opened in the window and escalated.", "short",
-             targets((tot("cs_tickets", 'state="escalated"', win=True), "escalated")), w=6),
+             targets((tot("cs_tickets", 'state="escalated"', win=True), "escalated")), w=6,
+             change="down", kind=k),
         stat("Escalation rate", "Escalated / opened, tickets opened in the window.",
-             "percentunit", targets((escalation(), "escalation")), w=6,
-             th=thresholds(("green", None), ("yellow", 0.1), ("red", 0.2))),
+             "percentunit", targets((escalation(), "escalation")), w=6, change="down",
+             th=thresholds(("green", None), ("yellow", 0.1), ("red", 0.2)), kind=k),
         stat("Mean resolution time", "Mean time to resolve, tickets resolved in the window.",
-             "s", targets((resolution(), "resolution")), w=6),
+             "s", targets((resolution(), "resolution")), w=6, change="down", kind=k),
+        row("Trends"),
         timeseries("Tickets", "Tickets opened, escalated and resolved in the window.", "short",
-                   targets((tot("cs_tickets", by="state", win=True), "{{state}}")), w=24),
+                   targets((tot("cs_tickets", by="state", win=True), "{{state}}")), w=24,
+                   kind=k),
         timeseries("Escalation rate", "Escalated / opened.", "percentunit",
-                   targets((escalation(), "escalation")), minv=0),
+                   targets((escalation(), "escalation")), minv=0, kind=k),
         timeseries("Mean resolution time", "Summed resolution time / resolved tickets.", "s",
-                   targets((resolution(), "resolution")), minv=0),
+                   targets((resolution(), "resolution")), minv=0, kind=k),
     ]
-    for d in DIMENSIONS:
+    for d in dims():
+        panels.append(row("By %s" % d, collapsed=True))
         panels.append(timeseries("Escalation rate by %s" % d, "Escalation rate per %s." % d,
-                                 "percentunit", targets((escalation(d), "{{%s}}" % d)), minv=0))
+                                 "percentunit", targets((escalation(d), "{{%s}}" % d)), minv=0,
+                                 kind=k))
         panels.append(timeseries("Resolution time by %s" % d, "Mean resolution time per %s." % d,
-                                 "s", targets((resolution(d), "{{%s}}" % d)), minv=0))
+                                 "s", targets((resolution(d), "{{%s}}" % d)), minv=0, kind=k))
     return dashboard("cs-support", "Customer success / Support",
-                     "Support load, escalations and resolution time.", "cs_tickets", panels)
+                     "Support load, escalations and resolution time.", [k], panels)
 
 
 def exporter():
@@ -676,17 +1046,19 @@ def exporter():
                   [(e("cs_exporter_build_info"), "Info", "none")], w=12, h=5)
     build["transformations"][1]["options"]["excludeByName"].update({"Value #A": True})
     panels = [
+        row("Status"),
         stat("Scrape up", "Whether Prometheus can scrape the exporter.", "none",
-             targets(("min(%s)" % m("up", seg=False), "up")), w=4, h=5,
+             targets(("min(%s)" % m("up", seg=False), "up")), w=4, h=5, change=None,
              th=thresholds(("red", None), ("green", 1))),
         stat("Collectors failing", "Collectors whose last run failed.", "short",
              targets(("count(%s == 0) or vector(0)" % e("cs_collector_up"), "failing")), w=4, h=5,
-             th=thresholds(("green", None), ("red", 1))),
+             change=None, th=thresholds(("green", None), ("red", 1))),
         stat("Last config reload", "1 when the last configuration reload succeeded.", "none",
              targets(("min(%s)" % e("cs_config_last_reload_successful"), "reload ok")), w=4, h=5,
-             th=thresholds(("red", None), ("green", 1))),
+             change=None, th=thresholds(("red", None), ("green", 1))),
         build,
         state,
+        row("Collectors"),
         timeseries("Time since last success", "Seconds since each collector last succeeded; "
                    "CustomerSuccessDataStale fires above 2 x the collector interval.", "s",
                    targets(("time() - %s" % e("cs_collector_last_success_timestamp_seconds"),
@@ -699,6 +1071,7 @@ def exporter():
                             "runs {{collector}}"),
                            ("sum by (collector) (increase(%s[1h]))"
                             % e("cs_collector_failures_total"), "failures {{collector}}"))),
+        row("Data quality"),
         timeseries("Rejected rows", "Rows skipped for breaking the dataset contract, per second, "
                    "by dataset and reason. A bad row is counted again on every run.", "short",
                    targets(("sum by (dataset, reason) (rate(%s[$__rate_interval]))"
@@ -706,31 +1079,32 @@ def exporter():
         timeseries("Folded segments", "Segments folded into `other` by the cardinality cap, in "
                    "the last hour.", "short",
                    targets(("sum by (family) (increase(%s[1h]))" % e("cs_series_dropped_total"),
-                            "{{family}}")), w=8),
+                            "{{family}}"))),
+        row("Process", collapsed=True),
         timeseries("Resident memory", "Resident set size of the exporter process.", "bytes",
-                   targets((e("process_resident_memory_bytes"), "{{instance}}")), w=8),
+                   targets((e("process_resident_memory_bytes"), "{{instance}}"))),
         timeseries("CPU", "CPU seconds used per second by the exporter process.", "short",
                    targets(("rate(%s[$__rate_interval])" % e("process_cpu_seconds_total"),
-                            "{{instance}}")), w=8),
+                            "{{instance}}"))),
     ]
     return dashboard("cs-exporter", "Customer success / Exporter",
                      "Health of cs_exporter itself: collectors, rejected rows, cardinality, "
-                     "reloads.", None, panels)
+                     "reloads.", [], panels)
 
 
+# (file name, function, collector kinds it needs: rendered when any is configured)
 DASHBOARDS = [
-    ("cs-overview.json", overview),
-    ("cs-revenue.json", revenue),
-    ("cs-voice.json", voice),
-    ("cs-adoption.json", adoption),
-    ("cs-support.json", support),
-    ("cs-exporter.json", exporter),
+    ("cs-overview.json", overview, ["revenue", "surveys", "health"]),
+    ("cs-revenue.json", revenue, ["revenue", "trials"]),
+    ("cs-voice.json", voice, ["surveys"]),
+    ("cs-adoption.json", adoption, ["adoption", "health", "outcomes"]),
+    ("cs-support.json", support, ["support"]),
+    ("cs-exporter.json", exporter, None),
 ]
 
 # ---------------------------------------------------------------------------
 # Recording rules
 # ---------------------------------------------------------------------------
-
 
 def recording_rules(level, dims):
     """Rules for one aggregation level: the job (every segment of an exporter
@@ -749,7 +1123,8 @@ def recording_rules(level, dims):
         rules.append(r)
 
     def sum_of(metric, *extra):
-        return "sum by (%s) (%s)" % (", ".join([by] + list(extra)), metric)
+        sel = "{%s}" % S.selector if S.selector else ""
+        return "sum by (%s) (%s%s)" % (", ".join([by] + list(extra)), metric, sel)
 
     def part(name, matcher, drop):
         return "sum without (%s) (%s:%s{%s})" % (drop, L, name, matcher)
@@ -833,22 +1208,29 @@ def recording_rules(level, dims):
         for q in ("0.5", "0.9"):
             rules.append({
                 "record": "job_quantile:cs_time_to_value_seconds:histogram_quantile",
-                "expr": "histogram_quantile(%s, job:cs_time_to_value_seconds_bucket:sum)" % q,
+                # No quantile (rather than NaN) when no account is in the buckets.
+                "expr": "histogram_quantile(%s, job:cs_time_to_value_seconds_bucket:sum)\n"
+                        "and on (job, instance, window)\n"
+                        "(job:cs_time_to_value_seconds_bucket:sum{le=\"+Inf\"} > 0)" % q,
                 "labels": {"quantile": q},
             })
     return rules
 
 
-RULES_HEADER = """\
-# Recording rules for cs_exporter. GENERATED by dashboards/generate.py: edit
-# that script and rerun it, do not edit this file.
+def rules_header():
+    levels = ", ".join(S.dimensions)
+    return """\
+# Recording rules for cs_exporter. GENERATED by dashboards/generate.py for the
+# segment dimensions %s: edit that script, or render
+# them for your configuration with --config, do not edit this file.
 #
 # Names follow level:metric:operations. Levels: job (every segment of one
-# exporter instance), %s (one segment dimension each). instance is always kept:
+# exporter instance)%s. instance is always kept:
 # two instances never add up. Ratios are computed from summed numerators and
 # denominators, never by averaging the exporter's per-segment ratios, and are
 # omitted where the denominator is 0 (as the exporter omits them).
-""" % ", ".join(DIMENSIONS)
+""" % ("(" + levels + ")" if levels else "(none)",
+       ", %s (one segment dimension each)" % levels if levels else "")
 
 
 def yaml_scalar(s):
@@ -861,11 +1243,11 @@ def yaml_scalar(s):
 
 def render_rules():
     groups = [("cs_exporter.job.rules", "job", [])]
-    groups += [("cs_exporter.%s.rules" % d, d, [d]) for d in DIMENSIONS]
-    out = [RULES_HEADER, "groups:\n"]
-    for name, level, dims in groups:
+    groups += [("cs_exporter.%s.rules" % d, d, [d]) for d in S.dimensions]
+    out = [rules_header(), "groups:\n"]
+    for name, level, dims_ in groups:
         out.append("  - name: %s\n    rules:\n" % name)
-        for r in recording_rules(level, dims):
+        for r in recording_rules(level, dims_):
             out.append("      - record: %s\n" % r["record"])
             if "\n" in r["expr"]:
                 out.append("        expr: |-\n")
@@ -881,19 +1263,25 @@ def render_rules():
 # ---------------------------------------------------------------------------
 
 
-def render():
-    """{path relative to dashboards/: file content}"""
+def render(settings=None):
+    """{path relative to the output folder: file content} for these settings
+    (default: config/example.conf's)."""
+    global S, DASH_WINDOWS
+    S = settings or settings_from_config(DEFAULT_CONFIG)
     files = {}
-    for fname, fn in DASHBOARDS:
-        files[os.path.join("grafana", fname)] = json.dumps(fn(), indent=2, sort_keys=True) + "\n"
+    for fname, fn, kinds in DASHBOARDS:
+        DASH_WINDOWS = S.windows_for(kinds or [])
+        if kinds is None or S.has(*kinds):
+            files[os.path.join("grafana", fname)] = json.dumps(fn(), indent=2,
+                                                               sort_keys=True) + "\n"
     files[os.path.join("rules", "recording.yaml")] = render_rules()
     return files
 
 
-def stale_files(root=HERE):
+def stale_files(root=HERE, settings=None):
     """Paths whose content on disk differs from what render() produces."""
     stale = []
-    for rel, text in sorted(render().items()):
+    for rel, text in sorted(render(settings).items()):
         path = os.path.join(root, rel)
         try:
             with open(path, encoding="utf-8") as f:
@@ -906,16 +1294,32 @@ def stale_files(root=HERE):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--check", action="store_true", help="exit 1 when generated files are stale")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="Without --config: config/example.conf, written into dashboards/.")
+    ap.add_argument("--config", metavar="FILE", help="the cs_exporter configuration to render for "
+                    "(default: config/example.conf)")
+    ap.add_argument("--out", metavar="DIR", help="write DIR/grafana/*.json and "
+                    "DIR/rules/recording.yaml (default: the dashboards/ folder of this script)")
+    ap.add_argument("--selector", default="", metavar="MATCHERS",
+                    help='label matchers selecting the exporter\'s series, e.g. job="cs_exporter" '
+                    "(default: none, every job)")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when the files in the output folder differ from the rendering")
     args = ap.parse_args()
+    try:
+        settings = settings_from_config(args.config or DEFAULT_CONFIG, args.selector)
+    except libconf.ConfigError as e:
+        print("generate.py: %s" % e, file=sys.stderr)
+        return 2
+    out = args.out or HERE
     if args.check:
-        stale = stale_files()
+        stale = stale_files(out, settings)
         for p in stale:
             print("%s: out of date, run dashboards/generate.py" % p, file=sys.stderr)
         return 1 if stale else 0
-    for rel, text in render().items():
-        path = os.path.join(HERE, rel)
+    for rel, text in render(settings).items():
+        path = os.path.join(out, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)

@@ -28,6 +28,7 @@
 #include "backfill.h"
 #include "../collectors/base/buf.h"
 #include "../collectors/base/expo.h"
+#include "check.h"
 #include "http.h"
 #include "../collectors/base/log.h"
 #include "pg.h"
@@ -163,6 +164,7 @@ static int reload(void *arg, char *err, size_t errlen)
 struct flags {
 	const char *config_file;
 	bool config_check;
+	bool connect;
 	const char *listen[16];
 	size_t nlisten;
 	const char *telemetry_path;
@@ -187,6 +189,9 @@ static void usage(FILE *out)
 	    "\n"
 	    "  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
 	    "  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
+	    "  --connect                  with --config.check: also run every query with\n"
+	    "                             LIMIT 0 and list the missing columns of every\n"
+	    "                             dataset (1 when any query does not match)\n"
 	    "  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
 	    "                             config, else :9818)\n"
 	    "  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
@@ -226,6 +231,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	enum {
 		F_CONFIG = 1,
 		F_CHECK,
+		F_CONNECT,
 		F_LISTEN,
 		F_PATH,
 		F_WEBCFG,
@@ -243,6 +249,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	static const struct option opts[] = {
 	    {"config.file", required_argument, NULL, F_CONFIG},
 	    {"config.check", no_argument, NULL, F_CHECK},
+	    {"connect", no_argument, NULL, F_CONNECT},
 	    {"web.listen-address", required_argument, NULL, F_LISTEN},
 	    {"web.telemetry-path", required_argument, NULL, F_PATH},
 	    {"web.config.file", required_argument, NULL, F_WEBCFG},
@@ -267,6 +274,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			break;
 		case F_CHECK:
 			f->config_check = true;
+			break;
+		case F_CONNECT:
+			f->connect = true;
 			break;
 		case F_LISTEN:
 			if (f->nlisten == sizeof(f->listen) / sizeof(f->listen[0])) {
@@ -451,6 +461,10 @@ int main(int argc, char **argv)
 	f.config_file = "cs_exporter.conf";
 	if (parse_flags(argc, argv, &f) < 0)
 		return EXIT_USAGE;
+	if (f.connect && !f.config_check) {
+		fprintf(stderr, "cs_exporter: --connect goes with --config.check\n");
+		return EXIT_USAGE;
+	}
 	if (f.as_of && !f.once) {
 		fprintf(stderr, "cs_exporter: --as-of goes with --once\n");
 		return EXIT_USAGE;
@@ -463,6 +477,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (f.config_check) {
+		if (f.connect && check_connect(cfg, f.config_file, stderr) > 0) {
+			config_free(cfg);
+			return 1;
+		}
 		printf("%s: ok\n", f.config_file);
 		config_free(cfg);
 		return 0;

@@ -1,7 +1,9 @@
 #!/bin/bash
 # End to end: a real Prometheus scrapes the exporter running on demo data,
-# evaluates the bundled recording and alert rules, and every query of every
-# bundled dashboard (variables filled in) returns at least one series.
+# evaluates the recording rules rendered for the demo configuration and the
+# bundled alert rules, and every query of every dashboard rendered for the
+# demo configuration (variables filled in) returns at least one series, except
+# the changes against 30 days earlier, which need more history than exists.
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
@@ -10,13 +12,17 @@ pg_up "$T/pg"
 	fail "demo data load failed: $(tail -5 "$T/load.log")"
 sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
 	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"
+# The dashboards and recording rules for the demo configuration.
+python3 "$CS_ROOT/dashboards/generate.py" --config "$T/cs.conf" --out "$T/dash" ||
+	fail "generate.py --config $T/cs.conf"
 eport=$(free_port)
 start_bg exporter "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.listen-address "127.0.0.1:$eport"
 wait_http "http://127.0.0.1:$eport/-/ready" 90 || fail "exporter not ready: $(tail -5 "$T/exporter.log")"
 curl -fsS "http://127.0.0.1:$eport/metrics" >"$T/live.prom"
 
 # Every metric name the dashboards use exists in the live output or the rules.
-python3 "$CS_ROOT/tests/scripts/check_dashboards.py" --exposition "$T/live.prom" >"$T/check.log" 2>&1 ||
+python3 "$CS_ROOT/tests/scripts/check_dashboards.py" --exposition "$T/live.prom" --config "$T/cs.conf" \
+	--no-generated-check --rules "$T/dash/rules/recording.yaml" "$T/dash/grafana" >"$T/check.log" 2>&1 ||
 	fail "dashboards use names the exporter does not expose: $(tail -20 "$T/check.log")"
 
 pport=$(free_port)
@@ -25,7 +31,7 @@ global:
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files:
-  - $CS_ROOT/dashboards/rules/recording.yaml
+  - $T/dash/rules/recording.yaml
   - $CS_ROOT/dashboards/rules/alerts.yaml
 scrape_configs:
   - job_name: cs_exporter
@@ -55,17 +61,21 @@ bad = [(r["name"], r.get("lastError")) for g in groups for r in g["rules"] if r.
 assert not bad, bad
 PY
 
-python3 "$CS_ROOT/tests/scripts/check_dashboards.py" --dump-queries --dump-format json >"$T/queries.json"
+# window=90d: the demo history ends at gen_demo's fixed anchor (2026-11-01),
+# so a 30d window is empty once the clock is a month past it.
+python3 "$CS_ROOT/tests/scripts/check_dashboards.py" --dump-queries --dump-format json --var window=90d "$T/dash/grafana" >"$T/queries.json"
 python3 - "$T/queries.json" "$api" <<'PY'
 import json, sys, urllib.parse, urllib.request
 queries = json.load(open(sys.argv[1]))
 api = sys.argv[2]
 empty = []
+later = sum(q["needs_history"] for q in queries)
+print("%d queries need 30 days of history: they must run, may be empty" % later)
 for q in queries:
     url = api + "/query?" + urllib.parse.urlencode({"query": q["expr"]})
     with urllib.request.urlopen(url, timeout=10) as r:
         data = json.load(r)["data"]
-    if not data["result"]:
+    if not data["result"] and not q["needs_history"]:
         empty.append("%s %s: %s" % (q["uid"], q["source"], q["expr"]))
 print("%d queries, %d empty" % (len(queries), len(empty)))
 for e in empty:

@@ -21,6 +21,11 @@ mode_is /usr/local/bin/cs_exporter 755
 mode_is /usr/local/share/man/man1/cs_exporter.1 644
 mode_is /etc/cs_exporter/cs_exporter.conf 644
 mode_is /usr/local/share/cs_exporter/example.conf 644
+for src in "$CS_ROOT"/config/recipes/*; do
+	rel=recipes/$(basename "$src")
+	mode_is "/usr/local/share/cs_exporter/$rel" 644
+	cmp -s "$src" "$root/usr/local/share/cs_exporter/$rel" || fail "$rel differs from the source"
+done
 mode_is /usr/local/lib/systemd/system/cs_exporter.service 644
 # Every dashboard, rule file and provisioning file of the source tree.
 n=0

@@ -3,7 +3,8 @@
 #   promtool check rules --lint=all --lint-fatal   (recording + alerting rules)
 #   promtool test rules                            (dashboards/rules/tests/*.yaml)
 #   every alert has severity, summary, description and a runbook_url whose
-#     anchor exists in dashboards/runbook.md, and is tested firing and silent
+#     anchor exists in dashboards/runbook.md, and is tested firing and silent,
+#     and silent on a fresh install and in a steady state (quiet_test.yaml)
 #   dashboards/rules/recording.yaml is what dashboards/generate.py renders
 #   amtool check-config, and one routing test per severity
 # Exits 0 only when everything passes; prints what failed.
@@ -39,6 +40,10 @@ anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
            for h in re.findall(r"^#+ (.+)$", runbook, re.M)}
 tests = "".join(open(p).read() for p in glob.glob("dashboards/rules/tests/*.yaml"))
 blocks = re.split(r"\n\s+- alert: ", text)[1:]
+quiet = re.split(r"\n  - name: ", open("dashboards/rules/tests/quiet_test.yaml").read())[1:]
+if len(quiet) < 2:
+    print("  quiet_test.yaml: expected a fresh-install and a steady-state test")
+    sys.exit(1)
 bad = []
 names = []
 for b in blocks:
@@ -70,6 +75,10 @@ for b in blocks:
         bad.append("%s: no test shows it not firing" % name)
     if not any("exp_labels" in c for c in cases):
         bad.append("%s: no test shows it firing" % name)
+    # Silent on a healthy exporter: both scenarios of quiet_test.yaml.
+    for scenario in quiet:
+        if "alertname: %s\n" % name not in scenario:
+            bad.append("%s: not in every scenario of quiet_test.yaml" % name)
 sevs = set(re.findall(r"severity: (\S+)", text))
 for s in ("critical", "warning", "info"):
     if s not in sevs:

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Validates the cs_exporter Grafana dashboards.
 
-    check_dashboards.py [--exposition FILE] [DASHBOARD.json | DIR ...]
+    check_dashboards.py [--exposition FILE] [--config FILE] [DASHBOARD.json | DIR ...]
     check_dashboards.py --dump-queries [--var window=90d] [--dump-format tsv]
 
 Checks every dashboard for: valid JSON; unique uid (<= 40 chars) and title;
 id null; no __inputs or ${DS_...}; a pinned integer schemaVersion; the
 datasource, job, instance and segment variables with their required
-properties; title, description, unit and datasource ${datasource} on every
-panel, ${datasource} on every target; that every PromQL expression parses
+properties, and no query variable besides them; a `window` variable of
+type custom whose values are sorted by duration; title, description, unit
+and datasource ${datasource} on every panel, ${datasource} on every target;
+rows with a title and no queries, holding their panels only when collapsed; that every PromQL expression parses
 (variables substituted, then all written as recording rules and checked with
 `promtool check rules`); that counters are only read through rate(),
 irate() or increase(); that exported ratios are never averaged or summed
@@ -17,12 +19,23 @@ given with --exposition (the exporter's demo output) or in
 dashboards/metrics.txt, or is a recording rule of dashboards/rules/. Finally,
 that the generated files are what dashboards/generate.py renders.
 
+--config FILE takes the segment dimensions, the currency and the windows from
+a cs_exporter configuration (read by dashboards/libconf.py) instead of
+--dimensions, and also checks that every money unit is the configured
+currency's, that the window variables hold only configured windows, and
+that no query names a label that is neither a dimension nor an exporter
+label. Use it with dashboards rendered by `generate.py --config FILE --out DIR`
+(and --rules DIR/rules/recording.yaml --no-generated-check).
+
 Prints one line per problem and exits 1 if there is any. Standard library
 only; needs promtool on PATH (or --promtool).
 
 --dump-queries prints every query (panel targets, and the query variables
 rewritten as count by (label) (selector)) after variable substitution, for
-running them against a real Prometheus.
+running them against a real Prometheus. Variables take their value from
+--var, else the dashboard's default (the window variable's), else `.+`. In
+--dump-format json each query says whether it needs history (`offset`: the
+change against 30 days earlier), which a freshly started Prometheus lacks.
 """
 
 import argparse
@@ -326,7 +339,7 @@ def all_panels(panels):
         yield from all_panels(p.get("panels"))
 
 
-def check_variables(dash, where, problems, dims):
+def check_variables(dash, where, problems, dims, windows=None):
     tvars = {v.get("name"): v for v in dash.get("templating", {}).get("list", [])}
     ds = tvars.get("datasource")
     if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
@@ -355,7 +368,47 @@ def check_variables(dash, where, problems, dims):
         q = query_text(tvars.get(d, {}))
         if d in tvars and not re.search(r'job=~"\$job"', q or ""):
             problems.add(where, "variable `%s` must be filtered by $job and $instance" % d)
+    for name, v in tvars.items():
+        if v.get("type") == "query" and name not in REQUIRED_QUERY_VARS + dims:
+            problems.add(where, "query variable `%s` is no configured segment dimension (%s)"
+                         % (name, ", ".join(dims) or "none"))
+    win = tvars.get("window")
+    if win:
+        values = [o.get("value") for o in win.get("options", [])]
+        secs = [duration_seconds(w) for w in values]
+        if win.get("type") != "custom" or not values or None in secs:
+            problems.add(where, "variable `window` must be of type custom listing the windows")
+        elif secs != sorted(secs) or len(set(values)) != len(values):
+            problems.add(where, "variable `window`: windows not sorted by duration: %s"
+                         % ", ".join(values))
+        elif query_text(win) != ",".join(values):
+            problems.add(where, "variable `window`: query %r differs from its options"
+                         % query_text(win))
+        elif windows is not None and not set(values) <= set(windows):
+            problems.add(where, "variable `window`: %s not among the configured windows %s"
+                         % (", ".join(sorted(set(values) - set(windows))), ", ".join(windows)))
+        if win.get("multi") or win.get("includeAll"):
+            problems.add(where, "variable `window` must be single-valued: ratios are per window")
     return tvars
+
+
+def duration_seconds(text):
+    mm = re.match(r"^([1-9][0-9]*)([smhdw])$", text) if isinstance(text, str) else None
+    if not mm:
+        return None
+    return int(mm.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[mm.group(2)]
+
+
+def units(dash):
+    """Every unit a dashboard sets, in defaults and overrides."""
+    for p in all_panels(dash.get("panels")):
+        fc = p.get("fieldConfig", {})
+        if fc.get("defaults", {}).get("unit"):
+            yield fc["defaults"]["unit"]
+        for o in fc.get("overrides", []):
+            for prop in o.get("properties", []):
+                if prop.get("id") == "unit":
+                    yield prop.get("value")
 
 
 def query_text(v):
@@ -365,9 +418,23 @@ def query_text(v):
     return q or ""
 
 
+def check_row(p, where, problems):
+    if not str(p.get("title", "")).strip():
+        problems.add(where, "row has no title")
+    if p.get("targets"):
+        problems.add(where, "row has targets")
+    if "gridPos" not in p:
+        problems.add(where, "row has no gridPos")
+    if p.get("panels") and not p.get("collapsed"):
+        problems.add(where, "an expanded row must not hold panels (they follow it)")
+    for c in p.get("panels") or []:
+        if c.get("type") == "row":
+            problems.add(where, "row inside a row")
+
+
 def check_panel(p, where, problems):
     if p.get("type") == "row":
-        problems.add(where, "row panels are not used; lay panels out with gridPos")
+        check_row(p, where, problems)
         return
     for key in ("title", "description"):
         if not str(p.get(key, "")).strip():
@@ -401,6 +468,24 @@ def check_panel(p, where, problems):
             problems.add(where, "NPS panel must have unit none, min -100 and max 100")
 
 
+def check_grid(path, dash, problems):
+    """Panels inside the 24-column grid, not overlapping."""
+    boxes = []
+    for p in all_panels(dash.get("panels")):
+        g = p.get("gridPos") or {}
+        try:
+            x, y, w, h = (int(g[k]) for k in ("x", "y", "w", "h"))
+        except (KeyError, TypeError, ValueError):
+            continue  # reported by check_panel
+        where = "%s: panel %r (id %s)" % (path, p.get("title"), p.get("id"))
+        if x < 0 or y < 0 or w < 1 or h < 1 or x + w > 24:
+            problems.add(where, "gridPos %s outside the 24-column grid" % g)
+        for other, (ox, oy, ow, oh) in boxes:
+            if x < ox + ow and ox < x + w and y < oy + oh and oy < y + h:
+                problems.add(where, "gridPos overlaps panel %r" % other)
+        boxes.append((p.get("title"), (x, y, w, h)))
+
+
 def load_dashboards(paths, problems):
     dashes = []
     for path in paths:
@@ -418,7 +503,7 @@ def load_dashboards(paths, problems):
     return dashes
 
 
-def check_dashboard(path, text, dash, problems, dims):
+def check_dashboard(path, text, dash, problems, dims, windows=None, money_unit=None):
     uid = dash.get("uid")
     if not isinstance(uid, str) or not uid or len(uid) > MAX_UID:
         problems.add(path, "uid must be a non-empty string of at most %d characters" % MAX_UID)
@@ -432,7 +517,13 @@ def check_dashboard(path, text, dash, problems, dims):
         problems.add(path, "schemaVersion must be pinned to an integer")
     if not str(dash.get("title", "")).strip():
         problems.add(path, "dashboard has no title")
-    check_variables(dash, path, problems, dims)
+    check_variables(dash, path, problems, dims, windows)
+    if money_unit:
+        for unit in units(dash):
+            if unit.startswith(("currency", "suffix: ")) and unit != money_unit:
+                problems.add(path, "money unit %s is not the configured currency's %s"
+                             % (unit, money_unit))
+    check_grid(path, dash, problems)
     ids = set()
     for p in all_panels(dash.get("panels")):
         where = "%s: panel %r (id %s)" % (path, p.get("title"), p.get("id"))
@@ -445,8 +536,11 @@ def check_dashboard(path, text, dash, problems, dims):
 def queries(dashes, values):
     """(where, uid, source, substituted PromQL) for every query."""
     out = []
+    given = values
     for path, _, dash in dashes:
         uid = dash.get("uid", "?")
+        values = dict(defaults(dash))
+        values.update(given)
         for v in dash.get("templating", {}).get("list", []):
             if v.get("type") == "query":
                 q = variable_promql(query_text(v))
@@ -460,6 +554,36 @@ def queries(dashes, values):
                                 uid, "panel %s %s" % (p.get("id"), t.get("refId")),
                                 substitute(t["expr"], values)))
     return out
+
+
+def defaults(dash):
+    """{name: value} of the custom variables' current single values."""
+    out = {}
+    for v in dash.get("templating", {}).get("list", []):
+        cur = v.get("current", {}).get("value")
+        if v.get("type") == "custom" and isinstance(cur, str):
+            out[v.get("name")] = cur
+    return out
+
+
+# Labels the exporter or Prometheus write; anything else in a matcher or a
+# grouping must be a segment dimension.
+KNOWN_LABELS = {
+    "job", "instance", "window", "currency", "type", "category", "survey", "result", "state",
+    "feature", "outcome", "target", "band", "account", "name", "le", "collector", "dataset",
+    "reason", "family", "version", "revision", "quantile", "__name__",
+}
+
+
+def foreign_labels(expr, dims):
+    """Label names an expression uses that are neither known nor dimensions."""
+    used = set()
+    for block in re.findall(r"\{([^{}]*)\}", expr):
+        used.update(re.findall(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)", block))
+    for labels in re.findall(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)",
+                             expr):
+        used.update(re.findall(r"[a-zA-Z_]\w*", labels))
+    return sorted(used - KNOWN_LABELS - set(dims))
 
 
 # ---------------------------------------------------------------------------
@@ -503,15 +627,19 @@ def check_parse(promtool, qs, problems):
 # ---------------------------------------------------------------------------
 
 
-def generated_stale():
+def load_generator():
     gen = os.path.join(DASH_DIR, "generate.py")
-    if not os.path.exists(gen):
-        return []
     sys.dont_write_bytecode = True  # no __pycache__ inside the source tree
     spec = importlib.util.spec_from_file_location("cs_dashboards_generate", gen)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.stale_files()
+    return mod
+
+
+def generated_stale():
+    if not os.path.exists(os.path.join(DASH_DIR, "generate.py")):
+        return []
+    return load_generator().stale_files()
 
 
 def main():
@@ -525,6 +653,8 @@ def main():
                     "dashboards/rules/*.yaml)")
     ap.add_argument("--dimensions", default=",".join(DEFAULT_DIMENSIONS),
                     help="segment dimensions, comma-separated (default: %(default)s)")
+    ap.add_argument("--config", metavar="FILE", help="take dimensions, currency and windows "
+                    "from this cs_exporter configuration and check them")
     ap.add_argument("--promtool", default=os.environ.get("PROMTOOL", "promtool"))
     ap.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                     help="value substituted for $NAME (default .+, window=30d)")
@@ -538,7 +668,15 @@ def main():
 
     problems = Problems()
     dims = [d for d in args.dimensions.split(",") if d]
-    values = {"window": "30d"}
+    windows = money_unit = None
+    if args.config:
+        try:
+            settings = load_generator().settings_from_config(args.config)
+        except Exception as e:  # libconf.ConfigError, with FILE:LINE
+            print("check_dashboards.py: %s" % e, file=sys.stderr)
+            return 2
+        dims, windows, money_unit = settings.dimensions, settings.windows, settings.money_unit
+    values = {}
     for kv in args.var:
         if "=" not in kv:
             ap.error("--var wants NAME=VALUE")
@@ -558,7 +696,9 @@ def main():
         for p in problems.items:
             print(p, file=sys.stderr)
         if args.dump_format == "json":
-            print(json.dumps([{"uid": u, "source": s, "expr": e} for _, u, s, e in qs], indent=1))
+            print(json.dumps([{"uid": u, "source": s, "expr": e,
+                               "needs_history": bool(re.search(r"\boffset\b", e))}
+                              for _, u, s, e in qs], indent=1))
         for _, uid, src, e in qs if args.dump_format != "json" else []:
             e = " ".join(e.split())
             print(e if args.dump_format == "expr" else "%s\t%s\t%s" % (uid, src, e))
@@ -566,7 +706,7 @@ def main():
 
     seen_uid, seen_title, schemas = {}, {}, set()
     for path, text, dash in dashes:
-        check_dashboard(path, text, dash, problems, dims)
+        check_dashboard(path, text, dash, problems, dims, windows, money_unit)
         for key, seen in (("uid", seen_uid), ("title", seen_title)):
             v = dash.get(key)
             if v in seen:
@@ -591,6 +731,9 @@ def main():
 
     for where, _, _, e in qs:
         check_expr_semantics(e, known, where, problems, dims)
+        if args.config:
+            for label in foreign_labels(e, dims):
+                problems.add(where, "label %s is no configured dimension: %s" % (label, e))
 
     if shutil.which(args.promtool) is None:
         problems.add("promtool", "not found (%s); cannot check PromQL syntax" % args.promtool)

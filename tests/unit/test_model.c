@@ -424,6 +424,39 @@ Test(model_rejects, missing_column_fails_begin)
 	fixture_free_config(cfg);
 }
 
+/* Every missing column in one message, not the first one only: a mapping
+ * is fixed in one round. */
+Test(model_rejects, missing_columns_all_named)
+{
+	struct cs_config *cfg = fixture_config(dims2, 2);
+	struct cs_data *d = fixture_data(cfg, KIND_REVENUE, fixture_time("2024-04-01"));
+	char err[512] = "";
+	static const char *const old_acols[] = {"account_key", "customer_key", "plan",
+						"seats",       "started_at",   "first_value_at"};
+	cr_assert_null(cs_data_begin(d, DS_ACCOUNTS, 0, 0, 6, old_acols, err, sizeof(err)));
+	cr_assert_str_eq(err, "dataset \"accounts\": missing columns \"billing_key\", "
+			      "\"region\" (segment dimension); cs_exporter --config.check "
+			      "--connect lists those of every dataset");
+	static const char *const old_scols[] = {"customer_key",	 "amount",	   "currency",
+						"interval_unit", "interval_count", "quantity",
+						"status",	 "valid_from",	   "valid_to"};
+	cr_assert_eq(cs_data_check_columns(cfg, DS_SUBSCRIPTIONS, "subscriptions", 9, old_scols,
+					   err, sizeof(err)),
+		     2);
+	cr_assert_str_eq(err, "dataset \"subscriptions\": missing columns \"billing_key\", "
+			      "\"amount_minor\"");
+	static const char *const ocols[] = {"account_key", "value", "extra"};
+	cr_assert_eq(
+	    cs_data_check_columns(cfg, CS_DS_OUTCOME, "emails", 3, ocols, err, sizeof(err)), 0);
+	/* The optional name column is never missing. */
+	static const char *const full[] = {"account_key", "billing_key",    "plan",	 "region",
+					   "seats",	  "first_value_at", "started_at"};
+	cr_assert_eq(cs_data_check_columns(cfg, DS_ACCOUNTS, "accounts", 7, full, err, sizeof(err)),
+		     0);
+	cs_data_free(d);
+	fixture_free_config(cfg);
+}
+
 /* ------------------------------------------------------------ joins */
 
 static const char *seg_value(const struct cs_data *d, uint32_t seg, size_t dim)
