@@ -51,7 +51,7 @@ struct cs_data_private {
 	const char *unknown[CS_MAX_DIMENSIONS];
 	bool need_unknown;
 
-	size_t cap_accounts, cap_customers, cap_trials, cap_surveys;
+	size_t cap_accounts, cap_customers, cap_surveys;
 	size_t *cap_outcomes;
 };
 
@@ -201,6 +201,7 @@ void finish_accounts(struct cs_data *d);
 void mrr_reserve(struct cs_data *d, size_t n);
 void activity_alloc(struct cs_data *d);
 void tickets_alloc(struct cs_data *d);
+void trials_alloc(struct cs_data *d);
 void nps_alloc(struct cs_data *d);
 
 #endif

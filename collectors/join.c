@@ -325,14 +325,24 @@ static void remap_unknown(uint32_t *seg, uint32_t unknown)
 		*seg = unknown;
 }
 
-/* Activity and tickets of unknown accounts were counted in the last segment
- * slot; that slot becomes the unknown segment unless an account combination
- * is it. */
+/* Activity, tickets and trials of unknown accounts were counted in the last
+ * segment slot; that slot becomes the unknown segment unless an account
+ * combination is it. */
 static void move_unknown_slot(struct cs_data *d, uint32_t unknown)
 {
 	struct cs_activity_counts *a = &d->activity;
 	struct cs_tickets *k = &d->tickets;
+	struct cs_trial_counts *tr = &d->trials;
 	size_t nfeat = d->cfg->nfeatures;
+
+	if (tr->n && unknown != tr->nseg - 1) {
+		size_t slot = tr->nseg - 1;
+
+		for (size_t i = 0; i < tr->nwin * 2; i++) {
+			tr->n[unknown * tr->nwin * 2 + i] += tr->n[slot * tr->nwin * 2 + i];
+			tr->n[slot * tr->nwin * 2 + i] = 0;
+		}
+	}
 
 	if (k->seg && unknown != k->nseg - 1) {
 		size_t slot = k->nseg - 1;
@@ -377,12 +387,14 @@ void cs_data_link(struct cs_data *d)
 		activity_alloc(d);
 	if (need & (1u << DS_TICKETS))
 		tickets_alloc(d);
+	if (need & (1u << DS_TRIALS))
+		trials_alloc(d);
 	if (need & (1u << DS_SUBSCRIPTIONS))
 		mrr_reserve(d, d->ncustomers);
 	if (cs_plan_has(&d->plan, KIND_HEALTH))
 		nps_alloc(d);
 	if (!p->need_unknown) {
-		d->activity.nseg = d->tickets.nseg = d->seg.n;
+		d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->seg.n;
 		return;
 	}
 
@@ -407,6 +419,6 @@ void cs_data_link(struct cs_data *d)
 	for (size_t r = 0; r < nruns; r++)
 		for (size_t i = 0; i < d->noutcome_values[r]; i++)
 			remap_unknown(&d->outcomes[r][i].seg, unknown);
-	d->activity.nseg = d->tickets.nseg = d->seg.n;
+	d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->seg.n;
 	p->need_unknown = false;
 }

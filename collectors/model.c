@@ -118,7 +118,7 @@ void cs_data_free(struct cs_data *d)
 	free(d->customers);
 	free(d->mrr.mrr);
 	free(d->mrr.first_positive);
-	free(d->trials);
+	free(d->trials.n);
 	free(d->surveys);
 	free(d->activity.account_users);
 	free(d->activity.seg_users);

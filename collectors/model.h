@@ -131,11 +131,16 @@ struct cs_mrr {
 	uint64_t rows;		 /* valid subscription rows */
 };
 
-struct cs_trial {
-	uint32_t customer;
-	cs_time started_at;
-	cs_time ended_at; /* CS_TIME_NONE: running */
-	bool converted;
+/*
+ * Trials are counted as they stream in and never stored: per segment and
+ * plan window, the trials that ended in [t - W, t), converted or not. They
+ * attribute to segments through their billing customer.
+ */
+struct cs_trial_counts {
+	size_t nwin;   /* plan.nwindows */
+	size_t nseg;   /* segment slots; d->seg.n once linked */
+	uint64_t *n;   /* [(seg * nwin + w) * 2 + (converted ? 0 : 1)] */
+	uint64_t rows; /* valid trial rows */
 };
 
 struct cs_survey {
@@ -244,8 +249,7 @@ struct cs_data {
 	struct cs_customer *customers;
 	size_t ncustomers;
 	struct cs_mrr mrr;
-	struct cs_trial *trials;
-	size_t ntrials;
+	struct cs_trial_counts trials;
 	struct cs_survey *surveys; /* not for health: see struct cs_latest_nps */
 	size_t nsurveys;
 	struct cs_latest_nps nps; /* health only */

@@ -2,7 +2,8 @@
  * trials: trial conversion (SPEC section 3) over trials that ended inside
  * each window [t - W, t). A running trial (ended_at NULL) and one that ends
  * at or after t are not counted; trials attribute to segments through their
- * billing customer.
+ * billing customer. The loader counted them per segment and window as they
+ * streamed in (struct cs_trial_counts).
  */
 #include <stdlib.h>
 
@@ -13,20 +14,16 @@
 void kpi_trials(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
 	size_t nw = col->nwindows, ns = d->seg.n;
-	/* [seg][window][0 converted, 1 canceled] */
+	const struct cs_trial_counts *k = &d->trials;
+	/* [seg][window][0 converted, 1 canceled], the collector's windows */
 	uint64_t *n = xcalloc(ns * nw * 2 + 1, sizeof(*n));
 
-	for (size_t i = 0; i < d->ntrials; i++) {
-		const struct cs_trial *t = &d->trials[i];
-		if (t->ended_at == CS_TIME_NONE || t->ended_at >= d->as_of)
-			continue;
-		uint32_t seg = d->customers[t->customer].seg;
-		if (seg >= ns)
-			continue;
+	for (size_t s = 0; s < ns && s < k->nseg; s++) {
 		for (size_t w = 0; w < nw; w++) {
-			cs_time t0 = d->as_of - col->windows[w].seconds * CS_SECOND;
-			if (t->ended_at >= t0)
-				n[(seg * nw + w) * 2 + (t->converted ? 0 : 1)]++;
+			size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
+
+			n[(s * nw + w) * 2] = k->n[(s * k->nwin + kw) * 2];
+			n[(s * nw + w) * 2 + 1] = k->n[(s * k->nwin + kw) * 2 + 1];
 		}
 	}
 
