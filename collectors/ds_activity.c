@@ -7,7 +7,7 @@
  * Counted while it streams in and never stored row by row: at ~20 rows per
  * account it would dominate the memory of an evaluation. The exporter wraps
  * the query in ORDER BY account_key, user_key (byte order; see
- * config_activity_sql), so the rows of one user arrive together and a user
+ * cs_dataset_query), so the rows of one user arrive together and a user
  * is complete when the next one starts; a stream out of that order fails.
  */
 #include "dataset.h"

@@ -156,7 +156,7 @@ struct cs_survey {
  * Activity is counted while it streams in and never stored row by row: at
  * ~20 rows per account it would dominate the memory of a cycle. The exporter
  * wraps the activity query in ORDER BY account_key, user_key (byte order;
- * config_activity_sql), so the rows of one user arrive together and a user
+ * cs_dataset_query), so the rows of one user arrive together and a user
  * is complete when the next one starts. A user is an (account key, user key)
  * pair, for accounts no CRM account has as well.
  *
