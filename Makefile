@@ -35,7 +35,7 @@ TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 BIN      := $(BUILD)/cs_exporter
 UNIT     := $(BUILD)/unit_tests
 
-.PHONY: all deps check unit integration demo bench soak fuzz install format format-check valgrind clean FORCE
+.PHONY: all deps check unit integration demo bench soak fuzz install deb format format-check valgrind clean FORCE
 
 all: $(BIN) $(TOOLS)
 
@@ -106,7 +106,10 @@ valgrind: deps
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [UNITDIR=...]
 #   PREFIX/bin/cs_exporter                       the binary
 #   PREFIX/share/man/man1/cs_exporter.1          the manual
-#   PREFIX/share/cs_exporter/                    dashboards, rules, runbook, example config,
+#   PREFIX/share/cs_exporter/                    everything under dashboards/ but generate.py:
+#                                                grafana/, provisioning/ (its dashboard provider's
+#                                                path set to PREFIX/share/cs_exporter/grafana),
+#                                                rules/, runbook.md, alertmanager.yml; example.conf;
 #                                                mapping recipes (recipes/)
 #   SYSCONFDIR/cs_exporter/cs_exporter.conf      the example config, only when none is there
 #   UNITDIR/cs_exporter.service                  the systemd unit (PREFIX/lib/systemd/system,
@@ -126,6 +129,8 @@ install: $(BIN)
 	cd dashboards && find . -type f ! -name '*.py' ! -name '*~' | LC_ALL=C sort | while read -r f; do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/cs_exporter/$$f" || exit 1; \
 	done
+	sed -i 's|^\( *path: \)/usr/local/share/cs_exporter/|\1$(PREFIX)/share/cs_exporter/|' \
+		$(DESTDIR)$(PREFIX)/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml
 	install -m 0644 config/example.conf $(DESTDIR)$(PREFIX)/share/cs_exporter/example.conf
 	install -d $(DESTDIR)$(PREFIX)/share/cs_exporter/recipes
 	install -m 0644 config/recipes/*.conf config/recipes/README.md $(DESTDIR)$(PREFIX)/share/cs_exporter/recipes/
@@ -135,6 +140,11 @@ install: $(BIN)
 		echo "install -m 0644 config/example.conf $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf"; \
 		install -m 0644 config/example.conf $(DESTDIR)$(SYSCONFDIR)/cs_exporter/cs_exporter.conf; \
 	fi
+
+# make deb: a Debian package built with dpkg-deb alone (packaging/deb/build.sh):
+# $(BUILD)/deb/cs-exporter_VERSION-1_ARCH.deb, from its own hardened objects.
+deb:
+	@packaging/deb/build.sh $(BUILD) $(VERSION)
 
 FORMAT_FILES = $(wildcard exporter/*.[ch] collectors/*.[ch] collectors/base/*.[ch] config/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
 

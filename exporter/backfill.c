@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../collectors/model.h"
@@ -19,7 +20,10 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2
 /* A typo such as --step 1s over a year would otherwise run for days. */
-#define MAX_STEPS 100000
+#define MAX_STEPS  100000
+#define MAX_LABELS 16
+/* Without a terminal, one progress line this often (seconds). */
+#define PROGRESS_EVERY 10
 
 /* ---- regrouping renders ---------------------------------------------------- */
 
@@ -46,6 +50,12 @@ struct om_merge {
 	size_t nfam;
 	struct om_slot *tab; /* open addressing, power-of-two size */
 	size_t tabcap, tabn;
+	/* om_merge_add_label: name="value" pairs, comma-separated, added to
+	 * every sample, and their names to find a clash with a family's own. */
+	struct buf extra;
+	char **extra_names;
+	size_t nextra;
+	char conflict[256];
 };
 
 struct om_merge *om_merge_new(void)
@@ -75,7 +85,28 @@ void om_merge_free(struct om_merge *m)
 	}
 	free(m->fam);
 	free(m->tab);
+	for (size_t i = 0; i < m->nextra; i++)
+		free(m->extra_names[i]);
+	free(m->extra_names);
+	buf_release(&m->extra);
 	free(m);
+}
+
+void om_merge_add_label(struct om_merge *m, const char *name, const char *value)
+{
+	if (m->extra.len)
+		buf_addch(&m->extra, ',');
+	buf_adds(&m->extra, name);
+	buf_adds(&m->extra, "=\"");
+	expo_escape_label(&m->extra, value);
+	buf_addch(&m->extra, '"');
+	m->extra_names = xrealloc(m->extra_names, (m->nextra + 1) * sizeof(*m->extra_names));
+	m->extra_names[m->nextra++] = xstrdup(name);
+}
+
+const char *om_merge_conflict(const struct om_merge *m)
+{
+	return m->conflict;
 }
 
 static uint64_t hash_key(size_t fam, const char *key, size_t len)
@@ -152,24 +183,38 @@ static size_t family_get(struct om_merge *m, const char *name, size_t len, bool 
 	return m->nfam++;
 }
 
+static const char *extra_clash(const struct om_merge *m, const char *name, size_t len)
+{
+	for (size_t i = 0; i < m->nextra; i++)
+		if (strlen(m->extra_names[i]) == len && memcmp(m->extra_names[i], name, len) == 0)
+			return m->extra_names[i];
+	return NULL;
+}
+
 /*
  * Appends to key the label pairs of a sample line (value escapes kept as
  * rendered, which is canonical for one renderer), leaving out "le" when
- * strip_le: the buckets of one histogram point then share the key.
+ * strip_le: the buckets of one histogram point then share the key. Returns
+ * the pointer just past the label set ('}' included), or past the name when
+ * there is none; sets *clash to an added label the line already has.
  */
-static void series_key(const char *line, const char *end, bool strip_le, struct buf *key)
+static const char *series_key(const struct om_merge *m, const char *line, const char *end,
+			      bool strip_le, struct buf *key, const char **clash)
 {
 	const char *p = line;
 	while (p < end && *p != '{' && *p != ' ')
 		p++;
 	if (p == end || *p != '{')
-		return;
+		return p;
 	p++;
 	while (p < end && *p != '}') {
 		const char *pair = p;
 		while (p < end && *p != '=')
 			p++;
 		bool is_le = (size_t)(p - pair) == 2 && memcmp(pair, "le", 2) == 0;
+		const char *c = m->nextra ? extra_clash(m, pair, (size_t)(p - pair)) : NULL;
+		if (c && !*clash)
+			*clash = c;
 		if (p + 1 >= end || p[1] != '"')
 			break;
 		p += 2;
@@ -186,6 +231,7 @@ static void series_key(const char *line, const char *end, bool strip_le, struct 
 		if (p < end && *p == ',')
 			p++;
 	}
+	return p < end ? p + 1 : p;
 }
 
 static void format_ts(char *dst, size_t len, int64_t usec)
@@ -250,9 +296,30 @@ int om_merge_add(struct om_merge *m, const char *text, size_t len, int64_t ts_us
 				break;
 			}
 			buf_reset(&key);
-			series_key(p, eol, m->fam[cur]->strip_le, &key);
+			const char *clash = NULL;
+			const char *lend =
+			    series_key(m, p, eol, m->fam[cur]->strip_le, &key, &clash);
+			if (clash) {
+				snprintf(m->conflict, sizeof(m->conflict),
+					 "label \"%s\" is already one of %s's", clash,
+					 m->fam[cur]->name);
+				rc = -2;
+				break;
+			}
 			struct om_series *s = series_get(m, cur, key.data ? key.data : "", key.len);
-			buf_add(&s->lines, p, (size_t)(eol - p));
+			if (m->extra.len) {
+				bool braces = lend > p && lend[-1] == '}';
+				buf_add(&s->lines, p, (size_t)(lend - p) - braces);
+				if (!braces)
+					buf_addch(&s->lines, '{');
+				else if (lend[-2] != '{')
+					buf_addch(&s->lines, ',');
+				buf_add(&s->lines, m->extra.data, m->extra.len);
+				buf_addch(&s->lines, '}');
+				buf_add(&s->lines, lend, (size_t)(eol - lend));
+			} else {
+				buf_add(&s->lines, p, (size_t)(eol - p));
+			}
 			buf_addch(&s->lines, ' ');
 			buf_add(&s->lines, ts, tslen);
 			buf_addch(&s->lines, '\n');
@@ -270,12 +337,41 @@ static int family_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void om_merge_finish(struct om_merge *m, struct buf *out)
+static int write_all(FILE *f, const char *data, size_t len)
 {
-	/* Slots hold family indexes: sort a copy, not m->fam. */
+	return len && fwrite(data, 1, len, f) != len ? -1 : 0;
+}
+
+/* Slots hold family indexes: a sorted copy, not m->fam. */
+static struct om_family **families_sorted(const struct om_merge *m)
+{
 	struct om_family **order = xmalloc((m->nfam ? m->nfam : 1) * sizeof(*order));
 	memcpy(order, m->fam, m->nfam * sizeof(*order));
 	qsort(order, m->nfam, sizeof(*order), family_cmp);
+	return order;
+}
+
+int om_merge_write(struct om_merge *m, FILE *out)
+{
+	struct om_family **order = families_sorted(m);
+	int rc = 0;
+	for (size_t i = 0; i < m->nfam && rc == 0; i++) {
+		struct om_family *f = order[i];
+		rc = write_all(out, f->meta.data, f->meta.len);
+		for (size_t k = 0; k < f->ns && rc == 0; k++) {
+			rc = write_all(out, f->s[k].lines.data, f->s[k].lines.len);
+			buf_release(&f->s[k].lines);
+		}
+	}
+	free(order);
+	if (rc == 0)
+		rc = write_all(out, "# EOF\n", 6);
+	return rc == 0 && fflush(out) == 0 ? 0 : -1;
+}
+
+void om_merge_finish(struct om_merge *m, struct buf *out)
+{
+	struct om_family **order = families_sorted(m);
 	for (size_t i = 0; i < m->nfam; i++) {
 		struct om_family *f = order[i];
 		buf_add(out, f->meta.data, f->meta.len);
@@ -286,17 +382,20 @@ void om_merge_finish(struct om_merge *m, struct buf *out)
 	free(order);
 }
 
-/* ---- the command ----------------------------------------------------------- */
+/* ---- flags ----------------------------------------------------------------- */
 
 struct bf_flags {
 	const char *config_file;
 	const char *from, *to, *step, *output;
+	const char *labels[MAX_LABELS]; /* "name=value", as given */
+	size_t nlabels;
 };
 
 static void bf_usage(FILE *out)
 {
 	fprintf(out, "usage: cs_exporter backfill --config.file=FILE --from=DATE --to=DATE\n"
-		     "                            [--step=DURATION] [--output=FILE]\n"
+		     "                            [--step=DURATION] [--label=NAME=VALUE]...\n"
+		     "                            [--output=FILE]\n"
 		     "\n"
 		     "Evaluates every collector at FROM, FROM+STEP, ... up to TO (inclusive), as\n"
 		     "--once --as-of would, and writes OpenMetrics with timestamps for\n"
@@ -307,6 +406,9 @@ static void bf_usage(FILE *out)
 		     "                      YYYY-MM-DD (midnight UTC)\n"
 		     "  --to=DATE           last instant, same forms; not before --from\n"
 		     "  --step=DURATION     one integer and a unit s, m, h, d or w (default 1d)\n"
+		     "  --label=NAME=VALUE  add this label to every sample; repeatable. Give the\n"
+		     "                      live target's job and instance, as Prometheus\n"
+		     "                      attaches them, or dashboards and rules miss the data\n"
 		     "  --output=FILE       where to write (default standard output)\n"
 		     "  --log.level=LEVEL   debug, info, warn or error (default info)\n"
 		     "  --log.format=FORMAT logfmt or json (default logfmt)\n"
@@ -317,12 +419,13 @@ static void bf_usage(FILE *out)
 
 static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 {
-	enum { F_CONFIG = 1, F_FROM, F_TO, F_STEP, F_OUTPUT, F_LEVEL, F_LOGFMT, F_HELP };
+	enum { F_CONFIG = 1, F_FROM, F_TO, F_STEP, F_LABEL, F_OUTPUT, F_LEVEL, F_LOGFMT, F_HELP };
 	static const struct option opts[] = {
 	    {"config.file", required_argument, NULL, F_CONFIG},
 	    {"from", required_argument, NULL, F_FROM},
 	    {"to", required_argument, NULL, F_TO},
 	    {"step", required_argument, NULL, F_STEP},
+	    {"label", required_argument, NULL, F_LABEL},
 	    {"output", required_argument, NULL, F_OUTPUT},
 	    {"log.level", required_argument, NULL, F_LEVEL},
 	    {"log.format", required_argument, NULL, F_LOGFMT},
@@ -345,6 +448,14 @@ static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 			break;
 		case F_STEP:
 			f->step = optarg;
+			break;
+		case F_LABEL:
+			if (f->nlabels == MAX_LABELS) {
+				fprintf(stderr, "cs_exporter: backfill: more than %d --label\n",
+					MAX_LABELS);
+				return -1;
+			}
+			f->labels[f->nlabels++] = optarg;
 			break;
 		case F_OUTPUT:
 			f->output = optarg;
@@ -380,11 +491,163 @@ static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 	return 0;
 }
 
+/*
+ * Checks one --label: NAME=VALUE with a Prometheus label name that neither
+ * Prometheus (__*, le, quantile) nor the segment dimensions of the config
+ * use. A clash with a label a family always has (collector, window, type, ...)
+ * is caught by om_merge_add at the first step that renders the family: the
+ * renders are the one list of those names.
+ */
+static int check_label(const char *arg, const struct cs_config *cfg, const struct bf_flags *f,
+		       size_t idx)
+{
+	static const char *const reserved[] = {"le", "quantile", NULL};
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : 0;
+	bool valid = len > 0 && !(arg[0] >= '0' && arg[0] <= '9');
+	for (size_t i = 0; valid && i < len; i++) {
+		char c = arg[i];
+		valid = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '_';
+	}
+	if (!valid) {
+		fprintf(stderr,
+			"cs_exporter: backfill: invalid --label \"%s\": want NAME=VALUE, NAME of "
+			"letters, digits and _, not starting with a digit\n",
+			arg);
+		return -1;
+	}
+	if (eq[1] == '\0') {
+		fprintf(stderr,
+			"cs_exporter: backfill: --label \"%s\": empty value (Prometheus drops "
+			"such a label)\n",
+			arg);
+		return -1;
+	}
+	if (len >= 2 && arg[0] == '_' && arg[1] == '_') {
+		fprintf(stderr,
+			"cs_exporter: backfill: --label \"%.*s\": names starting with __ "
+			"are reserved to Prometheus\n",
+			(int)len, arg);
+		return -1;
+	}
+	bool taken = false;
+	for (size_t i = 0; reserved[i] && !taken; i++)
+		taken = strlen(reserved[i]) == len && memcmp(reserved[i], arg, len) == 0;
+	for (size_t i = 0; i < cfg->ndims && !taken; i++)
+		taken = strlen(cfg->dims[i]) == len && memcmp(cfg->dims[i], arg, len) == 0;
+	if (taken) {
+		fprintf(stderr,
+			"cs_exporter: backfill: --label \"%.*s\": the exported families already "
+			"use that label\n",
+			(int)len, arg);
+		return -1;
+	}
+	for (size_t i = 0; i < idx; i++)
+		if (strncmp(f->labels[i], arg, len + 1) == 0) {
+			fprintf(stderr, "cs_exporter: backfill: --label \"%.*s\" given twice\n",
+				(int)len, arg);
+			return -1;
+		}
+	return 0;
+}
+
+/* ---- progress -------------------------------------------------------------- */
+
+/*
+ * On a terminal, a bar redrawn in place; otherwise (a log file, the journal)
+ * one log line every PROGRESS_EVERY seconds. Both give the step, the instant
+ * and an estimate of the time left.
+ */
+struct progress {
+	bool tty;
+	bool line_open; /* the bar is on screen, the cursor at its start */
+	uint64_t total;
+	double started, last;
+};
+
+static double mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void format_secs(char *dst, size_t len, double secs)
+{
+	long s = (long)(secs + 0.5);
+	if (s >= 3600)
+		snprintf(dst, len, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else if (s >= 60)
+		snprintf(dst, len, "%ldm%02lds", s / 60, s % 60);
+	else
+		snprintf(dst, len, "%lds", s);
+}
+
+/* Called before step done+1 (at as_of) and, with done == total, at the end. */
+static void progress_show(struct progress *p, uint64_t done, cs_time as_of)
+{
+	double now = mono_seconds();
+	bool end = done == p->total;
+	if (!p->tty && !end && done > 0 && now - p->last < PROGRESS_EVERY)
+		return;
+	p->last = now;
+	char when[40] = "", elapsed[24], left[24] = "?";
+	if (!end)
+		cs_format_time(as_of, when, sizeof(when));
+	format_secs(elapsed, sizeof(elapsed), now - p->started);
+	if (done > 0)
+		format_secs(left, sizeof(left),
+			    (now - p->started) / (double)done * (double)(p->total - done));
+	unsigned pct = (unsigned)(done * 100 / p->total);
+	if (p->tty) {
+		enum { WIDTH = 30 };
+		char bar[WIDTH + 1];
+		size_t fill = (size_t)(done * WIDTH / p->total);
+		memset(bar, '#', fill);
+		memset(bar + fill, '.', WIDTH - fill);
+		bar[WIDTH] = '\0';
+		/* The cursor goes back to the start of the line: log lines of the
+		 * step (rows rejected, ...) overwrite the bar, which is then drawn
+		 * again below them. */
+		if (end)
+			fprintf(stderr, "\r\033[Kbackfill [%s] %3u%% %llu/%llu took %s\n", bar, pct,
+				(unsigned long long)done, (unsigned long long)p->total, elapsed);
+		else
+			fprintf(stderr, "\r\033[Kbackfill [%s] %3u%% %llu/%llu %s left %s\r", bar,
+				pct, (unsigned long long)done, (unsigned long long)p->total, when,
+				left);
+		p->line_open = !end;
+		return;
+	}
+	char sdone[24], stotal[24], spct[8];
+	snprintf(sdone, sizeof(sdone), "%llu", (unsigned long long)done);
+	snprintf(stotal, sizeof(stotal), "%llu", (unsigned long long)p->total);
+	snprintf(spct, sizeof(spct), "%u", pct);
+	if (end)
+		logx(LOG_INFO, "backfill evaluated every step", "steps", stotal, "elapsed", elapsed,
+		     NULL);
+	else
+		logx(LOG_INFO, "backfill progress", "done", sdone, "steps", stotal, "percent", spct,
+		     "next", when, "elapsed", elapsed, "left", left, NULL);
+}
+
+/* Clears the bar before a line of our own that may be shorter than it. */
+static void progress_break(struct progress *p)
+{
+	if (p->line_open) {
+		fputs("\r\033[K", stderr);
+		p->line_open = false;
+	}
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
 /* Runs every collector at as_of into a fresh snapshot, so that each step's
  * counters (rows rejected) are that run's alone, as with --once. */
 struct step_ctx {
 	cs_time as_of;
-	bool *progress_line;
+	struct progress *progress;
 };
 
 static void step_failed(void *ctx, const struct cs_collector *c, const char *err)
@@ -392,31 +655,20 @@ static void step_failed(void *ctx, const struct cs_collector *c, const char *err
 	struct step_ctx *sc = ctx;
 	char when[40];
 	cs_format_time(sc->as_of, when, sizeof(when));
-	/* A log line must not continue the progress line. */
-	if (*sc->progress_line) {
-		fputc('\n', stderr);
-		*sc->progress_line = false;
-	}
+	progress_break(sc->progress);
 	logx(LOG_ERROR, "collector failed", "collector", c->name, "as_of", when, "err", err, NULL);
 }
 
 static size_t eval_step(const struct cs_config *cfg, struct pg_source *const *sources,
-			cs_time as_of, bool *progress_line, struct buf *out)
+			cs_time as_of, struct progress *progress, struct buf *out)
 {
 	struct snapshot *snap = snapshot_new();
 	snapshot_configure(snap, cfg);
-	struct step_ctx sc = {as_of, progress_line};
+	struct step_ctx sc = {as_of, progress};
 	size_t failed = eval_once(snap, cfg, sources, as_of, step_failed, &sc);
 	snapshot_render_stable(snap, EXPO_OPENMETRICS, out);
 	snapshot_free(snap);
 	return failed;
-}
-
-static int write_all(FILE *f, const char *data, size_t len)
-{
-	if (len && fwrite(data, 1, len, f) != len)
-		return -1;
-	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
 int backfill_main(int argc, char **argv)
@@ -459,6 +711,11 @@ int backfill_main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return EXIT_USAGE;
 	}
+	for (size_t i = 0; i < f.nlabels; i++)
+		if (check_label(f.labels[i], cfg, &f, i) < 0) {
+			config_free(cfg);
+			return EXIT_USAGE;
+		}
 	/* Opened before the long part, so a bad path fails at once. */
 	FILE *out = stdout;
 	if (f.output && !(out = fopen(f.output, "w"))) {
@@ -470,40 +727,54 @@ int backfill_main(int argc, char **argv)
 
 	struct pg_source **sources = pg_sources_open(cfg);
 
-	bool progress = isatty(STDERR_FILENO), progress_line = false;
+	struct progress pr = {.tty = isatty(STDERR_FILENO), .total = nsteps};
+	pr.started = pr.last = mono_seconds();
 	struct om_merge *m = om_merge_new();
+	for (size_t i = 0; i < f.nlabels; i++) {
+		char *eq = strchr(f.labels[i], '=');
+		*eq = '\0';
+		om_merge_add_label(m, f.labels[i], eq + 1);
+		*eq = '=';
+	}
 	struct buf render = BUF_INIT;
 	size_t failed = 0, failed_steps = 0;
-	for (uint64_t i = 0; i < nsteps; i++) {
+	bool clash = false;
+	for (uint64_t i = 0; i < nsteps && !clash; i++) {
 		cs_time as_of = from + (int64_t)i * step * CS_SECOND;
-		if (progress) {
-			char when[40];
-			cs_format_time(as_of, when, sizeof(when));
-			fprintf(stderr, "\rbackfill: step %llu/%llu %s ", (unsigned long long)i + 1,
-				(unsigned long long)nsteps, when);
-			progress_line = true;
-		}
+		progress_show(&pr, i, as_of);
 		buf_reset(&render);
-		size_t fs = eval_step(cfg, sources, as_of, &progress_line, &render);
+		size_t fs = eval_step(cfg, sources, as_of, &pr, &render);
 		failed += fs;
 		failed_steps += fs > 0;
-		om_merge_add(m, render.data ? render.data : "", render.len, as_of);
+		if (om_merge_add(m, render.data ? render.data : "", render.len, as_of) == -2) {
+			progress_break(&pr);
+			fprintf(stderr, "cs_exporter: backfill: --label: %s\n",
+				om_merge_conflict(m));
+			clash = true;
+		}
 	}
-	if (progress_line)
-		fputc('\n', stderr);
+	if (!clash)
+		progress_show(&pr, nsteps, 0);
 	buf_release(&render);
 	pg_sources_close(sources, cfg->nsources);
+	if (clash) {
+		om_merge_free(m);
+		if (out != stdout) {
+			fclose(out);
+			remove(f.output);
+		}
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
 
-	struct buf merged = BUF_INIT;
-	om_merge_finish(m, &merged);
-	om_merge_free(m);
+	/* Straight from the merge: no second copy of the whole output. */
 	int rc = failed ? EXIT_FAILED : 0;
-	if (write_all(out, merged.data, merged.len) < 0) {
+	if (om_merge_write(m, out) < 0) {
 		fprintf(stderr, "cs_exporter: backfill: could not write \"%s\": %s\n",
 			f.output ? f.output : "standard output", strerror(errno));
 		rc = EXIT_FAILED;
 	}
-	buf_release(&merged);
+	om_merge_free(m);
 	if (out != stdout && fclose(out) != 0) {
 		fprintf(stderr, "cs_exporter: backfill: could not write \"%s\": %s\n", f.output,
 			strerror(errno));

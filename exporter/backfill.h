@@ -18,6 +18,7 @@
 #define CS_BACKFILL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "../collectors/base/buf.h"
@@ -32,12 +33,24 @@ struct om_merge *om_merge_new(void);
 void om_merge_free(struct om_merge *m);
 
 /*
+ * Adds name="value" (value escaped here) to every sample of the renders added
+ * after it, after the sample's own labels: backfill --label. name must be a
+ * valid label name.
+ */
+void om_merge_add_label(struct om_merge *m, const char *name, const char *value);
+
+/*
  * Adds one OpenMetrics exposition (as expo_render writes it, "# EOF"
  * optional) taken at unix time ts_usec (microseconds). Renders must be added
- * in increasing time order. Returns 0, or -1 when a sample line comes before
- * any metadata line (the text is not an OpenMetrics render).
+ * in increasing time order. Returns 0, -1 when a sample line comes before
+ * any metadata line (the text is not an OpenMetrics render), or -2 when a
+ * sample already has a label of om_merge_add_label (om_merge_conflict says
+ * which, and of which family). On error the render is partly added.
  */
 int om_merge_add(struct om_merge *m, const char *text, size_t len, int64_t ts_usec);
+
+/* After om_merge_add returned -2: the clash, as a sentence fragment. */
+const char *om_merge_conflict(const struct om_merge *m);
 
 /*
  * Appends the merged exposition to out: families sorted by name, each with
@@ -46,5 +59,12 @@ int om_merge_add(struct om_merge *m, const char *text, size_t len, int64_t ts_us
  * lines), and "# EOF".
  */
 void om_merge_finish(struct om_merge *m, struct buf *out);
+
+/*
+ * Writes what om_merge_finish appends to out, releasing each series' points
+ * once written (m is then only fit for om_merge_free), and flushes. Returns
+ * 0, or -1 with errno set when a write failed.
+ */
+int om_merge_write(struct om_merge *m, FILE *out);
 
 #endif

@@ -36,7 +36,9 @@
 #   BENCH_RUNS      repetitions of each timed cycle, median kept (default: 3
 #                   on S, 1 on M and L)
 #   BENCH_SEED      demo data seed (default 1)
-#   BENCH_AS_OF     evaluation instant of part 1 (default the demo's anchor)
+#   BENCH_ANCHOR    the demo data's anchor day (default 2026-11-01: fixed, so
+#                   that runs on different days measure the same data)
+#   BENCH_AS_OF     evaluation instant of part 1 (default the anchor)
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
@@ -46,7 +48,8 @@ BIN=$BUILD/cs_exporter
 OUT=$CS_ROOT/tests/out/bench
 TIERS=${TIER:-S M L}
 SEED=${BENCH_SEED:-1}
-AS_OF=${BENCH_AS_OF:-2026-11-01T00:00:00Z}
+ANCHOR=${BENCH_ANCHOR:-2026-11-01}
+AS_OF=${BENCH_AS_OF:-${ANCHOR}T00:00:00Z}
 QUICK=${BENCH_QUICK:-0}
 TARGET_SERIES=10000
 mkdir -p "$OUT"
@@ -507,9 +510,10 @@ for tier in $TIERS; do
 	if [ "$tier" = L ]; then export BENCH_TIMEOUT=${BENCH_TIMEOUT:-300s}; fi
 	PGDIR=$OUT/pg-$tier
 	pg_up "$PGDIR"
-	if ! "$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$accounts" --seed "$SEED" --check; then
+	if ! "$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$accounts" --seed "$SEED" \
+		--anchor "$ANCHOR" --check; then
 		echo "loading $accounts accounts into $PGDIR (once; later runs reuse it)" >&2
-		"$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$accounts" --seed "$SEED" \
+		"$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$accounts" --seed "$SEED" --anchor "$ANCHOR" \
 			>"$T/load.$tier.log" 2>&1 || fail "demo load failed: $(tail -5 "$T/load.$tier.log")"
 	fi
 	# A group, not a pipeline: the parts must run in this shell so that

@@ -29,6 +29,9 @@ WARMUP=${SOAK_WARMUP:-$((CYCLES / 10))}
 [ "$WARMUP" -lt "$CYCLES" ] || WARMUP=$((CYCLES - 1))
 ACCOUNTS=${SOAK_ACCOUNTS:-1000}
 SEED=${SOAK_SEED:-1}
+# The exporter evaluates at now: the data is anchored today, read once so
+# that the check and the load agree.
+ANCHOR=$(date -u +%Y-%m-%d)
 # Its own cluster: the benchmarks stop theirs when they end.
 PGDIR=$CS_ROOT/tests/out/bench/pg-soak-$ACCOUNTS
 
@@ -36,9 +39,10 @@ PGDIR=$CS_ROOT/tests/out/bench/pg-soak-$ACCOUNTS
 case "$CYCLES" in '' | *[!0-9]* | 0) fail "SOAK_CYCLES must be a positive integer" ;; esac
 
 pg_up "$PGDIR"
-if ! "$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$ACCOUNTS" --seed "$SEED" --check; then
+if ! "$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$ACCOUNTS" --seed "$SEED" --anchor "$ANCHOR" --check; then
 	echo "loading $ACCOUNTS accounts into $PGDIR" >&2
-	"$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$ACCOUNTS" --seed "$SEED" >"$T/load.log" 2>&1 ||
+	"$CS_ROOT/tests/demo/load.sh" "$PGDIR" --accounts "$ACCOUNTS" --seed "$SEED" --anchor "$ANCHOR" \
+		>"$T/load.log" 2>&1 ||
 		fail "demo load failed: $(tail -5 "$T/load.log")"
 fi
 

@@ -1,7 +1,13 @@
 #!/bin/bash
 # Loads the demo company into the private cluster in DIR:
 #
-#   tests/demo/load.sh DIR [--accounts N] [--seed S]     (defaults 10000 and 1)
+#   tests/demo/load.sh DIR [--accounts N] [--seed S] [--anchor YYYY-MM-DD] [--awkward]
+#
+# Defaults: 10000 accounts, seed 1, anchored today (UTC): the history ends at
+# 00:00 UTC of the anchor, so a load anchored today is alive at now. Tests
+# that compare numbers pin --anchor; --awkward loads the test company (segment
+# names with quotes, backslashes and non-ASCII, every invalid row kind often)
+# instead of the clean one a person looks at (see tests/tools/gen_demo.c).
 #
 # (Re)creates the databases billing and crm, streams the generator's COPY text
 # into every table (two at a time: one per core), builds the indexes the
@@ -11,22 +17,25 @@
 # The generator is $GEN_DEMO when set, else $BUILD/gen_demo when it is newer
 # than its source, else it is compiled into DIR (it needs only libc and
 # collectors/base/buf.c). On success the crm database's comment records what was
-# loaded ("cs_exporter demo accounts=N seed=S version=V"), so callers can
-# skip a load that is already there: see `load.sh DIR --accounts N --seed S
-# --check`, which exits 0 when exactly that load is present.
+# loaded ("cs_exporter demo accounts=N seed=S anchor=D names=clean|awkward
+# version=V"), so callers can skip a load that is already there: see `load.sh
+# DIR --accounts N --seed S [--anchor D] --check`, which exits 0 when exactly
+# that load is present (a load anchored yesterday is not).
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 pg="$root/tests/scripts/pg.sh"
 
 [ $# -ge 1 ] || {
-	echo "usage: load.sh DIR [--accounts N] [--seed S] [--check]" >&2
+	echo "usage: load.sh DIR [--accounts N] [--seed S] [--anchor YYYY-MM-DD] [--awkward] [--check]" >&2
 	exit 2
 }
 dir=$1
 shift
 accounts=10000
 seed=1
+anchor=
+names=clean
 check=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -37,6 +46,14 @@ while [ $# -gt 0 ]; do
 	--seed)
 		seed=$2
 		shift 2
+		;;
+	--anchor)
+		anchor=$2
+		shift 2
+		;;
+	--awkward)
+		names=awkward
+		shift
 		;;
 	--check)
 		check=1
@@ -53,11 +70,18 @@ case "$accounts$seed" in *[!0-9]*)
 	exit 2
 	;;
 esac
+[ -n "$anchor" ] || anchor=$(date -u +%Y-%m-%d)
+if ! [[ "$anchor" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] || ! date -u -d "$anchor" >/dev/null 2>&1; then
+	echo "load.sh: --anchor takes a date YYYY-MM-DD, not \"$anchor\"" >&2
+	exit 2
+fi
+gen_flags=(--anchor "$anchor")
+[ "$names" = clean ] || gen_flags+=(--awkward)
 
 # What the data depends on besides the arguments.
 version=$(cat "$root/tests/tools/gen_demo.c" "$root/tests/demo/billing.sql" \
 	"$root/tests/demo/crm.sql" | cksum | cut -d' ' -f1)
-marker="cs_exporter demo accounts=$accounts seed=$seed version=$version"
+marker="cs_exporter demo accounts=$accounts seed=$seed anchor=$anchor names=$names version=$version"
 
 # psql straight from the server's bin directory: Debian's /usr/bin/psql is a
 # Perl wrapper that costs a quarter second per call.
@@ -137,10 +161,10 @@ load_one() {
 	local db=$1 tbl=$2 part=${3:-}
 	local out="$counts/$db.$tbl.${part%%/*}"
 	if [ -n "$part" ] && [ "$event_parts" -gt 1 ]; then
-		"$gen" --seed "$seed" --accounts "$accounts" --table "$tbl" --part "$part" |
+		"$gen" --seed "$seed" --accounts "$accounts" "${gen_flags[@]}" --table "$tbl" --part "$part" |
 			psql_su -d "$db" -c "COPY $tbl FROM STDIN" -v QUIET=off >"$out"
 	else
-		"$gen" --seed "$seed" --accounts "$accounts" --table "$tbl" |
+		"$gen" --seed "$seed" --accounts "$accounts" "${gen_flags[@]}" --table "$tbl" |
 			psql_su -d "$db" -1 -c "TRUNCATE $tbl" -c "COPY $tbl FROM STDIN (FREEZE)" \
 				-v QUIET=off >"$out"
 	fi || echo "$db.$tbl" >>"$fails"
@@ -189,7 +213,7 @@ done
 echo "COMMENT ON DATABASE crm IS :'m';" | psql_su -d postgres -v m="$marker"
 
 t1=$(date +%s.%N)
-echo "loaded $accounts accounts (seed $seed) into $dir"
+echo "loaded $accounts accounts (seed $seed, anchored $anchor, $names names) into $dir"
 while read -r db tbl; do
 	n=$(cat "$counts/$db.$tbl."* | awk '$1 == "COPY" { n += $2 } END { print n + 0 }')
 	printf '  %-8s %-22s %12s\n' "$db" "$tbl" "$n"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Regenerates tests/golden/demo.prom, the expected --once exposition of the
-# 300-account demo load (seed 5) at 2026-11-01T00:00:00Z that
+# 300-account awkward demo load (seed 5) anchored on 2026-11-01, at
+# 2026-11-01T00:00:00Z, that
 # tests/integration/test_golden.sh compares against, by running that test's
 # own steps in write mode.
 #

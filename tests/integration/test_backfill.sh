@@ -5,7 +5,7 @@
 # `cs_exporter --once --as-of` computes at the same instants. Also: the file
 # is well-formed (metadata once per family, each series contiguous and in
 # time order, # EOF), bad flags exit 2, a failing collector exits 1 and is
-# named.
+# named, progress is a bar on a terminal and log lines otherwise.
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
@@ -41,7 +41,10 @@ expect_usage "could not open" --config.file "$good" --from 2026-01-01 --to 2026-
 
 # ---- demo data -----------------------------------------------------------
 pg_up "$T/pg"
-"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts 500 --seed 11 >"$T/load.log" 2>&1 ||
+# Anchored on a fixed day: the backfill range and the instants compared are
+# fixed dates before it. Awkward names go through promtool's import too.
+"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts 500 --seed 11 --anchor 2026-11-01 --awkward \
+	>"$T/load.log" 2>&1 ||
 	fail "demo data load failed: $(tail -5 "$T/load.log")"
 sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
 	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"
@@ -51,6 +54,18 @@ to=2026-10-31T00:00:00Z
 "$bin" backfill --config.file "$T/cs.conf" --from "$from" --to "$to" --step 1d \
 	--output "$T/backfill.om" 2>"$T/backfill.err" ||
 	fail "backfill exited $?: $(tail -5 "$T/backfill.err")"
+
+# Progress: log lines when stderr is not a terminal, a bar when it is.
+grep -q 'msg="backfill evaluated every step" steps=60 ' "$T/backfill.err" ||
+	fail "no closing progress line: $(tail -3 "$T/backfill.err")"
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$bin' backfill --config.file '$T/cs.conf' --from 2026-10-01 --to 2026-10-03 \
+		--output '$T/tty.om'" /dev/null >"$T/tty.out" 2>&1 </dev/null ||
+		fail "backfill on a terminal failed: $(tail -3 "$T/tty.out")"
+	grep -q 'backfill \[#*\] 100% 3/3 took ' "$T/tty.out" ||
+		fail "no progress bar on a terminal: $(tail -c 300 "$T/tty.out")"
+	! grep -q 'backfill progress' "$T/tty.out" || fail "log lines instead of a bar on a terminal"
+fi
 
 # ---- the file is OpenMetrics as promtool and the spec want it ------------
 python3 - "$T/backfill.om" <<'PY' || fail "backfill output is malformed"
@@ -168,8 +183,8 @@ set +e
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "backfill with a failing collector exited $rc, expected 1"
-grep -q 'collector=surveys' "$T/broken.err" || fail "failing collector not named: $(cat "$T/broken.err")"
-grep 'collector=revenue' "$T/broken.err" | grep -q 'collector failed' && fail "revenue reported as failed: $(cat "$T/broken.err")"
+grep -q 'msg="collector failed" collector=surveys' "$T/broken.err" || fail "failing collector not named: $(cat "$T/broken.err")"
+grep -q 'msg="collector failed" collector=revenue' "$T/broken.err" && fail "revenue reported as failed: $(cat "$T/broken.err")"
 grep -q '^cs_collector_up{collector="surveys"} 0 ' "$T/broken.om" || fail "surveys not down in the output"
 grep -q '^cs_mrr{' "$T/broken.om" || fail "no cs_mrr in the output of a partly failed backfill"
 grep -q '^cs_nps_score{' "$T/broken.om" && fail "cs_nps_score written although surveys failed"

@@ -32,8 +32,8 @@ for f in dashboards/provisioning/datasources/prometheus.yaml \
 done
 grep -q 'uid: cs-prometheus' dashboards/provisioning/datasources/prometheus.yaml ||
 	fail "datasource provisioning has no fixed uid"
-grep -q 'path: .*/dashboards/grafana$' dashboards/provisioning/dashboards/cs_exporter.yaml ||
-	fail "dashboard provider does not point at the dashboards/grafana folder"
+grep -q 'path: .*/share/cs_exporter/grafana$' dashboards/provisioning/dashboards/cs_exporter.yaml ||
+	fail "dashboard provider does not point at the installed grafana folder"
 
 echo "== the checker rejects broken dashboards"
 tmp=$(mktemp -d)

@@ -1,19 +1,30 @@
 #!/bin/bash
-# The demo data generator: a load is a pure function of (accounts, seed), and
-# it plants every kind of contract-breaking row the exporter must reject, and
-# the awkward segment names its label escaping must survive.
+# The demo data generator. The awkward test company (--awkward): a load is a
+# pure function of (accounts, seed, anchor), and it plants every kind of
+# contract-breaking row the exporter must reject, and the awkward segment
+# names its label escaping must survive. The clean company `make demo` shows,
+# anchored a year from today and two years back (no test depends on the
+# date it runs): its windows are alive at its anchor, its headline KPIs are
+# those of a healthy B2B SaaS company (tests/demo/headline.py), its segment
+# names are plain, its rejected rows few, and it looks the same on any day;
+# the live exporter with its clock faked to a year ahead (libfaketime) sees
+# the same on a load anchored then.
 set -eu
 . "$(dirname "$0")/../scripts/lib.sh"
 
 ACCOUNTS=2000
 SEED=42
+ANCHOR=2026-11-01
 
 pg_up "$T/pg"
-load() {
-	"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$ACCOUNTS" --seed "$1" >"$T/load.log" 2>&1 ||
+load() { # seed [load.sh flags]
+	_seed=$1
+	shift
+	"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$ACCOUNTS" --seed "$_seed" "$@" \
+		>"$T/load.log" 2>&1 ||
 		{
 			cat "$T/load.log" >&2
-			fail "load.sh failed for seed $1"
+			fail "load.sh failed for seed $_seed $*"
 		}
 }
 q() {
@@ -22,8 +33,8 @@ q() {
 
 # One line per table: db.table rows md5-of-sorted-row-hashes.
 checksums() {
-	"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$ACCOUNTS" --seed "$1" --check ||
-		fail "the crm comment does not record the load of seed $1"
+	"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$ACCOUNTS" --seed "$1" --anchor "$ANCHOR" \
+		--awkward --check || fail "the crm comment does not record the load of seed $1"
 	for db in billing crm; do
 		for tbl in $(q "$db" "SELECT quote_ident(relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind = 'r' ORDER BY relname"); do
 			echo "$db.$tbl $(q "$db" "SELECT count(*) || ' ' || coalesce(md5(string_agg(h, '' ORDER BY h)), '-') FROM (SELECT md5(t::text) AS h FROM $tbl t) s")"
@@ -31,9 +42,9 @@ checksums() {
 	done
 }
 
-load "$SEED"
+load "$SEED" --anchor "$ANCHOR" --awkward
 checksums "$SEED" >"$T/sum1"
-load "$SEED"
+load "$SEED" --anchor "$ANCHOR" --awkward
 checksums "$SEED" >"$T/sum2"
 diff -u "$T/sum1" "$T/sum2" >&2 || fail "two loads with seed $SEED differ"
 [ "$(wc -l <"$T/sum1")" -ge 13 ] || fail "expected at least 13 tables, got: $(cat "$T/sum1")"
@@ -41,7 +52,16 @@ if grep -q ' 0 -$' "$T/sum1"; then
 	fail "empty tables: $(grep ' 0 -$' "$T/sum1")"
 fi
 
-load $((SEED + 1))
+# The load marker names the anchor and the names: another day's load, or the
+# clean company, is not this one.
+for other in "--anchor 2026-10-31 --awkward" "--anchor $ANCHOR"; do
+	# shellcheck disable=SC2086 # two words on purpose
+	if "$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$ACCOUNTS" --seed "$SEED" $other --check; then
+		fail "load.sh --check takes the load anchored $ANCHOR (awkward) for $other"
+	fi
+done
+
+load $((SEED + 1)) --anchor "$ANCHOR" --awkward
 checksums $((SEED + 1)) >"$T/sum3"
 same=$(comm -12 <(grep -v -e products -e prices -e coupons -e country_region "$T/sum1" | sort) \
 	<(sort "$T/sum3"))
@@ -124,5 +144,81 @@ expect crm "escalated cases" "SELECT count(*) FROM \"case\" WHERE isescalated"
 n=$(PGPASSWORD=$(cat "$T/pg/reader.pass") psql -h 127.0.0.1 -p "$PGPORT" -U cs_reader -d billing \
 	-qAtX -c "SELECT count(*) FROM customers") || fail "cs_reader cannot read billing.customers"
 [ "$n" -eq "$ACCOUNTS" ] || fail "expected $ACCOUNTS customers, got $n"
+
+# ---- the clean company, a year from today and two years back --------------
+# Its KPIs at its anchor, from the exporter's own exposition. The rejected
+# rows are set against the rows the datasets map.
+sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
+	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"
+ACCOUNTS=3000
+today=$(date -u +%Y-%m-%d)
+ahead=$(date -u -d "$today + 365 days" +%Y-%m-%d)
+back=$(date -u -d "$today - 2 years" +%Y-%m-%d)
+for anchor in "$ahead" "$back"; do
+	load 1 --anchor "$anchor"
+	"$BUILD/cs_exporter" --config.file "$T/cs.conf" --once --as-of "${anchor}T00:00:00Z" \
+		>"$T/clean-$anchor.prom" 2>"$T/clean-$anchor.log" ||
+		fail "cs_exporter --once --as-of $anchor failed: $(tail -5 "$T/clean-$anchor.log")"
+	rows=$(awk '$1 ~ /^(billing|crm)$/ && $2 ~ /^(account|subscription_periods|"case"|survey_response__c|product_event)$/ \
+		{ n += $3 } END { print n + 0 }' "$T/load.log")
+	echo "clean demo anchored $anchor ($ACCOUNTS accounts, $rows rows mapped):"
+	python3 "$CS_ROOT/tests/demo/headline.py" "$T/clean-$anchor.prom" --check --rows-read "$rows" \
+		>"$T/headline-$anchor.txt" || {
+		cat "$T/headline-$anchor.txt" >&2
+		fail "the clean demo anchored $anchor is not a healthy company"
+	}
+	sed 's/^/  /' "$T/headline-$anchor.txt"
+	# Plain names: the plans and regions a SaaS company uses, no "unknown".
+	python3 - "$T/clean-$anchor.prom" <<'PY' || fail "the clean demo anchored $anchor has odd segment names"
+import re, sys
+plans, regions = set(), set()
+for ln in open(sys.argv[1], encoding="utf-8"):
+    m = re.match(r'cs_customers\{plan="([^"]*)",region="([^"]*)"\}', ln)
+    if m:
+        plans.add(m.group(1))
+        regions.add(m.group(2))
+want_plans = {"Starter", "Team", "Business", "Enterprise", "Legacy"}
+want_regions = {"North America", "LATAM", "EMEA", "APAC"}
+assert plans == want_plans, "plans %s" % sorted(plans)
+assert regions == want_regions, "regions %s" % sorted(regions)
+PY
+done
+# Every instant is an offset from the anchor: the company looks the same on
+# any day (the cohort tables, by calendar month, and the clock's own
+# metrics aside).
+same() { grep -v -e '^cs_cohort' -e '_timestamp_seconds' -e '_duration_seconds' -e '^cs_exporter_' "$1"; }
+diff <(same "$T/clean-$ahead.prom") <(same "$T/clean-$back.prom") >"$T/shift.diff" ||
+	fail "the demo anchored $ahead differs from the one anchored $back: $(head -20 "$T/shift.diff")"
+
+# The live exporter, whose clock is now, on a company anchored a year ahead:
+# under libfaketime (C, so the exporter honours it; Prometheus, in Go, would
+# not) its clock reads 09:00 on the anchor day. The windows are alive and the
+# KPIs are in range, as they are today on a load anchored today.
+fakelib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1 || true)
+if [ -z "$fakelib" ]; then
+	echo "SKIP the live exporter a year ahead: no libfaketime (Debian package faketime)"
+else
+	load 1 --anchor "$ahead"
+	port=$(free_port)
+	start_bg exporter env LD_PRELOAD="$fakelib" FAKETIME="@$ahead 09:00:00" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.listen-address "127.0.0.1:$port"
+	wait_http "http://127.0.0.1:$port/-/ready" 60 || fail "exporter not ready: $(tail -5 "$T/exporter.log")"
+	curl -fsS "http://127.0.0.1:$port/metrics" >"$T/live-ahead.prom" || fail "GET /metrics failed"
+	stop_bg "$(cat "$T/exporter.pid")"
+	python3 - "$T/live-ahead.prom" "$ahead" <<'PY' || fail "the live exporter did not run at the faked clock"
+import datetime, re, sys
+want = datetime.datetime.strptime(sys.argv[2] + " 09:00", "%Y-%m-%d %H:%M").replace(
+    tzinfo=datetime.timezone.utc).timestamp()
+ts = [float(m.group(1)) for m in re.finditer(
+    r'^cs_collector_last_success_timestamp_seconds\{[^}]*\} (\S+)$', open(sys.argv[1]).read(), re.M)]
+assert ts and all(want <= t < want + 600 for t in ts), "last success at %s, not near %s" % (ts, want)
+PY
+	python3 "$CS_ROOT/tests/demo/headline.py" "$T/live-ahead.prom" --check --rows-read "$rows" \
+		>"$T/headline-live.txt" || {
+		cat "$T/headline-live.txt" >&2
+		fail "the live exporter at $ahead 09:00 (faked) sees no healthy company"
+	}
+	echo "live exporter, clock at $ahead 09:00 (libfaketime): $(grep -E '^(customers|nrr_90d|active_users_30d) ' "$T/headline-live.txt" | tr -s ' ' | tr '\n' ' ')"
+fi
 
 echo "ok: test_demo_data"

@@ -1,6 +1,8 @@
 #!/bin/bash
-# The complete text exposition of a small, fixed demo load at a fixed instant
-# is byte for byte tests/golden/demo.prom: any change to a name, label, value,
+# The complete text exposition of a small, fixed demo load (the awkward test
+# company: quoted, backslashed and non-ASCII segment names, every invalid row
+# kind) anchored on a fixed day, at that instant, is byte for byte
+# tests/golden/demo.prom: any change to a name, label, value,
 # ordering, HELP text or number format shows up as a diff to review.
 #
 # With GOLDEN_UPDATE=1 (see tests/golden/update.sh) it writes the golden file
@@ -9,10 +11,12 @@
 set -eu
 
 golden=$CS_ROOT/tests/golden/demo.prom
-as_of=2026-11-01T00:00:00Z
+anchor=2026-11-01
+as_of=${anchor}T00:00:00Z
 
 pg_up "$T/pg"
-"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts 300 --seed 5 >"$T/load.log" 2>&1 ||
+"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts 300 --seed 5 --anchor "$anchor" --awkward \
+	>"$T/load.log" 2>&1 ||
 	fail "demo data load failed: $(tail -5 "$T/load.log")"
 # The password file path is the only part of the rendered config that varies
 # between runs, and it never reaches the exposition.

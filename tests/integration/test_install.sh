@@ -3,7 +3,10 @@
 # modes, the man page renders without warnings and documents every flag the
 # binary accepts, systemd accepts the unit (and rates it as well hardened),
 # the installed binary runs on the installed config, an existing config
-# survives a reinstall, and PREFIX/SYSCONFDIR reach the unit.
+# survives a reinstall, and PREFIX/SYSCONFDIR reach the unit. One layout: the
+# README's prometheus.yml snippet passes `promtool check config` on the
+# installed rules, Grafana's provisioned path holds the dashboards, the man
+# page's FILES exist, and every relative link of the READMEs resolves.
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
@@ -45,6 +48,37 @@ extra=$(cd "$root" && find . -type f | grep -v -e '^\./usr/local/bin/' -e '^\./u
 	-e '^\./etc/cs_exporter/' -e '^\./usr/local/lib/systemd/system/' || true)
 [ -z "$extra" ] || fail "unexpected files installed: $extra"
 
+# ---- one layout: README, man page and provisioning name installed files -----
+# The README's prometheus.yml snippet, its paths moved into the DESTDIR: the
+# rule files it loads exist and promtool accepts them.
+python3 - "$CS_ROOT/README.md" <<'PY' >"$T/readme-prometheus.yml" || fail "no prometheus.yml snippet with rule_files in README.md"
+import re, sys
+blocks = re.findall(r"```yaml\n(.*?)```", open(sys.argv[1], encoding="utf-8").read(), re.S)
+snip = [b for b in blocks if b.startswith("rule_files:")]
+assert len(snip) == 1, "%d snippets" % len(snip)
+sys.stdout.write(snip[0])
+PY
+sed -i "s|/usr/local/|$root/usr/local/|g" "$T/readme-prometheus.yml"
+grep -q "$root/usr/local/share/cs_exporter/rules/" "$T/readme-prometheus.yml" ||
+	fail "README's rule_files do not name PREFIX/share/cs_exporter/rules/"
+promtool check config "$T/readme-prometheus.yml" >"$T/promtool-config.out" 2>&1 ||
+	fail "promtool check config on the README's snippet: $(cat "$T/promtool-config.out")"
+# Grafana's dashboard provider points at the installed dashboards.
+prov=$root/usr/local/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml
+gpath=$(sed -n 's/^ *path: *//p' "$prov")
+[ "$gpath" = /usr/local/share/cs_exporter/grafana ] || fail "provisioning path is \"$gpath\""
+for src in "$CS_ROOT"/dashboards/grafana/*.json; do
+	[ -f "$root$gpath/$(basename "$src")" ] || fail "$gpath holds no $(basename "$src")"
+done
+# Every relative link of the READMEs names a file or folder of the tree.
+for md in "$CS_ROOT/README.md" "$CS_ROOT"/*/README.md; do
+	dir=$(dirname "$md")
+	for link in $(grep -o '\]([^)]*)' "$md" | sed -e 's/^](\(.*\))$/\1/' -e 's/#.*//' |
+		grep -v -e '^[a-z][a-z+.-]*:' -e '^$' | sort -u); do
+		[ -e "$dir/$link" ] || fail "${md#"$CS_ROOT"/} links to $link, which does not exist"
+	done
+done
+
 # ---- the installed binary --------------------------------------------------
 bin=$root/usr/local/bin/cs_exporter
 "$bin" --version >"$T/version.out" || fail "--version failed"
@@ -63,6 +97,12 @@ for s in NAME SYNOPSIS DESCRIPTION OPTIONS BACKFILL "EXIT STATUS" FILES "SEE ALS
 	grep -q "^$s\$" "$T/man.txt" || fail "man page has no $s section"
 done
 awk 'length($0) > 80 { bad = 1 } END { exit bad }' "$T/man.txt" || fail "man page lines over 80 columns"
+# The FILES section names what make install wrote.
+for p in $(sed -n '/^FILES$/,/^[A-Z]/p' "$T/man.txt" | grep -o '/[a-z][^ ,;]*' | grep -e '^/usr/local/' -e '^/etc/' | sort -u); do
+	[ -e "$root$p" ] || fail "man page FILES names $p, which make install did not write"
+done
+! grep -q 'PUT' "$T/man.txt" || fail "man page mentions PUT: /-/reload takes POST"
+grep -q 'listen_addresses' "$T/man.txt" || fail "man page does not name web.listen_addresses"
 # Every flag the binary knows is documented, and no flag is documented that it does not know.
 {
 	"$bin" --help
@@ -120,4 +160,7 @@ make -C "$CS_ROOT" --no-print-directory BUILD="$BUILD" install DESTDIR="$T/opt" 
 [ -f "$T/opt/etc/opt/cs/cs_exporter/cs_exporter.conf" ] || fail "SYSCONFDIR ignored for the config"
 grep -qx 'ExecStart=/opt/cs/bin/cs_exporter --config.file=/etc/opt/cs/cs_exporter/cs_exporter.conf' \
 	"$T/opt/opt/cs/lib/systemd/system/cs_exporter.service" || fail "PREFIX/SYSCONFDIR not in the unit"
+grep -qx '      path: /opt/cs/share/cs_exporter/grafana' \
+	"$T/opt/opt/cs/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml" ||
+	fail "PREFIX not in the dashboard provider's path"
 echo ok

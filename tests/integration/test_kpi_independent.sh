@@ -1,21 +1,25 @@
 #!/bin/bash
 # Every KPI the exporter serves for the demo company equals an independent
 # recomputation from the raw demo schema (tests/verify/kpi_check.py, written
-# from SPEC sections 2-4 with its own SQL), at two instants: the generator's
-# anchor, and one mid-day, so that window edges fall between midnights.
+# from SPEC sections 2-4 with its own SQL), at two instants relative to the
+# load's fixed anchor: the anchor itself, and 78 days earlier at 12:34:56, so
+# that window edges fall between midnights. The awkward company is loaded:
+# its hostile names and invalid rows are part of what is checked.
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
 accounts=${KPI_ACCOUNTS:-3000}
 seed=${KPI_SEED:-11}
+anchor=${KPI_ANCHOR:-2026-11-01}
 
 pg_up "$T/pg"
-"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$accounts" --seed "$seed" >"$T/load.log" 2>&1 ||
+"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts "$accounts" --seed "$seed" \
+	--anchor "$anchor" --awkward >"$T/load.log" 2>&1 ||
 	fail "demo data load failed: $(tail -5 "$T/load.log")"
 sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
 	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"
 
-for as_of in 2026-11-01T00:00:00Z 2026-08-15T12:34:56Z; do
+for as_of in "${anchor}T00:00:00Z" "$(date -u -d "$anchor - 78 days" +%Y-%m-%d)T12:34:56Z"; do
 	out=$T/once-$as_of.prom
 	"$BUILD/cs_exporter" --config.file "$T/cs.conf" --once --as-of "$as_of" \
 		>"$out" 2>"$T/once-$as_of.log" ||

@@ -6,7 +6,9 @@
 set -eu
 
 pg_up "$T/pg"
-"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts 1000 --seed 7 >"$T/load.log" 2>&1 ||
+# Anchored today: the exporter evaluates at now.
+"$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts 1000 --seed 7 --anchor "$(date -u +%Y-%m-%d)" \
+	>"$T/load.log" 2>&1 ||
 	fail "demo data load failed: $(tail -5 "$T/load.log")"
 sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
 	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"

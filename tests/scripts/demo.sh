@@ -5,12 +5,15 @@
 #   BUILD=build tests/scripts/demo.sh [extra cs_exporter flags]
 #
 # Environment: DEMO_ACCOUNTS (default 10000), DEMO_SEED (default 1),
+# DEMO_ANCHOR (YYYY-MM-DD, default today in UTC: the company's history runs up
+# to 00:00 UTC of that day, so the live exporter sees a company in business),
 # DEMO_PORT (default 9818, or a free port when 9818 is taken).
-# The data is loaded once per (accounts, seed, generator version); later runs
-# reuse it. The config is rendered from the template config/demo.conf into
+# The data is loaded once per (accounts, seed, anchor, generator version);
+# later runs the same day reuse it, the next day's run loads it anew. The
+# config is rendered from the template config/demo.conf into
 # .demo/cs_exporter.conf. Ctrl-C stops the exporter, then the cluster.
 # Extra flags go to cs_exporter, e.g. `--once --as-of 2026-11-01T00:00:00Z`
-# prints one exposition of the fixed demo history and exits.
+# with DEMO_ANCHOR=2026-11-01 prints one reproducible exposition and exits.
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,6 +24,7 @@ export BUILD
 bin=$BUILD/cs_exporter
 accounts=${DEMO_ACCOUNTS:-10000}
 seed=${DEMO_SEED:-1}
+anchor=${DEMO_ANCHOR:-$(date -u +%Y-%m-%d)}
 demo=$root/.demo
 pgdir=$demo/pg
 
@@ -45,11 +49,12 @@ trap 'true' INT TERM
 
 pgport=$("$root/tests/scripts/pg.sh" start "$pgdir")
 echo "demo: PostgreSQL on 127.0.0.1:$pgport (data in $pgdir)"
-if "$root/tests/demo/load.sh" "$pgdir" --accounts "$accounts" --seed "$seed" --check; then
-	echo "demo: reusing the loaded data ($accounts accounts, seed $seed)"
+load=("$root/tests/demo/load.sh" "$pgdir" --accounts "$accounts" --seed "$seed" --anchor "$anchor")
+if "${load[@]}" --check; then
+	echo "demo: reusing the loaded data ($accounts accounts, seed $seed, anchored $anchor)"
 else
-	echo "demo: loading $accounts accounts (seed $seed) ..."
-	"$root/tests/demo/load.sh" "$pgdir" --accounts "$accounts" --seed "$seed"
+	echo "demo: loading $accounts accounts (seed $seed, anchored $anchor) ..."
+	"${load[@]}"
 fi
 
 sed -e "s|@PGPORT@|$pgport|g" -e "s|@PGPASSFILE@|$pgdir/reader.pass|g" \
@@ -61,7 +66,8 @@ cat <<MSG
   metrics:  http://127.0.0.1:$port/metrics
   config:   $demo/cs_exporter.conf
   psql:     tests/scripts/pg.sh psql .demo/pg -d billing   (or -d crm)
-  The history ends on 2026-11-01; Ctrl-C stops the exporter and the cluster.
+  anchor:   $anchor (history up to 00:00 UTC that day; DEMO_ANCHOR=YYYY-MM-DD moves it)
+  Ctrl-C stops the exporter and the cluster.
 
 MSG
 rc=0

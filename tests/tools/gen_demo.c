@@ -2,18 +2,29 @@
  * gen_demo: the demo company's billing and CRM data, as PostgreSQL COPY text.
  *
  *   gen_demo --seed S --accounts N --table NAME [--part K/M]
+ *            [--anchor YYYY-MM-DD] [--awkward]
  *   gen_demo --tables     lists "database table" pairs in load order
  *
- * Output is a pure function of (seed, accounts, table, part): every account
- * draws from its own random streams, seeded from (seed, account index,
- * stream), so any table can be generated alone, in any order, split in parts
- * (accounts with index % M == K), and still agree with the others. Only
- * integer arithmetic is used, so the bytes do not depend on the libm build.
+ * Output is a pure function of (seed, accounts, anchor, awkward, table,
+ * part): every account draws from its own random streams, seeded from (seed,
+ * account index, stream), so any table can be generated alone, in any order,
+ * split in parts (accounts with index % M == K), and still agree with the
+ * others. Only integer arithmetic is used, so the bytes do not depend on the
+ * libm build.
  *
- * History ends at the anchor 2026-11-01 00:00:00 UTC; an --as-of at or
- * before it gives reproducible KPIs. A few rows of each invalid kind are
- * planted in accounts chosen by index (see enum flaw), so even a 2,000-account
- * load contains every kind.
+ * History ends at the anchor, 00:00:00 UTC of --anchor (default: today, the
+ * only use of the clock). Every instant is an offset from it, so the company
+ * looks the same whatever the anchor: a load anchored today is alive at now,
+ * and an --as-of at or before the anchor gives reproducible KPIs.
+ *
+ * The default company is one a person can look at: plans and regions a SaaS
+ * company uses, and a few invalid rows (one account in FLAW_EVERY_CLEAN per
+ * kind, none that moves facts into the "unknown" segment), so that rejected
+ * counts look like a real warehouse's. --awkward is for tests: segment names
+ * with a double quote, a backslash and non-ASCII, every invalid kind in one
+ * account in FLAW_EVERY (NULL segments and account keys included) and
+ * soft-deleted accounts that still pay, so even a 2,000-account load contains
+ * every kind.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -21,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../collectors/base/buf.h"
 
@@ -28,7 +40,8 @@
 #define HOUR  INT64_C(3600)
 #define NOPEN INT64_C(0) /* open-ended timestamp / SQL NULL */
 
-static int64_t anchor; /* 2026-11-01, set in main */
+static int64_t anchor; /* midnight UTC, set in main */
+static bool awkward;   /* --awkward: hostile names, every flaw often */
 
 /* ---- random streams ---------------------------------------------------- */
 
@@ -281,8 +294,11 @@ static void odupaccount(uint64_t idx)
 /* ---- catalogue --------------------------------------------------------- */
 
 enum { PLAN_STARTER, PLAN_TEAM, PLAN_BUSINESS, PLAN_ENTERPRISE, PLAN_LEGACY, NPLANS };
-static const char *const plan_names[NPLANS] = {"Starter", "Team", "Business", "Enterprise \"Plus\"",
-					       "Legacy\\Pro"};
+static const char *const plan_clean[NPLANS] = {"Starter", "Team", "Business", "Enterprise",
+					       "Legacy"};
+static const char *const plan_awkward[NPLANS] = {"Starter", "Team", "Business",
+						 "Enterprise \"Plus\"", "Legacy\\Pro"};
+static const char *const *plan_names = plan_clean;
 /* USD cents per seat per month. */
 static const int64_t plan_usd[NPLANS] = {1500, 2900, 4900, 9900, 1900};
 
@@ -351,29 +367,32 @@ static const char *const status_names[NSTATUS] = {
 struct country {
 	const char *code, *name, *region, *city;
 	int cur, weight;
+	const char *awkward_region; /* NULL: region */
 };
 static const struct country countries[] = {
-    {"US", "United States", "North America", "San Francisco", CUR_USD, 30},
-    {"CA", "Canada", "North America", "Toronto", CUR_USD, 5},
-    {"BR", "Brazil", "LATAM", "São Paulo", CUR_USD, 4},
-    {"MX", "Mexico", "LATAM", "Ciudad de México", CUR_USD, 3},
-    {"DE", "Germany", "EMEA", "Berlin", CUR_EUR, 8},
-    {"FR", "France", "EMEA", "Paris", CUR_EUR, 6},
-    {"NL", "Netherlands", "EMEA", "Amsterdam", CUR_EUR, 3},
-    {"ES", "Spain", "EMEA", "Madrid", CUR_EUR, 3},
-    {"GB", "United Kingdom", "EMEA", "London", CUR_GBP, 10},
-    {"CH", "Switzerland", "Zürich", "Zürich", CUR_EUR, 3},
-    {"JP", "Japan", "東京", "東京", CUR_JPY, 6},
-    {"AU", "Australia", "APAC", "Sydney", CUR_USD, 4},
-    {"SG", "Singapore", "APAC", "Singapore", CUR_USD, 3},
-    {"IN", "India", "APAC", "Bengaluru", CUR_USD, 4},
+    {"US", "United States", "North America", "San Francisco", CUR_USD, 30, NULL},
+    {"CA", "Canada", "North America", "Toronto", CUR_USD, 5, NULL},
+    {"BR", "Brazil", "LATAM", "São Paulo", CUR_USD, 4, NULL},
+    {"MX", "Mexico", "LATAM", "Ciudad de México", CUR_USD, 3, NULL},
+    {"DE", "Germany", "EMEA", "Berlin", CUR_EUR, 8, NULL},
+    {"FR", "France", "EMEA", "Paris", CUR_EUR, 6, NULL},
+    {"NL", "Netherlands", "EMEA", "Amsterdam", CUR_EUR, 3, NULL},
+    {"ES", "Spain", "EMEA", "Madrid", CUR_EUR, 3, NULL},
+    {"GB", "United Kingdom", "EMEA", "London", CUR_GBP, 10, NULL},
+    {"CH", "Switzerland", "EMEA", "Zürich", CUR_EUR, 3, "Zürich"},
+    {"JP", "Japan", "APAC", "東京", CUR_JPY, 6, "東京"},
+    {"AU", "Australia", "APAC", "Sydney", CUR_USD, 4, NULL},
+    {"SG", "Singapore", "APAC", "Singapore", CUR_USD, 3, NULL},
+    {"IN", "India", "APAC", "Bengaluru", CUR_USD, 4, NULL},
 };
 #define NCOUNTRIES ((int)(sizeof(countries) / sizeof(countries[0])))
 
 /* ---- planted flaws ----------------------------------------------------- */
 
-/* Account idx carries flaw f when idx % FLAW_EVERY == f + 1. */
-#define FLAW_EVERY 397
+/* Account idx carries flaw f when idx % FLAW_EVERY == f + 1 (--awkward), or
+ * idx % FLAW_EVERY_CLEAN == f + 1 for the flaws a clean demo keeps. */
+#define FLAW_EVERY	 397
+#define FLAW_EVERY_CLEAN 1999
 enum flaw {
 	F_NEG_AMOUNT,	    /* subscriptions: negative_amount */
 	F_CHF,		    /* subscriptions: unknown_currency */
@@ -403,7 +422,13 @@ enum flaw {
 
 static bool has_flaw(uint64_t idx, enum flaw f)
 {
-	return idx % FLAW_EVERY == (uint64_t)f + 1;
+	if (awkward)
+		return idx % FLAW_EVERY == (uint64_t)f + 1;
+	/* No key-less account, no NULL segment, no rejected account: those put
+	 * customers in "unknown", which a demo reader would take for a bug. */
+	if (f == F_NULL_ACCOUNT_ID || f == F_NULL_SEGMENTS || f == F_NEG_SEATS)
+		return false;
+	return idx % FLAW_EVERY_CLEAN == (uint64_t)f + 1;
 }
 
 /* ---- one account's story ----------------------------------------------- */
@@ -480,7 +505,12 @@ static void story_build(struct story *s, uint64_t idx)
 	/* Signups grow over time: the minimum of two uniforms favours recent days. */
 	int64_t a = below(&r, 1460), b = below(&r, 1460);
 	s->signup = anchor - (1 + (a < b ? a : b)) * DAY + clock_jitter(&r);
-	s->happiness = (int)between(&r, 0, 100);
+	/* Most customers are content, a few are not: the larger of two uniforms.
+	 * Happiness drives survey scores, usage, tickets, trial conversion and
+	 * churn, so the unhappy accounts the health score finds are the ones
+	 * that leave. */
+	int64_t h1 = below(&r, 101), h2 = below(&r, 101);
+	s->happiness = (int)(h1 > h2 ? h1 : h2);
 
 	static const int pw_new[NPLANS] = {40, 30, 19, 11, 0};
 	static const int pw_old[NPLANS] = {28, 21, 14, 7, 30};
@@ -489,6 +519,9 @@ static void story_build(struct story *s, uint64_t idx)
 	static const int seat_lo[NPLANS] = {1, 3, 10, 50, 2},
 			 seat_hi[NPLANS] = {5, 20, 80, 400, 15};
 	int qty = (int)between(&r, seat_lo[plan], seat_hi[plan]);
+	/* Seats grow, but no team outgrows its plan: a 900-seat "Business"
+	 * customer would swing its segment's KPIs on its own. */
+	static const int seat_cap[NPLANS] = {10, 40, 160, 600, 30};
 	static const int iw[NIV] = {60, 10, 22, 8};
 	int iv = pick(&r, iw, NIV);
 
@@ -515,7 +548,8 @@ static void story_build(struct story *s, uint64_t idx)
 			add_phase(s, t, NOPEN, ST_TRIALING, plan, iv, qty, CP_NONE, false);
 			ended = true;
 		} else {
-			sb->converted = chance(&r, 62);
+			/* B2B trials convert at 15-30 %, the content ones more often. */
+			sb->converted = below(&r, 1000) < 100 + s->happiness * 2;
 			add_phase(s, t, end, ST_TRIALING, plan, iv, qty, CP_NONE, false);
 			t = end;
 			if (!sb->converted) {
@@ -556,7 +590,7 @@ static void story_build(struct story *s, uint64_t idx)
 			coupon = CP_NONE;
 		if (status != ST_ACTIVE) {
 			/* Past due or paused periods end in recovery, mostly. */
-			if (status == ST_UNPAID || (status == ST_PAST_DUE && chance(&r, 20))) {
+			if (status == ST_UNPAID || (status == ST_PAST_DUE && chance(&r, 15))) {
 				add_phase(s, t, NOPEN, ST_CANCELED, plan, iv, qty, CP_NONE, false);
 				s->sub[s->nsub - 1].canceled_at = t;
 				goto canceled;
@@ -564,51 +598,68 @@ static void story_build(struct story *s, uint64_t idx)
 			status = ST_ACTIVE;
 			continue;
 		}
-		int ev = (int)below(&r, 100);
-		if (ev < 20) { /* upgrade */
+		/* One event at each phase boundary (every 7-75 days), in per mille.
+		 * Cancellations (plus failed dunning) at ~3 % a boundary make a
+		 * monthly logo churn of ~2 %; upgrades and seat growth outweigh
+		 * downgrades and discounts so that expansion offsets churn. */
+		int ev = (int)below(&r, 1000);
+		int up = 38 + s->happiness * 3 / 10, cancel = 8 + (100 - s->happiness) * 45 / 100;
+		/* Larger contracts are stickier. */
+		if (plan == PLAN_ENTERPRISE)
+			cancel = cancel * 6 / 10;
+		else if (plan == PLAN_BUSINESS)
+			cancel = cancel * 8 / 10;
+		if (ev < up) { /* upgrade */
 			if (plan == PLAN_LEGACY)
 				plan = PLAN_BUSINESS;
 			else if (plan < PLAN_ENTERPRISE)
 				plan++;
 			else
 				qty += qty / 5 + 1;
+			qty = qty < seat_cap[plan] ? qty : seat_cap[plan];
 			if (iv == IV_WEEK || (iv == IV_MONTH && chance(&r, 20)))
 				iv = IV_YEAR;
-		} else if (ev < 31) { /* downgrade */
-			if (plan > PLAN_STARTER && plan != PLAN_LEGACY)
+		} else if ((ev -= up) < 15) { /* downgrade */
+			/* A team that outgrew the plan below drops seats instead. */
+			if (plan > PLAN_STARTER && plan != PLAN_LEGACY && qty <= seat_cap[plan - 1])
 				plan--;
 			else if (qty > 1)
-				qty -= (qty + 2) / 3;
+				qty -= qty / 5 + 1;
 			if (plan < PLAN_BUSINESS)
 				addon = false;
-		} else if (ev < 53) { /* seats */
+		} else if ((ev -= 15) < 200) { /* seats */
 			int d = (int)between(&r, 1, qty / 3 + 1);
-			qty = chance(&r, 65) ? qty + d : (qty - d > 0 ? qty - d : 1);
-		} else if (ev < 62) {
-			status = chance(&r, 15) ? ST_UNPAID : ST_PAST_DUE;
-		} else if (ev < 68) {
+			qty = chance(&r, 75) ? qty + d : (qty - d > 0 ? qty - d : 1);
+			qty = qty < seat_cap[plan] ? qty : seat_cap[plan];
+		} else if ((ev -= 200) < 40) {
+			status = chance(&r, 10) ? ST_UNPAID : ST_PAST_DUE;
+		} else if ((ev -= 40) < 8) {
 			status = ST_PAUSED;
-		} else if (ev < 80) { /* cancel */
+		} else if ((ev -= 8) < cancel) {
 			add_phase(s, t, NOPEN, ST_CANCELED, plan, iv, qty, CP_NONE, false);
 			s->sub[s->nsub - 1].canceled_at = t;
 		canceled:
 			addon = false;
 			coupon = CP_NONE;
 			int64_t back = t + between(&r, 20, 500) * DAY + clock_jitter(&r);
-			if (chance(&r, 35) && back < anchor && s->nsub < MAXSUB) {
+			if (chance(&r, 25) && back < anchor && s->nsub < MAXSUB) {
 				s->ph[s->nph - 1].to = back;
 				t = back;
 				new_sub(s, t);
 				status = ST_ACTIVE;
 				if (chance(&r, 30) && plan > PLAN_STARTER && plan != PLAN_LEGACY)
 					plan--;
+				qty = qty < seat_cap[plan] ? qty : seat_cap[plan];
 				continue;
 			}
 			ended = true;
-		} else if (ev < 88) {
+		} else if ((ev -= cancel) < 20) {
 			if (coupon == CP_NONE) {
-				coupon = s->cur == CUR_USD && chance(&r, 40) ? CP_PARTNER50
-									     : CP_ANNUAL10;
+				/* $50 off an invoice is a partner deal for larger
+				 * plans; on a Starter invoice it would be all of it. */
+				bool big = plan == PLAN_BUSINESS || plan == PLAN_ENTERPRISE;
+				coupon = s->cur == CUR_USD && big && chance(&r, 40) ? CP_PARTNER50
+										    : CP_ANNUAL10;
 				coupon_until = 0;
 			}
 		}
@@ -626,7 +677,7 @@ static void story_build(struct story *s, uint64_t idx)
 	s->seats = qty;
 	s->interval = iv;
 	/* Users are whoever the customer invited: usually some, rarely all, seats. */
-	int util = s->happiness / 2 + 25 + (int)below(&r, 40);
+	int util = 40 + s->happiness * 4 / 10 + (int)below(&r, 30);
 	s->nusers = qty * util / 100;
 	if (s->nusers < 1)
 		s->nusers = 1;
@@ -936,7 +987,8 @@ static void t_country_region(void)
 		osep();
 		ostr(countries[i].name);
 		osep();
-		ostr(countries[i].region);
+		ostr(awkward && countries[i].awkward_region ? countries[i].awkward_region
+							    : countries[i].region);
 		oend();
 	}
 }
@@ -971,8 +1023,9 @@ static void account_row(uint64_t idx, const struct story *s, bool dup)
 	osep();
 	ostr(countries[s->country].city);
 	osep();
-	/* CRM seat counts lag billing; some were never filled in. */
-	int64_t seats = s->seats;
+	/* CRM seat counts lag billing; some were never filled in. The billing
+	 * sync clears them when an account stops paying. */
+	int64_t seats = customer ? s->seats : 0;
 	if (chance(&r, 5))
 		seats = -1;
 	if (has_flaw(idx, F_NEG_SEATS))
@@ -989,8 +1042,13 @@ static void account_row(uint64_t idx, const struct story *s, bool dup)
 	osep();
 	int64_t fv = NOPEN;
 	if (onboard != NOPEN && !chance(&r, 18)) {
-		int64_t a = below(&r, 60), b = below(&r, 60);
-		fv = onboard + (a + b) * DAY + between(&r, 9 * HOUR, 18 * HOUR);
+		/* Most teams see value within two weeks of onboarding; a few
+		 * take a quarter. */
+		static const int ttv_w[] = {60, 30, 10};
+		static const int64_t ttv_lo[] = {1, 14, 45}, ttv_hi[] = {14, 45, 120};
+		int k = pick(&r, ttv_w, 3);
+		fv = onboard + between(&r, ttv_lo[k], ttv_hi[k]) * DAY +
+		     between(&r, 9 * HOUR, 18 * HOUR);
 		if (fv >= anchor)
 			fv = NOPEN;
 	}
@@ -1000,7 +1058,10 @@ static void account_row(uint64_t idx, const struct story *s, bool dup)
 	osep();
 	ots(s->signup - 2 * DAY);
 	osep();
-	obool(chance(&r, 1));
+	/* A soft-deleted account whose customer still pays moves its facts into
+	 * "unknown": a data problem for the tests, not for the clean demo. */
+	bool deleted = chance(&r, 1);
+	obool(awkward && deleted);
 	oend();
 }
 
@@ -1145,7 +1206,7 @@ static void t_survey_response(uint64_t idx, const struct story *s)
 		for (int c = 0; c < s->ncontacts; c++) {
 			if (!chance(&r, 70))
 				continue;
-			int score = (int)(s->happiness / 10 + between(&r, -3, 3));
+			int score = (int)(5 + s->happiness * 6 / 100 + between(&r, -2, 1));
 			score = score < 0 ? 0 : score > 10 ? 10 : score;
 			snprintf(sc, sizeof(sc), "%d", score);
 			int64_t at = q + below(&r, 14 * DAY);
@@ -1159,7 +1220,7 @@ static void t_survey_response(uint64_t idx, const struct story *s)
 	for (int i = 0; i < nk && n < 230; i++) {
 		if (k[i].closed == NOPEN || !chance(&r, 45))
 			continue;
-		int score = (int)(1 + s->happiness / 25 + between(&r, -1, 1) - k[i].escalated);
+		int score = (int)(3 + s->happiness / 33 + between(&r, -1, 1) - k[i].escalated);
 		score = score < 1 ? 1 : score > 5 ? 5 : score;
 		snprintf(sc, sizeof(sc), "%d", score);
 		survey_row(idx, n++, i % s->ncontacts, "CSAT", sc, k[i].closed + HOUR, false);
@@ -1168,7 +1229,7 @@ static void t_survey_response(uint64_t idx, const struct story *s)
 	for (int64_t t = s->live_from + 21 * DAY; t < hi && n < 250; t += 365 * DAY) {
 		if (!chance(&r, 60))
 			continue;
-		int score = (int)(7 - s->happiness / 17 + between(&r, -1, 1));
+		int score = (int)(6 - s->happiness / 25 + between(&r, -1, 1));
 		score = score < 1 ? 1 : score > 7 ? 7 : score;
 		snprintf(sc, sizeof(sc), "%d", score);
 		survey_row(idx, n++, 0, "CES", sc, t + below(&r, 5 * DAY), false);
@@ -1184,7 +1245,7 @@ static void t_survey_response(uint64_t idx, const struct story *s)
 		survey_row(idx, n++, 0, "NPS", "9", recent, true);
 }
 
-#define EVENT_DAYS 120
+#define EVENT_DAYS 100
 
 static void event_row(uint64_t idx, int user, const char *name, int64_t at, bool null_account)
 {
@@ -1211,23 +1272,36 @@ static void t_product_event(uint64_t idx, const struct story *s)
 		lo = s->live_from;
 	int64_t hi = s->live_to == NOPEN ? anchor : s->live_to;
 	if (s->live_from && hi > lo) {
-		/* Engaged accounts use more of the product, more often. */
-		int64_t n = s->nusers * (4 + s->happiness / 8) * (hi - lo) / (3 * EVENT_DAYS * DAY);
-		if (n > 4000)
-			n = 4000;
-		int active = s->nusers * (30 + s->happiness * 7 / 10) / 100;
-		if (active < 1)
-			active = 1;
 		/* Each account uses a subset of features. */
 		int mask = (int)below(&r, 1 << 12) | 3;
-		for (int64_t e = 0; e < n; e++) {
-			int u = (int)below(&r, active);
-			if (chance(&r, 30))
-				u = (int)below(&r, active < 3 ? active : 3); /* power users */
-			int f = (int)below(&r, nnames);
-			if (!(mask & (1 << f)))
-				f = 0;
-			event_row(idx, u, names[f], lo + below(&r, hi - lo), false);
+		/* Most invited users come back on a rhythm of their own, every
+		 * two weeks to every seven; the content accounts' more often. One
+		 * event a visit keeps the table small: about 3 per user over the
+		 * EVENT_DAYS the event history covers. */
+		int64_t budget = 4000;
+		for (int u = 0; u < s->nusers && budget > 0; u++) {
+			if (!chance(&r, 50 + s->happiness / 2))
+				continue;
+			int64_t gap = between(&r, 14, 56 - s->happiness / 5) * DAY;
+			for (int64_t t = lo + below(&r, gap); t < hi && budget > 0;
+			     t += gap / 2 + below(&r, gap)) {
+				int f = (int)below(&r, nnames);
+				if (!(mask & (1 << f)))
+					f = 0;
+				event_row(idx, u, names[f], t, false);
+				budget--;
+			}
+		}
+		/* A team that exports reports does so on a schedule, however small
+		 * it is (the demo's outcome "reports_exported" counts them): every
+		 * 5-24 days, the content accounts' more often. */
+		if (mask & (1 << 4)) {
+			int64_t gap = between(&r, 5, 24 - s->happiness / 10) * DAY;
+			for (int64_t t = lo + below(&r, gap); t < hi && budget > 0;
+			     t += gap / 2 + below(&r, gap)) {
+				event_row(idx, (int)below(&r, s->nusers), names[4], t, false);
+				budget--;
+			}
 		}
 	}
 	int64_t recent = anchor - 2 * DAY - (int64_t)(idx % 1000) * 60;
@@ -1265,6 +1339,7 @@ static const struct table tables[] = {
 static void usage(void)
 {
 	fprintf(stderr, "usage: gen_demo --seed S --accounts N --table NAME [--part K/M]\n"
+			"                [--anchor YYYY-MM-DD] [--awkward]\n"
 			"       gen_demo --tables\n");
 	exit(2);
 }
@@ -1278,12 +1353,27 @@ static uint64_t parse_u64(const char *s)
 	return (uint64_t)v;
 }
 
+/* YYYY-MM-DD, a real date between 1970 and 9999, as midnight UTC. */
+static int64_t parse_date(const char *s)
+{
+	int y, m, d, n = 0;
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+	    y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+		usage();
+	int64_t days = days_from_civil(y, m, d);
+	int yy, mm, dd;
+	civil_from_days(days, &yy, &mm, &dd);
+	if (yy != y || mm != m || dd != d)
+		usage();
+	return days * DAY;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t accounts = 0, part = 0, parts = 1;
 	const char *table = NULL;
 	bool have_seed = false;
-	anchor = days_from_civil(2026, 11, 1) * DAY;
+	anchor = floordiv((int64_t)time(NULL), DAY) * DAY;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--tables")) {
 			for (int t = 0; t < NTABLES; t++)
@@ -1292,6 +1382,11 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
 			g_seed = parse_u64(argv[++i]);
 			have_seed = true;
+		} else if (!strcmp(argv[i], "--anchor") && i + 1 < argc) {
+			anchor = parse_date(argv[++i]);
+		} else if (!strcmp(argv[i], "--awkward")) {
+			awkward = true;
+			plan_names = plan_awkward;
 		} else if (!strcmp(argv[i], "--accounts") && i + 1 < argc) {
 			accounts = parse_u64(argv[++i]);
 		} else if (!strcmp(argv[i], "--table") && i + 1 < argc) {

@@ -57,3 +57,66 @@ Test(backfill, rejects_samples_before_metadata)
 	cr_assert_eq(om_merge_add(m, bad, strlen(bad), 0), -1);
 	om_merge_free(m);
 }
+
+Test(backfill, adds_the_labels_to_every_sample)
+{
+	struct om_merge *m = om_merge_new();
+	om_merge_add_label(m, "job", "cs_exporter");
+	om_merge_add_label(m, "instance", "db \"1\":9818");
+	const char *r =
+	    "# TYPE g gauge\ng 1\ng{s=\"a,}\"} 2\n"
+	    "# TYPE h gaugehistogram\nh_bucket{s=\"x\",le=\"+Inf\"} 2\nh_gcount 2\n# EOF\n";
+	cr_assert_eq(om_merge_add(m, r, strlen(r), 5000000), 0);
+	struct buf out = BUF_INIT;
+	om_merge_finish(m, &out);
+	om_merge_free(m);
+	char *got = buf_detach(&out, NULL);
+	cr_assert_str_eq(got,
+			 "# TYPE g gauge\n"
+			 "g{job=\"cs_exporter\",instance=\"db \\\"1\\\":9818\"} 1 5\n"
+			 "g{s=\"a,}\",job=\"cs_exporter\",instance=\"db \\\"1\\\":9818\"} 2 5\n"
+			 "# TYPE h gaugehistogram\n"
+			 "h_bucket{s=\"x\",le=\"+Inf\",job=\"cs_exporter\",instance=\"db "
+			 "\\\"1\\\":9818\"} 2 5\n"
+			 "h_gcount{job=\"cs_exporter\",instance=\"db \\\"1\\\":9818\"} 2 5\n"
+			 "# EOF\n");
+	free(got);
+}
+
+Test(backfill, refuses_a_label_a_family_already_has)
+{
+	struct om_merge *m = om_merge_new();
+	om_merge_add_label(m, "window", "30d");
+	const char *r = "# TYPE g gauge\ng 1\n# TYPE w gauge\nw{window=\"90d\"} 1\n# EOF\n";
+	cr_assert_eq(om_merge_add(m, r, strlen(r), 0), -2);
+	cr_assert(strstr(om_merge_conflict(m), "\"window\"") && strstr(om_merge_conflict(m), "w's"),
+		  "%s", om_merge_conflict(m));
+	om_merge_free(m);
+}
+
+Test(backfill, writes_to_a_file_what_finish_returns)
+{
+	const char *r = "# TYPE g gauge\ng{s=\"1\"} 1\ng{s=\"2\"} 2\n# TYPE a gauge\na 3\n# EOF\n";
+	struct om_merge *m1 = om_merge_new(), *m2 = om_merge_new();
+	for (int64_t t = 0; t < 3; t++) {
+		cr_assert_eq(om_merge_add(m1, r, strlen(r), t * 1000000), 0);
+		cr_assert_eq(om_merge_add(m2, r, strlen(r), t * 1000000), 0);
+	}
+	struct buf want = BUF_INIT;
+	om_merge_finish(m1, &want);
+	om_merge_free(m1);
+	FILE *f = tmpfile();
+	cr_assert(f);
+	cr_assert_eq(om_merge_write(m2, f), 0);
+	om_merge_free(m2);
+	long len = ftell(f);
+	cr_assert_eq((size_t)len, want.len);
+	char *got = malloc((size_t)len + 1);
+	rewind(f);
+	cr_assert_eq(fread(got, 1, (size_t)len, f), (size_t)len);
+	got[len] = '\0';
+	fclose(f);
+	cr_assert_str_eq(got, want.data);
+	free(got);
+	buf_release(&want);
+}
