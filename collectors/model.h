@@ -33,9 +33,10 @@
  * Rows are validated as they arrive; a row that breaks the contract of SPEC
  * section 2 is dropped and counted in d->rejects (dataset, reason). Columns
  * are found by name (the documented column names); missing required columns
- * make cs_data_begin fail, which fails the run, with one message naming them
- * all (cs_data_check_columns). Billing rows are attributed
- * to accounts as they arrive, which is why accounts are loaded first.
+ * make cs_data_begin fail with one message naming them all
+ * (cs_data_check_columns), which fails that dataset and the collectors that
+ * need it. Billing rows are attributed to accounts as they arrive, which is
+ * why accounts are loaded first.
  *
  * All strings reachable from a struct cs_data live in its arena and die with
  * cs_data_free. Everything below is single-threaded per cs_data.
