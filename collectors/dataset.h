@@ -51,7 +51,8 @@ struct cs_data_private {
 	const char *unknown[CS_MAX_DIMENSIONS];
 	bool need_unknown;
 
-	size_t cap_accounts, cap_customers, cap_surveys;
+	size_t cap_accounts, cap_customers;
+	struct strtab respondents; /* (account, type, respondent) -> index of its latest */
 	size_t *cap_outcomes;
 };
 
@@ -110,6 +111,8 @@ extern const struct ds_contract ds_accounts, ds_subscriptions, ds_trials, ds_sur
 /* ---- row values (dataset.c) ----------------------------------------------- */
 
 int parse_number(const char *s, double *v);
+/* Adds n responses of score to a tally of distinct scores (ds_surveys.c). */
+void tally_add(struct cs_score_tally *t, double score, uint64_t n);
 int parse_bool(const char *s, bool *b);
 /* s, or a copy in tmp cut to CS_MAX_LABEL_BYTES (see dataset.c). */
 const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1]);
@@ -202,6 +205,7 @@ void mrr_reserve(struct cs_data *d, size_t n);
 void activity_alloc(struct cs_data *d);
 void tickets_alloc(struct cs_data *d);
 void trials_alloc(struct cs_data *d);
+void surveys_alloc(struct cs_data *d);
 void nps_alloc(struct cs_data *d);
 
 #endif

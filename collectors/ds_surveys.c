@@ -10,6 +10,7 @@
  * answer per window).
  */
 #include "dataset.h"
+#include "emit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -38,6 +39,29 @@ void nps_alloc(struct cs_data *d)
 	d->nps.score = xcalloc(d->naccounts + 1, sizeof(*d->nps.score));
 	for (size_t i = 0; i < d->naccounts; i++)
 		d->nps.at[i] = CS_TIME_NONE;
+}
+
+void tally_add(struct cs_score_tally *t, double score, uint64_t n)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->v[i].score == score) {
+			t->v[i].n += n;
+			return;
+		}
+	}
+	GROW(t->v, t->n, t->cap);
+	t->v[t->n++] = (struct cs_score_count){score, n};
+}
+
+void surveys_alloc(struct cs_data *d)
+{
+	struct cs_survey_sums *k = &d->surveys;
+
+	if (k->anon || !cs_plan_has(&d->plan, KIND_SURVEYS))
+		return;
+	k->nwin = d->plan.nwindows;
+	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
+	k->anon = xcalloc(k->nseg * k->nwin * SURVEY_TYPES + 1, sizeof(*k->anon));
 }
 
 static void row_survey(struct cs_stream *in, const char *const *v)
@@ -93,16 +117,39 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 			d->nps.score[a] = score;
 		}
 	}
-	if (!cs_plan_has(&d->plan, KIND_SURVEYS))
-		return;
-	GROW(d->surveys, d->nsurveys, p->cap_surveys);
-	struct cs_survey *s = &d->surveys[d->nsurveys++];
-	s->account = account_of(d, key, &s->seg);
+	struct cs_survey_sums *k = &d->surveys;
+	if (!k->anon || at >= d->as_of)
+		return; /* surveys not evaluated, or a response at or after t: in no window */
+	uint32_t seg;
+	int32_t a = account_of(d, key, &seg);
 	const char *resp = col(in, v, COL_V_RESPONDENT);
-	s->respondent = resp ? arena_strndup(&p->arena, resp, strlen(resp)) : NULL;
-	s->type = type;
-	s->score = score;
-	s->responded_at = at;
+	k->rows++;
+	if (!resp) {
+		if (seg == CS_SEG_UNKNOWN)
+			seg = (uint32_t)(k->nseg - 1);
+		for (size_t w = 0; w < k->nwin; w++)
+			if (at >= d->as_of - d->plan.windows[w] * CS_SECOND)
+				tally_add(&k->anon[(seg * k->nwin + w) * SURVEY_TYPES + type],
+					  score, 1);
+		return;
+	}
+
+	struct buf kb = BUF_INIT;
+	bool added;
+	buf_addf(&kb, "%d\x1f%d\x1f%s", (int)a, (int)type, resp);
+	struct strent *e = strtab_put(&p->respondents, &p->arena, kb.data, &added);
+	buf_release(&kb);
+	if (added) {
+		GROW(k->latest, k->nlatest, k->cap);
+		e->val = (int32_t)k->nlatest;
+		k->latest[k->nlatest++] = (struct cs_latest_response){seg, type, score, at};
+		return;
+	}
+	struct cs_latest_response *l = &k->latest[e->val];
+	if (at > l->at || (at == l->at && cs_cmp(score, l->score) >= 0)) {
+		l->score = score;
+		l->at = at;
+	}
 }
 
 static int surveys_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
@@ -114,6 +161,7 @@ static int surveys_open(struct cs_stream *in, int ncols, const char *const *name
 	(void)errlen;
 	if (cs_plan_has(&in->d->plan, KIND_HEALTH))
 		nps_alloc(in->d);
+	surveys_alloc(in->d);
 	return 0;
 }
 

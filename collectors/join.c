@@ -333,7 +333,21 @@ static void move_unknown_slot(struct cs_data *d, uint32_t unknown)
 	struct cs_activity_counts *a = &d->activity;
 	struct cs_tickets *k = &d->tickets;
 	struct cs_trial_counts *tr = &d->trials;
+	struct cs_survey_sums *sv = &d->surveys;
 	size_t nfeat = d->cfg->nfeatures;
+
+	if (sv->anon && unknown != sv->nseg - 1) {
+		size_t slot = sv->nseg - 1, per = sv->nwin * SURVEY_TYPES;
+
+		for (size_t i = 0; i < per; i++) {
+			struct cs_score_tally *from = &sv->anon[slot * per + i];
+
+			for (size_t j = 0; j < from->n; j++)
+				tally_add(&sv->anon[unknown * per + i], from->v[j].score,
+					  from->v[j].n);
+			from->n = 0;
+		}
+	}
 
 	if (tr->n && unknown != tr->nseg - 1) {
 		size_t slot = tr->nseg - 1;
@@ -389,12 +403,14 @@ void cs_data_link(struct cs_data *d)
 		tickets_alloc(d);
 	if (need & (1u << DS_TRIALS))
 		trials_alloc(d);
+	if (need & (1u << DS_SURVEYS))
+		surveys_alloc(d);
 	if (need & (1u << DS_SUBSCRIPTIONS))
 		mrr_reserve(d, d->ncustomers);
 	if (cs_plan_has(&d->plan, KIND_HEALTH))
 		nps_alloc(d);
 	if (!p->need_unknown) {
-		d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->seg.n;
+		d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->surveys.nseg = d->seg.n;
 		return;
 	}
 
@@ -412,13 +428,13 @@ void cs_data_link(struct cs_data *d)
 	}
 	for (size_t i = 0; i < d->ncustomers; i++)
 		remap_unknown(&d->customers[i].seg, unknown);
-	for (size_t i = 0; i < d->nsurveys; i++)
-		remap_unknown(&d->surveys[i].seg, unknown);
+	for (size_t i = 0; i < d->surveys.nlatest; i++)
+		remap_unknown(&d->surveys.latest[i].seg, unknown);
 	move_unknown_slot(d, unknown);
 	size_t nruns = d->cfg->noutcomes * d->plan.nwindows;
 	for (size_t r = 0; r < nruns; r++)
 		for (size_t i = 0; i < d->noutcome_values[r]; i++)
 			remap_unknown(&d->outcomes[r][i].seg, unknown);
-	d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->seg.n;
+	d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->surveys.nseg = d->seg.n;
 	p->need_unknown = false;
 }

@@ -119,7 +119,11 @@ void cs_data_free(struct cs_data *d)
 	free(d->mrr.mrr);
 	free(d->mrr.first_positive);
 	free(d->trials.n);
-	free(d->surveys);
+	if (d->surveys.anon)
+		for (size_t i = 0; i < d->surveys.nseg * d->surveys.nwin * SURVEY_TYPES; i++)
+			free(d->surveys.anon[i].v);
+	free(d->surveys.anon);
+	free(d->surveys.latest);
 	free(d->activity.account_users);
 	free(d->activity.seg_users);
 	free(d->activity.seg_feature_users);
@@ -134,6 +138,7 @@ void cs_data_free(struct cs_data *d)
 		strtab_release(&p->accounts);
 		strtab_release(&p->billing);
 		strtab_release(&p->orphans);
+		strtab_release(&p->respondents);
 		for (size_t i = 0; i < CS_MAX_DIMENSIONS; i++)
 			strtab_release(&p->dimvals[i]);
 		free(p->acc_billing);

@@ -144,13 +144,39 @@ struct cs_trial_counts {
 	uint64_t rows; /* valid trial rows */
 };
 
-struct cs_survey {
-	int32_t account; /* CS_NO_ACCOUNT: unknown */
+/*
+ * Survey responses are folded as they stream in, never kept row by row
+ * (only when surveys is evaluated). Responses before t with a respondent key:
+ * per (account, type, respondent) only the latest counts in any window, so
+ * only it is kept (later row wins a tie of instant and score, the higher
+ * score a tie of instant); responses of unknown accounts share one
+ * pseudo-account. Responses without one: per segment slot, plan window and
+ * type, how many gave each distinct score (scores come from a short scale).
+ */
+struct cs_score_count {
+	double score;
+	uint64_t n;
+};
+
+struct cs_score_tally {
+	struct cs_score_count *v; /* distinct scores, in order of first arrival */
+	size_t n, cap;
+};
+
+struct cs_latest_response {
 	uint32_t seg;
-	const char *respondent; /* NULL allowed */
 	enum cs_survey_type type;
 	double score;
-	cs_time responded_at;
+	cs_time at;
+};
+
+struct cs_survey_sums {
+	size_t nwin;			   /* plan.nwindows */
+	size_t nseg;			   /* segment slots; d->seg.n once linked */
+	struct cs_score_tally *anon;	   /* [(seg * nwin + w) * SURVEY_TYPES + type] */
+	struct cs_latest_response *latest; /* one per (account, type, respondent) */
+	size_t nlatest, cap;
+	uint64_t rows; /* valid survey rows */
 };
 
 /*
@@ -251,9 +277,8 @@ struct cs_data {
 	size_t ncustomers;
 	struct cs_mrr mrr;
 	struct cs_trial_counts trials;
-	struct cs_survey *surveys; /* not for health: see struct cs_latest_nps */
-	size_t nsurveys;
-	struct cs_latest_nps nps; /* health only */
+	struct cs_survey_sums surveys; /* for surveys only: see struct cs_latest_nps */
+	struct cs_latest_nps nps;      /* health only */
 	struct cs_activity_counts activity;
 	struct cs_tickets tickets;
 	/* outcomes[o * plan.nwindows + w]: values of outcome o for plan window w */

@@ -332,21 +332,30 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "bad_number"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "null_key"), 1);
 	/* health keeps a1's latest NPS answer (in its 90d), not the rows */
-	cr_assert_eq(l.d->nsurveys, 0);
+	cr_assert_eq(l.d->surveys.rows, 0);
+	cr_assert_null(l.d->surveys.anon);
 	cr_assert_eq(l.d->nps.at[0], fixture_time("2024-03-01"));
 	cr_assert_eq(l.d->nps.score[0], 9);
 	cr_assert_eq(l.d->nps.at[1], CS_TIME_NONE);
-	/* the surveys collector keeps the valid rows */
+	/* the surveys collector folds the valid rows: a1's respondent u1 keeps
+	 * its latest answer, the anonymous CES answer of an unknown account is
+	 * tallied in the unknown segment */
 	struct loaded sv;
 	load_accounts(&sv, KIND_SURVEYS, base_accounts, 2);
 	fixture_load(sv.d, DS_SURVEYS, vcols, 5, vrows, 10);
 	cs_data_link(sv.d);
 	cr_assert_eq(fixture_rejects(sv.d, "surveys", "score_out_of_range"), 3);
-	cr_assert_eq(sv.d->nsurveys, 2);
-	cr_assert_str_eq(sv.d->surveys[0].respondent, "u1");
-	cr_assert_eq(sv.d->surveys[0].account, 0);
-	cr_assert_eq(sv.d->surveys[1].account, CS_NO_ACCOUNT);
-	cr_assert_eq(sv.d->surveys[1].type, SURVEY_CES);
+	const struct cs_survey_sums *sk = &sv.d->surveys;
+	cr_assert_eq(sk->rows, 2);
+	cr_assert_eq(sk->nlatest, 1);
+	cr_assert_eq(sk->latest[0].type, SURVEY_NPS);
+	cr_assert_eq(sk->latest[0].seg, sv.d->accounts[0].seg);
+	uint64_t ces = 0;
+	for (size_t i = 0; i < sk->nseg * sk->nwin * SURVEY_TYPES; i++)
+		for (size_t j = 0; j < sk->anon[i].n; j++)
+			if (i % SURVEY_TYPES == SURVEY_CES)
+				ces += sk->anon[i].v[j].n;
+	cr_assert_eq(ces, 1, "one CES answer, 31 days before t: in 90d, not in 30d");
 	cr_assert_null(sv.d->nps.at);
 	loaded_free(&sv);
 
