@@ -6,8 +6,9 @@
  *
  * Two folds as rows stream in: when health is evaluated, each account's
  * latest NPS answer in its sentiment window (struct cs_latest_nps); when
- * surveys is, the rows themselves (surveys.c needs each respondent's latest
- * answer per window).
+ * surveys is, each respondent's latest answer before t and a tally of the
+ * scores of answers without respondent (struct cs_survey_sums), from which
+ * surveys.c counts every window.
  */
 #include "dataset.h"
 #include "emit.h"
@@ -61,7 +62,8 @@ void surveys_alloc(struct cs_data *d)
 		return;
 	k->nwin = d->plan.nwindows;
 	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
-	k->anon = xcalloc(k->nseg * k->nwin * SURVEY_TYPES + 1, sizeof(*k->anon));
+	k->nanon = k->nseg * k->nwin * SURVEY_TYPES;
+	k->anon = xcalloc(k->nanon + 1, sizeof(*k->anon));
 }
 
 static void row_survey(struct cs_stream *in, const char *const *v)

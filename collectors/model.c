@@ -119,9 +119,8 @@ void cs_data_free(struct cs_data *d)
 	free(d->mrr.mrr);
 	free(d->mrr.first_positive);
 	free(d->trials.n);
-	if (d->surveys.anon)
-		for (size_t i = 0; i < d->surveys.nseg * d->surveys.nwin * SURVEY_TYPES; i++)
-			free(d->surveys.anon[i].v);
+	for (size_t i = 0; i < d->surveys.nanon; i++)
+		free(d->surveys.anon[i].v);
 	free(d->surveys.anon);
 	free(d->surveys.latest);
 	free(d->activity.account_users);

@@ -173,6 +173,7 @@ struct cs_latest_response {
 struct cs_survey_sums {
 	size_t nwin;			   /* plan.nwindows */
 	size_t nseg;			   /* segment slots; d->seg.n once linked */
+	size_t nanon;			   /* tallies allocated */
 	struct cs_score_tally *anon;	   /* [(seg * nwin + w) * SURVEY_TYPES + type] */
 	struct cs_latest_response *latest; /* one per (account, type, respondent) */
 	size_t nlatest, cap;
@@ -195,7 +196,7 @@ struct cs_survey_sums {
  * The health collector needs one thing from survey answers: per account,
  * the latest NPS answer before t in its sentiment window (the higher score
  * when two share the instant). It gets that folded in as the rows stream,
- * instead of the rows; other collectors get the rows (d->surveys).
+ * instead of the rows; the surveys KPIs get theirs (struct cs_survey_sums).
  */
 struct cs_latest_nps {
 	cs_time *at;   /* [account]; CS_TIME_NONE: none */

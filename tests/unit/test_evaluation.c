@@ -177,3 +177,48 @@ Test(evaluation, a_bad_row_is_counted_once_however_many_collectors_read_it)
 	cs_data_free(d);
 	fixture_free_config(cfg);
 }
+
+Test(evaluation, unknown_accounts_and_an_all_unknown_combination_share_one_segment)
+{
+	/* a3 has no plan: its combination is the unknown segment, which the
+	 * streamed answers of an unknown account key join at the link */
+	static const char *const acc[] = {
+	    "a1", "b1", "pro", "5", "2024-03-20", NULL, /* */
+	    "a3", "b3", NULL,  "1", "2024-03-20", NULL,
+	};
+	static const char *const vcols[] = {"account_key", "respondent_key", "type", "score",
+					    "responded_at"};
+	static const char *const vrows[] = {
+	    "a3", NULL, "csat", "5", "2024-03-30", /* */
+	    "zz", NULL, "csat", "2", "2024-03-30", /* */
+	    "zz", "r1", "csat", "1", "2024-03-29", /* */
+	    "zz", "r1", "csat", "4", "2024-03-31", /* the latest of r1 */
+	    "a1", NULL, "csat", "4", "2024-03-30",
+	};
+	struct cs_config *cfg = config();
+	struct cs_data *d = fixture_data(cfg, KIND_SURVEYS, fixture_time("2024-04-01"));
+	struct mset *m = mset_new();
+	bool found = false;
+
+	fixture_load(d, DS_ACCOUNTS, acols, 6, acc, 2);
+	fixture_load(d, DS_SURVEYS, vcols, 5, vrows, 5);
+	cs_data_link(d);
+	kpi_surveys(d, &cfg->collectors[KIND_SURVEYS], m);
+	cr_expect_eq(d->seg.n, 2, "pro and unknown");
+	cr_expect_eq(
+	    fixture_value(m, "cs_survey_responses",
+			  (const char *const[]){"plan", "unknown", "window", "30d", "survey",
+						"csat", "category", "satisfied", NULL},
+			  &found),
+	    2);
+	cr_expect(found);
+	cr_expect_eq(
+	    fixture_value(m, "cs_survey_responses",
+			  (const char *const[]){"plan", "unknown", "window", "30d", "survey",
+						"csat", "category", "unsatisfied", NULL},
+			  &found),
+	    1);
+	mset_free(m);
+	cs_data_free(d);
+	fixture_free_config(cfg);
+}
