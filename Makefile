@@ -28,7 +28,8 @@ BUILD ?= build/san
 endif
 BUILD ?= build
 
-LIB_SRC  := $(filter-out exporter/main.c,$(wildcard exporter/*.c)) $(wildcard collectors/*.c) $(wildcard config/*.c)
+LIB_SRC  := $(filter-out exporter/main.c,$(wildcard exporter/*.c)) $(wildcard collectors/*.c) \
+            $(wildcard collectors/base/*.c) $(wildcard config/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -45,7 +46,7 @@ all: $(BIN) $(TOOLS)
 deps:
 	@tests/scripts/install-deps.sh
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+$(BUILD)/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -149,7 +150,7 @@ install: $(BIN)
 deb:
 	@packaging/deb/build.sh $(BUILD) $(VERSION)
 
-FORMAT_FILES = $(wildcard exporter/*.[ch] collectors/*.[ch] config/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
+FORMAT_FILES = $(wildcard exporter/*.[ch] collectors/*.[ch] collectors/base/*.[ch] config/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_FILES)

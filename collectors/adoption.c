@@ -86,9 +86,9 @@ static void count_ttv(const struct cs_data *d, cs_time from, struct ttv *per_seg
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
-static void emit_adoption(const struct cs_data *d, struct mset *out, const struct adoption *a)
+static void emit_adoption(const struct cs_data *d, const struct cs_collector *col, struct mset *out,
+			  const struct adoption *a)
 {
-	const struct cs_collector *col = d->collector;
 	const struct cs_config *cfg = d->cfg;
 	struct family *active = mset_family(
 	    out, "cs_active_users", METRIC_GAUGE,
@@ -125,9 +125,10 @@ static void emit_adoption(const struct cs_data *d, struct mset *out, const struc
 		emit(seats, d, seg, (double)a->seats[seg], NULL);
 	for (size_t w = 0; w < col->nwindows; w++) {
 		const char *label = col->windows[w].label;
+		size_t aw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
 		for (uint32_t seg = 0; seg < a->nseg; seg++) {
-			size_t sw = seg * a->nwin + w;
+			size_t sw = seg * a->nwin + aw;
 
 			emit(active, d, seg, (double)a->active[sw], "window", label, NULL);
 			emit(used, d, seg, (double)a->used[sw], "window", label, NULL);
@@ -145,9 +146,8 @@ static void emit_adoption(const struct cs_data *d, struct mset *out, const struc
 	}
 }
 
-static void emit_ttv(const struct cs_data *d, struct mset *out)
+static void emit_ttv(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_collector *col = d->collector;
 	size_t nseg = d->seg.n;
 	struct ttv *per_seg = xcalloc(nseg ? nseg : 1, sizeof(*per_seg));
 	struct family *hist = mset_family(
@@ -180,12 +180,12 @@ static void emit_ttv(const struct cs_data *d, struct mset *out)
 	free(per_seg);
 }
 
-void kpi_adoption(const struct cs_data *d, struct mset *out)
+void kpi_adoption(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
 	struct adoption a;
 
 	a.nseg = d->seg.n;
-	a.nwin = d->activity.nwin; /* the collector's windows, then health's */
+	a.nwin = d->activity.nwin; /* the evaluation's windows, then health's */
 	a.nfeat = d->cfg->nfeatures;
 	a.active = d->activity.seg_users;
 	a.used = xcalloc(a.nseg * a.nwin + 1, sizeof(*a.used));
@@ -196,8 +196,8 @@ void kpi_adoption(const struct cs_data *d, struct mset *out)
 		if (d->accounts[i].seats > 0 && d->accounts[i].seg < a.nseg)
 			a.seats[d->accounts[i].seg] += (uint64_t)d->accounts[i].seats;
 	count_used(d, &a);
-	emit_adoption(d, out, &a);
-	emit_ttv(d, out);
+	emit_adoption(d, col, out, &a);
+	emit_ttv(d, col, out);
 
 	free(a.used);
 	free(a.seats);

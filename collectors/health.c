@@ -225,8 +225,9 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	free(buckets);
 }
 
-void kpi_health(const struct cs_data *d, struct mset *out)
+void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
+	(void)col; /* the health model's windows are its own (cfg->health) */
 	size_t ncust = d->ncustomers;
 	size_t at_t = d->mrr.ninstants - 2, at_t0 = d->mrr.ninstants - 1;
 	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));

@@ -1,24 +1,42 @@
 /*
- * model: typed, validated dataset rows and the join that attributes them to
- * segments. This is the boundary between SQL (text rows) and compute.
+ * model: one evaluation's account model: typed, validated dataset rows
+ * folded per account and the join that attributes them to segments. This is
+ * the boundary between SQL (text rows) and compute (the KPI families, kpi.h).
  *
- * Lifecycle of one collector run:
+ * Where things are:
+ *   model.c        the plan, the model's lifecycle, dispatch to the datasets
+ *   ds_*.c         one file per dataset: its row contract (columns),
+ *                  validation and streaming fold, side by side
+ *   dataset.[ch]   what the dataset files share (the stream, value parsing)
+ *   join.c         accounts <-> billing customers, the segment universe,
+ *                  "unknown" and the cardinality fold
+ *   money.c        currencies, rates, monthly normalisation
+ *   base/          below everything: buffer, log, time, string table, metric sets
  *
- *   d = cs_data_new(cfg, collector, as_of);
- *   for each dataset the kind needs, accounts first:
- *       cs_data_begin(d, ds, outcome, window, ncols, names, err, len);
- *       cs_data_row(d, values)   ... once per row, values[i] NULL = SQL NULL
- *       cs_data_end(d, err, len);
- *   cs_data_link(d);             segments, cardinality fold
- *   kpi_xxx(d, out);             pure compute into an mset
+ * Lifecycle of one evaluation (every collector due at one instant t):
+ *
+ *   cs_plan_init(&plan, cfg, t);
+ *   cs_plan_add(&plan, collector)  ... for each due collector
+ *   d = cs_data_new(&plan);
+ *   for each dataset the plan needs, accounts first, each exactly once:
+ *       in = cs_data_begin(d, ds, outcome, window, ncols, names, err, len);
+ *       cs_data_row(in, values)  ... once per row, values[i] NULL = SQL NULL
+ *       cs_data_end(in, err, len);
+ *   cs_data_link(d);               segments, cardinality fold
+ *   kpi_xxx(d, collector, out);    pure compute into an mset, per collector
  *   cs_data_free(d);
+ *
+ * Streams of different datasets may be open at once (sources are read in
+ * parallel once accounts have ended); the caller serialises the calls that
+ * reach one struct cs_data.
  *
  * Rows are validated as they arrive; a row that breaks the contract of SPEC
  * section 2 is dropped and counted in d->rejects (dataset, reason). Columns
  * are found by name (the documented column names); missing required columns
- * make cs_data_begin fail, which fails the run, with one message naming them
- * all (cs_data_check_columns). Billing rows are attributed
- * to accounts as they arrive, which is why accounts are loaded first.
+ * make cs_data_begin fail with one message naming them all
+ * (cs_data_check_columns), which fails that dataset and the collectors that
+ * need it. Billing rows are attributed to accounts as they arrive, which is
+ * why accounts are loaded first.
  *
  * All strings reachable from a struct cs_data live in its arena and die with
  * cs_data_free. Everything below is single-threaded per cs_data.
@@ -31,16 +49,39 @@
 #include <stdint.h>
 
 #include "../config/config.h"
-
-/* Microseconds since 1970-01-01 00:00:00 UTC. */
-typedef int64_t cs_time;
-#define CS_TIME_NONE INT64_MIN /* SQL NULL */
-#define CS_TIME_OPEN INT64_MAX /* valid_to NULL: open-ended */
-#define CS_SECOND    INT64_C(1000000)
-#define CS_DAY	     (INT64_C(86400) * CS_SECOND)
+#include "base/cstime.h"
+#include "money.h"
 
 #define CS_NO_ACCOUNT (-1)
 
+/* Distinct windows of one evaluation: every due collector's. */
+#define CS_PLAN_WINDOWS (CS_MAX_WINDOWS * KIND_COUNT)
+
+/*
+ * What one evaluation reads and for whom: the collectors due at as_of (at
+ * most one per kind), the datasets they need, and the union of their
+ * windows (distinct lengths, in the order first seen). Each family computes
+ * its own collector's windows from the shared sums via cs_plan_window.
+ */
+struct cs_plan {
+	const struct cs_config *cfg;
+	cs_time as_of;
+	const struct cs_collector *by_kind[KIND_COUNT]; /* NULL: not due */
+	unsigned kinds;					/* bit per enum cs_kind */
+	unsigned datasets;				/* bit per enum cs_dataset */
+	size_t nwindows;
+	int64_t windows[CS_PLAN_WINDOWS];     /* seconds */
+	bool outcome_window[CS_PLAN_WINDOWS]; /* outcomes are read for this window */
+	int64_t history;		      /* seconds: the longest window any family needs */
+	int64_t timeout; /* seconds per query: the longest of the collectors' */
+};
+
+void cs_plan_init(struct cs_plan *p, const struct cs_config *cfg, cs_time as_of);
+/* Adds a due collector (a second one of the same kind is ignored). */
+void cs_plan_add(struct cs_plan *p, const struct cs_collector *c);
+bool cs_plan_has(const struct cs_plan *p, enum cs_kind kind);
+/* Index of the window of that length in p->windows. */
+size_t cs_plan_window(const struct cs_plan *p, int64_t seconds);
 /* Bounds that keep every sum finite (no KPI is ever ±Inf or NaN): a
  * subscription row whose monthly amount in the reporting currency exceeds
  * CS_MAX_MONTHLY is rejected as amount_out_of_range, an outcome value beyond
@@ -50,16 +91,6 @@ typedef int64_t cs_time;
 /* Segment values and display names are cut to at most this many bytes (at a
  * UTF-8 character boundary, ending in "…") before they become labels. */
 #define CS_MAX_LABEL_BYTES 256
-
-/* Parses PostgreSQL text output of timestamptz/timestamp/date (session time
- * zone UTC) such as "2024-03-01 12:00:00.25+00" or "2024-03-01". Returns 0 and
- * sets *t, or -1 when malformed. */
-int cs_parse_time(const char *s, cs_time *t);
-/* Formats t as RFC 3339 UTC ("2024-03-01T12:00:00Z", fraction when non-zero). */
-void cs_format_time(cs_time t, char *dst, size_t len);
-
-/* ISO 4217 minor-unit exponent of code (case-insensitive), -1 if unknown. */
-int cs_currency_exponent(const char *code);
 
 enum cs_status { SUB_TRIALING, SUB_ACTIVE, SUB_PAST_DUE, SUB_PAUSED, SUB_CANCELED };
 enum cs_survey_type { SURVEY_NPS, SURVEY_CSAT, SURVEY_CES, SURVEY_TYPES };
@@ -89,51 +120,83 @@ struct cs_customer {
  * monthly amount, which decides revenue's reactivation rule. Rows are added
  * in the order they arrive, as a loop over stored rows would add them.
  *
- * Instants: k < collector->nwindows is t - W_k (window starts), k ==
- * nwindows is t, k == nwindows + 1 is t minus health's billing window.
+ * Instants: k < plan.nwindows is t - W_k (window starts), k == nwindows
+ * is t, k == nwindows + 1 is t minus health's billing window.
  */
 struct cs_mrr {
 	size_t ninstants;
-	cs_time at[CS_MAX_WINDOWS + 2];
+	cs_time at[CS_PLAN_WINDOWS + 2];
 	double *mrr;		 /* [customer * ninstants + k], monthly, reporting currency */
 	cs_time *first_positive; /* [customer]; CS_TIME_OPEN: none */
 	size_t cap;		 /* customers the arrays hold; all of them once linked */
 	uint64_t rows;		 /* valid subscription rows */
 };
 
-struct cs_trial {
-	uint32_t customer;
-	cs_time started_at;
-	cs_time ended_at; /* CS_TIME_NONE: running */
-	bool converted;
+/*
+ * Trials are counted as they stream in and never stored: per segment and
+ * plan window, the trials that ended in [t - W, t), converted or not. They
+ * attribute to segments through their billing customer.
+ */
+struct cs_trial_counts {
+	size_t nwin;   /* plan.nwindows */
+	size_t nseg;   /* segment slots; d->seg.n once linked */
+	uint64_t *n;   /* [(seg * nwin + w) * 2 + (converted ? 0 : 1)] */
+	uint64_t rows; /* valid trial rows */
 };
 
-struct cs_survey {
-	int32_t account; /* CS_NO_ACCOUNT: unknown */
+/*
+ * Survey responses are folded as they stream in, never kept row by row
+ * (only when surveys is evaluated). Responses before t with a respondent key:
+ * per (account, type, respondent) only the latest counts in any window, so
+ * only it is kept (later row wins a tie of instant and score, the higher
+ * score a tie of instant); responses of unknown accounts share one
+ * pseudo-account. Responses without one: per segment slot, plan window and
+ * type, how many gave each distinct score (scores come from a short scale).
+ */
+struct cs_score_count {
+	double score;
+	uint64_t n;
+};
+
+struct cs_score_tally {
+	struct cs_score_count *v; /* distinct scores, in order of first arrival */
+	size_t n, cap;
+};
+
+struct cs_latest_response {
 	uint32_t seg;
-	const char *respondent; /* NULL allowed */
 	enum cs_survey_type type;
 	double score;
-	cs_time responded_at;
+	cs_time at;
+};
+
+struct cs_survey_sums {
+	size_t nwin;			   /* plan.nwindows */
+	size_t nseg;			   /* segment slots; d->seg.n once linked */
+	size_t nanon;			   /* tallies allocated */
+	struct cs_score_tally *anon;	   /* [(seg * nwin + w) * SURVEY_TYPES + type] */
+	struct cs_latest_response *latest; /* one per (account, type, respondent) */
+	size_t nlatest, cap;
+	uint64_t rows; /* valid survey rows */
 };
 
 /*
  * Activity is counted while it streams in and never stored row by row: at
  * ~20 rows per account it would dominate the memory of a cycle. The exporter
  * wraps the activity query in ORDER BY account_key, user_key (byte order;
- * config_activity_sql), so the rows of one user arrive together and a user
+ * cs_dataset_query), so the rows of one user arrive together and a user
  * is complete when the next one starts. A user is an (account key, user key)
  * pair, for accounts no CRM account has as well.
  *
- * Windows: w < collector->nwindows are the collector's, w == nwindows is
- * the health model's usage window. A user is active in window w when the
+ * Windows: w < plan.nwindows are the plan's, w == nwindows is the health
+ * model's usage window. A user is active in window w when the
  * latest of its rows before t is at or after t - W.
  */
 /*
  * The health collector needs one thing from survey answers: per account,
  * the latest NPS answer before t in its sentiment window (the higher score
  * when two share the instant). It gets that folded in as the rows stream,
- * instead of the rows; other collectors get the rows (d->surveys).
+ * instead of the rows; the surveys KPIs get theirs (struct cs_survey_sums).
  */
 struct cs_latest_nps {
 	cs_time *at;   /* [account]; CS_TIME_NONE: none */
@@ -142,11 +205,12 @@ struct cs_latest_nps {
 
 struct cs_activity_counts {
 	size_t nwin;
-	size_t nseg;		     /* segment slots; d->seg.n once linked */
-	uint32_t *account_users;     /* [account * nwin + w]: its distinct active users */
-	uint64_t *seg_users;	     /* [seg * nwin + w] */
-	uint64_t *seg_feature_users; /* [(seg * nwin + w) * cfg->nfeatures + f] */
-	uint64_t users;		     /* distinct (account, user) pairs with a valid row */
+	size_t nseg;			   /* segment slots; d->seg.n once linked */
+	uint32_t *account_users;	   /* [account * nwin + w]: its distinct active users */
+	uint64_t *seg_users;		   /* [seg * nwin + w] */
+	uint64_t *seg_feature_users;	   /* [(seg * nwin + w) * cfg->nfeatures + f] */
+	uint64_t users;			   /* distinct (account, user) pairs with a valid row */
+	cs_time from[CS_PLAN_WINDOWS + 1]; /* window starts */
 };
 
 /*
@@ -162,8 +226,8 @@ struct cs_ticket_counts {
 };
 
 struct cs_tickets {
-	size_t nwin;		       /* collector->nwindows */
-	cs_time from[CS_MAX_WINDOWS];  /* window starts */
+	size_t nwin;		       /* plan.nwindows */
+	cs_time from[CS_PLAN_WINDOWS]; /* window starts */
 	cs_time support_from;	       /* start of health's support window */
 	size_t nseg;		       /* segment slots; d->seg.n once linked */
 	struct cs_ticket_counts *seg;  /* [seg * nwin + w] */
@@ -205,7 +269,7 @@ struct cs_segments {
 
 struct cs_data {
 	const struct cs_config *cfg;
-	const struct cs_collector *collector;
+	struct cs_plan plan;
 	cs_time as_of;
 
 	struct cs_account *accounts;
@@ -213,14 +277,12 @@ struct cs_data {
 	struct cs_customer *customers;
 	size_t ncustomers;
 	struct cs_mrr mrr;
-	struct cs_trial *trials;
-	size_t ntrials;
-	struct cs_survey *surveys; /* not for health: see struct cs_latest_nps */
-	size_t nsurveys;
-	struct cs_latest_nps nps; /* health only */
+	struct cs_trial_counts trials;
+	struct cs_survey_sums surveys; /* for surveys only: see struct cs_latest_nps */
+	struct cs_latest_nps nps;      /* health only */
 	struct cs_activity_counts activity;
 	struct cs_tickets tickets;
-	/* outcomes[o * nwindows + w]: values of outcome o for collector window w */
+	/* outcomes[o * plan.nwindows + w]: values of outcome o for plan window w */
 	struct cs_outcome_value **outcomes;
 	size_t *noutcome_values;
 
@@ -229,6 +291,7 @@ struct cs_data {
 	struct cs_reject *rejects;
 	size_t nrejects;
 	uint64_t rows_read;
+	uint64_t ds_rows[DS_COUNT]; /* rows read per dataset (outcomes not included) */
 	/* Freshness (SPEC section 6): per dataset, whether it was read and the
 	 * newest instant among its valid rows (CS_TIME_NONE: none). */
 	bool read[DS_COUNT];
@@ -237,15 +300,18 @@ struct cs_data {
 	struct cs_data_private *priv; /* loader state, hash tables, arena */
 };
 
-struct cs_data *cs_data_new(const struct cs_config *cfg, const struct cs_collector *collector,
-			    cs_time as_of);
+struct cs_data *cs_data_new(const struct cs_plan *plan);
 void cs_data_free(struct cs_data *d);
 
-/* outcome and window are used for DS_COUNT + outcome runs; see
- * CS_DS_OUTCOME. Returns 0, or -1 with a message (missing column ...). */
+/* One dataset being read; see cs_data_begin. */
+struct cs_stream;
+
+/* outcome and window (an index into plan.windows) are used for outcome
+ * runs; see CS_DS_OUTCOME. Returns the stream, or NULL with a message
+ * (missing column ...). */
 #define CS_DS_OUTCOME DS_COUNT
-int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window, int ncols,
-		  const char *const *names, char *err, size_t errlen);
+struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
+				int ncols, const char *const *names, char *err, size_t errlen);
 /* The required columns of dataset (an outcome: CS_DS_OUTCOME), and for
  * accounts the segment dimensions, that names lacks: returns how many, and
  * when any, one message naming them all ("dataset \"subscriptions\": missing
@@ -254,10 +320,14 @@ int cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
  * --connect runs it on every configured query. */
 int cs_data_check_columns(const struct cs_config *cfg, int dataset, const char *dsname, int ncols,
 			  const char *const *names, char *err, size_t errlen);
-void cs_data_row(struct cs_data *d, const char *const *values);
-/* Returns 0, or -1 with a message when the dataset as a whole broke its
- * contract (activity rows out of order). */
-int cs_data_end(struct cs_data *d, char *err, size_t errlen);
+void cs_data_row(struct cs_stream *in, const char *const *values);
+/* The SQL to send for a dataset's configured query (malloc'd, the caller
+ * frees): activity is wrapped in ORDER BY account_key, user_key (byte order)
+ * so that each user's rows arrive together; the others are sent as written. */
+char *cs_dataset_query(int dataset, const char *sql);
+/* Ends and frees the stream. Returns 0, or -1 with a message when the
+ * dataset as a whole broke its contract (activity rows out of order). */
+int cs_data_end(struct cs_stream *in, char *err, size_t errlen);
 void cs_data_link(struct cs_data *d);
 
 /* Count a rejected row (also used by compute for semantic rejects). */

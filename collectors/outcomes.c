@@ -99,10 +99,9 @@ static void count_run(const struct cs_data *d, const struct cs_outcome *o,
 	}
 }
 
-void kpi_outcomes(const struct cs_data *d, struct mset *out)
+void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
 	const struct cs_config *cfg = d->cfg;
-	const struct cs_collector *col = d->collector;
 	size_t nseg = d->seg.n;
 	size_t nslots = d->naccounts + nseg + 1;
 	struct outcome_counts *per_seg = xcalloc(nseg + 1, sizeof(*per_seg));
@@ -127,7 +126,7 @@ void kpi_outcomes(const struct cs_data *d, struct mset *out)
 	s.has = xcalloc(nslots, sizeof(*s.has));
 	s.touched = xmalloc(nslots * sizeof(*s.touched));
 	size_t maxrows = 1;
-	for (size_t r = 0; d->noutcome_values && r < cfg->noutcomes * col->nwindows; r++)
+	for (size_t r = 0; d->noutcome_values && r < cfg->noutcomes * d->plan.nwindows; r++)
 		if (d->noutcome_values[r] > maxrows)
 			maxrows = d->noutcome_values[r];
 	s.unknown = xmalloc(maxrows * sizeof(*s.unknown));
@@ -137,7 +136,8 @@ void kpi_outcomes(const struct cs_data *d, struct mset *out)
 		const struct cs_outcome *oc = &cfg->outcomes[o];
 
 		for (size_t w = 0; w < col->nwindows; w++) {
-			size_t run = o * col->nwindows + w;
+			size_t run = o * d->plan.nwindows +
+				     cs_plan_window(&d->plan, col->windows[w].seconds);
 			const char *label = col->windows[w].label;
 
 			memset(per_seg, 0, (nseg + 1) * sizeof(*per_seg));

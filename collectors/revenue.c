@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../exporter/buf.h"
+#include "base/buf.h"
 #include "emit.h"
 #include "kpi.h"
 
@@ -47,12 +47,15 @@ struct seg_acc {
 	uint64_t end;
 };
 
-void kpi_revenue(const struct cs_data *d, struct mset *out)
+void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_collector *col = d->collector;
 	size_t nw = col->nwindows, ns = d->seg.n, nc = d->ncustomers;
 	const struct cs_mrr *mrr = &d->mrr;
 	size_t stride = mrr->ninstants;
+	size_t wi[CS_MAX_WINDOWS]; /* the collector's windows among the evaluation's instants */
+
+	for (size_t w = 0; w < nw; w++)
+		wi[w] = cs_plan_window(&d->plan, col->windows[w].seconds);
 
 	struct seg_acc *sa = xcalloc(ns + 1, sizeof(*sa));
 	struct win_acc *wa = xcalloc(ns * nw + 1, sizeof(*wa));
@@ -61,14 +64,14 @@ void kpi_revenue(const struct cs_data *d, struct mset *out)
 		if (seg >= ns)
 			continue;
 		const double *mc = mrr->mrr + c * stride;
-		double m1 = mc[nw]; /* at t; mc[w] is at window w's start */
+		double m1 = mc[d->plan.nwindows]; /* at t; mc[wi[w]] at window w's start */
 		if (m1 > 0) {
 			sa[seg].mrr1 += m1;
 			sa[seg].end++;
 		}
 		for (size_t w = 0; w < nw; w++) {
 			struct win_acc *a = &wa[seg * nw + w];
-			double m0 = mc[w];
+			double m0 = mc[wi[w]];
 			int mv = -1;
 			double amount = 0;
 			if (m0 > 0) {
@@ -85,7 +88,7 @@ void kpi_revenue(const struct cs_data *d, struct mset *out)
 					amount = m0 - m1;
 				}
 			} else if (m1 > 0) {
-				mv = mrr->first_positive[c] < mrr->at[w] ? MV_REACT : MV_NEW;
+				mv = mrr->first_positive[c] < mrr->at[wi[w]] ? MV_REACT : MV_NEW;
 				amount = m1;
 			}
 			if (mv >= 0) {

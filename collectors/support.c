@@ -12,9 +12,8 @@
 #include "emit.h"
 #include "kpi.h"
 
-void kpi_support(const struct cs_data *d, struct mset *out)
+void kpi_support(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_collector *col = d->collector;
 	const struct cs_tickets *k = &d->tickets; /* counted by the loader */
 	size_t nseg = d->seg.n;
 	struct family *tickets = mset_family(
@@ -41,9 +40,10 @@ void kpi_support(const struct cs_data *d, struct mset *out)
 
 	for (size_t w = 0; w < col->nwindows; w++) {
 		const char *label = col->windows[w].label;
+		size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
 		for (uint32_t seg = 0; seg < nseg; seg++) {
-			const struct cs_ticket_counts *c = &k->seg[seg * k->nwin + w];
+			const struct cs_ticket_counts *c = &k->seg[seg * k->nwin + kw];
 
 			emit(tickets, d, seg, (double)c->opened, "window", label, "state", "opened",
 			     NULL);

@@ -8,11 +8,14 @@
  * would expect from "the same respondent answered twice". Two responses of
  * one respondent at the same instant are resolved in favour of the higher
  * score, then the later row, so the result does not depend on the query's
- * row order unless the rows are identical.
+ * row order unless the rows are identical. The loader keeps, as the rows
+ * stream in, each respondent's latest response before t and a tally of the
+ * scores of responses without respondent (struct cs_survey_sums).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "emit.h"
 #include "kpi.h"
 
@@ -24,65 +27,35 @@ struct survey_counts {
 	double ces_points;
 };
 
-struct keyed {
-	const struct cs_survey *s;
-	size_t row;
-};
-
-static int cmp_keyed(const void *pa, const void *pb)
-{
-	const struct keyed *a = pa, *b = pb;
-	int c;
-
-	if (a->s->account != b->s->account)
-		return a->s->account < b->s->account ? -1 : 1;
-	if (a->s->type != b->s->type)
-		return a->s->type < b->s->type ? -1 : 1;
-	c = strcmp(a->s->respondent, b->s->respondent);
-	if (c)
-		return c;
-	if (a->s->responded_at != b->s->responded_at)
-		return a->s->responded_at < b->s->responded_at ? -1 : 1;
-	c = cs_cmp(a->s->score, b->s->score);
-	if (c)
-		return c;
-	return a->row < b->row ? -1 : (a->row > b->row);
-}
-
-static bool same_respondent(const struct cs_survey *a, const struct cs_survey *b)
-{
-	return a->account == b->account && a->type == b->type &&
-	       strcmp(a->respondent, b->respondent) == 0;
-}
-
 /* Out-of-range scores are rejected by the loader; skipping them here keeps a
  * stray one from landing in a category it does not belong to. */
-static void count_response(struct survey_counts *c, const struct cs_survey *s)
+static void count_response(struct survey_counts *c, enum cs_survey_type type, double score,
+			   uint64_t n)
 {
-	switch (s->type) {
+	switch (type) {
 	case SURVEY_NPS:
-		if (s->score < 0 || s->score > 10)
+		if (score < 0 || score > 10)
 			return;
-		if (cs_cmp(s->score, 9) >= 0)
-			c->promoters++;
-		else if (cs_cmp(s->score, 6) <= 0)
-			c->detractors++;
+		if (cs_cmp(score, 9) >= 0)
+			c->promoters += n;
+		else if (cs_cmp(score, 6) <= 0)
+			c->detractors += n;
 		else
-			c->passives++;
+			c->passives += n;
 		break;
 	case SURVEY_CSAT:
-		if (s->score < 1 || s->score > 5)
+		if (score < 1 || score > 5)
 			return;
-		if (cs_cmp(s->score, 4) >= 0)
-			c->satisfied++;
+		if (cs_cmp(score, 4) >= 0)
+			c->satisfied += n;
 		else
-			c->unsatisfied++;
+			c->unsatisfied += n;
 		break;
 	case SURVEY_CES:
-		if (s->score < 1 || s->score > 7)
+		if (score < 1 || score > 7)
 			return;
-		c->ces++;
-		c->ces_points += s->score;
+		c->ces += n;
+		c->ces_points += score * (double)n;
 		break;
 	default:
 		break;
@@ -148,51 +121,35 @@ static void emit_window(const struct cs_data *d, struct mset *out, const char *w
 	}
 }
 
-void kpi_surveys(const struct cs_data *d, struct mset *out)
+void kpi_surveys(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_collector *col = d->collector;
-	struct survey_counts *counts = xcalloc(d->seg.n ? d->seg.n : 1, sizeof(*counts));
-	struct keyed *keyed = xmalloc((d->nsurveys ? d->nsurveys : 1) * sizeof(*keyed));
-	size_t nkeyed = 0;
-
-	/* Sorted once so that every window finds a respondent's latest response
-	 * by walking its group backwards. */
-	for (size_t i = 0; i < d->nsurveys; i++)
-		if (d->surveys[i].respondent)
-			keyed[nkeyed++] = (struct keyed){&d->surveys[i], i};
-	qsort(keyed, nkeyed, sizeof(*keyed), cmp_keyed);
+	const struct cs_survey_sums *k = &d->surveys; /* folded by the loader */
+	size_t nseg = d->seg.n;
+	struct survey_counts *counts = xcalloc(nseg ? nseg : 1, sizeof(*counts));
 
 	for (size_t w = 0; w < col->nwindows; w++) {
 		cs_time from = d->as_of - col->windows[w].seconds * CS_SECOND;
-		cs_time to = d->as_of;
+		size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
-		memset(counts, 0, (d->seg.n ? d->seg.n : 1) * sizeof(*counts));
-		for (size_t i = 0; i < d->nsurveys; i++) {
-			const struct cs_survey *s = &d->surveys[i];
+		memset(counts, 0, (nseg ? nseg : 1) * sizeof(*counts));
+		for (size_t s = 0; k->anon && s < nseg && s < k->nseg; s++) {
+			for (int t = 0; t < SURVEY_TYPES; t++) {
+				const struct cs_score_tally *ty =
+				    &k->anon[(s * k->nwin + kw) * SURVEY_TYPES + (size_t)t];
 
-			if (s->respondent || s->seg >= d->seg.n)
-				continue;
-			if (s->responded_at >= from && s->responded_at < to)
-				count_response(&counts[s->seg], s);
-		}
-		for (size_t i = 0; i < nkeyed;) {
-			size_t end = i + 1;
-
-			while (end < nkeyed && same_respondent(keyed[i].s, keyed[end].s))
-				end++;
-			for (size_t j = end; j-- > i;) {
-				const struct cs_survey *s = keyed[j].s;
-
-				if (s->responded_at >= to)
-					continue;
-				if (s->responded_at >= from && s->seg < d->seg.n)
-					count_response(&counts[s->seg], s);
-				break;
+				for (size_t i = 0; i < ty->n; i++)
+					count_response(&counts[s], (enum cs_survey_type)t,
+						       ty->v[i].score, ty->v[i].n);
 			}
-			i = end;
+		}
+		/* a respondent's latest response before t counts when it is in the window */
+		for (size_t i = 0; i < k->nlatest; i++) {
+			const struct cs_latest_response *l = &k->latest[i];
+
+			if (l->at >= from && l->seg < nseg)
+				count_response(&counts[l->seg], l->type, l->score, 1);
 		}
 		emit_window(d, out, col->windows[w].label, counts);
 	}
-	free(keyed);
 	free(counts);
 }

@@ -2,31 +2,28 @@
  * trials: trial conversion (SPEC section 3) over trials that ended inside
  * each window [t - W, t). A running trial (ended_at NULL) and one that ends
  * at or after t are not counted; trials attribute to segments through their
- * billing customer.
+ * billing customer. The loader counted them per segment and window as they
+ * streamed in (struct cs_trial_counts).
  */
 #include <stdlib.h>
 
-#include "../exporter/buf.h"
+#include "base/buf.h"
 #include "emit.h"
 #include "kpi.h"
 
-void kpi_trials(const struct cs_data *d, struct mset *out)
+void kpi_trials(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	size_t nw = d->collector->nwindows, ns = d->seg.n;
-	/* [seg][window][0 converted, 1 canceled] */
+	size_t nw = col->nwindows, ns = d->seg.n;
+	const struct cs_trial_counts *k = &d->trials;
+	/* [seg][window][0 converted, 1 canceled], the collector's windows */
 	uint64_t *n = xcalloc(ns * nw * 2 + 1, sizeof(*n));
 
-	for (size_t i = 0; i < d->ntrials; i++) {
-		const struct cs_trial *t = &d->trials[i];
-		if (t->ended_at == CS_TIME_NONE || t->ended_at >= d->as_of)
-			continue;
-		uint32_t seg = d->customers[t->customer].seg;
-		if (seg >= ns)
-			continue;
+	for (size_t s = 0; s < ns && s < k->nseg; s++) {
 		for (size_t w = 0; w < nw; w++) {
-			cs_time t0 = d->as_of - d->collector->windows[w].seconds * CS_SECOND;
-			if (t->ended_at >= t0)
-				n[(seg * nw + w) * 2 + (t->converted ? 0 : 1)]++;
+			size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
+
+			n[(s * nw + w) * 2] = k->n[(s * k->nwin + kw) * 2];
+			n[(s * nw + w) * 2 + 1] = k->n[(s * k->nwin + kw) * 2 + 1];
 		}
 	}
 
@@ -42,7 +39,7 @@ void kpi_trials(const struct cs_data *d, struct mset *out)
 	    NULL);
 	for (uint32_t s = 0; s < ns; s++) {
 		for (size_t w = 0; w < nw; w++) {
-			const char *win = d->collector->windows[w].label;
+			const char *win = col->windows[w].label;
 			uint64_t conv = n[(s * nw + w) * 2], canc = n[(s * nw + w) * 2 + 1];
 			emit(ended, d, s, (double)conv, "window", win, "result", "converted", NULL);
 			emit(ended, d, s, (double)canc, "window", win, "result", "canceled", NULL);
@@ -53,7 +50,7 @@ void kpi_trials(const struct cs_data *d, struct mset *out)
 			uint64_t conv = n[(s * nw + w) * 2], canc = n[(s * nw + w) * 2 + 1];
 			if (conv + canc)
 				emit(ratio, d, s, (double)conv / (double)(conv + canc), "window",
-				     d->collector->windows[w].label, NULL);
+				     col->windows[w].label, NULL);
 		}
 	}
 	free(n);

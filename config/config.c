@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../exporter/buf.h"
+#include "../collectors/base/buf.h"
 
 /* Longest accepted duration: keeps every "t - W" in microseconds far from overflow. */
 #define MAX_DURATION	 (INT64_C(36500) * 86400)
@@ -940,27 +940,6 @@ static bool load_query(struct loader *L, const config_setting_t *g, struct cs_qu
 	return true;
 }
 
-/*
- * The activity rows of one user must arrive together: the loader counts each
- * user when the next one starts and keeps no rows (collectors/model.h). The
- * sort is PostgreSQL's, in byte order whatever the key types and collations;
- * the query goes on a line of its own so that a trailing comment in it ends
- * there, and a trailing semicolon is dropped.
- */
-static char *activity_sql(const char *sql)
-{
-	size_t n = strlen(sql);
-	struct buf b = BUF_INIT;
-
-	while (n > 0 && (isspace((unsigned char)sql[n - 1]) || sql[n - 1] == ';'))
-		n--;
-	buf_adds(&b, "SELECT * FROM (\n");
-	buf_add(&b, sql, n);
-	buf_adds(&b, "\n) AS cs_activity ORDER BY account_key::text COLLATE \"C\", "
-		     "user_key::text COLLATE \"C\"");
-	return buf_detach(&b, NULL);
-}
-
 static bool load_datasets(struct loader *L, const config_setting_t *root)
 {
 	static const char *const sections[] = {
@@ -988,12 +967,6 @@ static bool load_datasets(struct loader *L, const config_setting_t *root)
 		get_duration(L, ds, "max_age", false, &cfg->max_age[d]);
 		if (L->failed)
 			return false;
-		if (d == DS_ACTIVITY) {
-			char *sorted = activity_sql(cfg->datasets[d].sql);
-
-			free(cfg->datasets[d].sql);
-			cfg->datasets[d].sql = sorted;
-		}
 		cfg->has_dataset[d] = true;
 	}
 	return true;

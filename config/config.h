@@ -44,7 +44,7 @@ enum cs_param {
 
 struct cs_query {
 	size_t source; /* index into cs_config.sources */
-	char *sql;     /* activity: the configured query inside ORDER BY account_key, user_key */
+	char *sql;     /* as configured; see cs_dataset_query for what is sent */
 	size_t nparams;
 	enum cs_param params[CS_MAX_PARAMS];
 	int line;

@@ -11,10 +11,10 @@
 
 #include "../collectors/model.h"
 #include "../config/config.h"
-#include "expo.h"
-#include "log.h"
+#include "../collectors/base/expo.h"
+#include "../collectors/base/log.h"
 #include "pg.h"
-#include "runner.h"
+#include "eval.h"
 #include "snapshot.h"
 
 #define EXIT_FAILED 1
@@ -665,7 +665,7 @@ static size_t eval_step(const struct cs_config *cfg, struct pg_source *const *so
 	struct snapshot *snap = snapshot_new();
 	snapshot_configure(snap, cfg);
 	struct step_ctx sc = {as_of, progress};
-	size_t failed = snapshot_collect_once(snap, cfg, sources, as_of, step_failed, &sc);
+	size_t failed = eval_once(snap, cfg, sources, as_of, step_failed, &sc);
 	snapshot_render_stable(snap, EXPO_OPENMETRICS, out);
 	snapshot_free(snap);
 	return failed;
@@ -680,11 +680,11 @@ int backfill_main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	int64_t from, to;
-	if (runner_parse_instant(f.from, &from) < 0) {
+	if (eval_parse_instant(f.from, &from) < 0) {
 		fprintf(stderr, "cs_exporter: backfill: invalid --from \"%s\"\n", f.from);
 		return EXIT_USAGE;
 	}
-	if (runner_parse_instant(f.to, &to) < 0) {
+	if (eval_parse_instant(f.to, &to) < 0) {
 		fprintf(stderr, "cs_exporter: backfill: invalid --to \"%s\"\n", f.to);
 		return EXIT_USAGE;
 	}

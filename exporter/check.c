@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "../collectors/model.h"
-#include "buf.h"
+#include "../collectors/base/buf.h"
 #include "pg.h"
 
 #define CHECK_TIMEOUT_S 30

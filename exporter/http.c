@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
+#include "../collectors/base/buf.h"
+#include "../collectors/base/log.h"
 #include "negotiate.h"
 #include "webcfg.h"
 

@@ -3,13 +3,14 @@
  * Prometheus.
  *
  * The main thread parses flags, loads the config, starts the HTTP front and
- * one scheduler thread per collector, then waits for signals:
+ * the evaluation thread (sched.h: collectors due together are evaluated
+ * together, eval.h), then waits for signals:
  *   SIGHUP           reload the config (a bad one keeps the old running)
  *   SIGINT, SIGTERM  stop the collectors, the HTTP front, and exit
  * and every few seconds refreshes the snapshot (process metrics, stale_after).
  *
- * Data flows one way: config → sources → datasets → collectors → snapshot →
- * HTTP.
+ * Data flows one way: config → plan → sources → datasets → account model →
+ * KPI families → metric sets → snapshot → HTTP.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,25 +26,19 @@
 #include "../collectors/model.h"
 #include "../config/config.h"
 #include "backfill.h"
-#include "buf.h"
+#include "../collectors/base/buf.h"
+#include "../collectors/base/expo.h"
 #include "check.h"
-#include "expo.h"
 #include "http.h"
-#include "log.h"
+#include "../collectors/base/log.h"
 #include "pg.h"
-#include "runner.h"
+#include "eval.h"
 #include "sched.h"
 #include "snapshot.h"
 #include "webcfg.h"
 
 #define TICK_SECONDS 5
 #define EXIT_USAGE   2
-
-struct job_ctx {
-	struct app *app;
-	const struct cs_collector *c;
-	bool failing;
-};
 
 struct app {
 	const char *config_path;
@@ -52,8 +47,8 @@ struct app {
 	struct cs_config *cfg;
 	struct pg_source **sources;
 	size_t nsources;
-	struct sched_job *jobs;
-	struct job_ctx *ctx;
+	struct sched_job *jobs; /* one per collector, in config order */
+	bool *failing;		/* [collector]: its last run failed */
 	struct sched *sched;
 	struct snapshot *snap;
 };
@@ -65,28 +60,43 @@ static cs_time now_time(void)
 	return (cs_time)ts.tv_sec * CS_SECOND + ts.tv_nsec / 1000;
 }
 
-static void job_run(void *arg)
+/* One evaluation of the collectors due now (sched.h). */
+static void evaluate(void *arg, const bool *due)
 {
-	struct job_ctx *j = arg;
-	struct run_result res;
-	runner_run(j->app->cfg, j->c, j->app->sources, now_time(), &res);
-	if (!res.ok && !j->failing)
-		logx(LOG_WARN, "collector failed", "collector", j->c->name, "err", res.err, NULL);
-	else if (res.ok && j->failing)
-		logx(LOG_INFO, "collector recovered", "collector", j->c->name, NULL);
-	j->failing = !res.ok;
-	snapshot_publish(j->app->snap, j->c->name, &res);
-	run_result_release(&res);
-	/* A run's datasets are freed now; hand the pages back instead of
+	struct app *a = arg;
+	const struct cs_config *cfg = a->cfg;
+	const struct cs_collector **list = xcalloc(cfg->ncollectors + 1, sizeof(*list));
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->ncollectors; i++)
+		if (due[i])
+			list[n++] = &cfg->collectors[i];
+	struct eval_result res;
+	eval_run(cfg, list, n, a->sources, now_time(), &res);
+	for (size_t k = 0; k < res.n; k++) {
+		const struct eval_collector *r = &res.v[k];
+		size_t i = (size_t)(r->c - cfg->collectors);
+
+		if (!r->ok && !a->failing[i])
+			logx(LOG_WARN, "collector failed", "collector", r->c->name, "err", r->err,
+			     NULL);
+		else if (r->ok && a->failing[i])
+			logx(LOG_INFO, "collector recovered", "collector", r->c->name, NULL);
+		a->failing[i] = !r->ok;
+	}
+	snapshot_publish(a->snap, &res);
+	eval_result_release(&res);
+	free(list);
+	/* The evaluation's model is freed now; hand the pages back instead of
 	 * keeping a cycle's peak resident between cycles. */
 	malloc_trim(0);
 }
 
-static void job_cancel(void *arg)
+static void cancel_evaluation(void *arg)
 {
-	struct job_ctx *j = arg;
-	for (size_t i = 0; i < j->app->nsources; i++)
-		pg_source_cancel(j->app->sources[i]);
+	struct app *a = arg;
+	for (size_t i = 0; i < a->nsources; i++)
+		pg_source_cancel(a->sources[i]);
 }
 
 static void open_sources(struct app *a)
@@ -106,17 +116,13 @@ static void start_collectors(struct app *a)
 {
 	size_t n = a->cfg->ncollectors;
 	a->jobs = xcalloc(n ? n : 1, sizeof(*a->jobs));
-	a->ctx = xcalloc(n ? n : 1, sizeof(*a->ctx));
+	a->failing = xcalloc(n ? n : 1, sizeof(*a->failing));
 	for (size_t i = 0; i < n; i++) {
-		a->ctx[i].app = a;
-		a->ctx[i].c = &a->cfg->collectors[i];
 		a->jobs[i].name = a->cfg->collectors[i].name;
 		a->jobs[i].interval_ms = a->cfg->collectors[i].interval * 1000;
-		a->jobs[i].run = job_run;
-		a->jobs[i].cancel = job_cancel;
-		a->jobs[i].arg = &a->ctx[i];
 	}
-	a->sched = sched_start(a->jobs, n, &a->sched_opts);
+	struct sched_fn fn = {evaluate, cancel_evaluation, a};
+	a->sched = sched_start(a->jobs, n, &fn, &a->sched_opts);
 }
 
 static void stop_collectors(struct app *a)
@@ -124,9 +130,9 @@ static void stop_collectors(struct app *a)
 	sched_stop(a->sched);
 	a->sched = NULL;
 	free(a->jobs);
-	free(a->ctx);
+	free(a->failing);
 	a->jobs = NULL;
-	a->ctx = NULL;
+	a->failing = NULL;
 }
 
 static int reload(void *arg, char *err, size_t errlen)
@@ -169,6 +175,7 @@ struct flags {
 	const char *as_of;
 	const char *format;
 	struct sched_opts sched;
+	int max_concurrency; /* ignored */
 };
 
 static void usage(FILE *out)
@@ -191,11 +198,11 @@ static void usage(FILE *out)
 	    "  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
 	    "  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit style)\n"
 	    "  --web.enable-lifecycle     allow POST /-/reload\n"
-	    "  --collector.nice=N         niceness added to collector threads, 0-19, so that\n"
-	    "                             scrapes keep the CPU during a cycle (default 10)\n"
+	    "  --collector.nice=N         niceness added to the evaluation thread, 0-19, so\n"
+	    "                             that scrapes keep the CPU during a cycle (default 10)\n"
 	    "  --collector.max-concurrency=N\n"
-	    "                             collectors running at once, 0 for no limit\n"
-	    "                             (default 1: memory is that of the largest one)\n"
+	    "                             accepted for compatibility and ignored: collectors\n"
+	    "                             due together are one evaluation, never overlapping\n"
 	    "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
 	    "  --log.format=FORMAT        logfmt or json (default logfmt)\n"
 	    "  --once                     run every collector once, print the exposition,\n"
@@ -351,7 +358,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			break;
 		case F_CONCURRENCY:
 			if (int_flag("collector.max-concurrency", optarg, 0, 1000,
-				     &f->sched.max_running) < 0)
+				     &f->max_concurrency) < 0)
 				return -1;
 			break;
 		case F_LEVEL:
@@ -437,14 +444,13 @@ static int check_web(const struct flags *f, const struct cs_config *cfg, char *e
 static int run_once(struct app *a, const struct flags *f)
 {
 	cs_time as_of = now_time();
-	if (f->as_of && runner_parse_instant(f->as_of, &as_of) < 0) {
+	if (f->as_of && eval_parse_instant(f->as_of, &as_of) < 0) {
 		fprintf(stderr, "cs_exporter: invalid --as-of \"%s\"\n", f->as_of);
 		return EXIT_USAGE;
 	}
 	open_sources(a);
 	snapshot_configure(a->snap, a->cfg);
-	bool all_ok =
-	    snapshot_collect_once(a->snap, a->cfg, a->sources, as_of, log_failure, NULL) == 0;
+	bool all_ok = eval_once(a->snap, a->cfg, a->sources, as_of, log_failure, NULL) == 0;
 	struct buf out = BUF_INIT;
 	bool om = f->format && strcmp(f->format, "openmetrics") == 0;
 	snapshot_render_stable(a->snap, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);
@@ -542,7 +548,7 @@ int main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 2);
 	if (argc > 1 && strcmp(argv[1], "backfill") == 0)
 		return backfill_main(argc - 1, argv + 1);
-	struct flags f = {.sched = {.nice = 10, .max_running = 1}};
+	struct flags f = {.sched = {.nice = 10}};
 	f.config_file = "cs_exporter.conf";
 	if (parse_flags(argc, argv, &f) < 0)
 		return EXIT_USAGE;

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
-#include "expo.h"
+#include "../collectors/base/buf.h"
+#include "../collectors/base/expo.h"
 
 /*
  * Chooses the exposition format from an Accept header value. Media ranges

@@ -2,36 +2,28 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
-
-struct worker {
-	struct sched *s;
-	const struct sched_job *job;
-	pthread_t thread;
-	bool started;
-};
+#include "../collectors/base/buf.h"
+#include "../collectors/base/log.h"
 
 struct sched {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
+	bool running; /* a run is in flight */
 	struct sched_opts opts;
-	/* Runs are admitted in the order they asked (a ticket each), at most
-	 * opts.max_running at a time, so a job that runs back to back cannot
-	 * keep the others waiting. */
-	pthread_cond_t turn;
-	uint64_t tickets, admitted;
-	int running;
-	struct worker *w;
+	struct sched_fn fn;
+	const struct sched_job *jobs;
 	size_t n;
+	int64_t *next; /* [job]: its next slot, monotonic ms */
+	bool *due;
+	pthread_t thread;
+	bool started;
 };
 
 static int64_t mono_ms(void)
@@ -41,29 +33,39 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits for this run's turn; false when the scheduler stops meanwhile. */
-static bool admit(struct sched *s)
+/* Sleeps until the earliest slot; false when the scheduler stops. */
+static bool wait_next(struct sched *s)
 {
+	bool go;
+
 	pthread_mutex_lock(&s->lock);
-	uint64_t ticket = s->tickets++;
-	while (!s->stopping && (ticket != s->admitted ||
-				(s->opts.max_running > 0 && s->running >= s->opts.max_running)))
-		pthread_cond_wait(&s->turn, &s->lock);
-	bool go = !s->stopping;
-	if (go) {
-		s->admitted++;
-		s->running++;
-		pthread_cond_broadcast(&s->turn); /* the next ticket may fit too */
+	while (!s->stopping) {
+		int64_t next = INT64_MAX;
+		for (size_t i = 0; i < s->n; i++)
+			if (s->next[i] < next)
+				next = s->next[i];
+		int64_t left = next - mono_ms();
+		if (left <= 0)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += left / 1000;
+		ts.tv_nsec += (left % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
 	}
+	go = !s->stopping;
+	s->running = go;
 	pthread_mutex_unlock(&s->lock);
 	return go;
 }
 
-static void *worker_main(void *arg)
+static void *sched_main(void *arg)
 {
-	struct worker *w = arg;
-	struct sched *s = w->s;
-	int64_t next = mono_ms();
+	struct sched *s = arg;
 
 	if (s->opts.nice > 0) {
 		errno = 0;
@@ -71,70 +73,60 @@ static void *worker_main(void *arg)
 			char why[128];
 
 			snprintf(why, sizeof(why), "%s", strerror(errno));
-			logx(LOG_WARN, "could not lower the collector thread's priority",
-			     "collector", w->job->name, "err", why, NULL);
+			logx(LOG_WARN, "could not lower the evaluation thread's priority", "err",
+			     why, NULL);
 		}
 	}
-	for (;;) {
-		if (!admit(s))
-			break;
-		w->job->run(w->job->arg);
-		pthread_mutex_lock(&s->lock);
-		s->running--;
-		pthread_cond_broadcast(&s->turn);
-		pthread_mutex_unlock(&s->lock);
-		/* Next slot strictly after the run's start; skipped slots are
-		 * not made up, so a slow run never causes a burst. */
-		next += w->job->interval_ms;
+	while (wait_next(s)) {
 		int64_t now = mono_ms();
-		if (next <= now) {
-			int64_t late = now - next;
-			next += (late / w->job->interval_ms + 1) * w->job->interval_ms;
-		}
 
-		pthread_mutex_lock(&s->lock);
-		while (!s->stopping) {
-			int64_t left = next - mono_ms();
-			if (left <= 0)
-				break;
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		for (size_t i = 0; i < s->n; i++)
+			s->due[i] = s->next[i] <= now;
+		s->fn.run(s->fn.arg, s->due);
+		now = mono_ms();
+		/* Slots stay on each job's grid from start-up, which keeps
+		 * jobs with related intervals due together. */
+		for (size_t i = 0; i < s->n; i++) {
+			int64_t iv = s->jobs[i].interval_ms;
+
+			if (!s->due[i])
+				continue;
+			s->next[i] += iv;
+			if (s->next[i] <= now)
+				s->next[i] += ((now - s->next[i]) / iv + 1) * iv;
 		}
+		pthread_mutex_lock(&s->lock);
+		s->running = false;
+		pthread_cond_broadcast(&s->wake);
 		pthread_mutex_unlock(&s->lock);
 	}
 	return NULL;
 }
 
-struct sched *sched_start(const struct sched_job *jobs, size_t njobs, const struct sched_opts *opts)
+struct sched *sched_start(const struct sched_job *jobs, size_t njobs, const struct sched_fn *fn,
+			  const struct sched_opts *opts)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
 	if (opts)
 		s->opts = *opts;
-	pthread_cond_init(&s->turn, NULL);
+	s->fn = *fn;
+	s->jobs = jobs;
+	s->n = njobs;
+	s->next = xcalloc(njobs ? njobs : 1, sizeof(*s->next));
+	s->due = xcalloc(njobs ? njobs : 1, sizeof(*s->due));
+	int64_t epoch = mono_ms();
+	for (size_t i = 0; i < njobs; i++)
+		s->next[i] = epoch;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	s->w = xcalloc(njobs ? njobs : 1, sizeof(*s->w));
-	s->n = njobs;
-	for (size_t i = 0; i < njobs; i++) {
-		s->w[i].s = s;
-		s->w[i].job = &jobs[i];
-		if (pthread_create(&s->w[i].thread, NULL, worker_main, &s->w[i]) == 0)
-			s->w[i].started = true;
-		else
-			logx(LOG_ERROR, "could not start collector thread", "collector",
-			     jobs[i].name, NULL);
-	}
+	if (njobs && pthread_create(&s->thread, NULL, sched_main, s) == 0)
+		s->started = true;
+	else if (njobs)
+		logx(LOG_ERROR, "could not start the evaluation thread", NULL);
 	return s;
 }
 
@@ -145,17 +137,15 @@ void sched_stop(struct sched *s)
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->wake);
-	pthread_cond_broadcast(&s->turn);
+	bool running = s->running;
 	pthread_mutex_unlock(&s->lock);
-	for (size_t i = 0; i < s->n; i++)
-		if (s->w[i].job->cancel)
-			s->w[i].job->cancel(s->w[i].job->arg);
-	for (size_t i = 0; i < s->n; i++)
-		if (s->w[i].started)
-			pthread_join(s->w[i].thread, NULL);
+	if (running && s->fn.cancel)
+		s->fn.cancel(s->fn.arg);
+	if (s->started)
+		pthread_join(s->thread, NULL);
 	pthread_cond_destroy(&s->wake);
-	pthread_cond_destroy(&s->turn);
 	pthread_mutex_destroy(&s->lock);
-	free(s->w);
+	free(s->next);
+	free(s->due);
 	free(s);
 }

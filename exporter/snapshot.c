@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "../collectors/base/buf.h"
 #include "negotiate.h"
 
 struct cstate {
@@ -23,6 +23,7 @@ struct cstate {
 	bool up;
 	struct mset *good;   /* last good samples, NULL when none or stale */
 	double last_success; /* unix seconds, 0: never */
+	double evaluated_at; /* unix seconds: the instant t of the last good families */
 	double duration;
 	uint64_t runs, failures, rows, rejected;
 	size_t series;
@@ -77,19 +78,27 @@ static double now_unix(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Counters are kept sorted by their label values, so that the exposition
+ * does not depend on the order in which rows of parallel reads arrived. */
 static void counter_add(struct counters *cs, const char *a, const char *b, uint64_t n)
 {
+	size_t at = cs->n;
 	for (size_t i = 0; i < cs->n; i++) {
-		if (strcmp(cs->v[i].a, a) == 0 &&
-		    strcmp(cs->v[i].b ? cs->v[i].b : "", b ? b : "") == 0) {
+		int c = strcmp(cs->v[i].a, a);
+		if (c == 0)
+			c = strcmp(cs->v[i].b ? cs->v[i].b : "", b ? b : "");
+		if (c == 0) {
 			cs->v[i].value += n;
 			return;
 		}
+		if (c > 0 && at == cs->n)
+			at = i;
 	}
 	cs->v = xrealloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
-	cs->v[cs->n].a = xstrdup(a);
-	cs->v[cs->n].b = b ? xstrdup(b) : NULL;
-	cs->v[cs->n].value = n;
+	memmove(&cs->v[at + 1], &cs->v[at], (cs->n - at) * sizeof(*cs->v));
+	cs->v[at].a = xstrdup(a);
+	cs->v[at].b = b ? xstrdup(b) : NULL;
+	cs->v[at].value = n;
 	cs->n++;
 }
 
@@ -172,6 +181,11 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 		add1(m, "cs_collector_up", METRIC_GAUGE,
 		     "1 when the collector's last run succeeded, 0 otherwise.", "collector",
 		     c->name, c->up ? 1 : 0);
+		if (c->good)
+			add1(m, "cs_collector_evaluation_timestamp_seconds", METRIC_GAUGE,
+			     "Evaluation instant t (as_of) of the collector's exposed families; "
+			     "families evaluated together share it.",
+			     "collector", c->name, c->evaluated_at);
 		if (stable)
 			continue;
 		add1(m, "cs_collector_last_success_timestamp_seconds", METRIC_GAUGE,
@@ -194,7 +208,7 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 	struct family *rej =
 	    mset_family(m, "cs_rows_rejected_total", METRIC_COUNTER,
 			"Rows skipped because they break the dataset contract, by dataset and "
-			"reason; counted on every run that reads them.",
+			"reason; counted once per evaluation that reads them.",
 			NULL);
 	for (size_t i = 0; i < s->rejects.n; i++) {
 		const char *names[2] = {"dataset", "reason"};
@@ -417,50 +431,60 @@ static void count_drop(void *ctx, const char *name)
 	counter_add(&dc->s->dropped, name, NULL, dc->n);
 }
 
-void snapshot_publish(struct snapshot *s, const char *collector, struct run_result *res)
+/* Called with s->lock held. */
+static void publish_collector(struct snapshot *s, const struct eval_result *res,
+			      struct eval_collector *r)
 {
-	pthread_mutex_lock(&s->lock);
-	struct cstate *c = find(s, collector);
-	if (!c) {
-		pthread_mutex_unlock(&s->lock);
+	struct cstate *c = find(s, r->c->name);
+	if (!c)
 		return;
-	}
 	c->runs++;
 	c->duration = res->seconds;
-	c->rows = res->rows;
+	c->rows = r->rows;
+	if (r->ok) {
+		c->up = true;
+		c->ever_ok = true;
+		c->last_success = now_unix();
+		c->evaluated_at = (double)res->as_of / (double)CS_SECOND;
+		c->err[0] = '\0';
+		mset_free(c->good);
+		c->good = r->set;
+		r->set = NULL;
+		c->series = mset_series(c->good);
+		/* Adding 0 creates the series, so the counter exists before
+		 * its first fold and rate() sees the first increase. */
+		struct drop_ctx dc = {s, res->folded};
+		mset_each_family(c->good, count_drop, &dc);
+	} else {
+		c->up = false;
+		c->failures++;
+		snprintf(c->err, sizeof(c->err), "%s", r->err);
+	}
+}
+
+void snapshot_publish(struct snapshot *s, struct eval_result *res)
+{
+	pthread_mutex_lock(&s->lock);
 	uint64_t rejected = 0;
 	for (size_t i = 0; i < res->nrejects; i++) {
 		counter_add(&s->rejects, res->rejects[i].dataset, res->rejects[i].reason,
 			    res->rejects[i].count);
 		rejected += res->rejects[i].count;
 	}
-	c->rejected = rejected;
-	if (res->ok) {
-		c->up = true;
-		c->ever_ok = true;
-		c->last_success = now_unix();
-		c->err[0] = '\0';
-		mset_free(c->good);
-		c->good = res->set;
-		res->set = NULL;
-		c->series = mset_series(c->good);
-		/* Adding 0 creates the series, so the counter exists before
-		 * its first fold and rate() sees the first increase. */
-		struct drop_ctx dc = {s, res->folded};
-		mset_each_family(c->good, count_drop, &dc);
-		for (int i = 0; i < DS_COUNT; i++) {
-			const struct run_dataset *rd = &res->datasets[i];
-			if (!rd->read)
-				continue;
-			s->ds[i].read = true;
-			s->ds[i].rows = rd->rows;
-			s->ds[i].rejected = rd->rejected;
-			s->ds[i].newest = rd->newest;
-		}
-	} else {
-		c->up = false;
-		c->failures++;
-		snprintf(c->err, sizeof(c->err), "%s", res->err);
+	for (int i = 0; i < DS_COUNT; i++) {
+		const struct eval_dataset *rd = &res->datasets[i];
+		if (!rd->read)
+			continue;
+		s->ds[i].read = true;
+		s->ds[i].rows = rd->rows;
+		s->ds[i].rejected = rd->rejected;
+		s->ds[i].newest = rd->newest;
+	}
+	for (size_t i = 0; i < res->n; i++) {
+		struct cstate *c = find(s, res->v[i].c->name);
+		if (c)
+			c->rejected = rejected;
+		publish_collector(s, res, &res->v[i]);
 	}
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -506,28 +530,6 @@ bool snapshot_ready(struct snapshot *s)
 			ready = false;
 	pthread_mutex_unlock(&s->lock);
 	return ready;
-}
-
-size_t snapshot_collect_once(struct snapshot *s, const struct cs_config *cfg,
-			     struct pg_source *const *sources, cs_time as_of,
-			     void (*on_fail)(void *ctx, const struct cs_collector *c,
-					     const char *err),
-			     void *ctx)
-{
-	size_t failed = 0;
-	for (size_t i = 0; i < cfg->ncollectors; i++) {
-		const struct cs_collector *c = &cfg->collectors[i];
-		struct run_result res;
-		runner_run(cfg, c, sources, as_of, &res);
-		if (!res.ok) {
-			failed++;
-			if (on_fail)
-				on_fail(ctx, c, res.err);
-		}
-		snapshot_publish(s, c->name, &res);
-		run_result_release(&res);
-	}
-	return failed;
 }
 
 void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out)

@@ -1,7 +1,7 @@
 /*
  * snapshot: the exporter's state as scrapes see it, and its rendering.
  *
- * Collector threads publish the result of each run; a failed run keeps the
+ * Each evaluation publishes its collectors at once; a failed collector keeps the
  * last good samples (until stale_after) and marks the collector down. After
  * every change the whole exposition is rendered once, in both formats,
  * plain and gzip, into an immutable, reference-counted struct rendered; a
@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #include "../config/config.h"
-#include "expo.h"
-#include "runner.h"
+#include "../collectors/base/expo.h"
+#include "eval.h"
 
 struct rendered {
 	/* [format][gzip]: format is enum expo_format, gzip 0 or 1 */
@@ -34,8 +34,9 @@ void snapshot_free(struct snapshot *s);
 /* Declares the collectors of a (re)loaded config; states of collectors that
  * keep their name survive a reload, others are dropped. */
 void snapshot_configure(struct snapshot *s, const struct cs_config *cfg);
-/* Takes ownership of res->set (res->set is NULL afterwards). */
-void snapshot_publish(struct snapshot *s, const char *collector, struct run_result *res);
+/* Publishes one evaluation: every collector of it at once, its rejections
+ * once. Takes ownership of each res->v[i].set (NULL afterwards). */
+void snapshot_publish(struct snapshot *s, struct eval_result *res);
 void snapshot_reload_result(struct snapshot *s, bool ok);
 /* Re-renders with fresh process metrics and applies stale_after. */
 void snapshot_tick(struct snapshot *s);
@@ -49,17 +50,6 @@ bool snapshot_ready(struct snapshot *s);
 
 /* The HTML status page (UTF-8), appended to out. */
 void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *out);
-
-/*
- * Runs every collector of cfg once, at as_of, one after the other, and
- * publishes each result (what --once and backfill do). on_fail, when set, is
- * called for each failed run. Returns the number of failed runs.
- */
-size_t snapshot_collect_once(struct snapshot *s, const struct cs_config *cfg,
-			     struct pg_source *const *sources, cs_time as_of,
-			     void (*on_fail)(void *ctx, const struct cs_collector *c,
-					     const char *err),
-			     void *ctx);
 
 /* For --once: KPI samples plus the collector and rejection metrics, without
  * anything that varies from run to run (durations, timestamps, process). */

@@ -219,7 +219,7 @@ def dump(cfg):
 
 # ---- what the exporter does with a config -------------------------------
 
-# Mirrors config_kind_datasets() and the runner's fetch order.
+# Mirrors config_kind_datasets() and the evaluation's read order.
 KIND_DATASETS = {
     "revenue": ["accounts", "subscriptions"],
     "trials": ["accounts", "trials"],
@@ -323,8 +323,8 @@ def cmd_render(args):
 
 
 def activity_sql(sql):
-    """The activity query as the exporter sends it (config/config.c,
-    activity_sql): sorted by the keys, so that it can count users while the
+    """The activity query as the exporter sends it (collectors/ds_activity.c,
+    activity_query): sorted by the keys, so that it can count users while the
     rows stream in."""
     return (
         "SELECT * FROM (\n"
@@ -334,30 +334,44 @@ def activity_sql(sql):
     )
 
 
-def cmd_sql(args):
-    path, name, as_of_text, outdir = args
-    with open(path, encoding="utf-8") as f:
-        cfg = parse(f.read())
-    as_of = datetime.datetime.strptime(as_of_text, "%Y-%m-%dT%H:%M:%SZ")
-    coll = None
-    for c in cfg["collectors"]:
-        if c.get("name", c["kind"]) == name:
-            coll = c
-    if coll is None:
-        raise SystemExit("benchconf: no collector %r" % name)
+def collector_history(cfg, coll):
+    """Seconds of history a collector needs: its longest window, and for
+    health its model's windows."""
     windows = coll.get("windows", cfg.get("windows", ["30d", "90d"]))
     longest = max(seconds(w) for w in windows)
     if coll["kind"] == "health":
         h = cfg.get("health", {})
         for comp, dflt in HEALTH_DEFAULT_WINDOWS.items():
             longest = max(longest, seconds(h.get(comp, {}).get("window", dflt)))
+    return windows, longest
+
+
+def cmd_sql(args):
+    """The queries one evaluation of collector NAME sends, or with NAME "all"
+    one evaluation of every collector: each dataset once (the union the
+    collectors need, history back to the longest window any of them needs),
+    each outcome once per window of the outcomes collector. That last one is
+    the floor: what PostgreSQL must do at least."""
+    path, name, as_of_text, outdir = args
+    with open(path, encoding="utf-8") as f:
+        cfg = parse(f.read())
+    as_of = datetime.datetime.strptime(as_of_text, "%Y-%m-%dT%H:%M:%SZ")
+    colls = [c for c in cfg["collectors"] if name == "all" or c.get("name", c["kind"]) == name]
+    if not colls:
+        raise SystemExit("benchconf: no collector %r" % name)
+    need, longest, outcome_windows = set(), 0, []
+    for c in colls:
+        windows, hist = collector_history(cfg, c)
+        longest = max(longest, hist)
+        need.update(KIND_DATASETS[c["kind"]])
+        if c["kind"] == "outcomes":
+            outcome_windows = windows
     base = {
         "as_of": pg_literal(as_of),
         "since": pg_literal(as_of - datetime.timedelta(seconds=longest)),
         "window_end": pg_literal(as_of),
     }
     jobs = []  # (source, sql)
-    need = KIND_DATASETS[coll["kind"]]
     for ds in DATASET_ORDER:
         if ds in need:
             d = cfg["datasets"][ds]
@@ -366,13 +380,12 @@ def cmd_sql(args):
             if ds == "activity":
                 sql = activity_sql(sql)
             jobs.append((d["source"], sql))
-    if coll["kind"] == "outcomes":
-        for o in cfg.get("outcomes", ()):
-            for w in windows:
-                v = dict(base)
-                v["window_start"] = pg_literal(as_of - datetime.timedelta(seconds=seconds(w)))
-                vals = [v[p] for p in o.get("params", [])]
-                jobs.append((o["source"], substitute(o["query"], vals)))
+    for o in cfg.get("outcomes", ()) if outcome_windows else ():
+        for w in outcome_windows:
+            v = dict(base)
+            v["window_start"] = pg_literal(as_of - datetime.timedelta(seconds=seconds(w)))
+            vals = [v[p] for p in o.get("params", [])]
+            jobs.append((o["source"], substitute(o["query"], vals)))
     sources = {s["name"]: s for s in cfg["sources"]}
     os.makedirs(outdir, exist_ok=True)
     files = {}

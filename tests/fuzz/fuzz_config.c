@@ -1,4 +1,4 @@
-// fuzz-sources: config/config.c exporter/buf.c
+// fuzz-sources: config/config.c collectors/base/buf.c
 /*
  * libFuzzer harness for config_load: the input is a configuration file.
  * Any outcome but a crash, leak or sanitizer report is fine; a loaded config

@@ -1,4 +1,4 @@
-// fuzz-sources: exporter/expo.c exporter/buf.c
+// fuzz-sources: collectors/base/expo.c collectors/base/buf.c
 /*
  * Label and HELP escaping through a full render in both formats. The input
  * is split at NUL bytes into two label values and a HELP text. Checks that
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../exporter/expo.h"
+#include "../../collectors/base/expo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

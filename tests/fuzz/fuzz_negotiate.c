@@ -1,4 +1,4 @@
-// fuzz-sources: exporter/negotiate.c exporter/buf.c
+// fuzz-sources: exporter/negotiate.c collectors/base/buf.c
 /*
  * Accept / Accept-Encoding parsing on arbitrary bytes, and gzip_buf against
  * zlib's inflate. The input is split at the first newline: Accept before it,

@@ -1,7 +1,11 @@
-// fuzz-sources: collectors/model.c collectors/emit.c collectors/kinds.c
+// fuzz-sources: collectors/model.c collectors/join.c collectors/dataset.c collectors/money.c
+// fuzz-sources: collectors/ds_accounts.c collectors/ds_subscriptions.c collectors/ds_trials.c
+// fuzz-sources: collectors/ds_surveys.c collectors/ds_activity.c collectors/ds_tickets.c
+// fuzz-sources: collectors/ds_outcomes.c collectors/emit.c collectors/kinds.c
 // fuzz-sources: collectors/revenue.c collectors/trials.c collectors/surveys.c
 // fuzz-sources: collectors/adoption.c collectors/support.c collectors/outcomes.c
-// fuzz-sources: collectors/health.c config/config.c exporter/expo.c exporter/buf.c
+// fuzz-sources: collectors/health.c config/config.c collectors/base/expo.c collectors/base/buf.c
+// fuzz-sources: collectors/base/strtab.c collectors/base/cstime.c
 // fuzz-libs: -lconfig -lm
 /*
  * Row validation, the join and every KPI on arbitrary rows. The first byte
@@ -19,7 +23,7 @@
 
 #include "../../collectors/kpi.h"
 #include "../../config/config.h"
-#include "../../exporter/expo.h"
+#include "../../collectors/base/expo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,7 +83,7 @@ static size_t ncols(int ds)
 }
 
 /* Feeds the text as rows of dataset ds (cs_data_begin has been called). */
-static void feed(struct cs_data *d, int ds, char *text)
+static void feed(struct cs_stream *in, int ds, char *text)
 {
 	size_t n = ncols(ds);
 	const char *values[10];
@@ -95,59 +99,65 @@ static void feed(struct cs_data *d, int ds, char *text)
 			values[i] = (!f || strcmp(f, "\\N") == 0) ? NULL : f;
 			f = tab ? tab + 1 : NULL;
 		}
-		cs_data_row(d, values);
+		cs_data_row(in, values);
 		line = next;
 	}
 }
 
 /* An activity stream out of order fails the run in the exporter; compute
  * still runs here, since it must stay memory-safe on any counts. */
-static void end(struct cs_data *d)
+static void end(struct cs_stream *in)
 {
 	char err[256];
-	(void)cs_data_end(d, err, sizeof(err));
+	(void)cs_data_end(in, err, sizeof(err));
 }
 
-static void begin(struct cs_data *d, int ds, size_t window)
+static struct cs_stream *begin(struct cs_data *d, int ds, size_t window)
 {
 	char err[256];
-	if (cs_data_begin(d, ds, 0, window, (int)ncols(ds), cols[ds], err, sizeof(err)) < 0)
+	struct cs_stream *in =
+	    cs_data_begin(d, ds, 0, window, (int)ncols(ds), cols[ds], err, sizeof(err));
+	if (!in)
 		abort();
+	return in;
 }
 
 static void run_kind(const struct cs_collector *c, int ds, const char *text, size_t len)
 {
-	struct cs_data *d = cs_data_new(cfg, c, INT64_C(1793491200) * 1000000);
+	struct cs_plan plan;
+	cs_plan_init(&plan, cfg, INT64_C(1793491200) * 1000000);
+	cs_plan_add(&plan, c);
+	struct cs_data *d = cs_data_new(&plan);
 	char fixed[] = "a1\tb1\tpro\teu\t10\t2026-09-01\t2026-09-05\tAcme\n"
 		       "a2\tb2\t\\N\tus\t\\N\t2026-10-01 12:00:00+00\t\\N\t\\N";
-	begin(d, DS_ACCOUNTS, 0);
-	feed(d, DS_ACCOUNTS, fixed);
+	struct cs_stream *acc = begin(d, DS_ACCOUNTS, 0);
+	feed(acc, DS_ACCOUNTS, fixed);
 	char *copy = malloc(len + 1);
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	if (ds == DS_ACCOUNTS) {
-		feed(d, DS_ACCOUNTS, copy);
-		end(d);
+		feed(acc, DS_ACCOUNTS, copy);
+		end(acc);
 	} else {
-		end(d);
+		end(acc);
 		if (ds == DS_COUNT) {
 			for (size_t w = 0; w < c->nwindows; w++) {
 				char *again = strdup(copy);
-				begin(d, CS_DS_OUTCOME, w);
-				feed(d, DS_COUNT, again);
-				end(d);
+				struct cs_stream *in = begin(d, CS_DS_OUTCOME, w);
+				feed(in, DS_COUNT, again);
+				end(in);
 				free(again);
 			}
 		} else if (config_kind_datasets(c->kind) & (1u << ds)) {
-			begin(d, ds, 0);
-			feed(d, ds, copy);
-			end(d);
+			struct cs_stream *in = begin(d, ds, 0);
+			feed(in, ds, copy);
+			end(in);
 		}
 	}
 	free(copy);
 	cs_data_link(d);
 	struct mset *m = mset_new();
-	collector_kinds[c->kind].compute(d, m);
+	collector_kinds[c->kind].compute(d, c, m);
 	for (int f = 0; f < 2; f++) {
 		struct buf out = BUF_INIT;
 		const struct mset *sets[1] = {m};

@@ -1,4 +1,4 @@
-// fuzz-sources: exporter/webcfg.c exporter/buf.c config/config.c
+// fuzz-sources: exporter/webcfg.c collectors/base/buf.c config/config.c
 // fuzz-libs: -lyaml
 /*
  * webcfg_load on arbitrary file contents. The input is written to a file in

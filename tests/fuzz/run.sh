@@ -2,7 +2,7 @@
 # Builds every tests/fuzz/fuzz_*.c with libFuzzer + ASan + UBSan into
 # build/fuzz/ and runs each for SECONDS (default 300; 0 = only replay the
 # seed corpus). A harness names the project sources it needs in a line
-#   // fuzz-sources: exporter/negotiate.c exporter/buf.c
+#   // fuzz-sources: exporter/negotiate.c collectors/base/buf.c
 # (several such lines add up, for harnesses with many sources)
 # and may add link flags with "// fuzz-libs: ...". Inputs the fuzzer finds
 # go to build/fuzz/corpus/<harness>/ (the seeds in tests/fuzz/corpus/ stay

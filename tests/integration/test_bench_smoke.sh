@@ -18,9 +18,16 @@ for h in '## Tier S: 1000 accounts' '### 1. Collection' '### 2. Scrapes' '### 3.
 	grep -qF "$h" "$T/bench.out" || fail "no \"$h\" in the output"
 done
 # Every collector of the demo config got a row, and every cycle succeeded.
-for c in revenue trials surveys adoption support outcomes health all; do
+for c in revenue trials surveys adoption support outcomes health \
+	'all: one evaluation vs the floor, sources in parallel'; do
 	grep -Eq "^\| $c \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| yes \|$" "$T/bench.out" ||
 		fail "no complete collection row for $c"
+done
+# One evaluation against the floor read one after the other, and against the
+# per-collector queries summed.
+for c in 'sources one after the other' 'the per-collector queries summed'; do
+	grep -Eq "^\| all: one evaluation vs (the floor, )?$c \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|" \
+		"$T/bench.out" || fail "no row for one evaluation vs $c"
 done
 # The exporter answered every scrape, with a request rate and latencies;
 # the servers it is compared with have their rows.

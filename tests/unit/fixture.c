@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../exporter/buf.h"
+#include "../../collectors/base/buf.h"
 
 static const char *const kind_names[KIND_COUNT] = {
     "revenue", "trials", "surveys", "adoption", "support", "outcomes", "health",
@@ -116,7 +116,11 @@ void fixture_free_config(struct cs_config *cfg)
 
 struct cs_data *fixture_data(const struct cs_config *cfg, enum cs_kind kind, cs_time as_of)
 {
-	return cs_data_new(cfg, &cfg->collectors[kind], as_of);
+	struct cs_plan plan;
+
+	cs_plan_init(&plan, cfg, as_of);
+	cs_plan_add(&plan, &cfg->collectors[kind]);
+	return cs_data_new(&plan);
 }
 
 cs_time fixture_time(const char *s)
@@ -159,8 +163,9 @@ static void load(struct cs_data *d, int dataset, size_t outcome, size_t window,
 {
 	char err[256] = "";
 	const char *const **order = xmalloc((nrows ? nrows : 1) * sizeof(*order));
-	int rc = cs_data_begin(d, dataset, outcome, window, (int)ncols, cols, err, sizeof(err));
-	cr_assert_eq(rc, 0, "cs_data_begin failed: %s", err);
+	struct cs_stream *in =
+	    cs_data_begin(d, dataset, outcome, window, (int)ncols, cols, err, sizeof(err));
+	cr_assert_not_null(in, "cs_data_begin failed: %s", err);
 	for (size_t r = 0; r < nrows; r++)
 		order[r] = rows + r * ncols;
 	order_col[0] = column(cols, ncols, "account_key");
@@ -168,9 +173,9 @@ static void load(struct cs_data *d, int dataset, size_t outcome, size_t window,
 	if (dataset == DS_ACTIVITY && order_col[0] < ncols && order_col[1] < ncols)
 		qsort(order, nrows, sizeof(*order), cmp_activity_row);
 	for (size_t r = 0; r < nrows; r++)
-		cs_data_row(d, order[r]);
+		cs_data_row(in, order[r]);
 	free(order);
-	rc = cs_data_end(d, err, sizeof(err));
+	int rc = cs_data_end(in, err, sizeof(err));
 	cr_assert_eq(rc, 0, "cs_data_end failed: %s", err);
 }
 

@@ -15,7 +15,7 @@
  *   ... more datasets ...
  *   cs_data_link(d);
  *   struct mset *m = mset_new();
- *   kpi_revenue(d, m);
+ *   kpi_revenue(d, &cfg->collectors[KIND_REVENUE], m);
  *   double v = fixture_value(m, "cs_mrr", (const char *const[]){"plan", "pro", "region",
  *                            "eu", "currency", "USD", NULL}, &found);
  *   mset_free(m); cs_data_free(d); fixture_free_config(cfg);
@@ -28,7 +28,7 @@
 
 #include "../../collectors/model.h"
 #include "../../config/config.h"
-#include "../../exporter/expo.h"
+#include "../../collectors/base/expo.h"
 
 /*
  * A config built in memory with the defaults of config.h: the given segment
@@ -52,7 +52,8 @@ void fixture_set_rates(struct cs_config *cfg, const char *const *codes, const do
 
 void fixture_free_config(struct cs_config *cfg);
 
-/* cs_data_new for the collector of that kind in a fixture config. */
+/* cs_data_new for a plan of one collector, that of kind in a fixture config
+ * (tests/unit/test_evaluation.c builds plans of several). */
 struct cs_data *fixture_data(const struct cs_config *cfg, enum cs_kind kind, cs_time as_of);
 
 /* Parses a time like cs_parse_time; aborts the test when malformed. */
@@ -60,7 +61,7 @@ cs_time fixture_time(const char *s);
 
 /*
  * Feeds nrows rows of ncols text values (row-major, NULL = SQL NULL) through
- * cs_data_begin / cs_data_row / cs_data_end. Activity rows are fed in the
+ * cs_data_begin / cs_data_row / cs_data_end (one stream). Activity rows are fed in the
  * order the exporter's ORDER BY gets from PostgreSQL (account_key, user_key,
  * byte order), whatever their order in the table. Fails the test when
  * cs_data_begin or cs_data_end fails.
@@ -68,7 +69,8 @@ cs_time fixture_time(const char *s);
 void fixture_load(struct cs_data *d, int dataset, const char *const *cols, size_t ncols,
 		  const char *const *rows, size_t nrows);
 
-/* The same for one run of outcome o in collector window w. */
+/* The same for one run of outcome o in window w (an index into the plan's
+ * windows: for a one-collector plan, the collector's). */
 void fixture_load_outcome(struct cs_data *d, size_t outcome, size_t window, const char *const *cols,
 			  size_t ncols, const char *const *rows, size_t nrows);
 

@@ -29,7 +29,7 @@ static void run_adoption(struct run *r, const char *const *arows, size_t na,
 	fixture_load(r->d, DS_ACTIVITY, xcols, 4, xrows, nx);
 	cs_data_link(r->d);
 	r->m = mset_new();
-	kpi_adoption(r->d, r->m);
+	kpi_adoption(r->d, &r->cfg->collectors[KIND_ADOPTION], r->m);
 }
 
 static void run_free(struct run *r)
@@ -219,10 +219,11 @@ Test(kpis_adoption, rows_out_of_order_fail_the_dataset)
 	char err[256] = "";
 
 	fixture_load(d, DS_ACCOUNTS, acols, 6, accounts, 4);
-	cr_assert_eq(cs_data_begin(d, DS_ACTIVITY, 0, 0, 4, xcols, err, sizeof(err)), 0);
+	struct cs_stream *in = cs_data_begin(d, DS_ACTIVITY, 0, 0, 4, xcols, err, sizeof(err));
+	cr_assert_not_null(in, "%s", err);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		cs_data_row(d, rows[i]);
-	cr_assert_eq(cs_data_end(d, err, sizeof(err)), -1);
+		cs_data_row(in, rows[i]);
+	cr_assert_eq(cs_data_end(in, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "row 4 is out of order"), "%s", err);
 	cs_data_free(d);
 	fixture_free_config(cfg);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../exporter/expo.h"
+#include "../../collectors/base/expo.h"
 
 static char *escaped_label(const char *s)
 {

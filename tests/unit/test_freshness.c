@@ -133,7 +133,7 @@ Test(bounds, monthly_amount_beyond_bound_is_rejected)
 	cr_assert_eq(fixture_rejects(d, "subscriptions", "amount_out_of_range"), 2);
 	cs_data_link(d);
 	struct mset *m = mset_new();
-	kpi_revenue(d, m);
+	kpi_revenue(d, &cfg->collectors[KIND_REVENUE], m);
 	bool found;
 	double mrr = fixture_value(
 	    m, "cs_mrr",

@@ -48,7 +48,7 @@ static void run_health(struct run *r, struct cs_config *cfg, const struct health
 	fixture_load(r->d, DS_TICKETS, tcols, 4, in->tickets.v, in->tickets.n / 4);
 	cs_data_link(r->d);
 	r->m = mset_new();
-	kpi_health(r->d, r->m);
+	kpi_health(r->d, &r->cfg->collectors[KIND_HEALTH], r->m);
 }
 
 static void run_free(struct run *r)

@@ -323,10 +323,8 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "trials", "null_value"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "trials", "bad_time"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "trials", "bad_bool"), 1);
-	cr_assert_eq(l.d->ntrials, 2);
-	cr_assert(l.d->trials[0].converted);
-	cr_assert_not(l.d->trials[1].converted);
-	cr_assert_eq(l.d->trials[1].ended_at, CS_TIME_NONE);
+	/* the two valid trials are counted, not kept */
+	cr_assert_eq(l.d->trials.rows, 2);
 
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "score_out_of_range"), 3);
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "unknown_type"), 1);
@@ -334,21 +332,30 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "bad_number"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "null_key"), 1);
 	/* health keeps a1's latest NPS answer (in its 90d), not the rows */
-	cr_assert_eq(l.d->nsurveys, 0);
+	cr_assert_eq(l.d->surveys.rows, 0);
+	cr_assert_null(l.d->surveys.anon);
 	cr_assert_eq(l.d->nps.at[0], fixture_time("2024-03-01"));
 	cr_assert_eq(l.d->nps.score[0], 9);
 	cr_assert_eq(l.d->nps.at[1], CS_TIME_NONE);
-	/* the surveys collector keeps the valid rows */
+	/* the surveys collector folds the valid rows: a1's respondent u1 keeps
+	 * its latest answer, the anonymous CES answer of an unknown account is
+	 * tallied in the unknown segment */
 	struct loaded sv;
 	load_accounts(&sv, KIND_SURVEYS, base_accounts, 2);
 	fixture_load(sv.d, DS_SURVEYS, vcols, 5, vrows, 10);
 	cs_data_link(sv.d);
 	cr_assert_eq(fixture_rejects(sv.d, "surveys", "score_out_of_range"), 3);
-	cr_assert_eq(sv.d->nsurveys, 2);
-	cr_assert_str_eq(sv.d->surveys[0].respondent, "u1");
-	cr_assert_eq(sv.d->surveys[0].account, 0);
-	cr_assert_eq(sv.d->surveys[1].account, CS_NO_ACCOUNT);
-	cr_assert_eq(sv.d->surveys[1].type, SURVEY_CES);
+	const struct cs_survey_sums *sk = &sv.d->surveys;
+	cr_assert_eq(sk->rows, 2);
+	cr_assert_eq(sk->nlatest, 1);
+	cr_assert_eq(sk->latest[0].type, SURVEY_NPS);
+	cr_assert_eq(sk->latest[0].seg, sv.d->accounts[0].seg);
+	uint64_t ces = 0;
+	for (size_t i = 0; i < sk->nseg * sk->nwin * SURVEY_TYPES; i++)
+		for (size_t j = 0; j < sk->anon[i].n; j++)
+			if (i % SURVEY_TYPES == SURVEY_CES)
+				ces += sk->anon[i].v[j].n;
+	cr_assert_eq(ces, 1, "one CES answer, 31 days before t: in 90d, not in 30d");
 	cr_assert_null(sv.d->nps.at);
 	loaded_free(&sv);
 
@@ -418,7 +425,7 @@ Test(model_rejects, missing_column_fails_begin)
 	char err[256] = "";
 	static const char *const cols[] = {"account_key", "billing_key", "plan",
 					   "seats",	  "started_at",	 "first_value_at"};
-	cr_assert_eq(cs_data_begin(d, DS_ACCOUNTS, 0, 0, 6, cols, err, sizeof(err)), -1);
+	cr_assert_null(cs_data_begin(d, DS_ACCOUNTS, 0, 0, 6, cols, err, sizeof(err)));
 	cr_assert(strstr(err, "\"region\"") != NULL, "message: %s", err);
 	cs_data_free(d);
 	fixture_free_config(cfg);
@@ -433,7 +440,7 @@ Test(model_rejects, missing_columns_all_named)
 	char err[512] = "";
 	static const char *const old_acols[] = {"account_key", "customer_key", "plan",
 						"seats",       "started_at",   "first_value_at"};
-	cr_assert_eq(cs_data_begin(d, DS_ACCOUNTS, 0, 0, 6, old_acols, err, sizeof(err)), -1);
+	cr_assert_null(cs_data_begin(d, DS_ACCOUNTS, 0, 0, 6, old_acols, err, sizeof(err)));
 	cr_assert_str_eq(err, "dataset \"accounts\": missing columns \"billing_key\", "
 			      "\"region\" (segment dimension); cs_exporter --config.check "
 			      "--connect lists those of every dataset");
@@ -691,4 +698,16 @@ Test(model_kinds, table_in_enum_order)
 	cr_assert_eq(collector_kinds[KIND_REVENUE].compute, kpi_revenue);
 	cr_assert_eq(collector_kinds[KIND_TRIALS].compute, kpi_trials);
 	cr_assert_eq(collector_kinds[KIND_HEALTH].compute, kpi_health);
+}
+
+Test(model_query, activity_is_sent_sorted_by_its_keys_and_the_others_as_written)
+{
+	char *a = cs_dataset_query(DS_ACTIVITY, "SELECT 1 -- comment;\n ;");
+	char *t = cs_dataset_query(DS_TICKETS, "SELECT 2");
+
+	cr_expect_str_eq(a, "SELECT * FROM (\nSELECT 1 -- comment\n) AS cs_activity ORDER BY "
+			    "account_key::text COLLATE \"C\", user_key::text COLLATE \"C\"");
+	cr_expect_str_eq(t, "SELECT 2");
+	free(a);
+	free(t);
 }

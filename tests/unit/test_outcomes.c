@@ -59,7 +59,7 @@ Test(kpis_outcomes, met_missed_at_least_and_at_most)
 	fixture_load_outcome(d, hours, 0, ocols, 2, h30, 3);
 	fixture_load_outcome(d, hours, 1, ocols, 2, NULL, 0);
 	cs_data_link(d);
-	kpi_outcomes(d, m);
+	kpi_outcomes(d, &cfg->collectors[KIND_OUTCOMES], m);
 
 	cr_assert_float_eq(must(m, "cs_outcome_value", "pro", "30d", "emails_sent", NULL), 199.9999,
 			   1e-9);
@@ -103,7 +103,7 @@ Test(kpis_outcomes, unknown_accounts_judged_per_key)
 	fixture_load_outcome(d, o, 0, ocols, 2, rows, 4);
 	fixture_load_outcome(d, o, 1, ocols, 2, NULL, 0);
 	cs_data_link(d);
-	kpi_outcomes(d, m);
+	kpi_outcomes(d, &cfg->collectors[KIND_OUTCOMES], m);
 
 	cr_assert_eq(must(m, "cs_outcome_value", "unknown", "30d", "invoices", NULL), 18);
 	cr_assert_eq(must(m, "cs_outcome_accounts", "unknown", "30d", "invoices", "met"), 1);

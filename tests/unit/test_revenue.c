@@ -34,7 +34,7 @@ static void rev_run(struct rev *r, const char *const *arows, size_t naccounts,
 	fixture_load(r->d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows, nsubs);
 	cs_data_link(r->d);
 	r->m = mset_new();
-	kpi_revenue(r->d, r->m);
+	kpi_revenue(r->d, &r->cfg->collectors[KIND_REVENUE], r->m);
 }
 
 static void rev_free(struct rev *r)

@@ -7,11 +7,18 @@
 
 #include "../../exporter/sched.h"
 
+#define MAXJ 4
+
 struct probe {
+	size_t n;
 	atomic_int running;
 	atomic_int max_running;
-	atomic_int runs;
+	atomic_int runs;	   /* evaluations */
+	atomic_int job_runs[MAXJ]; /* evaluations each job was part of */
+	atomic_int alone[MAXJ];	   /* ... without job 0 */
+	atomic_int cancelled;
 	int sleep_ms;
+	int seen_nice;
 };
 
 static void sleep_ms(int ms)
@@ -20,32 +27,39 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void probe_run(void *arg)
+static void probe_run(void *arg, const bool *due)
 {
 	struct probe *p = arg;
 	int now = atomic_fetch_add(&p->running, 1) + 1;
 	int max = atomic_load(&p->max_running);
 	while (now > max && !atomic_compare_exchange_weak(&p->max_running, &max, now))
 		;
+	errno = 0;
+	p->seen_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	for (size_t i = 0; i < p->n; i++) {
+		if (!due[i])
+			continue;
+		atomic_fetch_add(&p->job_runs[i], 1);
+		if (!due[0])
+			atomic_fetch_add(&p->alone[i], 1);
+	}
 	sleep_ms(p->sleep_ms);
 	atomic_fetch_add(&p->runs, 1);
 	atomic_fetch_sub(&p->running, 1);
 }
 
-Test(sched, never_overlaps_a_job_slower_than_its_interval)
+static void probe_cancel(void *arg)
 {
-	/* Each run takes 5 intervals: a scheduler that started runs on a
-	 * timer would stack them. */
-	struct probe p = {.sleep_ms = 50};
-	struct sched_job job = {"slow", 10, probe_run, NULL, &p};
-	struct sched *s = sched_start(&job, 1, NULL);
-	sleep_ms(400);
-	sched_stop(s);
-	cr_assert_eq(atomic_load(&p.max_running), 1, "a job ran %d times at once",
-		     atomic_load(&p.max_running));
-	cr_assert_geq(atomic_load(&p.runs), 3);
-	/* No burst to make up for missed slots: at most one run per 50 ms. */
-	cr_assert_leq(atomic_load(&p.runs), 9);
+	struct probe *p = arg;
+	atomic_fetch_add(&p->cancelled, 1);
+}
+
+static struct sched *start(struct probe *p, const struct sched_job *jobs, size_t n,
+			   const struct sched_opts *opts)
+{
+	struct sched_fn fn = {probe_run, probe_cancel, p};
+	p->n = n;
+	return sched_start(jobs, n, &fn, opts);
 }
 
 static int wait_runs(struct probe *p, int want, int max_ms)
@@ -55,13 +69,27 @@ static int wait_runs(struct probe *p, int want, int max_ms)
 	return atomic_load(&p->runs);
 }
 
+Test(sched, never_overlaps_a_run_slower_than_the_interval)
+{
+	/* Each run takes 5 intervals: a scheduler that started runs on a
+	 * timer would stack them. */
+	struct probe p = {.sleep_ms = 50};
+	struct sched_job job = {"slow", 10};
+	struct sched *s = start(&p, &job, 1, NULL);
+	sleep_ms(400);
+	sched_stop(s);
+	cr_assert_eq(atomic_load(&p.max_running), 1, "%d runs at once",
+		     atomic_load(&p.max_running));
+	cr_assert_geq(atomic_load(&p.runs), 3);
+	/* No burst to make up for missed slots: at most one run per 50 ms. */
+	cr_assert_leq(atomic_load(&p.runs), 9);
+}
+
 Test(sched, runs_at_start_then_waits_for_the_interval)
 {
-	/* With a 10 s interval, a run within the first second can only be the
-	 * start-up run, and there must be no second one. */
 	struct probe p = {.sleep_ms = 1};
-	struct sched_job job = {"start", 10000, probe_run, NULL, &p};
-	struct sched *s = sched_start(&job, 1, NULL);
+	struct sched_job job = {"start", 10000};
+	struct sched *s = start(&p, &job, 1, NULL);
 	cr_assert_eq(wait_runs(&p, 1, 1000), 1, "no run at start-up");
 	sleep_ms(100);
 	cr_assert_eq(atomic_load(&p.runs), 1, "ran again before the interval");
@@ -71,140 +99,57 @@ Test(sched, runs_at_start_then_waits_for_the_interval)
 Test(sched, repeats_on_interval)
 {
 	struct probe p = {.sleep_ms = 1};
-	struct sched_job job = {"fast", 50, probe_run, NULL, &p};
-	struct sched *s = sched_start(&job, 1, NULL);
+	struct sched_job job = {"fast", 50};
+	struct sched *s = start(&p, &job, 1, NULL);
 	sleep_ms(300);
 	sched_stop(s);
 	int runs = atomic_load(&p.runs);
 	cr_assert(runs >= 2 && runs <= 8, "expected about 6 runs in 300 ms, got %d", runs);
 }
 
-Test(sched, jobs_run_independently)
+Test(sched, jobs_with_related_intervals_fall_due_together)
 {
-	struct probe slow = {.sleep_ms = 150};
-	struct probe fast = {.sleep_ms = 1};
-	struct sched_job jobs[2] = {{"slow", 10, probe_run, NULL, &slow},
-				    {"fast", 20, probe_run, NULL, &fast}};
-	struct sched *s = sched_start(jobs, 2, NULL);
-	sleep_ms(140);
-	cr_assert_geq(atomic_load(&fast.runs), 4, "a slow job must not hold up another");
+	/* 40 ms, 40 ms and 120 ms: every run of the others includes job 0,
+	 * and the 120 ms job runs about a third as often. */
+	struct probe p = {.sleep_ms = 1};
+	struct sched_job jobs[3] = {{"a", 40}, {"b", 40}, {"c", 120}};
+	struct sched *s = start(&p, jobs, 3, NULL);
+	sleep_ms(620);
 	sched_stop(s);
-	cr_assert_eq(atomic_load(&slow.max_running), 1);
-}
-
-static atomic_int cancelled;
-
-static void cancel_probe(void *arg)
-{
-	(void)arg;
-	atomic_fetch_add(&cancelled, 1);
+	int a = atomic_load(&p.job_runs[0]), b = atomic_load(&p.job_runs[1]);
+	int c = atomic_load(&p.job_runs[2]);
+	cr_assert_eq(atomic_load(&p.alone[1]) + atomic_load(&p.alone[2]), 0,
+		     "a job ran in an evaluation without its partner");
+	cr_assert_eq(a, b, "equal intervals ran %d and %d times", a, b);
+	cr_assert_eq(atomic_load(&p.runs), a, "one evaluation per slot of job a");
+	cr_assert(c >= 3 && c <= 7 && c < a, "job c ran %d times, job a %d", c, a);
 }
 
 Test(sched, stop_calls_cancel_and_joins)
 {
 	struct probe p = {.sleep_ms = 100};
-	struct sched_job job = {"c", 1000, probe_run, cancel_probe, &p};
-	struct sched *s = sched_start(&job, 1, NULL);
+	struct sched_job job = {"c", 1000};
+	struct sched *s = start(&p, &job, 1, NULL);
 	for (int i = 0; i < 1000 && atomic_load(&p.running) == 0; i++)
 		sleep_ms(5);
 	cr_assert_eq(atomic_load(&p.running), 1, "the first run never started");
 	sched_stop(s);
-	cr_assert_eq(atomic_load(&cancelled), 1);
+	cr_assert_eq(atomic_load(&p.cancelled), 1);
 	cr_assert_eq(atomic_load(&p.running), 0, "stop returned while a run was in flight");
 	cr_assert_eq(atomic_load(&p.runs), 1);
 }
 
-struct prio_probe {
-	atomic_int runs;
-	int seen; /* the job thread's niceness during its run */
-};
-
-static void prio_run(void *arg)
+Test(sched, the_evaluation_thread_runs_nicer_than_the_process)
 {
-	struct prio_probe *p = arg;
-
-	errno = 0;
-	p->seen = getpriority(PRIO_PROCESS, (id_t)gettid());
-	atomic_fetch_add(&p->runs, 1);
-}
-
-Test(sched, job_threads_run_nicer_than_the_process)
-{
-	struct prio_probe p = {0};
-	struct sched_job job = {"nice", 1000, prio_run, NULL, &p};
+	struct probe p = {.sleep_ms = 1};
+	struct sched_job job = {"nice", 1000};
 	int base = getpriority(PRIO_PROCESS, 0);
 	int want = base + 4 > 19 ? 19 : base + 4; /* the kernel caps niceness at 19 */
-	struct sched *s = sched_start(&job, 1, &(struct sched_opts){.nice = 4});
-	for (int waited = 0; waited < 2000 && atomic_load(&p.runs) < 1; waited += 5)
-		sleep_ms(5);
+	struct sched *s = start(&p, &job, 1, &(struct sched_opts){.nice = 4});
+	wait_runs(&p, 1, 2000);
 	sched_stop(s);
 	cr_assert_eq(atomic_load(&p.runs), 1);
-	cr_assert_eq(p.seen, want, "job thread at %d, process at %d", p.seen, base);
-	cr_assert_eq(getpriority(PRIO_PROCESS, 0), base, "only the job's thread changes");
-}
-
-/* Several jobs sharing one count of runs in flight. */
-struct shared_probe {
-	atomic_int *running, *max_running;
-	atomic_int runs;
-	int sleep_ms;
-};
-
-static void shared_run(void *arg)
-{
-	struct shared_probe *p = arg;
-	int now = atomic_fetch_add(p->running, 1) + 1;
-	int max = atomic_load(p->max_running);
-	while (now > max && !atomic_compare_exchange_weak(p->max_running, &max, now))
-		;
-	sleep_ms(p->sleep_ms);
-	atomic_fetch_sub(p->running, 1);
-	atomic_fetch_add(&p->runs, 1);
-}
-
-static int run_three(int limit, int *runs)
-{
-	atomic_int running = 0, max_running = 0;
-	struct shared_probe p[3];
-	struct sched_job jobs[3];
-
-	for (int i = 0; i < 3; i++) {
-		p[i] = (struct shared_probe){&running, &max_running, 0, 30};
-		jobs[i] = (struct sched_job){"j", 10, shared_run, NULL, &p[i]};
-	}
-	struct sched *s = sched_start(jobs, 3, &(struct sched_opts){.max_running = limit});
-	sleep_ms(600);
-	sched_stop(s);
-	for (int i = 0; i < 3; i++)
-		runs[i] = atomic_load(&p[i].runs);
-	return atomic_load(&max_running);
-}
-
-Test(sched, max_running_bounds_runs_across_jobs)
-{
-	int runs[3];
-
-	cr_assert_eq(run_three(1, runs), 1, "two jobs ran at once under a limit of 1");
-	for (int i = 0; i < 3; i++)
-		cr_assert_geq(runs[i], 2, "job %d ran %d times in 600 ms", i, runs[i]);
-	cr_assert_eq(run_three(2, runs), 2, "a limit of 2 should let two run together");
-	cr_assert_eq(run_three(0, runs), 3, "no limit: all three due at once run at once");
-}
-
-Test(sched, a_back_to_back_job_does_not_starve_the_others)
-{
-	/* The hog is due again as soon as it ends; the others must still get
-	 * their turn in the order they became due. */
-	atomic_int running = 0, max_running = 0;
-	struct shared_probe hog = {&running, &max_running, 0, 20};
-	struct shared_probe quick = {&running, &max_running, 0, 1};
-	struct sched_job jobs[2] = {{"hog", 1, shared_run, NULL, &hog},
-				    {"quick", 1, shared_run, NULL, &quick}};
-	struct sched *s = sched_start(jobs, 2, &(struct sched_opts){.max_running = 1});
-
-	sleep_ms(500);
-	sched_stop(s);
-	cr_assert_eq(atomic_load(&max_running), 1);
-	cr_assert_geq(atomic_load(&quick.runs), 8, "quick ran %d times beside a hog with %d",
-		      atomic_load(&quick.runs), atomic_load(&hog.runs));
+	cr_assert_eq(p.seen_nice, want, "evaluation thread at %d, process at %d", p.seen_nice,
+		     base);
+	cr_assert_eq(getpriority(PRIO_PROCESS, 0), base, "only the evaluation's thread changes");
 }

@@ -26,7 +26,7 @@ static void run_support(struct run *r, const char *const *rows, size_t nrows)
 	fixture_load(r->d, DS_TICKETS, tcols, 4, rows, nrows);
 	cs_data_link(r->d);
 	r->m = mset_new();
-	kpi_support(r->d, r->m);
+	kpi_support(r->d, &r->cfg->collectors[KIND_SUPPORT], r->m);
 }
 
 static void run_free(struct run *r)
@@ -172,7 +172,7 @@ Test(kpis_support, unknown_keys_join_an_all_null_combination)
 	fixture_load(r.d, DS_TICKETS, tcols, 4, rows, 3);
 	cs_data_link(r.d);
 	r.m = mset_new();
-	kpi_support(r.d, r.m);
+	kpi_support(r.d, &r.cfg->collectors[KIND_SUPPORT], r.m);
 	cr_assert_eq(r.d->seg.n, 2);
 	cr_assert_eq(tickets(&r, "unknown", "30d", "opened"), 2);
 	cr_assert_eq(tickets(&r, "unknown", "30d", "escalated"), 1);

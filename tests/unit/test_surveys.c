@@ -35,7 +35,7 @@ static void run_surveys(struct run *r, const char *const *rows, size_t nrows)
 	fixture_load(r->d, DS_SURVEYS, scols, 5, rows, nrows);
 	cs_data_link(r->d);
 	r->m = mset_new();
-	kpi_surveys(r->d, r->m);
+	kpi_surveys(r->d, &r->cfg->collectors[KIND_SURVEYS], r->m);
 }
 
 static void run_free(struct run *r)

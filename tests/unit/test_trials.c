@@ -28,7 +28,7 @@ static void run_trials(struct run *r, const char *const *rows, size_t nrows)
 	fixture_load(r->d, DS_TRIALS, tcols, 4, rows, nrows);
 	cs_data_link(r->d);
 	r->m = mset_new();
-	kpi_trials(r->d, r->m);
+	kpi_trials(r->d, &r->cfg->collectors[KIND_TRIALS], r->m);
 }
 
 static void run_free(struct run *r)

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../exporter/buf.h"
+#include "../../collectors/base/buf.h"
 #include "../../exporter/webcfg.h"
 
 static char dir[64];

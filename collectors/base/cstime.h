@@ -1,0 +1,25 @@
+/*
+ * cstime: instants as microseconds since 1970-01-01 00:00:00 UTC, and their
+ * text forms as PostgreSQL writes them (session time zone UTC) and as RFC
+ * 3339.
+ */
+#ifndef CS_CSTIME_H
+#define CS_CSTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t cs_time;
+#define CS_TIME_NONE INT64_MIN /* SQL NULL */
+#define CS_TIME_OPEN INT64_MAX /* valid_to NULL: open-ended */
+#define CS_SECOND    INT64_C(1000000)
+#define CS_DAY	     (INT64_C(86400) * CS_SECOND)
+
+/* Parses PostgreSQL text output of timestamptz/timestamp/date (session time
+ * zone UTC) such as "2024-03-01 12:00:00.25+00" or "2024-03-01". Returns 0 and
+ * sets *t, or -1 when malformed. */
+int cs_parse_time(const char *s, cs_time *t);
+/* Formats t as RFC 3339 UTC ("2024-03-01T12:00:00Z", fraction when non-zero). */
+void cs_format_time(cs_time t, char *dst, size_t len);
+
+#endif

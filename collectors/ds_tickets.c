@@ -1,0 +1,113 @@
+/*
+ * tickets (CRM): one row per support ticket. Columns: account_key,
+ * opened_at, resolved_at (NULL: open), escalated. Rejected: null_key,
+ * null_value, bad_time, bad_bool, bad_resolution (resolved before opened).
+ *
+ * Counted as they stream in and never stored (struct cs_tickets): per
+ * segment and window the tickets opened (and escalated) and resolved, and
+ * per account the escalations in health's support window.
+ */
+#include "dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum {
+	COL_K_ACCOUNT,
+	COL_K_OPENED,
+	COL_K_RESOLVED,
+	COL_K_ESCALATED,
+};
+
+static const struct colspec cols_tickets[] = {
+    {"account_key", false},
+    {"opened_at", false},
+    {"resolved_at", false},
+    {"escalated", false},
+};
+
+void tickets_alloc(struct cs_data *d)
+{
+	struct cs_tickets *k = &d->tickets;
+
+	if (k->seg)
+		return;
+	k->nwin = d->plan.nwindows;
+	for (size_t w = 0; w < k->nwin; w++)
+		k->from[w] = d->as_of - d->plan.windows[w] * CS_SECOND;
+	k->support_from = d->as_of - d->cfg->health.support_window * CS_SECOND;
+	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
+	k->seg = xcalloc(k->nseg * k->nwin + 1, sizeof(*k->seg));
+	k->account_escalations = xcalloc(d->naccounts + 1, sizeof(*k->account_escalations));
+}
+
+static void row_ticket(struct cs_stream *in, const char *const *v)
+{
+	struct cs_data *d = in->d;
+	const char *key = col(in, v, COL_K_ACCOUNT);
+	cs_time opened, resolved;
+	bool escalated;
+
+	if (!key) {
+		reject(in, "null_key");
+		return;
+	}
+	if (!need_time(in, col(in, v, COL_K_OPENED), &opened))
+		return;
+	if (opt_time(col(in, v, COL_K_RESOLVED), &resolved)) {
+		reject(in, "bad_time");
+		return;
+	}
+	if (resolved != CS_TIME_NONE && resolved < opened) {
+		reject(in, "bad_resolution");
+		return;
+	}
+	if (!need_bool(in, col(in, v, COL_K_ESCALATED), &escalated))
+		return;
+
+	struct cs_tickets *k = &d->tickets;
+	uint32_t seg;
+	int32_t account = account_of(d, key, &seg);
+	seen(in, opened);
+	seen(in, resolved);
+	if (seg == CS_SEG_UNKNOWN)
+		seg = (uint32_t)(k->nseg - 1);
+	k->rows++;
+	for (size_t w = 0; w < k->nwin; w++) {
+		struct cs_ticket_counts *c = &k->seg[seg * k->nwin + w];
+		cs_time from = k->from[w];
+
+		if (opened >= from && opened < d->as_of) {
+			c->opened++;
+			c->escalated += escalated;
+		}
+		if (resolved != CS_TIME_NONE && resolved >= from && resolved < d->as_of) {
+			c->resolved++;
+			c->resolution_seconds += (double)(resolved - opened) / (double)CS_SECOND;
+		}
+	}
+	if (escalated && account != CS_NO_ACCOUNT && opened >= k->support_from && opened < d->as_of)
+		k->account_escalations[account]++;
+}
+
+static int tickets_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
+			size_t errlen)
+{
+	(void)ncols;
+	(void)names;
+	(void)err;
+	(void)errlen;
+	tickets_alloc(in->d);
+	return 0;
+}
+
+const struct ds_contract ds_tickets = {
+    .name = "tickets",
+    .cols = cols_tickets,
+    .ncols = sizeof(cols_tickets) / sizeof(cols_tickets[0]),
+    .open = tickets_open,
+    .row = row_ticket,
+};

@@ -1,0 +1,425 @@
+#include "eval.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../collectors/kpi.h"
+#include "../collectors/base/buf.h"
+#include "../collectors/base/log.h"
+#include "snapshot.h"
+
+/* One query of the evaluation: a dataset, or an outcome in one window. */
+struct task {
+	struct eval *ev;
+	const struct cs_query *q;
+	char *sql;   /* as sent (cs_dataset_query) */
+	int dataset; /* enum cs_dataset, or CS_DS_OUTCOME */
+	size_t outcome, window;
+	char window_start[40];
+	struct cs_stream *in;
+	uint64_t rows;
+	int rc;
+	char err[512];
+};
+
+struct eval {
+	const struct cs_plan *plan;
+	struct cs_data *d;
+	struct pg_source *const *sources;
+	char as_of[40], since[40];
+
+	/* Rows of several sources arrive at once: the model is fed under the
+	 * lock. Datasets other than accounts wait for accounts to end, as
+	 * they attribute their rows to accounts. */
+	pthread_mutex_t lock;
+	pthread_cond_t accounts_cv;
+	int accounts; /* 0: being read, 1: ended, -1: failed */
+
+	struct task *t;
+	size_t nt;
+};
+
+/* Formats t as a timestamptz literal for a bound parameter. */
+static void format_param(cs_time t, char *dst, size_t len)
+{
+	time_t secs = (time_t)(t / CS_SECOND);
+	int64_t micros = t % CS_SECOND;
+	if (micros < 0) {
+		micros += CS_SECOND;
+		secs -= 1;
+	}
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	char base[24]; /* "YYYY-MM-DD HH:MM:SS" */
+	strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(dst, len, "%s.%06lld+00", base, (long long)micros);
+}
+
+int eval_parse_instant(const char *s, cs_time *t)
+{
+	char tmp[64];
+	size_t n = strlen(s);
+	if (n == 0 || n >= sizeof(tmp) - 4)
+		return -1;
+	memcpy(tmp, s, n + 1);
+	if (n > 10 && (tmp[10] == 'T' || tmp[10] == 't'))
+		tmp[10] = ' ';
+	if (tmp[n - 1] == 'Z' || tmp[n - 1] == 'z')
+		memcpy(tmp + n - 1, "+00", 4);
+	cs_time v;
+	if (cs_parse_time(tmp, &v) < 0 || v == CS_TIME_OPEN || v <= CS_TIME_NONE + 1)
+		return -1;
+	*t = v;
+	return 0;
+}
+
+static double mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static int feed_columns(void *ctx, int ncols, const char *const *names, char *err, size_t errlen)
+{
+	struct task *t = ctx;
+	struct eval *ev = t->ev;
+
+	pthread_mutex_lock(&ev->lock);
+	if (t->dataset != DS_ACCOUNTS) {
+		/* The query runs on its server meanwhile: only folding waits. */
+		while (ev->accounts == 0)
+			pthread_cond_wait(&ev->accounts_cv, &ev->lock);
+		if (ev->accounts < 0) {
+			pthread_mutex_unlock(&ev->lock);
+			snprintf(err, errlen, "dataset \"accounts\" failed");
+			return -1;
+		}
+	}
+	t->in = cs_data_begin(ev->d, t->dataset, t->outcome, t->window, ncols, names, err, errlen);
+	pthread_mutex_unlock(&ev->lock);
+	return t->in ? 0 : -1;
+}
+
+static void feed_row(void *ctx, const char *const *values)
+{
+	struct task *t = ctx;
+
+	pthread_mutex_lock(&t->ev->lock);
+	cs_data_row(t->in, values);
+	pthread_mutex_unlock(&t->ev->lock);
+	t->rows++;
+}
+
+static void run_task(struct task *t)
+{
+	struct eval *ev = t->ev;
+	const struct cs_query *q = t->q;
+	const char *params[CS_MAX_PARAMS];
+
+	for (size_t i = 0; i < q->nparams; i++) {
+		switch (q->params[i]) {
+		case PARAM_SINCE:
+			params[i] = ev->since;
+			break;
+		case PARAM_WINDOW_START:
+			params[i] = t->window_start;
+			break;
+		case PARAM_AS_OF:
+		case PARAM_WINDOW_END:
+		default:
+			params[i] = ev->as_of;
+			break;
+		}
+	}
+	struct pg_sink sink = {feed_columns, feed_row, t};
+	t->rc = pg_query(ev->sources[q->source], t->sql, q->nparams, params, ev->plan->timeout,
+			 &sink, t->err, sizeof(t->err));
+
+	pthread_mutex_lock(&ev->lock);
+	if (t->in) {
+		char why[256];
+
+		if (cs_data_end(t->in, why, sizeof(why)) < 0 && t->rc == 0) {
+			snprintf(t->err, sizeof(t->err), "%s", why);
+			t->rc = -1;
+		}
+		t->in = NULL;
+	}
+	if (t->dataset == DS_ACCOUNTS) {
+		ev->accounts = t->rc == 0 ? 1 : -1;
+		pthread_cond_broadcast(&ev->accounts_cv);
+	}
+	pthread_mutex_unlock(&ev->lock);
+}
+
+struct source_run {
+	struct eval *ev;
+	size_t source;
+	pthread_t thread;
+	bool threaded;
+};
+
+/* Reads one source's datasets, one after the other, in plan order. */
+static void *read_source(void *arg)
+{
+	struct source_run *r = arg;
+
+	for (size_t i = 0; i < r->ev->nt; i++)
+		if (r->ev->t[i].q->source == r->source)
+			run_task(&r->ev->t[i]);
+	return NULL;
+}
+
+/* The queries of the plan: accounts first, then each dataset once, then each
+ * outcome once per window an outcomes collector asks for. */
+static void plan_tasks(struct eval *ev)
+{
+	const struct cs_plan *p = ev->plan;
+	const struct cs_config *cfg = p->cfg;
+	size_t max = DS_COUNT + cfg->noutcomes * p->nwindows;
+
+	ev->t = xcalloc(max ? max : 1, sizeof(*ev->t));
+	for (int ds = 0; ds < DS_COUNT; ds++) {
+		if (!(p->datasets & (1u << ds)))
+			continue;
+		struct task *t = &ev->t[ev->nt++];
+		t->ev = ev;
+		t->q = &cfg->datasets[ds];
+		t->sql = cs_dataset_query(ds, t->q->sql);
+		t->dataset = ds;
+	}
+	if (!cs_plan_has(p, KIND_OUTCOMES))
+		return;
+	for (size_t o = 0; o < cfg->noutcomes; o++) {
+		for (size_t w = 0; w < p->nwindows; w++) {
+			if (!p->outcome_window[w])
+				continue;
+			struct task *t = &ev->t[ev->nt++];
+			t->ev = ev;
+			t->q = &cfg->outcomes[o].query;
+			t->sql = cs_dataset_query(CS_DS_OUTCOME, t->q->sql);
+			t->dataset = CS_DS_OUTCOME;
+			t->outcome = o;
+			t->window = w;
+			format_param(p->as_of - p->windows[w] * CS_SECOND, t->window_start,
+				     sizeof(t->window_start));
+		}
+	}
+}
+
+/* One thread per source with work, the accounts source in the caller's. */
+static void read_sources(struct eval *ev)
+{
+	size_t nsrc = ev->plan->cfg->nsources;
+	struct source_run *runs = xcalloc(nsrc ? nsrc : 1, sizeof(*runs));
+	bool *used = xcalloc(nsrc ? nsrc : 1, sizeof(*used));
+	size_t home = ev->nt ? ev->t[0].q->source : 0; /* accounts come first */
+
+	for (size_t i = 0; i < ev->nt; i++)
+		used[ev->t[i].q->source] = true;
+	for (size_t s = 0; s < nsrc; s++) {
+		runs[s].ev = ev;
+		runs[s].source = s;
+		if (!used[s] || s == home)
+			continue;
+		runs[s].threaded =
+		    pthread_create(&runs[s].thread, NULL, read_source, &runs[s]) == 0;
+	}
+	if (used[home])
+		read_source(&runs[home]);
+	for (size_t s = 0; s < nsrc; s++) {
+		if (runs[s].threaded)
+			pthread_join(runs[s].thread, NULL);
+		else if (used[s] && s != home)
+			read_source(&runs[s]); /* no thread: after accounts, in this one */
+	}
+	free(used);
+	free(runs);
+}
+
+/*
+ * One line per dataset (or outcome) with rejected rows, with the count of
+ * each reason: at warn level when more than 5 % of its rows were rejected,
+ * which usually means a mapping problem rather than a few bad rows. Once per
+ * evaluation, like the counts.
+ */
+static void log_rejects(const struct cs_data *d, const char *dataset, uint64_t rows,
+			uint64_t *rejected_out)
+{
+	struct buf reasons = BUF_INIT;
+	uint64_t rejected = 0;
+	for (size_t i = 0; i < d->nrejects; i++) {
+		if (strcmp(d->rejects[i].dataset, dataset) != 0)
+			continue;
+		buf_addf(&reasons, "%s%s=%llu", reasons.len ? " " : "", d->rejects[i].reason,
+			 (unsigned long long)d->rejects[i].count);
+		rejected += d->rejects[i].count;
+	}
+	if (rejected) {
+		char nrej[24], nrows[24];
+		snprintf(nrej, sizeof(nrej), "%llu", (unsigned long long)rejected);
+		snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long)rows);
+		logx(rejected * 20 > rows ? LOG_WARN : LOG_INFO, "rows rejected", "dataset",
+		     dataset, "rejected", nrej, "rows", nrows, "reasons", reasons.data, NULL);
+	}
+	buf_release(&reasons);
+	if (rejected_out)
+		*rejected_out = rejected;
+}
+
+/* Freshness of each dataset read, and the rejection log lines. */
+static void account_reads(const struct eval *ev, struct eval_result *res)
+{
+	const struct cs_config *cfg = ev->plan->cfg;
+	const struct cs_data *d = ev->d;
+	uint64_t *outcome_rows = xcalloc(cfg->noutcomes + 1, sizeof(*outcome_rows));
+
+	for (size_t k = 0; k < ev->nt; k++) {
+		const struct task *t = &ev->t[k];
+
+		if (t->dataset == CS_DS_OUTCOME) {
+			outcome_rows[t->outcome] += t->rows;
+			continue;
+		}
+		struct eval_dataset *rd = &res->datasets[t->dataset];
+		rd->rows = t->rows;
+		rd->read = t->rc == 0 && d->read[t->dataset];
+		rd->newest = d->newest[t->dataset];
+		log_rejects(d, config_dataset_name((enum cs_dataset)t->dataset), t->rows,
+			    &rd->rejected);
+	}
+	if (cs_plan_has(ev->plan, KIND_OUTCOMES))
+		for (size_t o = 0; o < cfg->noutcomes; o++)
+			log_rejects(d, cfg->outcomes[o].name, outcome_rows[o], NULL);
+	free(outcome_rows);
+}
+
+/* ---- computing ----------------------------------------------------------- */
+
+/* Whether task t is one collector c reads. */
+static bool needs(const struct cs_collector *c, const struct task *t)
+{
+	if (t->dataset == CS_DS_OUTCOME) {
+		if (c->kind != KIND_OUTCOMES)
+			return false;
+		for (size_t w = 0; w < c->nwindows; w++)
+			if (cs_plan_window(t->ev->plan, c->windows[w].seconds) == t->window)
+				return true;
+		return false;
+	}
+	return (config_kind_datasets(c->kind) >> t->dataset) & 1u;
+}
+
+void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
+	      struct pg_source *const *sources, cs_time as_of, struct eval_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	for (int ds = 0; ds < DS_COUNT; ds++)
+		res->datasets[ds].newest = CS_TIME_NONE;
+	double start = mono_seconds();
+	struct cs_plan plan;
+
+	cs_plan_init(&plan, cfg, as_of);
+	for (size_t i = 0; i < ndue; i++)
+		cs_plan_add(&plan, due[i]);
+
+	struct eval ev = {0};
+	ev.plan = &plan;
+	ev.sources = sources;
+	ev.d = cs_data_new(&plan);
+	pthread_mutex_init(&ev.lock, NULL);
+	pthread_cond_init(&ev.accounts_cv, NULL);
+	format_param(as_of, ev.as_of, sizeof(ev.as_of));
+	format_param(as_of - plan.history * CS_SECOND, ev.since, sizeof(ev.since));
+	plan_tasks(&ev);
+	read_sources(&ev);
+
+	struct cs_data *d = ev.d;
+	account_reads(&ev, res);
+	cs_data_link(d);
+	res->as_of = as_of;
+	res->n = ndue;
+	res->v = xcalloc(ndue ? ndue : 1, sizeof(*res->v));
+	for (size_t i = 0; i < ndue; i++) {
+		struct eval_collector *r = &res->v[i];
+		const struct task *failed = NULL;
+
+		r->c = due[i];
+		for (size_t k = 0; k < ev.nt; k++) {
+			if (!needs(r->c, &ev.t[k]))
+				continue;
+			r->rows += ev.t[k].rows;
+			if (ev.t[k].rc != 0 && !failed)
+				failed = &ev.t[k];
+		}
+		if (failed) {
+			snprintf(r->err, sizeof(r->err), "%s", failed->err);
+			continue;
+		}
+		r->set = mset_new();
+		collector_kinds[r->c->kind].compute(d, r->c, r->set);
+		r->ok = true;
+	}
+	res->rows = d->rows_read;
+	res->folded = d->seg.folded;
+	if (d->nrejects) {
+		res->rejects = xcalloc(d->nrejects, sizeof(*res->rejects));
+		for (size_t i = 0; i < d->nrejects; i++) {
+			res->rejects[i].dataset = xstrdup(d->rejects[i].dataset);
+			res->rejects[i].reason = xstrdup(d->rejects[i].reason);
+			res->rejects[i].count = d->rejects[i].count;
+		}
+		res->nrejects = d->nrejects;
+	}
+	cs_data_free(d);
+	for (size_t k = 0; k < ev.nt; k++)
+		free(ev.t[k].sql);
+	free(ev.t);
+	pthread_cond_destroy(&ev.accounts_cv);
+	pthread_mutex_destroy(&ev.lock);
+	res->seconds = mono_seconds() - start;
+}
+
+void eval_result_release(struct eval_result *res)
+{
+	for (size_t i = 0; i < res->n; i++)
+		mset_free(res->v[i].set);
+	free(res->v);
+	for (size_t i = 0; i < res->nrejects; i++) {
+		free(res->rejects[i].dataset);
+		free(res->rejects[i].reason);
+	}
+	free(res->rejects);
+	memset(res, 0, sizeof(*res));
+}
+
+size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
+		 cs_time as_of,
+		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
+		 void *ctx)
+{
+	const struct cs_collector **due = xcalloc(cfg->ncollectors + 1, sizeof(*due));
+	struct eval_result res;
+	size_t failed = 0;
+
+	for (size_t i = 0; i < cfg->ncollectors; i++)
+		due[i] = &cfg->collectors[i];
+	eval_run(cfg, due, cfg->ncollectors, sources, as_of, &res);
+	for (size_t i = 0; i < res.n; i++) {
+		if (res.v[i].ok)
+			continue;
+		failed++;
+		if (on_fail)
+			on_fail(ctx, res.v[i].c, res.v[i].err);
+	}
+	snapshot_publish(s, &res);
+	eval_result_release(&res);
+	free(due);
+	return failed;
+}

@@ -1,0 +1,89 @@
+/*
+ * eval: one evaluation at one instant t of every collector due at t.
+ *
+ *   plan     the due collectors, the datasets they need, the union of their
+ *            windows and the history to read (struct cs_plan)
+ *   sources  each dataset the plan needs is read once for t, each outcome
+ *            once per window; datasets of different sources are read in
+ *            parallel, one thread per source, accounts first
+ *   model    the rows stream into one per-account model (struct cs_data),
+ *            one segment universe for all due families
+ *   families every due collector's families are a pure function of that
+ *            model (collectors/kpi.h)
+ *
+ * A dataset that fails fails only the collectors that need it; the others
+ * still publish. Rejected rows are counted once per evaluation that reads
+ * them. Knows SQL only as configured text and parameters, KPIs only through
+ * the kind table; publishes results, the snapshot never calls back here.
+ */
+#ifndef CS_EVAL_H
+#define CS_EVAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../collectors/model.h"
+#include "../collectors/base/expo.h"
+#include "pg.h"
+
+struct snapshot;
+
+/* One due collector's part of an evaluation. */
+struct eval_collector {
+	const struct cs_collector *c;
+	bool ok;
+	char err[512];
+	struct mset *set; /* its KPI families; NULL when !ok */
+	uint64_t rows;	  /* rows of the datasets it needs */
+};
+
+struct eval_reject {
+	char *dataset;
+	char *reason;
+	uint64_t count;
+};
+
+/* What one evaluation read of one dataset (freshness, SPEC section 6). */
+struct eval_dataset {
+	bool read;	   /* read, and the read succeeded */
+	uint64_t rows;	   /* rows read, rejected ones included */
+	uint64_t rejected; /* of those */
+	cs_time newest;	   /* newest instant among the valid rows, CS_TIME_NONE: none */
+};
+
+struct eval_result {
+	cs_time as_of;
+	double seconds; /* wall time of the evaluation */
+	uint64_t rows;	/* rows read, all datasets */
+	struct eval_collector *v;
+	size_t n;
+	struct eval_reject *rejects; /* once per evaluation */
+	size_t nrejects;
+	uint64_t folded; /* segment combinations folded into "other" */
+	struct eval_dataset datasets[DS_COUNT];
+};
+
+/*
+ * Evaluates the ndue collectors (of cfg, at most one per kind) at as_of.
+ * sources is indexed like cfg->sources. res is always filled in; release it
+ * with eval_result_release.
+ */
+void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
+	      struct pg_source *const *sources, cs_time as_of, struct eval_result *res);
+void eval_result_release(struct eval_result *res);
+
+/*
+ * One evaluation of every collector of cfg at as_of, published to s (what
+ * --once and each backfill step do). on_fail, when set, is called for each
+ * failed collector. Returns the number of failed collectors.
+ */
+size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
+		 cs_time as_of,
+		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
+		 void *ctx);
+
+/* Parses a user-given instant: RFC 3339 ("2026-11-01T00:00:00Z", with Z or
+ * an offset) or a date ("2026-11-01", midnight UTC). Returns 0 or -1. */
+int eval_parse_instant(const char *s, cs_time *t);
+
+#endif
