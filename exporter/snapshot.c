@@ -612,7 +612,10 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 		} else if (d->read) {
 			double secs = now - (double)d->newest / (double)CS_SECOND;
 			cs_format_time(d->newest, newest, sizeof(newest));
-			format_span(age, sizeof(age), secs < 0 ? 0 : secs);
+			if (secs < 0) /* dated ahead, e.g. an onboarding booked for next week */
+				snprintf(age, sizeof(age), "ahead");
+			else
+				format_span(age, sizeof(age), secs);
 			state = secs > (double)d->max_age ? "stale" : "fresh";
 		}
 		buf_addf(b,

@@ -149,7 +149,7 @@ assert sorted(shown) == sorted(dataset_rows), "datasets on the page %s, on /metr
 for name, r in shown.items():
     assert r[didx["state"]] in ("fresh", "stale"), "%s: state %r" % (name, r[didx["state"]])
     assert re.match(r"\d{4}-\d\d-\d\dT", r[didx["newest row"]]), "%s: newest %r" % (name, r[didx["newest row"]])
-    assert re.match(r"[0-9.]+ (min|h|d)$", r[didx["age"]]), "%s: age %r" % (name, r[didx["age"]])
+    assert re.match(r"([0-9.]+ (min|h|d)|ahead)$", r[didx["age"]]), "%s: age %r" % (name, r[didx["age"]])
     assert int(r[didx["rows read"]]) == dataset_rows[name], "%s: rows %s vs %d" % (name, r[didx["rows read"]], dataset_rows[name])
 print("status page: %d collectors up, %d datasets" % (len(rows), len(shown)))
 PY
