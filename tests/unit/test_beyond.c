@@ -1,0 +1,337 @@
+/*
+ * Beyond the seeds (SPEC section 6): payment risk and retention cohorts
+ * (revenue), renewals (health). Each SPEC section 5 vector of these families
+ * is a test of its own, then the edge rules.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../collectors/kpi.h"
+#include "fixture.h"
+
+static const char *const dims[] = {"plan"};
+static const char *const acols[] = {"account_key", "billing_key", "plan",
+				    "seats",	   "started_at",  "first_value_at"};
+static const char *const scols[] = {"billing_key",   "amount_minor",   "currency",
+				    "interval_unit", "interval_count", "quantity",
+				    "status",	     "valid_from",     "valid_to"};
+
+#define SUB(b, cents, status, from, to) b, cents, "USD", "month", "1", "1", status, from, to
+
+static const char *const accounts_p[] = {
+    "a1", "b1", "p", NULL, NULL, NULL, /* */
+    "a2", "b2", "p", NULL, NULL, NULL, /* */
+    "a3", "b3", "p", NULL, NULL, NULL, /* */
+};
+
+struct run {
+	struct cs_config *cfg;
+	struct cs_data *d;
+	struct mset *m;
+};
+
+static void revenue(struct run *r, const char *as_of, const char *const *subs, size_t nsubs)
+{
+	if (!r->cfg)
+		r->cfg = fixture_config(dims, 1);
+	r->d = fixture_data(r->cfg, KIND_REVENUE, fixture_time(as_of));
+	fixture_load(r->d, DS_ACCOUNTS, acols, 6, accounts_p, 3);
+	fixture_load(r->d, DS_SUBSCRIPTIONS, scols, 9, subs, nsubs);
+	cs_data_link(r->d);
+	r->m = mset_new();
+	kpi_revenue(r->d, &r->cfg->collectors[KIND_REVENUE], r->m);
+}
+
+static void run_free(struct run *r)
+{
+	mset_free(r->m);
+	cs_data_free(r->d);
+	fixture_free_config(r->cfg);
+}
+
+/* Value of a sample (label pairs, NULL-terminated); fails when absent. */
+static double get(const struct run *r, const char *family, const char *const *pairs)
+{
+	bool found = false;
+	double v = fixture_value(r->m, family, pairs, &found);
+	cr_assert(found, "%s{%s=%s,...} missing", family, pairs[0] ? pairs[0] : "",
+		  pairs[0] ? pairs[1] : "");
+	return v;
+}
+
+/* One revenue window "20d" only. */
+static struct cs_config *config_20d(void)
+{
+	struct cs_config *cfg = fixture_config(dims, 1);
+	struct cs_collector *c = &cfg->collectors[KIND_REVENUE];
+
+	c->nwindows = 1;
+	c->windows[0].seconds = 20 * 86400;
+	strcpy(c->windows[0].label, "20d");
+	return cfg;
+}
+
+#define P_20D(...) ((const char *const[]){"plan", "p", __VA_ARGS__, NULL})
+
+/* ---------------------------------------------------------------- payment risk */
+
+/* SPEC 5: active [0, 10d), past_due [10d, 20d), then nothing; window [5d, 25d). */
+Test(beyond_vectors, involuntary_churn_past_due_last)
+{
+	/* day 0 = 2026-03-01, t = day 25 */
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "active", "2026-03-01", "2026-03-11"),
+	    SUB("b1", "10000", "past_due", "2026-03-11", "2026-03-21"),
+	};
+	struct run r = {.cfg = config_20d()};
+	revenue(&r, "2026-03-26", subs, 2);
+	cr_assert_float_eq(
+	    get(&r, "cs_mrr_movement", P_20D("currency", "USD", "window", "20d", "type", "churn")),
+	    100, 1e-9);
+	cr_assert_float_eq(
+	    get(&r, "cs_mrr_involuntary_churn", P_20D("currency", "USD", "window", "20d")), 100,
+	    1e-9, "m0 is the active row's MRR");
+	cr_assert_eq(get(&r, "cs_customers_involuntary_churned", P_20D("window", "20d")), 1);
+	run_free(&r);
+}
+
+/* SPEC 5: past_due [0, 10d), active [10d, 20d): churned, voluntary. */
+Test(beyond_vectors, involuntary_churn_active_last_is_voluntary)
+{
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "past_due", "2026-03-01", "2026-03-11"),
+	    SUB("b1", "10000", "active", "2026-03-11", "2026-03-21"),
+	};
+	struct run r = {.cfg = config_20d()};
+	revenue(&r, "2026-03-26", subs, 2);
+	cr_assert_float_eq(
+	    get(&r, "cs_mrr_movement", P_20D("currency", "USD", "window", "20d", "type", "churn")),
+	    100, 1e-9);
+	cr_assert_eq(get(&r, "cs_mrr_involuntary_churn", P_20D("currency", "USD", "window", "20d")),
+		     0);
+	cr_assert_eq(get(&r, "cs_customers_involuntary_churned", P_20D("window", "20d")), 0);
+	run_free(&r);
+}
+
+/* Two rows end at the last drop: involuntary only when both are past_due,
+ * whatever their order; an earlier past_due end does not decide. */
+Test(beyond_edges, involuntary_needs_every_row_ending_at_the_drop)
+{
+	static const char *const subs[] = {
+	    /* b1: active and past_due both end at day 20 -> voluntary */
+	    SUB("b1", "5000", "past_due", "2026-03-01", "2026-03-21"),
+	    SUB("b1", "5000", "active", "2026-03-01", "2026-03-21"),
+	    /* b2: two past_due rows end at day 20, in reverse order -> involuntary */
+	    SUB("b2", "5000", "past_due", "2026-03-05", "2026-03-21"),
+	    SUB("b2", "5000", "past_due", "2026-03-01", "2026-03-21"),
+	    /* b3: past_due ends first, active ends last -> voluntary; rows out of order */
+	    SUB("b3", "5000", "active", "2026-03-01", "2026-03-24"),
+	    SUB("b3", "5000", "past_due", "2026-03-01", "2026-03-15"),
+	};
+	struct run r = {.cfg = config_20d()};
+	revenue(&r, "2026-03-26", subs, 6);
+	cr_assert_eq(get(&r, "cs_customer_movements", P_20D("window", "20d", "type", "churned")),
+		     3);
+	cr_assert_eq(get(&r, "cs_customers_involuntary_churned", P_20D("window", "20d")), 1);
+	cr_assert_float_eq(
+	    get(&r, "cs_mrr_involuntary_churn", P_20D("currency", "USD", "window", "20d")), 100,
+	    1e-9, "b2's m0: both rows cover day 5");
+	run_free(&r);
+}
+
+/* A drop at exactly t counts (d in (t0, t1]); a row starting after t and a
+ * customer still paying at t do not make anyone involuntary. */
+Test(beyond_edges, drop_at_t_and_past_due_mrr)
+{
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "past_due", "2026-03-01", "2026-03-26"), /* drops at t */
+	    SUB("b2", "4000", "past_due", "2026-03-01", NULL),		/* past due now */
+	    SUB("b2", "6000", "active", "2026-03-01", NULL),		/* */
+	    SUB("b3", "3000", "active", "2026-03-01", "2026-03-20"),	/* voluntary */
+	    SUB("b3", "3000", "past_due", "2026-04-01", NULL),		/* after t */
+	};
+	struct run r = {.cfg = config_20d()};
+	revenue(&r, "2026-03-26", subs, 5);
+	cr_assert_eq(get(&r, "cs_customers_involuntary_churned", P_20D("window", "20d")), 1);
+	cr_assert_float_eq(
+	    get(&r, "cs_mrr_involuntary_churn", P_20D("currency", "USD", "window", "20d")), 100,
+	    1e-9);
+	cr_assert_float_eq(get(&r, "cs_mrr_past_due", P_20D("currency", "USD")), 40, 1e-9);
+	cr_assert_float_eq(get(&r, "cs_mrr", P_20D("currency", "USD")), 100, 1e-9);
+	run_free(&r);
+}
+
+/* Zeros for every segment, unknown included. */
+Test(beyond_edges, payment_risk_zeros_for_every_segment)
+{
+	static const char *const subs[] = {
+	    SUB("zz", "10000", "active", "2026-01-01", NULL), /* no account: unknown */
+	};
+	struct run r = {0};
+	revenue(&r, "2026-03-26", subs, 1);
+	static const char *const segs[] = {"p", "unknown"};
+	for (size_t i = 0; i < 2; i++) {
+		const char *const pd[] = {"plan", segs[i], "currency", "USD", NULL};
+		const char *const cnt[] = {"plan", segs[i], "window", "30d", NULL};
+		cr_assert_eq(get(&r, "cs_mrr_past_due", pd), 0);
+		cr_assert_eq(get(&r, "cs_customers_involuntary_churned", cnt), 0);
+	}
+	run_free(&r);
+}
+
+/* ---------------------------------------------------------------- cohorts */
+
+static double cohort(const struct run *r, const char *family, const char *plan, const char *month,
+		     const char *age, bool *found)
+{
+	const char *pairs[12];
+	size_t n = 0;
+	if (plan) {
+		pairs[n++] = "plan";
+		pairs[n++] = plan;
+	}
+	pairs[n++] = "cohort";
+	pairs[n++] = month;
+	if (age) {
+		pairs[n++] = "age_months";
+		pairs[n++] = age;
+	}
+	if (!strcmp(family, "cs_cohort_mrr")) {
+		pairs[n++] = "currency";
+		pairs[n++] = "USD";
+	}
+	pairs[n] = NULL;
+	return fixture_value(r->m, family, pairs, found);
+}
+
+/* SPEC 5: t = 2026-04-15, K = 3; 100 on [2026-01-10, 2026-02-20) and from 2026-03-10. */
+Test(beyond_vectors, cohorts_retained_at_ages_0_and_2)
+{
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "active", "2026-01-10", "2026-02-20"),
+	    SUB("b1", "10000", "active", "2026-03-10", NULL),
+	};
+	struct run r = {.cfg = fixture_config(dims, 1)};
+	r.cfg->cohorts.months = 3;
+	revenue(&r, "2026-04-15", subs, 2);
+	bool f;
+	cr_assert_eq(cohort(&r, "cs_cohort_customers", "p", "2026-01", NULL, &f), 1);
+	cr_assert(f);
+	cr_assert_eq(cohort(&r, "cs_cohort_retained_customers", "p", "2026-01", "0", &f), 1);
+	cr_assert_eq(cohort(&r, "cs_cohort_retained_customers", "p", "2026-01", "1", &f), 0);
+	cr_assert(f, "age 1 exists, with 0 retained");
+	cr_assert_eq(cohort(&r, "cs_cohort_retained_customers", "p", "2026-01", "2", &f), 1);
+	cr_assert_float_eq(cohort(&r, "cs_cohort_mrr", "p", "2026-01", "2", &f), 100, 1e-9);
+	cr_assert_float_eq(cohort(&r, "cs_cohort_logo_retention_ratio", "p", "2026-01", "1", &f), 0,
+			   0);
+	cr_assert_float_eq(cohort(&r, "cs_cohort_revenue_retention_ratio", "p", "2026-01", "2", &f),
+			   1, 1e-12);
+	/* reactivated, still in its first cohort */
+	cr_assert_eq(cohort(&r, "cs_cohort_customers", "p", "2026-03", NULL, &f), 0);
+	run_free(&r);
+}
+
+/* SPEC 5: cohort 2026-01 has ages 0-2, 2026-02 ages 0-1, 2026-03 age 0 only. */
+Test(beyond_vectors, cohorts_ages_that_exist)
+{
+	struct run r = {.cfg = fixture_config(dims, 1)};
+	r.cfg->cohorts.months = 3;
+	revenue(&r, "2026-04-15", NULL, 0);
+	static const char *const months[] = {"2026-01", "2026-02", "2026-03"};
+	static const char *const ages[] = {"0", "1", "2", "3"};
+	for (size_t i = 0; i < 3; i++) {
+		bool f;
+		cohort(&r, "cs_cohort_customers", "p", months[i], NULL, &f);
+		cr_assert(f, "cohort %s is emitted", months[i]);
+		for (size_t a = 0; a < 4; a++) {
+			cohort(&r, "cs_cohort_retained_customers", "p", months[i], ages[a], &f);
+			cr_assert_eq(f, a + i < 3, "cohort %s age %s", months[i], ages[a]);
+			cohort(&r, "cs_cohort_mrr", "p", months[i], ages[a], &f);
+			cr_assert_eq(f, a + i < 3, "cohort %s age %s mrr", months[i], ages[a]);
+			/* empty cohorts: the ratios are undefined */
+			cohort(&r, "cs_cohort_logo_retention_ratio", "p", months[i], ages[a], &f);
+			cr_assert(!f);
+		}
+	}
+	bool f;
+	cohort(&r, "cs_cohort_customers", "p", "2026-04", NULL, &f);
+	cr_assert(!f, "t's month is not complete");
+	cohort(&r, "cs_cohort_customers", "p", "2025-12", NULL, &f);
+	cr_assert(!f, "only K cohorts");
+	run_free(&r);
+}
+
+/* An age instant equal to t exists; months = 0 turns the families off. */
+Test(beyond_edges, cohorts_age_instant_at_t_and_off)
+{
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "active", "2026-03-31", NULL),
+	};
+	struct run r = {.cfg = fixture_config(dims, 1)};
+	r.cfg->cohorts.months = 1;
+	revenue(&r, "2026-04-01", subs, 1);
+	bool f;
+	cr_assert_eq(cohort(&r, "cs_cohort_retained_customers", "p", "2026-03", "0", &f), 1);
+	cr_assert(f);
+	run_free(&r);
+
+	struct run off = {.cfg = fixture_config(dims, 1)};
+	off.cfg->cohorts.months = 0;
+	revenue(&off, "2026-04-01", subs, 1);
+	cohort(&off, "cs_cohort_customers", "p", "2026-03", NULL, &f);
+	cr_assert(!f);
+	cr_assert_eq(off.d->mrr.ninstants, off.d->plan.nwindows + 2, "no cohort instants");
+	run_free(&off);
+}
+
+/* cohorts.dimensions = []: one table over all accounts, unknown included;
+ * a dimension left out is summed over. */
+Test(beyond_edges, cohorts_without_dimensions)
+{
+	static const char *const dims2[] = {"plan", "region"};
+	static const char *const acols2[] = {"account_key",   "billing_key", "plan",
+					     "region",	      "seats",	     "started_at",
+					     "first_value_at"};
+	static const char *const accounts[] = {
+	    "a1", "b1", "pro",	 "eu", NULL, NULL, NULL, /* */
+	    "a2", "b2", "basic", "us", NULL, NULL, NULL, /* */
+	};
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "active", "2026-02-03", NULL),
+	    SUB("b2", "20000", "active", "2026-02-10", NULL),
+	    SUB("zz", "30000", "active", "2026-02-11", "2026-03-15"), /* unknown */
+	};
+	for (int variant = 0; variant < 2; variant++) {
+		struct run r = {.cfg = fixture_config(dims2, 2)};
+		r.cfg->cohorts.months = 3;
+		r.cfg->cohorts.ndims = (size_t)variant; /* [] or ["plan"] */
+		r.d = fixture_data(r.cfg, KIND_REVENUE, fixture_time("2026-04-15"));
+		fixture_load(r.d, DS_ACCOUNTS, acols2, 7, accounts, 2);
+		fixture_load(r.d, DS_SUBSCRIPTIONS, scols, 9, subs, 3);
+		cs_data_link(r.d);
+		r.m = mset_new();
+		kpi_revenue(r.d, &r.cfg->collectors[KIND_REVENUE], r.m);
+		bool f;
+		if (variant == 0) {
+			cr_assert_eq(cohort(&r, "cs_cohort_customers", NULL, "2026-02", NULL, &f),
+				     3);
+			cr_assert_eq(
+			    cohort(&r, "cs_cohort_retained_customers", NULL, "2026-02", "1", &f),
+			    2);
+			cr_assert_float_eq(cohort(&r, "cs_cohort_revenue_retention_ratio", NULL,
+						  "2026-02", "1", &f),
+					   0.5, 1e-12);
+		} else {
+			cr_assert_eq(cohort(&r, "cs_cohort_customers", "pro", "2026-02", NULL, &f),
+				     1);
+			cr_assert_eq(
+			    cohort(&r, "cs_cohort_customers", "unknown", "2026-02", NULL, &f), 1);
+			cr_assert_float_eq(cohort(&r, "cs_cohort_logo_retention_ratio", "unknown",
+						  "2026-02", "1", &f),
+					   0, 0);
+		}
+		run_free(&r);
+	}
+}
