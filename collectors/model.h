@@ -101,6 +101,7 @@ struct cs_account {
 	int64_t seats;		/* NULL or 0: no seats (0) */
 	cs_time started_at;	/* CS_TIME_NONE when NULL */
 	cs_time first_value_at; /* CS_TIME_NONE: not reached */
+	cs_time renewal_at;	/* CS_TIME_NONE: no date (NULL or no column) */
 	bool ttv_rejected;	/* first_value_at < started_at: excluded from time to value */
 	uint32_t seg;		/* segment index */
 	int32_t customer;	/* index into customers, -1 when it names none or lost it */

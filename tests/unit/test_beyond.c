@@ -335,3 +335,128 @@ Test(beyond_edges, cohorts_without_dimensions)
 		run_free(&r);
 	}
 }
+
+/* ---------------------------------------------------------------- renewals */
+
+static const char *const hacols[] = {"account_key", "billing_key",    "plan", "seats",
+				     "started_at",  "first_value_at", "name", "renewal_at"};
+static const char *const survey_cols[] = {"account_key", "respondent_key", "type", "score",
+					  "responded_at"};
+static const char *const activity_cols[] = {"account_key", "user_key", "feature", "last_active_at"};
+static const char *const ticket_cols[] = {"account_key", "opened_at", "resolved_at", "escalated"};
+
+/* Health (and revenue, when both) at as_of over accounts with renewal dates. */
+static void health(struct run *r, const char *as_of, bool with_revenue, const char *const *accounts,
+		   size_t naccounts, const char *const *subs, size_t nsubs)
+{
+	struct cs_plan plan;
+
+	if (!r->cfg)
+		r->cfg = fixture_config(dims, 1);
+	cs_plan_init(&plan, r->cfg, fixture_time(as_of));
+	if (with_revenue)
+		cs_plan_add(&plan, &r->cfg->collectors[KIND_REVENUE]);
+	cs_plan_add(&plan, &r->cfg->collectors[KIND_HEALTH]);
+	r->d = cs_data_new(&plan);
+	fixture_load(r->d, DS_ACCOUNTS, hacols, 8, accounts, naccounts);
+	fixture_load(r->d, DS_SUBSCRIPTIONS, scols, 9, subs, nsubs);
+	fixture_load(r->d, DS_SURVEYS, survey_cols, 5, NULL, 0);
+	fixture_load(r->d, DS_ACTIVITY, activity_cols, 4, NULL, 0);
+	fixture_load(r->d, DS_TICKETS, ticket_cols, 4, NULL, 0);
+	cs_data_link(r->d);
+	r->m = mset_new();
+	if (with_revenue)
+		kpi_revenue(r->d, &r->cfg->collectors[KIND_REVENUE], r->m);
+	kpi_health(r->d, &r->cfg->collectors[KIND_HEALTH], r->m);
+}
+
+static double renewal(const struct run *r, const char *family, const char *horizon,
+		      const char *band)
+{
+	const char *const money[] = {"plan", "p",	 "horizon", horizon, "band",
+				     band,   "currency", "USD",	    NULL};
+	const char *const count[] = {"plan", "p", "horizon", horizon, "band", band, NULL};
+	return get(r, family, strcmp(family, "cs_renewal_mrr") ? count : money);
+}
+
+/* SPEC 5: renewal_at = t counts in every horizon; t + 30d is not within 30d
+ * but within 60d; before t counts nowhere. */
+Test(beyond_vectors, renewal_horizons)
+{
+	static const char *const accounts[] = {
+	    "a1", "b1", "p", NULL, NULL, NULL, NULL, "2026-04-15",	       /* = t */
+	    "a2", "b2", "p", NULL, NULL, NULL, NULL, "2026-05-15",	       /* t + 30d */
+	    "a3", "b3", "p", NULL, NULL, NULL, NULL, "2026-04-14 23:59:59+00", /* < t */
+	};
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "active", "2025-01-01", NULL),
+	    SUB("b2", "20000", "active", "2025-01-01", NULL),
+	    SUB("b3", "40000", "active", "2025-01-01", NULL),
+	};
+	struct run r = {0};
+	health(&r, "2026-04-15", false, accounts, 3, subs, 3);
+	/* support 100 (no tickets), billing 100 (steady): green */
+	cr_assert_eq(renewal(&r, "cs_renewal_accounts", "30d", "green"), 1);
+	cr_assert_eq(renewal(&r, "cs_renewal_accounts", "60d", "green"), 2);
+	cr_assert_eq(renewal(&r, "cs_renewal_accounts", "90d", "green"), 2);
+	cr_assert_float_eq(renewal(&r, "cs_renewal_mrr", "30d", "green"), 100, 1e-9);
+	cr_assert_float_eq(renewal(&r, "cs_renewal_mrr", "60d", "green"), 300, 1e-9);
+	cr_assert_eq(renewal(&r, "cs_renewal_accounts", "30d", "red"), 0, "zeros emitted");
+	run_free(&r);
+}
+
+/* Unscored accounts (no MRR at t) renew in band unknown; accounts without
+ * a date count nowhere; the at-risk list shows the date, "" without one. */
+Test(beyond_edges, renewal_unknown_band_and_at_risk_label)
+{
+	static const char *const accounts[] = {
+	    "a1", "b1", "p", NULL, NULL, NULL, "One", "2026-04-20 22:00:00+00",
+	    "a2", "b2", "p", NULL, NULL, NULL, "Two", "2026-04-16",
+	    "a3", "b3", "p", NULL, NULL, NULL, NULL,  NULL,
+	};
+	static const char *const subs[] = {
+	    SUB("b1", "10000", "active", "2025-01-01", NULL),
+	    SUB("b3", "10000", "active", "2025-01-01", NULL),
+	};
+	struct run r = {0};
+	health(&r, "2026-04-15", true, accounts, 3, subs, 2);
+	cr_assert_eq(renewal(&r, "cs_renewal_accounts", "30d", "unknown"), 1, "a2: not scored");
+	cr_assert_eq(renewal(&r, "cs_renewal_mrr", "30d", "unknown"), 0);
+	cr_assert_eq(renewal(&r, "cs_renewal_accounts", "90d", "green"), 1, "a1; a3 has no date");
+	bool f;
+	fixture_value(r.m, "cs_at_risk_account_score",
+		      (const char *const[]){"plan", "p", "account", "a1", "name", "One", "band",
+					    "green", "renewal_at", "2026-04-20", NULL},
+		      &f);
+	cr_assert(f, "renewal date in UTC");
+	fixture_value(r.m, "cs_at_risk_account_score",
+		      (const char *const[]){"plan", "p", "account", "a3", "name", "", "band",
+					    "green", "renewal_at", "", NULL},
+		      &f);
+	cr_assert(f, "no renewal date: empty label");
+	/* revenue in the same evaluation adds cohort instants: health still reads t */
+	cr_assert_float_eq(renewal(&r, "cs_renewal_mrr", "30d", "green"), 100, 1e-9);
+	run_free(&r);
+}
+
+/* A malformed renewal_at rejects the account as bad_time; without the
+ * column nobody renews. */
+Test(beyond_edges, renewal_bad_time_and_absent_column)
+{
+	static const char *const accounts[] = {
+	    "a1", "b1", "p", NULL, NULL, NULL, NULL, "soon",
+	};
+	struct run r = {0};
+	health(&r, "2026-04-15", false, accounts, 1, NULL, 0);
+	cr_assert_eq(fixture_rejects(r.d, "accounts", "bad_time"), 1);
+	cr_assert_eq(r.d->naccounts, 0);
+	run_free(&r);
+
+	struct cs_config *cfg = fixture_config(dims, 1);
+	struct cs_data *d = fixture_data(cfg, KIND_HEALTH, fixture_time("2026-04-15"));
+	static const char *const plain[] = {"a1", "b1", "p", NULL, NULL, NULL, NULL};
+	fixture_load(d, DS_ACCOUNTS, hacols, 7, plain, 1);
+	cr_assert_eq(d->accounts[0].renewal_at, CS_TIME_NONE);
+	cs_data_free(d);
+	fixture_free_config(cfg);
+}
