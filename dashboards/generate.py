@@ -53,6 +53,7 @@ RESERVED_LABELS = {
     "window", "currency", "type", "category", "survey", "result", "state", "feature",
     "outcome", "target", "band", "account", "name", "le", "collector", "dataset", "reason",
     "family", "version", "revision", "quantile", "job", "instance",
+    "cohort", "age_months", "horizon", "from", "to", "renewal_at",
 }
 # Grafana's built-in currency units; other codes get a suffix unit.
 GRAFANA_CURRENCIES = {
@@ -67,7 +68,8 @@ class Settings:
     """Everything the dashboards and rules depend on."""
 
     def __init__(self, dimensions=("plan", "region"), currency="USD",
-                 windows=("30d", "90d"), kinds=None, features=(), outcomes=(), selector=""):
+                 windows=("30d", "90d"), kinds=None, features=(), outcomes=(), selector="",
+                 cohort_months=12, cohort_dimensions=None, horizons=("30d", "60d", "90d")):
         self.dimensions = list(dimensions)
         self.currency = currency
         self.money_unit = ("currency%s" % currency if currency in GRAFANA_CURRENCIES
@@ -78,6 +80,14 @@ class Settings:
         self.features = list(features)
         self.outcomes = list(outcomes)  # (name, target, direction)
         self.selector = selector.strip()
+        # cohorts = { months = K; dimensions = [...]; }: K = 0 turns the
+        # cohort families off; they carry only cohorts.dimensions (default:
+        # every segment dimension).
+        self.cohort_months = cohort_months
+        self.cohort_dimensions = (list(dimensions) if cohort_dimensions is None
+                                  else list(cohort_dimensions))
+        # renewals = { horizons = [...]; }, shortest first.
+        self.horizons = sorted(horizons, key=lambda h: (libconf.duration_seconds(h), h))
 
     def windows_for(self, kinds):
         """The windows of these collector kinds, shortest first."""
@@ -164,7 +174,20 @@ def settings_from_config(path, selector=""):
     if selector and not MATCHERS.match(selector):
         raise libconf.ConfigError("--selector: %r is no list of label matchers such as "
                                   "job=\"cs_exporter\"" % selector)
-    s = Settings(dims, currency.upper(), top, kinds, features, outcomes, selector)
+    cohorts = group(cfg, "cohorts")
+    months = cohorts.get("months", 12)
+    if not isinstance(months, int) or isinstance(months, bool) or not 0 <= months <= 36:
+        raise bad("cohorts.months", "must be an integer 0-36", (cohorts, "months"))
+    cdims = strings(cohorts, "dimensions", "cohorts.dimensions", dims)
+    for i, d in enumerate(cdims):
+        if d not in dims:
+            raise bad("cohorts.dimensions", "%r is no segment dimension" % d, (cdims, i))
+    renewals = group(cfg, "renewals")
+    horizons = windows(renewals, "horizons", "renewals.horizons", ["30d", "60d", "90d"])
+    if len(horizons) > 8:
+        raise bad("renewals.horizons", "at most 8 horizons", (renewals, "horizons"))
+    s = Settings(dims, currency.upper(), top, kinds, features, outcomes, selector,
+                 months, cdims, horizons)
     # The window variable's default: the first top-level window, when any
     # collector computes it.
     if s.windows and s.default_window not in s.windows:
@@ -194,8 +217,11 @@ def by_dims():
 
 
 def m(metric, *matchers, seg=True, win=False):
-    """A selector limited to the dashboard's job/instance/segments."""
-    segm = ['%s=~"$%s"' % (d, d) for d in S.dimensions] if seg else []
+    """A selector limited to the dashboard's job/instance/segments. seg: True
+    (every segment dimension), False, or the list of dimensions the family
+    carries (a matcher on a label the family lacks would match nothing)."""
+    seg_dims = S.dimensions if seg is True else (seg or [])
+    segm = ['%s=~"$%s"' % (d, d) for d in seg_dims]
     parts = list(BASE) + segm + ([WIN] if win else []) + list(matchers)
     return "%s{%s}" % (metric, ",".join(parts))
 
@@ -482,6 +508,38 @@ def table(title, desc, columns, w=24, h=10, sort_by=None, kind=None):
             "options": {"excludeByName": {"Time": True, "__name__": True}, "renameByName": {}},
         },
     ]
+    return p
+
+
+def cohort_table(title, desc, expr, th, maxv=None):
+    """The retention triangle: one instant query by (cohort, age_months),
+    pivoted into one row per cohort and one column per age, each cell
+    coloured by its value."""
+    p = base_panel("table", title, desc, "percentunit",
+                   [target(expr, ref="A", instant=True, fmt="table")], 24, 9, minv=0,
+                   maxv=maxv, decimals=0, kind="revenue")
+    d = p["fieldConfig"]["defaults"]
+    d["color"] = {"mode": "thresholds"}
+    d["thresholds"] = th
+    d["custom"] = {"align": "center", "cellOptions": {"type": "color-background",
+                                                      "mode": "basic"}}
+    p["fieldConfig"]["overrides"] = [override(
+        "byName", "Cohort", ("unit", "string"), ("custom.cellOptions", {"type": "auto"}),
+        ("custom.width", 110))]
+    p["transformations"] = [
+        {"id": "groupingToMatrix", "options": {
+            "columnField": "age_months", "rowField": "cohort", "valueField": "Value",
+            "emptyValue": "null"}},
+        # Columns in age order whatever order the series come in (organize
+        # orders by the names before renaming).
+        {"id": "organize", "options": {
+            "renameByName": {"cohort\\age_months": "Cohort"},
+            "indexByName": dict([("cohort\\age_months", 0)] +
+                                [(str(a), a + 1) for a in range(S.cohort_months)])}},
+    ]
+    # Oldest cohort first: its row is the longest, the triangle's top.
+    p["options"] = {"showHeader": True, "cellHeight": "sm",
+                    "sortBy": [{"desc": False, "displayName": "Cohort"}]}
     return p
 
 
@@ -810,6 +868,7 @@ def revenue():
                    targets((nrr(), "NRR"), (nrr(gross=True), "GRR")), kind="revenue"),
         row("MRR, ARPA and lifetime value"),
     ]
+    panels += payment_risk() + cohorts()
     if dims():
         d0 = dims()[0]
         panels.append(timeseries("MRR by %s" % d0, "MRR stacked by %s." % d0, mu,
@@ -845,6 +904,172 @@ def revenue():
     return dashboard("cs-revenue", "Customer success / Revenue",
                      "MRR, its movements, retention and per-segment revenue KPIs.",
                      ["revenue", "trials"], panels)
+
+
+def payment_risk():
+    """Past-due MRR, and churn split into involuntary (failed payments: the
+    customer's last counted rows were all past_due) and voluntary."""
+    mu = S.money_unit
+    k = "revenue"
+    inv = tot("cs_mrr_involuntary_churn", win=True)
+    churn = tot("cs_mrr_movement", 'type="churn"', win=True)
+    inv_n = tot("cs_customers_involuntary_churned", win=True)
+    churned_n = tot("cs_customer_movements", 'type="churned"', win=True)
+    split = timeseries("Voluntary and involuntary churn per $window", "Churned MRR, one bar "
+                       "per $window period ending at the bar: involuntary (the customer's "
+                       "last counted subscription rows were all past_due: failed payments) "
+                       "and voluntary (the rest of the churn movement).", mu,
+                       targets((inv, "involuntary"), ("%s - %s" % (churn, inv), "voluntary")),
+                       stack=True, bars=True, kind=k)
+    split["interval"] = "$window"
+    fixed_colors(split, {"involuntary": "orange", "voluntary": "red"})
+    return [
+        row("Payment risk"),
+        stat("Past-due MRR", "The part of MRR now that comes from subscription rows with "
+             "status past_due (dunning). It still counts in MRR.", mu,
+             targets((tot("cs_mrr_past_due", by="currency"), "{{currency}}")), change="down",
+             kind=k),
+        stat("Past-due share of MRR", "Past-due MRR / MRR, selected segments.", "percentunit",
+             targets((div(tot("cs_mrr_past_due"), tot("cs_mrr")), "past due")), minv=0,
+             change="down", th=thresholds(("green", None), ("yellow", 0.03), ("red", 0.06)),
+             kind=k),
+        stat("Involuntary churn", "MRR lost in the window to failed payments.", mu,
+             targets((inv, "involuntary")), change="down", kind=k),
+        stat("Involuntary share of churn", "Involuntary / all churned MRR in the window: "
+             "the share dunning and card updates could win back.", "percentunit",
+             targets((div(inv, churn), "involuntary share")), minv=0, maxv=1, change="down",
+             kind=k),
+        split,
+        timeseries("Customers churned, voluntary and involuntary", "Churned customers over "
+                   "the window, split by why.", "short",
+                   targets((inv_n, "involuntary"), ("%s - %s" % (churned_n, inv_n),
+                                                    "voluntary")), kind=k),
+        timeseries("Past-due MRR", "Past-due MRR over time.", mu,
+                   targets((tot("cs_mrr_past_due", by="currency"), "{{currency}}")), w=24,
+                   kind=k),
+    ]
+
+
+def cohorts():
+    """The classic retention triangle (ChartMogul, Baremetrics): cohorts by
+    month of first payment, one column per month of age."""
+    if not S.cohort_months:
+        return []
+    cd = S.cohort_dimensions
+    c = lambda metric, *mm, by=None: tot(metric, *mm, by=by, seg=cd)
+    logo = "%s\n/ on (cohort) group_left () (%s > 0)" % (
+        c("cs_cohort_retained_customers", by="cohort, age_months"),
+        c("cs_cohort_customers", by="cohort"))
+    rev = "%s\n/ on (cohort) group_left () (%s > 0)" % (
+        c("cs_cohort_mrr", by="cohort, age_months"),
+        c("cs_cohort_mrr", 'age_months="0"', by="cohort"))
+    dims_note = (" Cohort families carry %s." % ", ".join(cd) if cd else
+                 " Cohort families carry no segment label (cohorts.dimensions = []).")
+    age = (" Rows: the month (UTC) of each customer's first payment, the last %d complete "
+           "months; column a: the end of the cohort's a-th month (0: the end of the first)."
+           % S.cohort_months + dims_note)
+    return [
+        row("Retention cohorts"),
+        cohort_table("Logo retention by cohort", "Customers of the cohort paying at each age / "
+                     "customers of the cohort, summed over the selected segments." + age,
+                     logo, thresholds(("red", None), ("orange", 0.6), ("yellow", 0.75),
+                                      ("green", 0.9)), maxv=1),
+        cohort_table("Revenue retention by cohort", "The cohort's MRR at each age / its MRR at "
+                     "age 0 (above 100 %: expansion outgrew churn), summed over the selected "
+                     "segments." + age, rev,
+                     thresholds(("red", None), ("orange", 0.7), ("yellow", 0.9),
+                                ("green", 1.0))),
+        bargauge("Cohort sizes", "Customers per cohort (month of first payment)." + dims_note,
+                 "short", targets((c("cs_cohort_customers", by="cohort"), "{{cohort}}"),
+                                  instant=True), w=24, kind="revenue"),
+    ]
+
+
+def renewals():
+    """MRR and accounts up for renewal within each horizon, by health band."""
+    mu = S.money_unit
+    k = "health"
+    h0 = S.horizons[0]
+    desc = ("Accounts whose renewal date (the accounts dataset's renewal_at) falls in "
+            "[now, now + horizon), by health band now, horizons %s; a horizon includes the "
+            "shorter ones. Overdue renewals (in the past) count in none."
+            % ", ".join(S.horizons))
+    bars = base_panel("barchart", "MRR up for renewal by health band", desc, mu,
+                      [target(tot("cs_renewal_mrr", by="horizon, band"), ref="A",
+                              instant=True, fmt="table")], 12, 9, kind=k)
+    bars["fieldConfig"]["defaults"]["custom"] = {"fillOpacity": 80, "lineWidth": 1,
+                                                 "gradientMode": "none"}
+    order = {"horizon\\band": 0, "red": 1, "yellow": 2, "green": 3, "unknown": 4}
+    bars["transformations"] = [
+        {"id": "groupingToMatrix", "options": {
+            "columnField": "band", "rowField": "horizon", "valueField": "Value",
+            "emptyValue": "zero"}},
+        {"id": "organize", "options": {"renameByName": {"horizon\\band": "Horizon"},
+                                       "indexByName": order}},
+    ]
+    if sorted(S.horizons) == S.horizons:  # text order is duration order
+        bars["transformations"].append(
+            {"id": "sortBy", "options": {"sort": [{"field": "Horizon", "desc": False}]}})
+    bars["options"] = {
+        "orientation": "horizontal", "stacking": "normal", "xField": "Horizon",
+        "showValue": "auto", "barWidth": 0.7, "groupWidth": 0.7,
+        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+    band_colors(bars)
+    red_share = div(tot("cs_renewal_mrr", 'horizon="%s"' % h0, 'band="red"'), tot("cs_mrr"))
+    return [
+        row("Renewals"),
+        stat("Red MRR renewing within %s" % h0, "MRR of red-band accounts up for renewal "
+             "within %s, as a share of all MRR (CustomerSuccessRenewalAtRisk fires above "
+             "5 %%)." % h0, "percentunit", targets((red_share, "red renewing")), w=6, minv=0,
+             change=None, th=thresholds(("green", None), ("yellow", 0.02), ("red", 0.05)),
+             kind=k),
+        stat("MRR renewing within %s" % h0, "MRR of all accounts up for renewal within %s."
+             % h0, mu, targets((tot("cs_renewal_mrr", 'horizon="%s"' % h0), "renewing")),
+             w=6, change=None, kind=k),
+        bars,
+        bargauge("Accounts up for renewal", desc, "short",
+                 targets((tot("cs_renewal_accounts", by="horizon, band"),
+                          "{{horizon}} {{band}}"), instant=True), w=24, h=6, kind=k),
+    ]
+
+
+def health_movement():
+    """Band changes between consecutive health evaluations (a counter)."""
+    k = "health"
+    tr = lambda *mm: m("cs_health_band_transitions_total", *mm)
+    moves = base_panel("table", "Band transitions, last day", "Accounts that changed band "
+                       "between two consecutive health evaluations in the last day, by "
+                       "from and to band (unscored: not scored in one of the two).", "short",
+                       [target("sum by (from, to) (increase(%s[1d]))" % tr(), ref="A",
+                               instant=True, fmt="table")], 12, 9, decimals=0, kind=k)
+    moves["fieldConfig"]["defaults"]["custom"] = {"align": "auto", "displayMode": "auto"}
+    moves["fieldConfig"]["overrides"] = [override("byName", "Value", ("displayName",
+                                                                      "Accounts"))]
+    moves["transformations"] = [{"id": "organize", "options": {
+        "excludeByName": {"Time": True}, "renameByName": {"from": "From", "to": "To"},
+        "indexByName": {"from": 0, "to": 1, "Value": 2}}}]
+    moves["options"] = {"showHeader": True, "sortBy": [{"desc": True,
+                                                        "displayName": "Accounts"}]}
+    return [
+        row("Health movement"),
+        stat("Moved to red, last day", "Accounts whose band became red between two health "
+             "evaluations in the last 24 hours (CustomerSuccessAccountsTurningRed fires "
+             "above 10).", "short",
+             targets(("sum(increase(%s[1d]))" % tr('to="red"'), "to red")), w=6,
+             change=None, decimals=0,
+             th=thresholds(("green", None), ("yellow", 5), ("red", 11)), kind=k),
+        stat("Moved out of red, last day", "Accounts whose band changed from red to "
+             "another band in the last 24 hours.", "short",
+             targets(("sum(increase(%s[1d]))" % tr('from="red"'), "out of red")), w=6,
+             change=None, decimals=0, kind=k),
+        moves,
+        band_colors(timeseries("Band changes per hour, by new band", "Accounts entering "
+                               "each band (or leaving the scored set) per hour.", "short",
+                               targets(("sum by (to) (increase(%s[1h]))" % tr(), "{{to}}")),
+                               w=24, bars=True, stack=True, kind=k)),
+    ]
 
 
 def voice():
@@ -912,11 +1137,14 @@ def adoption():
                     [target(tot("cs_health_score_bucket", by="le"), "{{le}}", instant=True,
                             fmt="heatmap")], w=8, kind="health")
     risk = table("At-risk accounts", "The lowest-scored accounts over all segments (bounded "
-                 "list from the exporter), lowest first.",
+                 "list from the exporter), lowest first, with each account's contract "
+                 "renewal date (empty: none on record).",
                  [("sort(%s)" % m("cs_at_risk_account_score"), "Health score", "none")],
                  w=16, sort_by=[{"desc": False, "displayName": "Health score"}], kind="health")
     risk["transformations"][1]["options"]["excludeByName"].update(
         {"job": True, "instance": True})
+    risk["transformations"][1]["options"]["renameByName"].update(
+        {"renewal_at": "Renewal date"})
     features = ", ".join(S.features)
     targets_text = "; ".join(
         "%s %s %s" % (n, ">=" if d != "at_most" else "<=", t) for n, t, d in S.outcomes)
@@ -971,6 +1199,7 @@ def adoption():
                                w=16, stack=True, kind="health")),
         risk,
     ]
+    panels += renewals() + health_movement()
     if S.outcomes:
         panels += [
             row("Outcomes"),
@@ -1153,6 +1382,12 @@ def recording_rules(level, dims):
         L, on, part("cs_customer_movements:sum", 'type=~"new|reactivated"', "type"), cstart))
     rec("cs_upsell:ratio", "%s\n/ %s" % (
         part("cs_customer_movements:sum", 'type="expanded"', "type"), cstart))
+    # payment risk (parts of MRR and of the churn movement)
+    rec("cs_mrr_past_due:sum", sum_of("cs_mrr_past_due", "currency"))
+    rec("cs_mrr_involuntary_churn:sum",
+        sum_of("cs_mrr_involuntary_churn", "currency", "window"))
+    rec("cs_customers_involuntary_churned:sum",
+        sum_of("cs_customers_involuntary_churned", "window"))
     rec("cs_arpa:ratio", "%s:cs_mrr:sum / %s group_left () (%s:cs_customers:sum > 0)" % (L, on, L))
     # trials
     rec("cs_trials_ended:sum", sum_of("cs_trials_ended", "window", "result"))
@@ -1202,6 +1437,12 @@ def recording_rules(level, dims):
     # health
     rec("cs_accounts_by_health:sum", sum_of("cs_accounts_by_health", "band"))
     rec("cs_health_score_bucket:sum", sum_of("cs_health_score_bucket", "le"))
+    rec("cs_renewal_accounts:sum", sum_of("cs_renewal_accounts", "horizon", "band"))
+    rec("cs_renewal_mrr:sum", sum_of("cs_renewal_mrr", "horizon", "band", "currency"))
+    # A counter: accounts that changed band in the last day, per (from, to).
+    rec("cs_health_band_transitions:increase1d", "sum by (%s, from, to) (increase("
+        "cs_health_band_transitions_total%s[1d]))"
+        % (by, "{%s}" % S.selector if S.selector else ""))
     rec("cs_health_score:mean", "%s\n/ (%s > 0)" % (
         sum_of("cs_health_score_gsum"), sum_of("cs_health_score_gcount")))
     if not dims:

@@ -22,7 +22,8 @@ CREATE TABLE account (
 	onboarding_date__c    date,
 	first_value_date__c   timestamptz,           -- first dashboard shared with the team
 	createddate           timestamptz NOT NULL,
-	isdeleted             boolean NOT NULL
+	isdeleted             boolean NOT NULL,
+	renewal_date__c       date                   -- contract renewal; NULL: no contract date
 );
 
 CREATE TABLE contact (

@@ -139,6 +139,31 @@ expect crm "case resolved before opened" "SELECT count(*) FROM \"case\" WHERE cl
 expect crm "case without account" "SELECT count(*) FROM \"case\" WHERE accountid IS NULL"
 expect crm "case without creation date" "SELECT count(*) FROM \"case\" WHERE createddate IS NULL"
 expect crm "escalated cases" "SELECT count(*) FROM \"case\" WHERE isescalated"
+# SPEC section 6: contract renewal dates spread over the year after the
+# anchor, a few overdue, some missing; past-due spells that end in recovery
+# and in (involuntary) churn.
+for span in "0 29" "30 59" "60 89" "90 365"; do
+	# shellcheck disable=SC2086 # two numbers on purpose
+	set -- $span
+	expect crm "renewal in $1-$2 days" "SELECT count(*) FROM account WHERE type = 'Customer'
+		AND renewal_date__c BETWEEN DATE '$ANCHOR' + $1 AND DATE '$ANCHOR' + $2"
+done
+expect crm "renewal on the anchor day" "SELECT count(*) FROM account WHERE renewal_date__c = DATE '$ANCHOR'"
+expect crm "renewal overdue" \
+	"SELECT count(*) FROM account WHERE type = 'Customer' AND renewal_date__c < DATE '$ANCHOR'"
+expect crm "customer without renewal date" \
+	"SELECT count(*) FROM account WHERE type = 'Customer' AND renewal_date__c IS NULL"
+n=$(q crm "SELECT count(*) FROM account WHERE renewal_date__c > DATE '$ANCHOR' + 366")
+[ "$n" -eq 0 ] || fail "$n renewal dates more than a year after the anchor"
+spell() { # the status after a past_due period
+	echo "SELECT count(*) FROM subscription_periods p JOIN subscription_periods n
+		ON n.subscription_id = p.subscription_id AND n.subscription_item_id = p.subscription_item_id
+		AND n.period_start = p.period_end WHERE p.status = 'past_due' AND n.status = '$1'"
+}
+expect billing "past_due, then active again" "$(spell active)"
+expect billing "past_due, then canceled" "$(spell canceled)"
+expect billing "past_due at the anchor" "SELECT count(*) FROM subscription_periods
+	WHERE status IN ('past_due', 'unpaid') AND period_start < '$ANCHOR' AND period_end IS NULL"
 
 # cs_reader can read what the demo config maps, over TCP with its password.
 n=$(PGPASSWORD=$(cat "$T/pg/reader.pass") psql -h 127.0.0.1 -p "$PGPORT" -U cs_reader -d billing \

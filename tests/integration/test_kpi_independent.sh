@@ -8,6 +8,10 @@
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
+# The check itself first: its section 6 code against the SPEC's test vectors.
+python3 "$CS_ROOT/tests/verify/test_kpi_check_section6.py" >"$T/selftest.log" 2>&1 ||
+	fail "kpi_check's section 6 code fails the SPEC vectors: $(tail -20 "$T/selftest.log")"
+
 accounts=${KPI_ACCOUNTS:-3000}
 seed=${KPI_SEED:-11}
 anchor=${KPI_ANCHOR:-2026-11-01}

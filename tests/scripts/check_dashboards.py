@@ -572,6 +572,7 @@ KNOWN_LABELS = {
     "job", "instance", "window", "currency", "type", "category", "survey", "result", "state",
     "feature", "outcome", "target", "band", "account", "name", "le", "collector", "dataset",
     "reason", "family", "version", "revision", "quantile", "__name__",
+    "cohort", "age_months", "horizon", "from", "to", "renewal_at",
 }
 
 

@@ -114,6 +114,29 @@ class Settings(unittest.TestCase):
         self.assertEqual(s.windows, ["30d", "90d"])
         self.assertTrue(s.has("support"))
 
+    def test_cohorts_and_renewals(self):
+        s = self.settings('')
+        self.assertEqual((s.cohort_months, s.cohort_dimensions, s.horizons),
+                         (12, [], ["30d", "60d", "90d"]))
+        s = self.settings('segments = { dimensions = ["plan", "region"]; };')
+        self.assertEqual(s.cohort_dimensions, ["plan", "region"])
+        s = self.settings('segments = { dimensions = ["plan", "region"]; };\n'
+                          'cohorts = { months = 6; dimensions = ["plan"]; };\n'
+                          'renewals = { horizons = ["90d", "7d", "30d"]; };')
+        self.assertEqual((s.cohort_months, s.cohort_dimensions, s.horizons),
+                         (6, ["plan"], ["7d", "30d", "90d"]))
+        # A cohort family without region: no region matcher, which would
+        # match nothing.
+        files = generate.render(s)
+        rev = files[os.path.join("grafana", "cs-revenue.json")]
+        self.assertIn('cs_cohort_customers{job=~\\"$job\\",instance=~\\"$instance\\",'
+                      'plan=~\\"$plan\\"}', rev)
+        ada = files[os.path.join("grafana", "cs-adoption.json")]
+        self.assertIn("Red MRR renewing within 7d", ada)
+        s = self.settings('cohorts = { months = 0; };')
+        rev = generate.render(s)[os.path.join("grafana", "cs-revenue.json")]
+        self.assertNotIn("cs_cohort_", rev)
+
     def test_invalid(self):
         for text, what in [
             ('segments = {\n dimensions = ["plan",\n "window"]; };',
@@ -127,6 +150,11 @@ class Settings(unittest.TestCase):
              "cs.conf:3: collectors.[1].kind: must be one of"),
             ('collectors = ( { kind = "revenue";\n windows = []; } );',
              "cs.conf:2: collectors.[0].windows: must not be empty"),
+            ('cohorts = {\n months = 40; };', "cs.conf:2: cohorts.months: must be an integer 0-36"),
+            ('segments = { dimensions = ["plan"]; };\ncohorts = { dimensions = ["region"]; };',
+             "cs.conf:2: cohorts.dimensions: 'region' is no segment dimension"),
+            ('renewals = {\n horizons = ["soon"]; };',
+             "cs.conf:2: renewals.horizons: 'soon' is no duration"),
         ]:
             with self.assertRaises(libconf.ConfigError) as cm:
                 self.settings(text)

@@ -80,7 +80,8 @@ static bool chance(struct rng *r, int percent)
 
 static uint64_t g_seed;
 
-enum stream { ST_STORY, ST_CONTACTS, ST_SURVEYS, ST_CASES, ST_EVENTS, ST_NAMES };
+/* New streams go last: the seeds of the others must not move. */
+enum stream { ST_STORY, ST_CONTACTS, ST_SURVEYS, ST_CASES, ST_EVENTS, ST_NAMES, ST_RENEWAL };
 
 static struct rng stream(uint64_t idx, enum stream st)
 {
@@ -993,6 +994,38 @@ static void t_country_region(void)
 	}
 }
 
+/* The contract renewal date the account team keeps on the account (a DATE,
+ * midnight UTC; NOPEN: none). Contracts run a year from the first paid day
+ * and renew on its anniversaries, so the renewal dates of paying customers
+ * spread over the year after the anchor. Some are overdue (a few weeks in
+ * the past: the renewal is being negotiated and nobody moved the date yet),
+ * some are missing (self-serve monthly customers without a contract, and CRM
+ * fields nobody filled in). A former customer keeps the date of the renewal
+ * it did not sign, before it left. Drawn from a stream of its own, so that
+ * adding it moved no other value of the demo. */
+static int64_t renewal_date(const struct story *s)
+{
+	struct rng r = stream(s->idx, ST_RENEWAL);
+	if (!s->live_from || (s->nph && s->ph[s->nph - 1].status == ST_TRIALING))
+		return NOPEN; /* a prospect, or still trialing */
+	bool self_serve = s->plan == PLAN_STARTER && s->interval != IV_YEAR;
+	if (chance(&r, self_serve ? 60 : 8))
+		return NOPEN;
+	int64_t start = s->live_from - s->live_from % DAY;
+	if (s->live_to != NOPEN) {
+		int64_t k = (s->live_to - start) / (365 * DAY);
+		return chance(&r, 50) ? NOPEN : start + k * 365 * DAY;
+	}
+	if (chance(&r, 6)) /* overdue: 1-45 days before the anchor */
+		return anchor - between(&r, 1, 45) * DAY;
+	int64_t k = start >= anchor ? 1 : (anchor - start) / (365 * DAY) + 1;
+	int64_t at = start + k * 365 * DAY;
+	/* Now and then the renewal is due on the anchor day itself. */
+	if (chance(&r, 1))
+		at = anchor;
+	return at;
+}
+
 static void account_row(uint64_t idx, const struct story *s, bool dup)
 {
 	struct rng r = stream(idx, ST_CONTACTS);
@@ -1062,6 +1095,8 @@ static void account_row(uint64_t idx, const struct story *s, bool dup)
 	 * "unknown": a data problem for the tests, not for the clean demo. */
 	bool deleted = chance(&r, 1);
 	obool(awkward && deleted);
+	osep();
+	odate(renewal_date(s));
 	oend();
 }
 
