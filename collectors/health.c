@@ -20,7 +20,13 @@
 #include "emit.h"
 #include "kpi.h"
 
-enum band { BAND_GREEN, BAND_YELLOW, BAND_RED, BAND_UNKNOWN, BAND_COUNT };
+enum band {
+	BAND_GREEN = CS_BAND_GREEN,
+	BAND_YELLOW = CS_BAND_YELLOW,
+	BAND_RED = CS_BAND_RED,
+	BAND_UNKNOWN = CS_BAND_UNKNOWN,
+	BAND_COUNT = CS_BAND_UNSCORED, /* the bands a scored account can be in */
+};
 
 static const char *const band_names[BAND_COUNT] = {"green", "yellow", "red", "unknown"};
 
@@ -298,9 +304,9 @@ static void emit_renewals(const struct cs_data *d, struct mset *out, const struc
 	free(accounts);
 }
 
-void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
+/* Every account's score and band (h[i].scored false: not scored). */
+static struct account_health *score_all(const struct cs_data *d)
 {
-	(void)col; /* the health model's windows are its own (cfg->health) */
 	size_t ncust = d->ncustomers;
 	size_t at_t = d->plan.nwindows, at_t0 = d->plan.nwindows + 1; /* struct cs_mrr */
 	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));
@@ -317,6 +323,23 @@ void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct 
 			score_account(d, &d->accounts[i], customer_mrr(d, c, at_t0),
 				      customer_mrr(d, c, at_t), &h[i]);
 	}
+	return h;
+}
+
+void health_bands(const struct cs_data *d, unsigned char *band)
+{
+	struct account_health *h = score_all(d);
+
+	for (size_t i = 0; i < d->naccounts; i++)
+		band[i] = h[i].scored ? (unsigned char)h[i].band : CS_BAND_UNSCORED;
+	free(h);
+}
+
+void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
+{
+	(void)col; /* the health model's windows are its own (cfg->health) */
+	struct account_health *h = score_all(d);
+
 	emit_health(d, out, h);
 	emit_renewals(d, out, h);
 	free(h);

@@ -460,3 +460,116 @@ Test(beyond_edges, renewal_bad_time_and_absent_column)
 	cs_data_free(d);
 	fixture_free_config(cfg);
 }
+
+/* ---------------------------------------------------------------- health movement */
+
+static double moved(const struct mset *m, const char *plan, const char *from, const char *to,
+		    bool *found)
+{
+	return fixture_value(m, "cs_health_band_transitions_total",
+			     (const char *const[]){"plan", plan, "from", from, "to", to, NULL},
+			     found);
+}
+
+/* With no previous evaluation (start, --once) every pair of every segment is 0. */
+Test(beyond_edges, transitions_first_evaluation_counts_nothing)
+{
+	static const char *const accounts[] = {
+	    "a1", "b1", "p", NULL, NULL, NULL, NULL, NULL, /* */
+	    "a2", "b2", "q", NULL, NULL, NULL, NULL, NULL, /* */
+	};
+	static const char *const subs[] = {SUB("b1", "10000", "active", "2025-01-01", NULL)};
+	static const char *const bands[] = {"green", "yellow", "red", "unknown", "unscored"};
+	struct run r = {0};
+	health(&r, "2026-04-15", false, accounts, 2, subs, 1);
+	struct cs_band_memory *mem =
+	    kpi_health_movement(r.d, &r.cfg->collectors[KIND_HEALTH], NULL, r.m);
+	cr_assert_eq(cs_band_memory_accounts(mem), 1, "a1 is scored, a2 is not");
+	size_t pairs = 0;
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t i = 0; i < 5; i++) {
+			for (size_t j = 0; j < 5; j++) {
+				bool f;
+				double v = moved(r.m, p ? "q" : "p", bands[i], bands[j], &f);
+				cr_assert_eq(f, i != j, "%s -> %s", bands[i], bands[j]);
+				cr_assert_eq(v, 0);
+				pairs += f;
+			}
+		}
+	}
+	cr_assert_eq(pairs, 40);
+	cs_band_memory_free(mem);
+	run_free(&r);
+}
+
+/*
+ * Two evaluations a month apart. a1 goes green -> red and moves from plan p
+ * to q (counted in q); a2 stops paying but is still an account (green ->
+ * unscored, its current plan p); a3 is gone (green -> unscored, its
+ * previous plan z); a4 starts paying (unscored -> green).
+ */
+Test(beyond_edges, transitions_between_two_evaluations)
+{
+	static const char *const before[] = {
+	    "a1", "b1", "p", NULL, NULL, NULL, NULL, NULL, /* */
+	    "a2", "b2", "p", NULL, NULL, NULL, NULL, NULL, /* */
+	    "a3", "b3", "z", NULL, NULL, NULL, NULL, NULL, /* */
+	    "a4", "b4", "p", NULL, NULL, NULL, NULL, NULL, /* */
+	};
+	static const char *const after[] = {
+	    "a1", "b1", "q", NULL, NULL, NULL, NULL, NULL, /* */
+	    "a2", "b2", "p", NULL, NULL, NULL, NULL, NULL, /* */
+	    "a4", "b4", "p", NULL, NULL, NULL, NULL, NULL, /* */
+	};
+	static const char *const subs[] = {
+	    SUB("b1", "100000", "active", "2025-01-01", "2026-04-20"),
+	    SUB("b1", "10000", "active", "2026-04-20", NULL), /* billing 10: red */
+	    SUB("b2", "100000", "active", "2025-01-01", "2026-05-01"),
+	    SUB("b3", "100000", "active", "2025-01-01", NULL),
+	    SUB("b4", "100000", "active", "2026-04-20", NULL),
+	};
+	struct run r1 = {0}, r2 = {0};
+	health(&r1, "2026-04-15", false, before, 4, subs, 5);
+	struct cs_band_memory *m1 =
+	    kpi_health_movement(r1.d, &r1.cfg->collectors[KIND_HEALTH], NULL, r1.m);
+	cr_assert_eq(cs_band_memory_accounts(m1), 3);
+	health(&r2, "2026-05-15", false, after, 3, subs, 5);
+	struct cs_band_memory *m2 =
+	    kpi_health_movement(r2.d, &r2.cfg->collectors[KIND_HEALTH], m1, r2.m);
+	cr_assert_eq(cs_band_memory_accounts(m2), 2, "a1 and a4");
+	bool f;
+	cr_assert_eq(moved(r2.m, "q", "green", "red", &f), 1);
+	cr_assert_eq(moved(r2.m, "p", "green", "red", &f), 0);
+	cr_assert_eq(moved(r2.m, "p", "green", "unscored", &f), 1);
+	cr_assert_eq(moved(r2.m, "z", "green", "unscored", &f), 1);
+	cr_assert(f, "a segment that is gone keeps its series");
+	cr_assert_eq(moved(r2.m, "p", "unscored", "green", &f), 1);
+	cr_assert_eq(moved(r2.m, "q", "red", "green", &f), 0);
+	cr_assert(f, "every pair of every segment, from 0");
+
+	/* a third evaluation with nothing changed keeps the counts (a counter) */
+	struct mset *m3 = mset_new();
+	struct cs_band_memory *k3 =
+	    kpi_health_movement(r2.d, &r2.cfg->collectors[KIND_HEALTH], m2, m3);
+	cr_assert_eq(moved(m3, "q", "green", "red", &f), 1);
+	cr_assert_eq(moved(m3, "z", "green", "unscored", &f), 1);
+	mset_free(m3);
+	cs_band_memory_free(k3);
+
+	/* another health collector name (a reload renamed it): counting restarts */
+	struct mset *m4 = mset_new();
+	struct cs_collector renamed = r2.cfg->collectors[KIND_HEALTH];
+	char name2[] = "health2";
+	renamed.name = name2;
+	struct cs_band_memory *k4 = kpi_health_movement(r1.d, &renamed, m2, m4);
+	cr_assert_eq(moved(m4, "p", "green", "unscored", &f), 0);
+	moved(m4, "q", "green", "red", &f);
+	cr_assert(!f, "q is not a segment of this evaluation and nothing was kept");
+	mset_free(m4);
+	cs_band_memory_free(k4);
+
+	cs_band_memory_free(m2);
+	cs_band_memory_free(m1);
+	run_free(&r2);
+	run_free(&r1);
+}
