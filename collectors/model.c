@@ -58,14 +58,6 @@ void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
 			if (hw[i] > p->history)
 				p->history = hw[i];
 	}
-	if (c->kind == KIND_REVENUE && p->cfg->cohorts.months > 0) {
-		/* the oldest cohort starts K months before t's month */
-		cs_time first = cs_month_start(p->as_of, -p->cfg->cohorts.months);
-		int64_t back = (p->as_of - first) / CS_SECOND;
-
-		if (back > p->history)
-			p->history = back;
-	}
 	if (p->timeout < c->timeout)
 		p->timeout = c->timeout;
 }
