@@ -379,7 +379,7 @@ static void emit_cohorts(const struct cs_data *d, struct mset *out)
 	uint32_t *group = xcalloc(ns + 1, sizeof(*group)); /* segment -> group */
 	uint32_t *rep = xcalloc(ns + 1, sizeof(*rep));	   /* group -> its first segment */
 	cs_time start[CS_MAX_COHORT_MONTHS + 1];
-	char label[CS_MAX_COHORT_MONTHS][32], age[CS_MAX_COHORT_MONTHS][8];
+	char label[CS_MAX_COHORT_MONTHS][32], age[CS_MAX_COHORT_MONTHS][24];
 
 	for (uint32_t s = 0; s < ns; s++) {
 		size_t g = 0;
