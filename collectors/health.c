@@ -225,7 +225,8 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 
 		char renewal[40] = "";
 
-		if (acc->renewal_at != CS_TIME_NONE) {
+		/* infinity and -infinity are no date */
+		if (acc->renewal_at > CS_TIME_NONE + 1 && acc->renewal_at != CS_TIME_OPEN) {
 			cs_format_time(acc->renewal_at, renewal, sizeof(renewal));
 			renewal[10] = '\0'; /* "YYYY-MM-DD", UTC */
 		}

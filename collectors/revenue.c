@@ -74,7 +74,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 		if (m1 > 0) {
 			sa[seg].mrr1 += m1;
 			sa[seg].end++;
-			sa[seg].past_due += mrr->past_due[c];
+			sa[seg].past_due += mrr->risk ? mrr->past_due[c] : 0;
 		}
 		for (size_t w = 0; w < nw; w++) {
 			struct win_acc *a = &wa[seg * nw + w];
@@ -91,7 +91,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 					amount = m0;
 					/* SPEC section 6: only past_due rows ended at the
 					 * last drop (struct cs_mrr) */
-					if (mrr->last_drop[k] != CS_TIME_NONE &&
+					if (mrr->risk && mrr->last_drop[k] != CS_TIME_NONE &&
 					    mrr->drop_past_due[k]) {
 						a->involuntary += m0;
 						a->involuntary_count++;

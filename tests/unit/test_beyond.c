@@ -445,11 +445,20 @@ Test(beyond_edges, renewal_bad_time_and_absent_column)
 {
 	static const char *const accounts[] = {
 	    "a1", "b1", "p", NULL, NULL, NULL, NULL, "soon",
+	    "a2", "b2", "p", NULL, NULL, NULL, NULL, "infinity",
 	};
+	static const char *const subs[] = {SUB("b2", "10000", "active", "2025-01-01", NULL)};
 	struct run r = {0};
-	health(&r, "2026-04-15", false, accounts, 1, NULL, 0);
+	health(&r, "2026-04-15", false, accounts, 2, subs, 1);
 	cr_assert_eq(fixture_rejects(r.d, "accounts", "bad_time"), 1);
-	cr_assert_eq(r.d->naccounts, 0);
+	cr_assert_eq(r.d->naccounts, 1);
+	bool f;
+	fixture_value(r.m, "cs_at_risk_account_score",
+		      (const char *const[]){"plan", "p", "account", "a2", "name", "", "band",
+					    "green", "renewal_at", "", NULL},
+		      &f);
+	cr_assert(f, "infinity is no date");
+	cr_assert_eq(renewal(&r, "cs_renewal_accounts", "90d", "green"), 0);
 	run_free(&r);
 
 	struct cs_config *cfg = fixture_config(dims, 1);
