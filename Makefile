@@ -5,14 +5,18 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BRANCH   := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+# SOURCE_DATE_EPOCH, when set, makes the date reproducible.
+BUILD_DATE := $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y%m%d-%H:%M:%S)
 
 CC      ?= cc
-PKGS    := libmicrohttpd libpq libconfig zlib gnutls
+PKGS    := libmicrohttpd libpq libconfig zlib gnutls yaml-0.1
 WARN    := -Wall -Wextra -Wpedantic -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wshadow -Wwrite-strings -Wvla -Werror
 OPT     ?= -O2 -g
 CFLAGS  ?=
-CPPFLAGS += -D_GNU_SOURCE -DCS_VERSION='"$(VERSION)"' -DCS_REVISION='"$(REVISION)"'
+CPPFLAGS += -D_GNU_SOURCE -DCS_VERSION='"$(VERSION)"' -DCS_REVISION='"$(REVISION)"' \
+            -DCS_BRANCH='"$(BRANCH)"' -DCS_BUILD_DATE='"$(BUILD_DATE)"'
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lm -pthread
 

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../collectors/base/buf.h"
 
@@ -1371,6 +1373,26 @@ static bool load_root(struct loader *L, const config_setting_t *root)
 	       load_collectors(L, root) && load_web(L, root);
 }
 
+/* The parsed tree written back by libconfig: includes expanded, comments
+ * and layout gone, so that two loads of the same settings compare equal. */
+static char *canonical_text(config_t *lc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem)
+		return xstrdup("");
+	config_write(lc, mem);
+	fclose(mem);
+	return text ? text : xstrdup("");
+}
+
+bool config_same(const struct cs_config *a, const struct cs_config *b)
+{
+	return a && b && a->canonical && b->canonical && strcmp(a->canonical, b->canonical) == 0;
+}
+
 struct cs_config *config_load(const char *path, char *err, size_t errlen)
 {
 	struct loader L = {.path = path, .err = err, .errlen = errlen};
@@ -1407,10 +1429,14 @@ struct cs_config *config_load(const char *path, char *err, size_t errlen)
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			buf_addf(&b, "%s: could not read configuration file: %s", path,
 				 text ? text : "I/O error");
-		else
-			buf_addf(&b, "%s:%d: %s",
-				 config_error_file(&lc) ? config_error_file(&lc) : path,
-				 config_error_line(&lc), text ? text : "syntax error");
+		else {
+			char m[1024];
+			config_format_parse_error(
+			    config_error_file(&lc) ? config_error_file(&lc) : path,
+			    config_error_line(&lc), text ? text : "syntax error", L.dir, m,
+			    sizeof(m));
+			buf_adds(&b, m);
+		}
 		write_err(err, errlen, b.data);
 		buf_release(&b);
 		config_destroy(&lc);
@@ -1423,6 +1449,8 @@ struct cs_config *config_load(const char *path, char *err, size_t errlen)
 	set_defaults(cfg);
 	L.cfg = cfg;
 	ok = load_root(&L, config_root_setting(&lc));
+	if (ok)
+		cfg->canonical = canonical_text(&lc);
 	config_destroy(&lc);
 	free(L.dir);
 	if (!ok) {
@@ -1442,6 +1470,7 @@ void config_free(struct cs_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->path);
+	free(cfg->canonical);
 	for (size_t i = 0; i < cfg->nsources; i++) {
 		free(cfg->sources[i].name);
 		free(cfg->sources[i].conninfo);
@@ -1472,6 +1501,41 @@ void config_free(struct cs_config *cfg)
 	free(cfg);
 }
 
+void config_format_parse_error(const char *file, int line, const char *text, const char *dir,
+			       char *out, size_t outlen)
+{
+	char name[512] = "";
+	if (text && strcmp(text, "cannot open include file") == 0) {
+		/* libconfig names the including file as given; a relative one
+		 * is found through dir, like the include itself. */
+		char p[1024];
+		if (file[0] != '/' && dir && access(file, R_OK) != 0)
+			snprintf(p, sizeof(p), "%s/%s", dir, file);
+		else
+			snprintf(p, sizeof(p), "%s", file);
+		FILE *f = fopen(p, "r");
+		char l[1024];
+		for (int n = 1; f && fgets(l, sizeof(l), f); n++) {
+			if (n != line)
+				continue;
+			char *q = strstr(l, "@include");
+			char *a = q ? strchr(q, '"') : NULL;
+			char *e = a ? strchr(a + 1, '"') : NULL;
+			if (e)
+				snprintf(name, sizeof(name), "%.*s", (int)(e - a - 1), a + 1);
+			break;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (name[0])
+		snprintf(out, outlen, "%s:%d: cannot open include file \"%s\"%s%s", file, line,
+			 name, name[0] != '/' && dir ? " in " : "",
+			 name[0] != '/' && dir ? dir : "");
+	else
+		snprintf(out, outlen, "%s:%d: %s", file, line, text);
+}
+
 char *config_source_password(const struct cs_source *src, bool *failed, char *err, size_t errlen)
 {
 	char msg[512];
@@ -1481,12 +1545,30 @@ char *config_source_password(const struct cs_source *src, bool *failed, char *er
 		struct buf b = BUF_INIT;
 		char chunk[512];
 		size_t n;
-		FILE *f = fopen(src->password_file, "r");
+		/* O_NONBLOCK: a FIFO named by mistake must not hang the open
+		 * (and with it the collector, readiness and a stop). */
+		int fd = open(src->password_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
 
+		if (fd < 0) {
+			snprintf(msg, sizeof(msg),
+				 "source '%s': could not open password file \"%s\": %s", src->name,
+				 src->password_file, strerror(errno));
+			goto fail;
+		}
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			snprintf(msg, sizeof(msg),
+				 "source '%s': password file \"%s\" is not a regular file",
+				 src->name, src->password_file);
+			close(fd);
+			goto fail;
+		}
+		FILE *f = fdopen(fd, "r");
 		if (!f) {
 			snprintf(msg, sizeof(msg),
 				 "source '%s': could not open password file \"%s\": %s", src->name,
 				 src->password_file, strerror(errno));
+			close(fd);
 			goto fail;
 		}
 		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= MAX_PASSWORD)

@@ -136,6 +136,9 @@ struct cs_web {
 
 struct cs_config {
 	char *path;
+	/* The settings as libconfig reads them (includes expanded, comments
+	 * dropped): equal for two loads of the same configuration. */
+	char *canonical;
 
 	size_t nsources;
 	struct cs_source *sources;
@@ -178,6 +181,9 @@ struct cs_config {
 /* Returns NULL and writes "FILE:LINE: message" into err on failure. */
 struct cs_config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct cs_config *cfg);
+/* true when a and b were loaded from the same settings (config_load only):
+ * a reload to an unchanged configuration need not restart anything. */
+bool config_same(const struct cs_config *a, const struct cs_config *b);
 
 /* The datasets a kind needs (bit i set for enum cs_dataset i). */
 unsigned config_kind_datasets(enum cs_kind kind);
@@ -194,5 +200,14 @@ int64_t config_parse_duration(const char *s);
  * password itself.
  */
 char *config_source_password(const struct cs_source *src, bool *failed, char *err, size_t errlen);
+
+/*
+ * Formats a libconfig parse error as "FILE:LINE: message" into out. For a
+ * failed @include, libconfig says only "cannot open include file": the
+ * name is taken from the directive on that line and added, with where it
+ * was looked for (dir, the include directory, may be NULL).
+ */
+void config_format_parse_error(const char *file, int line, const char *text, const char *dir,
+			       char *out, size_t outlen);
 
 #endif

@@ -1,15 +1,24 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../collectors/base/buf.h"
 #include "../collectors/base/log.h"
@@ -18,9 +27,44 @@
 
 #define MAX_LISTEN	 16
 #define CONNECTION_LIMIT 1024
-/* Seconds an idle or trickling client may hold a connection. */
+/* Connections from one address: a single client cannot take them all. */
+#define PER_IP_LIMIT 128
+/* Seconds a connection may stay silent. */
 #define CONNECTION_TIMEOUT 10
-#define THREADS		   2
+/* Seconds from a connection's opening (or the end of its previous response)
+ * to the end of the next response: a client that trickles its request, or
+ * reads the answer, a byte at a time is cut off even though it is never
+ * silent for CONNECTION_TIMEOUT. */
+#define REQUEST_DEADLINE 15
+#define THREADS		 2
+/* Password checks waiting for the hashing thread; more get 503 at once. */
+#define AUTH_QUEUE 32
+/* Successful checks remembered (by SHA-256 of user and password). */
+#define AUTH_CACHE 64
+/* Niceness added to the hashing thread: floods of guesses yield the CPU to
+ * the threads that answer scrapes. */
+#define HASHER_NICE 10
+
+/* One accepted connection, watched for REQUEST_DEADLINE. */
+struct watched {
+	struct watched *prev, *next;
+	int fd;		  /* a dup of the connection's socket, so it cannot be reused */
+	int64_t since_ms; /* opening or end of the previous response (monotonic) */
+	bool cut;
+};
+
+/* A password check handed to the hashing thread; the request's connection is
+ * suspended until it is done. */
+struct auth_job {
+	struct auth_job *next;
+	struct http *h;
+	struct MHD_Connection *conn;
+	struct webcfg *web; /* a reference */
+	unsigned gen;	    /* h->web_gen when the job was made */
+	char user[WEBCFG_MAX_USER + 1];
+	char pass[WEBCFG_MAX_PASSWORD + 1];
+	bool done, ok;
+};
 
 struct http {
 	struct http_opts opts;
@@ -28,9 +72,35 @@ struct http {
 	struct MHD_Daemon *d[MAX_LISTEN];
 	size_t nd;
 
-	pthread_mutex_t web_lock; /* the web config and its mtime */
+	pthread_mutex_t web_lock; /* the web config, its mtime and generation */
 	struct webcfg *web;
 	struct timespec web_mtime;
+	unsigned web_gen;	/* bumped when the users may have changed */
+	struct webcfg *tls_web; /* TLS settings and headers in force: those at start-up */
+	enum webcfg_client_auth client_auth; /* from tls_web, fixed */
+	bool tls_warned;
+
+	pthread_mutex_t auth_lock; /* the queue, the cache, job results */
+	pthread_cond_t auth_cond;
+	struct auth_job *queue_head, *queue_tail;
+	size_t queued;
+	bool auth_stopping;
+	pthread_t hasher;
+	bool hasher_started;
+	struct {
+		unsigned char key[32];
+		unsigned gen;
+		bool used;
+	} cache[AUTH_CACHE];
+	size_t cache_next;
+
+	pthread_mutex_t watch_lock; /* the watched list */
+	pthread_cond_t watch_cond;
+	struct watched *watched;
+	bool watch_stopping;
+	pthread_t watchdog;
+	bool watchdog_started;
+
 	char *metrics_path, *web_config_file; /* owned copies */
 	struct webcfg_pem pem;		      /* kept alive for MHD */
 
@@ -42,6 +112,98 @@ struct http {
 
 /* A marker for requests whose headers the handler has already seen. */
 static int headers_seen;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the request deadline ------------------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		int fd = ci ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+		if (fd < 0)
+			return; /* not watched: the idle timeout still applies */
+		struct watched *w = xcalloc(1, sizeof(*w));
+		w->fd = fd;
+		w->since_ms = mono_ms();
+		pthread_mutex_lock(&h->watch_lock);
+		w->next = h->watched;
+		if (h->watched)
+			h->watched->prev = w;
+		h->watched = w;
+		pthread_mutex_unlock(&h->watch_lock);
+		*socket_context = w;
+		return;
+	}
+	struct watched *w = *socket_context;
+	if (!w)
+		return;
+	pthread_mutex_lock(&h->watch_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		h->watched = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&h->watch_lock);
+	close(w->fd);
+	free(w);
+	*socket_context = NULL;
+}
+
+/* Cuts connections past REQUEST_DEADLINE: shutting the socket down makes
+ * libmicrohttpd see the end of the stream and close it in its own thread. */
+static void *watchdog_main(void *arg)
+{
+	struct http *h = arg;
+	pthread_mutex_lock(&h->watch_lock);
+	while (!h->watch_stopping) {
+		int64_t now = mono_ms();
+		for (struct watched *w = h->watched; w; w = w->next) {
+			if (!w->cut && now - w->since_ms > REQUEST_DEADLINE * 1000) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->cut = true;
+			}
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&h->watch_cond, &h->watch_lock, &until);
+	}
+	pthread_mutex_unlock(&h->watch_lock);
+	return NULL;
+}
+
+static void auth_job_free(struct auth_job *j);
+
+/* A response was sent (or the request abandoned): the next request on this
+ * connection gets a deadline of its own. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	(void)toe;
+	if (*req_cls && *req_cls != &headers_seen)
+		auth_job_free(*req_cls);
+	*req_cls = NULL;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct watched *w = ci ? ci->socket_context : NULL;
+	if (w) {
+		pthread_mutex_lock(&h->watch_lock);
+		w->since_ms = mono_ms();
+		pthread_mutex_unlock(&h->watch_lock);
+	}
+}
 
 /* Splits "host:port", "[v6]:port" or ":port" into a socket address. */
 static int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsigned *socklen)
@@ -93,14 +255,24 @@ static int http_parse_listen(const char *addr, struct sockaddr_storage *ss, unsi
 	return 0;
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *conn, unsigned status, const char *text,
-				  const char *allow)
+/* http_server_config.headers of the web config read at start-up. */
+static void add_headers(const struct http *h, struct MHD_Response *r)
+{
+	const char *v;
+	const char *name;
+	for (size_t i = 0; (name = webcfg_header(h->tls_web, i, &v)) != NULL; i++)
+		MHD_add_response_header(r, name, v);
+}
+
+static enum MHD_Result queue_text(const struct http *h, struct MHD_Connection *conn,
+				  unsigned status, const char *text, const char *allow)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	add_headers(h, r);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	enum MHD_Result ret = MHD_queue_response(conn, status, r);
@@ -117,7 +289,8 @@ static void release_rendered(void *cls)
  * queued by every scrape until the next rendering: a scrape then allocates
  * nothing. Each response holds a reference to the rendering it points into,
  * dropped by libmicrohttpd when the last connection using it is done. */
-static struct MHD_Response *make_response(const struct rendered *rd, int fmt, int gz)
+static struct MHD_Response *make_response(const struct http *h, const struct rendered *rd, int fmt,
+					  int gz)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
 	    rd->len[fmt][gz], rd->body[fmt][gz], release_rendered, (void *)rd);
@@ -126,6 +299,7 @@ static struct MHD_Response *make_response(const struct rendered *rd, int fmt, in
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				negotiate_content_type((enum expo_format)fmt));
 	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
+	add_headers(h, r);
 	if (gz)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	return r;
@@ -141,12 +315,45 @@ static void drop_cached(struct http *h)
 	h->resp_of = NULL;
 }
 
+struct joined {
+	const char *name;
+	struct buf b;
+	size_t n;
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct joined *j = cls;
+	(void)kind;
+	if (key && value && strcasecmp(key, j->name) == 0) {
+		if (j->n++)
+			buf_adds(&j->b, ", ");
+		buf_adds(&j->b, value);
+	}
+	return MHD_YES;
+}
+
+/* A header that may be repeated, its values joined with ", " as RFC 9110
+ * allows for list-valued fields (libmicrohttpd's lookup returns the first).
+ * out is released by the caller. NULL when absent. */
+static const char *list_header(struct MHD_Connection *conn, const char *name, struct buf *out)
+{
+	struct joined j = {.name = name, .b = BUF_INIT};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, join_header, &j);
+	*out = j.b;
+	return j.n ? (out->data ? out->data : "") : NULL;
+}
+
 static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn)
 {
-	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
-	const char *enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
+	struct buf ab, eb;
+	const char *accept = list_header(conn, MHD_HTTP_HEADER_ACCEPT, &ab);
+	const char *enc = list_header(conn, MHD_HTTP_HEADER_ACCEPT_ENCODING, &eb);
 	int fmt = (int)negotiate_format(accept);
 	int gz = negotiate_gzip(enc) ? 1 : 0;
+	buf_release(&ab);
+	buf_release(&eb);
 
 	const struct rendered *rd = snapshot_ref(h->snap);
 	pthread_mutex_lock(&h->resp_lock);
@@ -156,7 +363,7 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn
 	}
 	if (!h->resp[fmt][gz]) {
 		/* The response keeps the reference taken above. */
-		h->resp[fmt][gz] = make_response(rd, fmt, gz);
+		h->resp[fmt][gz] = make_response(h, rd, fmt, gz);
 		if (!h->resp[fmt][gz])
 			snapshot_unref(rd);
 	} else {
@@ -180,13 +387,19 @@ static enum MHD_Result serve_status(struct http *h, struct MHD_Connection *conn)
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	add_headers(h, r);
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
+/* ---- web config and authentication --------------------------------- */
+
 /* Re-reads the web config when its file changed, as exporter-toolkit does
- * per request; a broken edit keeps the previous settings. */
+ * per request; a broken edit keeps the previous settings. Basic auth users
+ * change at once; TLS settings are those of start-up (libmicrohttpd takes
+ * the certificate and trust list once), and a change is logged. Called with
+ * web_lock held. */
 static void refresh_web(struct http *h)
 {
 	struct stat st;
@@ -202,39 +415,173 @@ static void refresh_web(struct http *h)
 		     NULL);
 		return;
 	}
+	bool same_tls = !h->tls_web || webcfg_tls_equal(w, h->tls_web);
+	if (!same_tls && !h->tls_warned)
+		logx(LOG_WARN,
+		     "web config: TLS settings changed (or headers); they apply at the next "
+		     "restart, the start-up ones stay in force",
+		     "file", h->opts.web_config_file, NULL);
+	h->tls_warned = !same_tls;
 	webcfg_free(h->web);
 	h->web = w;
+	h->web_gen++;
 }
 
-static bool authorised(struct http *h, struct MHD_Connection *conn)
+static void cache_key(const char *user, const char *pass, unsigned char key[32])
+{
+	size_t ul = strlen(user), pl = strlen(pass);
+	unsigned char buf[WEBCFG_MAX_USER + 1 + WEBCFG_MAX_PASSWORD];
+	memcpy(buf, user, ul);
+	buf[ul] = '\0'; /* user names hold no NUL: the split is unambiguous */
+	memcpy(buf + ul + 1, pass, pl);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, ul + 1 + pl, key);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/* Called with auth_lock held. Looks at every entry, whatever matches. */
+static bool cache_hit(struct http *h, const unsigned char key[32], unsigned gen)
+{
+	bool hit = false;
+	for (size_t i = 0; i < AUTH_CACHE; i++) {
+		unsigned char d = 0;
+		for (size_t k = 0; k < 32; k++)
+			d |= (unsigned char)(h->cache[i].key[k] ^ key[k]);
+		hit |= h->cache[i].used && h->cache[i].gen == gen && d == 0;
+	}
+	return hit;
+}
+
+/* Called with auth_lock held. */
+static void cache_add(struct http *h, const unsigned char key[32], unsigned gen)
+{
+	size_t i = h->cache_next++ % AUTH_CACHE;
+	memcpy(h->cache[i].key, key, 32);
+	h->cache[i].gen = gen;
+	h->cache[i].used = true;
+}
+
+static void auth_job_free(struct auth_job *j)
+{
+	webcfg_free(j->web);
+	explicit_bzero(j, sizeof(*j));
+	free(j);
+}
+
+/* The hashing thread: bcrypt runs here, never in a thread that answers
+ * requests, one check at a time, at a lower priority. */
+static void *hasher_main(void *arg)
+{
+	struct http *h = arg;
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+		    getpriority(PRIO_PROCESS, 0) + HASHER_NICE);
+	pthread_mutex_lock(&h->auth_lock);
+	for (;;) {
+		while (!h->queue_head && !h->auth_stopping)
+			pthread_cond_wait(&h->auth_cond, &h->auth_lock);
+		struct auth_job *j = h->queue_head;
+		if (!j)
+			break; /* stopping and nothing left */
+		h->queue_head = j->next;
+		if (!h->queue_head)
+			h->queue_tail = NULL;
+		h->queued--;
+		bool stopping = h->auth_stopping;
+		pthread_mutex_unlock(&h->auth_lock);
+		bool ok = !stopping && webcfg_check_basic(j->web, j->user, j->pass);
+		unsigned char key[32];
+		if (ok)
+			cache_key(j->user, j->pass, key);
+		explicit_bzero(j->pass, sizeof(j->pass));
+		pthread_mutex_lock(&h->auth_lock);
+		if (ok)
+			cache_add(h, key, j->gen);
+		j->ok = ok;
+		j->done = true;
+		/* j stays alive: it is freed when its request completes, which
+		 * cannot happen before the connection is resumed. */
+		struct MHD_Connection *conn = j->conn;
+		pthread_mutex_unlock(&h->auth_lock);
+		MHD_resume_connection(conn);
+		pthread_mutex_lock(&h->auth_lock);
+	}
+	pthread_mutex_unlock(&h->auth_lock);
+	return NULL;
+}
+
+enum auth_outcome { AUTH_OK, AUTH_DENIED, AUTH_PENDING, AUTH_BUSY };
+
+/* Decides on a request's credentials: at once when no users are configured,
+ * the header is malformed, or the same credentials succeeded before; else
+ * the connection is suspended and the check queued (AUTH_PENDING), or
+ * refused when the queue is full (AUTH_BUSY). Known and unknown users take
+ * the same path. */
+/* The web config in force (a reference, NULL without one), re-read first
+ * if its file changed, and its generation. */
+static struct webcfg *web_current(struct http *h, unsigned *gen)
 {
 	if (!h->opts.web_config_file)
-		return true;
+		return NULL;
 	pthread_mutex_lock(&h->web_lock);
 	refresh_web(h);
-	bool ok = true;
-	if (h->web && webcfg_has_auth(h->web)) {
-		char *pass = NULL;
-		char *user = MHD_basic_auth_get_username_password(conn, &pass);
-		ok = user && pass && webcfg_check_basic(h->web, user, pass);
-		if (pass) {
-			explicit_bzero(pass, strlen(pass));
-			MHD_free(pass);
-		}
-		if (user)
-			MHD_free(user);
-	}
+	struct webcfg *web = h->web ? webcfg_ref(h->web) : NULL;
+	*gen = h->web_gen;
 	pthread_mutex_unlock(&h->web_lock);
-	return ok;
+	return web;
+}
+
+/* Takes over the reference web. */
+static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, void **req_cls,
+				   const char *url, struct webcfg *web, unsigned gen)
+{
+	if (!web || !webcfg_has_auth(web) || webcfg_auth_excluded(web, url)) {
+		webcfg_free(web);
+		return AUTH_OK;
+	}
+	struct auth_job *j = xcalloc(1, sizeof(*j));
+	j->h = h;
+	j->conn = conn;
+	j->web = web;
+	j->gen = gen;
+	const char *hdr =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (webcfg_parse_basic(hdr, j->user, j->pass) < 0) {
+		auth_job_free(j);
+		return AUTH_DENIED;
+	}
+	unsigned char key[32];
+	cache_key(j->user, j->pass, key);
+	pthread_mutex_lock(&h->auth_lock);
+	if (cache_hit(h, key, gen)) {
+		pthread_mutex_unlock(&h->auth_lock);
+		auth_job_free(j);
+		return AUTH_OK;
+	}
+	if (h->auth_stopping || h->queued >= AUTH_QUEUE) {
+		pthread_mutex_unlock(&h->auth_lock);
+		auth_job_free(j);
+		return AUTH_BUSY;
+	}
+	MHD_suspend_connection(conn);
+	if (h->queue_tail)
+		h->queue_tail->next = j;
+	else
+		h->queue_head = j;
+	h->queue_tail = j;
+	h->queued++;
+	*req_cls = j;
+	pthread_cond_signal(&h->auth_cond);
+	pthread_mutex_unlock(&h->auth_lock);
+	return AUTH_PENDING;
 }
 
 /* libmicrohttpd asks for a client certificate when given a trust list but
- * leaves judging it to us, as exporter-toolkit's client_auth_type does. */
+ * leaves judging it to us, as exporter-toolkit's client_auth_type does. The
+ * mode is the start-up one, like the trust list it goes with. */
 static bool client_cert_ok(struct http *h, struct MHD_Connection *conn)
 {
 	if (!h->tls)
 		return true;
-	enum webcfg_client_auth mode = webcfg_client_auth(h->web);
+	enum webcfg_client_auth mode = h->client_auth;
 	if (mode == WEBCFG_NO_CLIENT_CERT)
 		return true;
 	const union MHD_ConnectionInfo *ci =
@@ -252,7 +599,7 @@ static bool client_cert_ok(struct http *h, struct MHD_Connection *conn)
 	return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
-static enum MHD_Result deny(struct MHD_Connection *conn)
+static enum MHD_Result deny(const struct http *h, struct MHD_Connection *conn)
 {
 	static const char text[] = "Unauthorized\n";
 	struct MHD_Response *r =
@@ -260,7 +607,23 @@ static enum MHD_Result deny(struct MHD_Connection *conn)
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	add_headers(h, r);
 	enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "cs_exporter", r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result busy(const struct http *h, struct MHD_Connection *conn)
+{
+	static const char text[] = "Too many authentication attempts, retry later\n";
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	add_headers(h, r);
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -287,48 +650,71 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	bool get =
 	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	if (!client_cert_ok(h, conn))
-		return queue_text(conn, MHD_HTTP_FORBIDDEN, "Client certificate required\n", NULL);
-	if (!authorised(h, conn))
-		return deny(conn);
+	if (*req_cls != &headers_seen) {
+		/* Resumed after the hashing thread checked the credentials. */
+		struct auth_job *j = *req_cls;
+		pthread_mutex_lock(&h->auth_lock);
+		bool ok = j->done && j->ok;
+		pthread_mutex_unlock(&h->auth_lock);
+		if (!ok)
+			return deny(h, conn);
+	} else {
+		unsigned gen = 0;
+		struct webcfg *web = web_current(h, &gen);
+		if (!client_cert_ok(h, conn)) {
+			webcfg_free(web);
+			return queue_text(h, conn, MHD_HTTP_FORBIDDEN,
+					  "Client certificate required\n", NULL);
+		}
+		switch (authorise(h, conn, req_cls, url, web, gen)) {
+		case AUTH_OK:
+			break;
+		case AUTH_PENDING:
+			return MHD_YES;
+		case AUTH_DENIED:
+			return deny(h, conn);
+		case AUTH_BUSY:
+			return busy(h, conn);
+		}
+	}
 
 	if (strcmp(url, h->opts.metrics_path) == 0) {
 		if (!get)
-			return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
-					  "GET, HEAD");
+			return queue_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "Method Not Allowed\n", "GET, HEAD");
 		return serve_metrics(h, conn);
 	}
 	if (strcmp(url, "/-/reload") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 &&
 		    strcmp(method, MHD_HTTP_METHOD_PUT) != 0)
-			return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			return queue_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 					  "Only POST or PUT requests allowed\n", "POST, PUT");
 		if (!h->opts.enable_reload || !h->opts.reload)
-			return queue_text(conn, MHD_HTTP_FORBIDDEN,
+			return queue_text(h, conn, MHD_HTTP_FORBIDDEN,
 					  "Reload endpoint disabled: start with "
 					  "--web.enable-lifecycle\n",
 					  NULL);
 		char err[1024] = "";
 		char msg[1100];
 		if (h->opts.reload(h->opts.reload_ctx, err, sizeof(err)) == 0)
-			return queue_text(conn, MHD_HTTP_OK, "config reloaded\n", NULL);
+			return queue_text(h, conn, MHD_HTTP_OK, "config reloaded\n", NULL);
 		snprintf(msg, sizeof(msg), "failed to reload config: %s\n", err);
-		return queue_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, msg, NULL);
+		return queue_text(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, msg, NULL);
 	}
 	if (!get)
-		return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
+		return queue_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
 				  "GET, HEAD");
 	if (strcmp(url, "/") == 0)
 		return serve_status(h, conn);
 	if (strcmp(url, "/-/healthy") == 0)
-		return queue_text(conn, MHD_HTTP_OK, "Healthy\n", NULL);
+		return queue_text(h, conn, MHD_HTTP_OK, "Healthy\n", NULL);
 	if (strcmp(url, "/-/ready") == 0) {
 		if (snapshot_ready(h->snap))
-			return queue_text(conn, MHD_HTTP_OK, "Ready\n", NULL);
-		return queue_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			return queue_text(h, conn, MHD_HTTP_OK, "Ready\n", NULL);
+		return queue_text(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				  "Not ready: not every collector has succeeded yet\n", NULL);
 	}
-	return queue_text(conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
+	return queue_text(h, conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -351,10 +737,64 @@ static int setup_tls(struct http *h, char *err, size_t errlen)
 	return 1;
 }
 
-struct http *http_start(const struct http_opts *opts, struct snapshot *snap, char *err,
-			size_t errlen)
+bool http_listen_address_valid(const char *addr)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+	return http_parse_listen(addr, &ss, &len) == 0;
+}
+
+/* Opens a listening socket, so that a failure says why (libmicrohttpd only
+ * says that it failed). An IPv6 wildcard also takes IPv4 and falls back to
+ * IPv4 alone on a host without IPv6. */
+static int open_listener(struct sockaddr_storage *ss, unsigned len, char *why, size_t whylen)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && ss->ss_family == AF_INET6 && errno == EAFNOSUPPORT &&
+	    memcmp(&((struct sockaddr_in6 *)ss)->sin6_addr, &in6addr_any, sizeof(in6addr_any)) ==
+		0) {
+		uint16_t port = ((struct sockaddr_in6 *)ss)->sin6_port;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		memset(ss, 0, sizeof(*ss));
+		s4->sin_family = AF_INET;
+		s4->sin_port = port;
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		len = sizeof(*s4);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)ss, len) != 0 || listen(fd, 128) != 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Each connection costs a descriptor for its socket and one for the
+ * deadline watch: raise the soft limit when it is lower than that. */
+static void raise_fd_limit(size_t nlisten)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)CONNECTION_LIMIT * 2 * nlisten + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+struct http *http_start(const struct http_opts *opts, struct snapshot *snap, bool *bad_config,
+			char *err, size_t errlen)
 {
 	struct http *h = xcalloc(1, sizeof(*h));
+	*bad_config = false;
 	h->opts = *opts;
 	/* The config these may point into is replaced on reload. */
 	h->opts.metrics_path = h->metrics_path = xstrdup(opts->metrics_path);
@@ -364,9 +804,14 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 	h->snap = snap;
 	pthread_mutex_init(&h->web_lock, NULL);
 	pthread_mutex_init(&h->resp_lock, NULL);
+	pthread_mutex_init(&h->auth_lock, NULL);
+	pthread_cond_init(&h->auth_cond, NULL);
+	pthread_mutex_init(&h->watch_lock, NULL);
+	pthread_cond_init(&h->watch_cond, NULL);
 	if (opts->web_config_file) {
 		h->web = webcfg_load(opts->web_config_file, err, errlen);
 		if (!h->web) {
+			*bad_config = true;
 			http_stop(h);
 			return NULL;
 		}
@@ -376,58 +821,82 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, cha
 	}
 	int tls = setup_tls(h, err, errlen);
 	if (tls < 0) {
+		*bad_config = true;
 		http_stop(h);
 		return NULL;
 	}
 	h->tls = tls > 0;
+	if (h->web)
+		h->tls_web = webcfg_ref(h->web);
+	if (h->tls)
+		h->client_auth = webcfg_client_auth(h->tls_web);
 	for (size_t i = 0; i < opts->nlisten && i < MAX_LISTEN; i++) {
-		struct sockaddr_storage ss;
-		unsigned len;
-		if (http_parse_listen(opts->listen[i], &ss, &len) < 0) {
-			snprintf(err, errlen, "invalid listen address \"%s\"", opts->listen[i]);
+		if (!http_listen_address_valid(opts->listen[i])) {
+			snprintf(err, errlen,
+				 "invalid listen address \"%s\" (expected host:port, [v6]:port or "
+				 ":port, port 0-65535)",
+				 opts->listen[i]);
+			*bad_config = true;
 			http_stop(h);
 			return NULL;
 		}
-		unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-		if (ss.ss_family == AF_INET6)
-			flags |= MHD_USE_DUAL_STACK;
-		struct MHD_OptionItem tls_opts[] = {
-		    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem.cert},
-		    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem.key},
-		    {h->pem.ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->pem.ca},
-		    {h->web && tls > 0 ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0,
-		     (void *)(tls > 0 ? webcfg_gnutls_priorities(h->web) : NULL)},
-		    {MHD_OPTION_END, 0, NULL},
-		};
-		if (tls > 0)
-			flags |= MHD_USE_TLS;
-		h->d[h->nd] = MHD_start_daemon(
-		    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		    (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-		    (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		    tls > 0 ? MHD_OPTION_ARRAY : MHD_OPTION_END, tls_opts, MHD_OPTION_END);
-		if (!h->d[h->nd] && ss.ss_family == AF_INET6 &&
-		    memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, &in6addr_any,
-			   sizeof(in6addr_any)) == 0) {
-			/* No IPv6 on this host: fall back to all IPv4 addresses. */
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-			uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-			memset(&ss, 0, sizeof(ss));
-			s4->sin_family = AF_INET;
-			s4->sin_port = port;
-			s4->sin_addr.s_addr = htonl(INADDR_ANY);
-			flags &= ~(unsigned)MHD_USE_DUAL_STACK;
-			h->d[h->nd] = MHD_start_daemon(
-			    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
-			    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
-			    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-			    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-			    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			    tls > 0 ? MHD_OPTION_ARRAY : MHD_OPTION_END, tls_opts, MHD_OPTION_END);
+	}
+	raise_fd_limit(opts->nlisten);
+	if (pthread_create(&h->hasher, NULL, hasher_main, h) == 0)
+		h->hasher_started = true;
+	if (pthread_create(&h->watchdog, NULL, watchdog_main, h) == 0)
+		h->watchdog_started = true;
+	if (!h->hasher_started || !h->watchdog_started) {
+		snprintf(err, errlen, "could not start a thread");
+		http_stop(h);
+		return NULL;
+	}
+	for (size_t i = 0; i < opts->nlisten && i < MAX_LISTEN; i++) {
+		struct sockaddr_storage ss;
+		unsigned len;
+		http_parse_listen(opts->listen[i], &ss, &len);
+		char why[256];
+		int fd = open_listener(&ss, len, why, sizeof(why));
+		if (fd < 0) {
+			snprintf(err, errlen, "could not listen on \"%s\": %s", opts->listen[i],
+				 why);
+			http_stop(h);
+			return NULL;
 		}
+		unsigned flags =
+		    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+		/* Packed without gaps: libmicrohttpd stops at the first
+		 * MHD_OPTION_END, so an unset trust list must not leave one
+		 * in front of the priorities. */
+		struct MHD_OptionItem tls_opts[5];
+		size_t nt = 0;
+		if (tls > 0) {
+			tls_opts[nt++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem.cert};
+			tls_opts[nt++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem.key};
+			if (h->pem.ca)
+				tls_opts[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST,
+									 0, h->pem.ca};
+			tls_opts[nt++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						    (void *)webcfg_gnutls_priorities(h->tls_web)};
+			flags |= MHD_USE_TLS;
+		}
+		tls_opts[nt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+		h->d[h->nd] = MHD_start_daemon(
+		    flags, 0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, fd,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS, MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER,
+		    mhd_log, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 		if (!h->d[h->nd]) {
-			snprintf(err, errlen, "could not listen on \"%s\"", opts->listen[i]);
+			/* fd is left open: whether libmicrohttpd closed it is not known */
+			snprintf(err, errlen,
+				 "could not listen on \"%s\": the HTTP server did not start",
+				 opts->listen[i]);
 			http_stop(h);
 			return NULL;
 		}
@@ -442,14 +911,34 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	/* Checks still queued are refused and their connections resumed before
+	 * the daemons stop: libmicrohttpd must not be left with suspended
+	 * connections. */
+	pthread_mutex_lock(&h->auth_lock);
+	h->auth_stopping = true;
+	pthread_cond_broadcast(&h->auth_cond);
+	pthread_mutex_unlock(&h->auth_lock);
+	if (h->hasher_started)
+		pthread_join(h->hasher, NULL);
 	for (size_t i = 0; i < h->nd; i++)
 		MHD_stop_daemon(h->d[i]);
+	pthread_mutex_lock(&h->watch_lock);
+	h->watch_stopping = true;
+	pthread_cond_broadcast(&h->watch_cond);
+	pthread_mutex_unlock(&h->watch_lock);
+	if (h->watchdog_started)
+		pthread_join(h->watchdog, NULL);
 	drop_cached(h);
 	pthread_mutex_destroy(&h->resp_lock);
 	webcfg_free(h->web);
+	webcfg_free(h->tls_web);
 	webcfg_pem_release(&h->pem);
 	free(h->metrics_path);
 	free(h->web_config_file);
 	pthread_mutex_destroy(&h->web_lock);
+	pthread_mutex_destroy(&h->auth_lock);
+	pthread_cond_destroy(&h->auth_cond);
+	pthread_mutex_destroy(&h->watch_lock);
+	pthread_cond_destroy(&h->watch_cond);
 	free(h);
 }

@@ -9,8 +9,16 @@
  *   GET /-/ready               200 once every collector succeeded once, else 503
  *   POST /-/reload             reload the config, when enabled
  *
- * With a web config file: TLS (read at start and on reload) and basic auth
- * (users re-read whenever the file changes), exporter-toolkit semantics.
+ * With a web config file: TLS (read at start only: certificate, key, trust
+ * list, client_auth_type and min_version are those of start-up) and basic
+ * auth (users re-read whenever the file changes), exporter-toolkit
+ * semantics. Passwords are checked by one low-priority thread, never in a
+ * thread that answers requests, with successful checks cached; a request
+ * waiting for its check is suspended.
+ *
+ * Limits: 1024 connections, 128 per client address, 10 s of silence, and
+ * 15 s from a connection's opening (or its previous response) to the end of
+ * the response.
  */
 #ifndef CS_HTTP_H
 #define CS_HTTP_H
@@ -33,9 +41,14 @@ struct http_opts {
 
 struct http;
 
-/* Returns NULL with a message when a listener cannot be set up. */
-struct http *http_start(const struct http_opts *opts, struct snapshot *snap, char *err,
-			size_t errlen);
+/* Returns NULL with a message when a listener cannot be set up;
+ * *bad_config is then true when the cause is the configuration (the web
+ * config file, a malformed listen address) rather than the system (an
+ * address in use). */
+struct http *http_start(const struct http_opts *opts, struct snapshot *snap, bool *bad_config,
+			char *err, size_t errlen);
+/* Whether addr is a well-formed listen address (for --config.check). */
+bool http_listen_address_valid(const char *addr);
 void http_stop(struct http *h);
 
 #endif

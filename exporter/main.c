@@ -36,6 +36,7 @@
 #include "eval.h"
 #include "sched.h"
 #include "snapshot.h"
+#include "webcfg.h"
 
 #define TICK_SECONDS 5
 #define EXIT_USAGE   2
@@ -213,7 +214,7 @@ static void usage(FILE *out)
 	    "  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
 	    "  --format=FORMAT            with --once: text (default) or openmetrics\n"
 	    "  --version                  print the version and exit\n"
-	    "  --help                     print this help and exit\n");
+	    "  -h, --help                 print this help and exit\n");
 }
 
 static int int_flag(const char *name, const char *arg, long lo, long hi, int *out)
@@ -222,12 +223,60 @@ static int int_flag(const char *name, const char *arg, long lo, long hi, int *ou
 	long v = strtol(arg, &end, 10);
 
 	if (end == arg || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "cs_exporter: --%s must be %ld to %ld, not \"%s\"\n", name, lo, hi,
-			arg);
+		fprintf(stderr,
+			"cs_exporter: error: invalid value '%s' for flag '--%s' (%ld to %ld), try "
+			"--help\n",
+			arg, name, lo, hi);
 		return -1;
 	}
 	*out = (int)v;
 	return 0;
+}
+
+/* As prometheus/common/version prints it. */
+static void print_version(void)
+{
+#if defined(__clang__)
+	const char *compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+	const char *compiler = "gcc " __VERSION__;
+#else
+	const char *compiler = "unknown";
+#endif
+#if defined(__x86_64__)
+	const char *arch = "amd64";
+#elif defined(__aarch64__)
+	const char *arch = "arm64";
+#elif defined(__i386__)
+	const char *arch = "386";
+#else
+	const char *arch = "unknown";
+#endif
+	printf("cs_exporter, version %s (branch: %s, revision: %s)\n", CS_VERSION, CS_BRANCH,
+	       CS_REVISION);
+	printf("  build date:       %s\n", CS_BUILD_DATE);
+	printf("  compiler:         %s\n", compiler);
+	printf("  platform:         linux/%s\n", arch);
+}
+
+/* One line naming the flag, as kingpin does; the usage is one --help away. */
+static void flag_error(int c, const char *arg)
+{
+	/* the flag as given, without an "=value" */
+	int n = (int)strcspn(arg, "=");
+	if (c == ':')
+		fprintf(stderr,
+			"cs_exporter: error: expected argument for flag '%.*s', try --help\n", n,
+			arg);
+	else if (optopt > 0 && optopt < 128 && arg[0] == '-' && arg[1] != '-')
+		fprintf(stderr, "cs_exporter: error: unknown short flag '-%c', try --help\n",
+			optopt);
+	else if (optopt != 0)
+		fprintf(stderr, "cs_exporter: error: flag '%.*s' takes no argument, try --help\n",
+			n, arg);
+	else
+		fprintf(stderr, "cs_exporter: error: unknown long flag '%.*s', try --help\n", n,
+			arg);
 }
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -271,7 +320,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	/* ":" first: a missing argument is told apart from an unknown flag */
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case F_CONFIG:
 			f->config_file = optarg;
@@ -292,7 +342,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case F_PATH:
 			if (optarg[0] != '/') {
 				fprintf(stderr,
-					"cs_exporter: --web.telemetry-path must start with /\n");
+					"cs_exporter: error: invalid value '%s' for flag "
+					"'--web.telemetry-path' (must start with /), try "
+					"--help\n",
+					optarg);
 				return -1;
 			}
 			f->telemetry_path = optarg;
@@ -328,26 +381,30 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			break;
 		case F_FORMAT:
 			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "openmetrics") != 0) {
-				fprintf(stderr, "cs_exporter: unknown --format \"%s\"\n", optarg);
+				fprintf(
+				    stderr,
+				    "cs_exporter: error: invalid value '%s' for flag '--format' "
+				    "(text or openmetrics), try --help\n",
+				    optarg);
 				return -1;
 			}
 			f->format = optarg;
 			break;
 		case F_VERSION:
-			printf("cs_exporter version %s (revision %s)\n", CS_VERSION, CS_REVISION);
+			print_version();
 			exit(0);
+		case 'h':
 		case F_HELP:
 			usage(stdout);
 			exit(0);
 		default:
-			fprintf(stderr, "cs_exporter: unknown or incomplete flag \"%s\"\n",
-				argv[optind - 1]);
-			usage(stderr);
+			flag_error(c, argv[optind - 1]);
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "cs_exporter: unexpected argument \"%s\"\n", argv[optind]);
+		fprintf(stderr, "cs_exporter: error: unexpected argument '%s', try --help\n",
+			argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -357,6 +414,35 @@ static void log_failure(void *ctx, const struct cs_collector *c, const char *err
 {
 	(void)ctx;
 	logx(LOG_ERROR, "collector failed", "collector", c->name, "err", err, NULL);
+}
+
+/* What http_start would refuse as bad configuration, for --config.check:
+ * the listen addresses and the web config with its certificate files. */
+static int check_web(const struct flags *f, const struct cs_config *cfg, char *err, size_t errlen)
+{
+	const char *const *listen = f->nlisten ? f->listen : (const char *const *)cfg->web.listen;
+	size_t n = f->nlisten ? f->nlisten : cfg->web.nlisten;
+	for (size_t i = 0; i < n; i++) {
+		if (!http_listen_address_valid(listen[i])) {
+			snprintf(err, errlen, "invalid listen address \"%s\"", listen[i]);
+			return -1;
+		}
+	}
+	const char *path = f->web_config_file ? f->web_config_file : cfg->web.config_file;
+	if (!path)
+		return 0;
+	struct webcfg *w = webcfg_load(path, err, errlen);
+	if (!w)
+		return -1;
+	int rc = 0;
+	if (webcfg_has_tls(w)) {
+		struct webcfg_pem pem;
+		rc = webcfg_read_pem(w, &pem, err, errlen);
+		if (rc == 0)
+			webcfg_pem_release(&pem);
+	}
+	webcfg_free(w);
+	return rc;
 }
 
 static int run_once(struct app *a, const struct flags *f)
@@ -415,13 +501,18 @@ static int serve(struct app *a, const struct flags *f)
 	snapshot_reload_result(a->snap, true);
 
 	char err[1024];
-	struct http *h = http_start(&ho, a->snap, err, sizeof(err));
+	bool bad_config = false;
+	struct http *h = http_start(&ho, a->snap, &bad_config, err, sizeof(err));
 	if (!h) {
 		logx(LOG_ERROR, "could not start the HTTP server", "err", err, NULL);
 		close_sources(a);
-		return 1;
+		return bad_config ? EXIT_USAGE : 1;
 	}
+	/* The HTTP threads exist now, and POST /-/reload replaces what this
+	 * sets up: under the same lock. */
+	pthread_mutex_lock(&a->reload_lock);
 	start_collectors(a);
+	pthread_mutex_unlock(&a->reload_lock);
 	logx(LOG_INFO, "started", "version", CS_VERSION, "config", a->config_path, NULL);
 
 	for (;;) {
@@ -481,6 +572,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (f.config_check) {
+		if (check_web(&f, cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			config_free(cfg);
+			return EXIT_USAGE;
+		}
 		if (f.connect && check_connect(cfg, f.config_file, stderr) > 0) {
 			config_free(cfg);
 			return 1;

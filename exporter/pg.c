@@ -4,11 +4,14 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../collectors/base/buf.h"
 #include "../collectors/base/log.h"
@@ -18,6 +21,16 @@
 /* How long past statement_timeout the client waits before giving up on a
  * server that no longer answers at all. */
 #define CLIENT_MARGIN_MS 5000
+/* Longest wait for a connection to open (TCP, TLS, authentication). */
+#define CONNECT_DEADLINE_MS 10000
+/* Kernel-level detection of a peer that vanished (host down, cable cut):
+ * keepalive probes on an idle connection, and a bound on unacknowledged
+ * data. A backend that is alive but stuck is caught by the client-side
+ * deadline of each statement instead. */
+#define KEEPALIVES_IDLE_S     "30"
+#define KEEPALIVES_INTERVAL_S "10"
+#define KEEPALIVES_COUNT      "3"
+#define TCP_USER_TIMEOUT_MS   "30000"
 
 struct pg_source {
 	char *name;
@@ -34,6 +47,10 @@ struct pg_source {
 
 	pthread_mutex_t cancel_lock; /* guards cancel only */
 	PGcancel *cancel;
+	/* Set by pg_source_cancel, never cleared: every wait below also
+	 * watches wake_fd, so a stop never waits on the server. */
+	atomic_bool cancelled;
+	int wake_fd; /* eventfd, written by pg_source_cancel */
 };
 
 static int64_t now_ms(void)
@@ -62,6 +79,12 @@ struct pg_source *pg_source_new(const struct cs_source *src)
 	s->cfg.line = src->line;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->cancel_lock, NULL);
+	atomic_init(&s->cancelled, false);
+	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->wake_fd < 0) {
+		fprintf(stderr, "cs_exporter: eventfd: %s\n", strerror(errno));
+		abort();
+	}
 	return s;
 }
 
@@ -89,6 +112,7 @@ void pg_source_free(struct pg_source *s)
 	disconnect(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->cancel_lock);
+	close(s->wake_fd);
 	free(s->name);
 	free(s->conninfo);
 	free(s->password_file);
@@ -111,13 +135,60 @@ void pg_sources_close(struct pg_source **sources, size_t n)
 	free(sources);
 }
 
+/* PQcancel opens a connection to the server and waits for it: on a server
+ * that does not answer it would block. It runs in a thread of its own that
+ * nobody waits for. */
+static void *cancel_thread(void *arg)
+{
+	PGcancel *c = arg;
+	char msg[256];
+	PQcancel(c, msg, sizeof(msg));
+	PQfreeCancel(c);
+	return NULL;
+}
+
 void pg_source_cancel(struct pg_source *s)
 {
-	char msg[256];
+	atomic_store(&s->cancelled, true);
+	uint64_t one = 1;
+	ssize_t n = write(s->wake_fd, &one, sizeof(one));
+	(void)n; /* a full counter already wakes the waiter */
 	pthread_mutex_lock(&s->cancel_lock);
-	if (s->cancel)
-		PQcancel(s->cancel, msg, sizeof(msg));
+	PGcancel *c = s->cancel;
+	s->cancel = NULL;
 	pthread_mutex_unlock(&s->cancel_lock);
+	if (!c)
+		return;
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, cancel_thread, c) != 0)
+		PQfreeCancel(c);
+	pthread_attr_destroy(&attr);
+}
+
+/* Waits until fd is ready for events, the deadline (monotonic ms) passes or
+ * the source is cancelled. Returns 1 ready, 0 timed out, -1 cancelled, -2 a
+ * poll error. */
+static int wait_fd(struct pg_source *s, int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		if (atomic_load(&s->cancelled))
+			return -1;
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd pfd[2] = {{.fd = fd, .events = events},
+					{.fd = s->wake_fd, .events = POLLIN}};
+		int r = poll(pfd, 2, left > 1000 ? 1000 : (int)left);
+		if (r < 0 && errno != EINTR)
+			return -2;
+		if (r > 0 && pfd[1].revents)
+			return -1;
+		if (r > 0 && pfd[0].revents)
+			return 1;
+	}
 }
 
 /* libpq messages end with a newline and may span lines; keep one line. */
@@ -159,6 +230,9 @@ static void on_notice(void *arg, const char *message)
 	logx(LOG_DEBUG, "server notice", "source", s->name, "notice", msg, NULL);
 }
 
+static int exec_simple(struct pg_source *s, const char *sql, int64_t deadline, char *err,
+		       size_t errlen);
+
 static int connect_source(struct pg_source *s, char *err, size_t errlen)
 {
 	int64_t now = now_ms();
@@ -174,25 +248,57 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 		snprintf(err, errlen, "could not read password of \"%s\": %s", s->name, perr);
 		return -1;
 	}
-	const char *keys[] = {"dbname", "password", "application_name", "options", NULL};
-	const char *vals[] = {s->conninfo, password, "cs_exporter", "-c TimeZone=UTC", NULL};
-	if (!password) {
-		keys[1] = "application_name";
-		vals[1] = "cs_exporter";
-		keys[2] = "options";
-		vals[2] = "-c TimeZone=UTC";
-		keys[3] = NULL;
-		vals[3] = NULL;
-	}
-	s->conn = PQconnectdbParams(keys, vals, 1);
+	/* Keywords before dbname are defaults the source's connection string
+	 * may override; those after it are always in force. */
+	const char *keys[16], *vals[16];
+	size_t k = 0;
+#define KV(key, val) (keys[k] = (key), vals[k++] = (val))
+	KV("keepalives", "1");
+	KV("keepalives_idle", KEEPALIVES_IDLE_S);
+	KV("keepalives_interval", KEEPALIVES_INTERVAL_S);
+	KV("keepalives_count", KEEPALIVES_COUNT);
+	KV("tcp_user_timeout", TCP_USER_TIMEOUT_MS);
+	KV("dbname", s->conninfo);
+	if (password)
+		KV("password", password);
+	KV("application_name", "cs_exporter");
+	KV("options", "-c TimeZone=UTC");
+	/* Rows are text in the database's encoding unless asked otherwise;
+	 * everything downstream (labels above all) is UTF-8. */
+	KV("client_encoding", "UTF8");
+	KV(NULL, NULL);
+#undef KV
+	/* Opened asynchronously: a server that accepts TCP but never answers
+	 * cannot hold the collector, nor a stop. */
+	s->conn = PQconnectStartParams(keys, vals, 1);
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		free(password);
 	}
-	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+	const char *why = NULL;
+	if (s->conn && PQstatus(s->conn) != CONNECTION_BAD) {
+		int64_t deadline = now_ms() + CONNECT_DEADLINE_MS;
+		PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+		while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+			int w = wait_fd(s, PQsocket(s->conn),
+					ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+			if (w == 0) {
+				why = "no answer within the connect deadline";
+				break;
+			}
+			if (w < 0) {
+				why = w == -1 ? "cancelled" : "poll failed";
+				break;
+			}
+			ps = PQconnectPoll(s->conn);
+		}
+	}
+	if (!s->conn || why || PQstatus(s->conn) != CONNECTION_OK) {
 		char msg[512];
 		copy_message(msg, sizeof(msg), "",
-			     s->conn ? PQerrorMessage(s->conn) : "out of memory");
+			     why       ? why
+			     : s->conn ? PQerrorMessage(s->conn)
+				       : "out of memory");
 		snprintf(err, errlen, "could not connect to \"%s\": %s", s->name, msg);
 		disconnect(s);
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
@@ -202,48 +308,121 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 		return -1;
 	}
 	PQsetNoticeProcessor(s->conn, on_notice, s);
+	/* Sending never blocks either: a full socket buffer is waited on
+	 * with the statement's deadline. */
+	PQsetnonblocking(s->conn, 1);
+	/* A SQL_ASCII database declares no encoding: the server would refuse
+	 * to send a row with a byte that is not UTF-8, failing the whole
+	 * query. Its bytes are taken as they are (labels escape invalid
+	 * UTF-8 losslessly). */
+	const char *se = PQparameterStatus(s->conn, "server_encoding");
+	if (se && strcmp(se, "SQL_ASCII") == 0) {
+		char msg[256];
+		if (exec_simple(s, "SET client_encoding = 'SQL_ASCII'",
+				now_ms() + CONNECT_DEADLINE_MS, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "could not connect to \"%s\": %s", s->name, msg);
+			disconnect(s);
+			return -1;
+		}
+	}
 	set_cancel(s, PQgetCancel(s->conn));
 	return 0;
 }
 
-/* Waits for the next result without blocking past deadline (monotonic ms). */
-static PGresult *next_result(struct pg_source *s, int64_t deadline, bool *timed_out)
+enum wait_outcome { PW_OK, PW_TIMEOUT, PW_CANCELLED, PW_BROKEN };
+
+/* Pushes a sent statement out of libpq's buffer, deadline-bound. */
+static enum wait_outcome flush(struct pg_source *s, int64_t deadline)
 {
+	for (;;) {
+		int f = PQflush(s->conn);
+		if (f == 0)
+			return PW_OK;
+		if (f < 0)
+			return PW_BROKEN;
+		int w = wait_fd(s, PQsocket(s->conn), POLLOUT | POLLIN, deadline);
+		if (w == 0)
+			return PW_TIMEOUT;
+		if (w < 0)
+			return w == -1 ? PW_CANCELLED : PW_BROKEN;
+		/* Input must be read while waiting to write, or a server
+		 * blocked on sending to us deadlocks with us. */
+		if (!PQconsumeInput(s->conn))
+			return PW_BROKEN;
+	}
+}
+
+/* Waits for the next result without blocking past deadline (monotonic ms).
+ * NULL with *out PW_OK: no more results. */
+static PGresult *next_result(struct pg_source *s, int64_t deadline, enum wait_outcome *out)
+{
+	*out = PW_OK;
 	while (PQisBusy(s->conn)) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			*timed_out = true;
+		int w = wait_fd(s, PQsocket(s->conn), POLLIN, deadline);
+		if (w <= 0 || w == -2) {
+			*out = w == 0 ? PW_TIMEOUT : w == -1 ? PW_CANCELLED : PW_BROKEN;
 			return NULL;
 		}
-		struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
-		int r = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
-		if (r < 0 && errno != EINTR)
+		if (!PQconsumeInput(s->conn)) {
+			*out = PW_BROKEN;
 			return NULL;
-		if (r > 0 && !PQconsumeInput(s->conn))
-			return NULL;
+		}
 	}
 	return PQgetResult(s->conn);
 }
 
-/* Runs a utility statement and checks it succeeded. */
-static int exec_simple(struct pg_source *s, const char *sql, char *err, size_t errlen)
+static const char *outcome_text(struct pg_source *s, enum wait_outcome o)
 {
-	PGresult *r = PQexec(s->conn, sql);
-	ExecStatusType st = PQresultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		copy_message(err, errlen, "", PQresultErrorMessage(r));
-		PQclear(r);
-		return -1;
+	switch (o) {
+	case PW_TIMEOUT:
+		return "no answer within the timeout";
+	case PW_CANCELLED:
+		return "cancelled";
+	case PW_OK:
+	case PW_BROKEN:
+		break;
 	}
-	PQclear(r);
-	return 0;
+	return PQerrorMessage(s->conn);
 }
 
-static void drain(struct pg_source *s)
+/* Runs utility statements, each result checked, within the deadline.
+ * Returns 0, -1 on an SQL error, -2 when the connection must be dropped
+ * (no answer, cancelled, broken). */
+static int exec_simple(struct pg_source *s, const char *sql, int64_t deadline, char *err,
+		       size_t errlen)
 {
-	PGresult *r;
-	while ((r = PQgetResult(s->conn)) != NULL)
+	if (!PQsendQuery(s->conn, sql)) {
+		copy_message(err, errlen, "", PQerrorMessage(s->conn));
+		return -2;
+	}
+	enum wait_outcome o = flush(s, deadline);
+	int rc = 0;
+	while (o == PW_OK) {
+		PGresult *r = next_result(s, deadline, &o);
+		if (!r)
+			break;
+		ExecStatusType st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0) {
+			copy_message(err, errlen, "", PQresultErrorMessage(r));
+			rc = -1;
+		}
 		PQclear(r);
+	}
+	if (o != PW_OK) {
+		copy_message(err, errlen, "", outcome_text(s, o));
+		return -2;
+	}
+	return PQstatus(s->conn) == CONNECTION_OK ? rc : -2;
+}
+
+/* Reads the remaining results of a statement. */
+static enum wait_outcome drain(struct pg_source *s, int64_t deadline)
+{
+	enum wait_outcome o;
+	PGresult *r;
+	while ((r = next_result(s, deadline, &o)) != NULL)
+		PQclear(r);
+	return o;
 }
 
 /* One attempt on an open connection. Returns 0, -1 on a query error (the
@@ -257,30 +436,42 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 	snprintf(setup, sizeof(setup), "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld",
 		 (long long)(timeout_s * 1000));
 	char msg[512];
-	if (exec_simple(s, setup, msg, sizeof(msg)) < 0) {
+	/* Every statement, BEGIN and COMMIT included, has the same client-side
+	 * deadline: a backend that stopped answering fails the run. */
+	int64_t budget = timeout_s * 1000 + CLIENT_MARGIN_MS;
+	int erc = exec_simple(s, setup, now_ms() + budget, msg, sizeof(msg));
+	if (erc < 0) {
 		snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, msg);
-		return PQstatus(s->conn) == CONNECTION_OK ? -1 : -3;
+		if (erc == -1)
+			return -1;
+		/* Broken before anything was sent: a restart between runs. */
+		return PQstatus(s->conn) == CONNECTION_OK ? -2 : -3;
 	}
 	if (!PQsendQueryParams(s->conn, sql, (int)nparams, NULL, params, NULL, NULL, 0)) {
 		copy_message(msg, sizeof(msg), "", PQerrorMessage(s->conn));
 		snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, msg);
-		return PQstatus(s->conn) == CONNECTION_OK ? -1 : -2;
+		return -2;
 	}
 	PQsetSingleRowMode(s->conn);
 
-	int64_t deadline = now_ms() + timeout_s * 1000 + CLIENT_MARGIN_MS;
+	int64_t deadline = now_ms() + budget;
+	enum wait_outcome fo = flush(s, deadline);
+	if (fo != PW_OK) {
+		copy_message(msg, sizeof(msg), "", outcome_text(s, fo));
+		snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, msg);
+		return -2;
+	}
 	int rc = 0;
 	bool header_done = false;
 	const char **values = NULL;
 	int ncols = 0;
 	for (;;) {
-		bool timed_out = false;
-		PGresult *r = next_result(s, deadline, &timed_out);
+		enum wait_outcome o;
+		PGresult *r = next_result(s, deadline, &o);
 		if (!r) {
-			if (timed_out) {
-				snprintf(err, errlen,
-					 "query on \"%s\" failed: no answer within the timeout",
-					 s->name);
+			if (o != PW_OK) {
+				copy_message(msg, sizeof(msg), "", outcome_text(s, o));
+				snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, msg);
 				rc = -2;
 			} else if (PQstatus(s->conn) != CONNECTION_OK) {
 				copy_message(msg, sizeof(msg), "", PQerrorMessage(s->conn));
@@ -324,13 +515,15 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 	free(values);
 	if (rc == -2)
 		return -2;
-	if (rc == -1 && !header_done)
-		drain(s);
+	if (rc == -1 && !header_done && drain(s, deadline) != PW_OK)
+		return -2;
 	char cmsg[256];
-	if (exec_simple(s, rc == 0 ? "COMMIT" : "ROLLBACK", cmsg, sizeof(cmsg)) < 0) {
+	erc =
+	    exec_simple(s, rc == 0 ? "COMMIT" : "ROLLBACK", now_ms() + budget, cmsg, sizeof(cmsg));
+	if (erc < 0) {
 		if (rc == 0)
 			snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, cmsg);
-		return PQstatus(s->conn) == CONNECTION_OK ? -1 : -2;
+		return erc;
 	}
 	return rc;
 }
@@ -341,9 +534,17 @@ int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *c
 	pthread_mutex_lock(&s->lock);
 	int rc = -1;
 	for (int attempt = 0; attempt < 2; attempt++) {
+		if (atomic_load(&s->cancelled)) {
+			/* Stopping: not an outage, nothing to log. */
+			snprintf(err, errlen, "query on \"%s\" cancelled", s->name);
+			disconnect(s);
+			rc = -1;
+			break;
+		}
 		bool was_open = s->conn != NULL;
 		if (!s->conn && connect_source(s, err, errlen) < 0) {
-			note_failure(s, err);
+			if (!atomic_load(&s->cancelled))
+				note_failure(s, err);
 			break;
 		}
 		rc = query_once(s, sql, nparams, params, timeout_s, sink, err, errlen);
@@ -354,7 +555,8 @@ int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *c
 			 * rows may already have reached the sink. */
 			if (rc == -3 && was_open && attempt == 0)
 				continue;
-			note_failure(s, err);
+			if (!atomic_load(&s->cancelled))
+				note_failure(s, err);
 			rc = -1;
 			break;
 		}

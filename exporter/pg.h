@@ -9,6 +9,14 @@
  * rows are consumed one by one in libpq's single-row mode, so a result is
  * never held in memory as a whole.
  *
+ * Deadlines: opening a connection (at most 10 s) and every statement (BEGIN,
+ * the query, COMMIT or ROLLBACK) wait on the client side with a deadline of
+ * the query's timeout plus 5 s, so a backend that stops answering fails the
+ * run instead of freezing it; the connection is then dropped. The session
+ * uses TCP keepalives and tcp_user_timeout against peers that vanish, and
+ * client_encoding UTF8 whatever the database's encoding (but SQL_ASCII, which
+ * declares none: its bytes are passed through as they are).
+ *
  * Failures: a connection that cannot be opened is retried with exponential
  * backoff (1 s doubling to 60 s); while backing off, queries fail at once.
  * A connection found broken when a query starts (the server restarted
@@ -51,7 +59,13 @@ int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *c
 struct pg_source **pg_sources_open(const struct cs_config *cfg);
 void pg_sources_close(struct pg_source **sources, size_t n);
 
-/* Asks the server to cancel the query in flight, if any (thread-safe). */
+/*
+ * For stop and reload (thread-safe, never blocks): the query or connection
+ * attempt in flight returns at once with an error, and so does every later
+ * pg_query on this source, which is then only good for pg_source_free. The
+ * server is asked to cancel the statement from a detached thread, so a
+ * server that does not answer cannot hold the caller.
+ */
 void pg_source_cancel(struct pg_source *s);
 
 #endif

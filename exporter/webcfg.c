@@ -6,29 +6,45 @@
 #include <crypt.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <yaml.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../collectors/base/buf.h"
+#include "../config/config.h"
 
 struct user {
 	char *name;
 	char *hash;
 };
 
+struct header {
+	char *name;
+	char *value;
+};
+
 struct webcfg {
+	atomic_int refs;
 	char *cert_file;
 	char *key_file;
 	char *client_ca_file;
 	enum webcfg_client_auth client_auth;
-	enum webcfg_tls_version min_version;
+	enum webcfg_tls_version min_version, max_version;
+	char *path;	  /* of the file, for relative names in it */
+	char *priorities; /* GnuTLS: versions, cipher suites, curves */
 	struct user *users;
 	size_t nusers;
+	struct header *headers; /* http_server_config.headers */
+	size_t nheaders;
+	char **excluded; /* basic_auth_excluded_paths */
+	size_t nexcluded;
 	/* bcrypt setting used for unknown users: same cost as the real hashes */
 	char dummy[64];
 };
@@ -58,23 +74,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* Reports an error at setting s (its own file and line, for @include'd parts). */
-static void setting_err(char *err, size_t errlen, const char *path, const config_setting_t *s,
-			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void setting_err(char *err, size_t errlen, const char *path, const config_setting_t *s,
-			const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	const char *file = s ? config_setting_source_file(s) : NULL;
-	unsigned line = s ? config_setting_source_line(s) : 0;
-	set_err(err, errlen, "%s:%u: %s", file ? file : path, line, msg);
 }
 
 /* Resolves a file named in the config against the config's own directory. */
@@ -161,184 +160,668 @@ static int bcrypt_cost(const char *h)
 	return cost;
 }
 
-static const char *string_of(const config_setting_t *s)
+/* ---- one tree for both syntaxes ----------------------------------------- */
+
+/*
+ * The file is read into this small tree whatever its syntax (libconfig or
+ * YAML), so that both get the same checks and the same messages. Every node
+ * knows its file and line.
+ */
+enum wkind { WN_MAP, WN_SEQ, WN_STR, WN_BOOL, WN_NULL, WN_OTHER };
+
+struct wnode {
+	enum wkind kind;
+	char *key;  /* in the parent map, else NULL */
+	char *text; /* WN_STR: the string; WN_BOOL: "true" or "false" */
+	char *file;
+	unsigned line;
+	struct wnode *kids;
+	size_t nkids;
+};
+
+static void wnode_release(struct wnode *n)
 {
-	return config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+	for (size_t i = 0; i < n->nkids; i++)
+		wnode_release(&n->kids[i]);
+	free(n->kids);
+	free(n->key);
+	free(n->text);
+	free(n->file);
 }
 
-static bool load_tls(struct webcfg *cfg, const char *path, const config_setting_t *g, char *err,
-		     size_t errlen)
+static struct wnode *wnode_add(struct wnode *parent)
 {
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		setting_err(err, errlen, path, g, "tls_server_config must be a group");
+	parent->kids = xrealloc(parent->kids, (parent->nkids + 1) * sizeof(*parent->kids));
+	struct wnode *k = &parent->kids[parent->nkids++];
+	memset(k, 0, sizeof(*k));
+	return k;
+}
+
+static void node_err(char *err, size_t errlen, const struct wnode *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void node_err(char *err, size_t errlen, const struct wnode *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_err(err, errlen, "%s:%u: %s", n->file, n->line, msg);
+}
+
+static void from_libconfig(const config_setting_t *s, const char *path, struct wnode *n)
+{
+	const char *file = config_setting_source_file(s);
+	n->file = xstrdup(file ? file : path);
+	n->line = config_setting_source_line(s);
+	if (config_setting_name(s))
+		n->key = xstrdup(config_setting_name(s));
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		n->kind = WN_MAP;
+		break;
+	case CONFIG_TYPE_LIST:
+	case CONFIG_TYPE_ARRAY:
+		n->kind = WN_SEQ;
+		break;
+	case CONFIG_TYPE_STRING:
+		n->kind = WN_STR;
+		n->text = xstrdup(config_setting_get_string(s));
+		return;
+	case CONFIG_TYPE_BOOL:
+		n->kind = WN_BOOL;
+		n->text = xstrdup(config_setting_get_bool(s) ? "true" : "false");
+		return;
+	default:
+		n->kind = WN_OTHER;
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++)
+		from_libconfig(config_setting_get_elem(s, (unsigned)i), path, wnode_add(n));
+}
+
+static bool read_libconfig(const char *path, struct wnode *root, char *err, size_t errlen)
+{
+	config_t lc;
+	config_init(&lc);
+	/* @include paths are relative to this file's directory, as in the
+	 * main configuration. */
+	char *dir = NULL;
+	const char *slash = strrchr(path, '/');
+	if (slash) {
+		dir = xstrdup(path);
+		dir[slash == path ? 1 : (size_t)(slash - path)] = '\0';
+		config_set_include_dir(&lc, dir);
+	}
+	bool ok = config_read_file(&lc, path);
+	if (!ok) {
+		/* A missing @include is a FILE_IO error too, but with the line
+		 * of the directive: report that, not the (stale) errno. */
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO && config_error_line(&lc) == 0)
+			set_err(err, errlen, "%s:0: could not read web config: %s", path,
+				strerror(errno));
+		else
+			config_format_parse_error(
+			    config_error_file(&lc) ? config_error_file(&lc) : path,
+			    config_error_line(&lc), config_error_text(&lc), dir, err, errlen);
+	} else {
+		from_libconfig(config_root_setting(&lc), path, root);
+		root->line = 1;
+	}
+	config_destroy(&lc);
+	free(dir);
+	return ok;
+}
+
+static void from_yaml(yaml_document_t *doc, yaml_node_t *y, const char *path, struct wnode *n)
+{
+	n->file = xstrdup(path);
+	n->line = (unsigned)y->start_mark.line + 1;
+	switch (y->type) {
+	case YAML_MAPPING_NODE:
+		n->kind = WN_MAP;
+		for (yaml_node_pair_t *p = y->data.mapping.pairs.start;
+		     p < y->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(doc, p->key);
+			yaml_node_t *v = yaml_document_get_node(doc, p->value);
+			struct wnode *kid = wnode_add(n);
+			from_yaml(doc, v, path, kid);
+			/* a map's line is that of its key */
+			kid->line = (unsigned)k->start_mark.line + 1;
+			kid->key = xstrdup(
+			    k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "?");
+		}
+		break;
+	case YAML_SEQUENCE_NODE:
+		n->kind = WN_SEQ;
+		for (yaml_node_item_t *i = y->data.sequence.items.start;
+		     i < y->data.sequence.items.top; i++)
+			from_yaml(doc, yaml_document_get_node(doc, *i), path, wnode_add(n));
+		break;
+	case YAML_SCALAR_NODE: {
+		const char *v = (const char *)y->data.scalar.value;
+		bool plain = y->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		if (plain && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)) {
+			n->kind = WN_BOOL;
+		} else if (plain &&
+			   (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0)) {
+			n->kind = WN_NULL;
+		} else {
+			n->kind = WN_STR;
+		}
+		n->text = xstrdup(v);
+		break;
+	}
+	case YAML_NO_NODE:
+		n->kind = WN_OTHER;
+		break;
+	}
+}
+
+static bool read_yaml(const char *path, struct wnode *root, char *err, size_t errlen)
+{
+	char why[512];
+	char *text = read_file(path, why, sizeof(why));
+	if (!text) {
+		set_err(err, errlen, "%s:0: could not read web config: %s", path, why);
 		return false;
 	}
-	const config_setting_t *cert = NULL, *key = NULL, *ca = NULL, *auth = NULL;
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s);
-		const char *val = string_of(s);
-		if (strcmp(name, "cert_file") != 0 && strcmp(name, "key_file") != 0 &&
-		    strcmp(name, "client_ca_file") != 0 && strcmp(name, "client_auth_type") != 0 &&
-		    strcmp(name, "min_version") != 0) {
-			setting_err(err, errlen, path, s, "unknown key tls_server_config.%s", name);
-			return false;
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+	bool ok = yaml_parser_load(&p, &doc);
+	if (!ok) {
+		set_err(err, errlen, "%s:%zu: %s%s%s", path, p.problem_mark.line + 1,
+			p.problem ? p.problem : "YAML error", p.context ? " " : "",
+			p.context ? p.context : "");
+	} else {
+		yaml_node_t *top = yaml_document_get_root_node(&doc);
+		if (top) {
+			from_yaml(&doc, top, path, root);
+		} else { /* an empty file */
+			root->kind = WN_MAP;
+			root->file = xstrdup(path);
+			root->line = 1;
 		}
-		if (!val) {
-			setting_err(err, errlen, path, s, "tls_server_config.%s must be a string",
-				    name);
-			return false;
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&p);
+	free(text);
+	return ok;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+static const struct wnode *str_of(const struct wnode *n, const char *what, char *err, size_t errlen)
+{
+	if (n->kind != WN_STR) {
+		node_err(err, errlen, n, "%s must be a string", what);
+		return NULL;
+	}
+	return n;
+}
+
+static int tls_version(const struct wnode *n, const char *name, char *err, size_t errlen)
+{
+	const char *v = n->text;
+	if (n->kind != WN_STR || strncmp(v, "TLS1", 4) != 0 || v[4] < '0' || v[4] > '3' || v[5]) {
+		node_err(err, errlen, n,
+			 "invalid %s \"%s\" (expected TLS10, TLS11, TLS12 or TLS13)", name,
+			 n->text ? n->text : "");
+		return -1;
+	}
+	return 10 + (v[4] - '0');
+}
+
+/* Go's names of the TLS 1.0-1.2 cipher suites, as GnuTLS key exchange,
+ * cipher and MAC. */
+static const struct {
+	const char *go, *kx, *cipher, *mac;
+} SUITES[] = {
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "RSA", "AES-128-CBC", "SHA1"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "RSA", "AES-256-CBC", "SHA1"},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "RSA", "AES-128-GCM", "AEAD"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "RSA", "AES-256-GCM", "AEAD"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA", "AES-128-CBC", "SHA1"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA", "AES-256-CBC", "SHA1"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA", "AES-128-CBC", "SHA1"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA", "AES-256-CBC", "SHA1"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA", "AES-128-GCM", "AEAD"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA", "AES-128-GCM", "AEAD"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA", "AES-256-GCM", "AEAD"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA", "AES-256-GCM", "AEAD"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA", "CHACHA20-POLY1305", "AEAD"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA", "CHACHA20-POLY1305", "AEAD"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA", "CHACHA20-POLY1305", "AEAD"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA", "CHACHA20-POLY1305", "AEAD"},
+};
+
+static const struct {
+	const char *go, *group;
+} CURVES[] = {
+    {"CurveP256", "SECP256R1"},
+    {"CurveP384", "SECP384R1"},
+    {"CurveP521", "SECP521R1"},
+    {"X25519", "X25519"},
+};
+
+/* Appends "+item" to b unless it is there already. */
+static void add_once(struct buf *b, const char *item)
+{
+	char tok[64];
+	snprintf(tok, sizeof(tok), ":+%s:", item);
+	struct buf probe = BUF_INIT;
+	buf_addf(&probe, "%s:", b->data ? b->data : "");
+	bool have = strstr(probe.data, tok) != NULL;
+	buf_release(&probe);
+	if (!have)
+		buf_addf(b, ":+%s", item);
+}
+
+static bool load_tls_lists(struct webcfg *cfg, const struct wnode *suites,
+			   const struct wnode *curves, char *err, size_t errlen)
+{
+	struct buf kx = BUF_INIT, ciph = BUF_INIT, mac = BUF_INIT, grp = BUF_INIT;
+	bool ok = false;
+	for (size_t i = 0; suites && i < suites->nkids; i++) {
+		const struct wnode *s = &suites->kids[i];
+		size_t k;
+		for (k = 0; k < sizeof(SUITES) / sizeof(SUITES[0]); k++)
+			if (s->kind == WN_STR && strcmp(s->text, SUITES[k].go) == 0)
+				break;
+		if (k == sizeof(SUITES) / sizeof(SUITES[0])) {
+			/* TLS 1.3 suites are not configurable, in Go either */
+			if (s->kind == WN_STR &&
+			    (strcmp(s->text, "TLS_AES_128_GCM_SHA256") == 0 ||
+			     strcmp(s->text, "TLS_AES_256_GCM_SHA384") == 0 ||
+			     strcmp(s->text, "TLS_CHACHA20_POLY1305_SHA256") == 0))
+				continue;
+			node_err(err, errlen, s, "unknown or unsupported cipher suite \"%s\"",
+				 s->text ? s->text : "");
+			goto out;
 		}
-		if (strcmp(name, "cert_file") == 0) {
-			cert = s;
-		} else if (strcmp(name, "key_file") == 0) {
-			key = s;
-		} else if (strcmp(name, "client_ca_file") == 0) {
-			ca = s;
-		} else if (strcmp(name, "client_auth_type") == 0) {
-			auth = s;
-			size_t k;
-			for (k = 0; k < 4; k++)
-				if (strcmp(val, client_auth_names[k]) == 0)
-					break;
-			if (k == 4) {
-				setting_err(
-				    err, errlen, path, s,
-				    "invalid client_auth_type \"%s\" (expected NoClientCert, "
-				    "RequireAnyClientCert, VerifyClientCertIfGiven or "
-				    "RequireAndVerifyClientCert)",
-				    val);
+		add_once(&kx, SUITES[k].kx);
+		add_once(&ciph, SUITES[k].cipher);
+		add_once(&mac, SUITES[k].mac);
+	}
+	for (size_t i = 0; curves && i < curves->nkids; i++) {
+		const struct wnode *c = &curves->kids[i];
+		size_t k;
+		for (k = 0; k < sizeof(CURVES) / sizeof(CURVES[0]); k++)
+			if (c->kind == WN_STR && strcmp(c->text, CURVES[k].go) == 0)
+				break;
+		if (k == sizeof(CURVES) / sizeof(CURVES[0])) {
+			node_err(
+			    err, errlen, c,
+			    "unknown curve \"%s\" (expected CurveP256, CurveP384, CurveP521 or "
+			    "X25519)",
+			    c->text ? c->text : "");
+			goto out;
+		}
+		char g[32];
+		snprintf(g, sizeof(g), "GROUP-%s", CURVES[k].group);
+		add_once(&grp, g);
+	}
+	struct buf p = BUF_INIT;
+	buf_adds(&p, "NORMAL:-VERS-ALL");
+	for (int v = 13; v >= 10; v--)
+		if (v >= (int)cfg->min_version && v <= (int)cfg->max_version)
+			buf_addf(&p, ":+VERS-TLS1.%d", v - 10);
+	if (kx.len) {
+		/* TLS 1.3 needs its own AEAD ciphers whatever the 1.2 list says. */
+		add_once(&ciph, "AES-128-GCM");
+		add_once(&ciph, "AES-256-GCM");
+		add_once(&ciph, "CHACHA20-POLY1305");
+		add_once(&mac, "AEAD");
+		buf_addf(&p, ":-KX-ALL%s:-CIPHER-ALL%s:-MAC-ALL%s", kx.data, ciph.data, mac.data);
+	}
+	if (grp.len)
+		buf_addf(&p, ":-GROUP-ALL%s", grp.data);
+	free(cfg->priorities);
+	cfg->priorities = buf_detach(&p, NULL);
+	ok = true;
+out:
+	buf_release(&kx);
+	buf_release(&ciph);
+	buf_release(&mac);
+	buf_release(&grp);
+	return ok;
+}
+
+static bool load_tls(struct webcfg *cfg, const struct wnode *g, char *err, size_t errlen)
+{
+	if (g->kind != WN_MAP) {
+		node_err(err, errlen, g, "tls_server_config must be a group");
+		return false;
+	}
+	const struct wnode *cert = NULL, *key = NULL, *ca = NULL, *auth = NULL, *minv = NULL,
+			   *maxv = NULL, *suites = NULL, *curves = NULL;
+	for (size_t i = 0; i < g->nkids; i++) {
+		const struct wnode *s = &g->kids[i];
+		const char *name = s->key;
+		if (strcmp(name, "cipher_suites") == 0 || strcmp(name, "curve_preferences") == 0) {
+			if (s->kind != WN_SEQ) {
+				node_err(err, errlen, s, "tls_server_config.%s must be a list",
+					 name);
 				return false;
 			}
-			cfg->client_auth = (enum webcfg_client_auth)k;
-		} else {
-			if (strncmp(val, "TLS1", 4) != 0 || val[4] < '0' || val[4] > '3' ||
-			    val[5]) {
-				setting_err(err, errlen, path, s,
-					    "invalid min_version \"%s\" (expected TLS10, TLS11, "
-					    "TLS12 or TLS13)",
-					    val);
+			*(name[0] == 'c' && name[1] == 'i' ? &suites : &curves) = s;
+			continue;
+		}
+		if (strcmp(name, "prefer_server_cipher_suites") == 0) {
+			/* GnuTLS servers follow their own order, as Go's default */
+			if (s->kind != WN_BOOL) {
+				node_err(err, errlen, s,
+					 "tls_server_config.%s must be true or false", name);
 				return false;
 			}
-			cfg->min_version = (enum webcfg_tls_version)(10 + (val[4] - '0'));
+			continue;
 		}
+		if (strcmp(name, "cert") == 0 || strcmp(name, "key") == 0 ||
+		    strcmp(name, "client_ca") == 0 || strcmp(name, "client_allowed_sans") == 0) {
+			node_err(err, errlen, s,
+				 "tls_server_config.%s is not supported by cs_exporter (use "
+				 "cert_file, key_file, client_ca_file)",
+				 name);
+			return false;
+		}
+		const struct wnode **slot = strcmp(name, "cert_file") == 0	    ? &cert
+					    : strcmp(name, "key_file") == 0	    ? &key
+					    : strcmp(name, "client_ca_file") == 0   ? &ca
+					    : strcmp(name, "client_auth_type") == 0 ? &auth
+					    : strcmp(name, "min_version") == 0	    ? &minv
+					    : strcmp(name, "max_version") == 0	    ? &maxv
+										    : NULL;
+		if (!slot) {
+			node_err(err, errlen, s, "unknown key tls_server_config.%s", name);
+			return false;
+		}
+		char what[64];
+		snprintf(what, sizeof(what), "tls_server_config.%s", name);
+		if (!str_of(s, what, err, errlen))
+			return false;
+		*slot = s;
+	}
+	if (auth) {
+		size_t k;
+		for (k = 0; k < 4; k++)
+			if (strcmp(auth->text, client_auth_names[k]) == 0)
+				break;
+		if (k == 4) {
+			node_err(err, errlen, auth,
+				 "invalid client_auth_type \"%s\" (expected NoClientCert, "
+				 "RequireAnyClientCert, VerifyClientCertIfGiven or "
+				 "RequireAndVerifyClientCert)",
+				 auth->text);
+			return false;
+		}
+		cfg->client_auth = (enum webcfg_client_auth)k;
+	}
+	int v;
+	if (minv && (v = tls_version(minv, "min_version", err, errlen)) < 0)
+		return false;
+	if (minv)
+		cfg->min_version = (enum webcfg_tls_version)v;
+	if (maxv && (v = tls_version(maxv, "max_version", err, errlen)) < 0)
+		return false;
+	if (maxv)
+		cfg->max_version = (enum webcfg_tls_version)v;
+	if (cfg->max_version < cfg->min_version) {
+		node_err(err, errlen, maxv ? maxv : minv, "max_version is below min_version");
+		return false;
 	}
 	if ((cert == NULL) != (key == NULL)) {
-		setting_err(err, errlen, path, cert ? cert : key,
-			    "cert_file and key_file must both be set or both be unset");
+		node_err(err, errlen, cert ? cert : key,
+			 "cert_file and key_file must both be set or both be unset");
 		return false;
 	}
 	if (!cert && (ca || auth)) {
-		setting_err(err, errlen, path, ca ? ca : auth,
-			    "client certificates need TLS: set cert_file and key_file");
+		node_err(err, errlen, ca ? ca : auth,
+			 "client certificates need TLS: set cert_file and key_file");
 		return false;
 	}
 	bool verify = cfg->client_auth == WEBCFG_VERIFY_CLIENT_CERT_IF_GIVEN ||
 		      cfg->client_auth == WEBCFG_REQUIRE_AND_VERIFY_CLIENT_CERT;
 	if (verify && !ca) {
-		setting_err(err, errlen, path, auth, "client_auth_type %s needs client_ca_file",
-			    client_auth_names[cfg->client_auth]);
+		node_err(err, errlen, auth, "client_auth_type %s needs client_ca_file",
+			 client_auth_names[cfg->client_auth]);
 		return false;
 	}
 	if (ca && cfg->client_auth == WEBCFG_NO_CLIENT_CERT) {
-		setting_err(err, errlen, path, ca,
-			    "client_ca_file is set but client_auth_type is NoClientCert");
+		node_err(err, errlen, ca,
+			 "client_ca_file is set but client_auth_type is NoClientCert");
 		return false;
 	}
-	const config_setting_t *files[] = {cert, key, ca};
+	if (!load_tls_lists(cfg, suites, curves, err, errlen))
+		return false;
+	const struct wnode *files[] = {cert, key, ca};
 	char **dst[] = {&cfg->cert_file, &cfg->key_file, &cfg->client_ca_file};
 	for (size_t i = 0; i < 3; i++) {
 		if (!files[i])
 			continue;
-		*dst[i] = resolve(path, config_setting_get_string(files[i]));
+		*dst[i] = resolve(cfg->path, files[i]->text);
 		char why[512];
 		if (!readable(*dst[i], why, sizeof(why))) {
-			setting_err(err, errlen, path, files[i], "%s", why);
+			node_err(err, errlen, files[i], "%s", why);
 			return false;
 		}
 	}
 	return true;
 }
 
-static bool load_users(struct webcfg *cfg, const char *path, const config_setting_t *g, char *err,
-		       size_t errlen)
+static bool load_users(struct webcfg *cfg, const struct wnode *g, char *err, size_t errlen)
 {
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		setting_err(err, errlen, path, g,
-			    "basic_auth_users must be a group of user = \"bcrypt hash\"");
+	if (g->kind != WN_MAP) {
+		node_err(err, errlen, g,
+			 "basic_auth_users must be a group of user = \"bcrypt hash\"");
 		return false;
 	}
-	int n = config_setting_length(g);
-	cfg->users = xcalloc((size_t)n + 1, sizeof(*cfg->users));
+	cfg->users = xcalloc(g->nkids + 1, sizeof(*cfg->users));
 	int maxcost = 0;
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *hash = string_of(s);
-		int cost = hash ? bcrypt_cost(hash) : -1;
+	for (size_t i = 0; i < g->nkids; i++) {
+		const struct wnode *s = &g->kids[i];
+		int cost = s->kind == WN_STR ? bcrypt_cost(s->text) : -1;
 		if (cost < 0) {
-			setting_err(err, errlen, path, s,
-				    "password of user \"%s\" is not a bcrypt hash ($2a$, $2b$ or "
-				    "$2y$)",
-				    config_setting_name(s));
+			node_err(
+			    err, errlen, s,
+			    "password of user \"%s\" is not a bcrypt hash ($2a$, $2b$ or $2y$)",
+			    s->key);
+			return false;
+		}
+		if (strlen(s->key) > WEBCFG_MAX_USER || strchr(s->key, ':')) {
+			node_err(err, errlen, s,
+				 "user name \"%s\" has a colon or is longer than %d bytes", s->key,
+				 WEBCFG_MAX_USER);
 			return false;
 		}
 		if (cost > maxcost)
 			maxcost = cost;
-		cfg->users[cfg->nusers].name = xstrdup(config_setting_name(s));
-		cfg->users[cfg->nusers].hash = xstrdup(hash);
+		cfg->users[cfg->nusers].name = xstrdup(s->key);
+		cfg->users[cfg->nusers].hash = xstrdup(s->text);
 		cfg->nusers++;
 	}
 	snprintf(cfg->dummy, sizeof(cfg->dummy), "$2b$%02d$%s", maxcost ? maxcost : 10, DUMMY_SALT);
 	return true;
 }
 
-struct webcfg *webcfg_load(const char *path, char *err, size_t errlen)
-{
-	config_t lc;
-	config_init(&lc);
-	struct webcfg *cfg = xcalloc(1, sizeof(*cfg));
-	cfg->client_auth = WEBCFG_NO_CLIENT_CERT;
-	cfg->min_version = WEBCFG_TLS12;
+/* exporter-toolkit's security headers, with the values it accepts (NULL: any). */
+static const struct {
+	const char *name;
+	const char *values[3];
+} HEADERS[] = {
+    {"Strict-Transport-Security", {NULL}},
+    {"X-Content-Type-Options", {"nosniff", NULL}},
+    {"X-Frame-Options", {"deny", "sameorigin", NULL}},
+    {"X-XSS-Protection", {NULL}},
+    {"Content-Security-Policy", {NULL}},
+};
 
-	if (!config_read_file(&lc, path)) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			set_err(err, errlen, "%s:0: could not read web config: %s", path,
-				strerror(errno));
-		else
-			set_err(err, errlen, "%s:%d: %s",
-				config_error_file(&lc) ? config_error_file(&lc) : path,
-				config_error_line(&lc), config_error_text(&lc));
-		goto fail;
+static bool load_http(struct webcfg *cfg, const struct wnode *g, char *err, size_t errlen)
+{
+	if (g->kind != WN_MAP) {
+		node_err(err, errlen, g, "http_server_config must be a group");
+		return false;
 	}
-	const config_setting_t *root = config_root_setting(&lc);
-	for (int i = 0; i < config_setting_length(root); i++) {
-		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-		const char *name = config_setting_name(s);
-		if (strcmp(name, "tls_server_config") == 0) {
-			if (!load_tls(cfg, path, s, err, errlen))
-				goto fail;
-		} else if (strcmp(name, "basic_auth_users") == 0) {
-			if (!load_users(cfg, path, s, err, errlen))
-				goto fail;
-		} else {
-			setting_err(err, errlen, path, s,
-				    "unknown key %s (expected tls_server_config or "
-				    "basic_auth_users)",
-				    name);
-			goto fail;
+	for (size_t i = 0; i < g->nkids; i++) {
+		const struct wnode *s = &g->kids[i];
+		if (strcmp(s->key, "http2") == 0) {
+			/* HTTP/1.1 only: accepted so that toolkit files load */
+			if (s->kind != WN_BOOL) {
+				node_err(err, errlen, s,
+					 "http_server_config.http2 must be true or false");
+				return false;
+			}
+			continue;
+		}
+		if (strcmp(s->key, "headers") != 0) {
+			node_err(err, errlen, s, "unknown key http_server_config.%s", s->key);
+			return false;
+		}
+		if (s->kind != WN_MAP) {
+			node_err(err, errlen, s, "http_server_config.headers must be a group");
+			return false;
+		}
+		cfg->headers = xcalloc(s->nkids + 1, sizeof(*cfg->headers));
+		for (size_t k = 0; k < s->nkids; k++) {
+			const struct wnode *h = &s->kids[k];
+			size_t j;
+			for (j = 0; j < sizeof(HEADERS) / sizeof(HEADERS[0]); j++)
+				if (strcasecmp(h->key, HEADERS[j].name) == 0)
+					break;
+			if (j == sizeof(HEADERS) / sizeof(HEADERS[0])) {
+				node_err(
+				    err, errlen, h,
+				    "header %s cannot be set (expected Strict-Transport-Security, "
+				    "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection or "
+				    "Content-Security-Policy)",
+				    h->key);
+				return false;
+			}
+			if (!str_of(h, h->key, err, errlen))
+				return false;
+			bool any = HEADERS[j].values[0] == NULL, fits = any;
+			for (size_t v = 0; !any && HEADERS[j].values[v]; v++)
+				fits |= strcasecmp(h->text, HEADERS[j].values[v]) == 0;
+			if (!fits || strpbrk(h->text, "\r\n")) {
+				node_err(err, errlen, h, "invalid value \"%s\" for header %s",
+					 h->text, HEADERS[j].name);
+				return false;
+			}
+			if (!h->text[0])
+				continue; /* unset if blank */
+			cfg->headers[cfg->nheaders].name = xstrdup(HEADERS[j].name);
+			cfg->headers[cfg->nheaders].value = xstrdup(h->text);
+			cfg->nheaders++;
 		}
 	}
-	config_destroy(&lc);
+	return true;
+}
+
+static bool load_excluded(struct webcfg *cfg, const struct wnode *g, char *err, size_t errlen)
+{
+	if (g->kind != WN_SEQ) {
+		node_err(err, errlen, g, "basic_auth_excluded_paths must be a list of paths");
+		return false;
+	}
+	cfg->excluded = xcalloc(g->nkids + 1, sizeof(*cfg->excluded));
+	for (size_t i = 0; i < g->nkids; i++) {
+		const struct wnode *s = &g->kids[i];
+		if (s->kind != WN_STR || s->text[0] != '/') {
+			node_err(err, errlen, s, "basic_auth_excluded_paths: \"%s\" is not a path",
+				 s->text ? s->text : "");
+			return false;
+		}
+		cfg->excluded[cfg->nexcluded++] = xstrdup(s->text);
+	}
+	return true;
+}
+
+static bool is_yaml(const char *path)
+{
+	size_t n = strlen(path);
+	return (n > 4 && strcmp(path + n - 4, ".yml") == 0) ||
+	       (n > 5 && strcmp(path + n - 5, ".yaml") == 0);
+}
+
+struct webcfg *webcfg_load(const char *path, char *err, size_t errlen)
+{
+	struct webcfg *cfg = xcalloc(1, sizeof(*cfg));
+	atomic_init(&cfg->refs, 1);
+	cfg->path = xstrdup(path);
+	cfg->client_auth = WEBCFG_NO_CLIENT_CERT;
+	cfg->min_version = WEBCFG_TLS12;
+	cfg->max_version = WEBCFG_TLS13;
+	struct wnode root = {0};
+	bool ok = is_yaml(path) ? read_yaml(path, &root, err, errlen)
+				: read_libconfig(path, &root, err, errlen);
+	if (!ok)
+		goto fail;
+	if (root.kind == WN_NULL)
+		root.kind = WN_MAP; /* "---" alone */
+	if (root.kind != WN_MAP) {
+		node_err(err, errlen, &root, "the web config must be a mapping");
+		goto fail;
+	}
+	for (size_t i = 0; i < root.nkids; i++) {
+		const struct wnode *s = &root.kids[i];
+		const char *name = s->key;
+		bool known = strcmp(name, "tls_server_config") == 0 ||
+			     strcmp(name, "basic_auth_users") == 0 ||
+			     strcmp(name, "http_server_config") == 0 ||
+			     strcmp(name, "basic_auth_excluded_paths") == 0;
+		if (known && s->kind == WN_NULL) /* "key:" with nothing: empty */
+			continue;
+		if (strcmp(name, "tls_server_config") == 0)
+			ok = load_tls(cfg, s, err, errlen);
+		else if (strcmp(name, "basic_auth_users") == 0)
+			ok = load_users(cfg, s, err, errlen);
+		else if (strcmp(name, "http_server_config") == 0)
+			ok = load_http(cfg, s, err, errlen);
+		else if (strcmp(name, "basic_auth_excluded_paths") == 0)
+			ok = load_excluded(cfg, s, err, errlen);
+		else {
+			node_err(err, errlen, s,
+				 "unknown key %s (expected tls_server_config, http_server_config, "
+				 "basic_auth_users or basic_auth_excluded_paths)",
+				 name);
+			ok = false;
+		}
+		if (!ok)
+			goto fail;
+	}
+	if (!cfg->priorities && !load_tls_lists(cfg, NULL, NULL, err, errlen))
+		goto fail;
+	wnode_release(&root);
 	return cfg;
 fail:
-	config_destroy(&lc);
+	wnode_release(&root);
 	webcfg_free(cfg);
 	return NULL;
 }
 
+struct webcfg *webcfg_ref(struct webcfg *cfg)
+{
+	atomic_fetch_add(&cfg->refs, 1);
+	return cfg;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool webcfg_tls_equal(const struct webcfg *a, const struct webcfg *b)
+{
+	return same_str(a->cert_file, b->cert_file) && same_str(a->key_file, b->key_file) &&
+	       same_str(a->client_ca_file, b->client_ca_file) && a->client_auth == b->client_auth &&
+	       a->min_version == b->min_version;
+}
+
 void webcfg_free(struct webcfg *cfg)
 {
-	if (!cfg)
+	if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
 		return;
 	free(cfg->cert_file);
 	free(cfg->key_file);
@@ -348,6 +831,16 @@ void webcfg_free(struct webcfg *cfg)
 		free(cfg->users[i].hash);
 	}
 	free(cfg->users);
+	for (size_t i = 0; i < cfg->nheaders; i++) {
+		free(cfg->headers[i].name);
+		free(cfg->headers[i].value);
+	}
+	free(cfg->headers);
+	for (size_t i = 0; i < cfg->nexcluded; i++)
+		free(cfg->excluded[i]);
+	free(cfg->excluded);
+	free(cfg->path);
+	free(cfg->priorities);
 	free(cfg);
 }
 
@@ -383,17 +876,28 @@ enum webcfg_tls_version webcfg_min_version(const struct webcfg *cfg)
 
 const char *webcfg_gnutls_priorities(const struct webcfg *cfg)
 {
-	switch (cfg->min_version) {
-	case WEBCFG_TLS10:
-		return "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:+VERS-TLS1.1:+VERS-TLS1.0";
-	case WEBCFG_TLS11:
-		return "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:+VERS-TLS1.1";
-	case WEBCFG_TLS12:
-		break;
-	case WEBCFG_TLS13:
-		return "NORMAL:-VERS-ALL:+VERS-TLS1.3";
-	}
-	return "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+	return cfg->priorities;
+}
+
+enum webcfg_tls_version webcfg_max_version(const struct webcfg *cfg)
+{
+	return cfg->max_version;
+}
+
+const char *webcfg_header(const struct webcfg *cfg, size_t i, const char **value)
+{
+	if (!cfg || i >= cfg->nheaders)
+		return NULL;
+	*value = cfg->headers[i].value;
+	return cfg->headers[i].name;
+}
+
+bool webcfg_auth_excluded(const struct webcfg *cfg, const char *path)
+{
+	for (size_t i = 0; cfg && i < cfg->nexcluded; i++)
+		if (strcmp(cfg->excluded[i], path) == 0)
+			return true;
+	return false;
 }
 
 int webcfg_read_pem(const struct webcfg *cfg, struct webcfg_pem *out, char *err, size_t errlen)
@@ -449,6 +953,9 @@ bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *
 {
 	if (!cfg || !user || !password || !cfg->nusers)
 		return false;
+	/* Refused before hashing: bcrypt would compare only the first 72 bytes. */
+	if (strlen(password) > WEBCFG_MAX_PASSWORD)
+		return false;
 	/* Scan every user without stopping early: where it matches is not leaked. */
 	const char *hash = NULL;
 	for (size_t i = 0; i < cfg->nusers; i++) {
@@ -467,4 +974,83 @@ bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return ok && known;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int webcfg_parse_basic(const char *header, char *user, char *password)
+{
+	if (!header)
+		return -1;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	if (strncasecmp(header, "basic", 5) != 0 || (header[5] != ' ' && header[5] != '\t'))
+		return -1;
+	const char *p = header + 5;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strcspn(p, " \t");
+	for (const char *q = p + n; *q; q++)
+		if (*q != ' ' && *q != '\t')
+			return -1; /* a second token */
+	if (n == 0 || n % 4 != 0)
+		return -1;
+	/* Decoded: user ':' password, at most both limits plus the colon. */
+	enum { CAP = WEBCFG_MAX_USER + 1 + WEBCFG_MAX_PASSWORD };
+	if (n / 4 * 3 > CAP + 2)
+		return -1;
+	unsigned char dec[CAP + 3];
+	size_t len = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4];
+		int pad = 0;
+		for (int k = 0; k < 4; k++) {
+			unsigned char c = (unsigned char)p[i + (size_t)k];
+			if (c == '=' && i + 4 == n && k >= 2) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			if (pad) /* data after padding */
+				return -1;
+			v[k] = b64_value(c);
+			if (v[k] < 0)
+				return -1;
+		}
+		unsigned bits = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 |
+				(unsigned)v[3];
+		dec[len++] = (unsigned char)(bits >> 16);
+		if (pad < 2)
+			dec[len++] = (unsigned char)(bits >> 8);
+		if (pad < 1)
+			dec[len++] = (unsigned char)bits;
+	}
+	int rc = -1;
+	unsigned char *colon = memchr(dec, ':', len);
+	if (!colon || memchr(dec, '\0', len))
+		goto out;
+	size_t ulen = (size_t)(colon - dec), plen = len - ulen - 1;
+	if (ulen > WEBCFG_MAX_USER || plen > WEBCFG_MAX_PASSWORD)
+		goto out;
+	memcpy(user, dec, ulen);
+	user[ulen] = '\0';
+	memcpy(password, colon + 1, plen);
+	password[plen] = '\0';
+	rc = 0;
+out:
+	explicit_bzero(dec, sizeof(dec));
+	return rc;
 }

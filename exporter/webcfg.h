@@ -1,6 +1,10 @@
 /*
  * webcfg: the web configuration file (TLS and basic authentication) with the
- * semantics of Prometheus' exporter-toolkit, written in libconfig syntax:
+ * semantics of Prometheus' exporter-toolkit. A file named *.yml or *.yaml is
+ * read as the toolkit's YAML (same keys, plus max_version, cipher_suites,
+ * curve_preferences, prefer_server_cipher_suites, http_server_config with
+ * http2 and headers, basic_auth_excluded_paths); any other in libconfig
+ * syntax, with the same keys:
  *
  *   tls_server_config = {
  *     cert_file = "server.crt";          # relative paths: against this file's directory
@@ -19,7 +23,9 @@
  * '-', '_' and '*', starting with a letter or '*').
  *
  * A loaded struct webcfg is immutable, so one instance may serve concurrent
- * requests; reloading means loading a new one and swapping pointers.
+ * requests; reloading means loading a new one and swapping pointers. It is
+ * reference-counted: a request takes a reference under the owner's lock and
+ * may then use it after the owner swapped in a new one.
  */
 #ifndef CS_WEBCFG_H
 #define CS_WEBCFG_H
@@ -53,7 +59,13 @@ struct webcfg;
  * a well-formed bcrypt hash.
  */
 struct webcfg *webcfg_load(const char *path, char *err, size_t errlen);
+/* Takes one more reference (thread-safe); returns cfg. */
+struct webcfg *webcfg_ref(struct webcfg *cfg);
+/* Drops a reference; the last one frees. NULL is ignored. */
 void webcfg_free(struct webcfg *cfg);
+
+/* Whether a and b have the same TLS settings (files, client auth, version). */
+bool webcfg_tls_equal(const struct webcfg *a, const struct webcfg *b);
 
 /* TLS settings. File paths are resolved (never relative to the CWD); NULL when unset. */
 bool webcfg_has_tls(const struct webcfg *cfg);
@@ -62,8 +74,16 @@ const char *webcfg_key_file(const struct webcfg *cfg);
 const char *webcfg_client_ca_file(const struct webcfg *cfg);
 enum webcfg_client_auth webcfg_client_auth(const struct webcfg *cfg);
 enum webcfg_tls_version webcfg_min_version(const struct webcfg *cfg);
-/* A GnuTLS priority string honouring min_version (for MHD_OPTION_HTTPS_PRIORITIES). */
+enum webcfg_tls_version webcfg_max_version(const struct webcfg *cfg);
+/* A GnuTLS priority string honouring min_version, max_version,
+ * cipher_suites and curve_preferences (for MHD_OPTION_HTTPS_PRIORITIES). */
 const char *webcfg_gnutls_priorities(const struct webcfg *cfg);
+
+/* The i-th header of http_server_config.headers and its value, or NULL
+ * past the last one. */
+const char *webcfg_header(const struct webcfg *cfg, size_t i, const char **value);
+/* Whether path is in basic_auth_excluded_paths (served without basic auth). */
+bool webcfg_auth_excluded(const struct webcfg *cfg, const char *path);
 
 /*
  * PEM contents of the TLS files, NUL-terminated (libmicrohttpd takes them as
@@ -91,5 +111,21 @@ bool webcfg_has_auth(const struct webcfg *cfg);
  * and when no users are configured. Thread-safe.
  */
 bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *password);
+
+/* bcrypt reads at most 72 bytes of a password; a longer one is refused
+ * rather than silently truncated. */
+#define WEBCFG_MAX_PASSWORD 72
+#define WEBCFG_MAX_USER	    256
+
+/*
+ * Parses an Authorization header value of the Basic scheme (RFC 7617; the
+ * scheme name is case-insensitive, RFC 9110). On success returns 0 with the
+ * user name and password copied, NUL-terminated, into user (at least
+ * WEBCFG_MAX_USER + 1 bytes) and password (at least WEBCFG_MAX_PASSWORD + 1
+ * bytes). Returns -1 for another scheme, malformed base64, no colon, a NUL
+ * byte in the credentials, a user name over WEBCFG_MAX_USER bytes or a
+ * password over WEBCFG_MAX_PASSWORD bytes. NULL header: -1.
+ */
+int webcfg_parse_basic(const char *header, char *user, char *password);
 
 #endif

@@ -8,9 +8,10 @@
  * (name id, value id) pairs. Label values are escaped when they are added, so
  * rendering is mostly memcpy; only numbers are formatted per render.
  *
- * Invalid UTF-8 in label values and HELP text is replaced by U+FFFD: both
- * formats require UTF-8, and one bad byte from a database column must not
- * make Prometheus reject the whole scrape.
+ * Both formats require UTF-8, and one bad byte from a database column must
+ * not make Prometheus reject the whole scrape. In HELP text invalid UTF-8 is
+ * replaced by U+FFFD. Label values are escaped losslessly instead, so two
+ * different values never become one series (see escape_label_value).
  */
 #include "expo.h"
 
@@ -319,9 +320,94 @@ static void escape(struct buf *out, const char *str, int flags)
 	buf_add(out, run, (size_t)(s - run));
 }
 
+/* Appends code point cp (< 0x10000) as UTF-8. */
+static void add_bmp(struct buf *out, unsigned cp)
+{
+	char u[3];
+	if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		buf_add(out, u, 2);
+		return;
+	}
+	u[0] = (char)(0xE0 | (cp >> 12));
+	u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	u[2] = (char)(0x80 | (cp & 0x3F));
+	buf_add(out, u, 3);
+}
+
+/* Control Pictures (U+2400 + control, DEL at U+2421) stand for control
+ * characters; U+F700 + byte stands for one raw byte. */
+#define PICTURE_BASE 0x2400u
+#define PICTURE_DEL  0x2421u
+#define RAWBYTE_BASE 0xF700u
+
+/* The code point of the valid n-byte UTF-8 sequence at s. */
+static unsigned decode_utf8(const unsigned char *s, size_t n)
+{
+	if (n == 1)
+		return s[0];
+	if (n == 2)
+		return ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+	if (n == 3)
+		return ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+	return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
+	       (s[3] & 0x3Fu);
+}
+
+/*
+ * Label values: backslash, double quote and newline as the formats define;
+ * any other control character (U+0001-U+001F, U+007F) as its Control
+ * Picture (U+2401 for \x01, U+241B for ESC, U+2421 for DEL); every byte that
+ * is not part of valid UTF-8 as U+F780-U+F7FF (U+F700 + the byte); and,
+ * so that the mapping stays one to one, a valid character that falls in one
+ * of those two ranges (U+2400-U+2421, U+F780-U+F7FF) byte by byte as
+ * U+F700 + each of its bytes. Reading the value back (replace U+2400-U+2421
+ * by the control, U+F780-U+F7FF by the byte) gives the original bytes, so two
+ * distinct values never render the same, and the output is valid UTF-8
+ * without raw control characters.
+ */
+static void escape_label_value(struct buf *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *run = s;
+	while (*s) {
+		unsigned char c = *s;
+		if (c >= 0x20 && c < 0x7F && c != '\\' && c != '"') {
+			s++;
+			continue;
+		}
+		buf_add(out, run, (size_t)(s - run));
+		if (c == '\\' || c == '"' || c == '\n') {
+			buf_adds(out, c == '\\' ? "\\\\" : c == '"' ? "\\\"" : "\\n");
+			s++;
+		} else if (c < 0x20 || c == 0x7F) {
+			add_bmp(out, c == 0x7F ? PICTURE_DEL : PICTURE_BASE + c);
+			s++;
+		} else {
+			/* NUL terminates, so reading s[1..3] never runs past the string. */
+			size_t n = utf8_valid_len(s);
+			unsigned cp = n ? decode_utf8(s, n) : 0;
+			bool reserved =
+			    n && ((cp >= PICTURE_BASE && cp <= PICTURE_DEL) ||
+				  (cp >= RAWBYTE_BASE + 0x80 && cp <= RAWBYTE_BASE + 0xFF));
+			if (n && !reserved) {
+				buf_add(out, s, n);
+			} else {
+				size_t k = n ? n : 1;
+				for (size_t i = 0; i < k; i++)
+					add_bmp(out, RAWBYTE_BASE + s[i]);
+			}
+			s += n ? n : 1;
+		}
+		run = s;
+	}
+	buf_add(out, run, (size_t)(s - run));
+}
+
 void expo_escape_label(struct buf *out, const char *s)
 {
-	escape(out, s, ESC_QUOTE);
+	escape_label_value(out, s);
 }
 
 void expo_escape_help(struct buf *out, const char *s)

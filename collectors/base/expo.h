@@ -95,10 +95,12 @@ void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format 
 
 /*
  * Escaping and number formatting, exposed for tests and for the landing page.
- * expo_escape_label escapes backslash, double quote and newline; HELP text
- * escapes backslash and newline only. expo_format_double writes the shortest
- * string that parses back to the same double ("+Inf", "-Inf", "NaN" for the
- * specials) into dst (at least 32 bytes) and returns its length.
+ * expo_escape_label escapes backslash, double quote and newline, writes other
+ * control characters as Control Pictures and invalid UTF-8 losslessly (one to
+ * one: distinct values never render the same; see expo.c); HELP text escapes
+ * backslash and newline only and replaces invalid UTF-8 by U+FFFD. expo_format_double writes the
+ * shortest string that parses back to the same double ("+Inf", "-Inf", "NaN" for the specials) into
+ * dst (at least 32 bytes) and returns its length.
  */
 void expo_escape_label(struct buf *out, const char *s);
 void expo_escape_help(struct buf *out, const char *s);

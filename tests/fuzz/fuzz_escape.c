@@ -3,8 +3,9 @@
  * Label and HELP escaping through a full render in both formats. The input
  * is split at NUL bytes into two label values and a HELP text. Checks that
  * every line of the output is well formed (no raw newline or quote inside a
- * label value, only known escapes), that the output is valid UTF-8, and that
- * valid UTF-8 values come back unchanged after unescaping.
+ * label value, only known escapes, no raw control character), that the
+ * output is valid UTF-8, and that every label value, valid UTF-8 or not,
+ * reads back to its exact bytes (so two values never render the same).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -82,13 +83,32 @@ static void parse_value(const char **p, struct buf *out)
 	*p = s;
 }
 
+/* Undoes the lossless mapping: Control Pictures U+2400-U+2421 back to the
+ * controls, U+F780-U+F7FF back to raw bytes. */
+static void unmap(const struct buf *in, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)(in->data ? in->data : "");
+	const unsigned char *end = p + in->len;
+	while (p < end) {
+		if (end - p >= 3 && p[0] == 0xE2 && p[1] == 0x90 && p[2] >= 0x80 && p[2] <= 0xA1) {
+			buf_addch(out, p[2] == 0xA1 ? 0x7F : (char)(p[2] - 0x80));
+			p += 3;
+		} else if (end - p >= 3 && p[0] == 0xEF && (p[1] == 0x9E || p[1] == 0x9F)) {
+			buf_addch(out, (char)(0x80 + (p[1] - 0x9E) * 0x40 + (p[2] - 0x80)));
+			p += 3;
+		} else {
+			buf_addch(out, (char)*p++);
+		}
+	}
+}
+
 static void check_output(const struct buf *o, enum expo_format fmt, const char *const *vals,
 			 size_t nvals)
 {
 	if (!valid_utf8((const unsigned char *)o->data, o->len))
 		abort();
 	size_t seen = 0;
-	struct buf v = BUF_INIT;
+	struct buf v = BUF_INIT, raw = BUF_INIT;
 	for (const char *line = o->data; *line;) {
 		const char *end = strchr(line, '\n');
 		if (!end)
@@ -107,6 +127,9 @@ static void check_output(const struct buf *o, enum expo_format fmt, const char *
 				}
 			}
 		} else {
+			for (const char *c = line; c < end; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7F)
+					abort(); /* a raw control character */
 			const char *p = line;
 			while (*p == '_' || (*p >= 'a' && *p <= 'z'))
 				p++;
@@ -120,14 +143,13 @@ static void check_output(const struct buf *o, enum expo_format fmt, const char *
 					p += 2;
 					buf_reset(&v);
 					parse_value(&p, &v);
-					const char *got = v.data ? v.data : "";
+					buf_reset(&raw);
+					unmap(&v, &raw);
+					const char *got = raw.data ? raw.data : "";
 					/* the first two label values carry the fuzz input */
-					if (seen < nvals &&
-					    valid_utf8((const unsigned char *)vals[seen],
-						       strlen(vals[seen]))) {
-						if (strcmp(got, vals[seen]) != 0)
-							abort();
-					}
+					if (seen < nvals && (raw.len != strlen(vals[seen]) ||
+							     memcmp(got, vals[seen], raw.len) != 0))
+						abort();
 					seen++;
 					if (*p == ',')
 						p++;
@@ -144,6 +166,7 @@ static void check_output(const struct buf *o, enum expo_format fmt, const char *
 		line = end + 1;
 	}
 	buf_release(&v);
+	buf_release(&raw);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,5 @@
-// fuzz-sources: exporter/webcfg.c collectors/base/buf.c
+// fuzz-sources: exporter/webcfg.c collectors/base/buf.c config/config.c
+// fuzz-libs: -lyaml
 /*
  * webcfg_load on arbitrary file contents. The input is written to a file in
  * a private temporary directory (with a small PEM next to it so TLS paths
@@ -17,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 static char path[128];
+static char path_yml[128];
 
 static void cleanup(void)
 {
@@ -24,6 +26,7 @@ static void cleanup(void)
 	snprintf(p, sizeof(p), "%s/server.pem", dir);
 	unlink(p);
 	unlink(path);
+	unlink(path_yml);
 	rmdir(dir);
 }
 
@@ -33,6 +36,7 @@ static void setup(void)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/web.conf", dir);
+	snprintf(path_yml, sizeof(path_yml), "%s/web.yml", dir);
 	char p[160];
 	snprintf(p, sizeof(p), "%s/server.pem", dir);
 	FILE *fp = fopen(p, "w");
@@ -43,11 +47,21 @@ static void setup(void)
 	atexit(cleanup);
 }
 
+static void load_one(const char *file, const uint8_t *data, size_t size);
+
+/* The same bytes as libconfig (web.conf) and as YAML (web.yml). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!dir[0])
 		setup();
-	FILE *fp = fopen(path, "w");
+	load_one(path, data, size);
+	load_one(path_yml, data, size);
+	return 0;
+}
+
+static void load_one(const char *file, const uint8_t *data, size_t size)
+{
+	FILE *fp = fopen(file, "w");
 	if (!fp)
 		abort();
 	if (size && fwrite(data, 1, size, fp) != size)
@@ -56,13 +70,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	char err[512];
 	err[0] = '\0';
-	struct webcfg *cfg = webcfg_load(path, err, sizeof(err));
+	struct webcfg *cfg = webcfg_load(file, err, sizeof(err));
 	if (!cfg) {
 		/* the message names a file and a line */
 		const char *colon = strchr(err, ':');
 		if (!err[0] || !colon || colon[1] < '0' || colon[1] > '9')
 			abort();
-		return 0;
+		return;
 	}
 	if (webcfg_has_tls(cfg)) {
 		if (!webcfg_cert_file(cfg) || !webcfg_key_file(cfg) ||
@@ -75,5 +89,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)webcfg_has_auth(cfg);
 	/* no webcfg_check_basic: a fuzzed cost of 31 would take hours per call */
 	webcfg_free(cfg);
-	return 0;
 }

@@ -28,7 +28,7 @@ for v in 20 -1 ten ""; do
 	rc=0
 	"$BUILD/cs_exporter" --collector.nice="$v" --config.check >/dev/null 2>"$T/err" || rc=$?
 	[ "$rc" = 2 ] || fail "--collector.nice=$v: exit $rc, expected 2"
-	grep -q 'collector.nice must be 0 to 19' "$T/err" || fail "--collector.nice=$v: $(cat "$T/err")"
+	grep -q "flag '--collector.nice' (0 to 19)" "$T/err" || fail "--collector.nice=$v: $(cat "$T/err")"
 done
 for v in -1 1x 1001; do
 	rc=0

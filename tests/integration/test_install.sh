@@ -83,7 +83,7 @@ done
 bin=$root/usr/local/bin/cs_exporter
 "$bin" --version >"$T/version.out" || fail "--version failed"
 want=$(sed -n 's/^VERSION *:= *//p' "$CS_ROOT/Makefile")
-grep -q "^cs_exporter version $want " "$T/version.out" ||
+grep -q "^cs_exporter, version $want (branch: " "$T/version.out" ||
 	fail "--version says \"$(cat "$T/version.out")\", Makefile VERSION is $want"
 "$bin" --config.check --config.file "$root/etc/cs_exporter/cs_exporter.conf" >"$T/check.out" 2>&1 ||
 	fail "--config.check on the installed config: $(cat "$T/check.out")"

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="make gcc pkg-config clang-format python3 curl openssl procps ca-certificates
-libmicrohttpd-dev libpq-dev libconfig-dev libcriterion-dev zlib1g-dev libcrypt-dev
+libmicrohttpd-dev libpq-dev libconfig-dev libyaml-dev libcriterion-dev zlib1g-dev libcrypt-dev
 postgresql postgresql-client prometheus prometheus-alertmanager valgrind man-db
 chromium systemd time faketime dpkg-dev lintian"
 case "${1:-}" in

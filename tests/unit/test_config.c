@@ -343,7 +343,11 @@ Test(config_good, full_reads_every_setting)
 	cr_assert_eq(cfg->web.nlisten, 3);
 	cr_expect_str_eq(cfg->web.listen[2], "[::1]:9818");
 	cr_expect_str_eq(cfg->web.telemetry_path, "/kpi");
-	cr_expect_str_eq(cfg->web.config_file, "/etc/cs_exporter/web.yml");
+	/* relative to the config file's directory */
+	const char *wc = cfg->web.config_file;
+	const char *want = "configs/good/web.yml";
+	cr_expect(strlen(wc) >= strlen(want) && strcmp(wc + strlen(wc) - strlen(want), want) == 0,
+		  "%s", wc);
 	cr_expect(cfg->web.enable_reload_endpoint);
 	cr_expect_eq(cfg->web.stale_after, 86400);
 	config_free(cfg);

@@ -61,21 +61,101 @@ Test(expo_escape, label_multibyte_utf8_passes_through)
 	free(s);
 }
 
-Test(expo_escape, label_invalid_utf8_becomes_replacement_char)
+Test(expo_escape, label_invalid_utf8_is_escaped_byte_by_byte)
 {
-	/* lone continuation byte, truncated 2-byte sequence, overlong '/', surrogate */
+	/* lone continuation byte, truncated 2-byte sequence, overlong '/', surrogate:
+	 * each bad byte b becomes U+F700 + b */
 	char *s = escaped_label("a\x80z");
-	cr_assert_str_eq(s, "a\xEF\xBF\xBDz");
+	cr_assert_str_eq(s, "a\xEF\x9E\x80z");
 	free(s);
 	s = escaped_label("x\xC3");
-	cr_assert_str_eq(s, "x\xEF\xBF\xBD");
+	cr_assert_str_eq(s, "x\xEF\x9F\x83");
 	free(s);
 	s = escaped_label("\xC0\xAF");
-	cr_assert_str_eq(s, "\xEF\xBF\xBD\xEF\xBF\xBD");
+	cr_assert_str_eq(s, "\xEF\x9F\x80\xEF\x9E\xAF");
 	free(s);
 	s = escaped_label("\xED\xA0\x80");
-	cr_assert_str_eq(s, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+	cr_assert_str_eq(s, "\xEF\x9F\xAD\xEF\x9E\xA0\xEF\x9E\x80");
 	free(s);
+}
+
+Test(expo_escape, label_latin1_bytes_stay_distinct)
+{
+	/* Zürich and Zörich in LATIN1: once both became Z\uFFFDrich, one series */
+	char *a = escaped_label("Z\xFCrich");
+	char *b = escaped_label("Z\xF6rich");
+	cr_assert_str_neq(a, b);
+	cr_assert_str_eq(a, "Z\xEF\x9F\xBCrich");
+	free(a);
+	free(b);
+}
+
+Test(expo_escape, label_control_characters_are_never_raw)
+{
+	char *s = escaped_label("a\x01"
+				"b\x1B[31m\x7F\tc\r");
+	/* U+2401, U+241B, U+2421, U+2409, U+240D */
+	cr_assert_str_eq(s, "a\xE2\x90\x81"
+			    "b\xE2\x90\x9B[31m\xE2\x90\xA1\xE2\x90\x89"
+			    "c\xE2\x90\x8D");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		cr_assert(*p >= 0x20 && *p != 0x7F, "raw control byte 0x%02x", *p);
+	free(s);
+}
+
+/* Reads a rendered label value back into the bytes it came from. */
+static size_t unescape_label(const char *in, unsigned char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = 0;
+	while (*p) {
+		if (p[0] == '\\') {
+			out[n++] = p[1] == 'n' ? '\n' : p[1];
+			p += 2;
+			continue;
+		}
+		if (p[0] == 0xE2 && p[1] == 0x90 && p[2] >= 0x80 && p[2] <= 0xA1) {
+			out[n++] = p[2] == 0xA1 ? 0x7F : (unsigned char)(p[2] - 0x80);
+			p += 3;
+			continue;
+		}
+		if (p[0] == 0xEF && (p[1] == 0x9E || p[1] == 0x9F)) {
+			out[n++] = (unsigned char)(0x80 + (p[1] - 0x9E) * 0x40 + (p[2] - 0x80));
+			p += 3;
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	return n;
+}
+
+Test(expo_escape, label_escape_is_one_to_one)
+{
+	/* Each value must read back to itself, so no two render the same. */
+	static const char *const values[] = {
+	    "Z\xFCrich",    "Z\xEF\x9F\xBCrich", /* a raw byte vs its own escape */
+	    "\x01",	    "\xE2\x90\x81",	 /* a control vs its picture */
+	    "\x7F",	    "\xE2\x90\xA1",
+	    "\xE2\x90\xA2", "\xEF\x9E\x80",
+	    "\xEF\x9F\xBF", "\xEF\x9D\xBF",
+	    "a\\b\"c\nd",   "\xF0\x9F\x98\x80\xF0\x9F",
+	    "\xFF\xFE",	    "plain",
+	};
+	size_t n = sizeof(values) / sizeof(values[0]);
+	char *out[16];
+	for (size_t i = 0; i < n; i++) {
+		out[i] = escaped_label(values[i]);
+		unsigned char back[256];
+		size_t len = unescape_label(out[i], back);
+		cr_assert_eq(len, strlen(values[i]), "value %zu: length %zu", i, len);
+		cr_assert(memcmp(back, values[i], len) == 0, "value %zu does not read back", i);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			cr_assert_str_neq(out[i], out[j], "values %zu and %zu render the same", i,
+					  j);
+	for (size_t i = 0; i < n; i++)
+		free(out[i]);
 }
 
 Test(expo_escape, help_keeps_quotes)
@@ -444,7 +524,7 @@ Test(expo_render, label_values_escaped_in_output)
 	family_add(mset_family(m, "cs_at_risk", METRIC_GAUGE, "h", NULL), 1, n, v, 1);
 	const struct mset *sets[] = {m};
 	char *out = render(sets, 1, EXPO_TEXT);
-	cr_assert(strstr(out, "cs_at_risk{name=\"a\\\"b\\\\c\\nd\xEF\xBF\xBD\"} 1\n"), "%s", out);
+	cr_assert(strstr(out, "cs_at_risk{name=\"a\\\"b\\\\c\\nd\xEF\x9F\xBF\"} 1\n"), "%s", out);
 	free(out);
 	mset_free(m);
 }

@@ -1,0 +1,124 @@
+#!/bin/bash
+# --web.config.file in exporter-toolkit's own YAML (a .yml or .yaml file):
+# the toolkit's documented example (TLS, two users, health and readiness
+# excluded from basic auth) and a typical operator file (client
+# certificates, TLS 1.2 only with chosen suites and curves, security
+# headers, two users); an unknown key is refused with FILE:LINE, exit 2.
+. "$(dirname "$0")/../scripts/lib.sh"
+. "$CS_ROOT/tests/scripts/tiny.sh"
+set -eu
+
+PGPORT=$(free_port) # nothing listens there: the collector simply fails
+mkdir -p "$T/pg"
+echo "unused-password" >"$T/pg/reader.pass"
+tiny_conf "$T/cs.conf" 1h
+
+cd "$T"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" -keyout ca.key -out ca.crt >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile san.ext -out server.crt >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=prometheus" -keyout client.key -out client.csr >/dev/null 2>&1
+openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt >/dev/null 2>&1
+cd - >/dev/null
+alice=$("$BUILD/bcrypt_hash" 'alice-pw' 4)
+bob=$("$BUILD/bcrypt_hash" 'bob-pw' 4)
+code() { curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.crt" "$@"; }
+up() { # name
+	for _ in $(seq 1 50); do
+		curl -s -o /dev/null "${@:2}" "https://127.0.0.1:$port/-/healthy" && return 0
+		sleep 0.1
+	done
+	fail "$1 did not start: $(tail -3 "$T/$1.log")"
+}
+
+# --- the toolkit's documented example ------------------------------------------
+cat >"$T/web-config.yml" <<YML
+# TLS and basic authentication configuration example.
+#
+# Additionally, a certificate and a key file are needed.
+tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+
+# Usernames and passwords required to connect.
+basic_auth_users:
+  alice: $alice
+  bob: $bob
+
+# Exclude /-/healthy and /-/ready from basic authentication
+basic_auth_excluded_paths:
+- /-/healthy
+- /-/ready
+YML
+"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/web-config.yml" --config.check >"$T/check.out" 2>&1 ||
+	fail "--config.check refused the toolkit example: $(cat "$T/check.out")"
+port=$(free_port)
+start_bg doc "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/web-config.yml" \
+	--web.listen-address "127.0.0.1:$port"
+up doc --cacert "$T/ca.crt"
+url="https://127.0.0.1:$port"
+[ "$(code "$url/metrics")" = 401 ] || fail "example: /metrics without credentials not 401"
+[ "$(code -u alice:alice-pw "$url/metrics")" = 200 ] || fail "example: alice refused"
+[ "$(code -u bob:bob-pw "$url/metrics")" = 200 ] || fail "example: bob refused"
+[ "$(code -u bob:alice-pw "$url/metrics")" = 401 ] || fail "example: bob with alice's password accepted"
+[ "$(code "$url/-/healthy")" = 200 ] || fail "example: /-/healthy not excluded from basic auth"
+[ "$(code "$url/-/ready")" = 503 ] || fail "example: /-/ready not excluded from basic auth"
+stop_bg "$(cat "$T/doc.pid")"
+
+# --- a typical operator file ----------------------------------------------------
+cat >"$T/web.yaml" <<YML
+---
+tls_server_config:
+  cert_file: "server.crt"
+  key_file: 'server.key'
+  client_auth_type: RequireAndVerifyClientCert
+  client_ca_file: ca.crt
+  min_version: TLS12
+  max_version: TLS12
+  cipher_suites:
+    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+  curve_preferences: [CurveP384]
+http_server_config:
+  http2: false
+  headers:
+    X-Frame-Options: deny
+    X-Content-Type-Options: nosniff
+    Strict-Transport-Security: max-age=31536000
+basic_auth_users:
+  prometheus: "$alice"
+  grafana-agent: '$bob'
+YML
+port=$(free_port)
+start_bg ops "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/web.yaml" \
+	--web.listen-address "127.0.0.1:$port"
+mtls=(--cert "$T/client.crt" --key "$T/client.key")
+up ops --cacert "$T/ca.crt" "${mtls[@]}"
+url="https://127.0.0.1:$port/metrics"
+[ "$(code "${mtls[@]}" -u prometheus:alice-pw "$url")" = 200 ] || fail "operator file: prometheus refused"
+[ "$(code "${mtls[@]}" -u grafana-agent:bob-pw "$url")" = 200 ] || fail "operator file: grafana-agent refused"
+c=$(code -u prometheus:alice-pw "$url" || true)
+[ "$c" != 200 ] || fail "operator file: no client certificate accepted"
+c=$(code "${mtls[@]}" -u prometheus:alice-pw --tlsv1.3 "$url" || true)
+[ "$c" != 200 ] || fail "operator file: TLS 1.3 accepted with max_version TLS12"
+curl -s -D "$T/headers" -o /dev/null --cacert "$T/ca.crt" "${mtls[@]}" -u prometheus:alice-pw "$url"
+grep -qi '^x-frame-options: deny' "$T/headers" || fail "operator file: X-Frame-Options missing"
+grep -qi '^x-content-type-options: nosniff' "$T/headers" || fail "operator file: X-Content-Type-Options missing"
+grep -qi '^strict-transport-security: max-age=31536000' "$T/headers" || fail "operator file: HSTS missing"
+openssl s_client -connect "127.0.0.1:$port" -tls1_2 -cert "$T/client.crt" -key "$T/client.key" \
+	-CAfile "$T/ca.crt" </dev/null >"$T/s_client.out" 2>&1 || true
+grep -q 'Cipher is ECDHE-RSA-AES256-GCM-SHA384' "$T/s_client.out" ||
+	fail "operator file: cipher_suites not applied: $(grep -m1 'Cipher is' "$T/s_client.out")"
+stop_bg "$(cat "$T/ops.pid")"
+
+# --- unknown keys: FILE:LINE, exit 2 ------------------------------------------
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_verison: TLS13\n' >"$T/typo.yml"
+set +e
+"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/typo.yml" --config.check >"$T/typo.out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "a typo in the YAML web config: exit $rc, expected 2"
+grep -q "typo.yml:4: unknown key tls_server_config.min_verison" "$T/typo.out" ||
+	fail "a typo in the YAML web config: $(cat "$T/typo.out")"
+echo ok
