@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,17 @@ struct app {
 	const char *config_path;
 	struct sched_opts sched_opts;
 	pthread_mutex_t reload_lock;
+	/* Reload requests: each takes a number; a reload serves every request
+	 * numbered before it began reading the file, so a storm of requests
+	 * that queue behind one reload is answered by the next one. */
+	pthread_mutex_t reload_seq_lock;
+	uint64_t reload_requested, reload_served;
+	int reload_rc;
+	char reload_err[1024];
+	/* Set while the collectors are being stopped (reload, shutdown): the
+	 * evaluation that the stop interrupts is not a failure of anything and
+	 * publishes nothing; the next one starts at once. */
+	atomic_bool stopping;
 	struct cs_config *cfg;
 	struct pg_source **sources;
 	size_t nsources;
@@ -77,6 +89,12 @@ static void evaluate(void *arg, const bool *due)
 			list[n++] = &cfg->collectors[i];
 	struct eval_result res;
 	eval_run(cfg, list, n, a->sources, now_time(), &a->bands, &res);
+	if (atomic_load(&a->stopping)) {
+		logx(LOG_DEBUG, "evaluation interrupted by a reload or stop, not published", NULL);
+		eval_result_release(&res);
+		free(list);
+		return;
+	}
 	for (size_t k = 0; k < res.n; k++) {
 		const struct eval_collector *r = &res.v[k];
 		size_t i = (size_t)(r->c - cfg->collectors);
@@ -131,7 +149,9 @@ static void start_collectors(struct app *a)
 
 static void stop_collectors(struct app *a)
 {
+	atomic_store(&a->stopping, true);
 	sched_stop(a->sched);
+	atomic_store(&a->stopping, false);
 	a->sched = NULL;
 	free(a->jobs);
 	free(a->failing);
@@ -139,17 +159,22 @@ static void stop_collectors(struct app *a)
 	a->failing = NULL;
 }
 
-static int reload(void *arg, char *err, size_t errlen)
+/* Called with reload_lock held. */
+static int reload_locked(struct app *a, char *err, size_t errlen)
 {
-	struct app *a = arg;
-	pthread_mutex_lock(&a->reload_lock);
 	struct cs_config *cfg = config_load(a->config_path, err, errlen);
 	if (!cfg) {
 		logx(LOG_ERROR, "could not reload config, keeping the running one", "err", err,
 		     NULL);
 		snapshot_reload_result(a->snap, false);
-		pthread_mutex_unlock(&a->reload_lock);
 		return -1;
+	}
+	if (config_same(cfg, a->cfg)) {
+		/* Nothing to restart: the running evaluation goes on. */
+		config_free(cfg);
+		snapshot_reload_result(a->snap, true);
+		logx(LOG_INFO, "config reloaded, unchanged", "file", a->config_path, NULL);
+		return 0;
 	}
 	stop_collectors(a);
 	close_sources(a);
@@ -160,8 +185,37 @@ static int reload(void *arg, char *err, size_t errlen)
 	snapshot_reload_result(a->snap, true);
 	start_collectors(a);
 	logx(LOG_INFO, "config reloaded", "file", a->config_path, NULL);
-	pthread_mutex_unlock(&a->reload_lock);
 	return 0;
+}
+
+static int reload(void *arg, char *err, size_t errlen)
+{
+	struct app *a = arg;
+	pthread_mutex_lock(&a->reload_seq_lock);
+	uint64_t mine = ++a->reload_requested;
+	pthread_mutex_unlock(&a->reload_seq_lock);
+
+	pthread_mutex_lock(&a->reload_lock);
+	pthread_mutex_lock(&a->reload_seq_lock);
+	bool served = a->reload_served >= mine;
+	uint64_t upto = a->reload_requested;
+	pthread_mutex_unlock(&a->reload_seq_lock);
+	int rc;
+	if (served) {
+		/* A reload that began after this request arrived has read the
+		 * file already: its answer is this one's. */
+		rc = a->reload_rc;
+		snprintf(err, errlen, "%s", a->reload_err);
+	} else {
+		rc = reload_locked(a, err, errlen);
+		pthread_mutex_lock(&a->reload_seq_lock);
+		a->reload_served = upto;
+		a->reload_rc = rc;
+		snprintf(a->reload_err, sizeof(a->reload_err), "%s", rc ? err : "");
+		pthread_mutex_unlock(&a->reload_seq_lock);
+	}
+	pthread_mutex_unlock(&a->reload_lock);
+	return rc;
 }
 
 /* ---- flags ------------------------------------------------------------- */
@@ -591,11 +645,14 @@ int main(int argc, char **argv)
 	a.sched_opts = f.sched;
 	a.cfg = cfg;
 	pthread_mutex_init(&a.reload_lock, NULL);
+	pthread_mutex_init(&a.reload_seq_lock, NULL);
+	atomic_init(&a.stopping, false);
 	a.snap = snapshot_new();
 	int rc = f.once ? run_once(&a, &f) : serve(&a, &f);
 	snapshot_free(a.snap);
 	cs_band_memory_free(a.bands);
 	config_free(a.cfg);
 	pthread_mutex_destroy(&a.reload_lock);
+	pthread_mutex_destroy(&a.reload_seq_lock);
 	return rc;
 }

@@ -17,7 +17,10 @@
 #
 # Environment: SOAK_CYCLES (default 1000), SOAK_WARMUP (cycles before the
 # first RSS reading, default 1/10 of SOAK_CYCLES, at least 5), SOAK_ACCOUNTS
-# (default 1000), SOAK_SEED (default 1).
+# (default 1000), SOAK_SEED (default 1), SOAK_STORM=1: also, alongside, basic
+# auth on every scrape with a flood of wrong passwords (4 clients, bounded by
+# the soak's length), and every 10 s a storm of 5 SIGHUPs with the config
+# unchanged then one that switches between two configs (a changed rate).
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
@@ -52,14 +55,36 @@ python3 "$CONF" render "$CS_ROOT/config/demo.conf" "$T/soak.conf" --port "$PGPOR
 	--passfile "$PGDIR/reader.pass" --collectors "$(echo "$collectors" | sed 's/$/:1s/' | paste -sd,)"
 ncoll=$(echo "$collectors" | wc -l)
 
+STORM=${SOAK_STORM:-0}
 port=$(free_port)
 url=http://127.0.0.1:$port/metrics
+extra=""
+auth=""
+if [ "$STORM" = 1 ]; then
+	hash=$("$BUILD/bcrypt_hash" soakpass 10)
+	printf 'basic_auth_users:\n  soak: "%s"\n' "$hash" >"$T/web.yml"
+	extra="--web.config.file=$T/web.yml --web.enable-lifecycle"
+	auth="soak:soakpass"
+	python3 - "$T/soak.conf" "$T/soak-b.conf" <<'PY'
+import re, sys
+a = open(sys.argv[1]).read()
+b, n = re.subn(r'gross_margin\s*=\s*([0-9.]+)', lambda m: "gross_margin = %s" % (float(m.group(1)) * 0.99), a)
+if not n:
+    b = a.replace("reporting = {", "reporting = { gross_margin = 0.99;", 1)
+open(sys.argv[2], "w").write(b)
+PY
+	cmp -s "$T/soak.conf" "$T/soak-b.conf" && fail "storm setup: the second config equals the first"
+	cp "$T/soak.conf" "$T/soak-a.conf"
+fi
 # A crash leaves a core file in $T for the post-mortem.
 ulimit -c unlimited 2>/dev/null || true
 cd "$T"
-start_bg exporter "$BIN" --config.file "$T/soak.conf" --web.listen-address "127.0.0.1:$port"
+# shellcheck disable=SC2086
+start_bg exporter "$BIN" --config.file "$T/soak.conf" --web.listen-address "127.0.0.1:$port" $extra
 pid=$(cat "$T/exporter.pid")
-wait_http "http://127.0.0.1:$port/-/ready" 60 || fail "exporter not ready: $(tail -5 "$T/exporter.log")"
+CURL_AUTH=${auth:+-u $auth}
+ready_url="http://${auth:+$auth@}127.0.0.1:$port/-/ready"
+wait_http "$ready_url" 60 || fail "exporter not ready: $(tail -5 "$T/exporter.log")"
 
 # The scraper counts its failures in a file the loop appends to.
 : >"$T/scrape.fail"
@@ -72,14 +97,38 @@ start_bg scraper bash -c '
 		1) h="Accept-Encoding: gzip" ;;
 		2) h="Accept: application/openmetrics-text; version=1.0.0" ;;
 		esac
-		if ! curl -fsS --max-time 5 -H "$h" -o /dev/null "$1" 2>>"$2"; then
+		if ! curl -fsS --max-time 5 $4 -H "$h" -o /dev/null "$1" 2>>"$2"; then
 			echo "$(date -u +%FT%TZ) scrape $i failed" >>"$2"
 		fi
 		i=$((i + 1))
 		[ $((i % 10)) -ne 0 ] || echo "$i" >"$3"
 		sleep 0.1
-	done' scraper "$url" "$T/scrape.fail" "$T/scrape.count"
+	done' scraper "$url" "$T/scrape.fail" "$T/scrape.count" "$CURL_AUTH"
 
+if [ "$STORM" = 1 ]; then
+	: >"$T/flood.count"
+	for k in 1 2 3 4; do
+		start_bg "flood$k" bash -c '
+			n=0
+			while :; do
+				curl -s --max-time 5 -u "soak:wrong$RANDOM" -o /dev/null "$1" || true
+				n=$((n + 1))
+				[ $((n % 50)) -ne 0 ] || echo "$2 $n" >>"$3"
+				sleep 0.02
+			done' flood "$url" "$k" "$T/flood.count"
+	done
+	: >"$T/storm.count"
+	start_bg stormer bash -c '
+		i=0
+		while :; do
+			sleep 10
+			for _ in 1 2 3 4 5; do kill -HUP "$1"; sleep 0.05; done
+			if [ $((i % 2)) -eq 0 ]; then cp "$2/soak-b.conf" "$2/soak.conf"; else cp "$2/soak-a.conf" "$2/soak.conf"; fi
+			kill -HUP "$1"
+			i=$((i + 1))
+			echo "$((i * 6))" >"$2/storm.count"
+		done' stormer "$pid" "$T"
+fi
 # min_runs FILE: the fewest runs of any collector in an exposition
 min_runs() {
 	awk '/^cs_collector_runs_total\{/ { n++; if (min == "" || $2 < min) min = $2 } END { print (n ? min : 0), n + 0 }' "$1"
@@ -95,7 +144,8 @@ runs=0
 deadline=$((t0 + CYCLES * 5 + 120))
 while :; do
 	kill -0 "$pid" 2>/dev/null || fail "the exporter died after $runs cycles: $(tail -5 "$T/exporter.log")"
-	curl -fsS --max-time 5 "$url" >"$T/last.prom" 2>/dev/null || {
+	# shellcheck disable=SC2086
+	curl -fsS --max-time 5 $CURL_AUTH "$url" >"$T/last.prom" 2>/dev/null || {
 		sleep 1
 		continue
 	}
@@ -125,6 +175,10 @@ stop_pid() {
 	wait "$1" 2>/dev/null || true
 }
 stop_pid "$(cat "$T/scraper.pid")"
+if [ "$STORM" = 1 ]; then
+	stop_pid "$(cat "$T/stormer.pid")"
+	for k in 1 2 3 4; do stop_pid "$(cat "$T/flood$k.pid")"; done
+fi
 stop_pid "$pid"
 issues=$(grep -E 'level=(warn|error)' "$T/exporter.log" || true)
 scrape_fail=$(grep -c 'failed$' "$T/scrape.fail" || true)
@@ -149,6 +203,8 @@ Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cp
 | growth (kB), target < 1024 | $growth |
 | peak RSS, VmHWM (kB) | $hwm |
 | warnings and errors in the log | $(printf '%s' "$issues" | grep -c . || true) |
+| SIGHUPs sent (SOAK_STORM=1: 5 unchanged + 1 switching config, every 10 s) | $(cat "$T/storm.count" 2>/dev/null || echo 0) |
+| requests with a wrong password (SOAK_STORM=1, 4 clients) | $(awk '{ s[$1] = $2 } END { for (k in s) t += s[k]; print t + 0 }' "$T/flood.count" 2>/dev/null || echo 0)+ |
 
 RSS trace: $T/rss.tsv
 REPORT

@@ -75,7 +75,7 @@ for f in /usr/bin/cs_exporter /usr/share/man/man1/cs_exporter.1.gz /lib/systemd/
 	/etc/cs_exporter/cs_exporter.conf /usr/share/cs_exporter/rules/recording.yaml; do
 	[ -f "$root$f" ] || fail "$f not installed"
 done
-"$root/usr/bin/cs_exporter" --version | grep -q "^cs_exporter version ${want%-1} " ||
+"$root/usr/bin/cs_exporter" --version | grep -q "^cs_exporter, version ${want%-1} " ||
 	fail "installed binary: $("$root/usr/bin/cs_exporter" --version 2>&1)"
 "$root/usr/bin/cs_exporter" --config.check --config.file "$root/etc/cs_exporter/cs_exporter.conf" \
 	>"$T/check.out" 2>&1 || fail "--config.check on the packaged config: $(cat "$T/check.out")"
