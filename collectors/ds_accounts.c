@@ -2,7 +2,9 @@
  * accounts (CRM): one row per customer account. Columns: account_key,
  * billing_key, one per segment dimension (NULL: "unknown" in that dimension),
  * seats (NULL or 0: none), started_at, first_value_at (NULL: not reached),
- * name (optional; kept only when health is evaluated, for the at-risk list).
+ * name (optional; kept only when health is evaluated, for the at-risk list),
+ * renewal_at (optional: the contract's next renewal; NULL or no such column:
+ * none; health's renewal families and the at-risk list).
  *
  * Rejected: NULL key (null_key), seats not a whole number (bad_number) or
  * negative (negative_seats), malformed times (bad_time), a key seen before
@@ -24,11 +26,12 @@ enum {
 	COL_A_STARTED,
 	COL_A_VALUE,
 	COL_A_NAME,
+	COL_A_RENEWAL,
 };
 
 static const struct colspec cols_accounts[] = {
-    {"account_key", false}, {"billing_key", false},    {"seats", false},
-    {"started_at", false},  {"first_value_at", false}, {"name", true},
+    {"account_key", false},    {"billing_key", false}, {"seats", false},     {"started_at", false},
+    {"first_value_at", false}, {"name", true},	       {"renewal_at", true},
 };
 
 static void row_account(struct cs_stream *in, const char *const *v)
@@ -38,7 +41,7 @@ static void row_account(struct cs_stream *in, const char *const *v)
 	const char *key = col(in, v, COL_A_KEY);
 	const char *seats_s = col(in, v, COL_A_SEATS);
 	double seats = 0;
-	cs_time started, value;
+	cs_time started, value, renewal;
 
 	if (!key) {
 		reject(in, "null_key");
@@ -55,7 +58,8 @@ static void row_account(struct cs_stream *in, const char *const *v)
 		}
 	}
 	if (opt_time(col(in, v, COL_A_STARTED), &started) ||
-	    opt_time(col(in, v, COL_A_VALUE), &value)) {
+	    opt_time(col(in, v, COL_A_VALUE), &value) ||
+	    opt_time(col(in, v, COL_A_RENEWAL), &renewal)) {
 		reject(in, "bad_time");
 		return;
 	}
@@ -91,6 +95,7 @@ static void row_account(struct cs_stream *in, const char *const *v)
 	a->seats = (int64_t)seats;
 	a->started_at = started;
 	a->first_value_at = value;
+	a->renewal_at = renewal;
 	a->ttv_rejected = false;
 	a->seg = 0;
 	a->customer = -1;

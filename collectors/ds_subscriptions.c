@@ -11,6 +11,10 @@
  * null_value, bad_number, negative_amount, unknown_currency,
  * unknown_interval, bad_interval_count, negative_quantity, unknown_status,
  * bad_time, bad_validity (valid_to <= valid_from), amount_out_of_range.
+ *
+ * When revenue is due the fold also keeps payment risk (past_due MRR at t,
+ * each customer's last drop per window) and, with cohorts on, MRR at the
+ * cohort age instants: see struct cs_mrr.
  */
 #include "dataset.h"
 
@@ -53,7 +57,48 @@ void mrr_reserve(struct cs_data *d, size_t n)
 	memset(m->mrr + m->cap * m->ninstants, 0, (cap - m->cap) * m->ninstants * sizeof(*m->mrr));
 	for (size_t c = m->cap; c < cap; c++)
 		m->first_positive[c] = CS_TIME_OPEN;
+	if (m->risk) {
+		size_t nw = d->plan.nwindows;
+
+		m->past_due = xrealloc(m->past_due, cap * sizeof(*m->past_due));
+		m->last_drop = xrealloc(m->last_drop, (cap * nw + 1) * sizeof(*m->last_drop));
+		m->drop_past_due =
+		    xrealloc(m->drop_past_due, (cap * nw + 1) * sizeof(*m->drop_past_due));
+		for (size_t c = m->cap; c < cap; c++) {
+			m->past_due[c] = 0;
+			for (size_t w = 0; w < nw; w++) {
+				m->last_drop[c * nw + w] = CS_TIME_NONE;
+				m->drop_past_due[c * nw + w] = false;
+			}
+		}
+	}
 	m->cap = cap;
+}
+
+/* Payment risk (struct cs_mrr): past_due MRR at t, and per plan window the
+ * customer's last drop in (t - W, t] and whether only past_due rows ended
+ * there. Called for counting rows with a positive monthly amount. */
+static void fold_risk(struct cs_data *d, uint32_t c, enum cs_status status, double monthly,
+		      cs_time from, cs_time to)
+{
+	struct cs_mrr *m = &d->mrr;
+	size_t nw = d->plan.nwindows;
+	cs_time t = d->as_of;
+	bool past_due = status == SUB_PAST_DUE;
+
+	if (past_due && from <= t && t < to)
+		m->past_due[c] += monthly;
+	if (to > t)
+		return;
+	for (size_t w = 0; w < nw; w++) {
+		cs_time *last = &m->last_drop[(size_t)c * nw + w];
+		bool *pd = &m->drop_past_due[(size_t)c * nw + w];
+
+		if (to <= m->at[w] || to < *last)
+			continue;
+		*pd = to == *last ? *pd && past_due : past_due;
+		*last = to;
+	}
 }
 
 static void row_subscription(struct cs_stream *in, const char *const *v)
@@ -150,6 +195,8 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 	for (size_t k = 0; k < m->ninstants; k++)
 		if (from <= m->at[k] && m->at[k] < to)
 			m->mrr[c * m->ninstants + k] += monthly;
+	if (m->risk)
+		fold_risk(d, c, status, monthly, from, to);
 }
 
 const struct ds_contract ds_subscriptions = {

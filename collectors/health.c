@@ -20,7 +20,13 @@
 #include "emit.h"
 #include "kpi.h"
 
-enum band { BAND_GREEN, BAND_YELLOW, BAND_RED, BAND_UNKNOWN, BAND_COUNT };
+enum band {
+	BAND_GREEN = CS_BAND_GREEN,
+	BAND_YELLOW = CS_BAND_YELLOW,
+	BAND_RED = CS_BAND_RED,
+	BAND_UNKNOWN = CS_BAND_UNKNOWN,
+	BAND_COUNT = CS_BAND_UNSCORED, /* the bands a scored account can be in */
+};
 
 static const char *const band_names[BAND_COUNT] = {"green", "yellow", "red", "unknown"};
 
@@ -177,7 +183,8 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	struct family *at_risk = mset_family(
 	    out, "cs_at_risk_account_score", METRIC_GAUGE,
 	    "Health score of the lowest-scored accounts over all segments (bounded list, ties by "
-	    "account key); recomputed from the database each collector interval",
+	    "account key; renewal_at: the account's renewal date, empty when none); recomputed "
+	    "from the database each collector interval",
 	    NULL);
 
 	for (size_t b = 0; b + 1 < HEALTH_BUCKETS; b++)
@@ -216,8 +223,16 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	for (size_t k = 0; k < nlisted; k++) {
 		const struct cs_account *acc = &d->accounts[risk[k].account];
 
+		char renewal[40] = "";
+
+		/* infinity and -infinity are no date */
+		if (acc->renewal_at > CS_TIME_NONE + 1 && acc->renewal_at != CS_TIME_OPEN) {
+			cs_format_time(acc->renewal_at, renewal, sizeof(renewal));
+			renewal[10] = '\0'; /* "YYYY-MM-DD", UTC */
+		}
 		emit(at_risk, d, acc->seg, risk[k].score, "account", acc->key, "name",
-		     acc->name ? acc->name : "", "band", band_names[h[risk[k].account].band], NULL);
+		     acc->name ? acc->name : "", "band", band_names[h[risk[k].account].band],
+		     "renewal_at", renewal, NULL);
 	}
 	free(risk);
 	free(sums);
@@ -225,11 +240,76 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	free(buckets);
 }
 
-void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
+/* ------------------------------------------------------------------ */
+/* Renewals (SPEC section 6)                                           */
+
+/*
+ * An account is up for renewal within horizon H when t <= renewal_at < t + H;
+ * it is counted under its health band at t (unknown when not scored or
+ * without a defined component), with its billing customer's MRR at t. Every
+ * CRM account with a date counts, scored or not.
+ */
+static void emit_renewals(const struct cs_data *d, struct mset *out, const struct account_health *h)
 {
-	(void)col; /* the health model's windows are its own (cfg->health) */
+	const struct cs_renewals *r = &d->cfg->renewals;
+	size_t nseg = d->seg.n, nh = r->nhorizons, at_t = d->plan.nwindows;
+	size_t cells = nseg * nh * BAND_COUNT;
+	uint64_t *accounts = xcalloc(cells + 1, sizeof(*accounts));
+	double *mrr = xcalloc(cells + 1, sizeof(*mrr));
+	cs_time t = d->as_of;
+
+	for (size_t i = 0; i < d->naccounts; i++) {
+		const struct cs_account *acc = &d->accounts[i];
+		enum band band = h[i].scored ? h[i].band : BAND_UNKNOWN;
+		double m = 0;
+
+		if (acc->renewal_at == CS_TIME_NONE || acc->renewal_at < t || acc->seg >= nseg)
+			continue;
+		if (acc->customer >= 0 && (size_t)acc->customer < d->ncustomers)
+			m = customer_mrr(d, acc->customer, at_t);
+		for (size_t k = 0; k < nh; k++) {
+			size_t cell = ((size_t)acc->seg * nh + k) * BAND_COUNT + band;
+
+			if (acc->renewal_at - t >= r->horizons[k].seconds * CS_SECOND)
+				continue;
+			accounts[cell]++;
+			mrr[cell] += m;
+		}
+	}
+
+	struct family *fa = mset_family(
+	    out, "cs_renewal_accounts", METRIC_GAUGE,
+	    "Accounts up for renewal within the horizon (t <= renewal_at < t + horizon) by "
+	    "health band at t (unknown: not scored); recomputed from the database each "
+	    "collector interval",
+	    NULL);
+	struct family *fm = mset_family(
+	    out, "cs_renewal_mrr", METRIC_GAUGE,
+	    "MRR at t of the billing customers of accounts up for renewal within the horizon, "
+	    "by health band, in the reporting currency; recomputed from the database each "
+	    "collector interval",
+	    NULL);
+	for (uint32_t seg = 0; seg < nseg; seg++)
+		for (size_t k = 0; k < nh; k++)
+			for (size_t b = 0; b < BAND_COUNT; b++)
+				emit(fa, d, seg,
+				     (double)accounts[((size_t)seg * nh + k) * BAND_COUNT + b],
+				     "horizon", r->horizons[k].label, "band", band_names[b], NULL);
+	for (uint32_t seg = 0; seg < nseg; seg++)
+		for (size_t k = 0; k < nh; k++)
+			for (size_t b = 0; b < BAND_COUNT; b++)
+				emit(fm, d, seg, mrr[((size_t)seg * nh + k) * BAND_COUNT + b],
+				     "horizon", r->horizons[k].label, "band", band_names[b],
+				     "currency", d->cfg->currency, NULL);
+	free(mrr);
+	free(accounts);
+}
+
+/* Every account's score and band (h[i].scored false: not scored). */
+static struct account_health *score_all(const struct cs_data *d)
+{
 	size_t ncust = d->ncustomers;
-	size_t at_t = d->mrr.ninstants - 2, at_t0 = d->mrr.ninstants - 1;
+	size_t at_t = d->plan.nwindows, at_t0 = d->plan.nwindows + 1; /* struct cs_mrr */
 	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));
 
 	for (size_t i = 0; i < d->naccounts; i++) {
@@ -244,6 +324,24 @@ void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct 
 			score_account(d, &d->accounts[i], customer_mrr(d, c, at_t0),
 				      customer_mrr(d, c, at_t), &h[i]);
 	}
+	return h;
+}
+
+void health_bands(const struct cs_data *d, unsigned char *band)
+{
+	struct account_health *h = score_all(d);
+
+	for (size_t i = 0; i < d->naccounts; i++)
+		band[i] = h[i].scored ? (unsigned char)h[i].band : CS_BAND_UNSCORED;
+	free(h);
+}
+
+void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
+{
+	(void)col; /* the health model's windows are its own (cfg->health) */
+	struct account_health *h = score_all(d);
+
 	emit_health(d, out, h);
+	emit_renewals(d, out, h);
 	free(h);
 }

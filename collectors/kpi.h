@@ -33,4 +33,35 @@ void kpi_support(const struct cs_data *d, const struct cs_collector *c, struct m
 void kpi_outcomes(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_health(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 
+/* Health bands; unscored: an account not scored at t (no MRR > 0). */
+enum cs_band { CS_BAND_GREEN, CS_BAND_YELLOW, CS_BAND_RED, CS_BAND_UNKNOWN, CS_BAND_UNSCORED };
+#define CS_BANDS 5
+
+/* Every account's band at t: band[i] for d->accounts[i] (what kpi_health
+ * scores). */
+void health_bands(const struct cs_data *d, unsigned char *band);
+
+/*
+ * Health movement (SPEC section 6): cs_health_band_transitions_total, a
+ * counter the daemon keeps across evaluations. A struct cs_band_memory holds
+ * each scored account's band (by account key) from one successful health
+ * evaluation, its segment, and the cumulative transition counts per segment.
+ *
+ * kpi_health_movement is pure: from prev (the memory of the previous
+ * successful health evaluation; NULL: none, as after a start or under
+ * --once) and this evaluation's model, it writes the family to out (every
+ * pair from != to for every segment, counts since prev's start) and returns
+ * the memory that the next evaluation gets as prev (the caller owns it and
+ * frees prev when it keeps the new one). prev is ignored (counting starts
+ * again) when it was made for another health collector name or other
+ * segment dimensions (a reload that changed them).
+ */
+struct cs_band_memory;
+
+struct cs_band_memory *kpi_health_movement(const struct cs_data *d, const struct cs_collector *c,
+					   const struct cs_band_memory *prev, struct mset *out);
+void cs_band_memory_free(struct cs_band_memory *m);
+/* Accounts remembered (tests and logs). */
+size_t cs_band_memory_accounts(const struct cs_band_memory *m);
+
 #endif

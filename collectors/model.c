@@ -95,6 +95,15 @@ struct cs_data *cs_data_new(const struct cs_plan *plan)
 	d->mrr.at[nw] = d->as_of;
 	d->mrr.at[nw + 1] = d->as_of - cfg->health.billing_window * CS_SECOND;
 	d->mrr.ninstants = nw + 2;
+	if (cs_plan_has(plan, KIND_REVENUE)) {
+		d->mrr.risk = true;
+		/* cohort ages: the starts of the K months up to t's, oldest first */
+		size_t k = cfg->cohorts.months > 0 ? (size_t)cfg->cohorts.months : 0;
+		for (size_t j = 0; j < k; j++)
+			d->mrr.at[nw + 2 + j] = cs_month_start(d->as_of, (int)j + 1 - (int)k);
+		d->mrr.cohorts = k;
+		d->mrr.ninstants += k;
+	}
 	size_t nruns = cfg->noutcomes * nw;
 	if (nruns) {
 		d->outcomes = xcalloc(nruns, sizeof(*d->outcomes));
@@ -118,6 +127,9 @@ void cs_data_free(struct cs_data *d)
 	free(d->customers);
 	free(d->mrr.mrr);
 	free(d->mrr.first_positive);
+	free(d->mrr.past_due);
+	free(d->mrr.last_drop);
+	free(d->mrr.drop_past_due);
 	free(d->trials.n);
 	for (size_t i = 0; i < d->surveys.nanon; i++)
 		free(d->surveys.anon[i].v);

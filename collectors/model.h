@@ -101,6 +101,7 @@ struct cs_account {
 	int64_t seats;		/* NULL or 0: no seats (0) */
 	cs_time started_at;	/* CS_TIME_NONE when NULL */
 	cs_time first_value_at; /* CS_TIME_NONE: not reached */
+	cs_time renewal_at;	/* CS_TIME_NONE: no date (NULL or no column) */
 	bool ttv_rejected;	/* first_value_at < started_at: excluded from time to value */
 	uint32_t seg;		/* segment index */
 	int32_t customer;	/* index into customers, -1 when it names none or lost it */
@@ -121,13 +122,30 @@ struct cs_customer {
  * in the order they arrive, as a loop over stored rows would add them.
  *
  * Instants: k < plan.nwindows is t - W_k (window starts), k == nwindows
- * is t, k == nwindows + 1 is t minus health's billing window.
+ * is t, k == nwindows + 1 is t minus health's billing window, and when
+ * revenue is due with cohorts on, k == nwindows + 2 + j (j < cohorts) is
+ * the start of the month j + 1 - cohorts months from the month of t (the
+ * cohort age instants; the last is the start of t's month). Those cost
+ * 8 bytes per billing customer and cohort month during an evaluation.
+ *
+ * Payment risk (revenue only, SPEC section 6): the part of MRR at t from
+ * past_due rows, and per customer and plan window the instant of its last
+ * drop: the latest valid_to in (t - W, t] among counting rows with a
+ * positive monthly amount, and whether every such row ending exactly there
+ * is past_due. A row with valid_to in (t - W, t] starts before t, so rows
+ * arriving in any order settle both; when m0 > 0 and m1 = 0 that instant is
+ * where MRR last fell to 0 (a row covering it would end later, still by t).
  */
 struct cs_mrr {
 	size_t ninstants;
-	cs_time at[CS_PLAN_WINDOWS + 2];
+	cs_time at[CS_PLAN_WINDOWS + 2 + CS_MAX_COHORT_MONTHS];
+	size_t cohorts;		 /* cohort months with instants here (0: none) */
 	double *mrr;		 /* [customer * ninstants + k], monthly, reporting currency */
 	cs_time *first_positive; /* [customer]; CS_TIME_OPEN: none */
+	bool risk;		 /* the payment-risk sums below are kept (revenue is due) */
+	double *past_due;	 /* [customer]: MRR at t from past_due rows */
+	cs_time *last_drop;	 /* [customer * plan.nwindows + w]; CS_TIME_NONE: none */
+	bool *drop_past_due;	 /* [customer * plan.nwindows + w] */
 	size_t cap;		 /* customers the arrays hold; all of them once linked */
 	uint64_t rows;		 /* valid subscription rows */
 };

@@ -17,6 +17,7 @@
  * when every term is), and m1 with m0 through cs_cmp, so a change within a
  * relative 1e-9 is no movement.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,12 +41,17 @@ struct win_acc {
 	double amount[MV_COUNT];
 	uint64_t start;
 	uint64_t count[MV_COUNT];
+	double involuntary; /* the churn amount of involuntary churners */
+	uint64_t involuntary_count;
 };
 
 struct seg_acc {
 	double mrr1;
 	uint64_t end;
+	double past_due; /* part of mrr1 from past_due rows */
 };
+
+static void emit_cohorts(const struct cs_data *d, struct mset *out);
 
 void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
@@ -68,6 +74,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 		if (m1 > 0) {
 			sa[seg].mrr1 += m1;
 			sa[seg].end++;
+			sa[seg].past_due += mrr->risk ? mrr->past_due[c] : 0;
 		}
 		for (size_t w = 0; w < nw; w++) {
 			struct win_acc *a = &wa[seg * nw + w];
@@ -78,8 +85,17 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 				a->mrr0 += m0;
 				a->start++;
 				if (!(m1 > 0)) {
+					size_t k = c * d->plan.nwindows + wi[w];
+
 					mv = MV_CHURN;
 					amount = m0;
+					/* SPEC section 6: only past_due rows ended at the
+					 * last drop (struct cs_mrr) */
+					if (mrr->risk && mrr->last_drop[k] != CS_TIME_NONE &&
+					    mrr->drop_past_due[k]) {
+						a->involuntary += m0;
+						a->involuntary_count++;
+					}
 				} else if (cs_cmp(m1, m0) > 0) {
 					mv = MV_EXP;
 					amount = m1 - m0;
@@ -280,6 +296,196 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 		}
 	}
 
+	f = mset_family(out, "cs_mrr_past_due", METRIC_GAUGE,
+			"Part of MRR at t from subscription rows with status past_due, in the "
+			"reporting currency; recomputed every collector interval",
+			NULL);
+	for (uint32_t s = 0; s < ns; s++)
+		emit(f, d, s, sa[s].past_due, "currency", cur, NULL);
+
+	f = mset_family(out, "cs_mrr_involuntary_churn", METRIC_GAUGE,
+			"Churned MRR (m0) of churned customers whose MRR last fell to 0 when only "
+			"past_due rows ended; a part of the churn movement, not added to it; "
+			"recomputed every collector interval",
+			NULL);
+	for (uint32_t s = 0; s < ns; s++)
+		for (size_t w = 0; w < nw; w++)
+			emit(f, d, s, wa[s * nw + w].involuntary, "currency", cur, "window",
+			     col->windows[w].label, NULL);
+
+	f = mset_family(out, "cs_customers_involuntary_churned", METRIC_GAUGE,
+			"Churned customers whose MRR last fell to 0 when only past_due rows "
+			"ended (failed payments); a part of the churned count; recomputed every "
+			"collector interval",
+			NULL);
+	for (uint32_t s = 0; s < ns; s++)
+		for (size_t w = 0; w < nw; w++)
+			emit(f, d, s, (double)wa[s * nw + w].involuntary_count, "window",
+			     col->windows[w].label, NULL);
+
+	if (mrr->cohorts)
+		emit_cohorts(d, out);
+
 	free(sa);
 	free(wa);
+}
+
+/* ------------------------------------------------------------------ */
+/* Retention cohorts (SPEC section 6)                                  */
+
+/*
+ * Cohort i (0 .. K-1) is the month i - K from t's month; a customer is in it
+ * when its first positive start (struct cs_mrr) falls in that month. Age a
+ * of cohort i is the start of month i + a + 1 - K, instant nwindows + 2 + i
+ * + a of the fold, and exists for a <= K - 1 - i (that instant is at most
+ * the start of t's month, so at most t). The families carry the dimensions
+ * of cfg->cohorts; segments that agree on those are summed into one group.
+ */
+struct cohort_cell {
+	uint64_t retained;
+	double mrr;
+};
+
+static void cohort_sample(struct family *f, const struct cs_data *d, uint32_t rep, double value,
+			  const char *cohort, const char *age, const char *currency)
+{
+	const struct cs_cohorts *co = &d->cfg->cohorts;
+	const char *names[CS_MAX_DIMENSIONS + 3], *values[CS_MAX_DIMENSIONS + 3];
+	size_t n = 0;
+
+	for (size_t i = 0; i < co->ndims; i++, n++) {
+		names[n] = d->cfg->dims[co->dims[i]];
+		values[n] = d->seg.values[(size_t)rep * d->seg.ndims + co->dims[i]];
+	}
+	names[n] = "cohort";
+	values[n++] = cohort;
+	if (age) {
+		names[n] = "age_months";
+		values[n++] = age;
+	}
+	if (currency) {
+		names[n] = "currency";
+		values[n++] = currency;
+	}
+	family_add(f, n, names, values, value);
+}
+
+static void emit_cohorts(const struct cs_data *d, struct mset *out)
+{
+	const struct cs_mrr *mrr = &d->mrr;
+	const struct cs_cohorts *co = &d->cfg->cohorts;
+	size_t k = mrr->cohorts, ns = d->seg.n, nc = d->ncustomers, ng = 0;
+	size_t base = d->plan.nwindows + 2;
+	uint32_t *group = xcalloc(ns + 1, sizeof(*group)); /* segment -> group */
+	uint32_t *rep = xcalloc(ns + 1, sizeof(*rep));	   /* group -> its first segment */
+	cs_time start[CS_MAX_COHORT_MONTHS + 1];
+	char label[CS_MAX_COHORT_MONTHS][32], age[CS_MAX_COHORT_MONTHS][24];
+
+	for (uint32_t s = 0; s < ns; s++) {
+		size_t g = 0;
+
+		for (; g < ng; g++) {
+			size_t i = 0;
+
+			while (i < co->ndims &&
+			       !strcmp(d->seg.values[(size_t)s * d->seg.ndims + co->dims[i]],
+				       d->seg.values[(size_t)rep[g] * d->seg.ndims + co->dims[i]]))
+				i++;
+			if (i == co->ndims)
+				break;
+		}
+		if (g == ng)
+			rep[ng++] = s;
+		group[s] = (uint32_t)g;
+	}
+	for (size_t i = 0; i <= k; i++)
+		start[i] = cs_month_start(d->as_of, (int)i - (int)k);
+	for (size_t i = 0; i < k; i++) {
+		cs_format_time(start[i], label[i], sizeof(label[i]));
+		label[i][7] = '\0'; /* "2026-01" */
+		snprintf(age[i], sizeof(age[i]), "%zu", i);
+	}
+
+	uint64_t *customers = xcalloc(ng * k + 1, sizeof(*customers));
+	struct cohort_cell *cell = xcalloc(ng * k * k + 1, sizeof(*cell));
+	for (size_t c = 0; c < nc; c++) {
+		uint32_t seg = d->customers[c].seg;
+		cs_time first = mrr->first_positive[c];
+
+		if (seg >= ns || first < start[0] || first >= start[k])
+			continue;
+		size_t i = 0;
+		while (first >= start[i + 1])
+			i++;
+		size_t gi = group[seg] * k + i;
+		const double *mc = mrr->mrr + c * mrr->ninstants + base;
+
+		customers[gi]++;
+		for (size_t a = 0; a + i < k; a++) {
+			double m = mc[i + a];
+			if (m > 0) {
+				cell[gi * k + a].retained++;
+				cell[gi * k + a].mrr += m;
+			}
+		}
+	}
+
+	const char *cur = d->cfg->currency;
+	struct family *fc = mset_family(
+	    out, "cs_cohort_customers", METRIC_GAUGE,
+	    "Customers of a monthly cohort: billing customers whose first positive start "
+	    "(UTC calendar month) is the cohort month; recomputed every collector interval",
+	    NULL);
+	struct family *fr = mset_family(
+	    out, "cs_cohort_retained_customers", METRIC_GAUGE,
+	    "Customers of the cohort with MRR > 0 at the start of month cohort + age + 1; "
+	    "recomputed every collector interval",
+	    NULL);
+	struct family *fm = mset_family(
+	    out, "cs_cohort_mrr", METRIC_GAUGE,
+	    "MRR of the cohort's customers at the start of month cohort + age + 1, in the "
+	    "reporting currency; recomputed every collector interval",
+	    NULL);
+	struct family *fl = mset_family(
+	    out, "cs_cohort_logo_retention_ratio", METRIC_GAUGE,
+	    "Retained customers / customers of the cohort at that age; absent for an empty "
+	    "cohort; recomputed every collector interval",
+	    NULL);
+	struct family *fv =
+	    mset_family(out, "cs_cohort_revenue_retention_ratio", METRIC_GAUGE,
+			"Cohort MRR at that age / cohort MRR at age 0; absent when age-0 MRR is 0; "
+			"recomputed every collector interval",
+			NULL);
+	for (size_t g = 0; g < ng; g++)
+		for (size_t i = 0; i < k; i++)
+			cohort_sample(fc, d, rep[g], (double)customers[g * k + i], label[i], NULL,
+				      NULL);
+	for (size_t g = 0; g < ng; g++)
+		for (size_t i = 0; i < k; i++)
+			for (size_t a = 0; a + i < k; a++)
+				cohort_sample(fr, d, rep[g],
+					      (double)cell[(g * k + i) * k + a].retained, label[i],
+					      age[a], NULL);
+	for (size_t g = 0; g < ng; g++)
+		for (size_t i = 0; i < k; i++)
+			for (size_t a = 0; a + i < k; a++)
+				cohort_sample(fm, d, rep[g], cell[(g * k + i) * k + a].mrr,
+					      label[i], age[a], cur);
+	for (size_t g = 0; g < ng; g++) {
+		for (size_t i = 0; i < k; i++) {
+			uint64_t n = customers[g * k + i];
+			const struct cohort_cell *row = &cell[(g * k + i) * k];
+
+			for (size_t a = 0; n && a + i < k; a++)
+				cohort_sample(fl, d, rep[g], (double)row[a].retained / (double)n,
+					      label[i], age[a], NULL);
+			for (size_t a = 0; row[0].mrr > 0 && a + i < k; a++)
+				cohort_sample(fv, d, rep[g], row[a].mrr / row[0].mrr, label[i],
+					      age[a], NULL);
+		}
+	}
+	free(cell);
+	free(customers);
+	free(rep);
+	free(group);
 }

@@ -1090,6 +1090,60 @@ static bool load_health(struct loader *L, const config_setting_t *root)
 	return !L->failed;
 }
 
+/* cohorts = { months = K; dimensions = [...]; } (revenue's cohort families). */
+static bool load_cohorts(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = {"months", "dimensions", NULL};
+	struct cs_config *cfg = L->cfg;
+	struct cs_cohorts *co = &cfg->cohorts;
+	const config_setting_t *g = get_group(L, root, "cohorts", false, keys), *list;
+	long long months = co->months;
+
+	if (!g)
+		return !L->failed;
+	get_int(L, g, "months", false, 0, CS_MAX_COHORT_MONTHS, &months);
+	if (L->failed)
+		return false;
+	co->months = (int)months;
+	list = get_strings(L, g, "dimensions", false, CS_MAX_DIMENSIONS);
+	if (L->failed)
+		return false;
+	if (!list)
+		return true;
+	co->ndims = 0;
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *name = config_setting_get_string(e);
+		size_t k = 0;
+
+		while (k < cfg->ndims && strcmp(cfg->dims[k], name) != 0)
+			k++;
+		if (k == cfg->ndims)
+			return fail(L, e, "cohort dimension \"%s\" is not a segment dimension",
+				    name);
+		for (size_t j = 0; j < co->ndims; j++)
+			if (co->dims[j] == k)
+				return fail(L, e, "duplicate cohort dimension \"%s\"", name);
+		co->dims[co->ndims++] = k;
+	}
+	return true;
+}
+
+/* renewals = { horizons = ["30d", ...]; } (health's renewal families). */
+static bool load_renewals(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = {"horizons", NULL};
+	struct cs_renewals *r = &L->cfg->renewals;
+	const config_setting_t *g = get_group(L, root, "renewals", false, keys), *list;
+
+	if (!g)
+		return !L->failed;
+	list = get_strings(L, g, "horizons", false, CS_MAX_HORIZONS);
+	if (L->failed)
+		return false;
+	return !list || load_windows(L, list, "horizons", r->horizons, &r->nhorizons);
+}
+
 static bool parse_kind(const char *s, enum cs_kind *kind)
 {
 	for (int k = 0; k < KIND_COUNT; k++) {
@@ -1283,19 +1337,31 @@ static void set_defaults(struct cs_config *cfg)
 	h->red_below = 50;
 	h->green_from = 75;
 	h->at_risk = 10;
+
+	cfg->cohorts.months = 12;
+	cfg->renewals.nhorizons = 3;
+	for (size_t i = 0; i < 3; i++) {
+		cfg->renewals.horizons[i].seconds = (int64_t)(30 * (i + 1)) * 86400;
+		snprintf(cfg->renewals.horizons[i].label, sizeof(cfg->renewals.horizons[i].label),
+			 "%zud", 30 * (i + 1));
+	}
 }
 
 static bool load_root(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "sources",	"segments", "reporting",  "windows", "features", "datasets",
-	    "outcomes", "health",   "collectors", "web",     NULL,
+	    "sources", "segments", "reporting", "windows",    "features", "datasets", "outcomes",
+	    "health",  "cohorts",  "renewals",	"collectors", "web",	  NULL,
 	};
 	const config_setting_t *w;
 
 	if (!check_keys(L, root, keys) || !load_sources(L, root) || !load_segments(L, root) ||
 	    !load_reporting(L, root))
 		return false;
+	/* cohorts carry every segment dimension unless told otherwise */
+	L->cfg->cohorts.ndims = L->cfg->ndims;
+	for (size_t i = 0; i < L->cfg->ndims; i++)
+		L->cfg->cohorts.dims[i] = i;
 	w = get_strings(L, root, "windows", false, CS_MAX_WINDOWS);
 	if (L->failed)
 		return false;
@@ -1303,7 +1369,8 @@ static bool load_root(struct loader *L, const config_setting_t *root)
 		return false;
 	/* Collectors last: they check the datasets and outcomes they need. */
 	return load_features(L, root) && load_datasets(L, root) && load_outcomes(L, root) &&
-	       load_health(L, root) && load_collectors(L, root) && load_web(L, root);
+	       load_health(L, root) && load_cohorts(L, root) && load_renewals(L, root) &&
+	       load_collectors(L, root) && load_web(L, root);
 }
 
 /* The parsed tree written back by libconfig: includes expanded, comments

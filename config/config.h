@@ -20,10 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CS_MAX_WINDOWS	  16
-#define CS_MAX_DIMENSIONS 16
-#define CS_MAX_FEATURES	  64
-#define CS_MAX_PARAMS	  8
+#define CS_MAX_WINDOWS	     16
+#define CS_MAX_DIMENSIONS    16
+#define CS_MAX_FEATURES	     64
+#define CS_MAX_PARAMS	     8
+#define CS_MAX_COHORT_MONTHS 36
+#define CS_MAX_HORIZONS	     8
 
 /* A libpq source. The password is never stored inline in the file. */
 struct cs_source {
@@ -87,6 +89,19 @@ struct cs_health {
 	double red_below;    /* default 50 */
 	double green_from;   /* default 75 */
 	int at_risk;	     /* 0..100, default 10 */
+};
+
+/* Retention cohorts (revenue): the months complete before t's month. */
+struct cs_cohorts {
+	int months;			/* 0..CS_MAX_COHORT_MONTHS, default 12, 0: off */
+	size_t ndims;			/* dimensions the cohort families carry */
+	size_t dims[CS_MAX_DIMENSIONS]; /* indexes into cs_config.dims, in config order */
+};
+
+/* Renewal horizons (health): default 30d, 60d, 90d. */
+struct cs_renewals {
+	size_t nhorizons; /* 1..CS_MAX_HORIZONS */
+	struct cs_window horizons[CS_MAX_HORIZONS];
 };
 
 enum cs_kind {
@@ -154,6 +169,8 @@ struct cs_config {
 	struct cs_outcome *outcomes;
 
 	struct cs_health health;
+	struct cs_cohorts cohorts;
+	struct cs_renewals renewals;
 
 	size_t ncollectors;
 	struct cs_collector *collectors;

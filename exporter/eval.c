@@ -317,7 +317,8 @@ static bool needs(const struct cs_collector *c, const struct task *t)
 }
 
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
-	      struct pg_source *const *sources, cs_time as_of, struct eval_result *res)
+	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
+	      struct eval_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	for (int ds = 0; ds < DS_COUNT; ds++)
@@ -365,6 +366,18 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 		r->set = mset_new();
 		collector_kinds[r->c->kind].compute(d, r->c, r->set);
 		r->ok = true;
+		if (r->c->kind == KIND_HEALTH) {
+			/* the one family with memory: the previous health evaluation's bands */
+			struct cs_band_memory *next =
+			    kpi_health_movement(d, r->c, bands ? *bands : NULL, r->set);
+
+			if (bands) {
+				cs_band_memory_free(*bands);
+				*bands = next;
+			} else {
+				cs_band_memory_free(next);
+			}
+		}
 	}
 	res->rows = d->rows_read;
 	res->folded = d->seg.folded;
@@ -410,7 +423,7 @@ size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_sour
 
 	for (size_t i = 0; i < cfg->ncollectors; i++)
 		due[i] = &cfg->collectors[i];
-	eval_run(cfg, due, cfg->ncollectors, sources, as_of, &res);
+	eval_run(cfg, due, cfg->ncollectors, sources, as_of, NULL, &res);
 	for (size_t i = 0; i < res.n; i++) {
 		if (res.v[i].ok)
 			continue;

@@ -67,9 +67,18 @@ struct eval_result {
  * Evaluates the ndue collectors (of cfg, at most one per kind) at as_of.
  * sources is indexed like cfg->sources. res is always filled in; release it
  * with eval_result_release.
+ *
+ * bands is the daemon's memory of health bands between evaluations (health
+ * movement, collectors/kpi.h): *bands (NULL at start) is the previous
+ * successful health evaluation's, replaced by this one's when health is due
+ * and succeeds, kept otherwise; the caller frees it with
+ * cs_band_memory_free. bands NULL: no memory (--once, backfill steps), the
+ * transition counters are written as zeros.
  */
+struct cs_band_memory;
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
-	      struct pg_source *const *sources, cs_time as_of, struct eval_result *res);
+	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
+	      struct eval_result *res);
 void eval_result_release(struct eval_result *res);
 
 /*

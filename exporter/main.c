@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../collectors/kpi.h"
 #include "../collectors/model.h"
 #include "../config/config.h"
 #include "backfill.h"
@@ -63,6 +64,9 @@ struct app {
 	bool *failing;		/* [collector]: its last run failed */
 	struct sched *sched;
 	struct snapshot *snap;
+	/* Health bands of the last successful health evaluation (health
+	 * movement); kept across reloads, dropped with the process. */
+	struct cs_band_memory *bands;
 };
 
 static cs_time now_time(void)
@@ -84,7 +88,7 @@ static void evaluate(void *arg, const bool *due)
 		if (due[i])
 			list[n++] = &cfg->collectors[i];
 	struct eval_result res;
-	eval_run(cfg, list, n, a->sources, now_time(), &res);
+	eval_run(cfg, list, n, a->sources, now_time(), &a->bands, &res);
 	if (atomic_load(&a->stopping)) {
 		logx(LOG_DEBUG, "evaluation interrupted by a reload or stop, not published", NULL);
 		eval_result_release(&res);
@@ -646,6 +650,7 @@ int main(int argc, char **argv)
 	a.snap = snapshot_new();
 	int rc = f.once ? run_once(&a, &f) : serve(&a, &f);
 	snapshot_free(a.snap);
+	cs_band_memory_free(a.bands);
 	config_free(a.cfg);
 	pthread_mutex_destroy(&a.reload_lock);
 	pthread_mutex_destroy(&a.reload_seq_lock);

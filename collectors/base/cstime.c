@@ -179,3 +179,17 @@ void cs_format_time(cs_time t, char *dst, size_t len)
 	snprintf(dst, len, "%04lld-%02u-%02uT%02d:%02d:%02d%sZ", (long long)y, m, d,
 		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
 }
+
+cs_time cs_month_start(cs_time t, int months)
+{
+	int64_t days = t / CS_DAY;
+	int64_t y;
+	unsigned m, d;
+
+	if (t % CS_DAY < 0)
+		days--;
+	civil_from_days(days, &y, &m, &d);
+	int64_t index = y * 12 + (int64_t)m - 1 + months; /* months since year 0 */
+	int64_t ny = index >= 0 ? index / 12 : (index - 11) / 12;
+	return days_from_civil(ny, (unsigned)(index - ny * 12 + 1), 1) * CS_DAY;
+}

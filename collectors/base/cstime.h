@@ -22,4 +22,8 @@ int cs_parse_time(const char *s, cs_time *t);
 /* Formats t as RFC 3339 UTC ("2024-03-01T12:00:00Z", fraction when non-zero). */
 void cs_format_time(cs_time t, char *dst, size_t len);
 
+/* The instant at the start (00:00 UTC on the 1st) of the calendar month
+ * that is months (may be negative) after the month of t. */
+cs_time cs_month_start(cs_time t, int months);
+
 #endif

@@ -51,6 +51,17 @@ struct cs_config *fixture_config(const char *const *dims, size_t ndims)
 	cfg->health.green_from = 75;
 	cfg->health.at_risk = 10;
 
+	cfg->cohorts.months = 12;
+	cfg->cohorts.ndims = ndims;
+	for (size_t i = 0; i < ndims; i++)
+		cfg->cohorts.dims[i] = i;
+	cfg->renewals.nhorizons = 3;
+	for (size_t i = 0; i < 3; i++) {
+		cfg->renewals.horizons[i].seconds = (int64_t)(30 * (i + 1)) * 86400;
+		snprintf(cfg->renewals.horizons[i].label, sizeof(cfg->renewals.horizons[i].label),
+			 "%zud", 30 * (i + 1));
+	}
+
 	cfg->ncollectors = KIND_COUNT;
 	cfg->collectors = xcalloc(KIND_COUNT, sizeof(*cfg->collectors));
 	for (size_t k = 0; k < KIND_COUNT; k++) {

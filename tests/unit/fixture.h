@@ -35,7 +35,8 @@
  * dimensions, max_segments 500, reporting currency USD with one rate (EUR =
  * 1.1 USD), gross margin 1.0, windows "30d" and "90d", features "api" and
  * "reports", default health model (windows 30d/90d/30d/90d, weights
- * 40/25/15/20, usage target 0.8, bands 50/75, at_risk 10), no outcomes and
+ * 40/25/15/20, usage target 0.8, bands 50/75, at_risk 10), cohorts of 12
+ * months over every dimension, renewal horizons 30d/60d/90d, no outcomes and
  * one collector per kind (collectors[kind], named after the kind, with the
  * global windows). Tests may change any field afterwards; strings and arrays
  * are heap-allocated and released by fixture_free_config.

@@ -206,6 +206,12 @@ Test(config_good, minimal_takes_every_default)
 	cr_expect_float_eq(h->red_below, 50, 1e-12);
 	cr_expect_float_eq(h->green_from, 75, 1e-12);
 	cr_expect_eq(h->at_risk, 10);
+	cr_expect_eq(cfg->cohorts.months, 12);
+	cr_expect_eq(cfg->cohorts.ndims, 0, "every dimension: there are none");
+	cr_assert_eq(cfg->renewals.nhorizons, 3);
+	cr_expect_str_eq(cfg->renewals.horizons[0].label, "30d");
+	cr_expect_eq(cfg->renewals.horizons[1].seconds, 60 * 86400);
+	cr_expect_str_eq(cfg->renewals.horizons[2].label, "90d");
 
 	cr_assert_eq(cfg->noutcomes, 1);
 	cr_expect_eq(cfg->outcomes[0].direction, OUTCOME_AT_LEAST);
@@ -307,6 +313,15 @@ Test(config_good, full_reads_every_setting)
 	cr_expect_float_eq(h->red_below, 40, 1e-12);
 	cr_expect_float_eq(h->green_from, 40, 1e-12);
 	cr_expect_eq(h->at_risk, 0);
+
+	cr_expect_eq(cfg->cohorts.months, 36);
+	cr_assert_eq(cfg->cohorts.ndims, 2);
+	cr_expect_eq(cfg->cohorts.dims[0], 2, "_tier");
+	cr_expect_eq(cfg->cohorts.dims[1], 0, "plan");
+	cr_assert_eq(cfg->renewals.nhorizons, 2);
+	cr_expect_str_eq(cfg->renewals.horizons[0].label, "2w");
+	cr_expect_eq(cfg->renewals.horizons[0].seconds, 14 * 86400);
+	cr_expect_eq(cfg->renewals.horizons[1].seconds, 86400);
 
 	cr_assert_eq(cfg->ncollectors, 7);
 	c = collector_of(cfg, KIND_REVENUE);
@@ -426,6 +441,79 @@ static struct cs_config *load_query(const char *params, const char *sql, char *e
 	free(path);
 	buf_release(&b);
 	return cfg;
+}
+
+/* A minimal revenue config with a cohorts and renewals text of its own. */
+static struct cs_config *load_beyond(const char *text, char *err, size_t len)
+{
+	struct buf b = BUF_INIT;
+	struct cs_config *cfg;
+	char *path;
+
+	buf_addf(&b,
+		 "sources = ( { name = \"db\"; } );\n"
+		 "segments = { dimensions = [\"plan\", \"region\"]; };\n"
+		 "datasets = { accounts = { source = \"db\"; query = \"A\"; };\n"
+		 "  subscriptions = { source = \"db\"; query = \"S\"; }; };\n"
+		 "collectors = ( { kind = \"revenue\"; } );\n%s\n",
+		 text);
+	path = write_file("beyond.conf", b.data);
+	cfg = config_load(path, err, len);
+	free(path);
+	buf_release(&b);
+	return cfg;
+}
+
+Test(config_beyond, cohorts_and_renewals, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+	char err[512] = "";
+	struct cs_config *cfg = load_beyond("", err, sizeof(err));
+
+	cr_assert_not_null(cfg, "%s", err);
+	cr_expect_eq(cfg->cohorts.months, 12);
+	cr_assert_eq(cfg->cohorts.ndims, 2, "every segment dimension by default");
+	cr_expect_eq(cfg->cohorts.dims[1], 1);
+	config_free(cfg);
+
+	cfg = load_beyond("cohorts = { months = 0; dimensions = []; };", err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_expect_eq(cfg->cohorts.months, 0);
+	cr_expect_eq(cfg->cohorts.ndims, 0, "[]: one table over all accounts");
+	config_free(cfg);
+
+	cfg = load_beyond("renewals = { horizons = [\"1d\",\"2d\",\"3d\",\"4d\",\"5d\",\"6d\","
+			  "\"7d\",\"8d\"]; };",
+			  err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_expect_eq(cfg->renewals.nhorizons, 8);
+	config_free(cfg);
+
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+	    {"cohorts = { months = 37; };", "'months' must be between 0 and 36"},
+	    {"cohorts = { months = -1; };", "'months' must be between 0 and 36"},
+	    {"cohorts = { dimensions = [\"tier\"]; };",
+	     "cohort dimension \"tier\" is not a segment dimension"},
+	    {"cohorts = { dimensions = [\"plan\", \"plan\"]; };",
+	     "duplicate cohort dimension \"plan\""},
+	    {"cohorts = { weeks = 3; };", "weeks"},
+	    {"renewals = { horizons = []; };", "'horizons' must list at least one window"},
+	    {"renewals = { horizons = [\"1d\",\"2d\",\"3d\",\"4d\",\"5d\",\"6d\",\"7d\",\"8d\","
+	     "\"9d\"]; };",
+	     "at most 8"},
+	    {"renewals = { horizons = [\"30d\", \"720h\"]; };", "repeats"},
+	    {"renewals = { horizons = [\"soon\"]; };", "invalid duration"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cfg = load_beyond(bad[i].text, err, sizeof(err));
+		cr_expect_null(cfg, "%s should fail", bad[i].text);
+		cr_expect(strstr(err, bad[i].message) != NULL, "%s: got \"%s\"", bad[i].text, err);
+		cr_expect(strstr(err, "beyond.conf:6: ") != NULL, "%s: line 6 in \"%s\"",
+			  bad[i].text, err);
+		config_free(cfg);
+	}
 }
 
 Test(config_sql, placeholder_table, .init = make_tmpdir, .fini = remove_tmpdir)

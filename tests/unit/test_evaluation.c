@@ -120,6 +120,7 @@ Test(evaluation, plan_reads_the_union_of_windows_and_each_dataset_once)
 	cs_plan_add(&plan, &cfg->collectors[KIND_ADOPTION]);
 	cs_plan_add(&plan, &cfg->collectors[KIND_SUPPORT]); /* a second time: ignored */
 	cr_expect_eq(plan.nwindows, 4, "30d, 90d, 7d, 365d: got %zu", plan.nwindows);
+	/* cohorts need no `since`: subscriptions are read back to the first period */
 	cr_expect_eq(plan.history, 365 * 86400);
 	cr_expect_eq(plan.datasets, (1u << DS_ACCOUNTS) | (1u << DS_SUBSCRIPTIONS) |
 					(1u << DS_TICKETS) | (1u << DS_ACTIVITY));

@@ -76,10 +76,10 @@ static double band(const struct run *r, const char *plan, const char *b)
 static double at_risk(const struct run *r, const char *plan, const char *account, const char *name,
 		      const char *b, bool *found)
 {
-	return fixture_value(
-	    r->m, "cs_at_risk_account_score",
-	    (const char *const[]){"plan", plan, "account", account, "name", name, "band", b, NULL},
-	    found);
+	return fixture_value(r->m, "cs_at_risk_account_score",
+			     (const char *const[]){"plan", plan, "account", account, "name", name,
+						   "band", b, "renewal_at", "", NULL},
+			     found);
 }
 
 static double hist(const struct run *r, const char *sample, const char *plan, const char *le)

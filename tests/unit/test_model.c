@@ -254,17 +254,19 @@ Test(model_rejects, subscriptions)
 	cr_assert_eq(fixture_rejects(l.d, ds, "bad_time"), 1);
 	cr_assert_eq(fixture_rejects(l.d, ds, "bad_validity"), 2);
 	cs_data_link(l.d);
-	/* Instants: the 30d and 90d window starts, t, t - 90d (health billing). */
+	/* Instants: the 30d and 90d window starts, t, t - 90d (health billing),
+	 * then the 12 cohort month starts (revenue, cohorts on by default). */
 	const struct cs_mrr *m = &l.d->mrr;
 	cr_assert_eq(m->rows, 2);
 	cr_assert_eq(l.d->ncustomers, 2);
-	cr_assert_eq(m->ninstants, 4);
-	cr_assert_float_eq(m->mrr[0 * 4 + 2], 19.99, 1e-9);
-	cr_assert_float_eq(m->mrr[0 * 4 + 1], 19.99, 1e-9, "open-ended since 2024-01-01");
+	cr_assert_eq(m->ninstants, 4 + 12);
+	cr_assert_eq(m->at[4 + 11], fixture_time("2024-04-01"), "t's month starts at t");
+	cr_assert_float_eq(m->mrr[0 * 16 + 2], 19.99, 1e-9);
+	cr_assert_float_eq(m->mrr[0 * 16 + 1], 19.99, 1e-9, "open-ended since 2024-01-01");
 	cr_assert_eq(m->first_positive[0], fixture_time("2024-01-01"));
 	/* 5 cents × 3 / (12 × 2) in EUR, at 1.1 USD; past_due counts */
-	cr_assert_float_eq(m->mrr[1 * 4 + 2], 0.05 * 3 / 24 * 1.1, 1e-12);
-	cr_assert_eq(m->mrr[1 * 4 + 1], 0, "it starts after t - 90d");
+	cr_assert_float_eq(m->mrr[1 * 16 + 2], 0.05 * 3 / 24 * 1.1, 1e-12);
+	cr_assert_eq(m->mrr[1 * 16 + 1], 0, "it starts after t - 90d");
 	cr_assert_eq(m->first_positive[1], fixture_time("2024-02-01"));
 	loaded_free(&l);
 }
