@@ -13,12 +13,9 @@
 # band, and the "moved to red" panels must show it.
 #
 # SPEC section 6 families (cohorts, renewals, payment risk, band movement)
-# come from the exporter side of issue 15. Until it has landed, an exporter
-# that exposes none of them is tolerated with a loud SKIP line and their
-# panels are left out of the checks; REQUIRE_SECTION6=1 makes them mandatory.
-# ON MERGE of the exporter side: set REQUIRE_SECTION6 to 1 below (or delete
-# the gate).
-REQUIRE_SECTION6=${REQUIRE_SECTION6:-0}
+# are mandatory: an exporter that lacks one fails (REQUIRE_SECTION6=0 only
+# tolerates an exporter built before section 6, with a loud SKIP line).
+REQUIRE_SECTION6=${REQUIRE_SECTION6:-1}
 SECTION6="cs_cohort_customers cs_cohort_retained_customers cs_cohort_mrr
   cs_cohort_logo_retention_ratio cs_cohort_revenue_retention_ratio cs_renewal_accounts
   cs_renewal_mrr cs_mrr_past_due cs_mrr_involuntary_churn cs_customers_involuntary_churned

@@ -66,12 +66,10 @@ SEGMENT_CAP = 500
 # queries returned (rows, newest row), which this check's own SQL does not
 # replay; tests/integration/test_freshness.sh checks them by hand.
 # SPEC section 6 (cohorts, renewals, payment risk, band movement, the at-risk
-# list's renewal_at label) is computed always. While SECTION6_STRICT is False
-# a family the exporter does not expose at all is reported as "not exposed"
-# and not counted as a problem (the exporter side of issue 15 lands
-# separately); a family it does expose is compared in full. ON MERGE of the
-# exporter side: set SECTION6_STRICT = True (or pass --section6-strict).
-SECTION6_STRICT = False
+# list's renewal_at label) is computed always and compared in full; a family
+# the exporter does not expose is a problem. (SECTION6_STRICT = False would
+# only report it, for an exporter built before section 6.)
+SECTION6_STRICT = True
 SECTION6_FAMILIES = (
     "cs_cohort_customers", "cs_cohort_retained_customers", "cs_cohort_mrr",
     "cs_cohort_logo_retention_ratio", "cs_cohort_revenue_retention_ratio",
