@@ -15,15 +15,6 @@ pgctl() { runuser -u postgres -- "$BIN/pg_ctl" -D "$T/pg/data" "$@" >>"$T/pgctl.
 pg_stop() { pgctl stop -m fast -w; }
 # Same port as before, so the exporter's config stays valid.
 pg_start() { pgctl start -w -l "$T/pg/server.log" -o "-p $PGPORT -k $T/pg/sock"; }
-scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null; }
-metric() { scrape | value /dev/stdin "$1"; }
-wait_metric() { # series value seconds
-	for _ in $(seq 1 $(($3 * 10))); do
-		[ "$(metric "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # --- 1. stopped while idle, and started again --------------------------------
 tiny_conf "$T/cs.conf" 1s 'web = { stale_after = "10m"; };'

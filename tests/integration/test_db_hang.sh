@@ -16,15 +16,6 @@ backends() { # pids of the exporter's sessions, minus those listed in $1
 	pg_psql "$T/pg" -qAtX -d postgres -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'cs_exporter'" |
 		while read -r p; do case " $1 " in *" $p "*) ;; *) echo "$p" ;; esac; done
 }
-scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null; }
-metric() { scrape | value /dev/stdin "$1"; }
-wait_metric() { # series value seconds
-	for _ in $(seq 1 $(($3 * 10))); do
-		[ "$(metric "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 tiny_conf "$T/cs.conf" 2s 'web = { stale_after = "10m"; };'
 sed -i 's/interval = "2s";/interval = "2s"; timeout = "2s";/' "$T/cs.conf"

@@ -28,8 +28,6 @@ start_bg exporter "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.listen-a
 	--web.enable-lifecycle --log.level=debug
 pid=$(cat "$T/exporter.pid")
 wait_http "$base/-/ready" 20 || fail "not ready: $(tail -3 "$T/exporter.log")"
-scrape() { curl -fsS --max-time 5 "$base/metrics"; }
-metric() { scrape | value /dev/stdin "$1"; }
 runs() { metric 'cs_collector_runs_total{collector="revenue"}'; }
 
 # --- 1. 100 SIGHUPs, config unchanged (a comment added: still the same) -------

@@ -15,15 +15,7 @@ nice make -s -C "$CS_ROOT" SANITIZE=thread BUILD=build/tsan "build/tsan/cs_expor
 tiny_db
 tiny_conf "$T/cs.conf" 1s
 
-cd "$T"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" -keyout ca.key -out ca.crt >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile san.ext -out server.crt >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=prometheus" -keyout client.key -out client.csr >/dev/null 2>&1
-openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt >/dev/null 2>&1
-cd - >/dev/null
+make_certs "$T"
 web() { # password
 	cat >"$T/web.conf.new" <<WEB
 tls_server_config = {

@@ -14,17 +14,9 @@ echo "unused-password" >"$T/pg/reader.pass"
 tiny_conf "$T/cs.conf" 1h
 
 # --- certificates -----------------------------------------------------------
-cd "$T"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" \
-	-keyout ca.key -out ca.crt >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile san.ext -out server.crt >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=prometheus" -keyout client.key -out client.csr >/dev/null 2>&1
-openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt >/dev/null 2>&1
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rogue" -keyout rogue.key -out rogue.crt >/dev/null 2>&1
-cd - >/dev/null
+make_certs "$T"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rogue" -keyout "$T/rogue.key" \
+	-out "$T/rogue.crt" >/dev/null 2>&1 || fail "could not make the rogue certificate"
 
 hash=$("$BUILD/bcrypt_hash" 's3cret' 10)
 long72=$(printf 'p%.0s' $(seq 1 72))

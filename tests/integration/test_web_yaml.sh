@@ -13,15 +13,7 @@ mkdir -p "$T/pg"
 echo "unused-password" >"$T/pg/reader.pass"
 tiny_conf "$T/cs.conf" 1h
 
-cd "$T"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" -keyout ca.key -out ca.crt >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile san.ext -out server.crt >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=prometheus" -keyout client.key -out client.csr >/dev/null 2>&1
-openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt >/dev/null 2>&1
-cd - >/dev/null
+make_certs "$T"
 alice=$("$BUILD/bcrypt_hash" 'alice-pw' 4)
 bob=$("$BUILD/bcrypt_hash" 'bob-pw' 4)
 code() { curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.crt" "$@"; }

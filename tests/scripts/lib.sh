@@ -66,6 +66,26 @@ fail() {
 	exit 1
 }
 
+# make_certs DIR: a test CA (ca.crt, ca.key), a server certificate for
+# 127.0.0.1 (server.crt, server.key) and a client certificate (client.crt,
+# client.key, CN=prometheus), both signed by the CA, valid two days.
+make_certs() {
+	(
+		cd "$1" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" \
+			-keyout ca.key -out ca.crt >/dev/null 2>&1 &&
+			openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key \
+				-out server.csr >/dev/null 2>&1 &&
+			printf 'subjectAltName=IP:127.0.0.1\n' >san.ext &&
+			openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+				-extfile san.ext -out server.crt >/dev/null 2>&1 &&
+			openssl req -newkey rsa:2048 -nodes -subj "/CN=prometheus" -keyout client.key \
+				-out client.csr >/dev/null 2>&1 &&
+			openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+				-out client.crt >/dev/null 2>&1
+	) || fail "could not make test certificates in $1"
+}
+
 # free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
 	python3 -c 'import socket

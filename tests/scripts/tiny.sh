@@ -77,3 +77,16 @@ expect() { # file series expected
 	python3 -c "import sys; g=float('$got'); e=float('$3'); sys.exit(0 if abs(g-e) <= 1e-9*max(1,abs(e)) else 1)" ||
 		fail "$2 = $got, expected $3"
 }
+
+# scrape / metric SERIES / wait_metric SERIES VALUE SECONDS: the exporter
+# listening on 127.0.0.1:$port, its /metrics, one series' value, and waiting
+# until that value shows.
+scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null; }
+metric() { scrape | value /dev/stdin "$1"; }
+wait_metric() {
+	for _ in $(seq 1 $(($3 * 10))); do
+		[ "$(metric "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
