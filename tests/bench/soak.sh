@@ -123,7 +123,10 @@ if [ "$STORM" = 1 ]; then
 		while :; do
 			sleep 10
 			for _ in 1 2 3 4 5; do kill -HUP "$1"; sleep 0.05; done
-			if [ $((i % 2)) -eq 0 ]; then cp "$2/soak-b.conf" "$2/soak.conf"; else cp "$2/soak-a.conf" "$2/soak.conf"; fi
+			# Replaced by a rename, as an operator'"'"'s tools do: a reload still
+			# reading the file must never see half of it.
+			if [ $((i % 2)) -eq 0 ]; then next=b; else next=a; fi
+			cp "$2/soak-$next.conf" "$2/soak.conf.new" && mv "$2/soak.conf.new" "$2/soak.conf"
 			kill -HUP "$1"
 			i=$((i + 1))
 			echo "$((i * 6))" >"$2/storm.count"
