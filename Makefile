@@ -110,7 +110,8 @@ valgrind: deps
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [UNITDIR=...]
 #   PREFIX/bin/cs_exporter                       the binary
 #   PREFIX/share/man/man1/cs_exporter.1          the manual
-#   PREFIX/share/cs_exporter/                    everything under dashboards/ but generate.py:
+#   PREFIX/share/cs_exporter/                    everything under dashboards/, generate.py to render
+#                                                them for your config (generate.py --config FILE --out DIR):
 #                                                grafana/, provisioning/ (its dashboard provider's
 #                                                path set to PREFIX/share/cs_exporter/grafana),
 #                                                rules/, runbook.md, alertmanager.yml; example.conf;
@@ -130,9 +131,12 @@ install: $(BIN)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		exporter/cs_exporter.service >$(DESTDIR)$(UNITDIR)/cs_exporter.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cs_exporter.service
-	cd dashboards && find . -type f ! -name '*.py' ! -name '*~' | LC_ALL=C sort | while read -r f; do \
+	cd dashboards && find . -type f ! -name '*.py' ! -name '*~' ! -path '*/__pycache__/*' | LC_ALL=C sort | \
+		while read -r f; do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/cs_exporter/$$f" || exit 1; \
 	done
+	install -m 0755 dashboards/generate.py $(DESTDIR)$(PREFIX)/share/cs_exporter/generate.py
+	install -m 0644 dashboards/libconf.py $(DESTDIR)$(PREFIX)/share/cs_exporter/libconf.py
 	sed -i 's|^\( *path: \)/usr/local/share/cs_exporter/|\1$(PREFIX)/share/cs_exporter/|' \
 		$(DESTDIR)$(PREFIX)/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml
 	install -m 0644 config/example.conf $(DESTDIR)$(PREFIX)/share/cs_exporter/example.conf

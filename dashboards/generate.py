@@ -37,7 +37,10 @@ sys.dont_write_bytecode = True  # no __pycache__ next to the script
 
 import libconf  # noqa: E402
 
+# The checkout's example config; installed, the copy beside this file.
 DEFAULT_CONFIG = os.path.join(os.path.dirname(HERE), "config", "example.conf")
+if not os.path.exists(DEFAULT_CONFIG):
+    DEFAULT_CONFIG = os.path.join(HERE, "example.conf")
 SCHEMA_VERSION = 39
 TAGS = ["cs_exporter", "customer-success"]
 DS = {"type": "prometheus", "uid": "${datasource}"}

@@ -40,6 +40,9 @@ make -C "$root" --no-print-directory BUILD="$out/obj" CFLAGS="$flags" install \
 
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$stage/usr/bin/cs_exporter"
 gzip -9n "$stage/usr/share/man/man1/cs_exporter.1"
+# The dashboard generator is a data file here, run as `python3
+# /usr/share/cs_exporter/generate.py`: python3 is only suggested.
+chmod 0644 "$stage/usr/share/cs_exporter/generate.py"
 doc=$stage/usr/share/doc/$pkg
 install -d "$doc"
 install -m 0644 "$here/copyright" "$doc/copyright"

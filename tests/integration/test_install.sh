@@ -24,6 +24,16 @@ mode_is /usr/local/bin/cs_exporter 755
 mode_is /usr/local/share/man/man1/cs_exporter.1 644
 mode_is /etc/cs_exporter/cs_exporter.conf 644
 mode_is /usr/local/share/cs_exporter/example.conf 644
+mode_is /usr/local/share/cs_exporter/generate.py 755
+mode_is /usr/local/share/cs_exporter/libconf.py 644
+# The installed generator renders dashboards and rules for an operator's
+# config, from the installed files alone.
+cp "$CS_ROOT/tests/configs/good/dashboards_tier.conf" "$CS_ROOT/tests/configs/good/dashboards_tier.windows.inc" "$T/"
+(cd / && python3 "$root/usr/local/share/cs_exporter/generate.py" --config "$T/dashboards_tier.conf" \
+	--out "$T/rendered") >"$T/generate.log" 2>&1 || fail "installed generate.py failed: $(tail -3 "$T/generate.log")"
+ls "$T/rendered/grafana/"*.json >/dev/null 2>&1 || fail "installed generate.py wrote no dashboard"
+[ -f "$T/rendered/rules/recording.yaml" ] || fail "installed generate.py wrote no recording rules"
+grep -q currencyEUR "$T/rendered/grafana/"*.json || fail "rendered dashboards ignore the config's currency"
 for src in "$CS_ROOT"/config/recipes/*; do
 	rel=recipes/$(basename "$src")
 	mode_is "/usr/local/share/cs_exporter/$rel" 644
