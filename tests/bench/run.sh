@@ -4,7 +4,8 @@
 #
 #   BUILD=build TIER="S M L" tests/bench/run.sh
 #
-# Tiers: S 1,000 accounts, M 100,000, L 1,000,000 (default: all three). Each
+# Tiers: S 1,000 accounts, M 100,000, L 1,000,000 (default: all three), and
+# D 10,000 (the size of `make demo`, for the backfill target). Each
 # tier's demo data lives in its own private cluster, tests/out/bench/pg-<TIER>,
 # loaded once per (size, seed, generator version) and reused afterwards.
 # For each tier one table of four parts is printed (markdown, so that it can be
@@ -23,6 +24,9 @@
 #  3. Interference: the scrape p99 while a collector cycles back to back
 #     against the idle one of part 2.
 #  4. Footprint: RSS once idle, and start-up to the first served scrape.
+#  5. Backfill: `cs_exporter backfill` of BENCH_BACKFILL_STEPS daily steps
+#     (default 30; 3 in smoke mode) ending at the anchor, and a year of daily
+#     steps extrapolated from it (target on tier D: under 2 minutes).
 #
 # Targets are printed next to the figures, not asserted: the machine is shared
 # and the numbers are for people to read.
@@ -71,7 +75,8 @@ accounts_of() {
 	S) echo 1000 ;;
 	M) echo 100000 ;;
 	L) echo 1000000 ;;
-	*) fail "unknown tier \"$1\" (S, M or L)" ;;
+	D) echo 10000 ;;
+	*) fail "unknown tier \"$1\" (S, M, L or D)" ;;
 	esac
 }
 
@@ -484,6 +489,31 @@ part_serving() {
 	echo "| start-up to first served scrape (ms, median of 5) | $startup | ≤ 100 |"
 }
 
+# ---- part 5: backfill ------------------------------------------------------
+
+part_backfill() { # TIER
+	local steps=${BENCH_BACKFILL_STEPS:-30} to from t0 secs rss ok=yes
+	[ "$QUICK" = 1 ] && steps=${BENCH_BACKFILL_STEPS:-3}
+	to=${AS_OF%%T*}
+	from=$(date -u -d "$to - $((steps - 1)) days" +%Y-%m-%d)
+	render "$T/backfill.$1.conf"
+	t0=$(now_ns)
+	/usr/bin/time -f '%M' -o "$T/backfill.$1.rss" "$BIN" backfill --config.file "$T/backfill.$1.conf" \
+		--from "$from" --to "$to" --step 1d --output "$T/backfill.$1.om" \
+		--label job=cs_exporter --label instance=bench 2>"$T/backfill.$1.log" || ok=no
+	secs=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	rss=$(tail -1 "$T/backfill.$1.rss")
+	echo
+	echo "### 5. Backfill ($steps daily steps, $from to $to)"
+	echo
+	echo "| steps | s | s per step | a year of daily steps, extrapolated (s) | peak RSS MB | output MB | ok |"
+	echo "|---:|---:|---:|---:|---:|---:|---|"
+	echo "| $steps | $secs | $(ratio "$secs" "$steps" %.2f) | $(awk -v s="$secs" -v n="$steps" 'BEGIN { printf "%.0f", s / n * 365 }') |" \
+		"$(mb "$rss") | $(mb "$(($(stat -c %s "$T/backfill.$1.om" 2>/dev/null || echo 0) / 1024))") | $ok |"
+	echo
+	echo "Target on tier D (the 10,000-account demo): a year of daily steps in under 120 s."
+}
+
 # ---- main ------------------------------------------------------------------
 
 machine() {
@@ -525,6 +555,7 @@ for tier in $TIERS; do
 		machine
 		part_collection "$tier" "$accounts"
 		part_serving "$tier"
+		part_backfill "$tier"
 	} > >(tee "$OUT/results-$tier.md")
 	"$CS_SCRIPTS/pg.sh" stop "$PGDIR"
 	_cs_clusters=$(echo " $_cs_clusters " | sed "s| $PGDIR | |")

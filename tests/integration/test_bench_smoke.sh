@@ -14,7 +14,8 @@ BENCH_QUICK=1 TIER=S BUILD=$BUILD bash "$CS_ROOT/tests/bench/run.sh" >"$T/bench.
 	fail "run.sh failed: $(tail -5 "$T/bench.err")"
 cat "$T/bench.out"
 
-for h in '## Tier S: 1000 accounts' '### 1. Collection' '### 2. Scrapes' '### 3. Interference' '### 4. Footprint'; do
+for h in '## Tier S: 1000 accounts' '### 1. Collection' '### 2. Scrapes' '### 3. Interference' '### 4. Footprint' \
+	'### 5. Backfill'; do
 	grep -qF "$h" "$T/bench.out" || fail "no \"$h\" in the output"
 done
 # Every collector of the demo config got a row, and every cycle succeeded.
@@ -44,4 +45,6 @@ grep -Eq '^\| health cycling every 1 s .*\| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| 0 \|
 grep -Eq '^\| start-up to first served scrape \(ms, median of 5\) \| [0-9.]+ \|' "$T/bench.out" ||
 	fail "no start-up time"
 grep -Eq '^\| RSS idle, .* \| [0-9.]+ \|' "$T/bench.out" || fail "no idle RSS"
+grep -Eq '^\| 3 \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| yes \|$' "$T/bench.out" ||
+	fail "no backfill figures"
 echo ok
