@@ -11,6 +11,11 @@ static const char *const kind_names[KIND_COUNT] = {
     "revenue", "trials", "surveys", "adoption", "support", "outcomes", "health",
 };
 
+const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS] = {
+    "billing_key", "amount_minor", "currency",	 "interval_unit", "interval_count",
+    "quantity",	   "status",	   "valid_from", "valid_to",
+};
+
 struct cs_config *fixture_config(const char *const *dims, size_t ndims)
 {
 	struct cs_config *cfg = xcalloc(1, sizeof(*cfg));

@@ -60,6 +60,11 @@ struct cs_data *fixture_data(const struct cs_config *cfg, enum cs_kind kind, cs_
 /* Parses a time like cs_parse_time; aborts the test when malformed. */
 cs_time fixture_time(const char *s);
 
+/* The subscriptions dataset's columns in contract order (SPEC section 2),
+ * for tests whose rows follow it. */
+#define FIXTURE_NSUBSCRIPTION_COLS 9
+extern const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS];
+
 /*
  * Feeds nrows rows of ncols text values (row-major, NULL = SQL NULL) through
  * cs_data_begin / cs_data_row / cs_data_end (one stream). Activity rows are fed in the

@@ -14,9 +14,6 @@
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",
 				    "seats",	   "started_at",  "first_value_at"};
-static const char *const scols[] = {"billing_key",   "amount_minor",   "currency",
-				    "interval_unit", "interval_count", "quantity",
-				    "status",	     "valid_from",     "valid_to"};
 
 #define SUB(b, cents, status, from, to) b, cents, "USD", "month", "1", "1", status, from, to
 
@@ -38,7 +35,7 @@ static void revenue(struct run *r, const char *as_of, const char *const *subs, s
 		r->cfg = fixture_config(dims, 1);
 	r->d = fixture_data(r->cfg, KIND_REVENUE, fixture_time(as_of));
 	fixture_load(r->d, DS_ACCOUNTS, acols, 6, accounts_p, 3);
-	fixture_load(r->d, DS_SUBSCRIPTIONS, scols, 9, subs, nsubs);
+	fixture_load(r->d, DS_SUBSCRIPTIONS, fixture_subscription_cols, 9, subs, nsubs);
 	cs_data_link(r->d);
 	r->m = mset_new();
 	kpi_revenue(r->d, &r->cfg->collectors[KIND_REVENUE], r->m);
@@ -309,7 +306,7 @@ Test(beyond_edges, cohorts_without_dimensions)
 		r.cfg->cohorts.ndims = (size_t)variant; /* [] or ["plan"] */
 		r.d = fixture_data(r.cfg, KIND_REVENUE, fixture_time("2026-04-15"));
 		fixture_load(r.d, DS_ACCOUNTS, acols2, 7, accounts, 2);
-		fixture_load(r.d, DS_SUBSCRIPTIONS, scols, 9, subs, 3);
+		fixture_load(r.d, DS_SUBSCRIPTIONS, fixture_subscription_cols, 9, subs, 3);
 		cs_data_link(r.d);
 		r.m = mset_new();
 		kpi_revenue(r.d, &r.cfg->collectors[KIND_REVENUE], r.m);
@@ -359,7 +356,7 @@ static void health(struct run *r, const char *as_of, bool with_revenue, const ch
 	cs_plan_add(&plan, &r->cfg->collectors[KIND_HEALTH]);
 	r->d = cs_data_new(&plan);
 	fixture_load(r->d, DS_ACCOUNTS, hacols, 8, accounts, naccounts);
-	fixture_load(r->d, DS_SUBSCRIPTIONS, scols, 9, subs, nsubs);
+	fixture_load(r->d, DS_SUBSCRIPTIONS, fixture_subscription_cols, 9, subs, nsubs);
 	fixture_load(r->d, DS_SURVEYS, survey_cols, 5, NULL, 0);
 	fixture_load(r->d, DS_ACTIVITY, activity_cols, 4, NULL, 0);
 	fixture_load(r->d, DS_TICKETS, ticket_cols, 4, NULL, 0);

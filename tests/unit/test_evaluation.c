@@ -17,9 +17,6 @@ static const char *const arows[] = {
     "a1", "b1", "pro",	 "5", "2024-03-20", NULL, /* */
     "a2", "b2", "basic", "3", "2023-01-01", "2023-02-01",
 };
-static const char *const scols[] = {"billing_key",   "amount_minor",   "currency",
-				    "interval_unit", "interval_count", "quantity",
-				    "status",	     "valid_from",     "valid_to"};
 static const char *const srows[] = {
     "b1",
     "10000",
@@ -88,7 +85,7 @@ static struct cs_data *evaluate(const struct cs_config *cfg, const enum cs_kind 
 	struct cs_data *d = cs_data_new(&plan);
 	fixture_load(d, DS_ACCOUNTS, acols, 6, arows, 2);
 	if (plan.datasets & (1u << DS_SUBSCRIPTIONS))
-		fixture_load(d, DS_SUBSCRIPTIONS, scols, 9, srows, 3);
+		fixture_load(d, DS_SUBSCRIPTIONS, fixture_subscription_cols, 9, srows, 3);
 	if (plan.datasets & (1u << DS_TICKETS))
 		fixture_load(d, DS_TICKETS, tcols, 4, trows, 3);
 	if (plan.datasets & (1u << DS_ACTIVITY))

@@ -10,10 +10,6 @@ static const char *const dims2[] = {"plan", "region"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",	    "region",
 				    "seats",	   "started_at",  "first_value_at", "name"};
 #define NACOLS 8
-static const char *const scols[] = {"billing_key",   "amount_minor",   "currency",
-				    "interval_unit", "interval_count", "quantity",
-				    "status",	     "valid_from",     "valid_to"};
-#define NSCOLS 9
 
 Test(freshness, newest_valid_row_per_dataset)
 {
@@ -56,7 +52,8 @@ Test(freshness, newest_valid_row_per_dataset)
 	    "2026-05-20",
 	    NULL,
 	};
-	fixture_load(d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows, 3);
+	fixture_load(d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows, 3);
 	cr_assert(d->read[DS_ACCOUNTS]);
 	cr_assert(d->read[DS_SUBSCRIPTIONS]);
 	cr_assert_not(d->read[DS_TICKETS]);
@@ -129,7 +126,8 @@ Test(bounds, monthly_amount_beyond_bound_is_rejected)
 	    "2026-01-01",
 	    NULL,
 	};
-	fixture_load(d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows, 4);
+	fixture_load(d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows, 4);
 	cr_assert_eq(fixture_rejects(d, "subscriptions", "amount_out_of_range"), 2);
 	cs_data_link(d);
 	struct mset *m = mset_new();

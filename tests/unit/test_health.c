@@ -7,9 +7,6 @@
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key",    "plan", "seats",
 				    "started_at",  "first_value_at", "name"};
-static const char *const subcols[] = {"billing_key",   "amount_minor",	 "currency",
-				      "interval_unit", "interval_count", "quantity",
-				      "status",	       "valid_from",	 "valid_to"};
 static const char *const scols[] = {"account_key", "respondent_key", "type", "score",
 				    "responded_at"};
 static const char *const xcols[] = {"account_key", "user_key", "feature", "last_active_at"};
@@ -42,7 +39,8 @@ static void run_health(struct run *r, struct cs_config *cfg, const struct health
 	r->cfg = cfg;
 	r->d = fixture_data(cfg, KIND_HEALTH, fixture_time(AS_OF));
 	fixture_load(r->d, DS_ACCOUNTS, acols, 7, in->accounts.v, in->accounts.n / 7);
-	fixture_load(r->d, DS_SUBSCRIPTIONS, subcols, 9, in->subs.v, in->subs.n / 9);
+	fixture_load(r->d, DS_SUBSCRIPTIONS, fixture_subscription_cols, 9, in->subs.v,
+		     in->subs.n / 9);
 	fixture_load(r->d, DS_SURVEYS, scols, 5, in->surveys.v, in->surveys.n / 5);
 	fixture_load(r->d, DS_ACTIVITY, xcols, 4, in->activity.v, in->activity.n / 4);
 	fixture_load(r->d, DS_TICKETS, tcols, 4, in->tickets.v, in->tickets.n / 4);

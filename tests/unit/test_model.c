@@ -10,10 +10,6 @@ static const char *const dims2[] = {"plan", "region"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",	    "region",
 				    "seats",	   "started_at",  "first_value_at", "name"};
 #define NACOLS 8
-static const char *const scols[] = {"billing_key",   "amount_minor",   "currency",
-				    "interval_unit", "interval_count", "quantity",
-				    "status",	     "valid_from",     "valid_to"};
-#define NSCOLS 9
 
 /* ------------------------------------------------------------ time */
 
@@ -240,7 +236,8 @@ Test(model_rejects, subscriptions)
 	};
 	struct loaded l;
 	load_accounts(&l, KIND_REVENUE, base_accounts, 2);
-	fixture_load(l.d, DS_SUBSCRIPTIONS, scols, NSCOLS, rows, 15);
+	fixture_load(l.d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     rows, 15);
 	const char *ds = "subscriptions";
 	cr_assert_eq(fixture_rejects(l.d, ds, "null_key"), 1);
 	cr_assert_eq(fixture_rejects(l.d, ds, "bad_number"), 1);
@@ -490,7 +487,8 @@ Test(model_join, duplicate_billing_key_lowest_account_wins)
 	};
 	struct loaded l;
 	load_accounts(&l, KIND_HEALTH, arows, 3);
-	fixture_load(l.d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows, 1);
+	fixture_load(l.d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows, 1);
 	fixture_load(l.d, DS_TICKETS, kcols, 4, krows, 2);
 	cs_data_link(l.d);
 
@@ -546,7 +544,8 @@ Test(model_join, unknown_segment_only_when_a_fact_falls_there)
 	};
 	struct loaded l;
 	load_accounts(&l, KIND_REVENUE, base_accounts, 2);
-	fixture_load(l.d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows_known, 1);
+	fixture_load(l.d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows_known, 1);
 	cs_data_link(l.d);
 	cr_assert_eq(l.d->seg.n, 2);
 	for (uint32_t s = 0; s < l.d->seg.n; s++)
@@ -554,7 +553,8 @@ Test(model_join, unknown_segment_only_when_a_fact_falls_there)
 	loaded_free(&l);
 
 	load_accounts(&l, KIND_REVENUE, base_accounts, 2);
-	fixture_load(l.d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows_orphan, 2);
+	fixture_load(l.d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows_orphan, 2);
 	cs_data_link(l.d);
 	cr_assert_eq(l.d->seg.n, 3);
 	cr_assert_eq(l.d->customers[1].account, CS_NO_ACCOUNT);
@@ -577,7 +577,8 @@ Test(model_join, all_null_dimensions_share_the_unknown_segment)
 	};
 	struct loaded l;
 	load_accounts(&l, KIND_REVENUE, arows, 2);
-	fixture_load(l.d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows, 2);
+	fixture_load(l.d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows, 2);
 	cs_data_link(l.d);
 	cr_assert_eq(l.d->seg.n, 2);
 	cr_assert_eq(l.d->customers[0].seg, l.d->customers[1].seg);

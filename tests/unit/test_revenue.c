@@ -11,11 +11,7 @@
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",
 				    "seats",	   "started_at",  "first_value_at"};
-static const char *const scols[] = {"billing_key",   "amount_minor",   "currency",
-				    "interval_unit", "interval_count", "quantity",
-				    "status",	     "valid_from",     "valid_to"};
-#define NSCOLS 9
-#define AS_OF  "2024-04-01"
+#define AS_OF "2024-04-01"
 
 struct rev {
 	struct cs_config *cfg;
@@ -31,7 +27,8 @@ static void rev_run(struct rev *r, const char *const *arows, size_t naccounts,
 		r->cfg = fixture_config(dims, 1);
 	r->d = fixture_data(r->cfg, KIND_REVENUE, fixture_time(AS_OF));
 	fixture_load(r->d, DS_ACCOUNTS, acols, 6, arows, naccounts);
-	fixture_load(r->d, DS_SUBSCRIPTIONS, scols, NSCOLS, srows, nsubs);
+	fixture_load(r->d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows, nsubs);
 	cs_data_link(r->d);
 	r->m = mset_new();
 	kpi_revenue(r->d, &r->cfg->collectors[KIND_REVENUE], r->m);
@@ -331,7 +328,7 @@ Test(revenue_vectors, arpa)
 Test(revenue_vectors, customer_lifetime_value)
 {
 	const char *arows[20 * 6];
-	const char *subs[20 * NSCOLS];
+	const char *subs[20 * FIXTURE_NSUBSCRIPTION_COLS];
 	char keys[20][2][8];
 	for (int i = 0; i < 20; i++) {
 		snprintf(keys[i][0], 8, "a%02d", i);
@@ -339,9 +336,10 @@ Test(revenue_vectors, customer_lifetime_value)
 		const char *a[6] = {keys[i][0], keys[i][1], "p", NULL, NULL, NULL};
 		memcpy(arows + i * 6, a, sizeof(a));
 		/* one of the 20 customers leaves inside both windows */
-		const char *s[NSCOLS] = {USD_MONTH(keys[i][1], i == 0 ? "70000" : "10000",
-						   "2023-01-01", i == 0 ? "2024-03-20" : NULL)};
-		memcpy(subs + i * NSCOLS, s, sizeof(s));
+		const char *s[FIXTURE_NSUBSCRIPTION_COLS] = {
+		    USD_MONTH(keys[i][1], i == 0 ? "70000" : "10000", "2023-01-01",
+			      i == 0 ? "2024-03-20" : NULL)};
+		memcpy(subs + i * FIXTURE_NSUBSCRIPTION_COLS, s, sizeof(s));
 	}
 	struct rev r = {0};
 	rev_run(&r, arows, 20, subs, 20);
@@ -476,7 +474,7 @@ Test(revenue_property, identity_and_classes_on_random_histories)
 
 		struct prow prows[200];
 		char text[200][4][32];
-		const char *srows[200 * NSCOLS];
+		const char *srows[200 * FIXTURE_NSUBSCRIPTION_COLS];
 		size_t n = 0;
 		for (int c = 0; c < ncust; c++) {
 			int64_t day = rnd(-300, 10);
@@ -499,11 +497,11 @@ Test(revenue_property, identity_and_classes_on_random_histories)
 				snprintf(text[n][1], 32, "%lld", (long long)qty);
 				cs_format_time(t + p->from * CS_DAY, text[n][2], 32);
 				cs_format_time(last ? 0 : t + p->to * CS_DAY, text[n][3], 32);
-				const char *row[NSCOLS] = {
+				const char *row[FIXTURE_NSUBSCRIPTION_COLS] = {
 				    keys[c][1],	  text[n][0], "USD",
 				    "month",	  "1",	      text[n][1],
 				    statuses[st], text[n][2], last ? NULL : text[n][3]};
-				memcpy(srows + n * NSCOLS, row, sizeof(row));
+				memcpy(srows + n * FIXTURE_NSUBSCRIPTION_COLS, row, sizeof(row));
 				n++;
 				/* sometimes overlap the next row instead of abutting it */
 				day += rnd(0, 4) == 0 ? len / 2 : len;
