@@ -38,8 +38,22 @@ struct user_run {
 	cs_time flatest[CS_MAX_FEATURES];
 };
 
+/* An activity row as a backfill remembers it (ds_activity.c): strings
+ * interned in the memory's table, so equal keys are equal pointers. */
+struct act_row {
+	const char *account, *user, *feature; /* feature NULL: any */
+	cs_time at;
+};
+
 struct cs_data_private {
 	struct arena arena;
+
+	/* A backfill's activity memory (cs_data_remember_activity), and the
+	 * rows of this evaluation's slice of the activity query. */
+	struct cs_activity_memory *amem;
+	cs_time slice_from;
+	struct act_row *slice;
+	size_t nslice, capslice;
 
 	bool accounts_done;
 	struct strtab accounts; /* account key -> account index, -1: rejected */

@@ -95,25 +95,14 @@ static void keep_key(char **dst, size_t *cap, const char *s)
 	memcpy(*dst, s, n);
 }
 
-static void row_activity(struct cs_stream *in, const char *const *v)
+/* Folds one valid row (at parsed); rows must come grouped by user. */
+static void fold_row(struct cs_stream *in, const char *key, const char *user, const char *feat,
+		     cs_time at)
 {
 	struct cs_data *d = in->d;
 	struct user_run *u = &in->user;
-	const char *key = col(in, v, COL_Y_ACCOUNT);
-	const char *user = col(in, v, COL_Y_USER);
-	cs_time at;
 	int order = 1;
 
-	u->row++;
-	if (!key) {
-		reject(in, "null_key");
-		return;
-	}
-	if (!need(in, user))
-		return;
-	if (!need_time(in, col(in, v, COL_Y_AT), &at))
-		return;
-	seen(in, at);
 	if (u->have_keys) {
 		order = strcmp(key, u->account_key);
 		if (order == 0)
@@ -141,7 +130,6 @@ static void row_activity(struct cs_stream *in, const char *const *v)
 	if (at > u->latest)
 		u->latest = at;
 
-	const char *feat = col(in, v, COL_Y_FEATURE);
 	for (size_t i = 0; feat && i < d->cfg->nfeatures; i++) {
 		if (!strcmp(feat, d->cfg->features[i])) {
 			uint64_t bit = UINT64_C(1) << i;
@@ -152,6 +140,31 @@ static void row_activity(struct cs_stream *in, const char *const *v)
 			break;
 		}
 	}
+}
+
+static void slice_row(struct cs_stream *in, const char *const *v);
+
+static void row_activity(struct cs_stream *in, const char *const *v)
+{
+	const char *key = col(in, v, COL_Y_ACCOUNT);
+	const char *user = col(in, v, COL_Y_USER);
+	cs_time at;
+
+	in->user.row++;
+	if (in->d->priv->amem) {
+		slice_row(in, v);
+		return;
+	}
+	if (!key) {
+		reject(in, "null_key");
+		return;
+	}
+	if (!need(in, user))
+		return;
+	if (!need_time(in, col(in, v, COL_Y_AT), &at))
+		return;
+	seen(in, at);
+	fold_row(in, key, user, col(in, v, COL_Y_FEATURE), at);
 }
 
 /*
@@ -211,3 +224,244 @@ const struct ds_contract ds_activity = {
     .close = activity_close,
     .query = activity_query,
 };
+
+/* ---- a backfill's memory (model.h) ----------------------------------------- */
+
+struct cs_activity_memory {
+	struct arena arena;
+	struct strtab names;  /* account, user and feature strings, interned */
+	struct act_row *rows; /* by (account, user) in byte order */
+	size_t n, cap;
+	cs_time upto; /* as_of of the last slice merged, CS_TIME_NONE: none */
+};
+
+struct cs_activity_memory *cs_activity_memory_new(void)
+{
+	struct cs_activity_memory *m = xcalloc(1, sizeof(*m));
+	m->upto = CS_TIME_NONE;
+	return m;
+}
+
+void cs_activity_memory_free(struct cs_activity_memory *m)
+{
+	if (!m)
+		return;
+	free(m->rows);
+	strtab_release(&m->names);
+	arena_release(&m->arena);
+	free(m);
+}
+
+static const char *intern(struct cs_activity_memory *m, const char *s)
+{
+	bool added;
+	return s ? strtab_put(&m->names, &m->arena, s, &added)->key : NULL;
+}
+
+static cs_time data_since(const struct cs_data *d)
+{
+	return d->as_of - d->plan.history * CS_SECOND;
+}
+
+void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m)
+{
+	cs_time since = data_since(d);
+
+	d->priv->amem = m;
+	if (m->upto == CS_TIME_NONE || m->upto >= d->as_of || m->upto <= since) {
+		m->n = 0; /* nothing to keep: a full read */
+		d->priv->slice_from = since;
+	} else {
+		d->priv->slice_from = m->upto;
+	}
+}
+
+cs_time cs_data_activity_since(const struct cs_data *d)
+{
+	return d->priv->amem ? d->priv->slice_from : data_since(d);
+}
+
+/* Byte order with NULL after every string, as PostgreSQL sorts ascending. */
+static int cmp_null_last(const char *a, const char *b)
+{
+	if (a == b)
+		return 0;
+	if (!a || !b)
+		return a ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static int row_cmp(const struct act_row *a, const struct act_row *b)
+{
+	int c = cmp_null_last(a->account, b->account);
+	return c ? c : cmp_null_last(a->user, b->user);
+}
+
+/*
+ * A row of the slice. One with an instant is kept, even with a NULL key or
+ * user: the window it falls in decides at which evaluations it is rejected,
+ * as a read of that window would. One without (NULL or malformed) would be
+ * in every window: it is rejected now. Rows come in the fold's order (see
+ * activity_query).
+ */
+static void slice_row(struct cs_stream *in, const char *const *v)
+{
+	struct cs_data_private *p = in->d->priv;
+	struct user_run *u = &in->user;
+	const char *key = col(in, v, COL_Y_ACCOUNT);
+	const char *user = col(in, v, COL_Y_USER);
+	const char *when = col(in, v, COL_Y_AT);
+	cs_time at;
+
+	if (!when || cs_parse_time(when, &at)) {
+		reject(in, !key ? "null_key" : !user || !when ? "null_value" : "bad_time");
+		return;
+	}
+	struct act_row r = {intern(p->amem, key), intern(p->amem, user),
+			    intern(p->amem, col(in, v, COL_Y_FEATURE)), at};
+	if (p->nslice > 0 && !u->bad_row && row_cmp(&r, &p->slice[p->nslice - 1]) < 0)
+		u->bad_row = u->row;
+	if (at >= in->d->as_of)
+		return;
+	GROW(p->slice, p->nslice, p->capslice);
+	p->slice[p->nslice++] = r;
+}
+
+/* Merges the slice into the memory: per (account, user, feature) the later
+ * instant; rows older than since are dropped for good. */
+static void memory_merge(struct cs_activity_memory *m, const struct act_row *s, size_t ns,
+			 cs_time since)
+{
+	struct act_row *out = xmalloc((m->n + ns + 1) * sizeof(*out));
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < m->n || j < ns) {
+		int c = i == m->n ? 1 : j == ns ? -1 : row_cmp(&m->rows[i], &s[j]);
+		size_t group = n;
+
+		if (c <= 0) {
+			const struct act_row *first = &m->rows[i];
+			while (i < m->n && row_cmp(&m->rows[i], first) == 0) {
+				if (m->rows[i].at >= since)
+					out[n++] = m->rows[i];
+				i++;
+			}
+		}
+		if (c >= 0) {
+			const struct act_row *first = &s[j];
+			while (j < ns && row_cmp(&s[j], first) == 0) {
+				size_t k = group;
+				while (k < n && out[k].feature != s[j].feature)
+					k++;
+				if (k == n)
+					out[n++] = s[j];
+				else if (s[j].at > out[k].at)
+					out[k].at = s[j].at;
+				j++;
+			}
+		}
+	}
+	free(m->rows);
+	m->rows = out;
+	m->n = m->cap = n;
+}
+
+/* The tracked feature an interned name is (-1: none), remembered by pointer. */
+struct feature_memo {
+	const char *name[32];
+	int index[32];
+	size_t n;
+};
+
+static int feature_index(struct feature_memo *fm, const struct cs_config *cfg, const char *name)
+{
+	if (!name)
+		return -1;
+	for (size_t k = 0; k < fm->n; k++)
+		if (fm->name[k] == name)
+			return fm->index[k];
+	int f = -1;
+	for (size_t c = 0; c < cfg->nfeatures && f < 0; c++)
+		if (!strcmp(name, cfg->features[c]))
+			f = (int)c;
+	if (fm->n < sizeof(fm->name) / sizeof(fm->name[0])) {
+		fm->name[fm->n] = name;
+		fm->index[fm->n++] = f;
+	}
+	return f;
+}
+
+void cs_data_activity_done(struct cs_data *d, bool ok)
+{
+	struct cs_data_private *p = d->priv;
+	struct cs_activity_memory *m = p->amem;
+	cs_time since = data_since(d);
+
+	if (!m)
+		return;
+	uint64_t slice_rows = d->ds_rows[DS_ACTIVITY];
+	uint64_t slice_kept = p->nslice;
+	if (!ok) {
+		p->nslice = 0; /* the window would miss a part: merge nothing */
+		return;
+	}
+	memory_merge(m, p->slice, p->nslice, since);
+	m->upto = d->as_of;
+	p->nslice = 0;
+
+	/* The whole window, folded as if the query had returned it: the rows
+	 * are in the fold's order already, and equal strings are equal
+	 * pointers, so a user's rows and an account are found by pointer. */
+	struct cs_stream in = {.d = d, .ds = DS_ACTIVITY, .ds_name = ds_activity.name};
+	struct user_run *u = &in.user;
+	struct feature_memo fm = {0};
+	const char *last_account = NULL;
+	int32_t account = CS_NO_ACCOUNT;
+	uint32_t slot = 0;
+
+	activity_alloc(d);
+	for (size_t i = 0; i < m->n;) {
+		const struct act_row *first = &m->rows[i];
+
+		activity_flush(&in);
+		if (!first->account || !first->user) {
+			for (; i < m->n && row_cmp(&m->rows[i], first) == 0; i++) {
+				in.rows++;
+				reject(&in, first->account ? "null_value" : "null_key");
+			}
+			continue;
+		}
+		if (first->account != last_account) {
+			last_account = first->account;
+			account = account_of(d, last_account, &slot);
+			if (slot == CS_SEG_UNKNOWN)
+				slot = (uint32_t)(d->activity.nseg - 1);
+		}
+		u->account = account;
+		u->slot = slot;
+		u->latest = CS_TIME_NONE;
+		u->fmask = 0;
+		u->open = true;
+		for (; i < m->n && m->rows[i].account == first->account &&
+		       m->rows[i].user == first->user;
+		     i++) {
+			const struct act_row *r = &m->rows[i];
+			int f = feature_index(&fm, d->cfg, r->feature);
+
+			in.rows++;
+			seen(&in, r->at);
+			if (r->at > u->latest)
+				u->latest = r->at;
+			if (f < 0)
+				continue;
+			uint64_t bit = UINT64_C(1) << f;
+			if (!(u->fmask & bit) || r->at > u->flatest[f])
+				u->flatest[f] = r->at;
+			u->fmask |= bit;
+		}
+	}
+	activity_flush(&in);
+	/* Rows: the slice's rejected ones and the window's. */
+	d->ds_rows[DS_ACTIVITY] = slice_rows - slice_kept + in.rows;
+	d->rows_read = d->rows_read - slice_kept + in.rows;
+}

@@ -154,6 +154,7 @@ void cs_data_free(struct cs_data *d)
 			strtab_release(&p->dimvals[i]);
 		free(p->acc_billing);
 		free(p->acc_dims);
+		free(p->slice);
 		free(p->cap_outcomes);
 		arena_release(&p->arena);
 		free(p);

@@ -389,13 +389,14 @@ struct bf_flags {
 	const char *from, *to, *step, *output;
 	const char *labels[MAX_LABELS]; /* "name=value", as given */
 	size_t nlabels;
+	bool full_reads;
 };
 
 static void bf_usage(FILE *out)
 {
 	fprintf(out, "usage: cs_exporter backfill --config.file=FILE --from=DATE --to=DATE\n"
 		     "                            [--step=DURATION] [--label=NAME=VALUE]...\n"
-		     "                            [--output=FILE]\n"
+		     "                            [--output=FILE] [--full-reads]\n"
 		     "\n"
 		     "Evaluates every collector at FROM, FROM+STEP, ... up to TO (inclusive), as\n"
 		     "--once --as-of would, and writes OpenMetrics with timestamps for\n"
@@ -410,6 +411,11 @@ static void bf_usage(FILE *out)
 		     "                      live target's job and instance, as Prometheus\n"
 		     "                      attaches them, or dashboards and rules miss the data\n"
 		     "  --output=FILE       where to write (default standard output)\n"
+		     "  --full-reads        read the whole activity window at every step; by\n"
+		     "                      default a step reads only the activity since the\n"
+		     "                      step before and merges it with what it has (the\n"
+		     "                      same rows when the query returns each user and\n"
+		     "                      feature's last activity in [since, as_of))\n"
 		     "  --log.level=LEVEL   debug, info, warn or error (default info)\n"
 		     "  --log.format=FORMAT logfmt or json (default logfmt)\n"
 		     "\n"
@@ -419,7 +425,18 @@ static void bf_usage(FILE *out)
 
 static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 {
-	enum { F_CONFIG = 1, F_FROM, F_TO, F_STEP, F_LABEL, F_OUTPUT, F_LEVEL, F_LOGFMT, F_HELP };
+	enum {
+		F_CONFIG = 1,
+		F_FROM,
+		F_TO,
+		F_STEP,
+		F_LABEL,
+		F_OUTPUT,
+		F_FULL,
+		F_LEVEL,
+		F_LOGFMT,
+		F_HELP
+	};
 	static const struct option opts[] = {
 	    {"config.file", required_argument, NULL, F_CONFIG},
 	    {"from", required_argument, NULL, F_FROM},
@@ -427,6 +444,7 @@ static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 	    {"step", required_argument, NULL, F_STEP},
 	    {"label", required_argument, NULL, F_LABEL},
 	    {"output", required_argument, NULL, F_OUTPUT},
+	    {"full-reads", no_argument, NULL, F_FULL},
 	    {"log.level", required_argument, NULL, F_LEVEL},
 	    {"log.format", required_argument, NULL, F_LOGFMT},
 	    {"help", no_argument, NULL, F_HELP},
@@ -459,6 +477,9 @@ static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 			break;
 		case F_OUTPUT:
 			f->output = optarg;
+			break;
+		case F_FULL:
+			f->full_reads = true;
 			break;
 		case F_LEVEL:
 			if (log_apply_flag("level", optarg) < 0)
@@ -660,12 +681,13 @@ static void step_failed(void *ctx, const struct cs_collector *c, const char *err
 }
 
 static size_t eval_step(const struct cs_config *cfg, struct pg_source *const *sources,
-			cs_time as_of, struct progress *progress, struct buf *out)
+			cs_time as_of, struct cs_activity_memory *activity,
+			struct progress *progress, struct buf *out)
 {
 	struct snapshot *snap = snapshot_new();
 	snapshot_configure(snap, cfg);
 	struct step_ctx sc = {as_of, progress};
-	size_t failed = eval_once(snap, cfg, sources, as_of, step_failed, &sc);
+	size_t failed = eval_once(snap, cfg, sources, as_of, activity, step_failed, &sc);
 	snapshot_render_stable(snap, EXPO_OPENMETRICS, out);
 	snapshot_free(snap);
 	return failed;
@@ -736,6 +758,8 @@ int backfill_main(int argc, char **argv)
 		om_merge_add_label(m, f.labels[i], eq + 1);
 		*eq = '=';
 	}
+	/* Each step reads only the activity since the step before (model.h). */
+	struct cs_activity_memory *activity = f.full_reads ? NULL : cs_activity_memory_new();
 	struct buf render = BUF_INIT;
 	size_t failed = 0, failed_steps = 0;
 	bool clash = false;
@@ -743,7 +767,7 @@ int backfill_main(int argc, char **argv)
 		cs_time as_of = from + (int64_t)i * step * CS_SECOND;
 		progress_show(&pr, i, as_of);
 		buf_reset(&render);
-		size_t fs = eval_step(cfg, sources, as_of, &pr, &render);
+		size_t fs = eval_step(cfg, sources, as_of, activity, &pr, &render);
 		failed += fs;
 		failed_steps += fs > 0;
 		if (om_merge_add(m, render.data ? render.data : "", render.len, as_of) == -2) {
@@ -756,6 +780,7 @@ int backfill_main(int argc, char **argv)
 	if (!clash)
 		progress_show(&pr, nsteps, 0);
 	buf_release(&render);
+	cs_activity_memory_free(activity);
 	pg_sources_close(sources, cfg->nsources);
 	if (clash) {
 		om_merge_free(m);

@@ -19,6 +19,7 @@ struct task {
 	int dataset; /* enum cs_dataset, or CS_DS_OUTCOME */
 	size_t outcome, window;
 	char window_start[40];
+	char since[40]; /* the since parameter, when not the evaluation's */
 	struct cs_stream *in;
 	uint64_t rows;
 	int rc;
@@ -125,7 +126,7 @@ static void run_task(struct task *t)
 	for (size_t i = 0; i < q->nparams; i++) {
 		switch (q->params[i]) {
 		case PARAM_SINCE:
-			params[i] = ev->since;
+			params[i] = t->since[0] ? t->since : ev->since;
 			break;
 		case PARAM_WINDOW_START:
 			params[i] = t->window_start;
@@ -193,6 +194,8 @@ static void plan_tasks(struct eval *ev)
 		t->q = &cfg->datasets[ds];
 		t->sql = cs_dataset_query(ds, t->q->sql);
 		t->dataset = ds;
+		if (ds == DS_ACTIVITY)
+			format_param(cs_data_activity_since(ev->d), t->since, sizeof(t->since));
 	}
 	if (!cs_plan_has(p, KIND_OUTCOMES))
 		return;
@@ -288,10 +291,10 @@ static void account_reads(const struct eval *ev, struct eval_result *res)
 			continue;
 		}
 		struct eval_dataset *rd = &res->datasets[t->dataset];
-		rd->rows = t->rows;
+		rd->rows = d->ds_rows[t->dataset];
 		rd->read = t->rc == 0 && d->read[t->dataset];
 		rd->newest = d->newest[t->dataset];
-		log_rejects(d, config_dataset_name((enum cs_dataset)t->dataset), t->rows,
+		log_rejects(d, config_dataset_name((enum cs_dataset)t->dataset), rd->rows,
 			    &rd->rejected);
 	}
 	if (cs_plan_has(ev->plan, KIND_OUTCOMES))
@@ -318,7 +321,7 @@ static bool needs(const struct cs_collector *c, const struct task *t)
 
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
 	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
-	      struct eval_result *res)
+	      struct cs_activity_memory *activity, struct eval_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	for (int ds = 0; ds < DS_COUNT; ds++)
@@ -338,10 +341,15 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	pthread_cond_init(&ev.accounts_cv, NULL);
 	format_param(as_of, ev.as_of, sizeof(ev.as_of));
 	format_param(as_of - plan.history * CS_SECOND, ev.since, sizeof(ev.since));
+	if (activity && (plan.datasets & (1u << DS_ACTIVITY)))
+		cs_data_remember_activity(ev.d, activity);
 	plan_tasks(&ev);
 	read_sources(&ev);
 
 	struct cs_data *d = ev.d;
+	for (size_t k = 0; k < ev.nt; k++)
+		if (ev.t[k].dataset == DS_ACTIVITY)
+			cs_data_activity_done(d, ev.t[k].rc == 0);
 	account_reads(&ev, res);
 	cs_data_link(d);
 	res->as_of = as_of;
@@ -355,7 +363,8 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 		for (size_t k = 0; k < ev.nt; k++) {
 			if (!needs(r->c, &ev.t[k]))
 				continue;
-			r->rows += ev.t[k].rows;
+			r->rows += ev.t[k].dataset == CS_DS_OUTCOME ? ev.t[k].rows
+								    : d->ds_rows[ev.t[k].dataset];
 			if (ev.t[k].rc != 0 && !failed)
 				failed = &ev.t[k];
 		}
@@ -413,7 +422,7 @@ void eval_result_release(struct eval_result *res)
 }
 
 size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
-		 cs_time as_of,
+		 cs_time as_of, struct cs_activity_memory *activity,
 		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
 		 void *ctx)
 {
@@ -423,7 +432,7 @@ size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_sour
 
 	for (size_t i = 0; i < cfg->ncollectors; i++)
 		due[i] = &cfg->collectors[i];
-	eval_run(cfg, due, cfg->ncollectors, sources, as_of, NULL, &res);
+	eval_run(cfg, due, cfg->ncollectors, sources, as_of, NULL, activity, &res);
 	for (size_t i = 0; i < res.n; i++) {
 		if (res.v[i].ok)
 			continue;

@@ -74,20 +74,26 @@ struct eval_result {
  * and succeeds, kept otherwise; the caller frees it with
  * cs_band_memory_free. bands NULL: no memory (--once, backfill steps), the
  * transition counters are written as zeros.
+ *
+ * activity, when set, is a backfill's memory of the activity read at the
+ * earlier instants (collectors/model.h): the activity query then reads only
+ * from the last of them on. NULL: read the whole window (the daemon, --once).
  */
 struct cs_band_memory;
+struct cs_activity_memory;
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
 	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
-	      struct eval_result *res);
+	      struct cs_activity_memory *activity, struct eval_result *res);
 void eval_result_release(struct eval_result *res);
 
 /*
  * One evaluation of every collector of cfg at as_of, published to s (what
- * --once and each backfill step do). on_fail, when set, is called for each
- * failed collector. Returns the number of failed collectors.
+ * --once and each backfill step do), with activity as for eval_run. on_fail,
+ * when set, is called for each failed collector. Returns the number of failed
+ * collectors.
  */
 size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
-		 cs_time as_of,
+		 cs_time as_of, struct cs_activity_memory *activity,
 		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
 		 void *ctx);
 

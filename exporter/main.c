@@ -88,7 +88,7 @@ static void evaluate(void *arg, const bool *due)
 		if (due[i])
 			list[n++] = &cfg->collectors[i];
 	struct eval_result res;
-	eval_run(cfg, list, n, a->sources, now_time(), &a->bands, &res);
+	eval_run(cfg, list, n, a->sources, now_time(), &a->bands, NULL, &res);
 	if (atomic_load(&a->stopping)) {
 		logx(LOG_DEBUG, "evaluation interrupted by a reload or stop, not published", NULL);
 		eval_result_release(&res);
@@ -508,7 +508,7 @@ static int run_once(struct app *a, const struct flags *f)
 	}
 	open_sources(a);
 	snapshot_configure(a->snap, a->cfg);
-	bool all_ok = eval_once(a->snap, a->cfg, a->sources, as_of, log_failure, NULL) == 0;
+	bool all_ok = eval_once(a->snap, a->cfg, a->sources, as_of, NULL, log_failure, NULL) == 0;
 	struct buf out = BUF_INIT;
 	bool om = f->format && strcmp(f->format, "openmetrics") == 0;
 	snapshot_render_stable(a->snap, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);
