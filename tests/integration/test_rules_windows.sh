@@ -20,7 +20,7 @@ failed=""
 fail() { failed="$failed
   $1"; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 out=$tmp/out
 
 echo "== render for windows 7d, 28d"
@@ -79,7 +79,12 @@ echo "== promtool test rules against the rendered files"
 python3 - "$out" <<'PY' || fail "could not write the rule tests"
 import re, sys
 out = sys.argv[1]
-head = "rule_files:\n  - rules/recording.yaml\n  - rules/alerts.yaml\n\n"
+# The job-level recording rules before the alerts at each evaluation: with
+# hourly evaluations an alert evaluated first would read a recorded sample an
+# hour old, beyond the 5m lookback, and see nothing.
+head = ("rule_files:\n  - rules/recording.yaml\n  - rules/alerts.yaml\n\n"
+        "group_eval_order:\n  - cs_exporter.job.rules\n  - cs_exporter.kpi.alerts\n"
+        "  - cs_exporter.risk.alerts\n  - cs_exporter.exporter.alerts\n\n")
 
 # The churn spike, from the exporter's metrics. Hourly samples: 8 days of
 # baseline, then the churned count doubles. b: the same on window="30d",
