@@ -135,7 +135,7 @@ $CHECK --dump-queries | grep -q '\$' && fail "--dump-queries left a variable uns
 echo "== the configuration reader"
 python3 tests/scripts/test_libconf.py 2>"$tmp/libconf.log" || fail "test_libconf.py: $(tail -20 "$tmp/libconf.log")"
 
-echo "== rendering for another configuration (tier, country, EUR, 7d/28d)"
+echo "== rendering for another configuration (tier, country, EUR, 7d/28d; alerts)"
 cfg=tests/configs/good/dashboards_tier.conf
 out="$tmp/tier"
 python3 dashboards/generate.py --config "$cfg" --out "$out" --selector 'job="cs_exporter"' ||
@@ -144,7 +144,7 @@ python3 dashboards/generate.py --config "$cfg" --out "$out" --selector 'job="cs_
 	fail "generate.py --check after rendering into --out"
 $CHECK --no-generated-check --config "$cfg" --rules "$out/rules/recording.yaml" "$out/grafana" ||
 	fail "dashboards rendered for $cfg"
-"${PROMTOOL:-promtool}" check rules --lint=all --lint-fatal "$out/rules/recording.yaml" >"$tmp/lint.log" 2>&1 ||
+"${PROMTOOL:-promtool}" check rules --lint=all --lint-fatal "$out/rules/recording.yaml" "$out/rules/alerts.yaml" >"$tmp/lint.log" 2>&1 ||
 	fail "promtool check rules --lint=all of $out: $(tail -5 "$tmp/lint.log")"
 if grep -n 'plan\|region' -r "$out" >"$tmp/grep.log"; then
 	fail "the rendering for tier/country mentions plan or region: $(head -3 "$tmp/grep.log")"
@@ -168,6 +168,15 @@ for group in ("cs_exporter.job.rules", "cs_exporter.tier.rules", "cs_exporter.co
     assert "name: %s\n" % group in rules, group
 assert "record: country:cs_net_revenue_retention:ratio" in rules
 assert 'sum by (job, instance, tier, currency) (cs_mrr{job="cs_exporter"})' in rules
+# Alerts: the short window is 28d (closest to 30 days), the revenue
+# collector's long window 90d; raw series carry the selector.
+alerts = open("%s/rules/alerts.yaml" % out).read()
+assert 'job:cs_customer_churn:ratio{window="28d"} > 0.0187' in alerts
+assert 'job:cs_net_revenue_retention:ratio{window="90d"} < 0.95' in alerts
+assert 'job:cs_nps:score{window="28d"}' in alerts
+assert 'window="30d"' not in alerts
+assert 'absent(up{job="cs_exporter"} == 1)' in alerts
+assert 'cs_collector_up{job="cs_exporter"} == 0' in alerts
 PY
 
 echo "== rendering for the minimal configuration (no dimensions, outcomes only)"
@@ -178,8 +187,14 @@ python3 dashboards/generate.py --config "$cfg" --out "$out" || fail "generate.py
 	fail "minimal configuration: dashboards $(ls "$out/grafana")"
 $CHECK --no-generated-check --config "$cfg" --rules "$out/rules/recording.yaml" "$out/grafana" ||
 	fail "dashboards rendered for $cfg"
-"${PROMTOOL:-promtool}" check rules --lint=all --lint-fatal "$out/rules/recording.yaml" >/dev/null 2>&1 ||
+"${PROMTOOL:-promtool}" check rules --lint=all --lint-fatal "$out/rules/recording.yaml" "$out/rules/alerts.yaml" >/dev/null 2>&1 ||
 	fail "promtool check rules --lint=all of $out"
+# Only the outcomes collector: no KPI alert reads its series, so only the
+# exporter's own alerts are rendered.
+grep -q 'CustomerSuccessChurnSpike$' "$out/rules/alerts.yaml" &&
+	fail "minimal configuration: alerts of unconfigured collector kinds rendered"
+[ "$(grep -c -- '- alert: ' "$out/rules/alerts.yaml")" -eq 7 ] ||
+	fail "minimal configuration: expected the 7 exporter alerts"
 
 echo "== generate.py rejects what it cannot read"
 printf 'segments = { dimensions = ["plan"]; };\nwindows = ["30d",\n  ;\n' >"$tmp/broken.conf"

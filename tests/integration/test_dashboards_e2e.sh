@@ -1,7 +1,7 @@
 #!/bin/bash
 # End to end: a real Prometheus scrapes the exporter running on demo data,
-# evaluates the recording rules rendered for the demo configuration and the
-# bundled alert rules, and every query of every dashboard rendered for the
+# evaluates the recording and alert rules rendered for the demo configuration,
+# and every query of every dashboard rendered for the
 # demo configuration (variables filled in) returns at least one series, except
 # the changes against 30 days earlier, which need more history than exists.
 # The exporter evaluates at now, so the demo is anchored today (load.sh's
@@ -64,7 +64,7 @@ global:
   evaluation_interval: 1s
 rule_files:
   - $T/dash/rules/recording.yaml
-  - $CS_ROOT/dashboards/rules/alerts.yaml
+  - $T/dash/rules/alerts.yaml
 scrape_configs:
   - job_name: cs_exporter
     static_configs:

@@ -33,6 +33,8 @@ cp "$CS_ROOT/tests/configs/good/dashboards_tier.conf" "$CS_ROOT/tests/configs/go
 	--out "$T/rendered") >"$T/generate.log" 2>&1 || fail "installed generate.py failed: $(tail -3 "$T/generate.log")"
 ls "$T/rendered/grafana/"*.json >/dev/null 2>&1 || fail "installed generate.py wrote no dashboard"
 [ -f "$T/rendered/rules/recording.yaml" ] || fail "installed generate.py wrote no recording rules"
+grep -q 'window="28d"' "$T/rendered/rules/alerts.yaml" 2>/dev/null ||
+	fail "installed generate.py wrote no alerts for the config's windows"
 grep -q currencyEUR "$T/rendered/grafana/"*.json || fail "rendered dashboards ignore the config's currency"
 for src in "$CS_ROOT"/config/recipes/*; do
 	rel=recipes/$(basename "$src")

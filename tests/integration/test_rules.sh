@@ -5,7 +5,8 @@
 #   every alert has severity, summary, description and a runbook_url whose
 #     anchor exists in dashboards/runbook.md, and is tested firing and silent,
 #     and silent on a fresh install and in a steady state (quiet_test.yaml)
-#   dashboards/rules/recording.yaml is what dashboards/generate.py renders
+#   dashboards/rules/recording.yaml and alerts.yaml are what
+#     dashboards/generate.py renders (test_rules_windows.sh: for other windows)
 #   amtool check-config, and one routing test per severity
 # Exits 0 only when everything passes; prints what failed.
 set -u
@@ -29,7 +30,7 @@ run() { # description, command...
 run "promtool check rules" "$PROMTOOL" check rules --lint=all --lint-fatal $RULES
 # shellcheck disable=SC2086
 run "promtool test rules" "$PROMTOOL" test rules dashboards/rules/tests/*.yaml
-run "recording rules generated" python3 dashboards/generate.py --check
+run "rules generated (recording.yaml, alerts.yaml)" python3 dashboards/generate.py --check
 
 echo "== alert annotations, runbook anchors, test coverage"
 python3 - <<'PY' || fail "alert annotations, runbook anchors or test coverage"
