@@ -27,9 +27,23 @@
 
 /* ---- regrouping renders ---------------------------------------------------- */
 
+/*
+ * A series' points, compactly: a year of daily steps is hundreds of MB as
+ * text. A sample line is a head (name and labels, as rendered, with the
+ * added labels) that repeats at every step, a value, and the step's
+ * timestamp; a point is stored as the head's index among the series' heads
+ * (one for a gauge, one per bucket and suffix for a gauge histogram), the
+ * step's index and the value's text.
+ */
 struct om_series {
 	char *key; /* label pairs as rendered, "le" left out for histograms */
-	struct buf lines;
+	struct buf pts;
+	char **heads;
+	size_t nheads, last_head;
+};
+
+struct om_point {
+	uint32_t head, step, vlen; /* vlen bytes of value text follow */
 };
 
 struct om_family {
@@ -56,6 +70,9 @@ struct om_merge {
 	char **extra_names;
 	size_t nextra;
 	char conflict[256];
+	char **steps; /* each render's timestamp, as written */
+	size_t nsteps;
+	struct buf head; /* scratch */
 };
 
 struct om_merge *om_merge_new(void)
@@ -68,16 +85,26 @@ struct om_merge *om_merge_new(void)
 	return m;
 }
 
+static void series_release(struct om_series *s)
+{
+	free(s->key);
+	buf_release(&s->pts);
+	for (size_t i = 0; i < s->nheads; i++)
+		free(s->heads[i]);
+	free(s->heads);
+	s->key = NULL;
+	s->heads = NULL;
+	s->nheads = 0;
+}
+
 void om_merge_free(struct om_merge *m)
 {
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->nfam; i++) {
 		struct om_family *f = m->fam[i];
-		for (size_t k = 0; k < f->ns; k++) {
-			free(f->s[k].key);
-			buf_release(&f->s[k].lines);
-		}
+		for (size_t k = 0; k < f->ns; k++)
+			series_release(&f->s[k]);
 		free(f->s);
 		free(f->name);
 		buf_release(&f->meta);
@@ -89,6 +116,10 @@ void om_merge_free(struct om_merge *m)
 		free(m->extra_names[i]);
 	free(m->extra_names);
 	buf_release(&m->extra);
+	for (size_t i = 0; i < m->nsteps; i++)
+		free(m->steps[i]);
+	free(m->steps);
+	buf_release(&m->head);
 	free(m);
 }
 
@@ -159,8 +190,9 @@ static struct om_series *series_get(struct om_merge *m, size_t fi, const char *k
 		f->s = xrealloc(f->s, f->cap * sizeof(*f->s));
 	}
 	struct om_series *s = &f->s[f->ns];
+	memset(s, 0, sizeof(*s));
 	s->key = xstrndup(key, len);
-	buf_init(&s->lines);
+	buf_init(&s->pts);
 	m->tab[j].hash = h;
 	m->tab[j].fam = fi;
 	m->tab[j].series = f->ns++;
@@ -250,11 +282,47 @@ static void format_ts(char *dst, size_t len, int64_t usec)
 		dst[--n] = '\0';
 }
 
+/* Index of head (len bytes) among the series' heads, added when new. The
+ * lines of a point come in the same order at every step: the one after the
+ * last found is tried first. */
+static uint32_t series_head(struct om_series *s, const char *head, size_t len)
+{
+	for (size_t n = 0; n < s->nheads; n++) {
+		size_t i = (s->last_head + 1 + n) % s->nheads;
+		if (strlen(s->heads[i]) == len && memcmp(s->heads[i], head, len) == 0) {
+			s->last_head = i;
+			return (uint32_t)i;
+		}
+	}
+	s->heads = xrealloc(s->heads, (s->nheads + 1) * sizeof(*s->heads));
+	s->heads[s->nheads] = xstrndup(head, len);
+	s->last_head = s->nheads;
+	return (uint32_t)s->nheads++;
+}
+
+/* Appends the series' points as sample lines. */
+static void series_lines(const struct om_merge *m, const struct om_series *s, struct buf *out)
+{
+	for (size_t off = 0; off + sizeof(struct om_point) <= s->pts.len;) {
+		struct om_point pt;
+		memcpy(&pt, s->pts.data + off, sizeof(pt));
+		off += sizeof(pt);
+		buf_adds(out, s->heads[pt.head]);
+		buf_add(out, s->pts.data + off, pt.vlen);
+		off += pt.vlen;
+		buf_addch(out, ' ');
+		buf_adds(out, m->steps[pt.step]);
+		buf_addch(out, '\n');
+	}
+}
+
 int om_merge_add(struct om_merge *m, const char *text, size_t len, int64_t ts_usec)
 {
 	char ts[48];
 	format_ts(ts, sizeof(ts), ts_usec);
-	size_t tslen = strlen(ts);
+	m->steps = xrealloc(m->steps, (m->nsteps + 1) * sizeof(*m->steps));
+	m->steps[m->nsteps++] = xstrdup(ts);
+	uint32_t step = (uint32_t)(m->nsteps - 1);
 	const char *p = text, *end = text + len;
 	size_t cur = SIZE_MAX;
 	bool meta_wanted = false;
@@ -307,22 +375,24 @@ int om_merge_add(struct om_merge *m, const char *text, size_t len, int64_t ts_us
 				break;
 			}
 			struct om_series *s = series_get(m, cur, key.data ? key.data : "", key.len);
+			struct buf *h = &m->head;
+			buf_reset(h);
 			if (m->extra.len) {
 				bool braces = lend > p && lend[-1] == '}';
-				buf_add(&s->lines, p, (size_t)(lend - p) - braces);
+				buf_add(h, p, (size_t)(lend - p) - braces);
 				if (!braces)
-					buf_addch(&s->lines, '{');
+					buf_addch(h, '{');
 				else if (lend[-2] != '{')
-					buf_addch(&s->lines, ',');
-				buf_add(&s->lines, m->extra.data, m->extra.len);
-				buf_addch(&s->lines, '}');
-				buf_add(&s->lines, lend, (size_t)(eol - lend));
+					buf_addch(h, ',');
+				buf_add(h, m->extra.data, m->extra.len);
+				buf_addch(h, '}');
 			} else {
-				buf_add(&s->lines, p, (size_t)(eol - p));
+				buf_add(h, p, (size_t)(lend - p));
 			}
-			buf_addch(&s->lines, ' ');
-			buf_add(&s->lines, ts, tslen);
-			buf_addch(&s->lines, '\n');
+			struct om_point pt = {series_head(s, h->data ? h->data : "", h->len), step,
+					      (uint32_t)(eol - lend)};
+			buf_add(&s->pts, &pt, sizeof(pt));
+			buf_add(&s->pts, lend, pt.vlen);
 		}
 		p = next;
 	}
@@ -354,16 +424,20 @@ static struct om_family **families_sorted(const struct om_merge *m)
 int om_merge_write(struct om_merge *m, FILE *out)
 {
 	struct om_family **order = families_sorted(m);
+	struct buf lines = BUF_INIT;
 	int rc = 0;
 	for (size_t i = 0; i < m->nfam && rc == 0; i++) {
 		struct om_family *f = order[i];
 		rc = write_all(out, f->meta.data, f->meta.len);
 		for (size_t k = 0; k < f->ns && rc == 0; k++) {
-			rc = write_all(out, f->s[k].lines.data, f->s[k].lines.len);
-			buf_release(&f->s[k].lines);
+			buf_reset(&lines);
+			series_lines(m, &f->s[k], &lines);
+			rc = write_all(out, lines.data, lines.len);
+			series_release(&f->s[k]);
 		}
 	}
 	free(order);
+	buf_release(&lines);
 	if (rc == 0)
 		rc = write_all(out, "# EOF\n", 6);
 	return rc == 0 && fflush(out) == 0 ? 0 : -1;
@@ -376,7 +450,7 @@ void om_merge_finish(struct om_merge *m, struct buf *out)
 		struct om_family *f = order[i];
 		buf_add(out, f->meta.data, f->meta.len);
 		for (size_t k = 0; k < f->ns; k++)
-			buf_add(out, f->s[k].lines.data, f->s[k].lines.len);
+			series_lines(m, &f->s[k], out);
 	}
 	buf_adds(out, "# EOF\n");
 	free(order);

@@ -25,8 +25,11 @@
 #     against the idle one of part 2.
 #  4. Footprint: RSS once idle, and start-up to the first served scrape.
 #  5. Backfill: `cs_exporter backfill` of BENCH_BACKFILL_STEPS daily steps
-#     (default 30; 3 in smoke mode) ending at the anchor, and a year of daily
-#     steps extrapolated from it (target on tier D: under 2 minutes).
+#     ending at the anchor (default: a year, 365, on S and D; 30 on M and L,
+#     extrapolated to a year; 3 in smoke mode), next to the same with
+#     --full-reads (every step reads its whole activity window, as before
+#     the activity memory) over BENCH_BACKFILL_FULL_STEPS (default 30).
+#     Target on tier D: a year in under 2 minutes.
 #
 # Targets are printed next to the figures, not asserted: the machine is shared
 # and the numbers are for people to read.
@@ -43,6 +46,9 @@
 #   BENCH_ANCHOR    the demo data's anchor day (default 2026-11-01: fixed, so
 #                   that runs on different days measure the same data)
 #   BENCH_AS_OF     evaluation instant of part 1 (default the anchor)
+#   BENCH_PARTS     which parts to run: any of "collection serving backfill"
+#                   (default all; serving is parts 2 to 4)
+#   BENCH_BACKFILL_STEPS, BENCH_BACKFILL_FULL_STEPS  see part 5
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
@@ -55,6 +61,7 @@ SEED=${BENCH_SEED:-1}
 ANCHOR=${BENCH_ANCHOR:-2026-11-01}
 AS_OF=${BENCH_AS_OF:-${ANCHOR}T00:00:00Z}
 QUICK=${BENCH_QUICK:-0}
+PARTS=" ${BENCH_PARTS:-collection serving backfill} "
 TARGET_SERIES=10000
 mkdir -p "$OUT"
 
@@ -492,26 +499,54 @@ part_serving() {
 # ---- part 5: backfill ------------------------------------------------------
 
 part_backfill() { # TIER
-	local steps=${BENCH_BACKFILL_STEPS:-30} to from t0 secs rss ok=yes
-	[ "$QUICK" = 1 ] && steps=${BENCH_BACKFILL_STEPS:-3}
+	local steps full_steps to
+	# A whole year where it fits in minutes; on M and L a month, extrapolated.
+	case "$1" in
+	S | D) steps=${BENCH_BACKFILL_STEPS:-365} ;;
+	*) steps=${BENCH_BACKFILL_STEPS:-30} ;;
+	esac
+	full_steps=${BENCH_BACKFILL_FULL_STEPS:-30}
+	if [ "$QUICK" = 1 ]; then
+		steps=${BENCH_BACKFILL_STEPS:-3}
+		full_steps=${BENCH_BACKFILL_FULL_STEPS:-3}
+	fi
 	to=${AS_OF%%T*}
-	from=$(date -u -d "$to - $((steps - 1)) days" +%Y-%m-%d)
 	render "$T/backfill.$1.conf"
-	t0=$(now_ns)
-	/usr/bin/time -f '%M' -o "$T/backfill.$1.rss" "$BIN" backfill --config.file "$T/backfill.$1.conf" \
-		--from "$from" --to "$to" --step 1d --output "$T/backfill.$1.om" \
-		--label job=cs_exporter --label instance=bench 2>"$T/backfill.$1.log" || ok=no
-	secs=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
-	rss=$(tail -1 "$T/backfill.$1.rss")
+	echo "tier $1: part 5, backfill" >&2
 	echo
-	echo "### 5. Backfill ($steps daily steps, $from to $to)"
+	echo "### 5. Backfill (daily steps ending $to)"
 	echo
-	echo "| steps | s | s per step | a year of daily steps, extrapolated (s) | peak RSS MB | output MB | ok |"
-	echo "|---:|---:|---:|---:|---:|---:|---|"
-	echo "| $steps | $secs | $(ratio "$secs" "$steps" %.2f) | $(awk -v s="$secs" -v n="$steps" 'BEGIN { printf "%.0f", s / n * 365 }') |" \
-		"$(mb "$rss") | $(mb "$(($(stat -c %s "$T/backfill.$1.om" 2>/dev/null || echo 0) / 1024))") | $ok |"
+	echo "| reads | steps | s | s per step | a year of daily steps (s) | peak RSS MB | output MB | ok |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	backfill_row "$1" "activity since the step before" "$steps" ""
+	if [ "$full_steps" != "$steps" ]; then
+		backfill_row "$1" "activity since the step before" "$full_steps" ""
+	fi
+	backfill_row "$1" "whole window every step (--full-reads)" "$full_steps" --full-reads
 	echo
+	echo "A year is measured when the steps are 365, extrapolated from the steps otherwise" \
+		"(the first step reads the whole window either way)."
 	echo "Target on tier D (the 10,000-account demo): a year of daily steps in under 120 s."
+}
+
+# backfill_row TIER LABEL STEPS [FLAG]: one backfill, one table row.
+backfill_row() {
+	local from t0 secs rss year ok=yes out=$T/backfill.$1.$3${4:-}
+	from=$(date -u -d "$to - $(($3 - 1)) days" +%Y-%m-%d)
+	t0=$(now_ns)
+	# shellcheck disable=SC2086 # FLAG is one word or none
+	/usr/bin/time -f '%M' -o "$out.rss" "$BIN" backfill --config.file "$T/backfill.$1.conf" \
+		--from "$from" --to "$to" --step 1d --output "$out.om" $4 \
+		--label job=cs_exporter --label instance=bench 2>"$out.log" || ok=no
+	secs=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	rss=$(tail -1 "$out.rss")
+	if [ "$3" = 365 ]; then
+		year=$secs
+	else
+		year=$(awk -v s="$secs" -v n="$3" 'BEGIN { printf "%.0f", s / n * 365 }')
+	fi
+	echo "| $2 | $3 | $secs | $(ratio "$secs" "$3" %.2f) | $year |" \
+		"$(mb "$rss") | $(mb "$(($(stat -c %s "$out.om" 2>/dev/null || echo 0) / 1024))") | $ok |"
 }
 
 # ---- main ------------------------------------------------------------------
@@ -553,9 +588,9 @@ for tier in $TIERS; do
 		echo "## Tier $tier: $accounts accounts"
 		echo
 		machine
-		part_collection "$tier" "$accounts"
-		part_serving "$tier"
-		part_backfill "$tier"
+		[[ "$PARTS" != *" collection "* ]] || part_collection "$tier" "$accounts"
+		[[ "$PARTS" != *" serving "* ]] || part_serving "$tier"
+		[[ "$PARTS" != *" backfill "* ]] || part_backfill "$tier"
 	} > >(tee "$OUT/results-$tier.md")
 	"$CS_SCRIPTS/pg.sh" stop "$PGDIR"
 	_cs_clusters=$(echo " $_cs_clusters " | sed "s| $PGDIR | |")

@@ -80,7 +80,8 @@ gen_flags=(--anchor "$anchor")
 
 # What the data depends on besides the arguments.
 version=$(cat "$root/tests/tools/gen_demo.c" "$root/tests/demo/billing.sql" \
-	"$root/tests/demo/crm.sql" | cksum | cut -d' ' -f1)
+	"$root/tests/demo/crm.sql" "$root/tests/demo/billing_indexes.sql" \
+	"$root/tests/demo/crm_indexes.sql" | cksum | cut -d' ' -f1)
 marker="cs_exporter demo accounts=$accounts seed=$seed anchor=$anchor names=$names version=$version"
 
 # psql straight from the server's bin directory: Debian's /usr/bin/psql is a

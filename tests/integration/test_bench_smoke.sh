@@ -45,6 +45,8 @@ grep -Eq '^\| health cycling every 1 s .*\| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| 0 \|
 grep -Eq '^\| start-up to first served scrape \(ms, median of 5\) \| [0-9.]+ \|' "$T/bench.out" ||
 	fail "no start-up time"
 grep -Eq '^\| RSS idle, .* \| [0-9.]+ \|' "$T/bench.out" || fail "no idle RSS"
-grep -Eq '^\| 3 \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| yes \|$' "$T/bench.out" ||
-	fail "no backfill figures"
+for r in 'activity since the step before' 'whole window every step \(--full-reads\)'; do
+	grep -Eq "^\| $r \| 3 \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| yes \|$" "$T/bench.out" ||
+		fail "no backfill figures for $r"
+done
 echo ok
