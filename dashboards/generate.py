@@ -11,6 +11,8 @@ the windows of its KPI's collector kind: the short window is 30d when
 configured, else the window closest to 30 days; the long window (NRR) is 90d
 when configured, else the longest (see alert_window(); thresholds that are a
 share of the window are compounded to it, see alert_threshold()). The
+exporter's CustomerSuccessDataStale and CustomerSuccessCollectorFailing follow
+each collector's interval and timeout (stale_after(), failing_for()). The
 committed files under dashboards/ are the ones for config/example.conf;
 tests/scripts/check_dashboards.py and --check fail when they differ from what
 this script renders.
@@ -71,6 +73,11 @@ GRAFANA_CURRENCIES = {
     "USD", "GBP", "EUR", "JPY", "RUB", "UAH", "BRL", "DKK", "ISK", "NOK", "SEK", "CZK",
     "CHF", "PLN", "ZAR", "INR", "KRW", "IDR", "PHP", "VND",
 }
+# Collector names (config.c: valid_name) and the defaults of a collector's
+# interval and timeout (the timeout is the interval when that is shorter).
+COLLECTOR_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+DEFAULT_INTERVAL = "5m"
+DEFAULT_TIMEOUT = "30s"
 MATCHERS = re.compile(r'^\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*'
                       r'(,\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*)*$')
 
@@ -80,7 +87,8 @@ class Settings:
 
     def __init__(self, dimensions=("plan", "region"), currency="USD",
                  windows=("30d", "90d"), kinds=None, features=(), outcomes=(), selector="",
-                 cohort_months=12, cohort_dimensions=None, horizons=("30d", "60d", "90d")):
+                 cohort_months=12, cohort_dimensions=None, horizons=("30d", "60d", "90d"),
+                 collectors=()):
         self.dimensions = list(dimensions)
         self.currency = currency
         self.money_unit = ("currency%s" % currency if currency in GRAFANA_CURRENCIES
@@ -99,6 +107,9 @@ class Settings:
                                   else list(cohort_dimensions))
         # renewals = { horizons = [...]; }, shortest first.
         self.horizons = sorted(horizons, key=lambda h: (libconf.duration_seconds(h), h))
+        # (name, interval, timeout) of each collector, in seconds (the
+        # exporter-health alerts follow the intervals).
+        self.collectors = list(collectors)
 
     def windows_for(self, kinds):
         """The windows of these collector kinds, shortest first."""
@@ -173,6 +184,28 @@ def settings_from_config(path, selector=""):
             ws = windows(c, "windows", "collectors.[%d].windows" % i, top)
             kinds.setdefault(kind, [])
             kinds[kind] += [w for w in ws if w not in kinds[kind]]
+    named = []
+    for i, c in enumerate(collectors or []):
+        name = c.get("name", c.get("kind"))
+        if not isinstance(name, str) or not COLLECTOR_NAME.match(name):
+            raise bad("collectors.[%d].name" % i, "must be 1 to 64 letters, digits, '_', '-' "
+                      "or '.'", (c, "name"))
+        if name in [n for n, _, _ in named]:
+            raise bad("collectors.[%d].name" % i, "%r is used twice" % name, (c, "name"))
+        interval = c.get("interval", DEFAULT_INTERVAL)
+        if libconf.duration_seconds(interval) is None:
+            raise bad("collectors.[%d].interval" % i, "%r is no duration (e.g. \"5m\")"
+                      % (interval,), (c, "interval"))
+        interval = libconf.duration_seconds(interval)
+        timeout = c.get("timeout")
+        if timeout is None:  # config.c: 30 s, or the interval when shorter
+            timeout = min(interval, libconf.duration_seconds(DEFAULT_TIMEOUT))
+        elif libconf.duration_seconds(timeout) is None:
+            raise bad("collectors.[%d].timeout" % i, "%r is no duration (e.g. \"30s\")"
+                      % (timeout,), (c, "timeout"))
+        else:
+            timeout = libconf.duration_seconds(timeout)
+        named.append((name, interval, timeout))
     features = strings(cfg, "features", "features", [])
     outcomes = []
     ocs = cfg.get("outcomes", [])
@@ -198,7 +231,7 @@ def settings_from_config(path, selector=""):
     if len(horizons) > 8:
         raise bad("renewals.horizons", "at most 8 horizons", (renewals, "horizons"))
     s = Settings(dims, currency.upper(), top, kinds, features, outcomes, selector,
-                 months, cdims, horizons)
+                 months, cdims, horizons, named)
     # The window variable's default: the first top-level window, when any
     # collector computes it.
     if s.windows and s.default_window not in s.windows:
@@ -1300,7 +1333,8 @@ def exporter():
         state,
         row("Collectors"),
         timeseries("Time since last success", "Seconds since each collector last succeeded; "
-                   "CustomerSuccessDataStale fires above 2 x the collector interval.", "s",
+                   "CustomerSuccessDataStale fires above max(2 x interval + timeout, "
+                   "300 s) of the collector.", "s",
                    targets(("time() - %s" % e("cs_collector_last_success_timestamp_seconds"),
                             "{{instance}} {{collector}}"))),
         timeseries("Collector duration", "Duration of each collector's last run.", "s",
@@ -1525,6 +1559,10 @@ def render_rules():
 #            window when it is a share of the window (see alert_threshold());
 #            @T%@ the same as a percentage ("2 %"), @T%d@ without the space
 #   @SEL@    the --selector matchers ('job="cs_exporter"' without one), for up
+#   @STALE@  (per_collector: "stale") the per-collector thresholds of
+#            CustomerSuccessDataStale, see stale_expr()
+#   @FAILING@ (per_collector: "failing") the same for
+#            CustomerSuccessCollectorFailing, see failing_expr()
 # Raw cs_* series in the expression get the --selector (see raw_selected());
 # the job: series of recording.yaml have it already.
 # kinds: the collector kinds the alert reads; it is left out unless all are
@@ -1678,34 +1716,37 @@ sum without (from) (job:cs_health_band_transitions:increase1d{to="red"})
          "summary": "cs_exporter is not being scraped.",
          "description": "No cs_exporter target with @SEL@ has been up for 10 minutes; "
                         "customer-success alerts are blind."},
-        {"alert": "CustomerSuccessCollectorFailing",
-         "header": "last run failed, for 15m (not before a first run ends)",
+        {"alert": "CustomerSuccessCollectorFailing", "per_collector": "failing",
+         "header": lambda: collector_header(
+             ["last run failed, cs_collector_up 0 for max(interval +",
+              "timeout + 5m, 15m): two failed runs in a row; not",
+              "before a first run ends"],
+             failing_for, prom_duration),
          "comment": ["cs_collector_up is 0 from the start until the first run ends; a",
-                     "slow first run on a fresh install is not a failure."],
+                     "slow first run on a fresh install is not a failure. One failed run",
+                     "keeps it at 0 for about an interval, so a collector must have been",
+                     "down for interval + timeout + 5m, at least 15m (see the header):",
+                     "the last 15m are the \"for\", the rest the max_over_time range."],
          "expr": """\
-cs_collector_up == 0
+@FAILING@
 and on (job, instance, collector)
 cs_collector_failures_total > 0
 """,
          "for": "15m", "severity": "warning",
          "summary": "A cs_exporter collector keeps failing.",
          "description": "{{ $labels.instance }}: collector {{ $labels.collector }} has failed "
-                        "its runs for 15 minutes."},
-        {"alert": "CustomerSuccessDataStale",
-         "header": ["last success older than 2 x the collector interval:",
-                    "600 s (interval 5m) by default, 1800 s for the",
-                    "collectors matched by collector=~\"health\" (15m);",
-                    "not before a first run ends"],
-         "comment": ["2 x the collector interval. The interval is configuration, not a",
-                     "metric: list slow collectors in the second branch with their own",
-                     "threshold, and keep the two regexes complementary. The last success",
-                     "is 0 until the first run ends: wait for one."],
+                        "its runs for 15 minutes or more."},
+        {"alert": "CustomerSuccessDataStale", "per_collector": "stale",
+         "header": lambda: collector_header(
+             ["last success older than max(2 x interval + timeout,",
+              "300 s), for 5m; not before a first run ends"],
+             stale_after, lambda t: "%d s" % t),
+         "comment": ["One threshold per collector, max(2 x interval + timeout, 300 s):",
+                     "one missed run and a slow one (see the header). The intervals are",
+                     "configuration, not metrics: re-render when they change. The last",
+                     "success is 0 until the first run ends: wait for one."],
          "expr": """\
-(
-  time() - cs_collector_last_success_timestamp_seconds{collector!~"health"} > 600
-  or
-  time() - cs_collector_last_success_timestamp_seconds{collector=~"health"} > 1800
-)
+@STALE@
 and on (job, instance, collector)
 cs_collector_runs_total > 0
 """,
@@ -1836,6 +1877,112 @@ def raw_selected(expr):
     return RAW_SERIES.sub(add, expr)
 
 
+# The exporter's own alerts follow each collector's interval and timeout
+# (Settings.collectors; a collector the configuration does not name is taken
+# to have the defaults, 5m and 30s). CustomerSuccessDataStale: the last
+# success is older than 2 x interval + timeout (one missed run, and the next
+# one as slow as its timeout allows), at least STALE_FLOOR (a scrape interval
+# and an evaluation behind). CustomerSuccessCollectorFailing: cs_collector_up
+# has been 0 for longer than one failed run keeps it there (interval +
+# timeout) plus FAILING_MARGIN, at least FAILING_FLOOR (three failed runs of a
+# 5m collector, as before). One rule each, lint-clean (promtool rejects two
+# alerting rules of one name and labels): the thresholds sit in the expression.
+STALE_FLOOR = 300
+FAILING_MARGIN = 300
+FAILING_FLOOR = 900
+
+
+def stale_after(interval, timeout):
+    """CustomerSuccessDataStale's threshold for a collector, seconds."""
+    return max(2 * interval + timeout, STALE_FLOOR)
+
+
+def failing_for(interval, timeout):
+    """CustomerSuccessCollectorFailing's `for` for a collector, seconds."""
+    return max(interval + timeout + FAILING_MARGIN, FAILING_FLOOR)
+
+
+def prom_duration(seconds):
+    """3930 -> 1h5m30s (a Prometheus duration)."""
+    out = ""
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= n:
+            out += "%d%s" % (seconds // n, unit)
+            seconds %= n
+    return out or "0s"
+
+
+def by_collector(limit):
+    """[(value, matcher, names)], smallest value first: the configured
+    collectors grouped by limit(interval, timeout). The group of the default
+    collector (5m, 30s) is always there and also takes every collector the
+    configuration does not name: its matcher excludes the other groups' names
+    (none: it matches every collector)."""
+    groups = {}
+    for name, interval, timeout in S.collectors:
+        groups.setdefault(limit(interval, timeout), []).append(name)
+    default = limit(libconf.duration_seconds(DEFAULT_INTERVAL),
+                    min(libconf.duration_seconds(DEFAULT_INTERVAL),
+                        libconf.duration_seconds(DEFAULT_TIMEOUT)))
+    others = sorted(n for v, ns in groups.items() if v != default for n in ns)
+
+    def matcher(names, positive):
+        # Names are letters, digits, '_', '-', '.': only '.' needs escaping
+        # (a regex escape inside a PromQL string: backslash, backslash, dot).
+        if len(names) == 1:
+            return 'collector%s"%s"' % ("=" if positive else "!=", names[0])
+        return 'collector%s"%s"' % ("=~" if positive else "!~",
+                                    "|".join(n.replace(".", "\\\\.") for n in names))
+
+    out = []
+    for v in sorted(set(groups) | {default}):
+        if v == default:
+            out.append((v, matcher(others, False) if others else "",
+                        sorted(groups.get(v, [])) + [None]))
+        else:
+            out.append((v, matcher(sorted(groups[v]), True), sorted(groups[v])))
+    return out
+
+
+def collector_header(rule, limit, fmt):
+    """The header lines of a per-collector alert: the rule, then one line per
+    value with the collectors it applies to."""
+    lines = rule[:-1] + [rule[-1] + ":"]
+    for v, _, names in by_collector(limit):
+        named = [n for n in names if n]
+        who = ", ".join(named)
+        if None in names:
+            who = (who + " and any other collector" if named else
+                   "any other collector" if len(by_collector(limit)) > 1 else "every collector")
+        lines.extend(textwrap.wrap(who, 60, initial_indent="  %-8s " % fmt(v),
+                                   subsequent_indent=" " * 11))
+    return lines
+
+
+def failing_expr():
+    """CustomerSuccessCollectorFailing's condition: cs_collector_up has been 0
+    for failing_for(), of which the rule's `for` (FAILING_FLOOR) is the last
+    part and a max_over_time range the rest."""
+    branches = []
+    for v, m, _ in by_collector(failing_for):
+        sel = "cs_collector_up%s" % ("{%s}" % m if m else "")
+        if v > FAILING_FLOOR:
+            sel = "max_over_time(%s[%s])" % (sel, prom_duration(v - FAILING_FLOOR))
+        branches.append(sel + " == 0")
+    if len(branches) == 1:
+        return branches[0]
+    return "(\n  %s\n)" % "\n  or\n  ".join(branches)
+
+
+def stale_expr():
+    """CustomerSuccessDataStale's condition: one branch per threshold."""
+    branches = ["time() - cs_collector_last_success_timestamp_seconds%s > %d"
+                % ("{%s}" % m if m else "", v) for v, m, _ in by_collector(stale_after)]
+    if len(branches) == 1:
+        return branches[0]
+    return "(\n  %s\n)" % "\n  or\n  ".join(branches)
+
+
 def alerts():
     """[(group, [(alert, {token: value}), ...]), ...] for the settings: the
     alerts of configured kinds, with their window, horizon and threshold."""
@@ -1858,6 +2005,10 @@ def alerts():
                 t = alert_threshold(*a["threshold"], sub["@W@"])
                 sub["@T@"], sub["@T%@"], sub["@T%d@"] = "%g" % t, percent(t) + " %", \
                     percent(t) + "%"
+            if a.get("per_collector") == "stale":
+                sub["@STALE@"] = stale_expr()
+            if a.get("per_collector") == "failing":
+                sub["@FAILING@"] = failing_expr()
             rendered.append((a, sub))
         if rendered:
             out.append((g, rendered))
@@ -1914,10 +2065,13 @@ def alerts_header(groups):
         "",
         "Thresholds, in one place:",
     ]
+    done = set()
     for a, sub in (x for _, alerts_ in groups for x in alerts_):
         head = a.get("header")
-        if not head:
+        if not head or a["alert"] in done:
             continue
+        done.add(a["alert"])
+        head = head() if callable(head) else head
         head = [head] if isinstance(head, str) else head
         name = a["alert"][len("CustomerSuccess"):]
         lines.append("  %-25s %s" % (name, fill(head[0], sub)))
@@ -1942,7 +2096,7 @@ def render_alerts():
                 out.append("\n")
             out.append("      - alert: %s\n" % a["alert"])
             out.extend("        # %s\n" % fill(c, sub) for c in a.get("comment", []))
-            expr = fill(raw_selected(a["expr"]), sub)
+            expr = raw_selected(fill(a["expr"], sub))
             if "\n" in expr:
                 out.append("        expr: |\n")
                 out.extend("          %s\n" % l if l else "\n"

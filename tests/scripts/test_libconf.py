@@ -107,6 +107,25 @@ class Settings(unittest.TestCase):
         self.assertEqual(s.features, ["reports", "sso"])
         self.assertEqual([o[0] for o in s.outcomes], ["reports_sent", "p1_cases"])
 
+    def test_collector_intervals(self):
+        s = generate.settings_from_config(os.path.join(ROOT, "config/example.conf"))
+        c = {n: (i, t) for n, i, t in s.collectors}
+        self.assertEqual(c["revenue"], (300, 30))
+        self.assertEqual(c["outcomes"], (3600, 30))
+        s = self.settings('collectors = ( { kind = "revenue"; interval = "10s"; },\n'
+                          '  { name = "a.b"; kind = "health"; interval = "2h"; timeout = "5m"; } );')
+        self.assertEqual(s.collectors, [("revenue", 10, 10), ("a.b", 7200, 300)])
+        self.assertEqual(generate.stale_after(10, 10), 300)
+        self.assertEqual(generate.stale_after(7200, 300), 14700)
+        self.assertEqual(generate.failing_for(7200, 300), 7800)
+        text = generate.render(s)["rules/alerts.yaml"]
+        self.assertIn('cs_collector_last_success_timestamp_seconds{collector="a.b"} > 14700', text)
+        # In a regex the dot is escaped (backslash, backslash, dot in PromQL).
+        self.assertIn('cs_collector_last_success_timestamp_seconds{collector!~"a\\\\.b|revenue"} > 630',
+                      text)
+        with self.assertRaises(libconf.ConfigError):
+            self.settings('collectors = ( { kind = "revenue"; interval = "soon"; } );')
+
     def test_defaults_and_units(self):
         s = self.settings('segments = { dimensions = []; }; reporting = { currency = "cad"; };')
         self.assertEqual(s.dimensions, [])
