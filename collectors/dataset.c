@@ -118,3 +118,15 @@ const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1])
 	memcpy(tmp + n, ellipsis, sizeof(ellipsis));
 	return tmp;
 }
+
+void tally_add(struct cs_score_tally *t, double score, uint64_t n)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->v[i].score == score) {
+			t->v[i].n += n;
+			return;
+		}
+	}
+	GROW(t->v, t->n, t->cap);
+	t->v[t->n++] = (struct cs_score_count){score, n};
+}

@@ -125,7 +125,7 @@ extern const struct ds_contract ds_accounts, ds_subscriptions, ds_trials, ds_sur
 /* ---- row values (dataset.c) ----------------------------------------------- */
 
 int parse_number(const char *s, double *v);
-/* Adds n responses of score to a tally of distinct scores (ds_surveys.c). */
+/* Adds n responses of score to a tally of distinct scores. */
 void tally_add(struct cs_score_tally *t, double score, uint64_t n);
 int parse_bool(const char *s, bool *b);
 /* s, or a copy in tmp cut to CS_MAX_LABEL_BYTES (see dataset.c). */
@@ -212,6 +212,9 @@ int32_t account_of(struct cs_data *d, const char *key, uint32_t *seg);
 uint32_t customer_of(struct cs_stream *in, const char *billing_key);
 /* Decides duplicate billing keys, compacts accounts and builds the segments. */
 void finish_accounts(struct cs_data *d);
+/* After the sums exist (read.c's cs_data_link): moves what unknown accounts
+ * were counted under to the unknown segment. */
+void link_unknown(struct cs_data *d);
 
 /* ---- sums the link completes ---------------------------------------------- */
 

@@ -42,18 +42,6 @@ void nps_alloc(struct cs_data *d)
 		d->nps.at[i] = CS_TIME_NONE;
 }
 
-void tally_add(struct cs_score_tally *t, double score, uint64_t n)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		if (t->v[i].score == score) {
-			t->v[i].n += n;
-			return;
-		}
-	}
-	GROW(t->v, t->n, t->cap);
-	t->v[t->n++] = (struct cs_score_count){score, n};
-}
-
 void surveys_alloc(struct cs_data *d)
 {
 	struct cs_survey_sums *k = &d->surveys;

@@ -389,26 +389,11 @@ static void move_unknown_slot(struct cs_data *d, uint32_t unknown)
 	}
 }
 
-void cs_data_link(struct cs_data *d)
+/* Once every dataset is read and its sums exist: the unknown segment. */
+void link_unknown(struct cs_data *d)
 {
 	struct cs_data_private *p = d->priv;
-	if (!p->accounts_done)
-		finish_accounts(d);
-	/* The sums a kind reads exist even when its dataset returned no row;
-	 * a kind that does not read them gets none (they are per account). */
-	unsigned need = d->plan.datasets;
-	if (need & (1u << DS_ACTIVITY))
-		activity_alloc(d);
-	if (need & (1u << DS_TICKETS))
-		tickets_alloc(d);
-	if (need & (1u << DS_TRIALS))
-		trials_alloc(d);
-	if (need & (1u << DS_SURVEYS))
-		surveys_alloc(d);
-	if (need & (1u << DS_SUBSCRIPTIONS))
-		mrr_reserve(d, d->ncustomers);
-	if (cs_plan_has(&d->plan, KIND_HEALTH))
-		nps_alloc(d);
+
 	if (!p->need_unknown) {
 		d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->surveys.nseg = d->seg.n;
 		return;

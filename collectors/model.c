@@ -1,20 +1,13 @@
 /*
- * model: one evaluation's account model. The plan (what is due), the model's
- * lifecycle, and the dispatch of each dataset's stream to its contract
- * (ds_*.c); the join and segments are in join.c.
+ * model: one evaluation's account model: the plan (what is due) and the
+ * model's lifecycle. The dispatch of each dataset's stream to its contract
+ * (ds_*.c) is in read.c, the join and segments in join.c.
  */
 #include "dataset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const struct ds_contract *const contracts[DS_COUNT + 1] = {
-    [DS_ACCOUNTS] = &ds_accounts,   [DS_SUBSCRIPTIONS] = &ds_subscriptions,
-    [DS_TRIALS] = &ds_trials,	    [DS_SURVEYS] = &ds_surveys,
-    [DS_ACTIVITY] = &ds_activity,   [DS_TICKETS] = &ds_tickets,
-    [CS_DS_OUTCOME] = &ds_outcomes,
-};
 
 /* ---------------------------------------------------------------- plan */
 
@@ -177,123 +170,4 @@ void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason)
 	r->dataset = arena_strndup(&d->priv->arena, dataset, strlen(dataset));
 	r->reason = arena_strndup(&d->priv->arena, reason, strlen(reason));
 	r->count = 1;
-}
-
-static int find_column(int ncols, const char *const *names, const char *name)
-{
-	for (int i = 0; i < ncols; i++)
-		if (names[i] && !strcmp(names[i], name))
-			return i;
-	return -1;
-}
-
-int cs_data_check_columns(const struct cs_config *cfg, int dataset, const char *dsname, int ncols,
-			  const char *const *names, char *err, size_t errlen)
-{
-	if (dataset < 0 || dataset > CS_DS_OUTCOME)
-		return 0;
-	const struct ds_contract *k = contracts[dataset];
-	struct buf list = BUF_INIT;
-	int nmissing = 0;
-
-	for (size_t c = 0; c < k->ncols; c++) {
-		if (k->cols[c].optional || find_column(ncols, names, k->cols[c].name) >= 0)
-			continue;
-		buf_addf(&list, "%s\"%s\"", nmissing++ ? ", " : "", k->cols[c].name);
-	}
-	for (size_t i = 0; dataset == DS_ACCOUNTS && i < cfg->ndims; i++) {
-		if (find_column(ncols, names, cfg->dims[i]) >= 0)
-			continue;
-		buf_addf(&list, "%s\"%s\" (segment dimension)", nmissing++ ? ", " : "",
-			 cfg->dims[i]);
-	}
-	if (nmissing)
-		snprintf(err, errlen, "dataset \"%s\": missing column%s %.*s", dsname,
-			 nmissing > 1 ? "s" : "", (int)list.len, list.data);
-	buf_release(&list);
-	return nmissing;
-}
-
-struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
-				int ncols, const char *const *names, char *err, size_t errlen)
-{
-	struct cs_data_private *p = d->priv;
-
-	if (dataset < 0 || dataset > CS_DS_OUTCOME) {
-		snprintf(err, errlen, "unknown dataset %d", dataset);
-		return NULL;
-	}
-	if (dataset == DS_ACCOUNTS && p->accounts_done) {
-		snprintf(err, errlen, "accounts must be loaded once, before any other dataset");
-		return NULL;
-	}
-	if (dataset != DS_ACCOUNTS && !p->accounts_done)
-		finish_accounts(d);
-
-	const struct ds_contract *k = contracts[dataset];
-	struct cs_stream *in = xcalloc(1, sizeof(*in));
-	in->d = d;
-	in->ds = dataset;
-	in->ds_name = k->name;
-	in->last_customer = -1;
-	if (dataset == CS_DS_OUTCOME) {
-		size_t nw = d->plan.nwindows;
-		if (outcome >= d->cfg->noutcomes || window >= nw) {
-			snprintf(err, errlen, "no outcome %zu in window %zu", outcome, window);
-			free(in);
-			return NULL;
-		}
-		in->ds_name = d->cfg->outcomes[outcome].name;
-		size_t run = outcome * nw + window;
-		in->ov = &d->outcomes[run];
-		in->nov = &d->noutcome_values[run];
-		in->capov = &p->cap_outcomes[run];
-	}
-	if (cs_data_check_columns(d->cfg, dataset, in->ds_name, ncols, names, err, errlen) > 0) {
-		/* An evaluation stops that dataset at its first bad query; say
-		 * where to see them all. */
-		size_t n = strlen(err);
-		if (n < errlen)
-			snprintf(err + n, errlen - n,
-				 "; cs_exporter --config.check --connect lists those of every "
-				 "dataset");
-		free(in);
-		return NULL;
-	}
-	for (size_t c = 0; c < k->ncols; c++)
-		in->col[c] = find_column(ncols, names, k->cols[c].name);
-	if (k->open && k->open(in, ncols, names, err, errlen) < 0) {
-		free(in);
-		return NULL;
-	}
-	if (dataset < DS_COUNT)
-		d->read[dataset] = true;
-	return in;
-}
-
-char *cs_dataset_query(int dataset, const char *sql)
-{
-	if (dataset < 0 || dataset > CS_DS_OUTCOME || !contracts[dataset]->query)
-		return xstrdup(sql);
-	return contracts[dataset]->query(sql);
-}
-
-void cs_data_row(struct cs_stream *in, const char *const *values)
-{
-	in->d->rows_read++;
-	in->rows++;
-	contracts[in->ds]->row(in, values);
-}
-
-int cs_data_end(struct cs_stream *in, char *err, size_t errlen)
-{
-	if (!in)
-		return 0;
-	const struct ds_contract *k = contracts[in->ds];
-	int rc = k->close ? k->close(in, err, errlen) : 0;
-
-	if (in->ds < DS_COUNT)
-		in->d->ds_rows[in->ds] += in->rows;
-	free(in);
-	return rc;
 }

@@ -4,7 +4,8 @@
  * the boundary between SQL (text rows) and compute (the KPI families, kpi.h).
  *
  * Where things are:
- *   model.c        the plan, the model's lifecycle, dispatch to the datasets
+ *   model.c        the plan, the model's lifecycle
+ *   read.c         each dataset's stream to its contract, and the link
  *   ds_*.c         one file per dataset: its row contract (columns),
  *                  validation and streaming fold, side by side
  *   dataset.[ch]   what the dataset files share (the stream, value parsing)

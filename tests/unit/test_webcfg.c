@@ -433,6 +433,9 @@ Test(webcfg_basic_header, long_password_is_refused)
 
 /* ---- the exporter-toolkit YAML syntax ------------------------------------ */
 
+/* Each test its own directory: tests run in parallel processes. */
+TestSuite(webcfg_yaml, .init = mkdir_tmp, .fini = rm_tmp);
+
 static struct webcfg *load_yaml(const char *content, char *err, size_t errlen)
 {
 	put("web.yml", content);
