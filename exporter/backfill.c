@@ -485,11 +485,13 @@ static void bf_usage(FILE *out)
 		     "                      live target's job and instance, as Prometheus\n"
 		     "                      attaches them, or dashboards and rules miss the data\n"
 		     "  --output=FILE       where to write (default standard output)\n"
-		     "  --full-reads        read the whole activity window at every step; by\n"
-		     "                      default a step reads only the activity since the\n"
-		     "                      step before and merges it with what it has (the\n"
-		     "                      same rows when the query returns each user and\n"
-		     "                      feature's last activity in [since, as_of))\n"
+		     "  --full-reads        read every dataset whole at every step, as a live\n"
+		     "                      evaluation does; by default a dataset whose query\n"
+		     "                      binds no parameter is read once, and a step reads\n"
+		     "                      only the activity since the step before, merged\n"
+		     "                      with what it has (the same rows when the query\n"
+		     "                      returns each user and feature's last activity in\n"
+		     "                      [since, as_of))\n"
 		     "  --log.level=LEVEL   debug, info, warn or error (default info)\n"
 		     "  --log.format=FORMAT logfmt or json (default logfmt)\n"
 		     "\n"
@@ -755,13 +757,13 @@ static void step_failed(void *ctx, const struct cs_collector *c, const char *err
 }
 
 static size_t eval_step(const struct cs_config *cfg, struct pg_source *const *sources,
-			cs_time as_of, struct cs_activity_memory *activity,
-			struct progress *progress, struct buf *out)
+			cs_time as_of, struct eval_memory *mem, struct progress *progress,
+			struct buf *out)
 {
 	struct snapshot *snap = snapshot_new();
 	snapshot_configure(snap, cfg);
 	struct step_ctx sc = {as_of, progress};
-	size_t failed = eval_once(snap, cfg, sources, as_of, activity, step_failed, &sc);
+	size_t failed = eval_once(snap, cfg, sources, as_of, mem, step_failed, &sc);
 	snapshot_render_stable(snap, EXPO_OPENMETRICS, out);
 	snapshot_free(snap);
 	return failed;
@@ -832,8 +834,9 @@ int backfill_main(int argc, char **argv)
 		om_merge_add_label(m, f.labels[i], eq + 1);
 		*eq = '=';
 	}
-	/* Each step reads only the activity since the step before (model.h). */
-	struct cs_activity_memory *activity = f.full_reads ? NULL : cs_activity_memory_new();
+	/* Datasets whose query binds no parameter are read once, and each step
+	 * reads only the activity since the step before (eval.h). */
+	struct eval_memory *mem = f.full_reads ? NULL : eval_memory_new(true);
 	struct buf render = BUF_INIT;
 	size_t failed = 0, failed_steps = 0;
 	bool clash = false;
@@ -841,7 +844,7 @@ int backfill_main(int argc, char **argv)
 		cs_time as_of = from + (int64_t)i * step * CS_SECOND;
 		progress_show(&pr, i, as_of);
 		buf_reset(&render);
-		size_t fs = eval_step(cfg, sources, as_of, activity, &pr, &render);
+		size_t fs = eval_step(cfg, sources, as_of, mem, &pr, &render);
 		failed += fs;
 		failed_steps += fs > 0;
 		if (om_merge_add(m, render.data ? render.data : "", render.len, as_of) == -2) {
@@ -854,7 +857,7 @@ int backfill_main(int argc, char **argv)
 	if (!clash)
 		progress_show(&pr, nsteps, 0);
 	buf_release(&render);
-	cs_activity_memory_free(activity);
+	eval_memory_free(mem);
 	pg_sources_close(sources, cfg->nsources);
 	if (clash) {
 		om_merge_free(m);

@@ -9,7 +9,57 @@
 #include "../collectors/kpi.h"
 #include "../collectors/base/buf.h"
 #include "../collectors/base/log.h"
+#include "../collectors/base/strtab.h"
 #include "snapshot.h"
+
+/*
+ * The rows of one read of a query that binds no parameter: a backfill's
+ * later steps would get the same rows again, so they are replayed.
+ */
+struct row_cache {
+	bool full; /* the rows of one read that ran to its end */
+	int ncols;
+	char **names;
+	char **cells; /* nrows * ncols, NULL: SQL NULL */
+	size_t nrows, cap;
+	struct arena strings;
+};
+
+struct eval_memory {
+	struct cs_activity_memory *activity; /* NULL: --full-reads */
+	struct row_cache rows[DS_COUNT];
+};
+
+struct eval_memory *eval_memory_new(bool activity)
+{
+	struct eval_memory *m = xcalloc(1, sizeof(*m));
+	if (activity)
+		m->activity = cs_activity_memory_new();
+	return m;
+}
+
+static void row_cache_reset(struct row_cache *c)
+{
+	free(c->names);
+	free(c->cells);
+	arena_release(&c->strings);
+	memset(c, 0, sizeof(*c));
+}
+
+void eval_memory_free(struct eval_memory *m)
+{
+	if (!m)
+		return;
+	cs_activity_memory_free(m->activity);
+	for (size_t i = 0; i < DS_COUNT; i++)
+		row_cache_reset(&m->rows[i]);
+	free(m);
+}
+
+static char *cache_str(struct row_cache *c, const char *s)
+{
+	return s ? (char *)arena_strndup(&c->strings, s, strlen(s)) : NULL;
+}
 
 /* One query of the evaluation: a dataset, or an outcome in one window. */
 struct task {
@@ -19,7 +69,8 @@ struct task {
 	int dataset; /* enum cs_dataset, or CS_DS_OUTCOME */
 	size_t outcome, window;
 	char window_start[40];
-	char since[40]; /* the since parameter, when not the evaluation's */
+	char since[40];		 /* the since parameter, when not the evaluation's */
+	struct row_cache *cache; /* a backfill's copy of a parameterless read */
 	struct cs_stream *in;
 	uint64_t rows;
 	int rc;
@@ -30,6 +81,7 @@ struct eval {
 	const struct cs_plan *plan;
 	struct cs_data *d;
 	struct pg_source *const *sources;
+	struct eval_memory *mem;
 	char as_of[40], since[40];
 
 	/* Rows of several sources arrive at once: the model is fed under the
@@ -104,6 +156,13 @@ static int feed_columns(void *ctx, int ncols, const char *const *names, char *er
 	}
 	t->in = cs_data_begin(ev->d, t->dataset, t->outcome, t->window, ncols, names, err, errlen);
 	pthread_mutex_unlock(&ev->lock);
+	struct row_cache *c = t->cache;
+	if (t->in && c && !c->full) {
+		c->ncols = ncols;
+		c->names = xcalloc((size_t)ncols + 1, sizeof(*c->names));
+		for (int i = 0; i < ncols; i++)
+			c->names[i] = cache_str(c, names[i]);
+	}
 	return t->in ? 0 : -1;
 }
 
@@ -115,6 +174,28 @@ static void feed_row(void *ctx, const char *const *values)
 	cs_data_row(t->in, values);
 	pthread_mutex_unlock(&t->ev->lock);
 	t->rows++;
+	struct row_cache *c = t->cache;
+	if (c && !c->full) {
+		size_t n = (size_t)c->ncols;
+		if ((c->nrows + 1) * n > c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 256 * n;
+			c->cells = xrealloc(c->cells, c->cap * sizeof(*c->cells));
+		}
+		for (size_t i = 0; i < n; i++)
+			c->cells[c->nrows * n + i] = cache_str(c, values[i]);
+		c->nrows++;
+	}
+}
+
+/* Feeds the rows of an earlier read again, as pg_query would. */
+static int replay(struct task *t, char *err, size_t errlen)
+{
+	const struct row_cache *c = t->cache;
+	if (feed_columns(t, c->ncols, (const char *const *)c->names, err, errlen) < 0)
+		return -1;
+	for (size_t r = 0; r < c->nrows; r++)
+		feed_row(t, (const char *const *)c->cells + r * (size_t)c->ncols);
+	return 0;
 }
 
 static void run_task(struct task *t)
@@ -138,9 +219,17 @@ static void run_task(struct task *t)
 			break;
 		}
 	}
-	struct pg_sink sink = {feed_columns, feed_row, t};
-	t->rc = pg_query(ev->sources[q->source], t->sql, q->nparams, params, ev->plan->timeout,
-			 &sink, t->err, sizeof(t->err));
+	if (t->cache && t->cache->full) {
+		t->rc = replay(t, t->err, sizeof(t->err));
+	} else {
+		struct pg_sink sink = {feed_columns, feed_row, t};
+		t->rc = pg_query(ev->sources[q->source], t->sql, q->nparams, params,
+				 ev->plan->timeout, &sink, t->err, sizeof(t->err));
+		if (t->cache && t->rc == 0 && t->cache->names)
+			t->cache->full = true;
+		else if (t->cache)
+			row_cache_reset(t->cache);
+	}
 
 	pthread_mutex_lock(&ev->lock);
 	if (t->in) {
@@ -196,6 +285,8 @@ static void plan_tasks(struct eval *ev)
 		t->dataset = ds;
 		if (ds == DS_ACTIVITY)
 			format_param(cs_data_activity_since(ev->d), t->since, sizeof(t->since));
+		if (ev->mem && t->q->nparams == 0)
+			t->cache = &ev->mem->rows[ds];
 	}
 	if (!cs_plan_has(p, KIND_OUTCOMES))
 		return;
@@ -321,7 +412,7 @@ static bool needs(const struct cs_collector *c, const struct task *t)
 
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
 	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
-	      struct cs_activity_memory *activity, struct eval_result *res)
+	      struct eval_memory *mem, struct eval_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	for (int ds = 0; ds < DS_COUNT; ds++)
@@ -341,8 +432,9 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	pthread_cond_init(&ev.accounts_cv, NULL);
 	format_param(as_of, ev.as_of, sizeof(ev.as_of));
 	format_param(as_of - plan.history * CS_SECOND, ev.since, sizeof(ev.since));
-	if (activity && (plan.datasets & (1u << DS_ACTIVITY)))
-		cs_data_remember_activity(ev.d, activity);
+	ev.mem = mem;
+	if (mem && mem->activity && (plan.datasets & (1u << DS_ACTIVITY)))
+		cs_data_remember_activity(ev.d, mem->activity);
 	plan_tasks(&ev);
 	read_sources(&ev);
 
@@ -422,7 +514,7 @@ void eval_result_release(struct eval_result *res)
 }
 
 size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
-		 cs_time as_of, struct cs_activity_memory *activity,
+		 cs_time as_of, struct eval_memory *mem,
 		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
 		 void *ctx)
 {
@@ -432,7 +524,7 @@ size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_sour
 
 	for (size_t i = 0; i < cfg->ncollectors; i++)
 		due[i] = &cfg->collectors[i];
-	eval_run(cfg, due, cfg->ncollectors, sources, as_of, NULL, activity, &res);
+	eval_run(cfg, due, cfg->ncollectors, sources, as_of, NULL, mem, &res);
 	for (size_t i = 0; i < res.n; i++) {
 		if (res.v[i].ok)
 			continue;

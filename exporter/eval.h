@@ -75,25 +75,36 @@ struct eval_result {
  * cs_band_memory_free. bands NULL: no memory (--once, backfill steps), the
  * transition counters are written as zeros.
  *
- * activity, when set, is a backfill's memory of the activity read at the
- * earlier instants (collectors/model.h): the activity query then reads only
- * from the last of them on. NULL: read the whole window (the daemon, --once).
+ * mem, when set, is what a backfill's evaluations hand on to the next, at a
+ * later instant: see struct eval_memory. NULL: every dataset is read whole
+ * (the daemon, --once).
  */
 struct cs_band_memory;
-struct cs_activity_memory;
+struct eval_memory;
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
 	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
-	      struct cs_activity_memory *activity, struct eval_result *res);
+	      struct eval_memory *mem, struct eval_result *res);
+
+/*
+ * A backfill's memory between its steps: the rows of each dataset whose
+ * query binds no parameter (the same at every step: read once, replayed),
+ * and, with activity true, the activity read so far (collectors/model.h:
+ * each later step's activity query then reads only from the step before
+ * on). Either gives every step the rows a read of its own would.
+ */
+struct eval_memory *eval_memory_new(bool activity);
+/* NULL is fine. */
+void eval_memory_free(struct eval_memory *m);
 void eval_result_release(struct eval_result *res);
 
 /*
  * One evaluation of every collector of cfg at as_of, published to s (what
- * --once and each backfill step do), with activity as for eval_run. on_fail,
+ * --once and each backfill step do), with mem as for eval_run. on_fail,
  * when set, is called for each failed collector. Returns the number of failed
  * collectors.
  */
 size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
-		 cs_time as_of, struct cs_activity_memory *activity,
+		 cs_time as_of, struct eval_memory *mem,
 		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
 		 void *ctx);
 

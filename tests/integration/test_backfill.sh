@@ -56,8 +56,9 @@ to=2026-10-31T00:00:00Z
 	fail "backfill exited $?: $(tail -5 "$T/backfill.err")"
 
 # Each step reads only the activity since the step before and merges it with
-# what the earlier steps read: the file is byte for byte the one of a
-# backfill that reads every step's whole window, awkward rows included.
+# what the earlier steps read, and the accounts (their query binds nothing)
+# are read once: the file is byte for byte the one of a backfill that reads
+# every dataset whole at every step, awkward rows included.
 "$bin" backfill --config.file "$T/cs.conf" --from "$from" --to "$to" --step 1d --full-reads \
 	--output "$T/full.om" 2>"$T/full.err" || fail "backfill --full-reads exited $?: $(tail -5 "$T/full.err")"
 cmp -s "$T/backfill.om" "$T/full.om" ||
@@ -73,6 +74,66 @@ for st in 100d 7d; do
 		--full-reads --output "$T/full.$st.om" 2>/dev/null || fail "backfill --step $st --full-reads failed"
 	cmp -s "$T/inc.$st.om" "$T/full.$st.om" || fail "--step $st: incremental and full reads differ"
 done
+
+# What each step sends, from PostgreSQL's statement log: the accounts query
+# (it binds no parameter) once for the whole range, the activity query from
+# the step before on after the first step, everything else at every step;
+# with --full-reads every query at every step.
+pg_psql "$T/pg" -q -c "ALTER ROLE cs_reader SET log_statement = 'all'" >/dev/null
+for mode in inc full; do
+	start=$(stat -c %s "$T/pg/server.log")
+	flag=
+	[ $mode = full ] && flag=--full-reads
+	"$bin" backfill --config.file "$T/cs.conf" --from 2026-10-01 --to 2026-10-10 $flag \
+		--output "$T/log.$mode.om" 2>/dev/null || fail "backfill ($mode) for the statement log failed"
+	python3 - "$T/pg/server.log" "$start" $mode <<'PY' || fail "backfill ($mode) reads: see above"
+import re, sys
+log, start, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+text = open(log, "rb").read()[start:].decode("utf-8", "replace")
+runs, cur = [], None
+for line in text.split("\n"):
+    if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line):
+        m = re.search(r"LOG:  execute [^:]*: (.*)", line)
+        cur = [m.group(1), []] if m else None
+        if m:
+            runs.append(cur)
+        p = re.search(r"DETAIL:  parameters: (.*)", line)
+        if p and runs:
+            runs[-1][1] = re.findall(r"\$\d+ = '([^']*)'", p.group(1))
+    elif cur is not None:
+        cur[0] += "\n" + line
+def runs_of(word):
+    return [p for sql, p in runs if word in sql]
+accounts = runs_of("stripe_customer_id__c AS billing_key")
+activity = runs_of("FROM product_event\n") or [p for sql, p in runs if "AS cs_activity" in sql]
+subs = runs_of("FROM subscription_periods p\n") or runs_of("JOIN prices pr")
+days = ["2026-10-%02d 00:00:00+00" % d for d in range(1, 11)]
+want_acc = 1 if mode == "inc" else 10
+problems = []
+if len(accounts) != want_acc:
+    problems.append("accounts read %d times, expected %d" % (len(accounts), want_acc))
+if len(subs) != 10:
+    problems.append("subscriptions read %d times, expected 10" % len(subs))
+if len(activity) != 10:
+    problems.append("activity read %d times, expected 10" % len(activity))
+else:
+    for i, p in enumerate(activity):
+        as_of, since = sorted(p)[1], sorted(p)[0]
+        want = days[i - 1] if mode == "inc" and i > 0 else None
+        if as_of != days[i]:
+            problems.append("activity read %d at %s, expected %s" % (i, as_of, days[i]))
+        if want and since != want:
+            problems.append("activity read %d from %s, expected the step before, %s" % (i, since, want))
+        if not want and not since.startswith("2026-07") and not since.startswith("2026-08"):
+            problems.append("activity read %d from %s, expected the whole window" % (i, since))
+print("%s: accounts %d, subscriptions %d, activity %d reads" % (mode, len(accounts), len(subs), len(activity)))
+if problems:
+    print("\n".join(problems))
+    sys.exit(1)
+PY
+done
+cmp -s "$T/log.inc.om" "$T/log.full.om" || fail "the two backfills of the statement log differ"
+pg_psql "$T/pg" -q -c "ALTER ROLE cs_reader RESET log_statement" >/dev/null
 
 # Progress: log lines when stderr is not a terminal, a bar when it is.
 grep -q 'msg="backfill evaluated every step" steps=60 ' "$T/backfill.err" ||
