@@ -119,6 +119,8 @@ valgrind: deps
 #   SYSCONFDIR/cs_exporter/cs_exporter.conf      the example config, only when none is there
 #   UNITDIR/cs_exporter.service                  the systemd unit (PREFIX/lib/systemd/system,
 #                                                which systemd searches for /usr and /usr/local)
+#   UNITDIR/cs_exporter.socket                   its socket unit, for socket activation
+#                                                (--web.systemd-socket; not enabled)
 # An existing config is never overwritten: upgrades keep the operator's file.
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
@@ -128,9 +130,10 @@ install: $(BIN)
 		$(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cs_exporter
 	install -m 0644 exporter/cs_exporter.1 $(DESTDIR)$(PREFIX)/share/man/man1/cs_exporter.1
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-		exporter/cs_exporter.service >$(DESTDIR)$(UNITDIR)/cs_exporter.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/cs_exporter.service
+	for u in cs_exporter.service cs_exporter.socket; do \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+			exporter/$$u >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	cd dashboards && find . -type f ! -name '*.py' ! -name '*~' ! -path '*/__pycache__/*' | LC_ALL=C sort | \
 		while read -r f; do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/cs_exporter/$$f" || exit 1; \

@@ -23,6 +23,7 @@
 #include "../collectors/base/buf.h"
 #include "../collectors/base/log.h"
 #include "negotiate.h"
+#include "sdlisten.h"
 #include "webcfg.h"
 
 #define MAX_LISTEN	 16
@@ -801,6 +802,7 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 	h->opts.web_config_file = h->web_config_file =
 	    opts->web_config_file ? xstrdup(opts->web_config_file) : NULL;
 	h->opts.listen = NULL;
+	h->opts.listen_fds = NULL;
 	h->snap = snap;
 	pthread_mutex_init(&h->web_lock, NULL);
 	pthread_mutex_init(&h->resp_lock, NULL);
@@ -841,7 +843,11 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 			return NULL;
 		}
 	}
-	raise_fd_limit(opts->nlisten);
+	bool inherited = opts->nlisten_fds > 0;
+	size_t nlisten = inherited ? opts->nlisten_fds : opts->nlisten;
+	if (nlisten > MAX_LISTEN)
+		nlisten = MAX_LISTEN;
+	raise_fd_limit(nlisten);
 	if (pthread_create(&h->hasher, NULL, hasher_main, h) == 0)
 		h->hasher_started = true;
 	if (pthread_create(&h->watchdog, NULL, watchdog_main, h) == 0)
@@ -851,17 +857,26 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 		http_stop(h);
 		return NULL;
 	}
-	for (size_t i = 0; i < opts->nlisten && i < MAX_LISTEN; i++) {
-		struct sockaddr_storage ss;
-		unsigned len;
-		http_parse_listen(opts->listen[i], &ss, &len);
-		char why[256];
-		int fd = open_listener(&ss, len, why, sizeof(why));
-		if (fd < 0) {
-			snprintf(err, errlen, "could not listen on \"%s\": %s", opts->listen[i],
-				 why);
-			http_stop(h);
-			return NULL;
+	for (size_t i = 0; i < nlisten; i++) {
+		/* what the logs and errors call this listener */
+		char label[300];
+		int fd;
+		if (inherited) {
+			fd = opts->listen_fds[i];
+			sdlisten_describe(fd, label, sizeof(label));
+		} else {
+			struct sockaddr_storage ss;
+			unsigned len;
+			http_parse_listen(opts->listen[i], &ss, &len);
+			char why[256];
+			fd = open_listener(&ss, len, why, sizeof(why));
+			if (fd < 0) {
+				snprintf(err, errlen, "could not listen on \"%s\": %s",
+					 opts->listen[i], why);
+				http_stop(h);
+				return NULL;
+			}
+			snprintf(label, sizeof(label), "%s", opts->listen[i]);
 		}
 		unsigned flags =
 		    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -896,13 +911,19 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 			/* fd is left open: whether libmicrohttpd closed it is not known */
 			snprintf(err, errlen,
 				 "could not listen on \"%s\": the HTTP server did not start",
-				 opts->listen[i]);
+				 label);
 			http_stop(h);
 			return NULL;
 		}
 		h->nd++;
-		logx(LOG_INFO, "listening", "address", opts->listen[i], "tls",
-		     tls > 0 ? "true" : "false", NULL);
+		char fdstr[16];
+		snprintf(fdstr, sizeof(fdstr), "%d", fd);
+		if (inherited)
+			logx(LOG_INFO, "listening", "address", label, "tls",
+			     tls > 0 ? "true" : "false", "systemd_socket_fd", fdstr, NULL);
+		else
+			logx(LOG_INFO, "listening", "address", label, "tls",
+			     tls > 0 ? "true" : "false", NULL);
 	}
 	return h;
 }

@@ -31,6 +31,11 @@
 struct http_opts {
 	const char *const *listen; /* "host:port", ":port", "[v6]:port" */
 	size_t nlisten;
+	/* Listening sockets to serve instead of the listen addresses when
+	 * nlisten_fds > 0 (--web.systemd-socket): inherited, never bound
+	 * here; closed by http_stop. */
+	const int *listen_fds;
+	size_t nlisten_fds;
 	const char *metrics_path;
 	const char *web_config_file; /* may be NULL */
 	bool enable_reload;
@@ -49,6 +54,7 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 			char *err, size_t errlen);
 /* Whether addr is a well-formed listen address (for --config.check). */
 bool http_listen_address_valid(const char *addr);
+/* The listeners live until here: a config reload does not touch them. */
 void http_stop(struct http *h);
 
 #endif

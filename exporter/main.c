@@ -36,6 +36,7 @@
 #include "pg.h"
 #include "eval.h"
 #include "sched.h"
+#include "sdlisten.h"
 #include "snapshot.h"
 #include "webcfg.h"
 
@@ -226,6 +227,7 @@ struct flags {
 	bool connect;
 	const char *listen[16];
 	size_t nlisten;
+	bool systemd_socket;
 	const char *telemetry_path;
 	const char *web_config_file;
 	bool enable_lifecycle;
@@ -253,6 +255,9 @@ static void usage(FILE *out)
 	    "                             dataset (1 when any query does not match)\n"
 	    "  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
 	    "                             config, else :9818)\n"
+	    "  --web.systemd-socket       use systemd socket activation listeners instead\n"
+	    "                             of port listeners (the listen addresses are not\n"
+	    "                             bound; Linux only)\n"
 	    "  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
 	    "  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit style)\n"
 	    "  --web.enable-lifecycle     allow POST /-/reload\n"
@@ -340,6 +345,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		F_CHECK,
 		F_CONNECT,
 		F_LISTEN,
+		F_SYSTEMD_SOCKET,
 		F_PATH,
 		F_WEBCFG,
 		F_LIFECYCLE,
@@ -358,6 +364,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	    {"config.check", no_argument, NULL, F_CHECK},
 	    {"connect", no_argument, NULL, F_CONNECT},
 	    {"web.listen-address", required_argument, NULL, F_LISTEN},
+	    {"web.systemd-socket", no_argument, NULL, F_SYSTEMD_SOCKET},
 	    {"web.telemetry-path", required_argument, NULL, F_PATH},
 	    {"web.config.file", required_argument, NULL, F_WEBCFG},
 	    {"web.enable-lifecycle", no_argument, NULL, F_LIFECYCLE},
@@ -392,6 +399,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 				return -1;
 			}
 			f->listen[f->nlisten++] = optarg;
+			break;
+		case F_SYSTEMD_SOCKET:
+			f->systemd_socket = true;
 			break;
 		case F_PATH:
 			if (optarg[0] != '/') {
@@ -518,6 +528,10 @@ static int run_once(struct app *a, const struct flags *f)
 	return all_ok ? 0 : 1;
 }
 
+/* The sockets of --web.systemd-socket, taken in main before any thread. */
+static int systemd_fds[SDLISTEN_MAX];
+static struct sdlisten systemd_sockets;
+
 static int serve(struct app *a, const struct flags *f)
 {
 	/* Signals are taken synchronously by this thread only; block them
@@ -532,7 +546,19 @@ static int serve(struct app *a, const struct flags *f)
 
 	const char *default_listen = ":9818";
 	struct http_opts ho = {0};
-	if (f->nlisten) {
+	if (f->systemd_socket) {
+		/* Served instead of any listen address, as exporter-toolkit does. */
+		ho.listen_fds = systemd_fds;
+		ho.nlisten_fds = systemd_sockets.n;
+		char n[16];
+		snprintf(n, sizeof(n), "%zu", systemd_sockets.n);
+		logx(LOG_INFO,
+		     "using systemd socket activation listeners instead of port listeners",
+		     "sockets", n, NULL);
+		if (f->nlisten)
+			logx(LOG_WARN, "--web.listen-address is ignored with --web.systemd-socket",
+			     NULL);
+	} else if (f->nlisten) {
 		ho.listen = f->listen;
 		ho.nlisten = f->nlisten;
 	} else if (a->cfg->web.nlisten) {
@@ -620,6 +646,16 @@ int main(int argc, char **argv)
 	}
 
 	char err[1024];
+	/* Before anything else: this changes the environment, and no thread or
+	 * child may see the variables. --config.check and --once serve nothing. */
+	if (f.systemd_socket && !f.config_check && !f.once) {
+		if (sdlisten_take(&systemd_sockets, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cs_exporter: error: %s\n", err);
+			return EXIT_USAGE;
+		}
+		for (size_t i = 0; i < systemd_sockets.n; i++)
+			systemd_fds[i] = SDLISTEN_FIRST_FD + (int)i;
+	}
 	struct cs_config *cfg = config_load(f.config_file, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "%s\n", err);

@@ -36,6 +36,7 @@ has() { # mode path
 has -rwxr-xr-x /usr/bin/cs_exporter
 has -rw-r--r-- /usr/share/man/man1/cs_exporter.1.gz
 has -rw-r--r-- /lib/systemd/system/cs_exporter.service
+has -rw-r--r-- /lib/systemd/system/cs_exporter.socket
 has -rw-r--r-- /etc/cs_exporter/cs_exporter.conf
 has -rw-r--r-- /usr/share/doc/cs-exporter/copyright
 has -rw-r--r-- /usr/share/doc/cs-exporter/changelog.Debian.gz
@@ -72,7 +73,7 @@ dpkgr -i "$deb" >"$T/install.out" 2>&1 || fail "dpkg -i failed: $(tail -5 "$T/in
 dpkgr -s cs-exporter 2>/dev/null | grep -qx 'Status: install ok installed' ||
 	fail "not installed: $(dpkgr -s cs-exporter 2>&1 | head -3)"
 for f in /usr/bin/cs_exporter /usr/share/man/man1/cs_exporter.1.gz /lib/systemd/system/cs_exporter.service \
-	/etc/cs_exporter/cs_exporter.conf /usr/share/cs_exporter/rules/recording.yaml; do
+	/lib/systemd/system/cs_exporter.socket /etc/cs_exporter/cs_exporter.conf /usr/share/cs_exporter/rules/recording.yaml; do
 	[ -f "$root$f" ] || fail "$f not installed"
 done
 "$root/usr/bin/cs_exporter" --version | grep -q "^cs_exporter, version ${want%-1} " ||
@@ -81,6 +82,8 @@ done
 	>"$T/check.out" 2>&1 || fail "--config.check on the packaged config: $(cat "$T/check.out")"
 grep -qx 'ExecStart=/usr/bin/cs_exporter --config.file=/etc/cs_exporter/cs_exporter.conf' \
 	"$root/lib/systemd/system/cs_exporter.service" || fail "ExecStart does not name /usr/bin and /etc"
+grep -qF 'ExecStart=/usr/bin/cs_exporter --config.file=/etc/cs_exporter/cs_exporter.conf --web.systemd-socket' \
+	"$root/lib/systemd/system/cs_exporter.socket" || fail "the socket unit's drop-in does not name /usr/bin and /etc"
 gpath=$(sed -n 's/^ *path: *//p' "$root/usr/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml")
 [ "$gpath" = /usr/share/cs_exporter/grafana ] || fail "provisioned dashboard path is $gpath"
 ls "$root$gpath"/cs-*.json >/dev/null 2>&1 || fail "$gpath holds no dashboards"
@@ -102,7 +105,8 @@ grep -q 'edited by the operator' "$root/etc/cs_exporter/cs_exporter.conf" ||
 dpkgr -r cs-exporter >"$T/remove.out" 2>&1 || fail "dpkg -r failed: $(tail -5 "$T/remove.out")"
 dpkgr -s cs-exporter 2>/dev/null | grep -qx 'Status: deinstall ok config-files' ||
 	fail "after remove: $(dpkgr -s cs-exporter 2>&1 | grep Status)"
-for f in /usr/bin/cs_exporter /lib/systemd/system/cs_exporter.service /usr/share/cs_exporter; do
+for f in /usr/bin/cs_exporter /lib/systemd/system/cs_exporter.service /lib/systemd/system/cs_exporter.socket \
+	/usr/share/cs_exporter; do
 	[ ! -e "$root$f" ] || fail "$f left after remove"
 done
 grep -q 'edited by the operator' "$root/etc/cs_exporter/cs_exporter.conf" || fail "remove deleted the configuration"

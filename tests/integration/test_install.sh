@@ -42,6 +42,7 @@ for src in "$CS_ROOT"/config/recipes/*; do
 	cmp -s "$src" "$root/usr/local/share/cs_exporter/$rel" || fail "$rel differs from the source"
 done
 mode_is /usr/local/lib/systemd/system/cs_exporter.service 644
+mode_is /usr/local/lib/systemd/system/cs_exporter.socket 644
 # Every dashboard, rule file and provisioning file of the source tree.
 n=0
 for src in "$CS_ROOT"/dashboards/grafana/*.json "$CS_ROOT"/dashboards/rules/*.yaml \
@@ -126,9 +127,18 @@ missing=$(comm -23 "$T/flags.help" "$T/flags.man")
 unknown=$(comm -13 "$T/flags.help" "$T/flags.man")
 [ -z "$unknown" ] || fail "man page documents unknown flags: $unknown"
 
-# ---- the unit ----------------------------------------------------------------
+# ---- the units ---------------------------------------------------------------
 unit=$root/usr/local/lib/systemd/system/cs_exporter.service
-! grep -q '@[A-Z]*@' "$unit" || fail "unsubstituted placeholder in the unit: $(grep '@[A-Z]*@' "$unit")"
+sock=$root/usr/local/lib/systemd/system/cs_exporter.socket
+for u in "$unit" "$sock"; do
+	! grep -q '@[A-Z]*@' "$u" || fail "unsubstituted placeholder in $(basename "$u"): $(grep '@[A-Z]*@' "$u")"
+done
+# The socket unit listens where the exporter would by default, and the
+# drop-in it documents starts the installed binary with --web.systemd-socket.
+grep -qx 'ListenStream=9818' "$sock" || fail "socket unit does not listen on 9818: $(grep ListenStream "$sock")"
+grep -qx 'WantedBy=sockets.target' "$sock" || fail "socket unit not wanted by sockets.target"
+grep -qx '#   ExecStart=/usr/local/bin/cs_exporter --config.file=/etc/cs_exporter/cs_exporter.conf --web.systemd-socket' \
+	"$sock" || fail "socket unit does not document the service's ExecStart with --web.systemd-socket"
 grep -qx 'ExecStart=/usr/local/bin/cs_exporter --config.file=/etc/cs_exporter/cs_exporter.conf' "$unit" ||
 	fail "unexpected ExecStart: $(grep ExecStart= "$unit")"
 # shellcheck disable=SC2016 # $MAINPID is literal text of the unit
@@ -142,7 +152,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	mkdir -p "$T/verify"
 	sed -e "s|=/usr/local/bin/|=$root/usr/local/bin/|g" -e "s|=/etc/cs_exporter/|=$root/etc/cs_exporter/|g" \
 		"$unit" >"$T/verify/cs_exporter.service"
-	systemd-analyze verify --man=no "$T/verify/cs_exporter.service" >"$T/verify.out" 2>&1 ||
+	cp "$sock" "$T/verify/cs_exporter.socket"
+	# The socket is verified with its service next to it (verify fails a
+	# socket whose service is not there).
+	systemd-analyze verify --man=no "$T/verify/cs_exporter.service" "$T/verify/cs_exporter.socket" \
+		>"$T/verify.out" 2>&1 ||
 		fail "systemd-analyze verify: $(cat "$T/verify.out")"
 	# It only warns about unknown keys and bad values: any output is a problem.
 	[ ! -s "$T/verify.out" ] || fail "systemd-analyze verify: $(cat "$T/verify.out")"
@@ -172,6 +186,8 @@ make -C "$CS_ROOT" --no-print-directory BUILD="$BUILD" install DESTDIR="$T/opt" 
 [ -f "$T/opt/etc/opt/cs/cs_exporter/cs_exporter.conf" ] || fail "SYSCONFDIR ignored for the config"
 grep -qx 'ExecStart=/opt/cs/bin/cs_exporter --config.file=/etc/opt/cs/cs_exporter/cs_exporter.conf' \
 	"$T/opt/opt/cs/lib/systemd/system/cs_exporter.service" || fail "PREFIX/SYSCONFDIR not in the unit"
+grep -qF 'ExecStart=/opt/cs/bin/cs_exporter --config.file=/etc/opt/cs/cs_exporter/cs_exporter.conf --web.systemd-socket' \
+	"$T/opt/opt/cs/lib/systemd/system/cs_exporter.socket" || fail "PREFIX/SYSCONFDIR not in the socket unit"
 grep -qx '      path: /opt/cs/share/cs_exporter/grafana' \
 	"$T/opt/opt/cs/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml" ||
 	fail "PREFIX not in the dashboard provider's path"

@@ -1,8 +1,10 @@
 #!/bin/bash
 # valgrind memcheck on an integration run on a real PostgreSQL: a full --once
 # cycle (queries, join, KPIs, rendering), then the daemon through start-up,
-# collector runs, scrapes in both formats with gzip, a reload and SIGTERM.
-# No errors and no leaks.
+# collector runs, scrapes in both formats with gzip, a reload and SIGTERM;
+# then the daemon on a socket systemd-socket-activate hands it
+# (--web.systemd-socket) through a scrape, a reload and SIGTERM. No errors
+# and no leaks.
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$CS_ROOT/tests/scripts/tiny.sh"
 set -eu
@@ -42,4 +44,21 @@ rc=0
 wait $pid || rc=$?
 [ "$rc" = 0 ] || fail "exporter exited $rc under valgrind: $(head -60 "$T/daemon.vg")"
 [ ! -s "$T/daemon.vg" ] || fail "valgrind reported: $(head -60 "$T/daemon.vg")"
+
+# Socket activation: systemd-socket-activate execs valgrind (same pid) on
+# the first connection.
+port=$(free_port)
+/usr/bin/systemd-socket-activate -l "127.0.0.1:$port" "${VG[@]}" --log-file="$T/socket.vg" \
+	"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.systemd-socket --web.enable-lifecycle \
+	>"$T/socket.log" 2>&1 &
+pid=$!
+wait_http "http://127.0.0.1:$port/-/ready" 60 || fail "socket-activated exporter under valgrind not ready: $(tail -3 "$T/socket.log")"
+curl -fsS "http://127.0.0.1:$port/metrics" >/dev/null
+curl -fsS -X POST "http://127.0.0.1:$port/-/reload" >/dev/null || fail "reload failed (socket activation)"
+curl -fsS "http://127.0.0.1:$port/metrics" >/dev/null || fail "no answer after the reload (socket activation)"
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+[ "$rc" = 0 ] || fail "socket-activated exporter exited $rc under valgrind: $(head -60 "$T/socket.vg")"
+[ ! -s "$T/socket.vg" ] || fail "valgrind reported (socket activation): $(head -60 "$T/socket.vg")"
 echo ok
