@@ -27,8 +27,8 @@
 #  5. Backfill: `cs_exporter backfill` of BENCH_BACKFILL_STEPS daily steps
 #     ending at the anchor (default: a year, 365, on S and D; 30 on M and L,
 #     extrapolated to a year; 3 in smoke mode), next to the same with
-#     --full-reads (every step reads its whole activity window, as before
-#     the activity memory) over BENCH_BACKFILL_FULL_STEPS (default 30).
+#     --full-reads (every step reads every dataset whole, as before the
+#     backfill's memory) over BENCH_BACKFILL_FULL_STEPS (default 30).
 #     Target on tier D: a year in under 2 minutes.
 #
 # Targets are printed next to the figures, not asserted: the machine is shared
@@ -518,11 +518,11 @@ part_backfill() { # TIER
 	echo
 	echo "| reads | steps | s | s per step | a year of daily steps (s) | peak RSS MB | output MB | ok |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---|"
-	backfill_row "$1" "activity since the step before" "$steps" ""
+	backfill_row "$1" "default: accounts once, activity since the step before" "$steps" ""
 	if [ "$full_steps" != "$steps" ]; then
-		backfill_row "$1" "activity since the step before" "$full_steps" ""
+		backfill_row "$1" "default: accounts once, activity since the step before" "$full_steps" ""
 	fi
-	backfill_row "$1" "whole window every step (--full-reads)" "$full_steps" --full-reads
+	backfill_row "$1" "every dataset whole at every step (--full-reads)" "$full_steps" --full-reads
 	echo
 	echo "A year is measured when the steps are 365, extrapolated from the steps otherwise" \
 		"(the first step reads the whole window either way)."
@@ -556,7 +556,7 @@ machine() {
 		"$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM;" \
 		"load average $(cut -d' ' -f1-3 /proc/loadavg) at the start;" \
 		"$(uname -sr); PostgreSQL $(psql --version | awk '{ print $3 }');" \
-		"cs_exporter $("$BIN" --version | awk '{ print $3, $4, $5 }')"
+		"cs_exporter $("$BIN" --version | awk 'NR == 1 { print $3, $4, $5, $6, $7 }')"
 }
 
 for tier in $TIERS; do

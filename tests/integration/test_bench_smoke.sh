@@ -45,7 +45,7 @@ grep -Eq '^\| health cycling every 1 s .*\| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| 0 \|
 grep -Eq '^\| start-up to first served scrape \(ms, median of 5\) \| [0-9.]+ \|' "$T/bench.out" ||
 	fail "no start-up time"
 grep -Eq '^\| RSS idle, .* \| [0-9.]+ \|' "$T/bench.out" || fail "no idle RSS"
-for r in 'activity since the step before' 'whole window every step \(--full-reads\)'; do
+for r in 'default: accounts once, activity since the step before' 'every dataset whole at every step \(--full-reads\)'; do
 	grep -Eq "^\| $r \| 3 \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| yes \|$" "$T/bench.out" ||
 		fail "no backfill figures for $r"
 done
