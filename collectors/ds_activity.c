@@ -95,6 +95,39 @@ static void keep_key(char **dst, size_t *cap, const char *s)
 	memcpy(*dst, s, n);
 }
 
+/* The index of a tracked feature (cfg->features), -1 for any other name. */
+static int tracked_feature(const struct cs_config *cfg, const char *name)
+{
+	for (size_t c = 0; name && c < cfg->nfeatures; c++)
+		if (!strcmp(name, cfg->features[c]))
+			return (int)c;
+	return -1;
+}
+
+/* A new user's rows start: its account and segment slot (the unknown one
+ * for an unknown account), nothing seen yet. */
+static void user_begin(struct cs_data *d, struct user_run *u, int32_t account, uint32_t slot)
+{
+	u->account = account;
+	u->slot = slot == CS_SEG_UNKNOWN ? (uint32_t)(d->activity.nseg - 1) : slot;
+	u->latest = CS_TIME_NONE;
+	u->fmask = 0;
+	u->open = true;
+}
+
+/* The user was active at at, in tracked feature f (-1: none). */
+static void user_saw(struct user_run *u, cs_time at, int f)
+{
+	if (at > u->latest)
+		u->latest = at;
+	if (f < 0)
+		return;
+	uint64_t bit = UINT64_C(1) << f;
+	if (!(u->fmask & bit) || at > u->flatest[f])
+		u->flatest[f] = at;
+	u->fmask |= bit;
+}
+
 /* Folds one valid row (at parsed); rows must come grouped by user. */
 static void fold_row(struct cs_stream *in, const char *key, const char *user, const char *feat,
 		     cs_time at)
@@ -118,28 +151,12 @@ static void fold_row(struct cs_stream *in, const char *key, const char *user, co
 		keep_key(&u->account_key, &u->account_cap, key);
 		keep_key(&u->user_key, &u->user_cap, user);
 		u->have_keys = true;
-		u->account = account_of(d, key, &u->slot);
-		if (u->slot == CS_SEG_UNKNOWN)
-			u->slot = (uint32_t)(d->activity.nseg - 1);
-		u->latest = CS_TIME_NONE;
-		u->fmask = 0;
-		u->open = true;
+		uint32_t slot;
+		int32_t account = account_of(d, key, &slot);
+		user_begin(d, u, account, slot);
 	}
-	if (at >= d->as_of)
-		return;
-	if (at > u->latest)
-		u->latest = at;
-
-	for (size_t i = 0; feat && i < d->cfg->nfeatures; i++) {
-		if (!strcmp(feat, d->cfg->features[i])) {
-			uint64_t bit = UINT64_C(1) << i;
-
-			if (!(u->fmask & bit) || at > u->flatest[i])
-				u->flatest[i] = at;
-			u->fmask |= bit;
-			break;
-		}
-	}
+	if (at < d->as_of)
+		user_saw(u, at, tracked_feature(d->cfg, feat));
 }
 
 static void slice_row(struct cs_stream *in, const char *const *v);
@@ -380,10 +397,7 @@ static int feature_index(struct feature_memo *fm, const struct cs_config *cfg, c
 	for (size_t k = 0; k < fm->n; k++)
 		if (fm->name[k] == name)
 			return fm->index[k];
-	int f = -1;
-	for (size_t c = 0; c < cfg->nfeatures && f < 0; c++)
-		if (!strcmp(name, cfg->features[c]))
-			f = (int)c;
+	int f = tracked_feature(cfg, name);
 	if (fm->n < sizeof(fm->name) / sizeof(fm->name[0])) {
 		fm->name[fm->n] = name;
 		fm->index[fm->n++] = f;
@@ -434,30 +448,16 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 		if (first->account != last_account) {
 			last_account = first->account;
 			account = account_of(d, last_account, &slot);
-			if (slot == CS_SEG_UNKNOWN)
-				slot = (uint32_t)(d->activity.nseg - 1);
 		}
-		u->account = account;
-		u->slot = slot;
-		u->latest = CS_TIME_NONE;
-		u->fmask = 0;
-		u->open = true;
+		user_begin(d, u, account, slot);
 		for (; i < m->n && m->rows[i].account == first->account &&
 		       m->rows[i].user == first->user;
 		     i++) {
 			const struct act_row *r = &m->rows[i];
-			int f = feature_index(&fm, d->cfg, r->feature);
 
 			in.rows++;
 			seen(&in, r->at);
-			if (r->at > u->latest)
-				u->latest = r->at;
-			if (f < 0)
-				continue;
-			uint64_t bit = UINT64_C(1) << f;
-			if (!(u->fmask & bit) || r->at > u->flatest[f])
-				u->flatest[f] = r->at;
-			u->fmask |= bit;
+			user_saw(u, r->at, feature_index(&fm, d->cfg, r->feature));
 		}
 	}
 	activity_flush(&in);
