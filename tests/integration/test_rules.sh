@@ -12,19 +12,10 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
-PROMTOOL="${PROMTOOL:-promtool}"
+. tests/scripts/checks.sh
 AMTOOL="${AMTOOL:-amtool}"
 RULES="dashboards/rules/recording.yaml dashboards/rules/alerts.yaml"
 AM=dashboards/alertmanager.yml
-failed=""
-fail() { failed="$failed
-  $1"; }
-run() { # description, command...
-	desc=$1
-	shift
-	echo "== $desc"
-	"$@" || fail "$desc"
-}
 
 # shellcheck disable=SC2086
 run "promtool check rules" "$PROMTOOL" check rules --lint=all --lint-fatal $RULES
@@ -98,8 +89,4 @@ for route in critical:pager warning:team-chat info:low-priority; do
 		--verify.receivers="$recv" severity="$sev"
 done
 
-if [ -n "$failed" ]; then
-	echo "FAILED:$failed"
-	exit 1
-fi
-echo "rules: all checks passed"
+finish "rules"

@@ -16,13 +16,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
-PROMTOOL="${PROMTOOL:-promtool}"
-failed=""
-fail() { failed="$failed
-  $1"; }
-tmp=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-out=$tmp/out
+. tests/scripts/checks.sh
+scratch
 
 echo "== render for a 30s collector and a dotted collector name"
 sed -e 's/{ name = "support";  kind = "support";  interval = "5m";/{ name = "support";  kind = "support";  interval = "30s";/' \
@@ -189,8 +184,4 @@ grep -q 'out/rules/alerts.yaml' "$tmp/quiet_test.yaml" || fail "could not point 
 "$PROMTOOL" test rules "$tmp/intervals_test.yaml" "$tmp/quiet_test.yaml" ||
 	fail "promtool test rules against the rendered rules"
 
-if [ -n "$failed" ]; then
-	echo "FAILED:$failed"
-	exit 1
-fi
-echo "rules for per-collector intervals: all checks passed"
+finish "rules for per-collector intervals"

@@ -15,13 +15,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
-PROMTOOL="${PROMTOOL:-promtool}"
-failed=""
-fail() { failed="$failed
-  $1"; }
-tmp=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-out=$tmp/out
+. tests/scripts/checks.sh
+scratch
 
 echo "== render for windows 7d, 28d"
 sed 's/windows = \[[^]]*\]/windows = ["7d", "28d"]/' config/example.conf >"$tmp/cs.conf"
@@ -156,8 +151,4 @@ PY
 "$PROMTOOL" test rules "$out/churn_28d_test.yaml" "$out/quiet_28d_test.yaml" ||
 	fail "promtool test rules against the rendered rules"
 
-if [ -n "$failed" ]; then
-	echo "FAILED:$failed"
-	exit 1
-fi
-echo "rules for windows 7d, 28d: all checks passed"
+finish "rules for windows 7d, 28d"
