@@ -17,7 +17,7 @@ OPT     ?= -O2 -g
 CFLAGS  ?=
 CPPFLAGS += -D_GNU_SOURCE -DCS_VERSION='"$(VERSION)"' -DCS_REVISION='"$(REVISION)"' \
             -DCS_BRANCH='"$(BRANCH)"' -DCS_BUILD_DATE='"$(BUILD_DATE)"'
-ALL_CFLAGS = -std=c11 $(OPT) $(WARN) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -I. $(OPT) $(WARN) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lm -pthread
 
 # make SANITIZE=address,undefined check
@@ -28,8 +28,10 @@ BUILD ?= build/san
 endif
 BUILD ?= build
 
-LIB_SRC  := $(filter-out exporter/main.c,$(wildcard exporter/*.c)) $(wildcard collectors/*.c) \
-            $(wildcard collectors/base/*.c) $(wildcard config/*.c)
+# The floors, lowest first: lib <- config <- collectors <- exporter. Every
+# include names its file from the root (-I.), so a reader sees the floor.
+SRC_DIRS := lib config collectors exporter/sources exporter/eval exporter/serve exporter/commands
+LIB_SRC  := $(filter-out exporter/commands/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -56,7 +58,7 @@ $(BUILD)/%.o: %.c $(wildcard */*.h */*/*.h)
 $(BUILD)/revision.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(REVISION)' | cmp -s - $@ || echo '$(REVISION)' >$@
-$(BUILD)/exporter/main.o $(BUILD)/exporter/snapshot.o: $(BUILD)/revision.stamp
+$(BUILD)/exporter/commands/main.o $(BUILD)/exporter/serve/snapshot.o: $(BUILD)/revision.stamp
 FORCE:
 
 $(BUILD)/libcs.a: $(LIB_OBJ)
@@ -64,7 +66,7 @@ $(BUILD)/libcs.a: $(LIB_OBJ)
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
-$(BIN): $(BUILD)/exporter/main.o $(BUILD)/libcs.a
+$(BIN): $(BUILD)/exporter/commands/main.o $(BUILD)/libcs.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -129,10 +131,10 @@ install: $(BIN)
 		$(DESTDIR)$(PREFIX)/share/cs_exporter $(DESTDIR)$(SYSCONFDIR)/cs_exporter \
 		$(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cs_exporter
-	install -m 0644 exporter/cs_exporter.1 $(DESTDIR)$(PREFIX)/share/man/man1/cs_exporter.1
+	install -m 0644 docs/cs_exporter.1 $(DESTDIR)$(PREFIX)/share/man/man1/cs_exporter.1
 	for u in cs_exporter.service cs_exporter.socket; do \
 		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-			exporter/$$u >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+			packaging/systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	cd dashboards && find . -type f ! -name '*.py' ! -name '*~' ! -path '*/__pycache__/*' | LC_ALL=C sort | \
 		while read -r f; do \
@@ -157,7 +159,7 @@ install: $(BIN)
 deb:
 	@packaging/deb/build.sh $(BUILD) $(VERSION)
 
-FORMAT_FILES = $(wildcard exporter/*.[ch] collectors/*.[ch] collectors/base/*.[ch] config/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] tests/fuzz/*.[ch])
+FORMAT_FILES = $(foreach d,$(SRC_DIRS) tests/unit tests/tools tests/fuzz,$(wildcard $(d)/*.[ch]))
 
 format:
 	clang-format -i $(FORMAT_FILES)

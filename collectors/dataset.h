@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/buf.h"
-#include "base/strtab.h"
+#include "lib/buf.h"
+#include "lib/strtab.h"
 #include "model.h"
 #include "money.h"
 

@@ -5,7 +5,7 @@
 #ifndef CS_EMIT_H
 #define CS_EMIT_H
 
-#include "base/expo.h"
+#include "lib/expo.h"
 #include "model.h"
 
 /*

@@ -11,7 +11,7 @@
 #ifndef CS_KPI_H
 #define CS_KPI_H
 
-#include "base/expo.h"
+#include "lib/expo.h"
 #include "model.h"
 
 struct collector_kind {

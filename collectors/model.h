@@ -49,8 +49,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
-#include "base/cstime.h"
+#include "config/config.h"
+#include "lib/cstime.h"
 #include "money.h"
 
 #define CS_NO_ACCOUNT (-1)

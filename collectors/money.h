@@ -6,7 +6,7 @@
 #ifndef CS_MONEY_H
 #define CS_MONEY_H
 
-#include "../config/config.h"
+#include "config/config.h"
 
 /* ISO 4217 minor-unit exponent of code (case-insensitive), -1 if unknown. */
 int cs_currency_exponent(const char *code);

@@ -3,7 +3,7 @@
  * evaluations (SPEC section 6), cs_health_band_transitions_total{<segment>,
  * from, to}. The only family with memory: the daemon keeps what
  * kpi_health_movement returns and hands it back at the next evaluation
- * (exporter/eval.c), so the compute itself stays a function of its inputs.
+ * (exporter/eval/eval.c), so the compute itself stays a function of its inputs.
  *
  * An account is identified by its account key. It is "unscored" in an
  * evaluation where it is not scored (no MRR > 0 at t, or no longer an
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
+#include "lib/buf.h"
 #include "kpi.h"
 
 static const char *const band_names[CS_BANDS] = {"green", "yellow", "red", "unknown", "unscored"};

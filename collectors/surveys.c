@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
+#include "lib/buf.h"
 #include "emit.h"
 #include "kpi.h"
 

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "base/buf.h"
+#include "lib/buf.h"
 #include "emit.h"
 #include "kpi.h"
 

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../collectors/base/buf.h"
+#include "lib/buf.h"
 
 /* Longest accepted duration: keeps every "t - W" in microseconds far from overflow. */
 #define MAX_DURATION	 (INT64_C(36500) * 86400)

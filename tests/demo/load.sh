@@ -16,7 +16,7 @@
 #
 # The generator is $GEN_DEMO when set, else $BUILD/gen_demo when it is newer
 # than its source, else it is compiled into DIR (it needs only libc and
-# collectors/base/buf.c). On success the crm database's comment records what was
+# lib/buf.c). On success the crm database's comment records what was
 # loaded ("cs_exporter demo accounts=N seed=S anchor=D names=clean|awkward
 # version=V"), so callers can skip a load that is already there: see `load.sh
 # DIR --accounts N --seed S [--anchor D] --check`, which exits 0 when exactly
@@ -120,8 +120,8 @@ if [ -z "$gen" ]; then
 	else
 		gen=$dir/gen_demo
 		if [ ! -x "$gen" ] || [ "$root/tests/tools/gen_demo.c" -nt "$gen" ]; then
-			${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$gen" \
-				"$root/tests/tools/gen_demo.c" "$root/collectors/base/buf.c"
+			${CC:-cc} -std=c11 -I"$root" -D_GNU_SOURCE -O2 -o "$gen" \
+				"$root/tests/tools/gen_demo.c" "$root/lib/buf.c"
 		fi
 	fi
 fi

@@ -1,4 +1,3 @@
-// fuzz-sources: config/config.c collectors/base/buf.c
 /*
  * libFuzzer harness for config_load: the input is a configuration file.
  * Any outcome but a crash, leak or sanitizer report is fine; a loaded config
@@ -11,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../config/config.h"
+#include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);

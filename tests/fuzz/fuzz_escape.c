@@ -1,4 +1,3 @@
-// fuzz-sources: collectors/base/expo.c collectors/base/buf.c
 /*
  * Label and HELP escaping through a full render in both formats. The input
  * is split at NUL bytes into two label values and a HELP text. Checks that
@@ -13,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../collectors/base/expo.h"
+#include "lib/expo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-// fuzz-sources: exporter/negotiate.c collectors/base/buf.c
+// fuzz-sources: exporter/serve/negotiate.c
 /*
  * Accept / Accept-Encoding parsing on arbitrary bytes, and gzip_buf against
  * zlib's inflate. The input is split at the first newline: Accept before it,
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "../../exporter/negotiate.h"
+#include "exporter/serve/negotiate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

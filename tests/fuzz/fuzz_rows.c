@@ -1,11 +1,3 @@
-// fuzz-sources: collectors/model.c collectors/join.c collectors/dataset.c collectors/money.c
-// fuzz-sources: collectors/ds_accounts.c collectors/ds_subscriptions.c collectors/ds_trials.c
-// fuzz-sources: collectors/ds_surveys.c collectors/ds_activity.c collectors/ds_tickets.c
-// fuzz-sources: collectors/ds_outcomes.c collectors/emit.c collectors/kinds.c
-// fuzz-sources: collectors/revenue.c collectors/trials.c collectors/surveys.c
-// fuzz-sources: collectors/adoption.c collectors/support.c collectors/outcomes.c
-// fuzz-sources: collectors/health.c config/config.c collectors/base/expo.c collectors/base/buf.c
-// fuzz-sources: collectors/base/strtab.c collectors/base/cstime.c
 // fuzz-libs: -lconfig -lm
 /*
  * Row validation, the join and every KPI on arbitrary rows. The first byte
@@ -21,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../collectors/kpi.h"
-#include "../../config/config.h"
-#include "../../collectors/base/expo.h"
+#include "collectors/kpi.h"
+#include "config/config.h"
+#include "lib/expo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-// fuzz-sources: exporter/webcfg.c collectors/base/buf.c config/config.c
+// fuzz-sources: exporter/serve/webcfg.c
 // fuzz-libs: -lyaml
 /*
  * webcfg_load on arbitrary file contents. The input is written to a file in
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../exporter/webcfg.h"
+#include "exporter/serve/webcfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

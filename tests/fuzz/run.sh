@@ -1,9 +1,10 @@
 #!/bin/sh
 # Builds every tests/fuzz/fuzz_*.c with libFuzzer + ASan + UBSan into
 # build/fuzz/ and runs each for SECONDS (default 300; 0 = only replay the
-# seed corpus). A harness names the project sources it needs in a line
-#   // fuzz-sources: exporter/negotiate.c collectors/base/buf.c
-# (several such lines add up, for harnesses with many sources)
+# seed corpus). Every harness links the floors below exporter/ (lib/,
+# config/, collectors/); one that needs more names it in a line
+#   // fuzz-sources: exporter/serve/negotiate.c
+# (several such lines add up)
 # and may add link flags with "// fuzz-libs: ...". Inputs the fuzzer finds
 # go to build/fuzz/corpus/<harness>/ (the seeds in tests/fuzz/corpus/ stay
 # untouched), crashes to build/fuzz/<harness>-crash-*. Exits 1 if any
@@ -25,7 +26,7 @@ pkgs="libmicrohttpd libpq libconfig zlib"
 pkg_cflags=$(pkg-config --cflags $pkgs 2>/dev/null)
 # shellcheck disable=SC2086
 pkg_libs=$(pkg-config --libs $pkgs 2>/dev/null)
-cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+cflags="-std=c11 -I. -pthread -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 # Known leaks in system libraries (see the file) must not end a run.
@@ -36,7 +37,7 @@ status=0
 for src in tests/fuzz/fuzz_*.c; do
 	[ -e "$src" ] || continue
 	name=$(basename "$src" .c)
-	sources=$(sed -n 's|^// fuzz-sources:||p' "$src" | tr '\n' ' ')
+	sources="lib/*.c config/*.c collectors/*.c $(sed -n 's|^// fuzz-sources:||p' "$src" | tr '\n' ' ')"
 	libs=$(sed -n 's|^// fuzz-libs:||p' "$src" | head -n 1)
 	echo "== $name: building"
 	# shellcheck disable=SC2086 # word splitting of flag lists is intended

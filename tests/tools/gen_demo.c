@@ -34,7 +34,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../collectors/base/buf.h"
+#include "lib/buf.h"
 
 #define DAY   INT64_C(86400)
 #define HOUR  INT64_C(3600)

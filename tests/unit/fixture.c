@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../collectors/base/buf.h"
+#include "lib/buf.h"
 
 static const char *const kind_names[KIND_COUNT] = {
     "revenue", "trials", "surveys", "adoption", "support", "outcomes", "health",

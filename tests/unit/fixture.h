@@ -26,9 +26,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../../collectors/model.h"
-#include "../../config/config.h"
-#include "../../collectors/base/expo.h"
+#include "collectors/model.h"
+#include "config/config.h"
+#include "lib/expo.h"
 
 /*
  * A config built in memory with the defaults of config.h: the given segment

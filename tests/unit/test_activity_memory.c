@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../collectors/kpi.h"
+#include "collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};

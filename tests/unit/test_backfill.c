@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../exporter/backfill.h"
+#include "exporter/commands/backfill.h"
 
 static char *merge(const char *const *renders, const int64_t *ts, size_t n)
 {

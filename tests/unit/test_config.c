@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../config/config.h"
-#include "../../collectors/base/buf.h"
+#include "config/config.h"
+#include "lib/buf.h"
 
 #define BAD_DIR	 "tests/configs/bad"
 #define GOOD_DIR "tests/configs/good"

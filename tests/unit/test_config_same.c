@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../config/config.h"
+#include "config/config.h"
 
 static char dir[64];
 

@@ -6,8 +6,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../collectors/base/buf.h"
-#include "../../collectors/kpi.h"
+#include "lib/buf.h"
+#include "collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../collectors/base/expo.h"
+#include "lib/expo.h"
 
 static char *escaped_label(const char *s)
 {

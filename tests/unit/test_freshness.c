@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../collectors/kpi.h"
+#include "collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims2[] = {"plan", "region"};

@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../collectors/kpi.h"
+#include "collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../collectors/emit.h"
-#include "../../collectors/kpi.h"
+#include "collectors/emit.h"
+#include "collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims2[] = {"plan", "region"};

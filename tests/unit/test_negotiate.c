@@ -4,7 +4,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "../../exporter/negotiate.h"
+#include "exporter/serve/negotiate.h"
 
 #define OM   EXPO_OPENMETRICS
 #define TEXT EXPO_TEXT

@@ -1,6 +1,6 @@
 #include <criterion/criterion.h>
 
-#include "../../collectors/kpi.h"
+#include "collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../collectors/emit.h"
-#include "../../collectors/kpi.h"
+#include "collectors/emit.h"
+#include "collectors/kpi.h"
 #include "fixture.h"
 
 static const char *const dims[] = {"plan"};

@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include <time.h>
 
-#include "../../exporter/sched.h"
+#include "exporter/eval/sched.h"
 
 #define MAXJ 4
 

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../exporter/sdlisten.h"
+#include "exporter/serve/sdlisten.h"
 
 static struct sdlisten sl;
 static char err[512];

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../collectors/base/buf.h"
-#include "../../exporter/webcfg.h"
+#include "lib/buf.h"
+#include "exporter/serve/webcfg.h"
 
 static char dir[64];
 static char cfgpath[128];

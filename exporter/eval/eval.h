@@ -22,9 +22,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../collectors/model.h"
-#include "../collectors/base/expo.h"
-#include "pg.h"
+#include "collectors/model.h"
+#include "lib/expo.h"
+#include "exporter/sources/pg.h"
 
 struct snapshot;
 

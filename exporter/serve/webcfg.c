@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../collectors/base/buf.h"
-#include "../config/config.h"
+#include "lib/buf.h"
+#include "config/config.h"
 
 struct user {
 	char *name;

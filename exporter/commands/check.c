@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../collectors/model.h"
-#include "../collectors/base/buf.h"
-#include "pg.h"
+#include "collectors/model.h"
+#include "lib/buf.h"
+#include "exporter/sources/pg.h"
 
 #define CHECK_TIMEOUT_S 30
 

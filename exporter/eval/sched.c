@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../collectors/base/buf.h"
-#include "../collectors/base/log.h"
+#include "lib/buf.h"
+#include "lib/log.h"
 
 struct sched {
 	pthread_mutex_t lock;

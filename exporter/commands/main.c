@@ -24,21 +24,21 @@
 #include <string.h>
 #include <time.h>
 
-#include "../collectors/kpi.h"
-#include "../collectors/model.h"
-#include "../config/config.h"
+#include "collectors/kpi.h"
+#include "collectors/model.h"
+#include "config/config.h"
 #include "backfill.h"
-#include "../collectors/base/buf.h"
-#include "../collectors/base/expo.h"
+#include "lib/buf.h"
+#include "lib/expo.h"
 #include "check.h"
-#include "http.h"
-#include "../collectors/base/log.h"
-#include "pg.h"
-#include "eval.h"
-#include "sched.h"
-#include "sdlisten.h"
-#include "snapshot.h"
-#include "webcfg.h"
+#include "exporter/serve/http.h"
+#include "lib/log.h"
+#include "exporter/sources/pg.h"
+#include "exporter/eval/eval.h"
+#include "exporter/eval/sched.h"
+#include "exporter/serve/sdlisten.h"
+#include "exporter/serve/snapshot.h"
+#include "exporter/serve/webcfg.h"
 
 #define TICK_SECONDS 5
 #define EXIT_USAGE   2

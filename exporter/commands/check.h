@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "../config/config.h"
+#include "config/config.h"
 
 /* Checks every query of cfg (loaded from path) and prints one line per
  * problem to err, "PATH:LINE: message", where LINE is the query's. Returns

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "../collectors/kpi.h"
-#include "../collectors/base/buf.h"
-#include "../collectors/base/log.h"
-#include "../collectors/base/strtab.h"
-#include "snapshot.h"
+#include "collectors/kpi.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/strtab.h"
+#include "exporter/serve/snapshot.h"
 
 /*
  * The rows of one read of a query that binds no parameter: a backfill's

@@ -9,13 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../collectors/model.h"
-#include "../config/config.h"
-#include "../collectors/base/expo.h"
-#include "../collectors/base/log.h"
-#include "pg.h"
-#include "eval.h"
-#include "snapshot.h"
+#include "collectors/model.h"
+#include "config/config.h"
+#include "lib/expo.h"
+#include "lib/log.h"
+#include "exporter/sources/pg.h"
+#include "exporter/eval/eval.h"
+#include "exporter/serve/snapshot.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../collectors/base/buf.h"
-#include "../collectors/base/expo.h"
+#include "lib/buf.h"
+#include "lib/expo.h"
 
 /*
  * Chooses the exposition format from an Accept header value. Media ranges

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../collectors/base/buf.h"
-#include "../collectors/base/log.h"
+#include "lib/buf.h"
+#include "lib/log.h"
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000

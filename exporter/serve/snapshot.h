@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
-#include "../collectors/base/expo.h"
-#include "eval.h"
+#include "config/config.h"
+#include "lib/expo.h"
+#include "exporter/eval/eval.h"
 
 struct rendered {
 	/* [format][gzip]: format is enum expo_format, gzip 0 or 1 */

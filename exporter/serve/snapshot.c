@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../collectors/base/buf.h"
+#include "lib/buf.h"
 #include "negotiate.h"
 
 struct cstate {

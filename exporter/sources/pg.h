@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
+#include "config/config.h"
 
 struct pg_source;
 

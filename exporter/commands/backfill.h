@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#include "../collectors/base/buf.h"
+#include "lib/buf.h"
 
 /* Exit codes: 0 success, 1 some collector run failed (the file is still
  * written, without that run's KPI samples), 2 bad flags or config. */

@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../collectors/base/buf.h"
-#include "../collectors/base/log.h"
+#include "lib/buf.h"
+#include "lib/log.h"
 #include "negotiate.h"
 #include "sdlisten.h"
 #include "webcfg.h"
