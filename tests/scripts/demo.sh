@@ -7,7 +7,8 @@
 # Environment: DEMO_ACCOUNTS (default 10000), DEMO_SEED (default 1),
 # DEMO_ANCHOR (YYYY-MM-DD, default today in UTC: the company's history runs up
 # to 00:00 UTC of that day, so the live exporter sees a company in business),
-# DEMO_PORT (default 9818, or a free port when 9818 is taken).
+# DEMO_PORT (default 9818, or a free port when 9818 is taken), DEMO_DIR (default
+# .demo in the checkout: the cluster, the rendered config).
 # The data is loaded once per (accounts, seed, anchor, generator version);
 # later runs the same day reuse it, the next day's run loads it anew. The
 # config is rendered from the template config/demo.conf into
@@ -25,7 +26,7 @@ bin=$BUILD/cs_exporter
 accounts=${DEMO_ACCOUNTS:-10000}
 seed=${DEMO_SEED:-1}
 anchor=${DEMO_ANCHOR:-$(date -u +%Y-%m-%d)}
-demo=$root/.demo
+demo=${DEMO_DIR:-$root/.demo}
 pgdir=$demo/pg
 
 if [ ! -x "$bin" ]; then
@@ -57,8 +58,14 @@ else
 	"${load[@]}"
 fi
 
-sed -e "s|@PGPORT@|$pgport|g" -e "s|@PGPASSFILE@|$pgdir/reader.pass|g" \
-	"$root/config/demo.conf" >"$demo/cs_exporter.conf"
+# The template's opening comment explains the @...@ placeholders; the rendered
+# file has none left, so it gets a header of its own instead.
+{
+	printf '# Rendered by `make demo` from config/demo.conf for the cluster in\n'
+	printf '# %s (port %s). Edit the template, not this file.\n' "$pgdir" "$pgport"
+	awk 'body || !/^#/ { body = 1; print }' "$root/config/demo.conf" |
+		sed -e "s|@PGPORT@|$pgport|g" -e "s|@PGPASSFILE@|$pgdir/reader.pass|g"
+} >"$demo/cs_exporter.conf"
 
 cat <<MSG
 
