@@ -26,6 +26,11 @@ mode_is /etc/cs_exporter/cs_exporter.conf 644
 mode_is /usr/local/share/cs_exporter/example.conf 644
 mode_is /usr/local/share/cs_exporter/generate.py 755
 mode_is /usr/local/share/cs_exporter/libconf.py 644
+for src in "$CS_ROOT"/dashboards/gen/*.py; do
+	mode_is "/usr/local/share/cs_exporter/gen/$(basename "$src")" 644
+	cmp -s "$src" "$root/usr/local/share/cs_exporter/gen/$(basename "$src")" ||
+		fail "gen/$(basename "$src") differs from the source"
+done
 # The installed generator renders dashboards and rules for an operator's
 # config, from the installed files alone.
 cp "$CS_ROOT/tests/configs/good/dashboards_tier.conf" "$CS_ROOT/tests/configs/good/dashboards_tier.windows.inc" "$T/"
