@@ -119,9 +119,9 @@ job:cs_license_utilization:ratio{window="@W@"}
                         "below its maximum of the last 24 hours ({{ $labels.currency }})."},
     ]},
     {"name": "cs_exporter.risk.alerts",
-     "comment": ["Renewals, payment risk and health movement (SPEC section 6). Each",
+     "comment": ["Renewals, payment risk and health movement. Each",
                  "threshold is the number on the line marked \"threshold:\"; change it there,",
-                 "in the header above, in dashboards/runbook.md and dashboards/README.md."],
+                 "in the header above, in dashboards/runbook.md and docs/dashboards.md."],
      "alerts": [
         {"alert": "CustomerSuccessRenewalAtRisk", "kinds": ["health", "revenue"],
          "horizon": True,
@@ -216,7 +216,7 @@ cs_collector_runs_total > 0
          "header": ["newest row of a dataset older than its max age",
                     "(cs_dataset_max_age_seconds, from the config), for 1h"],
          "comment": ["The newest row a dataset returned (its newest timestamp column, see",
-                     "README \"Freshness\") is older than the dataset's max_age from the",
+                     "docs/datasets.md, \"Freshness\") is older than the dataset's max_age from the",
                      "config. A feed that stopped looks like a quiet month otherwise."],
          "expr": """\
 time() - cs_dataset_newest_timestamp_seconds
@@ -504,7 +504,7 @@ def alerts_header(groups):
         "this file. They read the recording rules of recording.yaml (load both",
         "files). Every threshold below is listed, with its reason, in",
         "dashboards/runbook.md (one section per alert) and in the table of",
-        "dashboards/README.md: change all three together.",
+        "docs/dashboards.md: change all three together.",
         "",
         "Windows. A KPI alert reads one of the windows its collector kind computes:",
         "the short window is 30d when configured, else the configured window",
