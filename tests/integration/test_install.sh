@@ -96,6 +96,9 @@ done
 links="python3 $CS_SCRIPTS/check_links.py"
 (cd "$CS_ROOT" && $links --pending docs/metrics.md README.md HACKING.md docs dashboards config) \
 	>"$T/links.out" 2>"$T/links.err" || fail "broken links: $(cat "$T/links.out")"
+# The README stays a page a person reads; the rest lives in docs/.
+n=$(wc -l <"$CS_ROOT/README.md")
+[ "$n" -le 300 ] || fail "README.md has $n lines: move detail into docs/ (at most 300)"
 # The check itself: a missing file, a missing anchor and a link inside code.
 mkdir -p "$T/links/sub"
 printf '# Top\n## A `b` (c)\n## A `b` (c)\n' >"$T/links/sub/t.md"
