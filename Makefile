@@ -112,8 +112,9 @@ valgrind: deps
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [UNITDIR=...]
 #   PREFIX/bin/cs_exporter                       the binary
 #   PREFIX/share/man/man1/cs_exporter.1          the manual
-#   PREFIX/share/cs_exporter/                    everything under dashboards/, generate.py to render
-#                                                them for your config (generate.py --config FILE --out DIR):
+#   PREFIX/share/cs_exporter/                    everything under dashboards/, generate.py (with its
+#                                                libconf.py and gen/ modules) to render them for your
+#                                                config (generate.py --config FILE --out DIR):
 #                                                grafana/, provisioning/ (its dashboard provider's
 #                                                path set to PREFIX/share/cs_exporter/grafana),
 #                                                rules/, runbook.md, alertmanager.yml; example.conf;
@@ -142,6 +143,8 @@ install: $(BIN)
 	done
 	install -m 0755 dashboards/generate.py $(DESTDIR)$(PREFIX)/share/cs_exporter/generate.py
 	install -m 0644 dashboards/libconf.py $(DESTDIR)$(PREFIX)/share/cs_exporter/libconf.py
+	install -d $(DESTDIR)$(PREFIX)/share/cs_exporter/gen
+	install -m 0644 dashboards/gen/*.py $(DESTDIR)$(PREFIX)/share/cs_exporter/gen/
 	sed -i 's|^\( *path: \)/usr/local/share/cs_exporter/|\1$(PREFIX)/share/cs_exporter/|' \
 		$(DESTDIR)$(PREFIX)/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml
 	install -m 0644 config/example.conf $(DESTDIR)$(PREFIX)/share/cs_exporter/example.conf

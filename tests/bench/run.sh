@@ -9,7 +9,7 @@
 # tier's demo data lives in its own private cluster, tests/out/bench/pg-<TIER>,
 # loaded once per (size, seed, generator version) and reused afterwards.
 # For each tier one table of four parts is printed (markdown, so that it can be
-# pasted into the README's Benchmarks section; a copy goes to tests/out/bench/):
+# pasted into docs/benchmarks.md; a copy goes to tests/out/bench/):
 #
 #  1. Collection: wall time of `cs_exporter --once` with a config holding one
 #     collector (then all of them: one evaluation), against psql running the

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Backfill the dashboards can see: `backfill --label job=... --label
 # instance=...` gives the imported series the labels every panel and recording
-# rule filters on, and the README's recipe for recording-rule history works.
+# rule filters on, and the recipe of docs/backfill.md for recording-rule history works.
 # On ten daily steps of a tiny demo: import with promtool, serve the blocks
 # with a scratch Prometheus whose lookback covers a step, run `promtool tsdb
 # create-blocks-from rules` for the shipped rule job:cs_mrr:sum against it,

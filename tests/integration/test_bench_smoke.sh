@@ -2,7 +2,7 @@
 # The benchmark harness still runs: `BENCH_QUICK=1 TIER=S tests/bench/run.sh`
 # exits 0 and prints the four parts of the tier table with figures in them.
 # The figures themselves are not asserted (they depend on the machine); see
-# the README's Benchmarks section for measured ones.
+# docs/benchmarks.md for measured ones.
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 

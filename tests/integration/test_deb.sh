@@ -44,6 +44,11 @@ for src in "$CS_ROOT"/dashboards/grafana/*.json "$CS_ROOT"/dashboards/rules/*.ya
 	"$CS_ROOT"/dashboards/provisioning/*/*.yaml "$CS_ROOT"/dashboards/runbook.md; do
 	has -rw-r--r-- "/usr/share/cs_exporter/${src#"$CS_ROOT"/dashboards/}"
 done
+# The dashboard generator and the modules it imports (python3 is only
+# suggested, so none of them is executable).
+for src in "$CS_ROOT"/dashboards/generate.py "$CS_ROOT"/dashboards/libconf.py "$CS_ROOT"/dashboards/gen/*.py; do
+	has -rw-r--r-- "/usr/share/cs_exporter/${src#"$CS_ROOT"/dashboards/}"
+done
 ! grep -q '/usr/local' "$T/contents" || fail "files under /usr/local in the package"
 dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx './conffiles' || fail "no conffiles"
 [ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" = /etc/cs_exporter/cs_exporter.conf ] ||

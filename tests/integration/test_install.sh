@@ -4,9 +4,10 @@
 # binary accepts, systemd accepts the unit (and rates it as well hardened),
 # the installed binary runs on the installed config, an existing config
 # survives a reinstall, and PREFIX/SYSCONFDIR reach the unit. One layout: the
-# README's prometheus.yml snippet passes `promtool check config` on the
-# installed rules, Grafana's provisioned path holds the dashboards, the man
-# page's FILES exist, and every relative link of the READMEs resolves.
+# prometheus.yml snippet of docs/dashboards.md passes `promtool check config`
+# on the installed rules, Grafana's provisioned path holds the dashboards, the
+# man page's FILES exist, and every relative link and #anchor of README.md,
+# HACKING.md and the .md files under docs/, dashboards/ and config/ resolves.
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
@@ -26,6 +27,11 @@ mode_is /etc/cs_exporter/cs_exporter.conf 644
 mode_is /usr/local/share/cs_exporter/example.conf 644
 mode_is /usr/local/share/cs_exporter/generate.py 755
 mode_is /usr/local/share/cs_exporter/libconf.py 644
+for src in "$CS_ROOT"/dashboards/gen/*.py; do
+	mode_is "/usr/local/share/cs_exporter/gen/$(basename "$src")" 644
+	cmp -s "$src" "$root/usr/local/share/cs_exporter/gen/$(basename "$src")" ||
+		fail "gen/$(basename "$src") differs from the source"
+done
 # The installed generator renders dashboards and rules for an operator's
 # config, from the installed files alone.
 cp "$CS_ROOT/tests/configs/good/dashboards_tier.conf" "$CS_ROOT/tests/configs/good/dashboards_tier.windows.inc" "$T/"
@@ -61,10 +67,10 @@ extra=$(cd "$root" && find . -type f | grep -v -e '^\./usr/local/bin/' -e '^\./u
 	-e '^\./etc/cs_exporter/' -e '^\./usr/local/lib/systemd/system/' || true)
 [ -z "$extra" ] || fail "unexpected files installed: $extra"
 
-# ---- one layout: README, man page and provisioning name installed files -----
-# The README's prometheus.yml snippet, its paths moved into the DESTDIR: the
+# ---- one layout: docs, man page and provisioning name installed files -----
+# The prometheus.yml snippet of docs/dashboards.md, its paths moved into the DESTDIR: the
 # rule files it loads exist and promtool accepts them.
-python3 - "$CS_ROOT/README.md" <<'PY' >"$T/readme-prometheus.yml" || fail "no prometheus.yml snippet with rule_files in README.md"
+python3 - "$CS_ROOT/docs/dashboards.md" <<'PY' >"$T/readme-prometheus.yml" || fail "no prometheus.yml snippet with rule_files in docs/dashboards.md"
 import re, sys
 blocks = re.findall(r"```yaml\n(.*?)```", open(sys.argv[1], encoding="utf-8").read(), re.S)
 snip = [b for b in blocks if b.startswith("rule_files:")]
@@ -73,9 +79,9 @@ sys.stdout.write(snip[0])
 PY
 sed -i "s|/usr/local/|$root/usr/local/|g" "$T/readme-prometheus.yml"
 grep -q "$root/usr/local/share/cs_exporter/rules/" "$T/readme-prometheus.yml" ||
-	fail "README's rule_files do not name PREFIX/share/cs_exporter/rules/"
+	fail "docs/dashboards.md's rule_files do not name PREFIX/share/cs_exporter/rules/"
 promtool check config "$T/readme-prometheus.yml" >"$T/promtool-config.out" 2>&1 ||
-	fail "promtool check config on the README's snippet: $(cat "$T/promtool-config.out")"
+	fail "promtool check config on the snippet of docs/dashboards.md: $(cat "$T/promtool-config.out")"
 # Grafana's dashboard provider points at the installed dashboards.
 prov=$root/usr/local/share/cs_exporter/provisioning/dashboards/cs_exporter.yaml
 gpath=$(sed -n 's/^ *path: *//p' "$prov")
@@ -83,14 +89,24 @@ gpath=$(sed -n 's/^ *path: *//p' "$prov")
 for src in "$CS_ROOT"/dashboards/grafana/*.json; do
 	[ -f "$root$gpath/$(basename "$src")" ] || fail "$gpath holds no $(basename "$src")"
 done
-# Every relative link of the READMEs names a file or folder of the tree.
-for md in "$CS_ROOT/README.md" "$CS_ROOT"/*/README.md; do
-	dir=$(dirname "$md")
-	for link in $(grep -o '\]([^)]*)' "$md" | sed -e 's/^](\(.*\))$/\1/' -e 's/#.*//' |
-		grep -v -e '^[a-z][a-z+.-]*:' -e '^$' | sort -u); do
-		[ -e "$dir/$link" ] || fail "${md#"$CS_ROOT"/} links to $link, which does not exist"
-	done
-done
+# Every relative link and #anchor of the docs names a file, folder or heading
+# of the tree. docs/metrics.md is generated from the kind table on another
+# branch: until it is merged, links to it are listed, not checked (drop the
+# --pending then).
+links="python3 $CS_SCRIPTS/check_links.py"
+(cd "$CS_ROOT" && $links --pending docs/metrics.md README.md HACKING.md docs dashboards config) \
+	>"$T/links.out" 2>"$T/links.err" || fail "broken links: $(cat "$T/links.out")"
+# The README stays a page a person reads; the rest lives in docs/.
+n=$(wc -l <"$CS_ROOT/README.md")
+[ "$n" -le 300 ] || fail "README.md has $n lines: move detail into docs/ (at most 300)"
+# The check itself: a missing file, a missing anchor and a link inside code.
+mkdir -p "$T/links/sub"
+printf '# Top\n## A `b` (c)\n## A `b` (c)\n' >"$T/links/sub/t.md"
+printf '[ok](sub/t.md#a-b-c-1) [ok](sub/) `[code](nowhere.md)`\n[x](nowhere.md)\n[y](sub/t.md#top-1)\n' >"$T/links/a.md"
+! $links "$T/links" >"$T/links-neg.out" 2>&1 || fail "check_links.py passed broken links"
+grep -q 'a.md:2: links to nowhere.md, which does not exist' "$T/links-neg.out" &&
+	grep -q 'a.md:3: links to sub/t.md#top-1, which has no heading #top-1' "$T/links-neg.out" &&
+	[ "$(wc -l <"$T/links-neg.out")" -eq 2 ] || fail "check_links.py on broken links: $(cat "$T/links-neg.out")"
 
 # ---- the installed binary --------------------------------------------------
 bin=$root/usr/local/bin/cs_exporter

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Every configuration we ship runs: config/example.conf (installed as
 # /etc/cs_exporter/cs_exporter.conf), every fenced block marked `conf` in
-# README.md and config/README.md, and config/demo.conf. Each one, its sources
+# README.md and docs/*.md, and config/demo.conf. Each one, its sources
 # pointed at a test cluster, passes --config.check --connect (every query
 # returns its dataset's columns) and --once exits 0 with every collector up
 # and KPIs that are not all zero. The tables are tests/configs/shipped/*.sql
@@ -49,7 +49,7 @@ expect "$T/example.prom" 'cs_customer_movements{plan="pro",region="us",window="3
 expect "$T/example.prom" 'cs_outcome_accounts{plan="pro",region="eu",window="30d",outcome="invoices_processed",target="met"}' 1
 
 mkdir -p "$T/docs"
-for doc in README.md config/README.md; do
+for doc in README.md docs/*.md; do
 	for f in $(cd "$CS_ROOT" && python3 "$CS_SCRIPTS/shipped_conf.py" extract "$doc" "$T/docs"); do
 		name=$(basename "$f" .conf)
 		python3 "$CS_SCRIPTS/shipped_conf.py" retarget "$f" "$T/$name.conf" "$PGPORT" "$T/pg/reader.pass"
@@ -57,15 +57,16 @@ for doc in README.md config/README.md; do
 		docs=$((${docs:-0} + 1))
 	done
 done
-[ "${docs:-0}" -ge 1 ] || fail "no conf block found in README.md"
+[ "${docs:-0}" -ge 1 ] || fail "no conf block found in README.md or docs/"
+grep -q '^```conf' "$CS_ROOT/README.md" || fail "README.md has no conf block: its minimal configuration is gone"
 
-# The SQL of README.md "Subscriptions: periods, not current state" turns a
+# The SQL of docs/datasets.md "Subscriptions: periods, not current state" turns a
 # current-state table into periods: a canceled subscription is active until
 # it ended, then nothing; a trial is trialing, then active.
-python3 - "$CS_ROOT/README.md" >"$T/periods.sql" <<'PY'
+python3 - "$CS_ROOT/docs/datasets.md" >"$T/periods.sql" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
-sec = text[text.index("#### Subscriptions: periods, not current state"):]
+sec = text[text.index("## Subscriptions: periods, not current state"):]
 print(re.search(r"```sql\n(.*?)```", sec, re.S).group(1).rstrip().rstrip(";") + " ORDER BY 1, 8;")
 PY
 pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d billing <<'SQL'
@@ -79,14 +80,14 @@ INSERT INTO subscriptions VALUES
  ('cus_3', 3000, 'USD', 'month', 1, 1, 'canceled', '2026-10-01', '2026-10-01', '2026-10-15', '2026-10-15');
 SQL
 pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d billing -At -F '|' -f "$T/periods.sql" >"$T/periods.out" ||
-	fail "the README's periods SQL does not run"
+	fail "the periods SQL of docs/datasets.md does not run"
 cat >"$T/periods.want" <<'OUT'
 cus_1|1000|USD|month|1|1|active|2026-01-01 00:00:00+00|2026-10-20 00:00:00+00
 cus_2|2000|USD|month|1|1|trialing|2026-10-01 00:00:00+00|2026-10-15 00:00:00+00
 cus_2|2000|USD|month|1|1|active|2026-10-15 00:00:00+00|
 cus_3|3000|USD|month|1|1|trialing|2026-10-01 00:00:00+00|2026-10-15 00:00:00+00
 OUT
-diff "$T/periods.want" "$T/periods.out" || fail "the README's periods SQL gives other periods"
+diff "$T/periods.want" "$T/periods.out" || fail "the periods SQL of docs/datasets.md gives other periods"
 
 # The demo configuration on a small demo load.
 pg_up "$T/demo"

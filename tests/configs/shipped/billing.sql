@@ -1,5 +1,5 @@
 -- The billing tables that config/example.conf and the `conf` blocks of
--- README.md and config/README.md read (see crm.sql).
+-- README.md and docs/*.md read (see crm.sql).
 CREATE TABLE subscription_periods (customer text, unit_amount bigint, currency text,
                                    "interval" text, interval_count int, quantity int,
                                    status text, period_start timestamptz,

@@ -1,5 +1,5 @@
 -- The CRM tables that config/example.conf and the `conf` blocks of README.md
--- and config/README.md read, with a few rows so that every collector has data
+-- and docs/*.md read, with a few rows so that every collector has data
 -- at 2026-11-01. Loaded by tests/integration/test_shipped_configs.sh.
 CREATE TABLE accounts (id text PRIMARY KEY, stripe_id text, tier text, region text,
                        seats int, onboarded_at timestamptz, first_value_at timestamptz,

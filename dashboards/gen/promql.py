@@ -1,0 +1,124 @@
+"""PromQL helpers: selectors with the dashboard variables, and the KPI
+expressions as sums of numerators over sums of denominators."""
+
+import re
+
+from gen import ctx
+
+# ---------------------------------------------------------------------------
+# PromQL helpers
+# ---------------------------------------------------------------------------
+
+BASE = ['job=~"$job"', 'instance=~"$instance"']
+WIN = 'window=~"$window"'
+
+
+def dims():
+    return ctx.S.dimensions
+
+
+def by_dims():
+    return ", ".join(ctx.S.dimensions)
+
+
+def m(metric, *matchers, seg=True, win=False):
+    """A selector limited to the dashboard's job/instance/segments. seg: True
+    (every segment dimension), False, or the list of dimensions the family
+    carries (a matcher on a label the family lacks would match nothing)."""
+    seg_dims = ctx.S.dimensions if seg is True else (seg or [])
+    segm = ['%s=~"$%s"' % (d, d) for d in seg_dims]
+    parts = list(BASE) + segm + ([WIN] if win else []) + list(matchers)
+    return "%s{%s}" % (metric, ",".join(parts))
+
+
+def tot(metric, *matchers, by=None, **kw):
+    """sum [by (...)] of a selector: the numerator or denominator of a total."""
+    grp = " by (%s)" % by if by else ""
+    return "sum%s(%s)" % (grp, m(metric, *matchers, **kw))
+
+
+def div(num, den):
+    """num / den, omitted (no data, never NaN or Inf) where den is 0."""
+    return "%s / (%s > 0)" % (num, den)
+
+
+def nrr(by=None, gross=False):
+    start = tot("cs_mrr_window_start", by=by, win=True)
+    lost = tot("cs_mrr_movement", 'type=~"churn|contraction"', by=by, win=True)
+    if gross:
+        return div("(%s - %s)" % (start, lost), start)
+    gained = tot("cs_mrr_movement", 'type="expansion"', by=by, win=True)
+    return div("(%s - %s + %s)" % (start, lost, gained), start)
+
+
+def mrr_churn(by=None, net=True):
+    start = tot("cs_mrr_window_start", by=by, win=True)
+    lost = tot("cs_mrr_movement", 'type=~"churn|contraction"', by=by, win=True)
+    if not net:
+        return div(lost, start)
+    back = tot("cs_mrr_movement", 'type=~"expansion|reactivation"', by=by, win=True)
+    return div("(%s - %s)" % (lost, back), start)
+
+
+def quick_ratio(by=None):
+    up = tot("cs_mrr_movement", 'type=~"new|reactivation|expansion"', by=by, win=True)
+    down = tot("cs_mrr_movement", 'type=~"churn|contraction"', by=by, win=True)
+    return div(up, down)
+
+
+def logo_churn(by=None):
+    return div(tot("cs_customer_movements", 'type="churned"', by=by, win=True),
+               tot("cs_customers_window_start", by=by, win=True))
+
+
+def arpa(by=None):
+    return div(tot("cs_mrr", by=by), tot("cs_customers", by=by))
+
+
+def nps(by=None):
+    resp = lambda *c: tot("cs_survey_responses", 'survey="nps"', *c, by=by, win=True)
+    return div("100 * (%s - %s)" % (resp('category="promoter"'), resp('category="detractor"')),
+               resp())
+
+
+def csat(by=None):
+    return div(tot("cs_survey_responses", 'survey="csat"', 'category="satisfied"', by=by,
+                   win=True),
+               tot("cs_survey_responses", 'survey="csat"', by=by, win=True))
+
+
+def ces(by=None):
+    return div(tot("cs_ces_points", by=by, win=True),
+               tot("cs_survey_responses", 'survey="ces"', by=by, win=True))
+
+
+def utilisation(by=None):
+    return div(tot("cs_seats_used", by=by, win=True), tot("cs_seats", by=by))
+
+
+def escalation(by=None):
+    return div(tot("cs_tickets", 'state="escalated"', by=by, win=True),
+               tot("cs_tickets", 'state="opened"', by=by, win=True))
+
+
+def resolution(by=None):
+    return div(tot("cs_ticket_resolution_time_seconds", by=by, win=True),
+               tot("cs_tickets", 'state="resolved"', by=by, win=True))
+
+
+def quantile(q, buckets, count):
+    """histogram_quantile over summed buckets, omitted when they are empty
+    (histogram_quantile of empty buckets is NaN)."""
+    return "histogram_quantile(%s, %s) and on () (%s > 0)" % (q, buckets, count)
+
+
+SELECTOR = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*\{[^{}]*\})")
+
+
+def shifted(expr, offset="30d"):
+    """The expression evaluated `offset` earlier (offset on every selector)."""
+    return SELECTOR.sub(r"\1 offset " + offset, expr)
+
+
+def legend(by):
+    return " / ".join("{{%s}}" % d for d in by.split(", "))

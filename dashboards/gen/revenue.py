@@ -1,0 +1,199 @@
+"""The Revenue dashboard (cs-revenue): MRR, movements, retention, payment
+risk and retention cohorts."""
+
+from gen import ctx
+from gen.panels import (
+    GRR_TH, NET_MRR_CHURN_TH, NRR_TH, bargauge, cohort_table, dashboard, fixed_colors,
+    override, row, stat, table, targets, thresholds, timeseries)
+from gen.promql import (
+    arpa, by_dims, dims, div, legend, logo_churn, mrr_churn, nrr, quick_ratio, tot)
+
+MOVEMENT_COLORS = {"new": "green", "expansion": "semi-dark-green", "reactivation": "blue",
+                   "contraction": "orange", "churn": "red", "net": "text"}
+
+
+def revenue():
+    mu = ctx.S.money_unit
+    gains = 'type=~"new|reactivation|expansion"'
+    losses = 'type=~"contraction|churn"'
+    moves_in = tot("cs_mrr_movement", gains, by="type", win=True)
+    moves_out = tot("cs_mrr_movement", losses, by="type", win=True)
+    net = "%s - %s" % (tot("cs_mrr_movement", gains, win=True),
+                       tot("cs_mrr_movement", losses, win=True))
+    seg_by = by_dims() or "instance"
+    clv = tot("cs_customer_lifetime_value", by=seg_by, win=True)
+    # ChartMogul/Baremetrics-style movement bars: one bar per window-long
+    # period (the query step is the window, so the bars do not overlap),
+    # gains stacked up, losses down, the net change as a line.
+    bars = timeseries("MRR movements per $window", "MRR gained (new, expansion, reactivation) "
+                      "above zero and lost (contraction, churn) below, one bar per $window "
+                      "period ending at the bar; the line is the net change. Zoom out for "
+                      "more periods.", mu,
+                      targets((moves_in, "{{type}}"), ("-" + moves_out, "{{type}}"),
+                              (net, "net")), w=16, h=9, stack=True, bars=True, kind="revenue")
+    bars["interval"] = "$window"
+    bars["fieldConfig"]["overrides"].append(override(
+        "byName", "net", ("custom.drawStyle", "line"), ("custom.lineWidth", 2),
+        ("custom.stacking", {"group": "net", "mode": "none"}), ("custom.fillOpacity", 0),
+        ("custom.showPoints", "always")))
+    fixed_colors(bars, MOVEMENT_COLORS)
+    bridge = bargauge("MRR bridge", "From MRR at the start of the window, through each "
+                      "movement, to MRR now (losses negative).", mu,
+                      targets((tot("cs_mrr_window_start", win=True), "start of window"),
+                              (moves_in, "+ {{type}}"), ("-" + moves_out, "- {{type}}"),
+                              (tot("cs_mrr"), "now"), instant=True), w=8, h=9, kind="revenue")
+    bridge["options"]["displayMode"] = "basic"
+    fixed_colors(bridge, {"+ new": "green", "+ expansion": "semi-dark-green",
+                          "+ reactivation": "blue", "- contraction": "orange",
+                          "- churn": "red", "start of window": "text", "now": "text"})
+    panels = [
+        row("Now"),
+        stat("MRR", "MRR at the evaluation instant.", mu,
+             targets((tot("cs_mrr", by="currency"), "{{currency}}")), change="up",
+             kind="revenue"),
+        stat("ARPA", "Average revenue per account: summed MRR / summed paying customers.",
+             mu, targets((arpa(), "ARPA")), change="up", kind="revenue"),
+        stat("NRR", "Net revenue retention over the window. Thresholds follow the window.",
+             "percentunit", targets((nrr(by="window"), "NRR {{window}}")), change="up",
+             per_window=NRR_TH, kind="revenue"),
+        stat("GRR", "Gross revenue retention over the window. Thresholds follow the window.",
+             "percentunit", targets((nrr(by="window", gross=True), "GRR {{window}}")),
+             change="up", per_window=GRR_TH, kind="revenue"),
+        stat("Net MRR churn", "(churn + contraction - expansion - reactivation) / MRR at window "
+             "start; negative is net expansion. Thresholds follow the window.", "percentunit",
+             targets((mrr_churn(by="window"), "net MRR churn {{window}}")), change="down",
+             per_window=NET_MRR_CHURN_TH, kind="revenue"),
+        stat("Quick ratio", "(new + reactivation + expansion) / (churn + contraction) MRR.",
+             "none", targets((quick_ratio(), "quick ratio")), decimals=2, change="up",
+             th=thresholds(("red", None), ("yellow", 1), ("green", 4)), kind="revenue"),
+        row("MRR movements"),
+        bars,
+        bridge,
+        timeseries("Customer movements", "Customers per movement class over the window.", "short",
+                   targets((tot("cs_customer_movements", by="type", win=True), "{{type}}")),
+                   kind="revenue"),
+        timeseries("Quick ratio", "MRR gained / MRR lost; above 1 the base grows.", "none",
+                   targets((quick_ratio(), "quick ratio")), minv=0, kind="revenue"),
+        row("Retention and churn"),
+        timeseries("MRR churn", "Net and gross MRR churn over the window.", "percentunit",
+                   targets((mrr_churn(), "net"), (mrr_churn(net=False), "gross")),
+                   kind="revenue"),
+        timeseries("Revenue retention", "Net and gross revenue retention.", "percentunit",
+                   targets((nrr(), "NRR"), (nrr(gross=True), "GRR")), kind="revenue"),
+        row("MRR, ARPA and lifetime value"),
+    ]
+    panels += payment_risk() + cohorts()
+    if dims():
+        d0 = dims()[0]
+        panels.append(timeseries("MRR by %s" % d0, "MRR stacked by %s." % d0, mu,
+                                 targets((tot("cs_mrr", by=d0), "{{%s}}" % d0)),
+                                 stack=True, kind="revenue"))
+    panels += [
+        timeseries("ARPA", "Average revenue per paying account.", mu,
+                   targets((arpa(), "ARPA")), kind="revenue"),
+        timeseries("Customer lifetime value by segment", "CLV per segment as exported (ARPA x "
+                   "gross margin / monthly logo churn). No total: the margin is configuration, "
+                   "not a metric, and CLV is undefined where churn is 0.", mu,
+                   targets((clv, legend(seg_by))), kind="revenue"),
+        timeseries("Trial conversion", "Trials converted / trials ended in the window.",
+                   "percentunit",
+                   targets((div(tot("cs_trials_ended", 'result="converted"', win=True),
+                                tot("cs_trials_ended", win=True)), "conversion")),
+                   minv=0, maxv=1, kind="trials"),
+    ]
+    if dims():
+        bd = by_dims()
+        panels += [
+            row("Segments"),
+            table("Segments", "Per-segment revenue KPIs right now for the selected window.", [
+                (tot("cs_mrr", by=bd), "MRR", mu),
+                (tot("cs_customers", by=bd), "Customers", "short"),
+                (arpa(bd), "ARPA", mu),
+                (nrr(bd), "NRR", "percentunit"),
+                (nrr(bd, gross=True), "GRR", "percentunit"),
+                (logo_churn(bd), "Logo churn", "percentunit"),
+                (clv, "CLV", mu),
+            ], sort_by=[{"desc": True, "displayName": "MRR"}], kind="revenue"),
+        ]
+    return dashboard("cs-revenue", "Customer success / Revenue",
+                     "MRR, its movements, retention and per-segment revenue KPIs.",
+                     ["revenue", "trials"], panels)
+
+
+def payment_risk():
+    """Past-due MRR, and churn split into involuntary (failed payments: the
+    customer's last counted rows were all past_due) and voluntary."""
+    mu = ctx.S.money_unit
+    k = "revenue"
+    inv = tot("cs_mrr_involuntary_churn", win=True)
+    churn = tot("cs_mrr_movement", 'type="churn"', win=True)
+    inv_n = tot("cs_customers_involuntary_churned", win=True)
+    churned_n = tot("cs_customer_movements", 'type="churned"', win=True)
+    split = timeseries("Voluntary and involuntary churn per $window", "Churned MRR, one bar "
+                       "per $window period ending at the bar: involuntary (the customer's "
+                       "last counted subscription rows were all past_due: failed payments) "
+                       "and voluntary (the rest of the churn movement).", mu,
+                       targets((inv, "involuntary"), ("%s - %s" % (churn, inv), "voluntary")),
+                       stack=True, bars=True, kind=k)
+    split["interval"] = "$window"
+    fixed_colors(split, {"involuntary": "orange", "voluntary": "red"})
+    return [
+        row("Payment risk"),
+        stat("Past-due MRR", "The part of MRR now that comes from subscription rows with "
+             "status past_due (dunning). It still counts in MRR.", mu,
+             targets((tot("cs_mrr_past_due", by="currency"), "{{currency}}")), change="down",
+             kind=k),
+        stat("Past-due share of MRR", "Past-due MRR / MRR, selected segments.", "percentunit",
+             targets((div(tot("cs_mrr_past_due"), tot("cs_mrr")), "past due")), minv=0,
+             change="down", th=thresholds(("green", None), ("yellow", 0.03), ("red", 0.06)),
+             kind=k),
+        stat("Involuntary churn", "MRR lost in the window to failed payments.", mu,
+             targets((inv, "involuntary")), change="down", kind=k),
+        stat("Involuntary share of churn", "Involuntary / all churned MRR in the window: "
+             "the share dunning and card updates could win back.", "percentunit",
+             targets((div(inv, churn), "involuntary share")), minv=0, maxv=1, change="down",
+             kind=k),
+        split,
+        timeseries("Customers churned, voluntary and involuntary", "Churned customers over "
+                   "the window, split by why.", "short",
+                   targets((inv_n, "involuntary"), ("%s - %s" % (churned_n, inv_n),
+                                                    "voluntary")), kind=k),
+        timeseries("Past-due MRR", "Past-due MRR over time.", mu,
+                   targets((tot("cs_mrr_past_due", by="currency"), "{{currency}}")), w=24,
+                   kind=k),
+    ]
+
+
+def cohorts():
+    """The classic retention triangle (ChartMogul, Baremetrics): cohorts by
+    month of first payment, one column per month of age."""
+    if not ctx.S.cohort_months:
+        return []
+    cd = ctx.S.cohort_dimensions
+    c = lambda metric, *mm, by=None: tot(metric, *mm, by=by, seg=cd)
+    logo = "%s\n/ on (cohort) group_left () (%s > 0)" % (
+        c("cs_cohort_retained_customers", by="cohort, age_months"),
+        c("cs_cohort_customers", by="cohort"))
+    rev = "%s\n/ on (cohort) group_left () (%s > 0)" % (
+        c("cs_cohort_mrr", by="cohort, age_months"),
+        c("cs_cohort_mrr", 'age_months="0"', by="cohort"))
+    dims_note = (" Cohort families carry %s." % ", ".join(cd) if cd else
+                 " Cohort families carry no segment label (cohorts.dimensions = []).")
+    age = (" Rows: the month (UTC) of each customer's first payment, the last %d complete "
+           "months; column a: the end of the cohort's a-th month (0: the end of the first)."
+           % ctx.S.cohort_months + dims_note)
+    return [
+        row("Retention cohorts"),
+        cohort_table("Logo retention by cohort", "Customers of the cohort paying at each age / "
+                     "customers of the cohort, summed over the selected segments." + age,
+                     logo, thresholds(("red", None), ("orange", 0.6), ("yellow", 0.75),
+                                      ("green", 0.9)), maxv=1),
+        cohort_table("Revenue retention by cohort", "The cohort's MRR at each age / its MRR at "
+                     "age 0 (above 100 %: expansion outgrew churn), summed over the selected "
+                     "segments." + age, rev,
+                     thresholds(("red", None), ("orange", 0.7), ("yellow", 0.9),
+                                ("green", 1.0))),
+        bargauge("Cohort sizes", "Customers per cohort (month of first payment)." + dims_note,
+                 "short", targets((c("cs_cohort_customers", by="cohort"), "{{cohort}}"),
+                                  instant=True), w=24, kind="revenue"),
+    ]
