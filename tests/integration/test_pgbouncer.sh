@@ -23,15 +23,10 @@ command -v pgbouncer >/dev/null || fail "pgbouncer is not installed (tests/scrip
 anchor=2026-11-01
 as_of=${anchor}T00:00:00Z
 
-# as_pg CMD...: runs CMD as the cluster's owner (postgres when we are root),
-# in place (exec), so that its pid is CMD's.
-as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid=postgres --regid=postgres --init-groups "$@"
-	else
-		"$@"
-	fi
-}
+# What runs a command as the cluster's owner (postgres when we are root) in
+# place, so that a background command's pid is the command's own.
+as_pg=()
+[ "$(id -u)" -ne 0 ] || as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups)
 
 pg_up "$T/pg"
 "$CS_ROOT/tests/demo/load.sh" "$T/pg" --accounts 300 --seed 5 --anchor "$anchor" --awkward \
@@ -131,7 +126,7 @@ EOF
 printf '"cs_reader" "%s"\n' "$pass" >"$bdir/userlist.txt"
 chmod 600 "$bdir/userlist.txt"
 [ "$(id -u)" -ne 0 ] || chown -R postgres "$bdir"
-start_bg pgbouncer as_pg pgbouncer "$bdir/pgbouncer.ini"
+start_bg pgbouncer "${as_pg[@]}" pgbouncer "$bdir/pgbouncer.ini"
 for _ in $(seq 50); do
 	got=$(show_settings "$bport" 2>/dev/null) && break
 	sleep 0.2

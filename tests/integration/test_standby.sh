@@ -7,7 +7,7 @@
 # cancels at once any query whose snapshot still needs rows that the primary
 # removed ("canceling statement due to conflict with recovery", SQLSTATE
 # 40001). The demo's accounts query is made slow before its first row (an
-# init plan sleeping 1.5 s), and while the exporter's first two attempts of
+# init plan sleeping 3 s), and while the exporter's first two attempts of
 # it run on the standby, rows are updated and vacuumed on the primary in a
 # loop. --once then has to succeed with every collector up, log the retries
 # with the dataset's name, and count them in
@@ -85,9 +85,9 @@ done
 
 # The demo config on the standby, its accounts query slow before any row.
 sed -e "s|@PGPORT@|$sport|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
-	-e 's|" WHERE NOT a.isdeleted";|" WHERE NOT a.isdeleted AND (SELECT 1 FROM pg_sleep(1.5)) = 1";|' \
+	-e 's|" WHERE NOT a.isdeleted";|" WHERE NOT a.isdeleted AND (SELECT 1 FROM pg_sleep(3)) = 1";|' \
 	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"
-grep -q 'pg_sleep(1.5)' "$T/cs.conf" || fail "could not slow the accounts query down"
+grep -q 'pg_sleep(3)' "$T/cs.conf" || fail "could not slow the accounts query down"
 
 # once NAME HITS: --once on the standby into $T/NAME.prom (exit status in
 # $T/NAME.rc) while, each time a new attempt of the slow query runs there (a
@@ -105,7 +105,7 @@ once() {
 	while kill -0 "$_pid" 2>/dev/null && [ "$(date +%s)" -lt "$_end" ]; do
 		_qs=$(standby -c "SELECT query_start FROM pg_stat_activity
 			WHERE application_name = 'cs_exporter' AND state = 'active'
-			AND query LIKE '%pg_sleep(1.5)%'" 2>/dev/null || true)
+			AND query LIKE '%pg_sleep(3)%'" 2>/dev/null || true)
 		if [ -n "$_qs" ] && [ "$_hit" -lt "$2" ] && [ "$_qs" != "$_seen" ]; then
 			_seen=$_qs
 			_hit=$((_hit + 1))
