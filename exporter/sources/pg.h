@@ -32,9 +32,10 @@
  * deadlock_detected: a buffer deadlock with recovery) before any row reached
  * the sink is run again, at most PG_CONFLICT_RETRIES times with a short
  * backoff, each retry logged and counted (pg_retries). Once rows have reached
- * the sink the query is not retried: they were folded already. The password is read at
- * each connection attempt (so a rotated file takes effect) and never appears
- * in any message.
+ * the sink the query is not retried: they were folded already.
+ *
+ * The password is read at each connection attempt (so a rotated file takes
+ * effect) and never appears in any message.
  */
 #ifndef CS_PG_H
 #define CS_PG_H
