@@ -96,7 +96,7 @@ static int check_query(const struct cs_config *cfg, struct pg_source *const *sou
 		params[i] = vals[q->params[i]];
 
 	struct probe p = {cfg, dataset, name, 0, ""};
-	struct pg_sink sink = {probe_columns, probe_row, &p};
+	struct pg_sink sink = {probe_columns, probe_row, &p, name};
 	char *sql = probe_sql(q, dataset);
 	char msg[1024];
 	int rc = pg_query(sources[q->source], sql, q->nparams, params, CHECK_TIMEOUT_S, &sink, msg,

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exporter/sources/pg.h"
 #include "lib/buf.h"
 #include "negotiate.h"
 
@@ -214,6 +215,22 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 		const char *names[2] = {"dataset", "reason"};
 		const char *values[2] = {s->rejects.v[i].a, s->rejects.v[i].b};
 		family_add(rej, 2, names, values, (double)s->rejects.v[i].value);
+	}
+	/* Queries a server cancelled with "try again" and the source ran again
+	 * (a hot standby's recovery conflicts): counted by the source layer
+	 * for the whole process, shown once there is one. */
+	struct pg_retry_count retries[PG_RETRY_COUNTERS];
+	size_t nretries = pg_retries(retries, PG_RETRY_COUNTERS);
+	struct family *ret =
+	    nretries ? mset_family(m, "cs_dataset_retries_total", METRIC_COUNTER,
+				   "Reads run again after the server cancelled them with a \"try "
+				   "again\" SQLSTATE, by dataset and reason.",
+				   NULL)
+		     : NULL;
+	for (size_t i = 0; i < nretries; i++) {
+		const char *names[2] = {"dataset", "reason"};
+		const char *values[2] = {retries[i].label, retries[i].reason};
+		family_add(ret, 2, names, values, (double)retries[i].count);
 	}
 	add_dataset_metrics(s, m);
 	struct family *drop = mset_family(

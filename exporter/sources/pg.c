@@ -31,6 +31,9 @@
 #define KEEPALIVES_INTERVAL_S "10"
 #define KEEPALIVES_COUNT      "3"
 #define TCP_USER_TIMEOUT_MS   "30000"
+/* First pause before running a query again after a "try again"
+ * cancellation; it doubles at each retry. */
+#define CONFLICT_BACKOFF_MS 250
 
 struct pg_source {
 	char *name;
@@ -44,6 +47,9 @@ struct pg_source {
 	int64_t next_attempt_ms; /* monotonic; 0: may connect now */
 	int64_t backoff_ms;
 	bool failing; /* an outage was logged and has not ended */
+	/* What the session sends rows in: UTF8, or SQL_ASCII when the
+	 * database declares no encoding (see connect_source). */
+	const char *client_encoding;
 
 	pthread_mutex_t cancel_lock; /* guards cancel only */
 	PGcancel *cancel;
@@ -230,9 +236,6 @@ static void on_notice(void *arg, const char *message)
 	logx(LOG_DEBUG, "server notice", "source", s->name, "notice", msg, NULL);
 }
 
-static int exec_simple(struct pg_source *s, const char *sql, int64_t deadline, char *err,
-		       size_t errlen);
-
 static int connect_source(struct pg_source *s, char *err, size_t errlen)
 {
 	int64_t now = now_ms();
@@ -262,9 +265,10 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 	if (password)
 		KV("password", password);
 	KV("application_name", "cs_exporter");
-	KV("options", "-c TimeZone=UTC");
 	/* Rows are text in the database's encoding unless asked otherwise;
-	 * everything downstream (labels above all) is UTF-8. */
+	 * everything downstream (labels above all) is UTF-8. PgBouncer
+	 * accepts this startup parameter (not `options`, which is left to
+	 * the user); each transaction sets it again anyway (query_once). */
 	KV("client_encoding", "UTF8");
 	KV(NULL, NULL);
 #undef KV
@@ -316,15 +320,7 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 	 * query. Its bytes are taken as they are (labels escape invalid
 	 * UTF-8 losslessly). */
 	const char *se = PQparameterStatus(s->conn, "server_encoding");
-	if (se && strcmp(se, "SQL_ASCII") == 0) {
-		char msg[256];
-		if (exec_simple(s, "SET client_encoding = 'SQL_ASCII'",
-				now_ms() + CONNECT_DEADLINE_MS, msg, sizeof(msg)) != 0) {
-			snprintf(err, errlen, "could not connect to \"%s\": %s", s->name, msg);
-			disconnect(s);
-			return -1;
-		}
-	}
+	s->client_encoding = se && strcmp(se, "SQL_ASCII") == 0 ? "SQL_ASCII" : "UTF8";
 	set_cancel(s, PQgetCancel(s->conn));
 	return 0;
 }
@@ -385,11 +381,18 @@ static const char *outcome_text(struct pg_source *s, enum wait_outcome o)
 	return PQerrorMessage(s->conn);
 }
 
+/* The SQLSTATE of an error result, into state[6] (empty: none). */
+static void copy_sqlstate(char state[6], const PGresult *r)
+{
+	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	snprintf(state, 6, "%s", st ? st : "");
+}
+
 /* Runs utility statements, each result checked, within the deadline.
- * Returns 0, -1 on an SQL error, -2 when the connection must be dropped
- * (no answer, cancelled, broken). */
+ * Returns 0, -1 on an SQL error (its SQLSTATE in state when not NULL), -2
+ * when the connection must be dropped (no answer, cancelled, broken). */
 static int exec_simple(struct pg_source *s, const char *sql, int64_t deadline, char *err,
-		       size_t errlen)
+		       size_t errlen, char state[6])
 {
 	if (!PQsendQuery(s->conn, sql)) {
 		copy_message(err, errlen, "", PQerrorMessage(s->conn));
@@ -404,6 +407,8 @@ static int exec_simple(struct pg_source *s, const char *sql, int64_t deadline, c
 		ExecStatusType st = PQresultStatus(r);
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0) {
 			copy_message(err, errlen, "", PQresultErrorMessage(r));
+			if (state)
+				copy_sqlstate(state, r);
 			rc = -1;
 		}
 		PQclear(r);
@@ -425,21 +430,39 @@ static enum wait_outcome drain(struct pg_source *s, int64_t deadline)
 	return o;
 }
 
+/* What one attempt left for pg_query to decide on a retry. */
+struct attempt {
+	char sqlstate[6]; /* of the first error; empty: none */
+	bool delivered;	  /* the sink has seen the columns, maybe rows */
+};
+
 /* One attempt on an open connection. Returns 0, -1 on a query error (the
  * connection is still usable), -2 when the connection broke during the query,
  * -3 when it was found broken before anything was sent. */
 static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 		      const char *const *params, int64_t timeout_s, const struct pg_sink *sink,
-		      char *err, size_t errlen)
+		      struct attempt *a, char *err, size_t errlen)
 {
-	char setup[128];
-	snprintf(setup, sizeof(setup), "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld",
-		 (long long)(timeout_s * 1000));
+	/* Everything the text of a row depends on is set here, for this
+	 * transaction only, whatever the role or database defaults (ALTER
+	 * ROLE ... SET DateStyle = 'German' would make every timestamp
+	 * unreadable): timestamps in ISO 8601 and UTC, intervals in the
+	 * postgres style, floats with all their digits (PostgreSQL 12 and
+	 * later: the shortest exact form), text in the session's encoding.
+	 * DateStyle 'ISO' sets the output format only: the order the user's
+	 * own literals are read in (DMY, MDY) is left alone. */
+	char setup[320];
+	snprintf(setup, sizeof(setup),
+		 "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld; "
+		 "SET LOCAL DateStyle = 'ISO'; SET LOCAL TimeZone = 'UTC'; "
+		 "SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; "
+		 "SET LOCAL client_encoding = '%s'",
+		 (long long)(timeout_s * 1000), s->client_encoding);
 	char msg[512];
 	/* Every statement, BEGIN and COMMIT included, has the same client-side
 	 * deadline: a backend that stopped answering fails the run. */
 	int64_t budget = timeout_s * 1000 + CLIENT_MARGIN_MS;
-	int erc = exec_simple(s, setup, now_ms() + budget, msg, sizeof(msg));
+	int erc = exec_simple(s, setup, now_ms() + budget, msg, sizeof(msg), a->sqlstate);
 	if (erc < 0) {
 		snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, msg);
 		if (erc == -1)
@@ -483,6 +506,7 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_SINGLE_TUPLE || (st == PGRES_TUPLES_OK && !header_done)) {
 			if (!header_done && rc == 0) {
+				a->delivered = true;
 				ncols = PQnfields(r);
 				const char **names = xcalloc((size_t)ncols + 1, sizeof(*names));
 				for (int i = 0; i < ncols; i++)
@@ -507,6 +531,7 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 			if (rc == 0) {
 				copy_message(msg, sizeof(msg), "", PQresultErrorMessage(r));
 				snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, msg);
+				copy_sqlstate(a->sqlstate, r);
 				rc = -1;
 			}
 		}
@@ -518,8 +543,8 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 	if (rc == -1 && !header_done && drain(s, deadline) != PW_OK)
 		return -2;
 	char cmsg[256];
-	erc =
-	    exec_simple(s, rc == 0 ? "COMMIT" : "ROLLBACK", now_ms() + budget, cmsg, sizeof(cmsg));
+	erc = exec_simple(s, rc == 0 ? "COMMIT" : "ROLLBACK", now_ms() + budget, cmsg, sizeof(cmsg),
+			  NULL);
 	if (erc < 0) {
 		if (rc == 0)
 			snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, cmsg);
@@ -528,12 +553,72 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 	return rc;
 }
 
+int pg_retryable(const char *sqlstate, const char **reason)
+{
+	/* A hot standby cancels a query that would see rows the primary has
+	 * removed (or holds a buffer or lock recovery waits for) with these
+	 * codes, as SERIALIZABLE transactions fail on the primary: the same
+	 * query in a new transaction may well succeed. 57P04 (the database
+	 * was dropped) is a recovery conflict too, but not one worth
+	 * repeating. */
+	static const struct {
+		const char *state, *name;
+	} codes[] = {
+	    {"40001", "serialization_failure"},
+	    {"40P01", "deadlock_detected"},
+	};
+	for (size_t i = 0; sqlstate && i < sizeof(codes) / sizeof(codes[0]); i++) {
+		if (strcmp(sqlstate, codes[i].state) == 0) {
+			if (reason)
+				*reason = codes[i].name;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static pthread_mutex_t retry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pg_retry_count retry_counts[PG_RETRY_COUNTERS];
+static size_t nretry_counts;
+
+static void count_retry(const char *label, const char *reason)
+{
+	pthread_mutex_lock(&retry_lock);
+	size_t i = 0;
+	while (i < nretry_counts &&
+	       (strcmp(retry_counts[i].label, label) || strcmp(retry_counts[i].reason, reason)))
+		i++;
+	if (i == nretry_counts && i < PG_RETRY_COUNTERS) {
+		/* Labels outlive the configuration that named them: a counter
+		 * keeps counting across reloads. */
+		retry_counts[i].label = xstrdup(label);
+		retry_counts[i].reason = reason; /* static, from pg_retryable */
+		nretry_counts++;
+	}
+	if (i < nretry_counts)
+		retry_counts[i].count++;
+	pthread_mutex_unlock(&retry_lock);
+}
+
+size_t pg_retries(struct pg_retry_count *out, size_t max)
+{
+	pthread_mutex_lock(&retry_lock);
+	size_t n = nretry_counts < max ? nretry_counts : max;
+	for (size_t i = 0; i < n; i++)
+		out[i] = retry_counts[i];
+	pthread_mutex_unlock(&retry_lock);
+	return n;
+}
+
 int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *const *params,
 	     int64_t timeout_s, const struct pg_sink *sink, char *err, size_t errlen)
 {
+	const char *label = sink->label ? sink->label : "query";
 	pthread_mutex_lock(&s->lock);
 	int rc = -1;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool reopened = false, retry_after_rows = false;
+	int retries = 0;
+	for (;;) {
 		if (atomic_load(&s->cancelled)) {
 			/* Stopping: not an outage, nothing to log. */
 			snprintf(err, errlen, "query on \"%s\" cancelled", s->name);
@@ -547,14 +632,37 @@ int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *c
 				note_failure(s, err);
 			break;
 		}
-		rc = query_once(s, sql, nparams, params, timeout_s, sink, err, errlen);
+		struct attempt a = {.sqlstate = "", .delivered = false};
+		rc = query_once(s, sql, nparams, params, timeout_s, sink, &a, err, errlen);
+		const char *reason = NULL;
+		bool retryable = rc < 0 && pg_retryable(a.sqlstate, &reason);
+		retry_after_rows = retryable && a.delivered;
+		if (retryable && !a.delivered && retries < PG_CONFLICT_RETRIES &&
+		    !atomic_load(&s->cancelled)) {
+			/* Nothing reached the sink: the query can start over. A
+			 * FATAL conflict closes the session as well. */
+			if (rc <= -2 || PQstatus(s->conn) != CONNECTION_OK)
+				disconnect(s);
+			retries++;
+			count_retry(label, reason);
+			char n[16];
+			snprintf(n, sizeof(n), "%d", retries);
+			logx(LOG_WARN, "query cancelled by the server, retrying", "source", s->name,
+			     "dataset", label, "reason", reason, "retry", n, "err", err, NULL);
+			/* A stop ends the pause (and the loop, at its top). */
+			int64_t pause = (int64_t)CONFLICT_BACKOFF_MS << (retries - 1);
+			(void)wait_fd(s, -1, 0, now_ms() + pause);
+			continue;
+		}
 		if (rc <= -2) {
 			disconnect(s);
 			/* A connection that broke while idle (server restart) is
 			 * reopened once; one that broke mid-query is not retried,
 			 * rows may already have reached the sink. */
-			if (rc == -3 && was_open && attempt == 0)
+			if (rc == -3 && was_open && !reopened) {
+				reopened = true;
 				continue;
+			}
 			if (!atomic_load(&s->cancelled))
 				note_failure(s, err);
 			rc = -1;
@@ -564,5 +672,14 @@ int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *c
 		break;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (rc < 0 && retry_after_rows) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n, " (not retried: rows had been read)");
+	}
+	if (rc < 0 && retries > 0) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n, " (retried %d time%s)", retries,
+			 retries > 1 ? "s" : "");
+	}
 	return rc;
 }

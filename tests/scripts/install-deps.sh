@@ -6,7 +6,7 @@ set -eu
 
 PKGS="make gcc pkg-config clang-format python3 curl openssl procps ca-certificates
 libmicrohttpd-dev libpq-dev libconfig-dev libyaml-dev libcriterion-dev zlib1g-dev libcrypt-dev
-postgresql postgresql-client prometheus prometheus-alertmanager valgrind man-db
+postgresql postgresql-client pgbouncer prometheus prometheus-alertmanager valgrind man-db
 chromium systemd time faketime dpkg-dev lintian"
 case "${1:-}" in
 bench) PKGS="$PKGS wrk nginx-light prometheus-sql-exporter hyperfine" ;;
@@ -33,6 +33,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	$SUDO chmod 755 /usr/sbin/policy-rc.d
 	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-$SUDO apt-get update -qq
+# Several checkouts may share this machine's dpkg: one apt-get at a time.
+$SUDO flock /tmp/apt.lock apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$SUDO flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends $missing >/dev/null
