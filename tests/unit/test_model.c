@@ -257,14 +257,18 @@ Test(model_rejects, subscriptions)
 	cr_assert_eq(m->rows, 2);
 	cr_assert_eq(l.d->ncustomers, 2);
 	cr_assert_eq(m->ninstants, 4 + 12);
-	cr_assert_eq(m->at[4 + 11], fixture_time("2024-04-01"), "t's month starts at t");
-	cr_assert_float_eq(m->mrr[0 * 16 + 2], 19.99, 1e-9);
-	cr_assert_float_eq(m->mrr[0 * 16 + 1], 19.99, 1e-9, "open-ended since 2024-01-01");
-	cr_assert_eq(m->first_positive[0], fixture_time("2024-01-01"));
+	cr_assert_eq(m->cohorts, 12);
+	cr_assert_eq(m->at[mrr_cohort_month(m, 11)], fixture_time("2024-04-01"),
+		     "t's month starts at t");
+	cr_assert_eq(m->at[mrr_window_start(1)], fixture_time("2024-01-02"), "t - 90d");
+	cr_assert_float_eq(mrr_at(m, 0, MRR_T), 19.99, 1e-9);
+	cr_assert_float_eq(mrr_at(m, 0, mrr_window_start(1)), 19.99, 1e-9,
+			   "open-ended since 2024-01-01");
+	cr_assert_eq(mrr_first_positive(m, 0), fixture_time("2024-01-01"));
 	/* 5 cents × 3 / (12 × 2) in EUR, at 1.1 USD; past_due counts */
-	cr_assert_float_eq(m->mrr[1 * 16 + 2], 0.05 * 3 / 24 * 1.1, 1e-12);
-	cr_assert_eq(m->mrr[1 * 16 + 1], 0, "it starts after t - 90d");
-	cr_assert_eq(m->first_positive[1], fixture_time("2024-02-01"));
+	cr_assert_float_eq(mrr_at(m, 1, MRR_T), 0.05 * 3 / 24 * 1.1, 1e-12);
+	cr_assert_eq(mrr_at(m, 1, mrr_window_start(1)), 0, "it starts after t - 90d");
+	cr_assert_eq(mrr_first_positive(m, 1), fixture_time("2024-02-01"));
 	loaded_free(&l);
 }
 
@@ -411,9 +415,11 @@ Test(model_rejects, outcomes_by_outcome_name)
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "null_value"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "bad_number"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "null_key"), 2);
-	cr_assert_eq(l.d->noutcome_values[1], 2);
-	cr_assert_float_eq(l.d->outcomes[1][1].value, 1000.0, 1e-12);
-	cr_assert_eq(l.d->outcomes[1][1].account, 1);
+	size_t n;
+	const struct cs_outcome_value *v = outcome_values(&l.d->outcomes, 0, 1, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_float_eq(v[1].value, 1000.0, 1e-12);
+	cr_assert_eq(v[1].account, 1);
 	loaded_free(&l);
 }
 
