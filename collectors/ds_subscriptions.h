@@ -56,6 +56,8 @@ enum { MRR_T, MRR_BILLING_START, MRR_WINDOW_STARTS };
 struct cs_mrr {
 	size_t nwin; /* plan.nwindows */
 	size_t ninstants;
+	/* the instants: t, billing, the plan's windows (at most CS_PLAN_WINDOWS,
+	 * model.h), the cohort months */
 	cs_time at[MRR_WINDOW_STARTS + CS_MAX_WINDOWS * KIND_COUNT + CS_MAX_COHORT_MONTHS];
 	size_t cohorts;		 /* cohort months with instants here (0: none) */
 	double *mrr;		 /* [customer * ninstants + instant] */

@@ -2,7 +2,7 @@
  * join: accounts and billing customers, and the segment universe of one
  * evaluation.
  *
- * Join rules (SPEC section 2), decided once accounts are complete:
+ * Join rules, decided once accounts are complete:
  *  - an account key seen twice keeps the first row; the second is rejected
  *    (duplicate_account_key);
  *  - two accounts naming one billing customer: the lowest account key (byte
@@ -15,11 +15,13 @@
  * Segments and the cardinality fold are computed when accounts end, so fact
  * rows get their final segment as they arrive; only "unknown" is provisional
  * (CS_SEG_UNKNOWN) until cs_data_link, because it exists only when a fact
- * falls there. Segment order: the kept account combinations sorted by their
- * values (byte order, dimension by dimension), then "other", then "unknown"
- * unless an account combination is itself all "unknown" (accounts whose
- * every dimension is NULL), which then is the unknown segment. "unknown" is
- * never folded and does not count toward the cap; a cap of 0 means none.
+ * falls there. The join makes that segment and moves the billing customers
+ * into it (link_unknown); each dataset moves what its fold counted for
+ * unknown accounts itself (its ds_contract.link_unknown). Segment order: the kept account
+ * combinations sorted by their values (byte order, dimension by dimension), then "other", then
+ * "unknown" unless an account combination is itself all "unknown" (accounts whose every dimension
+ * is NULL), which then is the unknown segment. "unknown" is never folded and does not count toward
+ * the cap; a cap of 0 means none.
  */
 #include "dataset.h"
 

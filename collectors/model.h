@@ -25,7 +25,7 @@
  *       in = cs_data_begin(d, ds, outcome, window, ncols, names, err, len);
  *       cs_data_row(in, values)  ... once per row, values[i] NULL = SQL NULL
  *       cs_data_end(in, err, len);
- *   cs_data_link(d);               segments, cardinality fold
+ *   cs_data_link(d);               segments; each fold moves its "unknown"
  *   kpi_xxx(d, collector, out);    pure compute into an mset, per collector
  *   cs_data_free(d);
  *
@@ -33,8 +33,9 @@
  * parallel once accounts have ended); the caller serialises the calls that
  * reach one struct cs_data.
  *
- * Rows are validated as they arrive; a row that breaks the contract of SPEC
- * section 2 is dropped and counted in d->rejects (dataset, reason). Columns
+ * Rows are validated as they arrive; a row that breaks its dataset's
+ * contract (the columns and rules at the top of its ds_*.c) is dropped and
+ * counted in d->rejects (dataset, reason). Columns
  * are found by name (the documented column names); missing required columns
  * make cs_data_begin fail with one message naming them all
  * (cs_data_check_columns), which fails that dataset and the collectors that
@@ -153,8 +154,9 @@ struct cs_data {
 	size_t nrejects;
 	uint64_t rows_read;
 	uint64_t ds_rows[DS_COUNT]; /* rows read per dataset (outcomes not included) */
-	/* Freshness (SPEC section 6): per dataset, whether it was read and the
-	 * newest instant among its valid rows (CS_TIME_NONE: none). */
+	/* Freshness (cs_dataset_newest_timestamp_seconds): per dataset, whether
+	 * it was read and the newest instant among its valid rows (CS_TIME_NONE:
+	 * none). */
 	bool read[DS_COUNT];
 	cs_time newest[DS_COUNT];
 
