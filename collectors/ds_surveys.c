@@ -187,6 +187,7 @@ static void surveys_release(struct cs_data *d)
 	free(k->latest);
 	free(d->nps.at);
 	free(d->nps.score);
+	strtab_release(&d->priv->respondents);
 }
 
 static int surveys_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
