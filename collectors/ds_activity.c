@@ -12,6 +12,7 @@
  * What the fold holds, and how compute reads it: ds_activity.h.
  */
 #include "dataset.h"
+#include "ds_activity.h"
 
 #include <ctype.h>
 

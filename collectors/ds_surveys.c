@@ -11,6 +11,7 @@
  * surveys.c counts every window. Both are described in ds_surveys.h.
  */
 #include "dataset.h"
+#include "ds_surveys.h"
 #include "emit.h"
 
 #include <math.h>
