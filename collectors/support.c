@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds_tickets.h"
 #include "emit.h"
 #include "kpi.h"
 
 void kpi_support(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_tickets *k = &d->tickets; /* counted by the loader */
+	const struct cs_tickets *k = &d->tickets; /* ds_tickets.h */
 	size_t nseg = d->seg.n;
 	struct family *tickets = mset_family(
 	    out, "cs_tickets", METRIC_GAUGE,
@@ -43,7 +44,7 @@ void kpi_support(const struct cs_data *d, const struct cs_collector *col, struct
 		size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
 		for (uint32_t seg = 0; seg < nseg; seg++) {
-			const struct cs_ticket_counts *c = &k->seg[seg * k->nwin + kw];
+			const struct cs_ticket_counts *c = ticket_counts(k, seg, kw);
 
 			emit(tickets, d, seg, (double)c->opened, "window", label, "state", "opened",
 			     NULL);
