@@ -158,6 +158,43 @@ static void risk_offer(const struct cs_data *d, struct risk *list, size_t *len, 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
+enum { F_SCORE, F_BY_BAND, F_AT_RISK, F_RENEWAL_ACCOUNTS, F_RENEWAL_MRR, F_COUNT };
+
+const struct cs_family health_families[] = {
+    [F_SCORE] = {.name = "cs_health_score",
+		 .type = METRIC_GAUGEHISTOGRAM,
+		 .help = "Health scores (0-100, weighted mean of usage, sentiment, support and "
+			 "billing) of accounts with MRR > 0; recomputed from the database each "
+			 "collector interval"},
+    [F_BY_BAND] = {.name = "cs_accounts_by_health",
+		   .type = METRIC_GAUGE,
+		   .labels = {"band"},
+		   .help = "Accounts with MRR > 0 by health band (unknown: no component defined); "
+			   "recomputed from the database each collector interval"},
+    [F_AT_RISK] = {.name = "cs_at_risk_account_score",
+		   .type = METRIC_GAUGE,
+		   .labels = {"account", "name", "band", "renewal_at"},
+		   .help =
+		       "Health score of the lowest-scored accounts over all segments (bounded "
+		       "list, ties by account key; renewal_at: the account's renewal date, "
+		       "empty when none); recomputed from the database each collector interval"},
+    [F_RENEWAL_ACCOUNTS] = {.name = "cs_renewal_accounts",
+			    .type = METRIC_GAUGE,
+			    .labels = {"horizon", "band"},
+			    .help =
+				"Accounts up for renewal within the horizon (t <= renewal_at < t "
+				"+ horizon) by health band at t (unknown: not scored); "
+				"recomputed from the database each collector interval"},
+    [F_RENEWAL_MRR] = {.name = "cs_renewal_mrr",
+		       .type = METRIC_GAUGE,
+		       .labels = {"horizon", "band", "currency"},
+		       .help =
+			   "MRR at t of the billing customers of accounts up for renewal within "
+			   "the horizon, by health band, in the reporting currency; recomputed "
+			   "from the database each collector interval"},
+    [F_COUNT] = CS_FAMILIES_END,
+};
+
 #define HEALTH_BUCKETS 11
 
 static void emit_health(const struct cs_data *d, struct mset *out, const struct account_health *h)
@@ -170,22 +207,9 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	size_t nrisk = (size_t)(d->cfg->health.at_risk > 0 ? d->cfg->health.at_risk : 0);
 	struct risk *risk = xmalloc((nrisk + 1) * sizeof(*risk));
 	size_t nlisted = 0;
-	struct family *hist = mset_family(
-	    out, "cs_health_score", METRIC_GAUGEHISTOGRAM,
-	    "Health scores (0-100, weighted mean of usage, sentiment, support and billing) of "
-	    "accounts with MRR > 0; recomputed from the database each collector interval",
-	    NULL);
-	struct family *by_band = mset_family(
-	    out, "cs_accounts_by_health", METRIC_GAUGE,
-	    "Accounts with MRR > 0 by health band (unknown: no component defined); recomputed "
-	    "from the database each collector interval",
-	    NULL);
-	struct family *at_risk = mset_family(
-	    out, "cs_at_risk_account_score", METRIC_GAUGE,
-	    "Health score of the lowest-scored accounts over all segments (bounded list, ties by "
-	    "account key; renewal_at: the account's renewal date, empty when none); recomputed "
-	    "from the database each collector interval",
-	    NULL);
+	struct cs_emitter hist = family_of(out, d, &health_families[F_SCORE]);
+	struct cs_emitter by_band = family_of(out, d, &health_families[F_BY_BAND]);
+	struct cs_emitter at_risk = family_of(out, d, &health_families[F_AT_RISK]);
 
 	for (size_t b = 0; b + 1 < HEALTH_BUCKETS; b++)
 		bounds[b] = 10.0 * (double)(b + 1);
@@ -215,10 +239,10 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 
 		for (size_t b = 0; b < HEALTH_BUCKETS; b++)
 			cum[b] = run += buckets[seg * HEALTH_BUCKETS + b];
-		emit_histogram(hist, d, seg, HEALTH_BUCKETS, bounds, cum, sums[seg], NULL);
+		emit_histogram(&hist, seg, HEALTH_BUCKETS, bounds, cum, sums[seg], NULL);
 		for (size_t b = 0; b < BAND_COUNT; b++)
-			emit(by_band, d, seg, (double)bands[seg * BAND_COUNT + b], "band",
-			     band_names[b], NULL);
+			emit(&by_band, seg, (double)bands[seg * BAND_COUNT + b], band_names[b],
+			     NULL);
 	}
 	for (size_t k = 0; k < nlisted; k++) {
 		const struct cs_account *acc = &d->accounts[risk[k].account];
@@ -230,9 +254,8 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 			cs_format_time(acc->renewal_at, renewal, sizeof(renewal));
 			renewal[10] = '\0'; /* "YYYY-MM-DD", UTC */
 		}
-		emit(at_risk, d, acc->seg, risk[k].score, "account", acc->key, "name",
-		     acc->name ? acc->name : "", "band", band_names[h[risk[k].account].band],
-		     "renewal_at", renewal, NULL);
+		emit(&at_risk, acc->seg, risk[k].score, acc->key, acc->name ? acc->name : "",
+		     band_names[h[risk[k].account].band], renewal, NULL);
 	}
 	free(risk);
 	free(sums);
@@ -277,30 +300,19 @@ static void emit_renewals(const struct cs_data *d, struct mset *out, const struc
 		}
 	}
 
-	struct family *fa = mset_family(
-	    out, "cs_renewal_accounts", METRIC_GAUGE,
-	    "Accounts up for renewal within the horizon (t <= renewal_at < t + horizon) by "
-	    "health band at t (unknown: not scored); recomputed from the database each "
-	    "collector interval",
-	    NULL);
-	struct family *fm = mset_family(
-	    out, "cs_renewal_mrr", METRIC_GAUGE,
-	    "MRR at t of the billing customers of accounts up for renewal within the horizon, "
-	    "by health band, in the reporting currency; recomputed from the database each "
-	    "collector interval",
-	    NULL);
+	struct cs_emitter fa = family_of(out, d, &health_families[F_RENEWAL_ACCOUNTS]);
+	struct cs_emitter fm = family_of(out, d, &health_families[F_RENEWAL_MRR]);
 	for (uint32_t seg = 0; seg < nseg; seg++)
 		for (size_t k = 0; k < nh; k++)
 			for (size_t b = 0; b < BAND_COUNT; b++)
-				emit(fa, d, seg,
+				emit(&fa, seg,
 				     (double)accounts[((size_t)seg * nh + k) * BAND_COUNT + b],
-				     "horizon", r->horizons[k].label, "band", band_names[b], NULL);
+				     r->horizons[k].label, band_names[b], NULL);
 	for (uint32_t seg = 0; seg < nseg; seg++)
 		for (size_t k = 0; k < nh; k++)
 			for (size_t b = 0; b < BAND_COUNT; b++)
-				emit(fm, d, seg, mrr[((size_t)seg * nh + k) * BAND_COUNT + b],
-				     "horizon", r->horizons[k].label, "band", band_names[b],
-				     "currency", d->cfg->currency, NULL);
+				emit(&fm, seg, mrr[((size_t)seg * nh + k) * BAND_COUNT + b],
+				     r->horizons[k].label, band_names[b], d->cfg->currency, NULL);
 	free(mrr);
 	free(accounts);
 }

@@ -11,6 +11,7 @@
 #ifndef CS_KPI_H
 #define CS_KPI_H
 
+#include "emit.h"
 #include "lib/expo.h"
 #include "model.h"
 
@@ -22,6 +23,11 @@ struct collector_kind {
 
 /* Indexed by enum cs_kind. */
 extern const struct collector_kind collector_kinds[KIND_COUNT];
+
+/* Each family file's table of the families it emits (emit.h). */
+extern const struct cs_family revenue_families[], cohort_families[], trial_families[],
+    survey_families[], adoption_families[], support_families[], outcome_families[],
+    health_families[], movement_families[];
 
 /* c is the collector whose families are computed: its windows, drawn from
  * the evaluation's shared sums (d->plan holds the union of windows). */
