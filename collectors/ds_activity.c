@@ -50,7 +50,7 @@ void activity_alloc(struct cs_data *d)
 	    xcalloc(a->nseg * a->nwin * nfeat + 1, sizeof(*a->seg_feature_users));
 	for (size_t w = 0; w < ncw; w++)
 		a->from[w] = d->as_of - d->plan.windows[w] * CS_SECOND;
-	a->from[ncw] = d->as_of - d->cfg->health.usage_window * CS_SECOND;
+	a->from[ncw] = d->as_of - d->cfg->kinds->health.usage_window * CS_SECOND;
 }
 
 /* Counts the user whose rows just ended. */

@@ -98,7 +98,7 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 	if (d->nps.at) {
 		uint32_t seg;
 		int32_t a = account_of(d, key, &seg);
-		cs_time from = d->as_of - d->cfg->health.sentiment_window * CS_SECOND;
+		cs_time from = d->as_of - d->cfg->kinds->health.sentiment_window * CS_SECOND;
 
 		if (type == SURVEY_NPS && a != CS_NO_ACCOUNT && at >= from && at < d->as_of &&
 		    (d->nps.at[a] == CS_TIME_NONE || at > d->nps.at[a] ||

@@ -38,7 +38,7 @@ void tickets_alloc(struct cs_data *d)
 	k->nwin = d->plan.nwindows;
 	for (size_t w = 0; w < k->nwin; w++)
 		k->from[w] = d->as_of - d->plan.windows[w] * CS_SECOND;
-	k->support_from = d->as_of - d->cfg->health.support_window * CS_SECOND;
+	k->support_from = d->as_of - d->cfg->kinds->health.support_window * CS_SECOND;
 	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
 	k->seg = xcalloc(k->nseg * k->nwin + 1, sizeof(*k->seg));
 	k->account_escalations = xcalloc(d->naccounts + 1, sizeof(*k->account_escalations));

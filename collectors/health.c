@@ -3,7 +3,7 @@
  * and billing, its distribution and bands per segment, and the bounded list
  * of the lowest-scored accounts (SPEC section 3, "Health score").
  *
- * The health model uses its own windows (cfg->health), not the collector's.
+ * The health model uses its own windows (cfg->kinds->health), not the collector's.
  * Scored accounts are CRM accounts whose billing customer has MRR > 0 at t.
  * The score is the weighted mean of the defined components; when the weights
  * of the defined components sum to 0 (all defined ones weighted 0, or none
@@ -64,7 +64,7 @@ static enum band band_of(const struct cs_health *cfg, double score)
 static void score_account(const struct cs_data *d, const struct cs_account *acc, double m0,
 			  double m1, struct account_health *a)
 {
-	const struct cs_health *cfg = &d->cfg->health;
+	const struct cs_health *cfg = &d->cfg->kinds->health;
 	size_t i = (size_t)(acc - d->accounts);
 	double num = 0, den = 0;
 	/* components, NAN when undefined */
@@ -195,6 +195,89 @@ const struct cs_family health_families[] = {
     [F_COUNT] = CS_FAMILIES_END,
 };
 
+/* ------------------------------------------------------------------ */
+/* Settings                                                             */
+
+/* renewals = { horizons = ["30d", ...]; } (health's renewal families). */
+static bool load_renewals(struct config_reader *L, const struct config_setting_t *root,
+			  struct cs_renewals *r)
+{
+	static const char *const keys[] = {"horizons", NULL};
+	const struct config_setting_t *g = config_get_group(L, root, "renewals", false, keys),
+				      *list;
+
+	if (!g)
+		return !L->failed;
+	list = config_get_strings(L, g, "horizons", false, CS_MAX_HORIZONS);
+	if (L->failed)
+		return false;
+	return !list || config_windows(L, list, "horizons", r->horizons, &r->nhorizons);
+}
+
+static bool load_component(struct config_reader *L, const struct config_setting_t *g,
+			   const char *name, double *weight, int64_t *window, double *target)
+{
+	static const char *const keys[] = {"weight", "window", NULL};
+	static const char *const usage_keys[] = {"weight", "window", "target", NULL};
+	const struct config_setting_t *c, *s;
+
+	c = config_get_group(L, g, name, false, target ? usage_keys : keys);
+	if (!c)
+		return !L->failed;
+	s = config_get_number(L, c, "weight", false, weight);
+	if (s && *weight < 0)
+		return config_fail(L, s, "'weight' must not be negative");
+	config_get_duration(L, c, "window", false, window);
+	if (target) {
+		s = config_get_number(L, c, "target", false, target);
+		if (s && !(*target > 0 && *target <= 1))
+			return config_fail(L, s, "'target' must be greater than 0 and at most 1");
+	}
+	return !L->failed;
+}
+
+/* health = { ... } and renewals = { horizons = [...]; }: the health kind's
+ * settings (docs/configuration.md). */
+bool health_settings(struct config_reader *L, struct cs_kind_settings *k)
+{
+	static const char *const keys[] = {
+	    "usage", "sentiment", "support", "billing", "bands", "at_risk", NULL,
+	};
+	static const char *const band_keys[] = {"red_below", "green_from", NULL};
+	const struct config_setting_t *root = config_root(L->cfg);
+	struct cs_health *h = &k->health;
+	const struct config_setting_t *g = config_get_group(L, root, "health", false, keys), *b, *s;
+	long long at_risk = h->at_risk;
+
+	if (!g)
+		return !L->failed && load_renewals(L, root, &k->renewals);
+	if (!load_component(L, g, "usage", &h->w_usage, &h->usage_window, &h->usage_target) ||
+	    !load_component(L, g, "sentiment", &h->w_sentiment, &h->sentiment_window, NULL) ||
+	    !load_component(L, g, "support", &h->w_support, &h->support_window, NULL) ||
+	    !load_component(L, g, "billing", &h->w_billing, &h->billing_window, NULL))
+		return false;
+	if (!(h->w_usage + h->w_sentiment + h->w_support + h->w_billing > 0))
+		return config_fail(L, g, "health weights must not all be 0");
+	b = config_get_group(L, g, "bands", false, band_keys);
+	if (b) {
+		s = config_get_number(L, b, "red_below", false, &h->red_below);
+		if (s && !(h->red_below >= 0 && h->red_below <= 100))
+			return config_fail(L, s, "'red_below' must be between 0 and 100");
+		s = config_get_number(L, b, "green_from", false, &h->green_from);
+		if (s && !(h->green_from >= 0 && h->green_from <= 100))
+			return config_fail(L, s, "'green_from' must be between 0 and 100");
+		if (!L->failed && h->red_below > h->green_from)
+			return config_fail(L, b,
+					   "'red_below' (%g) must not be above 'green_from' (%g)",
+					   h->red_below, h->green_from);
+	}
+	if (L->failed)
+		return false;
+	config_get_int(L, g, "at_risk", false, 0, 100, &at_risk);
+	h->at_risk = (int)at_risk;
+	return !L->failed && load_renewals(L, root, &k->renewals);
+}
+
 #define HEALTH_BUCKETS 11
 
 static void emit_health(const struct cs_data *d, struct mset *out, const struct account_health *h)
@@ -204,7 +287,8 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	uint64_t *bands = xcalloc((nseg + 1) * BAND_COUNT, sizeof(*bands));
 	double *sums = xcalloc(nseg + 1, sizeof(*sums));
 	double bounds[HEALTH_BUCKETS];
-	size_t nrisk = (size_t)(d->cfg->health.at_risk > 0 ? d->cfg->health.at_risk : 0);
+	size_t nrisk =
+	    (size_t)(d->cfg->kinds->health.at_risk > 0 ? d->cfg->kinds->health.at_risk : 0);
 	struct risk *risk = xmalloc((nrisk + 1) * sizeof(*risk));
 	size_t nlisted = 0;
 	struct cs_emitter hist = family_of(out, d, &health_families[F_SCORE]);
@@ -274,7 +358,7 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
  */
 static void emit_renewals(const struct cs_data *d, struct mset *out, const struct account_health *h)
 {
-	const struct cs_renewals *r = &d->cfg->renewals;
+	const struct cs_renewals *r = &d->cfg->kinds->renewals;
 	size_t nseg = d->seg.n, nh = r->nhorizons, at_t = d->plan.nwindows;
 	size_t cells = nseg * nh * BAND_COUNT;
 	uint64_t *accounts = xcalloc(cells + 1, sizeof(*accounts));
@@ -350,7 +434,7 @@ void health_bands(const struct cs_data *d, unsigned char *band)
 
 void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	(void)col; /* the health model's windows are its own (cfg->health) */
+	(void)col; /* the health model's windows are its own (cfg->kinds->health) */
 	struct account_health *h = score_all(d);
 
 	emit_health(d, out, h);

@@ -12,22 +12,19 @@
 #define CS_KPI_H
 
 #include "emit.h"
+#include "kinds.h"
 #include "lib/expo.h"
 #include "model.h"
-
-struct collector_kind {
-	enum cs_kind kind;
-	const char *name;
-	void (*compute)(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
-};
-
-/* Indexed by enum cs_kind. */
-extern const struct collector_kind collector_kinds[KIND_COUNT];
 
 /* Each family file's table of the families it emits (emit.h). */
 extern const struct cs_family revenue_families[], cohort_families[], trial_families[],
     survey_families[], adoption_families[], support_families[], outcome_families[],
     health_families[], movement_families[];
+
+/* The kinds' settings readers (kinds.h): revenue reads cohorts, health
+ * reads health and renewals. */
+bool revenue_settings(struct config_reader *r, struct cs_kind_settings *k);
+bool health_settings(struct config_reader *r, struct cs_kind_settings *k);
 
 /* c is the collector whose families are computed: its windows, drawn from
  * the evaluation's shared sums (d->plan holds the union of windows). */

@@ -29,21 +29,23 @@ static size_t plan_window_add(struct cs_plan *p, int64_t seconds)
 
 void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
 {
-	if (p->by_kind[c->kind])
+	const struct collector_kind *k = cs_collector_kind(c);
+
+	if (p->by_kind[k->kind])
 		return;
-	p->by_kind[c->kind] = c;
-	p->kinds |= 1u << c->kind;
-	p->datasets |= config_kind_datasets(c->kind);
+	p->by_kind[k->kind] = c;
+	p->kinds |= 1u << k->kind;
+	p->datasets |= k->datasets;
 	for (size_t w = 0; w < c->nwindows; w++) {
 		size_t i = plan_window_add(p, c->windows[w].seconds);
 
-		if (c->kind == KIND_OUTCOMES)
+		if (k->kind == KIND_OUTCOMES)
 			p->outcome_window[i] = true;
 		if (c->windows[w].seconds > p->history)
 			p->history = c->windows[w].seconds;
 	}
-	if (c->kind == KIND_HEALTH) {
-		const struct cs_health *h = &p->cfg->health;
+	if (k->kind == KIND_HEALTH) {
+		const struct cs_health *h = &p->cfg->kinds->health;
 		int64_t hw[] = {h->usage_window, h->sentiment_window, h->support_window,
 				h->billing_window};
 
@@ -86,12 +88,12 @@ struct cs_data *cs_data_new(const struct cs_plan *plan)
 	for (size_t w = 0; w < nw; w++)
 		d->mrr.at[w] = d->as_of - plan->windows[w] * CS_SECOND;
 	d->mrr.at[nw] = d->as_of;
-	d->mrr.at[nw + 1] = d->as_of - cfg->health.billing_window * CS_SECOND;
+	d->mrr.at[nw + 1] = d->as_of - cfg->kinds->health.billing_window * CS_SECOND;
 	d->mrr.ninstants = nw + 2;
 	if (cs_plan_has(plan, KIND_REVENUE)) {
 		d->mrr.risk = true;
 		/* cohort ages: the starts of the K months up to t's, oldest first */
-		size_t k = cfg->cohorts.months > 0 ? (size_t)cfg->cohorts.months : 0;
+		size_t k = cfg->kinds->cohorts.months > 0 ? (size_t)cfg->kinds->cohorts.months : 0;
 		for (size_t j = 0; j < k; j++)
 			d->mrr.at[nw + 2 + j] = cs_month_start(d->as_of, (int)j + 1 - (int)k);
 		d->mrr.cohorts = k;

@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "kinds.h"
 #include "lib/cstime.h"
 #include "money.h"
 

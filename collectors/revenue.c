@@ -434,6 +434,55 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 }
 
 /* ------------------------------------------------------------------ */
+/* Settings                                                             */
+
+/* cohorts = { months = K; dimensions = [...]; } (revenue's cohort families). */
+bool revenue_settings(struct config_reader *L, struct cs_kind_settings *kinds)
+{
+	static const char *const keys[] = {"months", "dimensions", NULL};
+	struct cs_config *cfg = L->cfg;
+	struct cs_cohorts *co = &kinds->cohorts;
+	const struct config_setting_t *g = config_get_group(L, config_root(cfg), "cohorts", false,
+							    keys),
+				      *list;
+	long long months = co->months;
+
+	if (!g)
+		return !L->failed;
+	config_get_int(L, g, "months", false, 0, CS_MAX_COHORT_MONTHS, &months);
+	if (L->failed)
+		return false;
+	co->months = (int)months;
+	list = config_get_strings(L, g, "dimensions", false, CS_MAX_DIMENSIONS);
+	if (L->failed)
+		return false;
+	if (!list)
+		return true;
+	co->ndims = 0;
+	for (int i = 0; i < config_count(list); i++) {
+		const struct config_setting_t *e = config_elem(list, i);
+		const char *name = config_string_of(e);
+		size_t k = 0;
+
+		if (cs_label_reserved(name))
+			return config_fail(
+			    L, e,
+			    "cohort dimension \"%s\" is a reserved label name of the exporter",
+			    name);
+		while (k < cfg->ndims && strcmp(cfg->dims[k], name) != 0)
+			k++;
+		if (k == cfg->ndims)
+			return config_fail(
+			    L, e, "cohort dimension \"%s\" is not a segment dimension", name);
+		for (size_t j = 0; j < co->ndims; j++)
+			if (co->dims[j] == k)
+				return config_fail(L, e, "duplicate cohort dimension \"%s\"", name);
+		co->dims[co->ndims++] = k;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Retention cohorts (SPEC section 6)                                  */
 
 /*
@@ -442,7 +491,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
  * of cohort i is the start of month i + a + 1 - K, instant nwindows + 2 + i
  * + a of the fold, and exists for a <= K - 1 - i (that instant is at most
  * the start of t's month, so at most t). The families carry the dimensions
- * of cfg->cohorts; segments that agree on those are summed into one group.
+ * of cfg->kinds->cohorts; segments that agree on those are summed into one group.
  */
 struct cohort_cell {
 	uint64_t retained;
@@ -491,7 +540,7 @@ const struct cs_family cohort_families[] = {
 static void cohort_sample(const struct cs_emitter *f, const struct cs_data *d, uint32_t rep,
 			  double value, const char *cohort, const char *age, const char *currency)
 {
-	const struct cs_cohorts *co = &d->cfg->cohorts;
+	const struct cs_cohorts *co = &d->cfg->kinds->cohorts;
 	const char *names[CS_MAX_DIMENSIONS], *prefix[CS_MAX_DIMENSIONS];
 	const char *own[] = {cohort, age, currency};
 
@@ -505,7 +554,7 @@ static void cohort_sample(const struct cs_emitter *f, const struct cs_data *d, u
 static void emit_cohorts(const struct cs_data *d, struct mset *out)
 {
 	const struct cs_mrr *mrr = &d->mrr;
-	const struct cs_cohorts *co = &d->cfg->cohorts;
+	const struct cs_cohorts *co = &d->cfg->kinds->cohorts;
 	size_t k = mrr->cohorts, ns = d->seg.n, nc = d->ncustomers, ng = 0;
 	size_t base = d->plan.nwindows + 2;
 	uint32_t *group = xcalloc(ns + 1, sizeof(*group)); /* segment -> group */

@@ -99,7 +99,7 @@ static char *render(const struct cs_data *d, const struct cs_collector *c)
 	struct mset *m = mset_new();
 	struct buf b = BUF_INIT;
 
-	collector_kinds[c->kind].compute(d, c, m);
+	cs_collector_kind(c)->compute(d, c, m);
 	const struct mset *sets[1] = {m};
 	expo_render(sets, 1, EXPO_TEXT, &b);
 	mset_free(m);
