@@ -5,8 +5,8 @@
  * A user is identified by (account key, user key): the same user key under
  * two accounts is two users, also when no CRM account has the key. Users are
  * counted by the loader while the activity rows stream in, ordered by those
- * keys (struct cs_activity_counts), so no row is kept; a (user, feature) pair
- * returned twice counts once.
+ * keys (ds_activity.h), so no row is kept; a (user, feature) pair returned
+ * twice counts once.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,26 +20,23 @@
 
 struct adoption {
 	size_t nseg, nwin, nfeat;
-	const uint64_t *active;	  /* [seg][win] */
-	uint64_t *used;		  /* [seg][win], accounts with seats only */
-	const uint64_t *featured; /* [seg][win][feat] */
-	uint64_t *seats;	  /* [seg] */
+	const struct cs_activity_counts *act; /* active users, the loader's (ds_activity.h) */
+	uint64_t *used;			      /* [seg][plan window], accounts with seats only */
+	uint64_t *seats;		      /* [seg] */
 };
 
 /* The loader counted distinct users per segment and per account as the rows
- * streamed in (struct cs_activity_counts); seats used are the active users
- * of the accounts that have seats. */
+ * streamed in; seats used are the active users of the accounts that have
+ * seats. */
 static void count_used(const struct cs_data *d, struct adoption *a)
 {
-	const struct cs_activity_counts *act = &d->activity;
-
 	for (size_t i = 0; i < d->naccounts; i++) {
 		const struct cs_account *acc = &d->accounts[i];
 
 		if (acc->seats <= 0 || acc->seg >= a->nseg)
 			continue;
 		for (size_t w = 0; w < a->nwin; w++)
-			a->used[acc->seg * a->nwin + w] += act->account_users[i * act->nwin + w];
+			a->used[acc->seg * a->nwin + w] += activity_account_users(a->act, i, w);
 	}
 }
 
@@ -161,19 +158,22 @@ static void emit_adoption(const struct cs_data *d, const struct cs_collector *co
 		size_t aw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
 		for (uint32_t seg = 0; seg < a->nseg; seg++) {
-			size_t sw = seg * a->nwin + aw;
+			uint64_t nactive = activity_seg_users(a->act, seg, aw);
+			uint64_t nused = a->used[seg * a->nwin + aw];
 
-			emit(&active, seg, (double)a->active[sw], label, NULL);
-			emit(&used, seg, (double)a->used[sw], label, NULL);
+			emit(&active, seg, (double)nactive, label, NULL);
+			emit(&used, seg, (double)nused, label, NULL);
 			if (a->seats[seg])
-				emit(&util, seg, (double)a->used[sw] / (double)a->seats[seg], label,
+				emit(&util, seg, (double)nused / (double)a->seats[seg], label,
 				     NULL);
 			for (size_t f = 0; f < a->nfeat; f++)
-				emit(&fusers, seg, (double)a->featured[sw * a->nfeat + f], label,
+				emit(&fusers, seg,
+				     (double)activity_feature_users(a->act, seg, aw, f), label,
 				     cfg->features[f], NULL);
-			for (size_t f = 0; f < a->nfeat && a->active[sw]; f++)
+			for (size_t f = 0; f < a->nfeat && nactive; f++)
 				emit(&fratio, seg,
-				     (double)a->featured[sw * a->nfeat + f] / (double)a->active[sw],
+				     (double)activity_feature_users(a->act, seg, aw, f) /
+					 (double)nactive,
 				     label, cfg->features[f], NULL);
 		}
 	}
@@ -188,9 +188,10 @@ static void emit_ttv(const struct cs_data *d, const struct cs_collector *col, st
 
 	for (size_t w = 0; w < col->nwindows; w++) {
 		const char *label = col->windows[w].label;
+		size_t pw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
 		memset(per_seg, 0, (nseg ? nseg : 1) * sizeof(*per_seg));
-		count_ttv(d, d->as_of - col->windows[w].seconds * CS_SECOND, per_seg);
+		count_ttv(d, d->plan.from[pw], per_seg);
 		for (uint32_t seg = 0; seg < nseg; seg++) {
 			uint64_t cum[TTV_BUCKETS];
 			uint64_t run = 0;
@@ -210,11 +211,10 @@ void kpi_adoption(const struct cs_data *d, const struct cs_collector *col, struc
 	struct adoption a;
 
 	a.nseg = d->seg.n;
-	a.nwin = d->activity.nwin; /* the evaluation's windows, then health's */
+	a.act = &d->activity;
+	a.nwin = d->plan.nwindows;
 	a.nfeat = d->cfg->nfeatures;
-	a.active = d->activity.seg_users;
 	a.used = xcalloc(a.nseg * a.nwin + 1, sizeof(*a.used));
-	a.featured = d->activity.seg_feature_users;
 	a.seats = xcalloc(a.nseg + 1, sizeof(*a.seats));
 
 	for (size_t i = 0; i < d->naccounts; i++)

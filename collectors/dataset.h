@@ -67,7 +67,6 @@ struct cs_data_private {
 
 	size_t cap_accounts, cap_customers;
 	struct strtab respondents; /* (account, type, respondent) -> index of its latest */
-	size_t *cap_outcomes;
 };
 
 /*
@@ -79,9 +78,7 @@ struct cs_stream {
 	struct cs_data *d;
 	int ds;
 	const char *ds_name;
-	struct cs_outcome_value **ov; /* outcome run: where its rows go */
-	size_t *nov;
-	size_t *capov;
+	size_t run; /* outcome run (o * plan.nwindows + w): where its rows go */
 	int col[COL_MAX];
 	int dimcol[CS_MAX_DIMENSIONS];
 
@@ -101,7 +98,7 @@ struct cs_stream {
 		}                                                                                  \
 	} while (0)
 
-/* One dataset's contract and fold. */
+/* One dataset's contract and fold. Every hook but row is optional. */
 struct ds_contract {
 	const char *name;
 	const struct colspec *cols;
@@ -117,6 +114,19 @@ struct ds_contract {
 	/* Optional: the SQL to send for the configured query (malloc'd), when
 	 * the fold needs more than the query as written. */
 	char *(*query)(const char *sql);
+
+	/* The model is made (cs_data_new): what the fold needs to know from
+	 * the plan before any row. */
+	void (*init)(struct cs_data *d);
+	/* The link (cs_data_link), for a dataset the plan reads: the sums a
+	 * kind reads exist even when the dataset returned no row. */
+	void (*prepare)(struct cs_data *d);
+	/* The link, after every prepare: moves what was counted for unknown
+	 * accounts and customers to segment unknown (CS_SEG_UNKNOWN when no
+	 * fact fell there), after which the fold has d->seg.n segments. */
+	void (*link_unknown)(struct cs_data *d, uint32_t unknown);
+	/* The model is freed (cs_data_free). */
+	void (*release)(struct cs_data *d);
 };
 
 extern const struct ds_contract ds_accounts, ds_subscriptions, ds_trials, ds_surveys, ds_activity,
@@ -212,17 +222,15 @@ int32_t account_of(struct cs_data *d, const char *key, uint32_t *seg);
 uint32_t customer_of(struct cs_stream *in, const char *billing_key);
 /* Decides duplicate billing keys, compacts accounts and builds the segments. */
 void finish_accounts(struct cs_data *d);
-/* After the sums exist (read.c's cs_data_link): moves what unknown accounts
- * were counted under to the unknown segment. */
-void link_unknown(struct cs_data *d);
+/* Once every dataset is read (read.c's cs_data_link): the unknown segment,
+ * made when a fact fell there, and the billing customers in it. Returns its
+ * index, CS_SEG_UNKNOWN when no fact fell there; each dataset then moves its
+ * own (ds_contract.link_unknown). */
+uint32_t link_unknown(struct cs_data *d);
 
-/* ---- sums the link completes ---------------------------------------------- */
+/* ---- every dataset at once (read.c) ---------------------------------------- */
 
-void mrr_reserve(struct cs_data *d, size_t n);
-void activity_alloc(struct cs_data *d);
-void tickets_alloc(struct cs_data *d);
-void trials_alloc(struct cs_data *d);
-void surveys_alloc(struct cs_data *d);
-void nps_alloc(struct cs_data *d);
+void datasets_init(struct cs_data *d);
+void datasets_release(struct cs_data *d);
 
 #endif

@@ -9,6 +9,7 @@
  * the query in ORDER BY account_key, user_key (byte order; see
  * cs_dataset_query), so the rows of one user arrive together and a user
  * is complete when the next one starts; a stream out of that order fails.
+ * What the fold holds, and how compute reads it: ds_activity.h.
  */
 #include "dataset.h"
 
@@ -34,23 +35,26 @@ static const struct colspec cols_activity[] = {
     {"last_active_at", false},
 };
 
-void activity_alloc(struct cs_data *d)
+static void activity_alloc(struct cs_data *d)
 {
 	struct cs_activity_counts *a = &d->activity;
-	size_t ncw = d->plan.nwindows;
-	size_t nfeat = d->cfg->nfeatures;
 
 	if (a->seg_users)
 		return;
-	a->nwin = ncw + 1;
+	a->nwin = d->plan.nwindows + 1;
+	a->nfeat = d->cfg->nfeatures;
 	a->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
 	a->account_users = xcalloc(d->naccounts * a->nwin + 1, sizeof(*a->account_users));
 	a->seg_users = xcalloc(a->nseg * a->nwin, sizeof(*a->seg_users));
 	a->seg_feature_users =
-	    xcalloc(a->nseg * a->nwin * nfeat + 1, sizeof(*a->seg_feature_users));
-	for (size_t w = 0; w < ncw; w++)
-		a->from[w] = d->as_of - d->plan.windows[w] * CS_SECOND;
-	a->from[ncw] = d->as_of - d->cfg->kinds->health.usage_window * CS_SECOND;
+	    xcalloc(a->nseg * a->nwin * a->nfeat + 1, sizeof(*a->seg_feature_users));
+}
+
+/* The start of window w (ds_activity.h): the plan's, then health's usage
+ * window. */
+static cs_time window_from(const struct cs_data *d, size_t w)
+{
+	return w < d->plan.nwindows ? d->plan.from[w] : d->plan.usage_from;
 }
 
 /* Counts the user whose rows just ended. */
@@ -59,7 +63,7 @@ static void activity_flush(struct cs_stream *in)
 	struct cs_data *d = in->d;
 	struct cs_activity_counts *a = &d->activity;
 	struct user_run *u = &in->user;
-	size_t nfeat = d->cfg->nfeatures;
+	size_t nfeat = a->nfeat;
 
 	if (!u->open)
 		return;
@@ -69,8 +73,9 @@ static void activity_flush(struct cs_stream *in)
 		return;
 	for (size_t w = 0; w < a->nwin; w++) {
 		size_t sw = u->slot * a->nwin + w;
+		cs_time from = window_from(d, w);
 
-		if (u->latest < a->from[w])
+		if (u->latest < from)
 			continue;
 		a->seg_users[sw]++;
 		if (u->account != CS_NO_ACCOUNT)
@@ -78,7 +83,7 @@ static void activity_flush(struct cs_stream *in)
 		for (uint64_t m = u->fmask; m; m &= m - 1) {
 			int f = __builtin_ctzll(m);
 
-			if (u->flatest[f] >= a->from[w])
+			if (u->flatest[f] >= from)
 				a->seg_feature_users[sw * nfeat + (size_t)f]++;
 		}
 	}
@@ -216,6 +221,36 @@ static int activity_open(struct cs_stream *in, int ncols, const char *const *nam
 	return 0;
 }
 
+/* Users of unknown accounts were counted in the last slot; that slot
+ * becomes the unknown segment unless an account combination is it. */
+static void activity_link_unknown(struct cs_data *d, uint32_t unknown)
+{
+	struct cs_activity_counts *a = &d->activity;
+	size_t slot = a->nseg - 1, nfeat = a->nfeat;
+
+	if (a->seg_users && unknown != CS_SEG_UNKNOWN && unknown != slot) {
+		for (size_t w = 0; w < a->nwin; w++) {
+			a->seg_users[unknown * a->nwin + w] += a->seg_users[slot * a->nwin + w];
+			a->seg_users[slot * a->nwin + w] = 0;
+			for (size_t f = 0; f < nfeat; f++) {
+				uint64_t *from =
+				    &a->seg_feature_users[(slot * a->nwin + w) * nfeat + f];
+
+				a->seg_feature_users[(unknown * a->nwin + w) * nfeat + f] += *from;
+				*from = 0;
+			}
+		}
+	}
+	a->nseg = d->seg.n;
+}
+
+static void activity_release(struct cs_data *d)
+{
+	free(d->activity.account_users);
+	free(d->activity.seg_users);
+	free(d->activity.seg_feature_users);
+}
+
 static int activity_close(struct cs_stream *in, char *err, size_t errlen)
 {
 	activity_flush(in);
@@ -240,6 +275,9 @@ const struct ds_contract ds_activity = {
     .row = row_activity,
     .close = activity_close,
     .query = activity_query,
+    .prepare = activity_alloc,
+    .link_unknown = activity_link_unknown,
+    .release = activity_release,
 };
 
 /* ---- a backfill's memory (model.h) ----------------------------------------- */
@@ -275,14 +313,9 @@ static const char *intern(struct cs_activity_memory *m, const char *s)
 	return s ? strtab_put(&m->names, &m->arena, s, &added)->key : NULL;
 }
 
-static cs_time data_since(const struct cs_data *d)
-{
-	return d->as_of - d->plan.history * CS_SECOND;
-}
-
 void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m)
 {
-	cs_time since = data_since(d);
+	cs_time since = d->plan.since;
 
 	d->priv->amem = m;
 	if (m->upto == CS_TIME_NONE || m->upto >= d->as_of || m->upto <= since) {
@@ -295,7 +328,7 @@ void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m)
 
 cs_time cs_data_activity_since(const struct cs_data *d)
 {
-	return d->priv->amem ? d->priv->slice_from : data_since(d);
+	return d->priv->amem ? d->priv->slice_from : d->plan.since;
 }
 
 /* Byte order with NULL after every string, as PostgreSQL sorts ascending. */
@@ -409,7 +442,7 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 {
 	struct cs_data_private *p = d->priv;
 	struct cs_activity_memory *m = p->amem;
-	cs_time since = data_since(d);
+	cs_time since = d->plan.since;
 
 	if (!m)
 		return;

@@ -3,7 +3,8 @@
  * business outcome in one window; the query runs once per window. Columns:
  * account_key, value. Rejected (under the outcome's name): null_key,
  * null_value, bad_number, value_out_of_range. Values are kept per row and
- * window run; outcomes.c sums them per account.
+ * window run (struct cs_outcome_runs, ds_outcomes.h); outcomes.c sums them
+ * per account.
  */
 #include "dataset.h"
 
@@ -40,8 +41,9 @@ static void row_outcome(struct cs_stream *in, const char *const *v)
 		reject(in, "value_out_of_range");
 		return;
 	}
-	GROW(*in->ov, *in->nov, *in->capov);
-	struct cs_outcome_value *o = &(*in->ov)[(*in->nov)++];
+	struct cs_outcome_runs *r = &d->outcomes;
+	GROW(r->v[in->run], r->n[in->run], r->cap[in->run]);
+	struct cs_outcome_value *o = &r->v[in->run][r->n[in->run]++];
 	o->account = account_of(d, key, &o->seg);
 	o->value = value;
 	/* Outcome values of unknown accounts are still per account: keep the
@@ -49,9 +51,51 @@ static void row_outcome(struct cs_stream *in, const char *const *v)
 	o->key = o->account < 0 ? arena_strndup(&p->arena, key, strlen(key)) : NULL;
 }
 
+/* One run per configured outcome and plan window (read.c checks that a
+ * stream names one). */
+static void outcomes_init(struct cs_data *d)
+{
+	struct cs_outcome_runs *r = &d->outcomes;
+
+	r->nwin = d->plan.nwindows;
+	r->nruns = d->cfg->noutcomes * r->nwin;
+	if (!r->nruns)
+		return;
+	r->v = xcalloc(r->nruns, sizeof(*r->v));
+	r->n = xcalloc(r->nruns, sizeof(*r->n));
+	r->cap = xcalloc(r->nruns, sizeof(*r->cap));
+}
+
+/* Rows of unknown accounts carry CS_SEG_UNKNOWN until the link. */
+static void outcomes_link_unknown(struct cs_data *d, uint32_t unknown)
+{
+	struct cs_outcome_runs *r = &d->outcomes;
+
+	if (unknown == CS_SEG_UNKNOWN)
+		return;
+	for (size_t run = 0; run < r->nruns; run++)
+		for (size_t i = 0; i < r->n[run]; i++)
+			if (r->v[run][i].seg == CS_SEG_UNKNOWN)
+				r->v[run][i].seg = unknown;
+}
+
+static void outcomes_release(struct cs_data *d)
+{
+	struct cs_outcome_runs *r = &d->outcomes;
+
+	for (size_t run = 0; run < r->nruns; run++)
+		free(r->v[run]);
+	free(r->v);
+	free(r->n);
+	free(r->cap);
+}
+
 const struct ds_contract ds_outcomes = {
     .name = "outcomes",
     .cols = cols_outcomes,
     .ncols = sizeof(cols_outcomes) / sizeof(cols_outcomes[0]),
     .row = row_outcome,
+    .init = outcomes_init,
+    .link_unknown = outcomes_link_unknown,
+    .release = outcomes_release,
 };

@@ -14,7 +14,8 @@
  *
  * When revenue is due the fold also keeps payment risk (past_due MRR at t,
  * each customer's last drop per window) and, with cohorts on, MRR at the
- * cohort age instants: see struct cs_mrr.
+ * cohort age instants. What the fold holds, and how compute reads it:
+ * ds_subscriptions.h.
  */
 #include "dataset.h"
 
@@ -42,8 +43,46 @@ static const struct colspec cols_subscriptions[] = {
     {"status", false},	      {"valid_from", false},	 {"valid_to", false},
 };
 
+/* The instants MRR is summed at, laid out as ds_subscriptions.h names them
+ * (window starts from the plan). */
+static void mrr_init(struct cs_data *d)
+{
+	struct cs_mrr *m = &d->mrr;
+	const struct cs_plan *plan = &d->plan;
+	size_t nw = plan->nwindows;
+
+	m->nwin = nw;
+	m->at[MRR_T] = plan->as_of;
+	m->at[MRR_BILLING_START] = plan->billing_from;
+	for (size_t w = 0; w < nw; w++)
+		m->at[mrr_window_start(w)] = plan->from[w];
+	m->ninstants = MRR_WINDOW_STARTS + nw;
+	if (cs_plan_has(plan, KIND_REVENUE)) {
+		m->risk = true;
+		/* cohort ages: the starts of the K months up to t's, oldest first */
+		size_t k =
+		    d->cfg->kinds->cohorts.months > 0 ? (size_t)d->cfg->kinds->cohorts.months : 0;
+		for (size_t j = 0; j < k; j++)
+			m->at[mrr_cohort_month(m, j)] =
+			    cs_month_start(plan->as_of, (int)j + 1 - (int)k);
+		m->cohorts = k;
+		m->ninstants += k;
+	}
+}
+
+static void mrr_release(struct cs_data *d)
+{
+	struct cs_mrr *m = &d->mrr;
+
+	free(m->mrr);
+	free(m->first_positive);
+	free(m->past_due);
+	free(m->last_drop);
+	free(m->drop_past_due);
+}
+
 /* Makes room for n customers in the MRR sums, growing like GROW. */
-void mrr_reserve(struct cs_data *d, size_t n)
+static void mrr_reserve(struct cs_data *d, size_t n)
 {
 	struct cs_mrr *m = &d->mrr;
 	size_t cap = m->cap ? m->cap : 256;
@@ -58,7 +97,7 @@ void mrr_reserve(struct cs_data *d, size_t n)
 	for (size_t c = m->cap; c < cap; c++)
 		m->first_positive[c] = CS_TIME_OPEN;
 	if (m->risk) {
-		size_t nw = d->plan.nwindows;
+		size_t nw = m->nwin;
 
 		m->past_due = xrealloc(m->past_due, cap * sizeof(*m->past_due));
 		m->last_drop = xrealloc(m->last_drop, (cap * nw + 1) * sizeof(*m->last_drop));
@@ -82,7 +121,7 @@ static void fold_risk(struct cs_data *d, uint32_t c, enum cs_status status, doub
 		      cs_time from, cs_time to)
 {
 	struct cs_mrr *m = &d->mrr;
-	size_t nw = d->plan.nwindows;
+	size_t nw = m->nwin;
 	cs_time t = d->as_of;
 	bool past_due = status == SUB_PAST_DUE;
 
@@ -94,7 +133,7 @@ static void fold_risk(struct cs_data *d, uint32_t c, enum cs_status status, doub
 		cs_time *last = &m->last_drop[(size_t)c * nw + w];
 		bool *pd = &m->drop_past_due[(size_t)c * nw + w];
 
-		if (to <= m->at[w] || to < *last)
+		if (to <= d->plan.from[w] || to < *last)
 			continue;
 		*pd = to == *last ? *pd && past_due : past_due;
 		*last = to;
@@ -199,9 +238,18 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 		fold_risk(d, c, status, monthly, from, to);
 }
 
+/* Every billing customer has its sums once linked, with or without rows. */
+static void mrr_prepare(struct cs_data *d)
+{
+	mrr_reserve(d, d->ncustomers);
+}
+
 const struct ds_contract ds_subscriptions = {
     .name = "subscriptions",
     .cols = cols_subscriptions,
     .ncols = sizeof(cols_subscriptions) / sizeof(cols_subscriptions[0]),
     .row = row_subscription,
+    .init = mrr_init,
+    .prepare = mrr_prepare,
+    .release = mrr_release,
 };

@@ -8,7 +8,7 @@
  * latest NPS answer in its sentiment window (struct cs_latest_nps); when
  * surveys is, each respondent's latest answer before t and a tally of the
  * scores of answers without respondent (struct cs_survey_sums), from which
- * surveys.c counts every window.
+ * surveys.c counts every window. Both are described in ds_surveys.h.
  */
 #include "dataset.h"
 #include "emit.h"
@@ -32,7 +32,7 @@ static const struct colspec cols_surveys[] = {
     {"score", false},	    {"responded_at", false},
 };
 
-void nps_alloc(struct cs_data *d)
+static void nps_alloc(struct cs_data *d)
 {
 	if (d->nps.at)
 		return;
@@ -42,7 +42,7 @@ void nps_alloc(struct cs_data *d)
 		d->nps.at[i] = CS_TIME_NONE;
 }
 
-void surveys_alloc(struct cs_data *d)
+static void surveys_alloc(struct cs_data *d)
 {
 	struct cs_survey_sums *k = &d->surveys;
 
@@ -98,7 +98,7 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 	if (d->nps.at) {
 		uint32_t seg;
 		int32_t a = account_of(d, key, &seg);
-		cs_time from = d->as_of - d->cfg->kinds->health.sentiment_window * CS_SECOND;
+		cs_time from = d->plan.sentiment_from;
 
 		if (type == SURVEY_NPS && a != CS_NO_ACCOUNT && at >= from && at < d->as_of &&
 		    (d->nps.at[a] == CS_TIME_NONE || at > d->nps.at[a] ||
@@ -118,7 +118,7 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 		if (seg == CS_SEG_UNKNOWN)
 			seg = (uint32_t)(k->nseg - 1);
 		for (size_t w = 0; w < k->nwin; w++)
-			if (at >= d->as_of - d->plan.windows[w] * CS_SECOND)
+			if (at >= d->plan.from[w])
 				tally_add(&k->anon[(seg * k->nwin + w) * SURVEY_TYPES + type],
 					  score, 1);
 		return;
@@ -142,6 +142,53 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 	}
 }
 
+/* The sums a kind reads exist once linked, with or without rows. */
+static void surveys_prepare(struct cs_data *d)
+{
+	if (cs_plan_has(&d->plan, KIND_HEALTH))
+		nps_alloc(d);
+	surveys_alloc(d);
+}
+
+/* Latest responses of unknown accounts carry CS_SEG_UNKNOWN; tallies of
+ * unknown accounts were kept in the last slot, which becomes the unknown
+ * segment unless an account combination is it. */
+static void surveys_link_unknown(struct cs_data *d, uint32_t unknown)
+{
+	struct cs_survey_sums *k = &d->surveys;
+
+	if (unknown != CS_SEG_UNKNOWN) {
+		for (size_t i = 0; i < k->nlatest; i++)
+			if (k->latest[i].seg == CS_SEG_UNKNOWN)
+				k->latest[i].seg = unknown;
+	}
+	if (k->anon && unknown != CS_SEG_UNKNOWN && unknown != k->nseg - 1) {
+		size_t slot = k->nseg - 1, per = k->nwin * SURVEY_TYPES;
+
+		for (size_t i = 0; i < per; i++) {
+			struct cs_score_tally *from = &k->anon[slot * per + i];
+
+			for (size_t j = 0; j < from->n; j++)
+				tally_add(&k->anon[unknown * per + i], from->v[j].score,
+					  from->v[j].n);
+			from->n = 0;
+		}
+	}
+	k->nseg = d->seg.n;
+}
+
+static void surveys_release(struct cs_data *d)
+{
+	struct cs_survey_sums *k = &d->surveys;
+
+	for (size_t i = 0; i < k->nanon; i++)
+		free(k->anon[i].v);
+	free(k->anon);
+	free(k->latest);
+	free(d->nps.at);
+	free(d->nps.score);
+}
+
 static int surveys_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
 			size_t errlen)
 {
@@ -161,4 +208,7 @@ const struct ds_contract ds_surveys = {
     .ncols = sizeof(cols_surveys) / sizeof(cols_surveys[0]),
     .open = surveys_open,
     .row = row_survey,
+    .prepare = surveys_prepare,
+    .link_unknown = surveys_link_unknown,
+    .release = surveys_release,
 };

@@ -3,7 +3,8 @@
  * opened_at, resolved_at (NULL: open), escalated. Rejected: null_key,
  * null_value, bad_time, bad_bool, bad_resolution (resolved before opened).
  *
- * Counted as they stream in and never stored (struct cs_tickets): per
+ * Counted as they stream in and never stored (struct cs_tickets,
+ * ds_tickets.h): per
  * segment and window the tickets opened (and escalated) and resolved, and
  * per account the escalations in health's support window.
  */
@@ -29,16 +30,13 @@ static const struct colspec cols_tickets[] = {
     {"escalated", false},
 };
 
-void tickets_alloc(struct cs_data *d)
+static void tickets_alloc(struct cs_data *d)
 {
 	struct cs_tickets *k = &d->tickets;
 
 	if (k->seg)
 		return;
 	k->nwin = d->plan.nwindows;
-	for (size_t w = 0; w < k->nwin; w++)
-		k->from[w] = d->as_of - d->plan.windows[w] * CS_SECOND;
-	k->support_from = d->as_of - d->cfg->kinds->health.support_window * CS_SECOND;
 	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
 	k->seg = xcalloc(k->nseg * k->nwin + 1, sizeof(*k->seg));
 	k->account_escalations = xcalloc(d->naccounts + 1, sizeof(*k->account_escalations));
@@ -78,7 +76,7 @@ static void row_ticket(struct cs_stream *in, const char *const *v)
 	k->rows++;
 	for (size_t w = 0; w < k->nwin; w++) {
 		struct cs_ticket_counts *c = &k->seg[seg * k->nwin + w];
-		cs_time from = k->from[w];
+		cs_time from = d->plan.from[w];
 
 		if (opened >= from && opened < d->as_of) {
 			c->opened++;
@@ -89,8 +87,37 @@ static void row_ticket(struct cs_stream *in, const char *const *v)
 			c->resolution_seconds += (double)(resolved - opened) / (double)CS_SECOND;
 		}
 	}
-	if (escalated && account != CS_NO_ACCOUNT && opened >= k->support_from && opened < d->as_of)
+	if (escalated && account != CS_NO_ACCOUNT && opened >= d->plan.support_from &&
+	    opened < d->as_of)
 		k->account_escalations[account]++;
+}
+
+/* Tickets of unknown accounts were counted in the last slot; that slot
+ * becomes the unknown segment unless an account combination is it. */
+static void tickets_link_unknown(struct cs_data *d, uint32_t unknown)
+{
+	struct cs_tickets *k = &d->tickets;
+	size_t slot = k->nseg - 1;
+
+	if (k->seg && unknown != CS_SEG_UNKNOWN && unknown != slot) {
+		for (size_t w = 0; w < k->nwin; w++) {
+			struct cs_ticket_counts *to = &k->seg[unknown * k->nwin + w];
+			struct cs_ticket_counts *from = &k->seg[slot * k->nwin + w];
+
+			to->opened += from->opened;
+			to->escalated += from->escalated;
+			to->resolved += from->resolved;
+			to->resolution_seconds += from->resolution_seconds;
+			*from = (struct cs_ticket_counts){0};
+		}
+	}
+	k->nseg = d->seg.n;
+}
+
+static void tickets_release(struct cs_data *d)
+{
+	free(d->tickets.seg);
+	free(d->tickets.account_escalations);
 }
 
 static int tickets_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
@@ -110,4 +137,7 @@ const struct ds_contract ds_tickets = {
     .ncols = sizeof(cols_tickets) / sizeof(cols_tickets[0]),
     .open = tickets_open,
     .row = row_ticket,
+    .prepare = tickets_alloc,
+    .link_unknown = tickets_link_unknown,
+    .release = tickets_release,
 };

@@ -1,8 +1,8 @@
 /*
  * trials (billing): one row per trial. Columns: billing_key, started_at,
  * ended_at (NULL: running), converted. Counted as they stream in per
- * segment and window (struct cs_trial_counts), never stored. Rejected:
- * null_key, null_value, bad_time, bad_bool.
+ * segment and window (struct cs_trial_counts, ds_trials.h), never stored.
+ * Rejected: null_key, null_value, bad_time, bad_bool.
  */
 #include "dataset.h"
 
@@ -58,11 +58,11 @@ static void row_trial(struct cs_stream *in, const char *const *v)
 	if (ended == CS_TIME_NONE || ended >= d->as_of)
 		return;
 	for (size_t w = 0; w < k->nwin; w++)
-		if (ended >= d->as_of - d->plan.windows[w] * CS_SECOND)
+		if (ended >= d->plan.from[w])
 			k->n[(seg * k->nwin + w) * 2 + (converted ? 0 : 1)]++;
 }
 
-void trials_alloc(struct cs_data *d)
+static void trials_alloc(struct cs_data *d)
 {
 	struct cs_trial_counts *k = &d->trials;
 
@@ -71,6 +71,27 @@ void trials_alloc(struct cs_data *d)
 	k->nwin = d->plan.nwindows;
 	k->nseg = d->seg.n + 1; /* the last slot holds unknown customers until linked */
 	k->n = xcalloc(k->nseg * k->nwin * 2 + 1, sizeof(*k->n));
+}
+
+/* Trials of customers no account names were counted in the last slot; that
+ * slot becomes the unknown segment unless an account combination is it. */
+static void trials_link_unknown(struct cs_data *d, uint32_t unknown)
+{
+	struct cs_trial_counts *k = &d->trials;
+	size_t slot = k->nseg - 1, per = k->nwin * 2;
+
+	if (k->n && unknown != CS_SEG_UNKNOWN && unknown != slot) {
+		for (size_t i = 0; i < per; i++) {
+			k->n[unknown * per + i] += k->n[slot * per + i];
+			k->n[slot * per + i] = 0;
+		}
+	}
+	k->nseg = d->seg.n;
+}
+
+static void trials_release(struct cs_data *d)
+{
+	free(d->trials.n);
 }
 
 static int trials_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
@@ -90,4 +111,7 @@ const struct ds_contract ds_trials = {
     .ncols = sizeof(cols_trials) / sizeof(cols_trials[0]),
     .open = trials_open,
     .row = row_trial,
+    .prepare = trials_alloc,
+    .link_unknown = trials_link_unknown,
+    .release = trials_release,
 };

@@ -38,16 +38,6 @@ struct account_health {
 };
 
 /* ------------------------------------------------------------------ */
-/* Inputs per account                                                  */
-
-/* MRR of customer c at t (k = nwindows) or t minus the billing window
- * (k = nwindows + 1), summed by the loader (struct cs_mrr). */
-static double customer_mrr(const struct cs_data *d, int32_t c, size_t k)
-{
-	return d->mrr.mrr[(size_t)c * d->mrr.ninstants + k];
-}
-
-/* ------------------------------------------------------------------ */
 /* Scoring                                                             */
 
 static enum band band_of(const struct cs_health *cfg, double score)
@@ -71,18 +61,16 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 	double usage = NAN, sentiment = NAN, support, billing = NAN;
 
 	if (acc->seats > 0) {
-		/* distinct users in the usage window: the loader's window after
-		 * the collector's (struct cs_activity_counts) */
+		/* distinct users in the usage window (ds_activity.h) */
 		const struct cs_activity_counts *act = &d->activity;
-		uint32_t users = act->account_users[i * act->nwin + act->nwin - 1];
+		uint32_t users = activity_account_users(act, i, activity_usage_window(act));
 		double util = (double)users / (double)acc->seats;
 
 		usage = cfg->usage_target > 0 ? fmin(1.0, util / cfg->usage_target) * 100.0 : 100.0;
 	}
-	/* the latest NPS answer, found by the loader (struct cs_latest_nps) */
-	if (d->nps.at[i] != CS_TIME_NONE) {
-		double nps = d->nps.score[i];
-
+	/* the latest NPS answer in the sentiment window (ds_surveys.h) */
+	double nps;
+	if (latest_nps(&d->nps, i, &nps)) {
 		if (cs_cmp(nps, 9) >= 0)
 			sentiment = 100;
 		else if (cs_cmp(nps, 6) <= 0)
@@ -90,8 +78,8 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 		else
 			sentiment = 50;
 	}
-	/* escalated tickets opened in the support window, counted by the loader */
-	uint32_t escalations = d->tickets.account_escalations[i];
+	/* escalated tickets opened in the support window (ds_tickets.h) */
+	uint32_t escalations = ticket_escalations(&d->tickets, i);
 	support = escalations == 0 ? 100 : escalations == 1 ? 50 : 0;
 	if (m0 > 0)
 		billing = cs_cmp(m1, m0) >= 0 ? 100 : 100 * m1 / m0;
@@ -359,7 +347,7 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 static void emit_renewals(const struct cs_data *d, struct mset *out, const struct account_health *h)
 {
 	const struct cs_renewals *r = &d->cfg->kinds->renewals;
-	size_t nseg = d->seg.n, nh = r->nhorizons, at_t = d->plan.nwindows;
+	size_t nseg = d->seg.n, nh = r->nhorizons;
 	size_t cells = nseg * nh * BAND_COUNT;
 	uint64_t *accounts = xcalloc(cells + 1, sizeof(*accounts));
 	double *mrr = xcalloc(cells + 1, sizeof(*mrr));
@@ -373,7 +361,7 @@ static void emit_renewals(const struct cs_data *d, struct mset *out, const struc
 		if (acc->renewal_at == CS_TIME_NONE || acc->renewal_at < t || acc->seg >= nseg)
 			continue;
 		if (acc->customer >= 0 && (size_t)acc->customer < d->ncustomers)
-			m = customer_mrr(d, acc->customer, at_t);
+			m = mrr_at(&d->mrr, (size_t)acc->customer, MRR_T);
 		for (size_t k = 0; k < nh; k++) {
 			size_t cell = ((size_t)acc->seg * nh + k) * BAND_COUNT + band;
 
@@ -405,20 +393,20 @@ static void emit_renewals(const struct cs_data *d, struct mset *out, const struc
 static struct account_health *score_all(const struct cs_data *d)
 {
 	size_t ncust = d->ncustomers;
-	size_t at_t = d->plan.nwindows, at_t0 = d->plan.nwindows + 1; /* struct cs_mrr */
+	const struct cs_mrr *mrr = &d->mrr; /* ds_subscriptions.h */
 	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));
 
 	for (size_t i = 0; i < d->naccounts; i++) {
 		int32_t c = d->accounts[i].customer;
 
-		h[i].scored = c >= 0 && (size_t)c < ncust && customer_mrr(d, c, at_t) > 0;
+		h[i].scored = c >= 0 && (size_t)c < ncust && mrr_at(mrr, (size_t)c, MRR_T) > 0;
 	}
 	for (size_t i = 0; i < d->naccounts; i++) {
 		int32_t c = d->accounts[i].customer;
 
 		if (h[i].scored)
-			score_account(d, &d->accounts[i], customer_mrr(d, c, at_t0),
-				      customer_mrr(d, c, at_t), &h[i]);
+			score_account(d, &d->accounts[i], mrr_at(mrr, (size_t)c, MRR_BILLING_START),
+				      mrr_at(mrr, (size_t)c, MRR_T), &h[i]);
 	}
 	return h;
 }

@@ -2,7 +2,7 @@
  * join: accounts and billing customers, and the segment universe of one
  * evaluation.
  *
- * Join rules (SPEC section 2), decided once accounts are complete:
+ * Join rules, decided once accounts are complete:
  *  - an account key seen twice keeps the first row; the second is rejected
  *    (duplicate_account_key);
  *  - two accounts naming one billing customer: the lowest account key (byte
@@ -15,11 +15,13 @@
  * Segments and the cardinality fold are computed when accounts end, so fact
  * rows get their final segment as they arrive; only "unknown" is provisional
  * (CS_SEG_UNKNOWN) until cs_data_link, because it exists only when a fact
- * falls there. Segment order: the kept account combinations sorted by their
- * values (byte order, dimension by dimension), then "other", then "unknown"
- * unless an account combination is itself all "unknown" (accounts whose
- * every dimension is NULL), which then is the unknown segment. "unknown" is
- * never folded and does not count toward the cap; a cap of 0 means none.
+ * falls there. The join makes that segment and moves the billing customers
+ * into it (link_unknown); each dataset moves what its fold counted for
+ * unknown accounts itself (its ds_contract.link_unknown). Segment order: the kept account
+ * combinations sorted by their values (byte order, dimension by dimension), then "other", then
+ * "unknown" unless an account combination is itself all "unknown" (accounts whose every dimension
+ * is NULL), which then is the unknown segment. "unknown" is never folded and does not count toward
+ * the cap; a cap of 0 means none.
  */
 #include "dataset.h"
 
@@ -319,85 +321,13 @@ uint32_t customer_of(struct cs_stream *in, const char *billing_key)
 
 /* ---------------------------------------------------------------- link */
 
-static void remap_unknown(uint32_t *seg, uint32_t unknown)
-{
-	if (*seg == CS_SEG_UNKNOWN)
-		*seg = unknown;
-}
-
-/* Activity, tickets and trials of unknown accounts were counted in the last
- * segment slot; that slot becomes the unknown segment unless an account
- * combination is it. */
-static void move_unknown_slot(struct cs_data *d, uint32_t unknown)
-{
-	struct cs_activity_counts *a = &d->activity;
-	struct cs_tickets *k = &d->tickets;
-	struct cs_trial_counts *tr = &d->trials;
-	struct cs_survey_sums *sv = &d->surveys;
-	size_t nfeat = d->cfg->nfeatures;
-
-	if (sv->anon && unknown != sv->nseg - 1) {
-		size_t slot = sv->nseg - 1, per = sv->nwin * SURVEY_TYPES;
-
-		for (size_t i = 0; i < per; i++) {
-			struct cs_score_tally *from = &sv->anon[slot * per + i];
-
-			for (size_t j = 0; j < from->n; j++)
-				tally_add(&sv->anon[unknown * per + i], from->v[j].score,
-					  from->v[j].n);
-			from->n = 0;
-		}
-	}
-
-	if (tr->n && unknown != tr->nseg - 1) {
-		size_t slot = tr->nseg - 1;
-
-		for (size_t i = 0; i < tr->nwin * 2; i++) {
-			tr->n[unknown * tr->nwin * 2 + i] += tr->n[slot * tr->nwin * 2 + i];
-			tr->n[slot * tr->nwin * 2 + i] = 0;
-		}
-	}
-
-	if (k->seg && unknown != k->nseg - 1) {
-		size_t slot = k->nseg - 1;
-
-		for (size_t w = 0; w < k->nwin; w++) {
-			struct cs_ticket_counts *to = &k->seg[unknown * k->nwin + w];
-			struct cs_ticket_counts *from = &k->seg[slot * k->nwin + w];
-
-			to->opened += from->opened;
-			to->escalated += from->escalated;
-			to->resolved += from->resolved;
-			to->resolution_seconds += from->resolution_seconds;
-			*from = (struct cs_ticket_counts){0};
-		}
-	}
-	if (a->seg_users && unknown != a->nseg - 1) {
-		size_t slot = a->nseg - 1;
-
-		for (size_t w = 0; w < a->nwin; w++) {
-			a->seg_users[unknown * a->nwin + w] += a->seg_users[slot * a->nwin + w];
-			a->seg_users[slot * a->nwin + w] = 0;
-			for (size_t f = 0; f < nfeat; f++) {
-				uint64_t *from =
-				    &a->seg_feature_users[(slot * a->nwin + w) * nfeat + f];
-
-				a->seg_feature_users[(unknown * a->nwin + w) * nfeat + f] += *from;
-				*from = 0;
-			}
-		}
-	}
-}
-
-/* Once every dataset is read and its sums exist: the unknown segment. */
-void link_unknown(struct cs_data *d)
+/* Once every dataset is read: the unknown segment, when a fact fell there. */
+uint32_t link_unknown(struct cs_data *d)
 {
 	struct cs_data_private *p = d->priv;
 
-	if (!p->need_unknown) {
-		d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->surveys.nseg = d->seg.n;
-		return;
-	}
+	if (!p->need_unknown)
+		return CS_SEG_UNKNOWN;
 
 	size_t nd = d->seg.ndims;
 	uint32_t unknown = UINT32_MAX;
@@ -412,14 +342,8 @@ void link_unknown(struct cs_data *d)
 		d->seg.accounts[unknown] = 0;
 	}
 	for (size_t i = 0; i < d->ncustomers; i++)
-		remap_unknown(&d->customers[i].seg, unknown);
-	for (size_t i = 0; i < d->surveys.nlatest; i++)
-		remap_unknown(&d->surveys.latest[i].seg, unknown);
-	move_unknown_slot(d, unknown);
-	size_t nruns = d->cfg->noutcomes * d->plan.nwindows;
-	for (size_t r = 0; r < nruns; r++)
-		for (size_t i = 0; i < d->noutcome_values[r]; i++)
-			remap_unknown(&d->outcomes[r][i].seg, unknown);
-	d->activity.nseg = d->tickets.nseg = d->trials.nseg = d->surveys.nseg = d->seg.n;
+		if (d->customers[i].seg == CS_SEG_UNKNOWN)
+			d->customers[i].seg = unknown;
 	p->need_unknown = false;
+	return unknown;
 }

@@ -11,11 +11,26 @@
 
 /* ---------------------------------------------------------------- plan */
 
+/* The start of the window of that many seconds ending at as_of: the one
+ * place a window bound is computed (config bounds durations, so no
+ * overflow). */
+static cs_time window_start(cs_time as_of, int64_t seconds)
+{
+	return as_of - seconds * CS_SECOND;
+}
+
 void cs_plan_init(struct cs_plan *p, const struct cs_config *cfg, cs_time as_of)
 {
+	const struct cs_health *h = &cfg->kinds->health;
+
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
 	p->as_of = as_of;
+	p->usage_from = window_start(as_of, h->usage_window);
+	p->sentiment_from = window_start(as_of, h->sentiment_window);
+	p->support_from = window_start(as_of, h->support_window);
+	p->billing_from = window_start(as_of, h->billing_window);
+	p->since = as_of;
 }
 
 static size_t plan_window_add(struct cs_plan *p, int64_t seconds)
@@ -24,6 +39,7 @@ static size_t plan_window_add(struct cs_plan *p, int64_t seconds)
 		if (p->windows[i] == seconds)
 			return i;
 	p->windows[p->nwindows] = seconds;
+	p->from[p->nwindows] = window_start(p->as_of, seconds);
 	return p->nwindows++;
 }
 
@@ -55,6 +71,7 @@ void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
 	}
 	if (p->timeout < c->timeout)
 		p->timeout = c->timeout;
+	p->since = window_start(p->as_of, p->history);
 }
 
 bool cs_plan_has(const struct cs_plan *p, enum cs_kind kind)
@@ -84,27 +101,7 @@ struct cs_data *cs_data_new(const struct cs_plan *plan)
 	d->seg.ndims = cfg->ndims;
 	for (int ds = 0; ds < DS_COUNT; ds++)
 		d->newest[ds] = CS_TIME_NONE;
-	size_t nw = plan->nwindows;
-	for (size_t w = 0; w < nw; w++)
-		d->mrr.at[w] = d->as_of - plan->windows[w] * CS_SECOND;
-	d->mrr.at[nw] = d->as_of;
-	d->mrr.at[nw + 1] = d->as_of - cfg->kinds->health.billing_window * CS_SECOND;
-	d->mrr.ninstants = nw + 2;
-	if (cs_plan_has(plan, KIND_REVENUE)) {
-		d->mrr.risk = true;
-		/* cohort ages: the starts of the K months up to t's, oldest first */
-		size_t k = cfg->kinds->cohorts.months > 0 ? (size_t)cfg->kinds->cohorts.months : 0;
-		for (size_t j = 0; j < k; j++)
-			d->mrr.at[nw + 2 + j] = cs_month_start(d->as_of, (int)j + 1 - (int)k);
-		d->mrr.cohorts = k;
-		d->mrr.ninstants += k;
-	}
-	size_t nruns = cfg->noutcomes * nw;
-	if (nruns) {
-		d->outcomes = xcalloc(nruns, sizeof(*d->outcomes));
-		d->noutcome_values = xcalloc(nruns, sizeof(*d->noutcome_values));
-		d->priv->cap_outcomes = xcalloc(nruns, sizeof(*d->priv->cap_outcomes));
-	}
+	datasets_init(d);
 	return d;
 }
 
@@ -113,30 +110,9 @@ void cs_data_free(struct cs_data *d)
 	if (!d)
 		return;
 	struct cs_data_private *p = d->priv;
-	size_t nruns = d->cfg->noutcomes * d->plan.nwindows;
-	for (size_t i = 0; i < nruns; i++)
-		free(d->outcomes[i]);
-	free(d->outcomes);
-	free(d->noutcome_values);
+	datasets_release(d);
 	free(d->accounts);
 	free(d->customers);
-	free(d->mrr.mrr);
-	free(d->mrr.first_positive);
-	free(d->mrr.past_due);
-	free(d->mrr.last_drop);
-	free(d->mrr.drop_past_due);
-	free(d->trials.n);
-	for (size_t i = 0; i < d->surveys.nanon; i++)
-		free(d->surveys.anon[i].v);
-	free(d->surveys.anon);
-	free(d->surveys.latest);
-	free(d->activity.account_users);
-	free(d->activity.seg_users);
-	free(d->activity.seg_feature_users);
-	free(d->nps.at);
-	free(d->nps.score);
-	free(d->tickets.seg);
-	free(d->tickets.account_escalations);
 	free(d->rejects);
 	free(d->seg.values);
 	free(d->seg.accounts);
@@ -150,7 +126,6 @@ void cs_data_free(struct cs_data *d)
 		free(p->acc_billing);
 		free(p->acc_dims);
 		free(p->slice);
-		free(p->cap_outcomes);
 		arena_release(&p->arena);
 		free(p);
 	}

@@ -136,9 +136,15 @@ void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struc
 	s.has = xcalloc(nslots, sizeof(*s.has));
 	s.touched = xmalloc(nslots * sizeof(*s.touched));
 	size_t maxrows = 1;
-	for (size_t r = 0; d->noutcome_values && r < cfg->noutcomes * d->plan.nwindows; r++)
-		if (d->noutcome_values[r] > maxrows)
-			maxrows = d->noutcome_values[r];
+	for (size_t o = 0; o < cfg->noutcomes; o++) {
+		for (size_t w = 0; w < d->plan.nwindows; w++) {
+			size_t n;
+
+			outcome_values(&d->outcomes, o, w, &n);
+			if (n > maxrows)
+				maxrows = n;
+		}
+	}
 	s.unknown = xmalloc(maxrows * sizeof(*s.unknown));
 	s.ntouched = 0;
 
@@ -146,14 +152,13 @@ void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struc
 		const struct cs_outcome *oc = &cfg->outcomes[o];
 
 		for (size_t w = 0; w < col->nwindows; w++) {
-			size_t run = o * d->plan.nwindows +
-				     cs_plan_window(&d->plan, col->windows[w].seconds);
+			size_t ow = cs_plan_window(&d->plan, col->windows[w].seconds), nrows;
+			const struct cs_outcome_value *rows =
+			    outcome_values(&d->outcomes, o, ow, &nrows); /* ds_outcomes.h */
 			const char *label = col->windows[w].label;
 
 			memset(per_seg, 0, (nseg + 1) * sizeof(*per_seg));
-			if (d->outcomes && d->noutcome_values)
-				count_run(d, oc, d->outcomes[run], d->noutcome_values[run], &s,
-					  per_seg);
+			count_run(d, oc, rows, nrows, &s, per_seg);
 			for (uint32_t seg = 0; seg < nseg; seg++) {
 				const struct outcome_counts *c = &per_seg[seg];
 

@@ -81,10 +81,7 @@ struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, 
 			return NULL;
 		}
 		in->ds_name = d->cfg->outcomes[outcome].name;
-		size_t run = outcome * nw + window;
-		in->ov = &d->outcomes[run];
-		in->nov = &d->noutcome_values[run];
-		in->capov = &p->cap_outcomes[run];
+		in->run = outcome * nw + window;
 	}
 	if (cs_data_check_columns(d->cfg, dataset, in->ds_name, ncols, names, err, errlen) > 0) {
 		/* An evaluation stops that dataset at its first bad query; say
@@ -135,6 +132,20 @@ int cs_data_end(struct cs_stream *in, char *err, size_t errlen)
 	return rc;
 }
 
+void datasets_init(struct cs_data *d)
+{
+	for (size_t k = 0; k < sizeof(contracts) / sizeof(contracts[0]); k++)
+		if (contracts[k]->init)
+			contracts[k]->init(d);
+}
+
+void datasets_release(struct cs_data *d)
+{
+	for (size_t k = 0; k < sizeof(contracts) / sizeof(contracts[0]); k++)
+		if (contracts[k]->release)
+			contracts[k]->release(d);
+}
+
 void cs_data_link(struct cs_data *d)
 {
 	struct cs_data_private *p = d->priv;
@@ -142,18 +153,12 @@ void cs_data_link(struct cs_data *d)
 		finish_accounts(d);
 	/* The sums a kind reads exist even when its dataset returned no row;
 	 * a kind that does not read them gets none (they are per account). */
-	unsigned need = d->plan.datasets;
-	if (need & (1u << DS_ACTIVITY))
-		activity_alloc(d);
-	if (need & (1u << DS_TICKETS))
-		tickets_alloc(d);
-	if (need & (1u << DS_TRIALS))
-		trials_alloc(d);
-	if (need & (1u << DS_SURVEYS))
-		surveys_alloc(d);
-	if (need & (1u << DS_SUBSCRIPTIONS))
-		mrr_reserve(d, d->ncustomers);
-	if (cs_plan_has(&d->plan, KIND_HEALTH))
-		nps_alloc(d);
-	link_unknown(d);
+	for (int ds = 0; ds < DS_COUNT; ds++)
+		if ((d->plan.datasets & (1u << ds)) && contracts[ds]->prepare)
+			contracts[ds]->prepare(d);
+
+	uint32_t unknown = link_unknown(d);
+	for (size_t k = 0; k < sizeof(contracts) / sizeof(contracts[0]); k++)
+		if (contracts[k]->link_unknown)
+			contracts[k]->link_unknown(d, unknown);
 }

@@ -4,7 +4,8 @@
  *
  * The loader summed, per customer, MRR at t and at every window start t0,
  * and kept the earliest valid_from of a counting row with a positive monthly
- * amount (struct cs_mrr). That last instant decides reactivation: amounts
+ * amount (struct cs_mrr, ds_subscriptions.h). That last instant decides
+ * reactivation: amounts
  * are never negative (negative amounts and quantities are rejected, rates
  * are positive), so a customer's summed MRR is > 0 at an instant x iff some
  * counting row with monthly > 0 covers x. Such an x < t0 exists iff some
@@ -294,8 +295,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 {
 	size_t nw = col->nwindows, ns = d->seg.n, nc = d->ncustomers;
 	const struct cs_mrr *mrr = &d->mrr;
-	size_t stride = mrr->ninstants;
-	size_t wi[CS_MAX_WINDOWS]; /* the collector's windows among the evaluation's instants */
+	size_t wi[CS_MAX_WINDOWS]; /* the collector's windows among the plan's */
 
 	for (size_t w = 0; w < nw; w++)
 		wi[w] = cs_plan_window(&d->plan, col->windows[w].seconds);
@@ -306,30 +306,26 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 		uint32_t seg = d->customers[c].seg;
 		if (seg >= ns)
 			continue;
-		const double *mc = mrr->mrr + c * stride;
-		double m1 = mc[d->plan.nwindows]; /* at t; mc[wi[w]] at window w's start */
+		double m1 = mrr_at(mrr, c, MRR_T);
 		if (m1 > 0) {
 			sa[seg].mrr1 += m1;
 			sa[seg].end++;
-			sa[seg].past_due += mrr->risk ? mrr->past_due[c] : 0;
+			sa[seg].past_due += mrr_past_due(mrr, c);
 		}
 		for (size_t w = 0; w < nw; w++) {
 			struct win_acc *a = &wa[seg * nw + w];
-			double m0 = mc[wi[w]];
+			double m0 = mrr_at(mrr, c, mrr_window_start(wi[w]));
 			int mv = -1;
 			double amount = 0;
 			if (m0 > 0) {
 				a->mrr0 += m0;
 				a->start++;
 				if (!(m1 > 0)) {
-					size_t k = c * d->plan.nwindows + wi[w];
-
 					mv = MV_CHURN;
 					amount = m0;
-					/* SPEC section 6: only past_due rows ended at the
-					 * last drop (struct cs_mrr) */
-					if (mrr->risk && mrr->last_drop[k] != CS_TIME_NONE &&
-					    mrr->drop_past_due[k]) {
+					/* involuntary: only past_due rows ended at the
+					 * last drop (ds_subscriptions.h) */
+					if (mrr_dropped_past_due(mrr, c, wi[w])) {
 						a->involuntary += m0;
 						a->involuntary_count++;
 					}
@@ -341,7 +337,8 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 					amount = m0 - m1;
 				}
 			} else if (m1 > 0) {
-				mv = mrr->first_positive[c] < mrr->at[wi[w]] ? MV_REACT : MV_NEW;
+				mv = mrr_first_positive(mrr, c) < d->plan.from[wi[w]] ? MV_REACT
+										      : MV_NEW;
 				amount = m1;
 			}
 			if (mv >= 0) {
@@ -487,10 +484,10 @@ bool revenue_settings(struct config_reader *L, struct cs_kind_settings *kinds)
 
 /*
  * Cohort i (0 .. K-1) is the month i - K from t's month; a customer is in it
- * when its first positive start (struct cs_mrr) falls in that month. Age a
- * of cohort i is the start of month i + a + 1 - K, instant nwindows + 2 + i
- * + a of the fold, and exists for a <= K - 1 - i (that instant is at most
- * the start of t's month, so at most t). The families carry the dimensions
+ * when its first positive start (ds_subscriptions.h) falls in that month.
+ * Age a of cohort i is the start of month i + a + 1 - K, the fold's cohort
+ * month i + a (mrr_cohort_month), and exists for a <= K - 1 - i (that
+ * instant is at most the start of t's month, so at most t). The families carry the dimensions
  * of cfg->kinds->cohorts; segments that agree on those are summed into one group.
  */
 struct cohort_cell {
@@ -556,7 +553,6 @@ static void emit_cohorts(const struct cs_data *d, struct mset *out)
 	const struct cs_mrr *mrr = &d->mrr;
 	const struct cs_cohorts *co = &d->cfg->kinds->cohorts;
 	size_t k = mrr->cohorts, ns = d->seg.n, nc = d->ncustomers, ng = 0;
-	size_t base = d->plan.nwindows + 2;
 	uint32_t *group = xcalloc(ns + 1, sizeof(*group)); /* segment -> group */
 	uint32_t *rep = xcalloc(ns + 1, sizeof(*rep));	   /* group -> its first segment */
 	cs_time start[CS_MAX_COHORT_MONTHS + 1];
@@ -591,7 +587,7 @@ static void emit_cohorts(const struct cs_data *d, struct mset *out)
 	struct cohort_cell *cell = xcalloc(ng * k * k + 1, sizeof(*cell));
 	for (size_t c = 0; c < nc; c++) {
 		uint32_t seg = d->customers[c].seg;
-		cs_time first = mrr->first_positive[c];
+		cs_time first = mrr_first_positive(mrr, c);
 
 		if (seg >= ns || first < start[0] || first >= start[k])
 			continue;
@@ -599,11 +595,10 @@ static void emit_cohorts(const struct cs_data *d, struct mset *out)
 		while (first >= start[i + 1])
 			i++;
 		size_t gi = group[seg] * k + i;
-		const double *mc = mrr->mrr + c * mrr->ninstants + base;
 
 		customers[gi]++;
 		for (size_t a = 0; a + i < k; a++) {
-			double m = mc[i + a];
+			double m = mrr_at(mrr, c, mrr_cohort_month(mrr, i + a));
 			if (m > 0) {
 				cell[gi * k + a].retained++;
 				cell[gi * k + a].mrr += m;

@@ -44,7 +44,7 @@ const struct cs_family support_families[] = {
 
 void kpi_support(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_tickets *k = &d->tickets; /* counted by the loader */
+	const struct cs_tickets *k = &d->tickets; /* ds_tickets.h */
 	size_t nseg = d->seg.n;
 	struct cs_emitter tickets = family_of(out, d, &support_families[F_TICKETS]);
 	struct cs_emitter ratio = family_of(out, d, &support_families[F_ESCALATION]);
@@ -56,7 +56,7 @@ void kpi_support(const struct cs_data *d, const struct cs_collector *col, struct
 		size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
 		for (uint32_t seg = 0; seg < nseg; seg++) {
-			const struct cs_ticket_counts *c = &k->seg[seg * k->nwin + kw];
+			const struct cs_ticket_counts *c = ticket_counts(k, seg, kw);
 
 			emit(&tickets, seg, (double)c->opened, label, "opened", NULL);
 			emit(&tickets, seg, (double)c->escalated, label, "escalated", NULL);

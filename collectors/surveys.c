@@ -10,7 +10,7 @@
  * score, then the later row, so the result does not depend on the query's
  * row order unless the rows are identical. The loader keeps, as the rows
  * stream in, each respondent's latest response before t and a tally of the
- * scores of responses without respondent (struct cs_survey_sums).
+ * scores of responses without respondent (ds_surveys.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -135,16 +135,16 @@ void kpi_surveys(const struct cs_data *d, const struct cs_collector *col, struct
 	struct survey_counts *counts = xcalloc(nseg ? nseg : 1, sizeof(*counts));
 
 	for (size_t w = 0; w < col->nwindows; w++) {
-		cs_time from = d->as_of - col->windows[w].seconds * CS_SECOND;
 		size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
+		cs_time from = d->plan.from[kw];
 
 		memset(counts, 0, (nseg ? nseg : 1) * sizeof(*counts));
-		for (size_t s = 0; k->anon && s < nseg && s < k->nseg; s++) {
+		for (size_t s = 0; s < nseg; s++) {
 			for (int t = 0; t < SURVEY_TYPES; t++) {
 				const struct cs_score_tally *ty =
-				    &k->anon[(s * k->nwin + kw) * SURVEY_TYPES + (size_t)t];
+				    survey_tally(k, s, kw, (enum cs_survey_type)t);
 
-				for (size_t i = 0; i < ty->n; i++)
+				for (size_t i = 0; ty && i < ty->n; i++)
 					count_response(&counts[s], (enum cs_survey_type)t,
 						       ty->v[i].score, ty->v[i].n);
 			}

@@ -3,7 +3,7 @@
  * each window [t - W, t). A running trial (ended_at NULL) and one that ends
  * at or after t are not counted; trials attribute to segments through their
  * billing customer. The loader counted them per segment and window as they
- * streamed in (struct cs_trial_counts).
+ * streamed in (ds_trials.h).
  */
 #include <stdlib.h>
 
@@ -36,12 +36,12 @@ void kpi_trials(const struct cs_data *d, const struct cs_collector *col, struct 
 	/* [seg][window][0 converted, 1 canceled], the collector's windows */
 	uint64_t *n = xcalloc(ns * nw * 2 + 1, sizeof(*n));
 
-	for (size_t s = 0; s < ns && s < k->nseg; s++) {
+	for (size_t s = 0; s < ns; s++) {
 		for (size_t w = 0; w < nw; w++) {
 			size_t kw = cs_plan_window(&d->plan, col->windows[w].seconds);
 
-			n[(s * nw + w) * 2] = k->n[(s * k->nwin + kw) * 2];
-			n[(s * nw + w) * 2 + 1] = k->n[(s * k->nwin + kw) * 2 + 1];
+			n[(s * nw + w) * 2] = trials_ended(k, s, kw, true);
+			n[(s * nw + w) * 2 + 1] = trials_ended(k, s, kw, false);
 		}
 	}
 

@@ -301,8 +301,7 @@ static void plan_tasks(struct eval *ev)
 			t->dataset = CS_DS_OUTCOME;
 			t->outcome = o;
 			t->window = w;
-			format_param(p->as_of - p->windows[w] * CS_SECOND, t->window_start,
-				     sizeof(t->window_start));
+			format_param(p->from[w], t->window_start, sizeof(t->window_start));
 		}
 	}
 }
@@ -431,7 +430,7 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	pthread_mutex_init(&ev.lock, NULL);
 	pthread_cond_init(&ev.accounts_cv, NULL);
 	format_param(as_of, ev.as_of, sizeof(ev.as_of));
-	format_param(as_of - plan.history * CS_SECOND, ev.since, sizeof(ev.since));
+	format_param(plan.since, ev.since, sizeof(ev.since));
 	ev.mem = mem;
 	if (mem && mem->activity && (plan.datasets & (1u << DS_ACTIVITY)))
 		cs_data_remember_activity(ev.d, mem->activity);

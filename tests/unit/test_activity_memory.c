@@ -151,7 +151,7 @@ static char *outcome(struct cs_data *d, const struct cs_config *cfg)
 static char *full(const struct cs_config *cfg, cs_time t)
 {
 	struct cs_data *d = fixture_data(cfg, KIND_ADOPTION, t);
-	struct read r = read_range(t - d->plan.history * CS_SECOND, t);
+	struct read r = read_range(d->plan.since, t);
 
 	fixture_load(d, DS_ACCOUNTS, acols, 6, accounts, 4);
 	fixture_load(d, DS_ACTIVITY, xcols, 4, (const char *const *)r.cells, r.nrows);

@@ -126,6 +126,35 @@ Test(evaluation, plan_reads_the_union_of_windows_and_each_dataset_once)
 	fixture_free_config(cfg);
 }
 
+/* Window bounds are computed once, in the plan: every window's start, the
+ * health model's own windows' starts and the earliest instant read. */
+Test(evaluation, plan_holds_every_window_start)
+{
+	struct cs_config *cfg = config();
+	struct cs_plan plan;
+
+	cfg->kinds->health.usage_window = 14 * 86400;
+	cfg->kinds->health.sentiment_window = 60 * 86400;
+	cfg->kinds->health.support_window = 7 * 86400;
+	cfg->kinds->health.billing_window = 400 * 86400;
+	cs_plan_init(&plan, cfg, fixture_time("2024-04-01"));
+	cr_expect_eq(plan.since, fixture_time("2024-04-01"), "nothing due: no history");
+	cs_plan_add(&plan, &cfg->collectors[KIND_REVENUE]);
+	cs_plan_add(&plan, &cfg->collectors[KIND_SUPPORT]);
+	cr_assert_eq(plan.nwindows, 3, "30d, 90d, 7d: got %zu", plan.nwindows);
+	cr_expect_eq(plan.from[0], fixture_time("2024-03-02"));
+	cr_expect_eq(plan.from[1], fixture_time("2024-01-02"));
+	cr_expect_eq(plan.from[2], fixture_time("2024-03-25"));
+	cr_expect_eq(plan.since, fixture_time("2024-01-02"), "the longest window, 90d");
+	cr_expect_eq(plan.usage_from, fixture_time("2024-03-18"));
+	cr_expect_eq(plan.sentiment_from, fixture_time("2024-02-01"));
+	cr_expect_eq(plan.support_from, fixture_time("2024-03-25"));
+	cr_expect_eq(plan.billing_from, fixture_time("2023-02-26"));
+	cs_plan_add(&plan, &cfg->collectors[KIND_HEALTH]);
+	cr_expect_eq(plan.since, fixture_time("2023-02-26"), "health's billing window is longest");
+	fixture_free_config(cfg);
+}
+
 Test(evaluation, collectors_evaluated_together_compute_what_each_computes_alone)
 {
 	static const enum cs_kind all[] = {KIND_REVENUE, KIND_SUPPORT, KIND_ADOPTION};

@@ -257,14 +257,18 @@ Test(model_rejects, subscriptions)
 	cr_assert_eq(m->rows, 2);
 	cr_assert_eq(l.d->ncustomers, 2);
 	cr_assert_eq(m->ninstants, 4 + 12);
-	cr_assert_eq(m->at[4 + 11], fixture_time("2024-04-01"), "t's month starts at t");
-	cr_assert_float_eq(m->mrr[0 * 16 + 2], 19.99, 1e-9);
-	cr_assert_float_eq(m->mrr[0 * 16 + 1], 19.99, 1e-9, "open-ended since 2024-01-01");
-	cr_assert_eq(m->first_positive[0], fixture_time("2024-01-01"));
+	cr_assert_eq(m->cohorts, 12);
+	cr_assert_eq(m->at[mrr_cohort_month(m, 11)], fixture_time("2024-04-01"),
+		     "t's month starts at t");
+	cr_assert_eq(m->at[mrr_window_start(1)], fixture_time("2024-01-02"), "t - 90d");
+	cr_assert_float_eq(mrr_at(m, 0, MRR_T), 19.99, 1e-9);
+	cr_assert_float_eq(mrr_at(m, 0, mrr_window_start(1)), 19.99, 1e-9,
+			   "open-ended since 2024-01-01");
+	cr_assert_eq(mrr_first_positive(m, 0), fixture_time("2024-01-01"));
 	/* 5 cents × 3 / (12 × 2) in EUR, at 1.1 USD; past_due counts */
-	cr_assert_float_eq(m->mrr[1 * 16 + 2], 0.05 * 3 / 24 * 1.1, 1e-12);
-	cr_assert_eq(m->mrr[1 * 16 + 1], 0, "it starts after t - 90d");
-	cr_assert_eq(m->first_positive[1], fixture_time("2024-02-01"));
+	cr_assert_float_eq(mrr_at(m, 1, MRR_T), 0.05 * 3 / 24 * 1.1, 1e-12);
+	cr_assert_eq(mrr_at(m, 1, mrr_window_start(1)), 0, "it starts after t - 90d");
+	cr_assert_eq(mrr_first_positive(m, 1), fixture_time("2024-02-01"));
 	loaded_free(&l);
 }
 
@@ -333,9 +337,11 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	/* health keeps a1's latest NPS answer (in its 90d), not the rows */
 	cr_assert_eq(l.d->surveys.rows, 0);
 	cr_assert_null(l.d->surveys.anon);
+	double nps = -1;
+	cr_assert(latest_nps(&l.d->nps, 0, &nps));
 	cr_assert_eq(l.d->nps.at[0], fixture_time("2024-03-01"));
-	cr_assert_eq(l.d->nps.score[0], 9);
-	cr_assert_eq(l.d->nps.at[1], CS_TIME_NONE);
+	cr_assert_eq(nps, 9);
+	cr_assert_not(latest_nps(&l.d->nps, 1, &nps));
 	/* the surveys collector folds the valid rows: a1's respondent u1 keeps
 	 * its latest answer, the anonymous CES answer of an unknown account is
 	 * tallied in the unknown segment */
@@ -350,11 +356,18 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(sk->latest[0].type, SURVEY_NPS);
 	cr_assert_eq(sk->latest[0].seg, sv.d->accounts[0].seg);
 	uint64_t ces = 0;
-	for (size_t i = 0; i < sk->nseg * sk->nwin * SURVEY_TYPES; i++)
-		for (size_t j = 0; j < sk->anon[i].n; j++)
-			if (i % SURVEY_TYPES == SURVEY_CES)
-				ces += sk->anon[i].v[j].n;
+	for (size_t s = 0; s < sk->nseg; s++) {
+		for (size_t w = 0; w < sk->nwin; w++) {
+			const struct cs_score_tally *t = survey_tally(sk, s, w, SURVEY_CES);
+
+			for (size_t j = 0; j < t->n; j++)
+				ces += t->v[j].n;
+		}
+	}
 	cr_assert_eq(ces, 1, "one CES answer, 31 days before t: in 90d, not in 30d");
+	cr_assert_eq(sv.d->seg.n, 3, "two account segments and unknown");
+	const struct cs_score_tally *unk = survey_tally(sk, 2, 1, SURVEY_CES);
+	cr_assert_eq(unk->n, 1, "the unknown account's answer is in the unknown segment, 90d");
 	cr_assert_null(sv.d->nps.at);
 	loaded_free(&sv);
 
@@ -364,13 +377,16 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	const struct cs_activity_counts *y = &l.d->activity;
 	size_t seg = l.d->accounts[0].seg, nf = l.cfg->nfeatures;
 	cr_assert_eq(y->nwin, 3);
+	cr_assert_eq(activity_usage_window(y), 2);
+	cr_assert_eq(y->nfeat, nf);
 	cr_assert_eq(y->users, 2);
-	cr_assert_eq(y->account_users[0 * 3 + 0], 0);
-	cr_assert_eq(y->account_users[0 * 3 + 1], 2);
-	cr_assert_eq(y->account_users[1 * 3 + 1], 0);
-	cr_assert_eq(y->seg_users[seg * 3 + 1], 2);
-	cr_assert_eq(y->seg_feature_users[(seg * 3 + 1) * nf + 0], 1, "u1 on api");
-	cr_assert_eq(y->seg_feature_users[(seg * 3 + 1) * nf + 1], 0, "u2's feature is unlisted");
+	cr_assert_eq(activity_account_users(y, 0, 0), 0);
+	cr_assert_eq(activity_account_users(y, 0, 1), 2);
+	cr_assert_eq(activity_account_users(y, 0, 2), 0, "health's 30d");
+	cr_assert_eq(activity_account_users(y, 1, 1), 0);
+	cr_assert_eq(activity_seg_users(y, seg, 1), 2);
+	cr_assert_eq(activity_feature_users(y, seg, 1, 0), 1, "u1 on api");
+	cr_assert_eq(activity_feature_users(y, seg, 1, 1), 0, "u2's feature is unlisted");
 
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "bad_resolution"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "null_value"), 1);
@@ -381,12 +397,12 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	const struct cs_tickets *k = &l.d->tickets;
 	cr_assert_eq(k->rows, 1);
 	cr_assert_eq(k->nwin, 2);
-	cr_assert_eq(k->seg[seg * 2 + 0].opened, 0);
-	cr_assert_eq(k->seg[seg * 2 + 1].opened, 1);
-	cr_assert_eq(k->seg[seg * 2 + 1].escalated, 1);
-	cr_assert_eq(k->seg[seg * 2 + 1].resolved, 1);
-	cr_assert_float_eq(k->seg[seg * 2 + 1].resolution_seconds, 86400, 1e-9);
-	cr_assert_eq(k->account_escalations[0], 0);
+	cr_assert_eq(ticket_counts(k, seg, 0)->opened, 0);
+	cr_assert_eq(ticket_counts(k, seg, 1)->opened, 1);
+	cr_assert_eq(ticket_counts(k, seg, 1)->escalated, 1);
+	cr_assert_eq(ticket_counts(k, seg, 1)->resolved, 1);
+	cr_assert_float_eq(ticket_counts(k, seg, 1)->resolution_seconds, 86400, 1e-9);
+	cr_assert_eq(ticket_escalations(k, 0), 0);
 	loaded_free(&l);
 }
 
@@ -411,9 +427,11 @@ Test(model_rejects, outcomes_by_outcome_name)
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "null_value"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "bad_number"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "null_key"), 2);
-	cr_assert_eq(l.d->noutcome_values[1], 2);
-	cr_assert_float_eq(l.d->outcomes[1][1].value, 1000.0, 1e-12);
-	cr_assert_eq(l.d->outcomes[1][1].account, 1);
+	size_t n;
+	const struct cs_outcome_value *v = outcome_values(&l.d->outcomes, 0, 1, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_float_eq(v[1].value, 1000.0, 1e-12);
+	cr_assert_eq(v[1].account, 1);
 	loaded_free(&l);
 }
 
@@ -507,9 +525,9 @@ Test(model_join, duplicate_billing_key_lowest_account_wins)
 	cr_assert_str_eq(seg_value(l.d, 2, 0), "unknown");
 	cr_assert_str_eq(seg_value(l.d, 2, 1), "unknown");
 	const struct cs_tickets *k = &l.d->tickets; /* windows 30d and 90d */
-	cr_assert_eq(k->seg[0 * 2 + 1].opened, 1, "acct-a's ticket in basic/us");
-	cr_assert_eq(k->seg[1 * 2 + 1].opened, 0, "acct-b's ticket not in pro/eu");
-	cr_assert_eq(k->seg[2 * 2 + 1].opened, 1, "acct-b's ticket in unknown");
+	cr_assert_eq(ticket_counts(k, 0, 1)->opened, 1, "acct-a's ticket in basic/us");
+	cr_assert_eq(ticket_counts(k, 1, 1)->opened, 0, "acct-b's ticket not in pro/eu");
+	cr_assert_eq(ticket_counts(k, 2, 1)->opened, 1, "acct-b's ticket in unknown");
 	cr_assert_eq(l.d->seg.accounts[0] + l.d->seg.accounts[1] + l.d->seg.accounts[2], 2);
 	loaded_free(&l);
 }

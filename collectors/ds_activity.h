@@ -1,0 +1,65 @@
+/*
+ * ds_activity: what the activity dataset (ds_activity.c) leaves for
+ * compute: distinct active users per account, per segment, and per segment
+ * and tracked feature, for each plan window and for health's usage window.
+ * Owned and filled by ds_activity.c; adoption.c and health.c read it
+ * through the accessors below.
+ *
+ * Activity is counted while it streams in and never stored row by row: at
+ * ~20 rows per account it would dominate the memory of an evaluation. The
+ * exporter wraps the query in ORDER BY account_key, user_key (byte order;
+ * cs_dataset_query), so the rows of one user arrive together and a user is
+ * complete when the next one starts. A user is an (account key, user key)
+ * pair, for accounts no CRM account has as well. A user is active in a
+ * window starting at s when the latest of its rows before t is at or after
+ * s (for a feature: its latest row on that feature).
+ *
+ * Until the link, the last segment slot holds the users of unknown
+ * accounts; activity_link_unknown (ds_activity.c) moves them to the unknown
+ * segment, after which nseg is the number of segments.
+ */
+#ifndef CS_DS_ACTIVITY_H
+#define CS_DS_ACTIVITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Windows w < plan.nwindows are the plan's; the one after them health's
+ * usage window (activity_usage_window). */
+struct cs_activity_counts {
+	size_t nwin;		     /* plan.nwindows + 1 */
+	size_t nseg;		     /* segment slots; the segments once linked */
+	size_t nfeat;		     /* tracked features (cfg->features) */
+	uint32_t *account_users;     /* [account * nwin + w] */
+	uint64_t *seg_users;	     /* [seg * nwin + w] */
+	uint64_t *seg_feature_users; /* [(seg * nwin + w) * nfeat + f] */
+	uint64_t users;		     /* distinct (account, user) pairs with a valid row */
+};
+
+/* The window index of health's usage window. */
+static inline size_t activity_usage_window(const struct cs_activity_counts *a)
+{
+	return a->nwin - 1;
+}
+
+/* Distinct users of account i active in window w. */
+static inline uint32_t activity_account_users(const struct cs_activity_counts *a, size_t i,
+					      size_t w)
+{
+	return a->account_users[i * a->nwin + w];
+}
+
+/* Distinct users of segment seg active in window w. */
+static inline uint64_t activity_seg_users(const struct cs_activity_counts *a, size_t seg, size_t w)
+{
+	return a->seg_users[seg * a->nwin + w];
+}
+
+/* Distinct users of segment seg active on tracked feature f in window w. */
+static inline uint64_t activity_feature_users(const struct cs_activity_counts *a, size_t seg,
+					      size_t w, size_t f)
+{
+	return a->seg_feature_users[(seg * a->nwin + w) * a->nfeat + f];
+}
+
+#endif
