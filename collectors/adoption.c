@@ -1,6 +1,6 @@
 /*
  * adoption: active users, seats and their utilisation, feature adoption and
- * time to value per segment and window (SPEC section 3).
+ * time to value per segment and window (docs/metrics.md).
  *
  * A user is identified by (account key, user key): the same user key under
  * two accounts is two users, also when no CRM account has the key. Users are

@@ -1,7 +1,7 @@
 /*
  * health: a 0-100 score per paying account from usage, sentiment, support
  * and billing, its distribution and bands per segment, and the bounded list
- * of the lowest-scored accounts (SPEC section 3, "Health score").
+ * of the lowest-scored accounts (docs/metrics.md, health).
  *
  * The health model uses its own windows (cfg->kinds->health), not the collector's.
  * Scored accounts are CRM accounts whose billing customer has MRR > 0 at t.
@@ -336,7 +336,7 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 }
 
 /* ------------------------------------------------------------------ */
-/* Renewals (SPEC section 6)                                           */
+/* Renewals (docs/metrics.md, health)                                   */
 
 /*
  * An account is up for renewal within horizon H when t <= renewal_at < t + H;

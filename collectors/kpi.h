@@ -1,7 +1,7 @@
 /*
  * kpi: the collector kinds. Each kind is pure compute: a linked struct
  * cs_data (one evaluation's model) and the collector in, metric families
- * out (SPEC sections 3 and 4). No libpq here.
+ * out (docs/metrics.md). No libpq here.
  *
  * Every family is emitted for every segment (and window, type, ...) with
  * zero values included; a ratio is omitted where its denominator is 0.
@@ -45,7 +45,7 @@ enum cs_band { CS_BAND_GREEN, CS_BAND_YELLOW, CS_BAND_RED, CS_BAND_UNKNOWN, CS_B
 void health_bands(const struct cs_data *d, unsigned char *band);
 
 /*
- * Health movement (SPEC section 6): cs_health_band_transitions_total, a
+ * Health movement (docs/metrics.md, health): cs_health_band_transitions_total, a
  * counter the daemon keeps across evaluations. A struct cs_band_memory holds
  * each scored account's band (by account key) from one successful health
  * evaluation, its segment, and the cumulative transition counts per segment.

@@ -1,6 +1,6 @@
 /*
  * movement: health band transitions between consecutive successful health
- * evaluations (SPEC section 6), cs_health_band_transitions_total{<segment>,
+ * evaluations (docs/metrics.md), cs_health_band_transitions_total{<segment>,
  * from, to}. The only family with memory: the daemon keeps what
  * kpi_health_movement returns and hands it back at the next evaluation
  * (exporter/eval/eval.c), so the compute itself stays a function of its inputs.

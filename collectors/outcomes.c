@@ -1,6 +1,6 @@
 /*
  * outcomes: per configured business outcome and window, the sum of the
- * accounts' values and how many accounts met the target (SPEC section 3).
+ * accounts' values and how many accounts met the target (docs/metrics.md).
  *
  * Several rows of one account are summed before comparing with the target;
  * an account without a row has no value and is neither met nor missed. Rows

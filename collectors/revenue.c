@@ -1,5 +1,5 @@
 /*
- * revenue: MRR, its movements and the ratios built on them (SPEC section 3),
+ * revenue: MRR, its movements and the ratios built on them (docs/metrics.md),
  * per segment and per collector window.
  *
  * The loader summed, per customer, MRR at t and at every window start t0,
@@ -35,7 +35,7 @@ static const char *const amount_types[MV_COUNT] = {
 static const char *const count_types[MV_COUNT] = {
     "new", "reactivated", "expanded", "contracted", "churned",
 };
-/* customer movement counts are written in the order SPEC section 4 lists them */
+/* customer movement counts are written in the order their HELP lists them */
 static const int count_order[MV_COUNT] = {MV_NEW, MV_REACT, MV_CHURN, MV_EXP, MV_CONTR};
 
 struct win_acc {
@@ -480,7 +480,7 @@ bool revenue_settings(struct config_reader *L, struct cs_kind_settings *kinds)
 }
 
 /* ------------------------------------------------------------------ */
-/* Retention cohorts (SPEC section 6)                                  */
+/* Retention cohorts (docs/metrics.md, revenue)                        */
 
 /*
  * Cohort i (0 .. K-1) is the month i - K from t's month; a customer is in it

@@ -1,6 +1,6 @@
 /*
  * support: tickets opened, escalated and resolved per segment and window,
- * the escalation rate and the resolution time (SPEC section 3).
+ * the escalation rate and the resolution time (docs/metrics.md).
  *
  * Opened and escalated count tickets opened in the window; resolved counts
  * tickets resolved in the window whenever they were opened, which is what a

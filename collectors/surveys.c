@@ -1,5 +1,5 @@
 /*
- * surveys: NPS, CSAT and CES per segment and window (SPEC section 3).
+ * surveys: NPS, CSAT and CES per segment and window (docs/metrics.md).
  *
  * A response with a respondent key counts only when it is the latest valid
  * response of its (account, respondent, type) inside the window. Responses

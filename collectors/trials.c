@@ -1,5 +1,5 @@
 /*
- * trials: trial conversion (SPEC section 3) over trials that ended inside
+ * trials: trial conversion (docs/metrics.md) over trials that ended inside
  * each window [t - W, t). A running trial (ended_at NULL) and one that ends
  * at or after t are not counted; trials attribute to segments through their
  * billing customer. The loader counted them per segment and window as they
