@@ -108,38 +108,37 @@ enum cs_kind cs_kind_of(const struct cs_collector *c)
 
 /* ------------------------------------------------------------- labels */
 
+/* Adds name to the n distinct names of out (at most max kept). */
+static size_t add_name(const char **out, size_t n, size_t max, const char *name)
+{
+	for (size_t i = 0; i < n && i < max; i++)
+		if (strcmp(out[i], name) == 0)
+			return n;
+	if (n < max)
+		out[n] = name;
+	return n + 1;
+}
+
 size_t cs_label_names(const char **out, size_t max)
 {
 	size_t n = 0;
 
-#define ADD(l)                                                                                     \
-	do {                                                                                       \
-		size_t i_ = 0;                                                                     \
-		while (i_ < n && i_ < max && strcmp(out[i_], (l)) != 0)                            \
-			i_++;                                                                      \
-		if (i_ == n || i_ == max) {                                                        \
-			if (n < max)                                                               \
-				out[n] = (l);                                                      \
-			n++;                                                                       \
-		}                                                                                  \
-	} while (0)
 	for (int k = 0; k < KIND_COUNT; k++)
 		for (const struct cs_family *const *t = collector_kinds[k].families; *t; t++)
 			for (const struct cs_family *f = *t; f->name; f++)
 				for (size_t l = 0; l < CS_FAMILY_LABELS && f->labels[l]; l++)
-					ADD(f->labels[l]);
+					n = add_name(out, n, max, f->labels[l]);
 	for (const char *const *l = cs_exporter_labels; *l; l++)
-		ADD(*l);
-#undef ADD
+		n = add_name(out, n, max, *l);
 	return n;
 }
 
 bool cs_label_reserved(const char *name)
 {
-	const char *names[256];
-	size_t n = cs_label_names(names, 256);
+	const char *names[CS_MAX_LABEL_NAMES];
+	size_t n = cs_label_names(names, CS_MAX_LABEL_NAMES);
 
-	for (size_t i = 0; i < n && i < 256; i++)
+	for (size_t i = 0; i < n && i < CS_MAX_LABEL_NAMES; i++)
 		if (strcmp(names[i], name) == 0)
 			return true;
 	return false;

@@ -124,6 +124,7 @@ struct cs_kind_settings *cs_kind_settings_attach(struct cs_config *cfg);
  * cs_label_names writes up to max distinct names to out and returns how
  * many there are.
  */
+#define CS_MAX_LABEL_NAMES 256 /* more than the tables hold (a unit test checks) */
 bool cs_label_reserved(const char *name);
 size_t cs_label_names(const char **out, size_t max);
 extern const char *const cs_exporter_labels[];

@@ -102,9 +102,9 @@ static void markdown(void)
 	puts("## Labels\n");
 	puts("Every label name a family above or the exporter itself (self-metrics, histogram");
 	puts("buckets, what Prometheus attaches on scrape) writes:\n");
-	const char *names[256];
-	size_t n = cs_label_names(names, 256);
-	for (size_t i = 0; i < n && i < 256; i++)
+	const char *names[CS_MAX_LABEL_NAMES];
+	size_t n = cs_label_names(names, CS_MAX_LABEL_NAMES);
+	for (size_t i = 0; i < n && i < CS_MAX_LABEL_NAMES; i++)
 		printf("%s`%s`", i ? ", " : "", names[i]);
 	puts(".");
 }
@@ -175,9 +175,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(mode, "metrics-txt") == 0) {
 		metrics_txt();
 	} else if (strcmp(mode, "labels") == 0) {
-		const char *names[256];
-		size_t n = cs_label_names(names, 256);
-		for (size_t i = 0; i < n && i < 256; i++)
+		const char *names[CS_MAX_LABEL_NAMES];
+		size_t n = cs_label_names(names, CS_MAX_LABEL_NAMES);
+		for (size_t i = 0; i < n && i < CS_MAX_LABEL_NAMES; i++)
 			puts(names[i]);
 	} else if (strcmp(mode, "families") == 0) {
 		for (int i = 0; i < KIND_COUNT; i++)

@@ -52,11 +52,11 @@ static void expect_refused(const char *seg, const char *cohort, const char *want
 
 Test(kinds, every_family_label_is_refused_as_a_dimension)
 {
-	const char *names[256];
-	size_t n = cs_label_names(names, 256), checked = 0;
+	const char *names[CS_MAX_LABEL_NAMES];
+	size_t n = cs_label_names(names, CS_MAX_LABEL_NAMES), checked = 0;
 	char seg[128], cohort[128], want[512];
 
-	cr_assert_lt(n, 256);
+	cr_assert_lt(n, CS_MAX_LABEL_NAMES);
 	/* every label of every family of the table is among the names */
 	for (int k = 0; k < KIND_COUNT; k++)
 		for (const struct cs_family *const *t = collector_kinds[k].families; *t; t++)
