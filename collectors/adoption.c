@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds_accounts.h"
+#include "ds_activity.h"
 #include "emit.h"
 #include "kpi.h"
 

@@ -2,7 +2,8 @@
  * dataset: what the dataset files (ds_*.c) share with the model and the
  * join, and nothing else includes. A dataset file holds one dataset's row
  * contract (its columns), validation and streaming fold side by side, as a
- * struct ds_contract; model.c dispatches each stream to its contract.
+ * struct ds_contract; read.c dispatches each stream to its contract. What a
+ * fold leaves for compute is in the dataset's header (ds_*.h).
  */
 #ifndef CS_DATASET_H
 #define CS_DATASET_H

@@ -12,6 +12,7 @@
  * join (join.c) then decides duplicate billing keys and builds the segments.
  */
 #include "dataset.h"
+#include "ds_accounts.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -12,6 +12,7 @@
  * What the fold holds, and how compute reads it: ds_activity.h.
  */
 #include "dataset.h"
+#include "ds_activity.h"
 
 #include <ctype.h>
 
@@ -249,6 +250,7 @@ static void activity_release(struct cs_data *d)
 	free(d->activity.account_users);
 	free(d->activity.seg_users);
 	free(d->activity.seg_feature_users);
+	free(d->priv->slice);
 }
 
 static int activity_close(struct cs_stream *in, char *err, size_t errlen)

@@ -7,6 +7,7 @@
  * per account.
  */
 #include "dataset.h"
+#include "ds_outcomes.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -18,6 +18,7 @@
  * ds_subscriptions.h.
  */
 #include "dataset.h"
+#include "ds_subscriptions.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +53,8 @@ static void mrr_init(struct cs_data *d)
 	size_t nw = plan->nwindows;
 
 	m->nwin = nw;
+	/* room for every cohort month config allows */
+	m->at = xmalloc((MRR_WINDOW_STARTS + nw + CS_MAX_COHORT_MONTHS) * sizeof(*m->at));
 	m->at[MRR_T] = plan->as_of;
 	m->at[MRR_BILLING_START] = plan->billing_from;
 	for (size_t w = 0; w < nw; w++)
@@ -74,6 +77,7 @@ static void mrr_release(struct cs_data *d)
 {
 	struct cs_mrr *m = &d->mrr;
 
+	free(m->at);
 	free(m->mrr);
 	free(m->first_positive);
 	free(m->past_due);

@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
 #include "lib/cstime.h"
 
 /* A subscription row whose monthly amount in the reporting currency exceeds
@@ -56,9 +55,7 @@ enum { MRR_T, MRR_BILLING_START, MRR_WINDOW_STARTS };
 struct cs_mrr {
 	size_t nwin; /* plan.nwindows */
 	size_t ninstants;
-	/* the instants: t, billing, the plan's windows (at most CS_PLAN_WINDOWS,
-	 * model.h), the cohort months */
-	cs_time at[MRR_WINDOW_STARTS + CS_MAX_WINDOWS * KIND_COUNT + CS_MAX_COHORT_MONTHS];
+	cs_time *at;		 /* [instant]: the instants named above */
 	size_t cohorts;		 /* cohort months with instants here (0: none) */
 	double *mrr;		 /* [customer * ninstants + instant] */
 	cs_time *first_positive; /* [customer]; CS_TIME_OPEN: none */

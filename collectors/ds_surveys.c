@@ -11,6 +11,7 @@
  * surveys.c counts every window. Both are described in ds_surveys.h.
  */
 #include "dataset.h"
+#include "ds_surveys.h"
 #include "emit.h"
 
 #include <math.h>
@@ -187,6 +188,7 @@ static void surveys_release(struct cs_data *d)
 	free(k->latest);
 	free(d->nps.at);
 	free(d->nps.score);
+	strtab_release(&d->priv->respondents);
 }
 
 static int surveys_open(struct cs_stream *in, int ncols, const char *const *names, char *err,

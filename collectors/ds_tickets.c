@@ -9,6 +9,7 @@
  * per account the escalations in health's support window.
  */
 #include "dataset.h"
+#include "ds_tickets.h"
 
 #include <math.h>
 #include <stdio.h>

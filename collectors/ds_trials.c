@@ -5,6 +5,7 @@
  * Rejected: null_key, null_value, bad_time, bad_bool.
  */
 #include "dataset.h"
+#include "ds_trials.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -17,6 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds_accounts.h"
+#include "ds_activity.h"
+#include "ds_subscriptions.h"
+#include "ds_surveys.h"
+#include "ds_tickets.h"
 #include "emit.h"
 #include "kpi.h"
 

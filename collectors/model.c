@@ -120,12 +120,10 @@ void cs_data_free(struct cs_data *d)
 		strtab_release(&p->accounts);
 		strtab_release(&p->billing);
 		strtab_release(&p->orphans);
-		strtab_release(&p->respondents);
 		for (size_t i = 0; i < CS_MAX_DIMENSIONS; i++)
 			strtab_release(&p->dimvals[i]);
 		free(p->acc_billing);
 		free(p->acc_dims);
-		free(p->slice);
 		arena_release(&p->arena);
 		free(p);
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds_outcomes.h"
 #include "emit.h"
 #include "kpi.h"
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "ds_subscriptions.h"
 #include "emit.h"
 #include "kpi.h"
 

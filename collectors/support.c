@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ds_tickets.h"
 #include "emit.h"
 #include "kpi.h"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "ds_surveys.h"
 #include "emit.h"
 #include "kpi.h"
 

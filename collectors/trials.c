@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "lib/buf.h"
+#include "ds_trials.h"
 #include "emit.h"
 #include "kpi.h"
 
