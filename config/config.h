@@ -1,10 +1,15 @@
 /*
  * config: loading and validation of the libconfig file.
  *
- * config_load() either returns a complete, validated struct cs_config or
- * fails with a message of the form "FILE:LINE: message" (LINE is the line of
- * the offending setting, or of its parent group when the setting is missing).
- * Nothing here connects anywhere, so --config.check is config_load() alone.
+ * config_load() either returns a struct cs_config whose settings are all
+ * checked or fails with a message of the form "FILE:LINE: message" (LINE is
+ * the line of the offending setting, or of its parent group when the setting
+ * is missing). Config knows sources, segments, datasets, windows and
+ * collectors, not what a collector computes: a collector's kind is kept as
+ * written, and the kinds' own groups (and what each kind needs) are checked
+ * by the kind table above it, through cs_settings_load (collectors/kinds.h),
+ * which every command uses. Nothing connects anywhere, so --config.check is
+ * cs_settings_load alone.
  *
  * Ownership: everything reachable from a struct cs_config belongs to it and
  * is released by config_free(). The struct is immutable once loaded; a reload
