@@ -4,7 +4,10 @@
  * documents cannot drift from what the exporter emits.
  *
  *   metricref markdown      docs/metrics.md
- *   metricref metrics-txt   dashboards/metrics.txt (sample names and types)
+ *   metricref metrics-txt FILE
+ *                           dashboards/metrics.txt (sample names and types):
+ *                           the kinds' families, then the exporter's own
+ *                           series as kept by hand at the end of FILE
  *   metricref labels        every label name the exposition can carry
  *                           besides the segment dimensions, one per line
  *   metricref families      every KPI family name, one per line
@@ -12,6 +15,7 @@
  * `make metric-reference` rewrites the two documents;
  * tests/integration/test_metric_reference.sh fails when they are stale.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,14 +113,44 @@ static void markdown(void)
 	puts(".");
 }
 
-static void metrics_txt(void)
+/* The line after which dashboards/metrics.txt is kept by hand. */
+#define SELF_MARKER                                                                                \
+	"# ---- exporter self-metrics (exporter/serve/snapshot.c): kept by hand below this "       \
+	"line ----\n"
+
+/* Copies what follows SELF_MARKER in path to stdout. */
+static int copy_tail(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	bool after = false;
+
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (after)
+			fputs(line, stdout);
+		else if (strcmp(line, SELF_MARKER) == 0)
+			after = true;
+	}
+	fclose(f);
+	if (!after)
+		fprintf(stderr, "%s: no line \"%.*s\"\n", path, (int)strlen(SELF_MARKER) - 1,
+			SELF_MARKER);
+	return after ? 0 : 1;
+}
+
+static int metrics_txt(const char *current)
 {
 	puts("# Every sample name cs_exporter exposes, one per line, with its type.");
 	puts("# tests/scripts/check_dashboards.py checks that every metric a dashboard");
 	puts("# queries is listed here (or is a recording rule), and that counters are only");
 	puts("# read through rate() or increase(). Gauge histograms are listed by their sample");
 	puts("# names (_bucket, _gcount, _gsum). Generated from the kind table");
-	puts("# (collectors/kinds.c) by tests/tools/metricref.c: run `make metric-reference`.");
+	puts("# (collectors/kinds.c) by tests/tools/metricref.c down to the self-metrics");
+	puts("# line: run `make metric-reference`.");
 	for (int i = 0; i < KIND_COUNT; i++) {
 		const struct collector_kind *k = &collector_kinds[i];
 
@@ -132,48 +166,21 @@ static void metrics_txt(void)
 			}
 		}
 	}
-	/* The exporter's own series (exporter/serve/snapshot.c) are not
-	 * families of a kind: the dashboards read these. */
-	puts("\n# exporter self-metrics (exporter/serve/snapshot.c)");
-	static const char *const self[] = {
-	    "cs_exporter_build_info gauge",
-	    "cs_collector_up gauge",
-	    "cs_collector_last_success_timestamp_seconds gauge",
-	    "cs_collector_duration_seconds gauge",
-	    "cs_collector_evaluation_timestamp_seconds gauge",
-	    "cs_collector_runs_total counter",
-	    "cs_collector_failures_total counter",
-	    "cs_rows_rejected_total counter",
-	    "cs_series_dropped_total counter",
-	    "cs_config_last_reload_successful gauge",
-	    "cs_config_last_reload_success_timestamp_seconds gauge",
-	    "cs_dataset_rows gauge",
-	    "cs_dataset_newest_timestamp_seconds gauge",
-	    "cs_dataset_max_age_seconds gauge",
-	    "",
-	    "# process metrics (client_golang names)",
-	    "process_cpu_seconds_total counter",
-	    "process_resident_memory_bytes gauge",
-	    "process_open_fds gauge",
-	    "process_max_fds gauge",
-	    "process_start_time_seconds gauge",
-	    "",
-	    "# written by Prometheus itself for every scrape target",
-	    "up gauge",
-	    NULL,
-	};
-	for (const char *const *l = self; *l; l++)
-		puts(*l);
+	/* The exporter's own series are not families of a kind: they are kept
+	 * by hand in the current file, below the marker, and copied as they are. */
+	puts("");
+	fputs(SELF_MARKER, stdout);
+	return copy_tail(current);
 }
 
 int main(int argc, char **argv)
 {
-	const char *mode = argc == 2 ? argv[1] : "";
+	const char *mode = argc >= 2 ? argv[1] : "";
 
 	if (strcmp(mode, "markdown") == 0) {
 		markdown();
-	} else if (strcmp(mode, "metrics-txt") == 0) {
-		metrics_txt();
+	} else if (strcmp(mode, "metrics-txt") == 0 && argc == 3) {
+		return metrics_txt(argv[2]);
 	} else if (strcmp(mode, "labels") == 0) {
 		const char *names[CS_MAX_LABEL_NAMES];
 		size_t n = cs_label_names(names, CS_MAX_LABEL_NAMES);
@@ -184,7 +191,9 @@ int main(int argc, char **argv)
 			EACH_FAMILY(&collector_kinds[i], f)
 		puts(f->name);
 	} else {
-		fputs("usage: metricref markdown|metrics-txt|labels|families\n", stderr);
+		fputs("usage: metricref markdown|labels|families, or metricref metrics-txt "
+		      "CURRENT_FILE\n",
+		      stderr);
 		return 2;
 	}
 	return 0;
