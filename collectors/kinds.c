@@ -61,6 +61,7 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
     [KIND_OUTCOMES] = {.kind = KIND_OUTCOMES,
 		       .name = "outcomes",
 		       .datasets = DS(DS_ACCOUNTS),
+		       .outcomes = true,
 		       .families = outcome_tables,
 		       .compute = kpi_outcomes,
 		       .about = "Business outcomes (one query each, see outcomes in the "
@@ -245,9 +246,9 @@ static bool check_collector(struct config_reader *r, const struct cs_collector *
 			    "collector '%s' of kind '%s' needs dataset '%s', which is not "
 			    "configured",
 			    c->name, c->kind, config_dataset_name((enum cs_dataset)d));
-	if (k->kind == KIND_OUTCOMES && cfg->noutcomes == 0)
-		return config_fail(
-		    r, g, "collector '%s' of kind 'outcomes' needs at least one outcome", c->name);
+	if (k->outcomes && cfg->noutcomes == 0)
+		return config_fail(r, g, "collector '%s' of kind '%s' needs at least one outcome",
+				   c->name, c->kind);
 	return true;
 }
 
@@ -271,7 +272,8 @@ struct cs_config *cs_settings_load(const char *path, char *err, size_t errlen)
 
 	for (int k = 0; k < KIND_COUNT; k++)
 		for (const char *const *g = collector_kinds[k].groups; g && *g; g++)
-			groups[ng++] = *g;
+			if (ng + 1 < sizeof(groups) / sizeof(groups[0]))
+				groups[ng++] = *g;
 	groups[ng] = NULL;
 	cfg = config_load(path, groups, err, errlen);
 	if (!cfg)

@@ -77,6 +77,9 @@ struct collector_kind {
 	enum cs_kind kind;
 	const char *name;
 	unsigned datasets; /* bit per enum cs_dataset */
+	/* Reads the outcome queries (one run per outcome and window of its
+	 * collector); a configuration needs at least one outcome. */
+	bool outcomes;
 	/* The family tables it emits, NULL-terminated (each table ends with
 	 * CS_FAMILIES_END). */
 	const struct cs_family *const *families;

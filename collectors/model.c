@@ -55,7 +55,7 @@ void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
 	for (size_t w = 0; w < c->nwindows; w++) {
 		size_t i = plan_window_add(p, c->windows[w].seconds);
 
-		if (k->kind == KIND_OUTCOMES)
+		if (k->outcomes)
 			p->outcome_window[i] = true;
 		if (c->windows[w].seconds > p->history)
 			p->history = c->windows[w].seconds;

@@ -399,7 +399,7 @@ static void account_reads(const struct eval *ev, struct eval_result *res)
 static bool needs(const struct cs_collector *c, const struct task *t)
 {
 	if (t->dataset == CS_DS_OUTCOME) {
-		if (cs_kind_of(c) != KIND_OUTCOMES)
+		if (!cs_collector_kind(c)->outcomes)
 			return false;
 		for (size_t w = 0; w < c->nwindows; w++)
 			if (cs_plan_window(t->ev->plan, c->windows[w].seconds) == t->window)
