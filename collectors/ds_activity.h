@@ -21,8 +21,11 @@
 #ifndef CS_DS_ACTIVITY_H
 #define CS_DS_ACTIVITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "lib/cstime.h"
 
 /* Windows w < plan.nwindows are the plan's; the one after them health's
  * usage window (activity_usage_window). */
@@ -61,5 +64,26 @@ static inline uint64_t activity_feature_users(const struct cs_activity_counts *a
 {
 	return a->seg_feature_users[(seg * a->nwin + w) * a->nfeat + f];
 }
+
+/*
+ * A backfill's activity memory (ds_activity.c). A backfill evaluates one
+ * instant t after the other. The activity query gives each (account, user,
+ * feature) its last activity in [since, t) (plan.since: t minus the longest
+ * window), so the rows of one evaluation are those of [previous t, t)
+ * merged, taking the later instant, into those remembered from the
+ * evaluations before, less the ones now older than since. With a memory
+ * attached (before any dataset is read), the activity query of d need only
+ * run from cs_data_activity_since(d); cs_data_activity_done(d, ok) then
+ * merges that slice (when ok: the query ran to its end) and folds the whole
+ * window. Rows the slice rejects are counted at this evaluation only. A
+ * memory whose last instant is not before t starts again with a full read.
+ */
+struct cs_data;
+struct cs_activity_memory;
+struct cs_activity_memory *cs_activity_memory_new(void);
+void cs_activity_memory_free(struct cs_activity_memory *m);
+void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m);
+cs_time cs_data_activity_since(const struct cs_data *d);
+void cs_data_activity_done(struct cs_data *d, bool ok);
 
 #endif

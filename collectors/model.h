@@ -194,25 +194,6 @@ char *cs_dataset_query(int dataset, const char *sql);
 int cs_data_end(struct cs_stream *in, char *err, size_t errlen);
 void cs_data_link(struct cs_data *d);
 
-/*
- * A backfill evaluates one instant after the other. The activity query gives
- * each (account, user, feature) its last activity in [since, as_of), so the
- * rows of [t - history, t) are those of [previous t, t) merged, taking the
- * later instant, into those remembered from the evaluations before, less
- * the ones now older than t - history. With a memory attached (before any
- * dataset is read), the activity query of d need only run from
- * cs_data_activity_since(d); cs_data_activity_done(d, ok) then merges that
- * slice (when ok: the query ran to its end) and folds the whole window.
- * Rows the slice rejects are counted at this evaluation only. A memory whose
- * last instant is not before as_of starts again with a full read.
- */
-struct cs_activity_memory;
-struct cs_activity_memory *cs_activity_memory_new(void);
-void cs_activity_memory_free(struct cs_activity_memory *m);
-void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m);
-cs_time cs_data_activity_since(const struct cs_data *d);
-void cs_data_activity_done(struct cs_data *d, bool ok);
-
 /* Count a rejected row (also used by compute for semantic rejects). */
 void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason);
 
