@@ -11,6 +11,7 @@
  *   metricref labels        every label name the exposition can carry
  *                           besides the segment dimensions, one per line
  *   metricref families      every KPI family name, one per line
+ *   metricref kinds         every collector kind, one per line
  *
  * `make metric-reference` rewrites the two documents;
  * tests/integration/test_metric_reference.sh fails when they are stale.
@@ -186,12 +187,15 @@ int main(int argc, char **argv)
 		size_t n = cs_label_names(names, CS_MAX_LABEL_NAMES);
 		for (size_t i = 0; i < n && i < CS_MAX_LABEL_NAMES; i++)
 			puts(names[i]);
+	} else if (strcmp(mode, "kinds") == 0) {
+		for (int i = 0; i < KIND_COUNT; i++)
+			puts(collector_kinds[i].name);
 	} else if (strcmp(mode, "families") == 0) {
 		for (int i = 0; i < KIND_COUNT; i++)
 			EACH_FAMILY(&collector_kinds[i], f)
 		puts(f->name);
 	} else {
-		fputs("usage: metricref markdown|labels|families, or metricref metrics-txt "
+		fputs("usage: metricref markdown|labels|families|kinds, or metricref metrics-txt "
 		      "CURRENT_FILE\n",
 		      stderr);
 		return 2;
