@@ -271,6 +271,18 @@ bool health_settings(struct config_reader *L, struct cs_kind_settings *k)
 	return !L->failed && load_renewals(L, root, &k->renewals);
 }
 
+int64_t health_lookback(const struct cs_kind_settings *k)
+{
+	const struct cs_health *h = &k->health;
+	int64_t hw[] = {h->usage_window, h->sentiment_window, h->support_window, h->billing_window};
+	int64_t longest = 0;
+
+	for (size_t i = 0; i < sizeof(hw) / sizeof(hw[0]); i++)
+		if (hw[i] > longest)
+			longest = hw[i];
+	return longest;
+}
+
 #define HEALTH_BUCKETS 11
 
 static void emit_health(const struct cs_data *d, struct mset *out, const struct account_health *h)

@@ -74,6 +74,7 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 		     .groups = health_groups,
 		     .settings = health_settings,
 		     .compute = kpi_health,
+		     .lookback = health_lookback,
 		     .remember = kpi_health_movement,
 		     .forget = cs_band_memory_free,
 		     .about = "Account health scores and bands, the accounts most at risk, "

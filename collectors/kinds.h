@@ -89,6 +89,9 @@ struct collector_kind {
 	 * config_fail. NULL: no settings. */
 	bool (*settings)(struct config_reader *r, struct cs_kind_settings *k);
 	void (*compute)(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
+	/* Seconds before t its own settings read, beyond its collector's
+	 * windows (health's model windows); NULL: none. */
+	int64_t (*lookback)(const struct cs_kind_settings *k);
 	/*
 	 * Memory between evaluations (health's band transitions, kpi.h): from
 	 * prev (NULL: none) writes its families to out and returns the memory

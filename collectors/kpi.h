@@ -25,6 +25,8 @@ extern const struct cs_family revenue_families[], cohort_families[], trial_famil
  * reads health and renewals. */
 bool revenue_settings(struct config_reader *r, struct cs_kind_settings *k);
 bool health_settings(struct config_reader *r, struct cs_kind_settings *k);
+/* The longest of the health model's windows. */
+int64_t health_lookback(const struct cs_kind_settings *k);
 
 /* c is the collector whose families are computed: its windows, drawn from
  * the evaluation's shared sums (d->plan holds the union of windows). */

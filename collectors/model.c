@@ -60,15 +60,8 @@ void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
 		if (c->windows[w].seconds > p->history)
 			p->history = c->windows[w].seconds;
 	}
-	if (k->kind == KIND_HEALTH) {
-		const struct cs_health *h = &p->cfg->kinds->health;
-		int64_t hw[] = {h->usage_window, h->sentiment_window, h->support_window,
-				h->billing_window};
-
-		for (size_t i = 0; i < sizeof(hw) / sizeof(hw[0]); i++)
-			if (hw[i] > p->history)
-				p->history = hw[i];
-	}
+	if (k->lookback && k->lookback(p->cfg->kinds) > p->history)
+		p->history = k->lookback(p->cfg->kinds);
 	if (p->timeout < c->timeout)
 		p->timeout = c->timeout;
 	p->since = window_start(p->as_of, p->history);
