@@ -41,7 +41,7 @@ TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 BIN      := $(BUILD)/cs_exporter
 UNIT     := $(BUILD)/unit_tests
 
-.PHONY: all deps check unit integration demo bench soak fuzz install deb format format-check valgrind clean FORCE
+.PHONY: all deps check unit integration demo bench soak fuzz metric-reference install deb format format-check valgrind clean FORCE
 
 all: $(BIN) $(TOOLS)
 
@@ -104,6 +104,14 @@ soak: deps
 FUZZ_SECONDS ?= 300
 fuzz: deps
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# docs/metrics.md and dashboards/metrics.txt (down to its hand-kept
+# self-metrics) are generated from the kind table (collectors/kinds.c);
+# tests/integration/test_metric_reference.sh fails when either is stale.
+metric-reference: $(BUILD)/metricref
+	@$(BUILD)/metricref markdown >docs/metrics.md
+	@$(BUILD)/metricref metrics-txt dashboards/metrics.txt >$(BUILD)/metrics.txt
+	@mv $(BUILD)/metrics.txt dashboards/metrics.txt
 
 valgrind: deps
 	@$(MAKE) --no-print-directory all $(UNIT) OPT='-O0 -g'

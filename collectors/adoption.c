@@ -1,6 +1,6 @@
 /*
  * adoption: active users, seats and their utilisation, feature adoption and
- * time to value per segment and window (SPEC section 3).
+ * time to value per segment and window (docs/metrics.md).
  *
  * A user is identified by (account key, user key): the same user key under
  * two accounts is two users, also when no CRM account has the key. Users are
@@ -85,43 +85,76 @@ static void count_ttv(const struct cs_data *d, cs_time from, struct ttv *per_seg
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
+enum {
+	F_ACTIVE,
+	F_SEATS,
+	F_SEATS_USED,
+	F_UTILIZATION,
+	F_FEATURE_USERS,
+	F_FEATURE_RATIO,
+	F_TTV,
+	F_TTV_PENDING,
+	F_COUNT
+};
+
+const struct cs_family adoption_families[] = {
+    [F_ACTIVE] = {.name = "cs_active_users",
+		  .type = METRIC_GAUGE,
+		  .labels = {"window"},
+		  .help = "Distinct users (per account) active in the window, all accounts; "
+			  "recomputed from the database each collector interval"},
+    [F_SEATS] = {.name = "cs_seats",
+		 .type = METRIC_GAUGE,
+		 .help = "Seats purchased, summed over accounts with seats; recomputed from the "
+			 "database each collector interval"},
+    [F_SEATS_USED] = {.name = "cs_seats_used",
+		      .type = METRIC_GAUGE,
+		      .labels = {"window"},
+		      .help = "Distinct users active in the window of accounts with seats "
+			      "(numerator of cs_license_utilization_ratio); recomputed from the "
+			      "database each collector interval"},
+    [F_UTILIZATION] = {.name = "cs_license_utilization_ratio",
+		       .type = METRIC_GAUGE,
+		       .labels = {"window"},
+		       .help = "Seats used / seats purchased over accounts with seats; recomputed "
+			       "from the database each collector interval"},
+    [F_FEATURE_USERS] = {.name = "cs_feature_active_users",
+			 .type = METRIC_GAUGE,
+			 .labels = {"window", "feature"},
+			 .help = "Distinct users active on the feature in the window; recomputed "
+				 "from the database each collector interval"},
+    [F_FEATURE_RATIO] = {.name = "cs_feature_adoption_ratio",
+			 .type = METRIC_GAUGE,
+			 .labels = {"window", "feature"},
+			 .help = "Users active on the feature / active users in the window; "
+				 "recomputed from the database each collector interval"},
+    [F_TTV] = {.name = "cs_time_to_value_seconds",
+	       .type = METRIC_GAUGEHISTOGRAM,
+	       .labels = {"window"},
+	       .unit = "seconds",
+	       .help = "Seconds from start to first value of accounts started in the window that "
+		       "reached value; recomputed from the database each collector interval"},
+    [F_TTV_PENDING] = {.name = "cs_time_to_value_pending_accounts",
+		       .type = METRIC_GAUGE,
+		       .labels = {"window"},
+		       .help = "Accounts started in the window that have not reached first value; "
+			       "recomputed from the database each collector interval"},
+    [F_COUNT] = CS_FAMILIES_END,
+};
+
 static void emit_adoption(const struct cs_data *d, const struct cs_collector *col, struct mset *out,
 			  const struct adoption *a)
 {
 	const struct cs_config *cfg = d->cfg;
-	struct family *active = mset_family(
-	    out, "cs_active_users", METRIC_GAUGE,
-	    "Distinct users (per account) active in the window, all accounts; recomputed from the "
-	    "database each collector interval",
-	    NULL);
-	struct family *seats = mset_family(
-	    out, "cs_seats", METRIC_GAUGE,
-	    "Seats purchased, summed over accounts with seats; recomputed from the database each "
-	    "collector interval",
-	    NULL);
-	struct family *used = mset_family(
-	    out, "cs_seats_used", METRIC_GAUGE,
-	    "Distinct users active in the window of accounts with seats (numerator of "
-	    "cs_license_utilization_ratio); recomputed from the database each collector interval",
-	    NULL);
-	struct family *util = mset_family(
-	    out, "cs_license_utilization_ratio", METRIC_GAUGE,
-	    "Seats used / seats purchased over accounts with seats; recomputed from the database "
-	    "each collector interval",
-	    NULL);
-	struct family *fusers = mset_family(
-	    out, "cs_feature_active_users", METRIC_GAUGE,
-	    "Distinct users active on the feature in the window; recomputed from the database each "
-	    "collector interval",
-	    NULL);
-	struct family *fratio = mset_family(
-	    out, "cs_feature_adoption_ratio", METRIC_GAUGE,
-	    "Users active on the feature / active users in the window; recomputed from the "
-	    "database each collector interval",
-	    NULL);
+	struct cs_emitter active = family_of(out, d, &adoption_families[F_ACTIVE]);
+	struct cs_emitter seats = family_of(out, d, &adoption_families[F_SEATS]);
+	struct cs_emitter used = family_of(out, d, &adoption_families[F_SEATS_USED]);
+	struct cs_emitter util = family_of(out, d, &adoption_families[F_UTILIZATION]);
+	struct cs_emitter fusers = family_of(out, d, &adoption_families[F_FEATURE_USERS]);
+	struct cs_emitter fratio = family_of(out, d, &adoption_families[F_FEATURE_RATIO]);
 
 	for (uint32_t seg = 0; seg < a->nseg; seg++)
-		emit(seats, d, seg, (double)a->seats[seg], NULL);
+		emit(&seats, seg, (double)a->seats[seg], NULL);
 	for (size_t w = 0; w < col->nwindows; w++) {
 		const char *label = col->windows[w].label;
 		size_t aw = cs_plan_window(&d->plan, col->windows[w].seconds);
@@ -130,20 +163,20 @@ static void emit_adoption(const struct cs_data *d, const struct cs_collector *co
 			uint64_t nactive = activity_seg_users(a->act, seg, aw);
 			uint64_t nused = a->used[seg * a->nwin + aw];
 
-			emit(active, d, seg, (double)nactive, "window", label, NULL);
-			emit(used, d, seg, (double)nused, "window", label, NULL);
+			emit(&active, seg, (double)nactive, label, NULL);
+			emit(&used, seg, (double)nused, label, NULL);
 			if (a->seats[seg])
-				emit(util, d, seg, (double)nused / (double)a->seats[seg], "window",
-				     label, NULL);
+				emit(&util, seg, (double)nused / (double)a->seats[seg], label,
+				     NULL);
 			for (size_t f = 0; f < a->nfeat; f++)
-				emit(fusers, d, seg,
-				     (double)activity_feature_users(a->act, seg, aw, f), "window",
-				     label, "feature", cfg->features[f], NULL);
+				emit(&fusers, seg,
+				     (double)activity_feature_users(a->act, seg, aw, f), label,
+				     cfg->features[f], NULL);
 			for (size_t f = 0; f < a->nfeat && nactive; f++)
-				emit(fratio, d, seg,
+				emit(&fratio, seg,
 				     (double)activity_feature_users(a->act, seg, aw, f) /
 					 (double)nactive,
-				     "window", label, "feature", cfg->features[f], NULL);
+				     label, cfg->features[f], NULL);
 		}
 	}
 }
@@ -152,16 +185,8 @@ static void emit_ttv(const struct cs_data *d, const struct cs_collector *col, st
 {
 	size_t nseg = d->seg.n;
 	struct ttv *per_seg = xcalloc(nseg ? nseg : 1, sizeof(*per_seg));
-	struct family *hist = mset_family(
-	    out, "cs_time_to_value_seconds", METRIC_GAUGEHISTOGRAM,
-	    "Seconds from start to first value of accounts started in the window that reached "
-	    "value; recomputed from the database each collector interval",
-	    "seconds");
-	struct family *pending = mset_family(
-	    out, "cs_time_to_value_pending_accounts", METRIC_GAUGE,
-	    "Accounts started in the window that have not reached first value; recomputed from "
-	    "the database each collector interval",
-	    NULL);
+	struct cs_emitter hist = family_of(out, d, &adoption_families[F_TTV]);
+	struct cs_emitter pending = family_of(out, d, &adoption_families[F_TTV_PENDING]);
 
 	for (size_t w = 0; w < col->nwindows; w++) {
 		const char *label = col->windows[w].label;
@@ -175,9 +200,9 @@ static void emit_ttv(const struct cs_data *d, const struct cs_collector *col, st
 
 			for (size_t b = 0; b < TTV_BUCKETS; b++)
 				cum[b] = run += per_seg[seg].buckets[b];
-			emit_histogram(hist, d, seg, TTV_BUCKETS, ttv_bounds, cum, per_seg[seg].sum,
-				       "window", label, NULL);
-			emit(pending, d, seg, (double)per_seg[seg].pending, "window", label, NULL);
+			emit_histogram(&hist, seg, TTV_BUCKETS, ttv_bounds, cum, per_seg[seg].sum,
+				       label, NULL);
+			emit(&pending, seg, (double)per_seg[seg].pending, label, NULL);
 		}
 	}
 	free(per_seg);

@@ -63,7 +63,8 @@ static void mrr_init(struct cs_data *d)
 	if (cs_plan_has(plan, KIND_REVENUE)) {
 		m->risk = true;
 		/* cohort ages: the starts of the K months up to t's, oldest first */
-		size_t k = d->cfg->cohorts.months > 0 ? (size_t)d->cfg->cohorts.months : 0;
+		size_t k =
+		    d->cfg->kinds->cohorts.months > 0 ? (size_t)d->cfg->kinds->cohorts.months : 0;
 		for (size_t j = 0; j < k; j++)
 			m->at[mrr_cohort_month(m, j)] =
 			    cs_month_start(plan->as_of, (int)j + 1 - (int)k);

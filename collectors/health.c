@@ -1,9 +1,9 @@
 /*
  * health: a 0-100 score per paying account from usage, sentiment, support
  * and billing, its distribution and bands per segment, and the bounded list
- * of the lowest-scored accounts (SPEC section 3, "Health score").
+ * of the lowest-scored accounts (docs/metrics.md, health).
  *
- * The health model uses its own windows (cfg->health), not the collector's.
+ * The health model uses its own windows (cfg->kinds->health), not the collector's.
  * Scored accounts are CRM accounts whose billing customer has MRR > 0 at t.
  * The score is the weighted mean of the defined components; when the weights
  * of the defined components sum to 0 (all defined ones weighted 0, or none
@@ -59,7 +59,7 @@ static enum band band_of(const struct cs_health *cfg, double score)
 static void score_account(const struct cs_data *d, const struct cs_account *acc, double m0,
 			  double m1, struct account_health *a)
 {
-	const struct cs_health *cfg = &d->cfg->health;
+	const struct cs_health *cfg = &d->cfg->kinds->health;
 	size_t i = (size_t)(acc - d->accounts);
 	double num = 0, den = 0;
 	/* components, NAN when undefined */
@@ -151,6 +151,138 @@ static void risk_offer(const struct cs_data *d, struct risk *list, size_t *len, 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
+enum { F_SCORE, F_BY_BAND, F_AT_RISK, F_RENEWAL_ACCOUNTS, F_RENEWAL_MRR, F_COUNT };
+
+const struct cs_family health_families[] = {
+    [F_SCORE] = {.name = "cs_health_score",
+		 .type = METRIC_GAUGEHISTOGRAM,
+		 .help = "Health scores (0-100, weighted mean of usage, sentiment, support and "
+			 "billing) of accounts with MRR > 0; recomputed from the database each "
+			 "collector interval"},
+    [F_BY_BAND] = {.name = "cs_accounts_by_health",
+		   .type = METRIC_GAUGE,
+		   .labels = {"band"},
+		   .help = "Accounts with MRR > 0 by health band (unknown: no component defined); "
+			   "recomputed from the database each collector interval"},
+    [F_AT_RISK] = {.name = "cs_at_risk_account_score",
+		   .type = METRIC_GAUGE,
+		   .labels = {"account", "name", "band", "renewal_at"},
+		   .help =
+		       "Health score of the lowest-scored accounts over all segments (bounded "
+		       "list, ties by account key; renewal_at: the account's renewal date, "
+		       "empty when none); recomputed from the database each collector interval"},
+    [F_RENEWAL_ACCOUNTS] = {.name = "cs_renewal_accounts",
+			    .type = METRIC_GAUGE,
+			    .labels = {"horizon", "band"},
+			    .help =
+				"Accounts up for renewal within the horizon (t <= renewal_at < t "
+				"+ horizon) by health band at t (unknown: not scored); "
+				"recomputed from the database each collector interval"},
+    [F_RENEWAL_MRR] = {.name = "cs_renewal_mrr",
+		       .type = METRIC_GAUGE,
+		       .labels = {"horizon", "band", "currency"},
+		       .help =
+			   "MRR at t of the billing customers of accounts up for renewal within "
+			   "the horizon, by health band, in the reporting currency; recomputed "
+			   "from the database each collector interval"},
+    [F_COUNT] = CS_FAMILIES_END,
+};
+
+/* ------------------------------------------------------------------ */
+/* Settings                                                             */
+
+/* renewals = { horizons = ["30d", ...]; } (health's renewal families). */
+static bool load_renewals(struct config_reader *L, const struct config_setting_t *root,
+			  struct cs_renewals *r)
+{
+	static const char *const keys[] = {"horizons", NULL};
+	const struct config_setting_t *g = config_get_group(L, root, "renewals", false, keys),
+				      *list;
+
+	if (!g)
+		return !L->failed;
+	list = config_get_strings(L, g, "horizons", false, CS_MAX_HORIZONS);
+	if (L->failed)
+		return false;
+	return !list || config_windows(L, list, "horizons", r->horizons, &r->nhorizons);
+}
+
+static bool load_component(struct config_reader *L, const struct config_setting_t *g,
+			   const char *name, double *weight, int64_t *window, double *target)
+{
+	static const char *const keys[] = {"weight", "window", NULL};
+	static const char *const usage_keys[] = {"weight", "window", "target", NULL};
+	const struct config_setting_t *c, *s;
+
+	c = config_get_group(L, g, name, false, target ? usage_keys : keys);
+	if (!c)
+		return !L->failed;
+	s = config_get_number(L, c, "weight", false, weight);
+	if (s && *weight < 0)
+		return config_fail(L, s, "'weight' must not be negative");
+	config_get_duration(L, c, "window", false, window);
+	if (target) {
+		s = config_get_number(L, c, "target", false, target);
+		if (s && !(*target > 0 && *target <= 1))
+			return config_fail(L, s, "'target' must be greater than 0 and at most 1");
+	}
+	return !L->failed;
+}
+
+/* health = { ... } and renewals = { horizons = [...]; }: the health kind's
+ * settings (docs/configuration.md). */
+bool health_settings(struct config_reader *L, struct cs_kind_settings *k)
+{
+	static const char *const keys[] = {
+	    "usage", "sentiment", "support", "billing", "bands", "at_risk", NULL,
+	};
+	static const char *const band_keys[] = {"red_below", "green_from", NULL};
+	const struct config_setting_t *root = config_root(L->cfg);
+	struct cs_health *h = &k->health;
+	const struct config_setting_t *g = config_get_group(L, root, "health", false, keys), *b, *s;
+	long long at_risk = h->at_risk;
+
+	if (!g)
+		return !L->failed && load_renewals(L, root, &k->renewals);
+	if (!load_component(L, g, "usage", &h->w_usage, &h->usage_window, &h->usage_target) ||
+	    !load_component(L, g, "sentiment", &h->w_sentiment, &h->sentiment_window, NULL) ||
+	    !load_component(L, g, "support", &h->w_support, &h->support_window, NULL) ||
+	    !load_component(L, g, "billing", &h->w_billing, &h->billing_window, NULL))
+		return false;
+	if (!(h->w_usage + h->w_sentiment + h->w_support + h->w_billing > 0))
+		return config_fail(L, g, "health weights must not all be 0");
+	b = config_get_group(L, g, "bands", false, band_keys);
+	if (b) {
+		s = config_get_number(L, b, "red_below", false, &h->red_below);
+		if (s && !(h->red_below >= 0 && h->red_below <= 100))
+			return config_fail(L, s, "'red_below' must be between 0 and 100");
+		s = config_get_number(L, b, "green_from", false, &h->green_from);
+		if (s && !(h->green_from >= 0 && h->green_from <= 100))
+			return config_fail(L, s, "'green_from' must be between 0 and 100");
+		if (!L->failed && h->red_below > h->green_from)
+			return config_fail(L, b,
+					   "'red_below' (%g) must not be above 'green_from' (%g)",
+					   h->red_below, h->green_from);
+	}
+	if (L->failed)
+		return false;
+	config_get_int(L, g, "at_risk", false, 0, 100, &at_risk);
+	h->at_risk = (int)at_risk;
+	return !L->failed && load_renewals(L, root, &k->renewals);
+}
+
+int64_t health_lookback(const struct cs_kind_settings *k)
+{
+	const struct cs_health *h = &k->health;
+	int64_t hw[] = {h->usage_window, h->sentiment_window, h->support_window, h->billing_window};
+	int64_t longest = 0;
+
+	for (size_t i = 0; i < sizeof(hw) / sizeof(hw[0]); i++)
+		if (hw[i] > longest)
+			longest = hw[i];
+	return longest;
+}
+
 #define HEALTH_BUCKETS 11
 
 static void emit_health(const struct cs_data *d, struct mset *out, const struct account_health *h)
@@ -160,25 +292,13 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	uint64_t *bands = xcalloc((nseg + 1) * BAND_COUNT, sizeof(*bands));
 	double *sums = xcalloc(nseg + 1, sizeof(*sums));
 	double bounds[HEALTH_BUCKETS];
-	size_t nrisk = (size_t)(d->cfg->health.at_risk > 0 ? d->cfg->health.at_risk : 0);
+	size_t nrisk =
+	    (size_t)(d->cfg->kinds->health.at_risk > 0 ? d->cfg->kinds->health.at_risk : 0);
 	struct risk *risk = xmalloc((nrisk + 1) * sizeof(*risk));
 	size_t nlisted = 0;
-	struct family *hist = mset_family(
-	    out, "cs_health_score", METRIC_GAUGEHISTOGRAM,
-	    "Health scores (0-100, weighted mean of usage, sentiment, support and billing) of "
-	    "accounts with MRR > 0; recomputed from the database each collector interval",
-	    NULL);
-	struct family *by_band = mset_family(
-	    out, "cs_accounts_by_health", METRIC_GAUGE,
-	    "Accounts with MRR > 0 by health band (unknown: no component defined); recomputed "
-	    "from the database each collector interval",
-	    NULL);
-	struct family *at_risk = mset_family(
-	    out, "cs_at_risk_account_score", METRIC_GAUGE,
-	    "Health score of the lowest-scored accounts over all segments (bounded list, ties by "
-	    "account key; renewal_at: the account's renewal date, empty when none); recomputed "
-	    "from the database each collector interval",
-	    NULL);
+	struct cs_emitter hist = family_of(out, d, &health_families[F_SCORE]);
+	struct cs_emitter by_band = family_of(out, d, &health_families[F_BY_BAND]);
+	struct cs_emitter at_risk = family_of(out, d, &health_families[F_AT_RISK]);
 
 	for (size_t b = 0; b + 1 < HEALTH_BUCKETS; b++)
 		bounds[b] = 10.0 * (double)(b + 1);
@@ -208,10 +328,10 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 
 		for (size_t b = 0; b < HEALTH_BUCKETS; b++)
 			cum[b] = run += buckets[seg * HEALTH_BUCKETS + b];
-		emit_histogram(hist, d, seg, HEALTH_BUCKETS, bounds, cum, sums[seg], NULL);
+		emit_histogram(&hist, seg, HEALTH_BUCKETS, bounds, cum, sums[seg], NULL);
 		for (size_t b = 0; b < BAND_COUNT; b++)
-			emit(by_band, d, seg, (double)bands[seg * BAND_COUNT + b], "band",
-			     band_names[b], NULL);
+			emit(&by_band, seg, (double)bands[seg * BAND_COUNT + b], band_names[b],
+			     NULL);
 	}
 	for (size_t k = 0; k < nlisted; k++) {
 		const struct cs_account *acc = &d->accounts[risk[k].account];
@@ -223,9 +343,8 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 			cs_format_time(acc->renewal_at, renewal, sizeof(renewal));
 			renewal[10] = '\0'; /* "YYYY-MM-DD", UTC */
 		}
-		emit(at_risk, d, acc->seg, risk[k].score, "account", acc->key, "name",
-		     acc->name ? acc->name : "", "band", band_names[h[risk[k].account].band],
-		     "renewal_at", renewal, NULL);
+		emit(&at_risk, acc->seg, risk[k].score, acc->key, acc->name ? acc->name : "",
+		     band_names[h[risk[k].account].band], renewal, NULL);
 	}
 	free(risk);
 	free(sums);
@@ -234,7 +353,7 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 }
 
 /* ------------------------------------------------------------------ */
-/* Renewals (SPEC section 6)                                           */
+/* Renewals (docs/metrics.md, health)                                   */
 
 /*
  * An account is up for renewal within horizon H when t <= renewal_at < t + H;
@@ -244,7 +363,7 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
  */
 static void emit_renewals(const struct cs_data *d, struct mset *out, const struct account_health *h)
 {
-	const struct cs_renewals *r = &d->cfg->renewals;
+	const struct cs_renewals *r = &d->cfg->kinds->renewals;
 	size_t nseg = d->seg.n, nh = r->nhorizons;
 	size_t cells = nseg * nh * BAND_COUNT;
 	uint64_t *accounts = xcalloc(cells + 1, sizeof(*accounts));
@@ -270,30 +389,19 @@ static void emit_renewals(const struct cs_data *d, struct mset *out, const struc
 		}
 	}
 
-	struct family *fa = mset_family(
-	    out, "cs_renewal_accounts", METRIC_GAUGE,
-	    "Accounts up for renewal within the horizon (t <= renewal_at < t + horizon) by "
-	    "health band at t (unknown: not scored); recomputed from the database each "
-	    "collector interval",
-	    NULL);
-	struct family *fm = mset_family(
-	    out, "cs_renewal_mrr", METRIC_GAUGE,
-	    "MRR at t of the billing customers of accounts up for renewal within the horizon, "
-	    "by health band, in the reporting currency; recomputed from the database each "
-	    "collector interval",
-	    NULL);
+	struct cs_emitter fa = family_of(out, d, &health_families[F_RENEWAL_ACCOUNTS]);
+	struct cs_emitter fm = family_of(out, d, &health_families[F_RENEWAL_MRR]);
 	for (uint32_t seg = 0; seg < nseg; seg++)
 		for (size_t k = 0; k < nh; k++)
 			for (size_t b = 0; b < BAND_COUNT; b++)
-				emit(fa, d, seg,
+				emit(&fa, seg,
 				     (double)accounts[((size_t)seg * nh + k) * BAND_COUNT + b],
-				     "horizon", r->horizons[k].label, "band", band_names[b], NULL);
+				     r->horizons[k].label, band_names[b], NULL);
 	for (uint32_t seg = 0; seg < nseg; seg++)
 		for (size_t k = 0; k < nh; k++)
 			for (size_t b = 0; b < BAND_COUNT; b++)
-				emit(fm, d, seg, mrr[((size_t)seg * nh + k) * BAND_COUNT + b],
-				     "horizon", r->horizons[k].label, "band", band_names[b],
-				     "currency", d->cfg->currency, NULL);
+				emit(&fm, seg, mrr[((size_t)seg * nh + k) * BAND_COUNT + b],
+				     r->horizons[k].label, band_names[b], d->cfg->currency, NULL);
 	free(mrr);
 	free(accounts);
 }
@@ -331,7 +439,7 @@ void health_bands(const struct cs_data *d, unsigned char *band)
 
 void kpi_health(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	(void)col; /* the health model's windows are its own (cfg->health) */
+	(void)col; /* the health model's windows are its own (cfg->kinds->health) */
 	struct account_health *h = score_all(d);
 
 	emit_health(d, out, h);

@@ -1,7 +1,7 @@
 /*
  * kpi: the collector kinds. Each kind is pure compute: a linked struct
  * cs_data (one evaluation's model) and the collector in, metric families
- * out (SPEC sections 3 and 4). No libpq here.
+ * out (docs/metrics.md). No libpq here.
  *
  * Every family is emitted for every segment (and window, type, ...) with
  * zero values included; a ratio is omitted where its denominator is 0.
@@ -11,17 +11,22 @@
 #ifndef CS_KPI_H
 #define CS_KPI_H
 
+#include "emit.h"
+#include "kinds.h"
 #include "lib/expo.h"
 #include "model.h"
 
-struct collector_kind {
-	enum cs_kind kind;
-	const char *name;
-	void (*compute)(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
-};
+/* Each family file's table of the families it emits (emit.h). */
+extern const struct cs_family revenue_families[], cohort_families[], trial_families[],
+    survey_families[], adoption_families[], support_families[], outcome_families[],
+    health_families[], movement_families[];
 
-/* Indexed by enum cs_kind. */
-extern const struct collector_kind collector_kinds[KIND_COUNT];
+/* The kinds' settings readers (kinds.h): revenue reads cohorts, health
+ * reads health and renewals. */
+bool revenue_settings(struct config_reader *r, struct cs_kind_settings *k);
+bool health_settings(struct config_reader *r, struct cs_kind_settings *k);
+/* The longest of the health model's windows. */
+int64_t health_lookback(const struct cs_kind_settings *k);
 
 /* c is the collector whose families are computed: its windows, drawn from
  * the evaluation's shared sums (d->plan holds the union of windows). */
@@ -42,7 +47,7 @@ enum cs_band { CS_BAND_GREEN, CS_BAND_YELLOW, CS_BAND_RED, CS_BAND_UNKNOWN, CS_B
 void health_bands(const struct cs_data *d, unsigned char *band);
 
 /*
- * Health movement (SPEC section 6): cs_health_band_transitions_total, a
+ * Health movement (docs/metrics.md, health): cs_health_band_transitions_total, a
  * counter the daemon keeps across evaluations. A struct cs_band_memory holds
  * each scored account's band (by account key) from one successful health
  * evaluation, its segment, and the cumulative transition counts per segment.

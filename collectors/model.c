@@ -21,7 +21,7 @@ static cs_time window_start(cs_time as_of, int64_t seconds)
 
 void cs_plan_init(struct cs_plan *p, const struct cs_config *cfg, cs_time as_of)
 {
-	const struct cs_health *h = &cfg->health;
+	const struct cs_health *h = &cfg->kinds->health;
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
@@ -45,28 +45,23 @@ static size_t plan_window_add(struct cs_plan *p, int64_t seconds)
 
 void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
 {
-	if (p->by_kind[c->kind])
+	const struct collector_kind *k = cs_collector_kind(c);
+
+	if (p->by_kind[k->kind])
 		return;
-	p->by_kind[c->kind] = c;
-	p->kinds |= 1u << c->kind;
-	p->datasets |= config_kind_datasets(c->kind);
+	p->by_kind[k->kind] = c;
+	p->kinds |= 1u << k->kind;
+	p->datasets |= k->datasets;
 	for (size_t w = 0; w < c->nwindows; w++) {
 		size_t i = plan_window_add(p, c->windows[w].seconds);
 
-		if (c->kind == KIND_OUTCOMES)
+		if (k->outcomes)
 			p->outcome_window[i] = true;
 		if (c->windows[w].seconds > p->history)
 			p->history = c->windows[w].seconds;
 	}
-	if (c->kind == KIND_HEALTH) {
-		const struct cs_health *h = &p->cfg->health;
-		int64_t hw[] = {h->usage_window, h->sentiment_window, h->support_window,
-				h->billing_window};
-
-		for (size_t i = 0; i < sizeof(hw) / sizeof(hw[0]); i++)
-			if (hw[i] > p->history)
-				p->history = hw[i];
-	}
+	if (k->lookback && k->lookback(p->cfg->kinds) > p->history)
+		p->history = k->lookback(p->cfg->kinds);
 	if (p->timeout < c->timeout)
 		p->timeout = c->timeout;
 	p->since = window_start(p->as_of, p->history);

@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "kinds.h"
 #include "lib/cstime.h"
 #include "money.h"
 
@@ -87,7 +88,7 @@ struct cs_plan {
 	int64_t windows[CS_PLAN_WINDOWS];     /* seconds */
 	cs_time from[CS_PLAN_WINDOWS];	      /* window starts: as_of - windows[w] */
 	bool outcome_window[CS_PLAN_WINDOWS]; /* outcomes are read for this window */
-	/* Starts of the health model's windows (cfg->health), due or not. */
+	/* Starts of the health model's windows (cfg->kinds->health), due or not. */
 	cs_time usage_from, sentiment_from, support_from, billing_from;
 	int64_t history; /* seconds: the longest window any family needs */
 	cs_time since;	 /* as_of - history: the earliest instant any family reads */

@@ -1,6 +1,6 @@
 /*
  * movement: health band transitions between consecutive successful health
- * evaluations (SPEC section 6), cs_health_band_transitions_total{<segment>,
+ * evaluations (docs/metrics.md), cs_health_band_transitions_total{<segment>,
  * from, to}. The only family with memory: the daemon keeps what
  * kpi_health_movement returns and hands it back at the next evaluation
  * (exporter/eval/eval.c), so the compute itself stays a function of its inputs.
@@ -17,7 +17,18 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "emit.h"
 #include "kpi.h"
+
+const struct cs_family movement_families[] = {
+    {.name = "cs_health_band_transitions_total",
+     .type = METRIC_COUNTER,
+     .labels = {"from", "to"},
+     .help = "Accounts whose health band changed between two consecutive successful health "
+	     "evaluations (unscored: scored in only one of them), counted since the exporter "
+	     "started; segment of the account at the newer evaluation"},
+    CS_FAMILIES_END,
+};
 
 static const char *const band_names[CS_BANDS] = {"green", "yellow", "red", "unknown", "unscored"};
 
@@ -175,17 +186,8 @@ struct cs_band_memory *kpi_health_movement(const struct cs_data *d, const struct
 		}
 	}
 
-	struct family *f = mset_family(
-	    out, "cs_health_band_transitions_total", METRIC_COUNTER,
-	    "Accounts whose health band changed between two consecutive successful health "
-	    "evaluations (unscored: scored in only one of them), counted since the exporter "
-	    "started; segment of the account at the newer evaluation",
-	    NULL);
-	const char *names[CS_MAX_DIMENSIONS + 2], *values[CS_MAX_DIMENSIONS + 2];
-	for (size_t i = 0; i < next->ndims; i++)
-		names[i] = next->dims[i];
-	names[next->ndims] = "from";
-	names[next->ndims + 1] = "to";
+	struct cs_emitter f = family_of(out, d, &movement_families[0]);
+	const char *values[CS_MAX_DIMENSIONS], *fromto[2];
 	for (size_t s = 0; s < next->nsegs; s++) {
 		for (size_t i = 0; i < next->ndims; i++)
 			values[i] = next->segs[s].vals[i];
@@ -193,10 +195,10 @@ struct cs_band_memory *kpi_health_movement(const struct cs_data *d, const struct
 			for (int to = 0; to < CS_BANDS; to++) {
 				if (from == to)
 					continue;
-				values[next->ndims] = band_names[from];
-				values[next->ndims + 1] = band_names[to];
-				family_add(f, next->ndims + 2, names, values,
-					   (double)next->segs[s].n[from][to]);
+				fromto[0] = band_names[from];
+				fromto[1] = band_names[to];
+				emit_labels(&f, next->ndims, (const char *const *)next->dims,
+					    values, fromto, (double)next->segs[s].n[from][to]);
 			}
 		}
 	}

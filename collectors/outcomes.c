@@ -1,6 +1,6 @@
 /*
  * outcomes: per configured business outcome and window, the sum of the
- * accounts' values and how many accounts met the target (SPEC section 3).
+ * accounts' values and how many accounts met the target (docs/metrics.md).
  *
  * Several rows of one account are summed before comparing with the target;
  * an account without a row has no value and is neither met nor missed. Rows
@@ -100,6 +100,28 @@ static void count_run(const struct cs_data *d, const struct cs_outcome *o,
 	}
 }
 
+enum { F_VALUE, F_ACCOUNTS, F_ATTAINMENT, F_COUNT };
+
+const struct cs_family outcome_families[] = {
+    [F_VALUE] = {.name = "cs_outcome_value",
+		 .type = METRIC_GAUGE,
+		 .labels = {"window", "outcome"},
+		 .help = "Sum of the accounts' values of the business outcome in the window; "
+			 "recomputed from the database each collector interval"},
+    [F_ACCOUNTS] = {.name = "cs_outcome_accounts",
+		    .type = METRIC_GAUGE,
+		    .labels = {"window", "outcome", "target"},
+		    .help = "Accounts with a value of the outcome in the window, by whether the "
+			    "value met the configured target; recomputed from the database each "
+			    "collector interval"},
+    [F_ATTAINMENT] = {.name = "cs_outcome_attainment_ratio",
+		      .type = METRIC_GAUGE,
+		      .labels = {"window", "outcome"},
+		      .help = "Accounts meeting the outcome target / accounts with a value in the "
+			      "window; recomputed from the database each collector interval"},
+    [F_COUNT] = CS_FAMILIES_END,
+};
+
 void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
 	const struct cs_config *cfg = d->cfg;
@@ -107,21 +129,9 @@ void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struc
 	size_t nslots = d->naccounts + nseg + 1;
 	struct outcome_counts *per_seg = xcalloc(nseg + 1, sizeof(*per_seg));
 	struct sums s;
-	struct family *value = mset_family(
-	    out, "cs_outcome_value", METRIC_GAUGE,
-	    "Sum of the accounts' values of the business outcome in the window; recomputed from "
-	    "the database each collector interval",
-	    NULL);
-	struct family *accounts = mset_family(
-	    out, "cs_outcome_accounts", METRIC_GAUGE,
-	    "Accounts with a value of the outcome in the window, by whether the value met the "
-	    "configured target; recomputed from the database each collector interval",
-	    NULL);
-	struct family *ratio = mset_family(
-	    out, "cs_outcome_attainment_ratio", METRIC_GAUGE,
-	    "Accounts meeting the outcome target / accounts with a value in the window; "
-	    "recomputed from the database each collector interval",
-	    NULL);
+	struct cs_emitter value = family_of(out, d, &outcome_families[F_VALUE]);
+	struct cs_emitter accounts = family_of(out, d, &outcome_families[F_ACCOUNTS]);
+	struct cs_emitter ratio = family_of(out, d, &outcome_families[F_ATTAINMENT]);
 
 	s.value = xmalloc(nslots * sizeof(*s.value));
 	s.has = xcalloc(nslots, sizeof(*s.has));
@@ -153,16 +163,14 @@ void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struc
 			for (uint32_t seg = 0; seg < nseg; seg++) {
 				const struct outcome_counts *c = &per_seg[seg];
 
-				emit(value, d, seg, c->value, "window", label, "outcome", oc->name,
+				emit(&value, seg, c->value, label, oc->name, NULL);
+				emit(&accounts, seg, (double)c->met, label, oc->name, "met", NULL);
+				emit(&accounts, seg, (double)c->missed, label, oc->name, "missed",
 				     NULL);
-				emit(accounts, d, seg, (double)c->met, "window", label, "outcome",
-				     oc->name, "target", "met", NULL);
-				emit(accounts, d, seg, (double)c->missed, "window", label,
-				     "outcome", oc->name, "target", "missed", NULL);
 				if (c->met + c->missed)
-					emit(ratio, d, seg,
-					     (double)c->met / (double)(c->met + c->missed),
-					     "window", label, "outcome", oc->name, NULL);
+					emit(&ratio, seg,
+					     (double)c->met / (double)(c->met + c->missed), label,
+					     oc->name, NULL);
 			}
 		}
 	}

@@ -1,5 +1,5 @@
 /*
- * revenue: MRR, its movements and the ratios built on them (SPEC section 3),
+ * revenue: MRR, its movements and the ratios built on them (docs/metrics.md),
  * per segment and per collector window.
  *
  * The loader summed, per customer, MRR at t and at every window start t0,
@@ -18,6 +18,7 @@
  * when every term is), and m1 with m0 through cs_cmp, so a change within a
  * relative 1e-9 is no movement.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static const char *const amount_types[MV_COUNT] = {
 static const char *const count_types[MV_COUNT] = {
     "new", "reactivated", "expanded", "contracted", "churned",
 };
-/* customer movement counts are written in the order SPEC section 4 lists them */
+/* customer movement counts are written in the order their HELP lists them */
 static const int count_order[MV_COUNT] = {MV_NEW, MV_REACT, MV_CHURN, MV_EXP, MV_CONTR};
 
 struct win_acc {
@@ -52,6 +53,242 @@ struct seg_acc {
 	uint64_t end;
 	double past_due; /* part of mrr1 from past_due rows */
 };
+
+/* What a ratio's formula reads: one segment's and one window's sums. */
+struct cell {
+	const struct seg_acc *s;
+	const struct win_acc *w;
+};
+
+static double net_mrr_churn(const void *cell)
+{
+	const struct win_acc *a = ((const struct cell *)cell)->w;
+	const double *mv = a->amount;
+
+	return a->mrr0 > 0 ? (mv[MV_CHURN] + mv[MV_CONTR] - mv[MV_EXP] - mv[MV_REACT]) / a->mrr0
+			   : NAN;
+}
+
+static double gross_mrr_churn(const void *cell)
+{
+	const struct win_acc *a = ((const struct cell *)cell)->w;
+	const double *mv = a->amount;
+
+	return a->mrr0 > 0 ? (mv[MV_CHURN] + mv[MV_CONTR]) / a->mrr0 : NAN;
+}
+
+static double net_revenue_retention(const void *cell)
+{
+	const struct win_acc *a = ((const struct cell *)cell)->w;
+	const double *mv = a->amount;
+
+	return a->mrr0 > 0 ? (a->mrr0 - mv[MV_CHURN] - mv[MV_CONTR] + mv[MV_EXP]) / a->mrr0 : NAN;
+}
+
+static double gross_revenue_retention(const void *cell)
+{
+	const struct win_acc *a = ((const struct cell *)cell)->w;
+	const double *mv = a->amount;
+
+	return a->mrr0 > 0 ? (a->mrr0 - mv[MV_CHURN] - mv[MV_CONTR]) / a->mrr0 : NAN;
+}
+
+static double quick_ratio(const void *cell)
+{
+	const double *mv = ((const struct cell *)cell)->w->amount;
+	double lost = mv[MV_CHURN] + mv[MV_CONTR];
+
+	return lost > 0 ? (mv[MV_NEW] + mv[MV_REACT] + mv[MV_EXP]) / lost : NAN;
+}
+
+static double logo_churn(const void *cell)
+{
+	const struct win_acc *a = ((const struct cell *)cell)->w;
+
+	return a->start ? (double)a->count[MV_CHURN] / (double)a->start : NAN;
+}
+
+static double customer_retention(const void *cell)
+{
+	const struct cell *c = cell;
+	const struct win_acc *a = c->w;
+
+	return a->start
+		   ? ((double)c->s->end - (double)a->count[MV_NEW] - (double)a->count[MV_REACT]) /
+			 (double)a->start
+		   : NAN;
+}
+
+static double upsell(const void *cell)
+{
+	const struct win_acc *a = ((const struct cell *)cell)->w;
+
+	return a->start ? (double)a->count[MV_EXP] / (double)a->start : NAN;
+}
+
+enum {
+	F_MRR,
+	F_MRR_WINDOW_START,
+	F_MRR_MOVEMENT,
+	F_NET_MRR_CHURN,
+	F_GROSS_MRR_CHURN,
+	F_NRR,
+	F_GRR,
+	F_QUICK,
+	F_CUSTOMERS,
+	F_CUSTOMERS_WINDOW_START,
+	F_CUSTOMER_MOVEMENTS,
+	F_LOGO_CHURN,
+	F_CUSTOMER_RETENTION,
+	F_UPSELL,
+	F_ARPA,
+	F_CLV,
+	F_MRR_PAST_DUE,
+	F_INVOLUNTARY,
+	F_INVOLUNTARY_COUNT,
+	F_COUNT
+};
+
+const struct cs_family revenue_families[] = {
+    [F_MRR] = {.name = "cs_mrr",
+	       .type = METRIC_GAUGE,
+	       .labels = {"currency"},
+	       .help = "Monthly recurring revenue at t: active and past_due subscriptions, "
+		       "normalised to a month, in the reporting currency; recomputed every "
+		       "collector interval"},
+    [F_MRR_WINDOW_START] = {.name = "cs_mrr_window_start",
+			    .type = METRIC_GAUGE,
+			    .labels = {"currency", "window"},
+			    .help = "Monthly recurring revenue at the window start t-W, in the "
+				    "reporting currency; recomputed every collector interval"},
+    [F_MRR_MOVEMENT] = {.name = "cs_mrr_movement",
+			.type = METRIC_GAUGE,
+			.labels = {"currency", "window", "type"},
+			.help = "MRR movement over the window by the endpoint method (new, "
+				"reactivation, expansion, contraction, churn; amounts >= 0): "
+				"MRR(t) = MRR(t-W) + new + reactivation + expansion - contraction "
+				"- churn; recomputed every collector interval"},
+    [F_NET_MRR_CHURN] = {.name = "cs_net_mrr_churn_ratio",
+			 .type = METRIC_GAUGE,
+			 .labels = {"window"},
+			 .formula = net_mrr_churn,
+			 .help =
+			     "Net MRR churn: (churn + contraction - expansion - reactivation) / "
+			     "MRR(t-W); absent when MRR(t-W) is 0; recomputed every collector "
+			     "interval"},
+    [F_GROSS_MRR_CHURN] = {.name = "cs_gross_mrr_churn_ratio",
+			   .type = METRIC_GAUGE,
+			   .labels = {"window"},
+			   .formula = gross_mrr_churn,
+			   .help = "Gross MRR churn: (churn + contraction) / MRR(t-W); absent when "
+				   "MRR(t-W) is 0; recomputed every collector interval"},
+    [F_NRR] = {.name = "cs_net_revenue_retention_ratio",
+	       .type = METRIC_GAUGE,
+	       .labels = {"window"},
+	       .formula = net_revenue_retention,
+	       .help = "Net revenue retention: (MRR(t-W) - churn - contraction + expansion) / "
+		       "MRR(t-W); absent when MRR(t-W) is 0; recomputed every collector interval"},
+    [F_GRR] = {.name = "cs_gross_revenue_retention_ratio",
+	       .type = METRIC_GAUGE,
+	       .labels = {"window"},
+	       .formula = gross_revenue_retention,
+	       .help = "Gross revenue retention: (MRR(t-W) - churn - contraction) / MRR(t-W); "
+		       "absent when MRR(t-W) is 0; recomputed every collector interval"},
+    [F_QUICK] = {.name = "cs_quick_ratio",
+		 .type = METRIC_GAUGE,
+		 .labels = {"window"},
+		 .formula = quick_ratio,
+		 .help = "SaaS quick ratio: (new + reactivation + expansion) / (churn + "
+			 "contraction) over the window; absent when nothing was lost; recomputed "
+			 "every collector interval"},
+    [F_CUSTOMERS] = {.name = "cs_customers",
+		     .type = METRIC_GAUGE,
+		     .help = "Paying customers at t (billing customers with MRR > 0); recomputed "
+			     "every collector interval"},
+    [F_CUSTOMERS_WINDOW_START] = {.name = "cs_customers_window_start",
+				  .type = METRIC_GAUGE,
+				  .labels = {"window"},
+				  .help = "Paying customers at the window start t-W; recomputed "
+					  "every collector interval"},
+    [F_CUSTOMER_MOVEMENTS] = {.name = "cs_customer_movements",
+			      .type = METRIC_GAUGE,
+			      .labels = {"window", "type"},
+			      .help = "Customers by MRR movement class over the window (new, "
+				      "reactivated, churned, expanded, contracted); recomputed "
+				      "every collector interval"},
+    [F_LOGO_CHURN] = {.name = "cs_customer_churn_ratio",
+		      .type = METRIC_GAUGE,
+		      .labels = {"window"},
+		      .formula = logo_churn,
+		      .help = "Logo churn: churned customers / customers at t-W; absent when there "
+			      "were none; recomputed every collector interval"},
+    [F_CUSTOMER_RETENTION] = {.name = "cs_customer_retention_ratio",
+			      .type = METRIC_GAUGE,
+			      .labels = {"window"},
+			      .formula = customer_retention,
+			      .help = "Customer retention: (customers at t - new - reactivated) / "
+				      "customers at t-W; absent when there were none; recomputed "
+				      "every collector interval"},
+    [F_UPSELL] = {.name = "cs_upsell_ratio",
+		  .type = METRIC_GAUGE,
+		  .labels = {"window"},
+		  .formula = upsell,
+		  .help = "Upsell rate: expanded customers / customers at t-W; absent when there "
+			  "were none; recomputed every collector interval"},
+    [F_ARPA] = {.name = "cs_arpa",
+		.type = METRIC_GAUGE,
+		.labels = {"currency"},
+		.help = "Average revenue per account: MRR at t / paying customers at t; absent "
+			"without paying customers; recomputed every collector interval"},
+    [F_CLV] = {.name = "cs_customer_lifetime_value",
+	       .type = METRIC_GAUGE,
+	       .labels = {"currency", "window"},
+	       .help = "Customer lifetime value: ARPA x gross margin / monthly logo churn, with "
+		       "monthly logo churn = logo churn x 30d / W; absent when logo churn or ARPA "
+		       "is undefined or churn is 0; recomputed every collector interval"},
+    [F_MRR_PAST_DUE] = {.name = "cs_mrr_past_due",
+			.type = METRIC_GAUGE,
+			.labels = {"currency"},
+			.help = "Part of MRR at t from subscription rows with status past_due, in "
+				"the reporting currency; recomputed every collector interval"},
+    [F_INVOLUNTARY] = {.name = "cs_mrr_involuntary_churn",
+		       .type = METRIC_GAUGE,
+		       .labels = {"currency", "window"},
+		       .help =
+			   "Churned MRR (m0) of churned customers whose MRR last fell to 0 when "
+			   "only past_due rows ended; a part of the churn movement, not added "
+			   "to it; recomputed every collector interval"},
+    [F_INVOLUNTARY_COUNT] = {.name = "cs_customers_involuntary_churned",
+			     .type = METRIC_GAUGE,
+			     .labels = {"window"},
+			     .help =
+				 "Churned customers whose MRR last fell to 0 when only past_due "
+				 "rows ended (failed payments); a part of the churned count; "
+				 "recomputed every collector interval"},
+    [F_COUNT] = CS_FAMILIES_END,
+};
+
+/* The families from .. to - 1 of the table, each a formula over every
+ * segment's and window's cell, sample by sample absent where it is NaN. */
+static void emit_ratios(struct mset *out, const struct cs_data *d, const struct cs_collector *col,
+			int from, int to, const struct seg_acc *sa, const struct win_acc *wa)
+{
+	size_t nw = col->nwindows;
+
+	for (int r = from; r < to; r++) {
+		struct cs_emitter f = family_of(out, d, &revenue_families[r]);
+
+		for (uint32_t s = 0; s < d->seg.n; s++) {
+			for (size_t w = 0; w < nw; w++) {
+				struct cell c = {&sa[s], &wa[s * nw + w]};
+				double v = revenue_families[r].formula(&c);
+
+				if (!isnan(v))
+					emit(&f, s, v, col->windows[w].label, NULL);
+			}
+		}
+	}
+}
 
 static void emit_cohorts(const struct cs_data *d, struct mset *out);
 
@@ -113,172 +350,50 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 	}
 
 	const char *cur = d->cfg->currency;
+	struct cs_emitter f;
 
-	struct family *f;
-
-	f = mset_family(out, "cs_mrr", METRIC_GAUGE,
-			"Monthly recurring revenue at t: active and past_due subscriptions, "
-			"normalised to a month, in the reporting currency; recomputed every "
-			"collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_MRR]);
 	for (uint32_t s = 0; s < ns; s++)
-		emit(f, d, s, sa[s].mrr1, "currency", cur, NULL);
+		emit(&f, s, sa[s].mrr1, cur, NULL);
 
-	f = mset_family(out, "cs_mrr_window_start", METRIC_GAUGE,
-			"Monthly recurring revenue at the window start t-W, in the reporting "
-			"currency; recomputed every collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_MRR_WINDOW_START]);
 	for (uint32_t s = 0; s < ns; s++)
 		for (size_t w = 0; w < nw; w++)
-			emit(f, d, s, wa[s * nw + w].mrr0, "currency", cur, "window",
-			     col->windows[w].label, NULL);
+			emit(&f, s, wa[s * nw + w].mrr0, cur, col->windows[w].label, NULL);
 
-	f = mset_family(out, "cs_mrr_movement", METRIC_GAUGE,
-			"MRR movement over the window by the endpoint method (new, reactivation, "
-			"expansion, contraction, churn; amounts >= 0): MRR(t) = MRR(t-W) + new + "
-			"reactivation + expansion - contraction - churn; recomputed every "
-			"collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_MRR_MOVEMENT]);
 	for (uint32_t s = 0; s < ns; s++)
 		for (size_t w = 0; w < nw; w++)
 			for (int k = 0; k < MV_COUNT; k++)
-				emit(f, d, s, wa[s * nw + w].amount[k], "currency", cur, "window",
-				     col->windows[w].label, "type", amount_types[k], NULL);
+				emit(&f, s, wa[s * nw + w].amount[k], cur, col->windows[w].label,
+				     amount_types[k], NULL);
 
-	struct {
-		const char *name, *help;
-	} ratios[] = {
-	    {"cs_net_mrr_churn_ratio",
-	     "Net MRR churn: (churn + contraction - expansion - reactivation) / MRR(t-W); "
-	     "absent when MRR(t-W) is 0; recomputed every collector interval"},
-	    {"cs_gross_mrr_churn_ratio",
-	     "Gross MRR churn: (churn + contraction) / MRR(t-W); absent when MRR(t-W) is 0; "
-	     "recomputed every collector interval"},
-	    {"cs_net_revenue_retention_ratio",
-	     "Net revenue retention: (MRR(t-W) - churn - contraction + expansion) / MRR(t-W); "
-	     "absent when MRR(t-W) is 0; recomputed every collector interval"},
-	    {"cs_gross_revenue_retention_ratio",
-	     "Gross revenue retention: (MRR(t-W) - churn - contraction) / MRR(t-W); absent "
-	     "when MRR(t-W) is 0; recomputed every collector interval"},
-	};
-	for (size_t r = 0; r < sizeof(ratios) / sizeof(ratios[0]); r++) {
-		f = mset_family(out, ratios[r].name, METRIC_GAUGE, ratios[r].help, NULL);
-		for (uint32_t s = 0; s < ns; s++) {
-			for (size_t w = 0; w < nw; w++) {
-				const struct win_acc *a = &wa[s * nw + w];
-				if (!(a->mrr0 > 0))
-					continue;
-				const double *mv = a->amount;
-				double num;
-				switch (r) {
-				case 0:
-					num =
-					    mv[MV_CHURN] + mv[MV_CONTR] - mv[MV_EXP] - mv[MV_REACT];
-					break;
-				case 1:
-					num = mv[MV_CHURN] + mv[MV_CONTR];
-					break;
-				case 2:
-					num = a->mrr0 - mv[MV_CHURN] - mv[MV_CONTR] + mv[MV_EXP];
-					break;
-				default:
-					num = a->mrr0 - mv[MV_CHURN] - mv[MV_CONTR];
-					break;
-				}
-				emit(f, d, s, num / a->mrr0, "window", col->windows[w].label, NULL);
-			}
-		}
-	}
+	emit_ratios(out, d, col, F_NET_MRR_CHURN, F_QUICK + 1, sa, wa);
 
-	f = mset_family(out, "cs_quick_ratio", METRIC_GAUGE,
-			"SaaS quick ratio: (new + reactivation + expansion) / (churn + "
-			"contraction) over the window; absent when nothing was lost; recomputed "
-			"every collector interval",
-			NULL);
-	for (uint32_t s = 0; s < ns; s++) {
-		for (size_t w = 0; w < nw; w++) {
-			const double *mv = wa[s * nw + w].amount;
-			double lost = mv[MV_CHURN] + mv[MV_CONTR];
-			if (lost > 0)
-				emit(f, d, s, (mv[MV_NEW] + mv[MV_REACT] + mv[MV_EXP]) / lost,
-				     "window", col->windows[w].label, NULL);
-		}
-	}
-
-	f = mset_family(out, "cs_customers", METRIC_GAUGE,
-			"Paying customers at t (billing customers with MRR > 0); recomputed every "
-			"collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_CUSTOMERS]);
 	for (uint32_t s = 0; s < ns; s++)
-		emit(f, d, s, (double)sa[s].end, NULL);
+		emit(&f, s, (double)sa[s].end, NULL);
 
-	f = mset_family(out, "cs_customers_window_start", METRIC_GAUGE,
-			"Paying customers at the window start t-W; recomputed every collector "
-			"interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_CUSTOMERS_WINDOW_START]);
 	for (uint32_t s = 0; s < ns; s++)
 		for (size_t w = 0; w < nw; w++)
-			emit(f, d, s, (double)wa[s * nw + w].start, "window", col->windows[w].label,
-			     NULL);
+			emit(&f, s, (double)wa[s * nw + w].start, col->windows[w].label, NULL);
 
-	f = mset_family(out, "cs_customer_movements", METRIC_GAUGE,
-			"Customers by MRR movement class over the window (new, reactivated, "
-			"churned, expanded, contracted); recomputed every collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_CUSTOMER_MOVEMENTS]);
 	for (uint32_t s = 0; s < ns; s++)
 		for (size_t w = 0; w < nw; w++)
 			for (int k = 0; k < MV_COUNT; k++)
-				emit(f, d, s, (double)wa[s * nw + w].count[count_order[k]],
-				     "window", col->windows[w].label, "type",
-				     count_types[count_order[k]], NULL);
+				emit(&f, s, (double)wa[s * nw + w].count[count_order[k]],
+				     col->windows[w].label, count_types[count_order[k]], NULL);
 
-	struct {
-		const char *name, *help;
-	} logo[] = {
-	    {"cs_customer_churn_ratio",
-	     "Logo churn: churned customers / customers at t-W; absent when there were none; "
-	     "recomputed every collector interval"},
-	    {"cs_customer_retention_ratio",
-	     "Customer retention: (customers at t - new - reactivated) / customers at t-W; "
-	     "absent when there were none; recomputed every collector interval"},
-	    {"cs_upsell_ratio",
-	     "Upsell rate: expanded customers / customers at t-W; absent when there were "
-	     "none; recomputed every collector interval"},
-	};
-	for (size_t r = 0; r < sizeof(logo) / sizeof(logo[0]); r++) {
-		f = mset_family(out, logo[r].name, METRIC_GAUGE, logo[r].help, NULL);
-		for (uint32_t s = 0; s < ns; s++) {
-			for (size_t w = 0; w < nw; w++) {
-				const struct win_acc *a = &wa[s * nw + w];
-				if (!a->start)
-					continue;
-				double num;
-				if (r == 0)
-					num = (double)a->count[MV_CHURN];
-				else if (r == 1)
-					num = (double)sa[s].end - (double)a->count[MV_NEW] -
-					      (double)a->count[MV_REACT];
-				else
-					num = (double)a->count[MV_EXP];
-				emit(f, d, s, num / (double)a->start, "window",
-				     col->windows[w].label, NULL);
-			}
-		}
-	}
+	emit_ratios(out, d, col, F_LOGO_CHURN, F_UPSELL + 1, sa, wa);
 
-	f = mset_family(out, "cs_arpa", METRIC_GAUGE,
-			"Average revenue per account: MRR at t / paying customers at t; absent "
-			"without paying customers; recomputed every collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_ARPA]);
 	for (uint32_t s = 0; s < ns; s++)
 		if (sa[s].end)
-			emit(f, d, s, sa[s].mrr1 / (double)sa[s].end, "currency", cur, NULL);
+			emit(&f, s, sa[s].mrr1 / (double)sa[s].end, cur, NULL);
 
-	f = mset_family(out, "cs_customer_lifetime_value", METRIC_GAUGE,
-			"Customer lifetime value: ARPA x gross margin / monthly logo churn, with "
-			"monthly logo churn = logo churn x 30d / W; absent when logo churn or ARPA "
-			"is undefined or churn is 0; recomputed every collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_CLV]);
 	for (uint32_t s = 0; s < ns; s++) {
 		if (!sa[s].end)
 			continue;
@@ -289,37 +404,25 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 				continue;
 			double churn = (double)a->count[MV_CHURN] / (double)a->start;
 			double monthly = churn * (30.0 * 86400) / (double)col->windows[w].seconds;
-			emit(f, d, s, arpa * d->cfg->gross_margin / monthly, "currency", cur,
-			     "window", col->windows[w].label, NULL);
+			emit(&f, s, arpa * d->cfg->gross_margin / monthly, cur,
+			     col->windows[w].label, NULL);
 		}
 	}
 
-	f = mset_family(out, "cs_mrr_past_due", METRIC_GAUGE,
-			"Part of MRR at t from subscription rows with status past_due, in the "
-			"reporting currency; recomputed every collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_MRR_PAST_DUE]);
 	for (uint32_t s = 0; s < ns; s++)
-		emit(f, d, s, sa[s].past_due, "currency", cur, NULL);
+		emit(&f, s, sa[s].past_due, cur, NULL);
 
-	f = mset_family(out, "cs_mrr_involuntary_churn", METRIC_GAUGE,
-			"Churned MRR (m0) of churned customers whose MRR last fell to 0 when only "
-			"past_due rows ended; a part of the churn movement, not added to it; "
-			"recomputed every collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_INVOLUNTARY]);
 	for (uint32_t s = 0; s < ns; s++)
 		for (size_t w = 0; w < nw; w++)
-			emit(f, d, s, wa[s * nw + w].involuntary, "currency", cur, "window",
-			     col->windows[w].label, NULL);
+			emit(&f, s, wa[s * nw + w].involuntary, cur, col->windows[w].label, NULL);
 
-	f = mset_family(out, "cs_customers_involuntary_churned", METRIC_GAUGE,
-			"Churned customers whose MRR last fell to 0 when only past_due rows "
-			"ended (failed payments); a part of the churned count; recomputed every "
-			"collector interval",
-			NULL);
+	f = family_of(out, d, &revenue_families[F_INVOLUNTARY_COUNT]);
 	for (uint32_t s = 0; s < ns; s++)
 		for (size_t w = 0; w < nw; w++)
-			emit(f, d, s, (double)wa[s * nw + w].involuntary_count, "window",
-			     col->windows[w].label, NULL);
+			emit(&f, s, (double)wa[s * nw + w].involuntary_count, col->windows[w].label,
+			     NULL);
 
 	if (mrr->cohorts)
 		emit_cohorts(d, out);
@@ -329,7 +432,56 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 }
 
 /* ------------------------------------------------------------------ */
-/* Retention cohorts (SPEC section 6)                                  */
+/* Settings                                                             */
+
+/* cohorts = { months = K; dimensions = [...]; } (revenue's cohort families). */
+bool revenue_settings(struct config_reader *L, struct cs_kind_settings *kinds)
+{
+	static const char *const keys[] = {"months", "dimensions", NULL};
+	struct cs_config *cfg = L->cfg;
+	struct cs_cohorts *co = &kinds->cohorts;
+	const struct config_setting_t *g = config_get_group(L, config_root(cfg), "cohorts", false,
+							    keys),
+				      *list;
+	long long months = co->months;
+
+	if (!g)
+		return !L->failed;
+	config_get_int(L, g, "months", false, 0, CS_MAX_COHORT_MONTHS, &months);
+	if (L->failed)
+		return false;
+	co->months = (int)months;
+	list = config_get_strings(L, g, "dimensions", false, CS_MAX_DIMENSIONS);
+	if (L->failed)
+		return false;
+	if (!list)
+		return true;
+	co->ndims = 0;
+	for (int i = 0; i < config_count(list); i++) {
+		const struct config_setting_t *e = config_elem(list, i);
+		const char *name = config_string_of(e);
+		size_t k = 0;
+
+		if (cs_label_reserved(name))
+			return config_fail(
+			    L, e,
+			    "cohort dimension \"%s\" is a reserved label name of the exporter",
+			    name);
+		while (k < cfg->ndims && strcmp(cfg->dims[k], name) != 0)
+			k++;
+		if (k == cfg->ndims)
+			return config_fail(
+			    L, e, "cohort dimension \"%s\" is not a segment dimension", name);
+		for (size_t j = 0; j < co->ndims; j++)
+			if (co->dims[j] == k)
+				return config_fail(L, e, "duplicate cohort dimension \"%s\"", name);
+		co->dims[co->ndims++] = k;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Retention cohorts (docs/metrics.md, revenue)                        */
 
 /*
  * Cohort i (0 .. K-1) is the month i - K from t's month; a customer is in it
@@ -337,41 +489,70 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
  * Age a of cohort i is the start of month i + a + 1 - K, the fold's cohort
  * month i + a (mrr_cohort_month), and exists for a <= K - 1 - i (that
  * instant is at most the start of t's month, so at most t). The families carry the dimensions
- * of cfg->cohorts; segments that agree on those are summed into one group.
+ * of cfg->kinds->cohorts; segments that agree on those are summed into one group.
  */
 struct cohort_cell {
 	uint64_t retained;
 	double mrr;
 };
 
-static void cohort_sample(struct family *f, const struct cs_data *d, uint32_t rep, double value,
-			  const char *cohort, const char *age, const char *currency)
-{
-	const struct cs_cohorts *co = &d->cfg->cohorts;
-	const char *names[CS_MAX_DIMENSIONS + 3], *values[CS_MAX_DIMENSIONS + 3];
-	size_t n = 0;
+enum { F_COHORT_CUSTOMERS, F_COHORT_RETAINED, F_COHORT_MRR, F_COHORT_LOGO, F_COHORT_REVENUE };
 
-	for (size_t i = 0; i < co->ndims; i++, n++) {
-		names[n] = d->cfg->dims[co->dims[i]];
-		values[n] = d->seg.values[(size_t)rep * d->seg.ndims + co->dims[i]];
+const struct cs_family cohort_families[] = {
+    [F_COHORT_CUSTOMERS] = {.name = "cs_cohort_customers",
+			    .type = METRIC_GAUGE,
+			    .prefix = PREFIX_COHORT,
+			    .labels = {"cohort"},
+			    .help = "Customers of a monthly cohort: billing customers whose first "
+				    "positive start (UTC calendar month) is the cohort month; "
+				    "recomputed every collector interval"},
+    [F_COHORT_RETAINED] = {.name = "cs_cohort_retained_customers",
+			   .type = METRIC_GAUGE,
+			   .prefix = PREFIX_COHORT,
+			   .labels = {"cohort", "age_months"},
+			   .help = "Customers of the cohort with MRR > 0 at the start of month "
+				   "cohort + age + 1; recomputed every collector interval"},
+    [F_COHORT_MRR] = {.name = "cs_cohort_mrr",
+		      .type = METRIC_GAUGE,
+		      .prefix = PREFIX_COHORT,
+		      .labels = {"cohort", "age_months", "currency"},
+		      .help = "MRR of the cohort's customers at the start of month cohort + age + "
+			      "1, in the reporting currency; recomputed every collector interval"},
+    [F_COHORT_LOGO] = {.name = "cs_cohort_logo_retention_ratio",
+		       .type = METRIC_GAUGE,
+		       .prefix = PREFIX_COHORT,
+		       .labels = {"cohort", "age_months"},
+		       .help = "Retained customers / customers of the cohort at that age; absent "
+			       "for an empty cohort; recomputed every collector interval"},
+    [F_COHORT_REVENUE] = {.name = "cs_cohort_revenue_retention_ratio",
+			  .type = METRIC_GAUGE,
+			  .prefix = PREFIX_COHORT,
+			  .labels = {"cohort", "age_months"},
+			  .help = "Cohort MRR at that age / cohort MRR at age 0; absent when age-0 "
+				  "MRR is 0; recomputed every collector interval"},
+    CS_FAMILIES_END,
+};
+
+/* A sample of a cohort family for the group whose first segment is rep:
+ * the group's cohort dimensions, then the family's own labels. */
+static void cohort_sample(const struct cs_emitter *f, const struct cs_data *d, uint32_t rep,
+			  double value, const char *cohort, const char *age, const char *currency)
+{
+	const struct cs_cohorts *co = &d->cfg->kinds->cohorts;
+	const char *names[CS_MAX_DIMENSIONS], *prefix[CS_MAX_DIMENSIONS];
+	const char *own[] = {cohort, age, currency};
+
+	for (size_t i = 0; i < co->ndims; i++) {
+		names[i] = d->cfg->dims[co->dims[i]];
+		prefix[i] = d->seg.values[(size_t)rep * d->seg.ndims + co->dims[i]];
 	}
-	names[n] = "cohort";
-	values[n++] = cohort;
-	if (age) {
-		names[n] = "age_months";
-		values[n++] = age;
-	}
-	if (currency) {
-		names[n] = "currency";
-		values[n++] = currency;
-	}
-	family_add(f, n, names, values, value);
+	emit_labels(f, co->ndims, names, prefix, own, value);
 }
 
 static void emit_cohorts(const struct cs_data *d, struct mset *out)
 {
 	const struct cs_mrr *mrr = &d->mrr;
-	const struct cs_cohorts *co = &d->cfg->cohorts;
+	const struct cs_cohorts *co = &d->cfg->kinds->cohorts;
 	size_t k = mrr->cohorts, ns = d->seg.n, nc = d->ncustomers, ng = 0;
 	uint32_t *group = xcalloc(ns + 1, sizeof(*group)); /* segment -> group */
 	uint32_t *rep = xcalloc(ns + 1, sizeof(*rep));	   /* group -> its first segment */
@@ -427,45 +608,25 @@ static void emit_cohorts(const struct cs_data *d, struct mset *out)
 	}
 
 	const char *cur = d->cfg->currency;
-	struct family *fc = mset_family(
-	    out, "cs_cohort_customers", METRIC_GAUGE,
-	    "Customers of a monthly cohort: billing customers whose first positive start "
-	    "(UTC calendar month) is the cohort month; recomputed every collector interval",
-	    NULL);
-	struct family *fr = mset_family(
-	    out, "cs_cohort_retained_customers", METRIC_GAUGE,
-	    "Customers of the cohort with MRR > 0 at the start of month cohort + age + 1; "
-	    "recomputed every collector interval",
-	    NULL);
-	struct family *fm = mset_family(
-	    out, "cs_cohort_mrr", METRIC_GAUGE,
-	    "MRR of the cohort's customers at the start of month cohort + age + 1, in the "
-	    "reporting currency; recomputed every collector interval",
-	    NULL);
-	struct family *fl = mset_family(
-	    out, "cs_cohort_logo_retention_ratio", METRIC_GAUGE,
-	    "Retained customers / customers of the cohort at that age; absent for an empty "
-	    "cohort; recomputed every collector interval",
-	    NULL);
-	struct family *fv =
-	    mset_family(out, "cs_cohort_revenue_retention_ratio", METRIC_GAUGE,
-			"Cohort MRR at that age / cohort MRR at age 0; absent when age-0 MRR is 0; "
-			"recomputed every collector interval",
-			NULL);
+	struct cs_emitter fc = family_of(out, d, &cohort_families[F_COHORT_CUSTOMERS]);
+	struct cs_emitter fr = family_of(out, d, &cohort_families[F_COHORT_RETAINED]);
+	struct cs_emitter fm = family_of(out, d, &cohort_families[F_COHORT_MRR]);
+	struct cs_emitter fl = family_of(out, d, &cohort_families[F_COHORT_LOGO]);
+	struct cs_emitter fv = family_of(out, d, &cohort_families[F_COHORT_REVENUE]);
 	for (size_t g = 0; g < ng; g++)
 		for (size_t i = 0; i < k; i++)
-			cohort_sample(fc, d, rep[g], (double)customers[g * k + i], label[i], NULL,
+			cohort_sample(&fc, d, rep[g], (double)customers[g * k + i], label[i], NULL,
 				      NULL);
 	for (size_t g = 0; g < ng; g++)
 		for (size_t i = 0; i < k; i++)
 			for (size_t a = 0; a + i < k; a++)
-				cohort_sample(fr, d, rep[g],
+				cohort_sample(&fr, d, rep[g],
 					      (double)cell[(g * k + i) * k + a].retained, label[i],
 					      age[a], NULL);
 	for (size_t g = 0; g < ng; g++)
 		for (size_t i = 0; i < k; i++)
 			for (size_t a = 0; a + i < k; a++)
-				cohort_sample(fm, d, rep[g], cell[(g * k + i) * k + a].mrr,
+				cohort_sample(&fm, d, rep[g], cell[(g * k + i) * k + a].mrr,
 					      label[i], age[a], cur);
 	for (size_t g = 0; g < ng; g++) {
 		for (size_t i = 0; i < k; i++) {
@@ -473,10 +634,10 @@ static void emit_cohorts(const struct cs_data *d, struct mset *out)
 			const struct cohort_cell *row = &cell[(g * k + i) * k];
 
 			for (size_t a = 0; n && a + i < k; a++)
-				cohort_sample(fl, d, rep[g], (double)row[a].retained / (double)n,
+				cohort_sample(&fl, d, rep[g], (double)row[a].retained / (double)n,
 					      label[i], age[a], NULL);
 			for (size_t a = 0; row[0].mrr > 0 && a + i < k; a++)
-				cohort_sample(fv, d, rep[g], row[a].mrr / row[0].mrr, label[i],
+				cohort_sample(&fv, d, rep[g], row[a].mrr / row[0].mrr, label[i],
 					      age[a], NULL);
 		}
 	}

@@ -1,5 +1,5 @@
 /*
- * surveys: NPS, CSAT and CES per segment and window (SPEC section 3).
+ * surveys: NPS, CSAT and CES per segment and window (docs/metrics.md).
  *
  * A response with a respondent key counts only when it is the latest valid
  * response of its (account, respondent, type) inside the window. Responses
@@ -63,62 +63,69 @@ static void count_response(struct survey_counts *c, enum cs_survey_type type, do
 	}
 }
 
+enum { F_RESPONSES, F_NPS, F_CSAT, F_CES, F_CES_POINTS, F_COUNT };
+
+const struct cs_family survey_families[] = {
+    [F_RESPONSES] = {.name = "cs_survey_responses",
+		     .type = METRIC_GAUGE,
+		     .labels = {"window", "survey", "category"},
+		     .help = "Survey responses received in the window (latest per respondent), by "
+			     "survey and category; recomputed from the database each collector "
+			     "interval"},
+    [F_NPS] = {.name = "cs_nps_score",
+	       .type = METRIC_GAUGE,
+	       .labels = {"window"},
+	       .help = "Net Promoter Score in points (-100 to 100): 100 x (promoters - "
+		       "detractors) / NPS responses in the window; recomputed from the database "
+		       "each collector interval"},
+    [F_CSAT] = {.name = "cs_csat_ratio",
+		.type = METRIC_GAUGE,
+		.labels = {"window"},
+		.help = "Share of CSAT responses in the window scoring 4 or 5 on the 1-5 scale; "
+			"recomputed from the database each collector interval"},
+    [F_CES] = {.name = "cs_ces_score",
+	       .type = METRIC_GAUGE,
+	       .labels = {"window"},
+	       .help = "Mean Customer Effort Score (1-7) of responses in the window; recomputed "
+		       "from the database each collector interval"},
+    [F_CES_POINTS] = {.name = "cs_ces_points",
+		      .type = METRIC_GAUGE,
+		      .labels = {"window"},
+		      .help = "Sum of Customer Effort Scores of responses in the window (numerator "
+			      "of cs_ces_score); recomputed from the database each collector "
+			      "interval"},
+    [F_COUNT] = CS_FAMILIES_END,
+};
+
 static void emit_window(const struct cs_data *d, struct mset *out, const char *window,
 			const struct survey_counts *counts)
 {
-	struct family *responses = mset_family(
-	    out, "cs_survey_responses", METRIC_GAUGE,
-	    "Survey responses received in the window (latest per respondent), by survey "
-	    "and category; recomputed from the database each collector interval",
-	    NULL);
-	struct family *nps = mset_family(
-	    out, "cs_nps_score", METRIC_GAUGE,
-	    "Net Promoter Score in points (-100 to 100): 100 x (promoters - detractors) / NPS "
-	    "responses in the window; recomputed from the database each collector interval",
-	    NULL);
-	struct family *csat = mset_family(
-	    out, "cs_csat_ratio", METRIC_GAUGE,
-	    "Share of CSAT responses in the window scoring 4 or 5 on the 1-5 scale; recomputed "
-	    "from the database each collector interval",
-	    NULL);
-	struct family *ces = mset_family(
-	    out, "cs_ces_score", METRIC_GAUGE,
-	    "Mean Customer Effort Score (1-7) of responses in the window; recomputed from the "
-	    "database each collector interval",
-	    NULL);
-	struct family *points =
-	    mset_family(out, "cs_ces_points", METRIC_GAUGE,
-			"Sum of Customer Effort Scores of responses in the window (numerator of "
-			"cs_ces_score); recomputed from the database each collector interval",
-			NULL);
+	struct cs_emitter responses = family_of(out, d, &survey_families[F_RESPONSES]);
+	struct cs_emitter nps = family_of(out, d, &survey_families[F_NPS]);
+	struct cs_emitter csat = family_of(out, d, &survey_families[F_CSAT]);
+	struct cs_emitter ces = family_of(out, d, &survey_families[F_CES]);
+	struct cs_emitter points = family_of(out, d, &survey_families[F_CES_POINTS]);
 
 	for (uint32_t seg = 0; seg < d->seg.n; seg++) {
 		const struct survey_counts *c = &counts[seg];
 		uint64_t nnps = c->promoters + c->passives + c->detractors;
 		uint64_t ncsat = c->satisfied + c->unsatisfied;
 
-		emit(responses, d, seg, (double)c->promoters, "window", window, "survey", "nps",
-		     "category", "promoter", NULL);
-		emit(responses, d, seg, (double)c->passives, "window", window, "survey", "nps",
-		     "category", "passive", NULL);
-		emit(responses, d, seg, (double)c->detractors, "window", window, "survey", "nps",
-		     "category", "detractor", NULL);
-		emit(responses, d, seg, (double)c->satisfied, "window", window, "survey", "csat",
-		     "category", "satisfied", NULL);
-		emit(responses, d, seg, (double)c->unsatisfied, "window", window, "survey", "csat",
-		     "category", "unsatisfied", NULL);
-		emit(responses, d, seg, (double)c->ces, "window", window, "survey", "ces",
-		     "category", "all", NULL);
+		emit(&responses, seg, (double)c->promoters, window, "nps", "promoter", NULL);
+		emit(&responses, seg, (double)c->passives, window, "nps", "passive", NULL);
+		emit(&responses, seg, (double)c->detractors, window, "nps", "detractor", NULL);
+		emit(&responses, seg, (double)c->satisfied, window, "csat", "satisfied", NULL);
+		emit(&responses, seg, (double)c->unsatisfied, window, "csat", "unsatisfied", NULL);
+		emit(&responses, seg, (double)c->ces, window, "ces", "all", NULL);
 		if (nnps)
-			emit(nps, d, seg,
+			emit(&nps, seg,
 			     100.0 * ((double)c->promoters - (double)c->detractors) / (double)nnps,
-			     "window", window, NULL);
+			     window, NULL);
 		if (ncsat)
-			emit(csat, d, seg, (double)c->satisfied / (double)ncsat, "window", window,
-			     NULL);
+			emit(&csat, seg, (double)c->satisfied / (double)ncsat, window, NULL);
 		if (c->ces)
-			emit(ces, d, seg, c->ces_points / (double)c->ces, "window", window, NULL);
-		emit(points, d, seg, c->ces_points, "window", window, NULL);
+			emit(&ces, seg, c->ces_points / (double)c->ces, window, NULL);
+		emit(&points, seg, c->ces_points, window, NULL);
 	}
 }
 

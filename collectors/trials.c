@@ -1,5 +1,5 @@
 /*
- * trials: trial conversion (SPEC section 3) over trials that ended inside
+ * trials: trial conversion (docs/metrics.md) over trials that ended inside
  * each window [t - W, t). A running trial (ended_at NULL) and one that ends
  * at or after t are not counted; trials attribute to segments through their
  * billing customer. The loader counted them per segment and window as they
@@ -11,6 +11,24 @@
 #include "ds_trials.h"
 #include "emit.h"
 #include "kpi.h"
+
+enum { F_ENDED, F_RATIO, F_COUNT };
+
+const struct cs_family trial_families[] = {
+    [F_ENDED] = {.name = "cs_trials_ended",
+		 .type = METRIC_GAUGE,
+		 .labels = {"window", "result"},
+		 .help =
+		     "Trials that ended in the window [t-W, t), by result (converted or canceled); "
+		     "recomputed every collector interval"},
+    [F_RATIO] =
+	{.name = "cs_trial_conversion_ratio",
+	 .type = METRIC_GAUGE,
+	 .labels = {"window"},
+	 .help = "Converted trials / ended trials, over trials that ended in the window [t-W, t); "
+		 "absent when none ended; recomputed every collector interval"},
+    [F_COUNT] = CS_FAMILIES_END,
+};
 
 void kpi_trials(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
@@ -28,29 +46,22 @@ void kpi_trials(const struct cs_data *d, const struct cs_collector *col, struct 
 		}
 	}
 
-	struct family *ended = mset_family(
-	    out, "cs_trials_ended", METRIC_GAUGE,
-	    "Trials that ended in the window [t-W, t), by result (converted or canceled); "
-	    "recomputed every collector interval",
-	    NULL);
-	struct family *ratio = mset_family(
-	    out, "cs_trial_conversion_ratio", METRIC_GAUGE,
-	    "Converted trials / ended trials, over trials that ended in the window [t-W, t); "
-	    "absent when none ended; recomputed every collector interval",
-	    NULL);
+	struct cs_emitter ended = family_of(out, d, &trial_families[F_ENDED]);
+	struct cs_emitter ratio = family_of(out, d, &trial_families[F_RATIO]);
+
 	for (uint32_t s = 0; s < ns; s++) {
 		for (size_t w = 0; w < nw; w++) {
 			const char *win = col->windows[w].label;
 			uint64_t conv = n[(s * nw + w) * 2], canc = n[(s * nw + w) * 2 + 1];
-			emit(ended, d, s, (double)conv, "window", win, "result", "converted", NULL);
-			emit(ended, d, s, (double)canc, "window", win, "result", "canceled", NULL);
+			emit(&ended, s, (double)conv, win, "converted", NULL);
+			emit(&ended, s, (double)canc, win, "canceled", NULL);
 		}
 	}
 	for (uint32_t s = 0; s < ns; s++) {
 		for (size_t w = 0; w < nw; w++) {
 			uint64_t conv = n[(s * nw + w) * 2], canc = n[(s * nw + w) * 2 + 1];
 			if (conv + canc)
-				emit(ratio, d, s, (double)conv / (double)(conv + canc), "window",
+				emit(&ratio, s, (double)conv / (double)(conv + canc),
 				     col->windows[w].label, NULL);
 		}
 	}

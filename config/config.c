@@ -32,12 +32,6 @@
 #define DEFAULT_TIMEOUT	 30
 #define DEFAULT_CONNECT	 10
 
-static const char *const kind_names[KIND_COUNT] = {
-    [KIND_REVENUE] = "revenue",	  [KIND_TRIALS] = "trials",   [KIND_SURVEYS] = "surveys",
-    [KIND_ADOPTION] = "adoption", [KIND_SUPPORT] = "support", [KIND_OUTCOMES] = "outcomes",
-    [KIND_HEALTH] = "health",
-};
-
 static const char *const dataset_names[DS_COUNT] = {
     [DS_ACCOUNTS] = "accounts", [DS_SUBSCRIPTIONS] = "subscriptions", [DS_TRIALS] = "trials",
     [DS_SURVEYS] = "surveys",	[DS_ACTIVITY] = "activity",	      [DS_TICKETS] = "tickets",
@@ -50,51 +44,9 @@ static const char *const param_names[] = {
     [PARAM_WINDOW_END] = "window_end",
 };
 
-/* Labels the exporter writes itself, plus the ones Prometheus attaches on scrape. */
-static const char *const reserved_labels[] = {
-    "window",  "currency", "type",    "category", "survey",   "result", "state",     "feature",
-    "outcome", "target",   "band",    "account",  "name",     "le",	"collector", "dataset",
-    "reason",  "family",   "version", "revision", "quantile", "job",	"instance",  NULL,
-};
-
 static const char *const sslmodes[] = {
     "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL,
 };
-
-#define DS_BIT(d) (1u << (d))
-
-unsigned config_kind_datasets(enum cs_kind kind)
-{
-	const unsigned acc = DS_BIT(DS_ACCOUNTS);
-
-	switch (kind) {
-	case KIND_REVENUE:
-		return acc | DS_BIT(DS_SUBSCRIPTIONS);
-	case KIND_TRIALS:
-		return acc | DS_BIT(DS_TRIALS);
-	case KIND_SURVEYS:
-		return acc | DS_BIT(DS_SURVEYS);
-	case KIND_ADOPTION:
-		return acc | DS_BIT(DS_ACTIVITY);
-	case KIND_SUPPORT:
-		return acc | DS_BIT(DS_TICKETS);
-	case KIND_OUTCOMES:
-		return acc;
-	case KIND_HEALTH:
-		return acc | DS_BIT(DS_SUBSCRIPTIONS) | DS_BIT(DS_SURVEYS) | DS_BIT(DS_ACTIVITY) |
-		       DS_BIT(DS_TICKETS);
-	case KIND_COUNT:
-		break;
-	}
-	return 0;
-}
-
-const char *config_kind_name(enum cs_kind kind)
-{
-	if ((unsigned)kind >= KIND_COUNT)
-		return "unknown";
-	return kind_names[kind];
-}
 
 const char *config_dataset_name(enum cs_dataset ds)
 {
@@ -142,15 +94,6 @@ int64_t config_parse_duration(const char *s)
 /* Loader state and error reporting                                          */
 /* ------------------------------------------------------------------------ */
 
-struct loader {
-	const char *path;
-	char *dir; /* directory of path for relative file names, NULL when path has none */
-	char *err;
-	size_t errlen;
-	bool failed;
-	struct cs_config *cfg;
-};
-
 static void write_err(char *err, size_t errlen, const char *msg)
 {
 	if (!err || errlen == 0)
@@ -158,11 +101,11 @@ static void write_err(char *err, size_t errlen, const char *msg)
 	snprintf(err, errlen, "%s", msg);
 }
 
-static bool fail(struct loader *L, const config_setting_t *s, const char *fmt, ...)
+bool config_fail(struct config_reader *L, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Only the first error is kept: later ones are usually consequences of it. */
-static bool fail(struct loader *L, const config_setting_t *s, const char *fmt, ...)
+bool config_fail(struct config_reader *L, const config_setting_t *s, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	const char *file = L->path;
@@ -201,7 +144,8 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
-static bool check_keys(struct loader *L, const config_setting_t *g, const char *const *allowed)
+static bool check_keys(struct config_reader *L, const config_setting_t *g,
+		       const char *const *allowed)
 {
 	int n = config_setting_length(g);
 
@@ -210,22 +154,22 @@ static bool check_keys(struct loader *L, const config_setting_t *g, const char *
 		const char *name = config_setting_name(s);
 
 		if (name && !in_list(name, allowed))
-			return fail(L, s, "unknown setting '%s'", name);
+			return config_fail(L, s, "unknown setting '%s'", name);
 	}
 	return true;
 }
 
-static const config_setting_t *lookup(struct loader *L, const config_setting_t *g, const char *name,
-				      bool required)
+static const config_setting_t *lookup(struct config_reader *L, const config_setting_t *g,
+				      const char *name, bool required)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 
 	if (!s && required)
-		fail(L, g, "missing required setting '%s'", name);
+		config_fail(L, g, "missing required setting '%s'", name);
 	return s;
 }
 
-static const config_setting_t *get_string(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_string(struct config_reader *L, const config_setting_t *g,
 					  const char *name, bool required, const char **out)
 {
 	const config_setting_t *s = lookup(L, g, name, required);
@@ -233,14 +177,14 @@ static const config_setting_t *get_string(struct loader *L, const config_setting
 	if (!s)
 		return NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		fail(L, s, "'%s' must be a string", name);
+		config_fail(L, s, "'%s' must be a string", name);
 		return NULL;
 	}
 	*out = config_setting_get_string(s);
 	return s;
 }
 
-static const config_setting_t *get_int(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_int(struct config_reader *L, const config_setting_t *g,
 				       const char *name, bool required, long long lo, long long hi,
 				       long long *out)
 {
@@ -254,11 +198,11 @@ static const config_setting_t *get_int(struct loader *L, const config_setting_t 
 	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
 		v = config_setting_get_int64(s);
 	else {
-		fail(L, s, "'%s' must be an integer", name);
+		config_fail(L, s, "'%s' must be an integer", name);
 		return NULL;
 	}
 	if (v < lo || v > hi) {
-		fail(L, s, "'%s' must be between %lld and %lld", name, lo, hi);
+		config_fail(L, s, "'%s' must be between %lld and %lld", name, lo, hi);
 		return NULL;
 	}
 	*out = v;
@@ -266,7 +210,7 @@ static const config_setting_t *get_int(struct loader *L, const config_setting_t 
 }
 
 /* Integers are accepted where a number is expected: "target = 100;" is natural. */
-static const config_setting_t *get_number(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_number(struct config_reader *L, const config_setting_t *g,
 					  const char *name, bool required, double *out)
 {
 	const config_setting_t *s = lookup(L, g, name, required);
@@ -285,18 +229,18 @@ static const config_setting_t *get_number(struct loader *L, const config_setting
 		v = config_setting_get_float(s);
 		break;
 	default:
-		fail(L, s, "'%s' must be a number", name);
+		config_fail(L, s, "'%s' must be a number", name);
 		return NULL;
 	}
 	if (!isfinite(v)) {
-		fail(L, s, "'%s' must be a finite number", name);
+		config_fail(L, s, "'%s' must be a finite number", name);
 		return NULL;
 	}
 	*out = v;
 	return s;
 }
 
-static const config_setting_t *get_bool(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_bool(struct config_reader *L, const config_setting_t *g,
 					const char *name, bool required, bool *out)
 {
 	const config_setting_t *s = lookup(L, g, name, required);
@@ -304,32 +248,33 @@ static const config_setting_t *get_bool(struct loader *L, const config_setting_t
 	if (!s)
 		return NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		fail(L, s, "'%s' must be a boolean (true or false)", name);
+		config_fail(L, s, "'%s' must be a boolean (true or false)", name);
 		return NULL;
 	}
 	*out = config_setting_get_bool(s) != 0;
 	return s;
 }
 
-static bool parse_duration_at(struct loader *L, const config_setting_t *s, const char *name,
+static bool parse_duration_at(struct config_reader *L, const config_setting_t *s, const char *name,
 			      const char *text, int64_t *out)
 {
 	int64_t v = config_parse_duration(text);
 
 	if (v < 0)
-		return fail(L, s,
-			    "'%s' has an invalid duration \"%s\": expected a positive integer "
-			    "and a unit (s, m, h, d, w) of at most 36500d",
-			    name, text);
+		return config_fail(
+		    L, s,
+		    "'%s' has an invalid duration \"%s\": expected a positive integer "
+		    "and a unit (s, m, h, d, w) of at most 36500d",
+		    name, text);
 	*out = v;
 	return true;
 }
 
-static const config_setting_t *get_duration(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_duration(struct config_reader *L, const config_setting_t *g,
 					    const char *name, bool required, int64_t *out)
 {
 	const char *text;
-	const config_setting_t *s = get_string(L, g, name, required, &text);
+	const config_setting_t *s = config_get_string(L, g, name, required, &text);
 
 	if (!s)
 		return NULL;
@@ -338,7 +283,7 @@ static const config_setting_t *get_duration(struct loader *L, const config_setti
 	return s;
 }
 
-static const config_setting_t *get_group(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_group(struct config_reader *L, const config_setting_t *g,
 					 const char *name, bool required,
 					 const char *const *allowed)
 {
@@ -347,7 +292,7 @@ static const config_setting_t *get_group(struct loader *L, const config_setting_
 	if (!s)
 		return NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-		fail(L, s, "'%s' must be a group { ... }", name);
+		config_fail(L, s, "'%s' must be a group { ... }", name);
 		return NULL;
 	}
 	if (allowed && !check_keys(L, s, allowed))
@@ -356,7 +301,7 @@ static const config_setting_t *get_group(struct loader *L, const config_setting_
 }
 
 /* A list ( ... ) whose every element is a group. */
-static const config_setting_t *get_group_list(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_group_list(struct config_reader *L, const config_setting_t *g,
 					      const char *name, bool required)
 {
 	const config_setting_t *s = lookup(L, g, name, required);
@@ -365,14 +310,14 @@ static const config_setting_t *get_group_list(struct loader *L, const config_set
 	if (!s)
 		return NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		fail(L, s, "'%s' must be a list of groups ( { ... }, ... )", name);
+		config_fail(L, s, "'%s' must be a list of groups ( { ... }, ... )", name);
 		return NULL;
 	}
 	n = config_setting_length(s);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-			fail(L, e, "'%s' must be a list of groups ( { ... }, ... )", name);
+			config_fail(L, e, "'%s' must be a list of groups ( { ... }, ... )", name);
 			return NULL;
 		}
 	}
@@ -380,7 +325,7 @@ static const config_setting_t *get_group_list(struct loader *L, const config_set
 }
 
 /* An array [ ... ] or list ( ... ) of strings; both spellings are accepted. */
-static const config_setting_t *get_strings(struct loader *L, const config_setting_t *g,
+const config_setting_t *config_get_strings(struct config_reader *L, const config_setting_t *g,
 					   const char *name, bool required, size_t max)
 {
 	const config_setting_t *s = lookup(L, g, name, required);
@@ -390,22 +335,43 @@ static const config_setting_t *get_strings(struct loader *L, const config_settin
 		return NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(s) != CONFIG_TYPE_LIST) {
-		fail(L, s, "'%s' must be a list of strings [\"...\", ...]", name);
+		config_fail(L, s, "'%s' must be a list of strings [\"...\", ...]", name);
 		return NULL;
 	}
 	n = config_setting_length(s);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			fail(L, e, "'%s' must be a list of strings [\"...\", ...]", name);
+			config_fail(L, e, "'%s' must be a list of strings [\"...\", ...]", name);
 			return NULL;
 		}
 	}
 	if ((size_t)n > max) {
-		fail(L, s, "'%s' has %d entries; at most %zu are allowed", name, n, max);
+		config_fail(L, s, "'%s' has %d entries; at most %zu are allowed", name, n, max);
 		return NULL;
 	}
 	return s;
+}
+
+int config_count(const config_setting_t *s)
+{
+	return s ? config_setting_length(s) : 0;
+}
+
+const config_setting_t *config_elem(const config_setting_t *s, int i)
+{
+	return s ? config_setting_get_elem(s, (unsigned)i) : NULL;
+}
+
+const char *config_string_of(const config_setting_t *s)
+{
+	return s && config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
+								 : NULL;
+}
+
+const config_setting_t *config_member(const config_setting_t *g, const char *name)
+{
+	return g ? config_setting_get_member(g, name) : NULL;
 }
 
 static const char *elem_string(const config_setting_t *list, int i)
@@ -514,7 +480,7 @@ static bool valid_listen(const char *s)
 
 /* Relative file names are relative to the configuration file, not the cwd of
  * whoever started the daemon. */
-static char *resolve_path(const struct loader *L, const char *file)
+static char *resolve_path(const struct config_reader *L, const char *file)
 {
 	struct buf b = BUF_INIT;
 
@@ -619,7 +585,8 @@ static long sql_scan(const char *sql, size_t nparams, unsigned *used)
 /* Sections                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bool find_source(struct loader *L, const config_setting_t *at, const char *name, size_t *idx)
+static bool find_source(struct config_reader *L, const config_setting_t *at, const char *name,
+			size_t *idx)
 {
 	for (size_t i = 0; i < L->cfg->nsources; i++) {
 		if (strcmp(L->cfg->sources[i].name, name) == 0) {
@@ -627,7 +594,7 @@ static bool find_source(struct loader *L, const config_setting_t *at, const char
 			return true;
 		}
 	}
-	return fail(L, at, "unknown source '%s'", name);
+	return config_fail(L, at, "unknown source '%s'", name);
 }
 
 static void conninfo_add(struct buf *b, const char *key, const char *value)
@@ -643,7 +610,7 @@ static void conninfo_add(struct buf *b, const char *key, const char *value)
 	buf_addch(b, '\'');
 }
 
-static bool load_source(struct loader *L, const config_setting_t *g, struct cs_source *src)
+static bool load_source(struct config_reader *L, const config_setting_t *g, struct cs_source *src)
 {
 	static const char *const keys[] = {
 	    "name",	     "host",	     "port",	"dbname",	   "user",
@@ -660,45 +627,48 @@ static bool load_source(struct loader *L, const config_setting_t *g, struct cs_s
 	src->line = config_setting_source_line(g);
 	s = config_setting_get_member(g, "password");
 	if (s)
-		return fail(L, s,
-			    "inline passwords are not allowed; use password_file or password_env "
-			    "(or leave both out to use ~/.pgpass)");
+		return config_fail(
+		    L, s,
+		    "inline passwords are not allowed; use password_file or password_env "
+		    "(or leave both out to use ~/.pgpass)");
 	if (!check_keys(L, g, keys))
 		return false;
-	s = get_string(L, g, "name", true, &name);
+	s = config_get_string(L, g, "name", true, &name);
 	if (!s)
 		return false;
 	if (!valid_name(name))
-		return fail(L, s,
-			    "source name '%s' must be 1 to %d letters, digits, '_', '-' or '.'",
-			    name, MAX_NAME);
+		return config_fail(
+		    L, s, "source name '%s' must be 1 to %d letters, digits, '_', '-' or '.'", name,
+		    MAX_NAME);
 	for (const struct cs_source *o = L->cfg->sources; o < src; o++)
 		if (strcmp(o->name, name) == 0)
-			return fail(L, s, "duplicate source name '%s' (first defined at line %d)",
-				    name, o->line);
+			return config_fail(L, s,
+					   "duplicate source name '%s' (first defined at line %d)",
+					   name, o->line);
 	src->name = xstrdup(name);
 
-	get_string(L, g, "host", false, &host);
-	get_int(L, g, "port", false, 1, 65535, &port);
-	get_string(L, g, "dbname", false, &dbname);
-	get_string(L, g, "user", false, &user);
-	s = get_string(L, g, "sslmode", false, &sslmode);
+	config_get_string(L, g, "host", false, &host);
+	config_get_int(L, g, "port", false, 1, 65535, &port);
+	config_get_string(L, g, "dbname", false, &dbname);
+	config_get_string(L, g, "user", false, &user);
+	s = config_get_string(L, g, "sslmode", false, &sslmode);
 	if (s && !in_list(sslmode, sslmodes))
-		return fail(L, s,
-			    "'sslmode' must be one of disable, allow, prefer, require, verify-ca, "
-			    "verify-full");
-	get_duration(L, g, "connect_timeout", false, &timeout);
-	get_string(L, g, "password_file", false, &pwfile);
-	s = get_string(L, g, "password_env", false, &pwenv);
+		return config_fail(
+		    L, s,
+		    "'sslmode' must be one of disable, allow, prefer, require, verify-ca, "
+		    "verify-full");
+	config_get_duration(L, g, "connect_timeout", false, &timeout);
+	config_get_string(L, g, "password_file", false, &pwfile);
+	s = config_get_string(L, g, "password_env", false, &pwenv);
 	if (L->failed)
 		return false;
 	if (pwfile && pwenv)
-		return fail(L, s, "set only one of 'password_file' and 'password_env'");
+		return config_fail(L, s, "set only one of 'password_file' and 'password_env'");
 	if (pwenv && !valid_identifier(pwenv))
-		return fail(L, s, "'password_env' must be an environment variable name");
+		return config_fail(L, s, "'password_env' must be an environment variable name");
 	if (pwfile && !*pwfile)
-		return fail(L, config_setting_get_member(g, "password_file"),
-			    "'password_file' must not be empty");
+		return config_fail(L, config_setting_get_member(g, "password_file"),
+				   "'password_file' must not be empty");
 
 	if (host && *host)
 		conninfo_add(&ci, "host", host);
@@ -723,16 +693,16 @@ static bool load_source(struct loader *L, const config_setting_t *g, struct cs_s
 	return true;
 }
 
-static bool load_sources(struct loader *L, const config_setting_t *root)
+static bool load_sources(struct config_reader *L, const config_setting_t *root)
 {
-	const config_setting_t *list = get_group_list(L, root, "sources", true);
+	const config_setting_t *list = config_get_group_list(L, root, "sources", true);
 	int n;
 
 	if (!list)
 		return false;
 	n = config_setting_length(list);
 	if (n == 0)
-		return fail(L, list, "'sources' must list at least one source");
+		return config_fail(L, list, "'sources' must list at least one source");
 	L->cfg->sources = xcalloc((size_t)n, sizeof(*L->cfg->sources));
 	/* Counted before filling so that config_free releases a half-loaded entry. */
 	for (int i = 0; i < n; i++) {
@@ -744,17 +714,17 @@ static bool load_sources(struct loader *L, const config_setting_t *root)
 	return true;
 }
 
-static bool load_segments(struct loader *L, const config_setting_t *root)
+static bool load_segments(struct config_reader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {"dimensions", "max_combinations", NULL};
 	struct cs_config *cfg = L->cfg;
-	const config_setting_t *g = get_group(L, root, "segments", true, keys), *dims;
+	const config_setting_t *g = config_get_group(L, root, "segments", true, keys), *dims;
 	long long max = 500;
 	int n;
 
 	if (!g)
 		return false;
-	dims = get_strings(L, g, "dimensions", true, CS_MAX_DIMENSIONS);
+	dims = config_get_strings(L, g, "dimensions", true, CS_MAX_DIMENSIONS);
 	if (!dims)
 		return false;
 	n = config_setting_length(dims);
@@ -763,45 +733,44 @@ static bool load_segments(struct loader *L, const config_setting_t *root)
 		const char *d = config_setting_get_string(e);
 
 		if (!valid_identifier(d))
-			return fail(
+			return config_fail(
 			    L, e,
 			    "dimension '%s' is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", d);
 		if (strncmp(d, "__", 2) == 0)
-			return fail(
+			return config_fail(
 			    L, e,
 			    "dimension '%s' must not start with '__' (reserved by Prometheus)", d);
-		if (in_list(d, reserved_labels))
-			return fail(L, e, "dimension '%s' is a reserved label name of the exporter",
-				    d);
+		/* the label names the exposition carries are checked against the
+		 * kind table after loading (collectors/kinds.h) */
 		for (size_t j = 0; j < cfg->ndims; j++)
 			if (strcmp(cfg->dims[j], d) == 0)
-				return fail(L, e, "duplicate dimension '%s'", d);
+				return config_fail(L, e, "duplicate dimension '%s'", d);
 		cfg->dims[cfg->ndims++] = xstrdup(d);
 	}
-	get_int(L, g, "max_combinations", false, 1, MAX_SEGMENTS, &max);
+	config_get_int(L, g, "max_combinations", false, 1, MAX_SEGMENTS, &max);
 	cfg->max_segments = (size_t)max;
 	return !L->failed;
 }
 
-static bool load_reporting(struct loader *L, const config_setting_t *root)
+static bool load_reporting(struct config_reader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {"currency", "gross_margin", "rates", NULL};
 	struct cs_config *cfg = L->cfg;
-	const config_setting_t *g = get_group(L, root, "reporting", false, keys), *s, *rates;
+	const config_setting_t *g = config_get_group(L, root, "reporting", false, keys), *s, *rates;
 	const char *cur;
 	int n;
 
 	if (!g)
 		return !L->failed;
-	s = get_string(L, g, "currency", false, &cur);
+	s = config_get_string(L, g, "currency", false, &cur);
 	if (s && !parse_currency(cur, cfg->currency))
-		return fail(L, s, "'currency' must be a 3-letter ISO 4217 code such as USD");
-	s = get_number(L, g, "gross_margin", false, &cfg->gross_margin);
+		return config_fail(L, s, "'currency' must be a 3-letter ISO 4217 code such as USD");
+	s = config_get_number(L, g, "gross_margin", false, &cfg->gross_margin);
 	if (s && !(cfg->gross_margin > 0 && cfg->gross_margin <= 1))
-		return fail(L, s, "'gross_margin' must be greater than 0 and at most 1");
+		return config_fail(L, s, "'gross_margin' must be greater than 0 and at most 1");
 	if (L->failed)
 		return false;
-	rates = get_group(L, g, "rates", false, NULL);
+	rates = config_get_group(L, g, "rates", false, NULL);
 	if (!rates)
 		return !L->failed;
 	n = config_setting_length(rates);
@@ -812,32 +781,32 @@ static bool load_reporting(struct loader *L, const config_setting_t *root)
 		struct cs_rate *r = &cfg->rates[cfg->nrates];
 
 		if (!parse_currency(code, r->code))
-			return fail(L, e, "rate '%s' must be named by a 3-letter ISO 4217 code",
-				    code);
-		if (!get_number(L, rates, code, true, &r->rate))
+			return config_fail(
+			    L, e, "rate '%s' must be named by a 3-letter ISO 4217 code", code);
+		if (!config_get_number(L, rates, code, true, &r->rate))
 			return false;
 		if (!(r->rate > 0))
-			return fail(L, e, "rate for '%s' must be greater than 0", r->code);
+			return config_fail(L, e, "rate for '%s' must be greater than 0", r->code);
 		if (strcmp(r->code, cfg->currency) == 0)
-			return fail(L, e,
-				    "rate for '%s' is not allowed: it is the reporting currency",
-				    r->code);
+			return config_fail(
+			    L, e, "rate for '%s' is not allowed: it is the reporting currency",
+			    r->code);
 		for (size_t j = 0; j < cfg->nrates; j++)
 			if (strcmp(cfg->rates[j].code, r->code) == 0)
-				return fail(L, e, "duplicate rate for '%s'", r->code);
+				return config_fail(L, e, "duplicate rate for '%s'", r->code);
 		cfg->nrates++;
 	}
 	return true;
 }
 
 /* Fills windows from a list of duration strings; labels keep the text as written. */
-static bool load_windows(struct loader *L, const config_setting_t *list, const char *name,
-			 struct cs_window *w, size_t *nw)
+bool config_windows(struct config_reader *L, const config_setting_t *list, const char *name,
+		    struct cs_window *w, size_t *nw)
 {
 	int n = config_setting_length(list);
 
 	if (n == 0)
-		return fail(L, list, "'%s' must list at least one window", name);
+		return config_fail(L, list, "'%s' must list at least one window", name);
 	*nw = 0;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
@@ -847,11 +816,11 @@ static bool load_windows(struct loader *L, const config_setting_t *list, const c
 		if (!parse_duration_at(L, e, name, text, &secs))
 			return false;
 		if (strlen(text) >= sizeof(w->label))
-			return fail(L, e, "window \"%s\" is too long a label", text);
+			return config_fail(L, e, "window \"%s\" is too long a label", text);
 		for (size_t j = 0; j < *nw; j++)
 			if (w[j].seconds == secs)
-				return fail(L, e, "window \"%s\" repeats window \"%s\"", text,
-					    w[j].label);
+				return config_fail(L, e, "window \"%s\" repeats window \"%s\"",
+						   text, w[j].label);
 		w[*nw].seconds = secs;
 		snprintf(w[*nw].label, sizeof(w[*nw].label), "%s", text);
 		(*nw)++;
@@ -859,10 +828,11 @@ static bool load_windows(struct loader *L, const config_setting_t *list, const c
 	return true;
 }
 
-static bool load_features(struct loader *L, const config_setting_t *root)
+static bool load_features(struct config_reader *L, const config_setting_t *root)
 {
 	struct cs_config *cfg = L->cfg;
-	const config_setting_t *list = get_strings(L, root, "features", false, CS_MAX_FEATURES);
+	const config_setting_t *list =
+	    config_get_strings(L, root, "features", false, CS_MAX_FEATURES);
 	int n;
 
 	if (!list)
@@ -873,13 +843,14 @@ static bool load_features(struct loader *L, const config_setting_t *root)
 		const char *f = config_setting_get_string(e);
 
 		if (!valid_label_value(f, MAX_NAME))
-			return fail(L, e,
-				    "feature \"%s\" must be 1 to %d bytes of UTF-8 without control "
-				    "characters",
-				    f, MAX_NAME);
+			return config_fail(
+			    L, e,
+			    "feature \"%s\" must be 1 to %d bytes of UTF-8 without control "
+			    "characters",
+			    f, MAX_NAME);
 		for (size_t j = 0; j < cfg->nfeatures; j++)
 			if (strcmp(cfg->features[j], f) == 0)
-				return fail(L, e, "duplicate feature '%s'", f);
+				return config_fail(L, e, "duplicate feature '%s'", f);
 		cfg->features[cfg->nfeatures++] = xstrdup(f);
 	}
 	return true;
@@ -887,7 +858,7 @@ static bool load_features(struct loader *L, const config_setting_t *root)
 
 /* source, params and query of a dataset or outcome; allowed_params is how many
  * of enum cs_param (from the start) this kind of query may bind. */
-static bool load_query(struct loader *L, const config_setting_t *g, struct cs_query *q,
+static bool load_query(struct config_reader *L, const config_setting_t *g, struct cs_query *q,
 		       size_t allowed_params, const char *accepted)
 {
 	const config_setting_t *src, *params, *qs;
@@ -896,14 +867,14 @@ static bool load_query(struct loader *L, const config_setting_t *g, struct cs_qu
 	long bad;
 	int n;
 
-	src = get_string(L, g, "source", true, &source);
+	src = config_get_string(L, g, "source", true, &source);
 	if (!src || !find_source(L, src, source, &q->source))
 		return false;
-	qs = get_string(L, g, "query", true, &sql);
+	qs = config_get_string(L, g, "query", true, &sql);
 	if (!qs)
 		return false;
 	q->line = config_setting_source_line(qs);
-	params = get_strings(L, g, "params", false, CS_MAX_PARAMS);
+	params = config_get_strings(L, g, "params", false, CS_MAX_PARAMS);
 	if (L->failed)
 		return false;
 	n = params ? config_setting_length(params) : 0;
@@ -916,45 +887,45 @@ static bool load_query(struct loader *L, const config_setting_t *g, struct cs_qu
 			if (strcmp(p, param_names[k]) == 0)
 				break;
 		if (k == allowed_params)
-			return fail(L, e, "unknown parameter '%s'; %s", p, accepted);
+			return config_fail(L, e, "unknown parameter '%s'; %s", p, accepted);
 		for (size_t j = 0; j < q->nparams; j++)
 			if (q->params[j] == (enum cs_param)k)
-				return fail(L, e, "parameter '%s' is listed twice", p);
+				return config_fail(L, e, "parameter '%s' is listed twice", p);
 		q->params[q->nparams++] = (enum cs_param)k;
 	}
 	if (!*sql)
-		return fail(L, qs, "'query' must not be empty");
+		return config_fail(L, qs, "'query' must not be empty");
 	bad = sql_scan(sql, q->nparams, &used);
 	if (bad < 0)
-		return fail(L, qs, "query references $0; parameters are numbered from $1");
+		return config_fail(L, qs, "query references $0; parameters are numbered from $1");
 	if (bad > 0)
-		return fail(L, qs,
-			    "query references $%ld but only %zu parameter%s listed in 'params'",
-			    bad, q->nparams, q->nparams == 1 ? " is" : "s are");
+		return config_fail(
+		    L, qs, "query references $%ld but only %zu parameter%s listed in 'params'", bad,
+		    q->nparams, q->nparams == 1 ? " is" : "s are");
 	for (size_t i = 0; i < q->nparams; i++)
 		if (!(used & (1u << i)))
-			return fail(
+			return config_fail(
 			    L, qs, "parameter '%s' is listed as $%zu but the query never uses $%zu",
 			    param_names[q->params[i]], i + 1, i + 1);
 	q->sql = xstrdup(sql);
 	return true;
 }
 
-static bool load_datasets(struct loader *L, const config_setting_t *root)
+static bool load_datasets(struct config_reader *L, const config_setting_t *root)
 {
 	static const char *const sections[] = {
 	    "accounts", "subscriptions", "trials", "surveys", "activity", "tickets", NULL,
 	};
 	static const char *const keys[] = {"source", "params", "query", "max_age", NULL};
 	struct cs_config *cfg = L->cfg;
-	const config_setting_t *g = get_group(L, root, "datasets", true, sections);
+	const config_setting_t *g = config_get_group(L, root, "datasets", true, sections);
 
 	if (!g)
 		return false;
 	if (!lookup(L, g, "accounts", true))
 		return false;
 	for (int d = 0; d < DS_COUNT; d++) {
-		const config_setting_t *ds = get_group(L, g, dataset_names[d], false, keys);
+		const config_setting_t *ds = config_get_group(L, g, dataset_names[d], false, keys);
 
 		if (!ds) {
 			if (L->failed)
@@ -964,7 +935,7 @@ static bool load_datasets(struct loader *L, const config_setting_t *root)
 		if (!load_query(L, ds, &cfg->datasets[d], PARAM_SINCE + 1,
 				"datasets accept as_of and since"))
 			return false;
-		get_duration(L, ds, "max_age", false, &cfg->max_age[d]);
+		config_get_duration(L, ds, "max_age", false, &cfg->max_age[d]);
 		if (L->failed)
 			return false;
 		cfg->has_dataset[d] = true;
@@ -972,13 +943,13 @@ static bool load_datasets(struct loader *L, const config_setting_t *root)
 	return true;
 }
 
-static bool load_outcomes(struct loader *L, const config_setting_t *root)
+static bool load_outcomes(struct config_reader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {
 	    "name", "source", "target", "direction", "params", "query", NULL,
 	};
 	struct cs_config *cfg = L->cfg;
-	const config_setting_t *list = get_group_list(L, root, "outcomes", false);
+	const config_setting_t *list = config_get_group_list(L, root, "outcomes", false);
 	int n;
 
 	if (!list)
@@ -993,36 +964,37 @@ static bool load_outcomes(struct loader *L, const config_setting_t *root)
 		o->line = config_setting_source_line(g);
 		if (!check_keys(L, g, keys))
 			return false;
-		s = get_string(L, g, "name", true, &name);
+		s = config_get_string(L, g, "name", true, &name);
 		if (!s)
 			return false;
 		if (!valid_label_value(name, MAX_NAME))
-			return fail(L, s,
-				    "outcome name \"%s\" must be 1 to %d bytes of UTF-8 without "
-				    "control characters",
-				    name, MAX_NAME);
+			return config_fail(
+			    L, s,
+			    "outcome name \"%s\" must be 1 to %d bytes of UTF-8 without "
+			    "control characters",
+			    name, MAX_NAME);
 		/* Rejected rows are counted under dataset="<outcome name>". */
 		for (int d = 0; d < DS_COUNT; d++)
 			if (strcmp(name, dataset_names[d]) == 0)
-				return fail(L, s, "outcome name '%s' is already a dataset name",
-					    name);
+				return config_fail(
+				    L, s, "outcome name '%s' is already a dataset name", name);
 		for (size_t j = 0; j < cfg->noutcomes; j++)
 			if (strcmp(cfg->outcomes[j].name, name) == 0)
-				return fail(
+				return config_fail(
 				    L, s, "duplicate outcome name '%s' (first defined at line %d)",
 				    name, cfg->outcomes[j].line);
 		o->name = xstrdup(name);
 		cfg->noutcomes++;
-		if (!get_number(L, g, "target", true, &o->target))
+		if (!config_get_number(L, g, "target", true, &o->target))
 			return false;
 		o->direction = OUTCOME_AT_LEAST;
-		s = get_string(L, g, "direction", false, &dir);
+		s = config_get_string(L, g, "direction", false, &dir);
 		if (L->failed)
 			return false;
 		if (s && strcmp(dir, "at_most") == 0)
 			o->direction = OUTCOME_AT_MOST;
 		else if (s && strcmp(dir, "at_least") != 0)
-			return fail(L, s, "'direction' must be at_least or at_most");
+			return config_fail(L, s, "'direction' must be at_least or at_most");
 		if (!load_query(L, g, &o->query, PARAM_WINDOW_END + 1,
 				"outcomes accept as_of, since, window_start and window_end"))
 			return false;
@@ -1030,153 +1002,27 @@ static bool load_outcomes(struct loader *L, const config_setting_t *root)
 	return true;
 }
 
-static bool load_component(struct loader *L, const config_setting_t *g, const char *name,
-			   double *weight, int64_t *window, double *target)
-{
-	static const char *const keys[] = {"weight", "window", NULL};
-	static const char *const usage_keys[] = {"weight", "window", "target", NULL};
-	const config_setting_t *c, *s;
-
-	c = get_group(L, g, name, false, target ? usage_keys : keys);
-	if (!c)
-		return !L->failed;
-	s = get_number(L, c, "weight", false, weight);
-	if (s && *weight < 0)
-		return fail(L, s, "'weight' must not be negative");
-	get_duration(L, c, "window", false, window);
-	if (target) {
-		s = get_number(L, c, "target", false, target);
-		if (s && !(*target > 0 && *target <= 1))
-			return fail(L, s, "'target' must be greater than 0 and at most 1");
-	}
-	return !L->failed;
-}
-
-static bool load_health(struct loader *L, const config_setting_t *root)
-{
-	static const char *const keys[] = {
-	    "usage", "sentiment", "support", "billing", "bands", "at_risk", NULL,
-	};
-	static const char *const band_keys[] = {"red_below", "green_from", NULL};
-	struct cs_health *h = &L->cfg->health;
-	const config_setting_t *g = get_group(L, root, "health", false, keys), *b, *s;
-	long long at_risk = h->at_risk;
-
-	if (!g)
-		return !L->failed;
-	if (!load_component(L, g, "usage", &h->w_usage, &h->usage_window, &h->usage_target) ||
-	    !load_component(L, g, "sentiment", &h->w_sentiment, &h->sentiment_window, NULL) ||
-	    !load_component(L, g, "support", &h->w_support, &h->support_window, NULL) ||
-	    !load_component(L, g, "billing", &h->w_billing, &h->billing_window, NULL))
-		return false;
-	if (!(h->w_usage + h->w_sentiment + h->w_support + h->w_billing > 0))
-		return fail(L, g, "health weights must not all be 0");
-	b = get_group(L, g, "bands", false, band_keys);
-	if (b) {
-		s = get_number(L, b, "red_below", false, &h->red_below);
-		if (s && !(h->red_below >= 0 && h->red_below <= 100))
-			return fail(L, s, "'red_below' must be between 0 and 100");
-		s = get_number(L, b, "green_from", false, &h->green_from);
-		if (s && !(h->green_from >= 0 && h->green_from <= 100))
-			return fail(L, s, "'green_from' must be between 0 and 100");
-		if (!L->failed && h->red_below > h->green_from)
-			return fail(L, b, "'red_below' (%g) must not be above 'green_from' (%g)",
-				    h->red_below, h->green_from);
-	}
-	if (L->failed)
-		return false;
-	get_int(L, g, "at_risk", false, 0, 100, &at_risk);
-	h->at_risk = (int)at_risk;
-	return !L->failed;
-}
-
-/* cohorts = { months = K; dimensions = [...]; } (revenue's cohort families). */
-static bool load_cohorts(struct loader *L, const config_setting_t *root)
-{
-	static const char *const keys[] = {"months", "dimensions", NULL};
-	struct cs_config *cfg = L->cfg;
-	struct cs_cohorts *co = &cfg->cohorts;
-	const config_setting_t *g = get_group(L, root, "cohorts", false, keys), *list;
-	long long months = co->months;
-
-	if (!g)
-		return !L->failed;
-	get_int(L, g, "months", false, 0, CS_MAX_COHORT_MONTHS, &months);
-	if (L->failed)
-		return false;
-	co->months = (int)months;
-	list = get_strings(L, g, "dimensions", false, CS_MAX_DIMENSIONS);
-	if (L->failed)
-		return false;
-	if (!list)
-		return true;
-	co->ndims = 0;
-	for (int i = 0; i < config_setting_length(list); i++) {
-		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-		const char *name = config_setting_get_string(e);
-		size_t k = 0;
-
-		while (k < cfg->ndims && strcmp(cfg->dims[k], name) != 0)
-			k++;
-		if (k == cfg->ndims)
-			return fail(L, e, "cohort dimension \"%s\" is not a segment dimension",
-				    name);
-		for (size_t j = 0; j < co->ndims; j++)
-			if (co->dims[j] == k)
-				return fail(L, e, "duplicate cohort dimension \"%s\"", name);
-		co->dims[co->ndims++] = k;
-	}
-	return true;
-}
-
-/* renewals = { horizons = ["30d", ...]; } (health's renewal families). */
-static bool load_renewals(struct loader *L, const config_setting_t *root)
-{
-	static const char *const keys[] = {"horizons", NULL};
-	struct cs_renewals *r = &L->cfg->renewals;
-	const config_setting_t *g = get_group(L, root, "renewals", false, keys), *list;
-
-	if (!g)
-		return !L->failed;
-	list = get_strings(L, g, "horizons", false, CS_MAX_HORIZONS);
-	if (L->failed)
-		return false;
-	return !list || load_windows(L, list, "horizons", r->horizons, &r->nhorizons);
-}
-
-static bool parse_kind(const char *s, enum cs_kind *kind)
-{
-	for (int k = 0; k < KIND_COUNT; k++) {
-		if (strcmp(s, kind_names[k]) == 0) {
-			*kind = (enum cs_kind)k;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool load_collector(struct loader *L, const config_setting_t *g, struct cs_collector *c)
+/* A collector's kind is kept as written: the kind table (collectors/kinds.h)
+ * knows what kinds exist and what each needs, and checks it after loading. */
+static bool load_collector(struct config_reader *L, const config_setting_t *g,
+			   struct cs_collector *c)
 {
 	static const char *const keys[] = {"name", "kind", "interval", "timeout", "windows", NULL};
 	struct cs_config *cfg = L->cfg;
 	const config_setting_t *s, *ks, *ws;
 	const char *name = NULL, *kind;
-	unsigned need;
 	bool timeout_set;
 
 	c->line = config_setting_source_line(g);
 	if (!check_keys(L, g, keys))
 		return false;
-	ks = get_string(L, g, "kind", true, &kind);
+	ks = config_get_string(L, g, "kind", true, &kind);
 	if (!ks)
 		return false;
-	if (!parse_kind(kind, &c->kind))
-		return fail(L, ks,
-			    "unknown collector kind '%s' (expected revenue, trials, surveys, "
-			    "adoption, support, outcomes or health)",
-			    kind);
+	c->kind = xstrdup(kind);
+	c->kind_line = config_setting_source_line(ks);
 	/* The name defaults to the kind, which is unique anyway. */
-	s = get_string(L, g, "name", false, &name);
+	s = config_get_string(L, g, "name", false, &name);
 	if (L->failed)
 		return false;
 	if (!s) {
@@ -1184,63 +1030,46 @@ static bool load_collector(struct loader *L, const config_setting_t *g, struct c
 		s = ks;
 	}
 	if (!valid_name(name))
-		return fail(L, s,
-			    "collector name '%s' must be 1 to %d letters, digits, '_', '-' or '.'",
-			    name, MAX_NAME);
-	for (const struct cs_collector *o = cfg->collectors; o < c; o++) {
+		return config_fail(
+		    L, s, "collector name '%s' must be 1 to %d letters, digits, '_', '-' or '.'",
+		    name, MAX_NAME);
+	for (const struct cs_collector *o = cfg->collectors; o < c; o++)
 		if (strcmp(o->name, name) == 0)
-			return fail(L, s,
-				    "duplicate collector name '%s' (first defined at line %d)",
-				    name, o->line);
-		/* Two collectors of one kind would write the same metric families. */
-		if (o->kind == c->kind)
-			return fail(L, ks,
-				    "collector '%s' has the same kind '%s' as collector '%s'", name,
-				    kind, o->name);
-	}
+			return config_fail(
+			    L, s, "duplicate collector name '%s' (first defined at line %d)", name,
+			    o->line);
 	c->name = xstrdup(name);
 
-	need = config_kind_datasets(c->kind);
-	for (int d = 0; d < DS_COUNT; d++)
-		if ((need & DS_BIT(d)) && !cfg->has_dataset[d])
-			return fail(L, g,
-				    "collector '%s' of kind '%s' needs dataset '%s', which is not "
-				    "configured",
-				    name, kind, dataset_names[d]);
-	if (c->kind == KIND_OUTCOMES && cfg->noutcomes == 0)
-		return fail(L, g, "collector '%s' of kind 'outcomes' needs at least one outcome",
-			    name);
-
 	c->interval = DEFAULT_INTERVAL;
-	get_duration(L, g, "interval", false, &c->interval);
-	timeout_set = get_duration(L, g, "timeout", false, &c->timeout) != NULL;
+	config_get_duration(L, g, "interval", false, &c->interval);
+	timeout_set = config_get_duration(L, g, "timeout", false, &c->timeout) != NULL;
 	if (L->failed)
 		return false;
 	/* A short interval with the default timeout should not let runs overlap. */
 	if (!timeout_set)
 		c->timeout = c->interval < DEFAULT_TIMEOUT ? c->interval : DEFAULT_TIMEOUT;
 
-	ws = get_strings(L, g, "windows", false, CS_MAX_WINDOWS);
+	ws = config_get_strings(L, g, "windows", false, CS_MAX_WINDOWS);
 	if (L->failed)
 		return false;
 	if (ws)
-		return load_windows(L, ws, "windows", c->windows, &c->nwindows);
+		return config_windows(L, ws, "windows", c->windows, &c->nwindows);
 	c->nwindows = cfg->nwindows;
 	memcpy(c->windows, cfg->windows, sizeof(c->windows));
 	return true;
 }
 
-static bool load_collectors(struct loader *L, const config_setting_t *root)
+static bool load_collectors(struct config_reader *L, const config_setting_t *root)
 {
 	struct cs_config *cfg = L->cfg;
-	const config_setting_t *list = get_group_list(L, root, "collectors", true);
+	const config_setting_t *list = config_get_group_list(L, root, "collectors", true);
 	int n;
 
 	if (!list)
 		return false;
 	n = config_setting_length(list);
 	if (n == 0)
-		return fail(L, list, "'collectors' must list at least one collector");
+		return config_fail(L, list, "'collectors' must list at least one collector");
 	cfg->collectors = xcalloc((size_t)n, sizeof(*cfg->collectors));
 	for (int i = 0; i < n; i++) {
 		cfg->ncollectors++;
@@ -1251,14 +1080,14 @@ static bool load_collectors(struct loader *L, const config_setting_t *root)
 	return true;
 }
 
-static bool load_web(struct loader *L, const config_setting_t *root)
+static bool load_web(struct config_reader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {
 	    "listen_addresses", "telemetry_path", "config_file",
 	    "enable_reload",	"stale_after",	  NULL,
 	};
 	struct cs_web *w = &L->cfg->web;
-	const config_setting_t *g = get_group(L, root, "web", false, keys), *s, *list = NULL;
+	const config_setting_t *g = config_get_group(L, root, "web", false, keys), *s, *list = NULL;
 	const char *path = "/metrics", *file = NULL;
 	int64_t longest = 0;
 	int n;
@@ -1268,30 +1097,34 @@ static bool load_web(struct loader *L, const config_setting_t *root)
 			longest = L->cfg->collectors[i].interval;
 	w->stale_after = 3 * longest;
 	if (g) {
-		list = get_strings(L, g, "listen_addresses", false, 64);
+		list = config_get_strings(L, g, "listen_addresses", false, 64);
 		if (list && config_setting_length(list) == 0)
-			return fail(L, list, "'listen_addresses' must list at least one address");
+			return config_fail(L, list,
+					   "'listen_addresses' must list at least one address");
 		for (int i = 0; list && i < config_setting_length(list); i++)
 			if (!valid_listen(elem_string(list, i)))
-				return fail(L, config_setting_get_elem(list, (unsigned)i),
-					    "listen address \"%s\" must be host:port, [v6]:port or "
-					    ":port",
-					    elem_string(list, i));
-		s = get_string(L, g, "telemetry_path", false, &path);
+				return config_fail(
+				    L, config_setting_get_elem(list, (unsigned)i),
+				    "listen address \"%s\" must be host:port, [v6]:port or "
+				    ":port",
+				    elem_string(list, i));
+		s = config_get_string(L, g, "telemetry_path", false, &path);
 		if (s && (path[0] != '/' || strpbrk(path, " \t\r\n?#")))
-			return fail(L, s,
-				    "'telemetry_path' must start with '/' and contain no spaces, "
-				    "'?' or '#'");
-		s = get_string(L, g, "config_file", false, &file);
+			return config_fail(
+			    L, s,
+			    "'telemetry_path' must start with '/' and contain no spaces, "
+			    "'?' or '#'");
+		s = config_get_string(L, g, "config_file", false, &file);
 		if (s && !*file)
-			return fail(L, s, "'config_file' must not be empty");
-		get_bool(L, g, "enable_reload", false, &w->enable_reload_endpoint);
-		s = get_duration(L, g, "stale_after", false, &w->stale_after);
+			return config_fail(L, s, "'config_file' must not be empty");
+		config_get_bool(L, g, "enable_reload", false, &w->enable_reload_endpoint);
+		s = config_get_duration(L, g, "stale_after", false, &w->stale_after);
 		if (s && w->stale_after < longest)
-			return fail(L, s,
-				    "'stale_after' must be at least the longest collector interval "
-				    "(%lld seconds)",
-				    (long long)longest);
+			return config_fail(
+			    L, s,
+			    "'stale_after' must be at least the longest collector interval "
+			    "(%lld seconds)",
+			    (long long)longest);
 		if (L->failed)
 			return false;
 	}
@@ -1312,8 +1145,6 @@ static bool load_web(struct loader *L, const config_setting_t *root)
 
 static void set_defaults(struct cs_config *cfg)
 {
-	struct cs_health *h = &cfg->health;
-
 	cfg->max_segments = 500;
 	memcpy(cfg->currency, "USD", 4);
 	cfg->gross_margin = 1.0;
@@ -1324,52 +1155,43 @@ static void set_defaults(struct cs_config *cfg)
 	memcpy(cfg->windows[0].label, "30d", 4);
 	cfg->windows[1].seconds = 90 * 86400;
 	memcpy(cfg->windows[1].label, "90d", 4);
-
-	h->w_usage = 40;
-	h->usage_window = 30 * 86400;
-	h->usage_target = 0.8;
-	h->w_sentiment = 25;
-	h->sentiment_window = 90 * 86400;
-	h->w_support = 15;
-	h->support_window = 30 * 86400;
-	h->w_billing = 20;
-	h->billing_window = 90 * 86400;
-	h->red_below = 50;
-	h->green_from = 75;
-	h->at_risk = 10;
-
-	cfg->cohorts.months = 12;
-	cfg->renewals.nhorizons = 3;
-	for (size_t i = 0; i < 3; i++) {
-		cfg->renewals.horizons[i].seconds = (int64_t)(30 * (i + 1)) * 86400;
-		snprintf(cfg->renewals.horizons[i].label, sizeof(cfg->renewals.horizons[i].label),
-			 "%zud", 30 * (i + 1));
-	}
 }
 
-static bool load_root(struct loader *L, const config_setting_t *root)
+/* The top-level settings config reads itself; groups adds the ones its
+ * caller reads from the tree (config_root). */
+static bool check_root_keys(struct config_reader *L, const config_setting_t *root,
+			    const char *const *groups)
 {
 	static const char *const keys[] = {
-	    "sources", "segments", "reporting", "windows",    "features", "datasets", "outcomes",
-	    "health",  "cohorts",  "renewals",	"collectors", "web",	  NULL,
+	    "sources",	"segments", "reporting",  "windows", "features",
+	    "datasets", "outcomes", "collectors", "web",     NULL,
 	};
+	int n = config_setting_length(root);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+
+		if (name && !in_list(name, keys) && !(groups && in_list(name, groups)))
+			return config_fail(L, s, "unknown setting '%s'", name);
+	}
+	return true;
+}
+
+static bool load_root(struct config_reader *L, const config_setting_t *root,
+		      const char *const *groups)
+{
 	const config_setting_t *w;
 
-	if (!check_keys(L, root, keys) || !load_sources(L, root) || !load_segments(L, root) ||
-	    !load_reporting(L, root))
+	if (!check_root_keys(L, root, groups) || !load_sources(L, root) ||
+	    !load_segments(L, root) || !load_reporting(L, root))
 		return false;
-	/* cohorts carry every segment dimension unless told otherwise */
-	L->cfg->cohorts.ndims = L->cfg->ndims;
-	for (size_t i = 0; i < L->cfg->ndims; i++)
-		L->cfg->cohorts.dims[i] = i;
-	w = get_strings(L, root, "windows", false, CS_MAX_WINDOWS);
+	w = config_get_strings(L, root, "windows", false, CS_MAX_WINDOWS);
 	if (L->failed)
 		return false;
-	if (w && !load_windows(L, w, "windows", L->cfg->windows, &L->cfg->nwindows))
+	if (w && !config_windows(L, w, "windows", L->cfg->windows, &L->cfg->nwindows))
 		return false;
-	/* Collectors last: they check the datasets and outcomes they need. */
 	return load_features(L, root) && load_datasets(L, root) && load_outcomes(L, root) &&
-	       load_health(L, root) && load_cohorts(L, root) && load_renewals(L, root) &&
 	       load_collectors(L, root) && load_web(L, root);
 }
 
@@ -1393,12 +1215,12 @@ bool config_same(const struct cs_config *a, const struct cs_config *b)
 	return a && b && a->canonical && b->canonical && strcmp(a->canonical, b->canonical) == 0;
 }
 
-struct cs_config *config_load(const char *path, char *err, size_t errlen)
+struct cs_config *config_load(const char *path, const char *const *groups, char *err, size_t errlen)
 {
-	struct loader L = {.path = path, .err = err, .errlen = errlen};
+	struct config_reader L = {.path = path, .err = err, .errlen = errlen};
 	const char *slash = strrchr(path, '/');
 	struct cs_config *cfg;
-	config_t lc;
+	config_t *lc;
 	struct stat st;
 	FILE *f;
 	bool ok;
@@ -1418,46 +1240,62 @@ struct cs_config *config_load(const char *path, char *err, size_t errlen)
 
 	if (slash)
 		L.dir = xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
-	config_init(&lc);
+	lc = xcalloc(1, sizeof(*lc));
+	config_init(lc);
 	/* @include paths are relative to the including file's directory. */
 	if (L.dir)
-		config_set_include_dir(&lc, L.dir);
-	if (!config_read_file(&lc, path)) {
+		config_set_include_dir(lc, L.dir);
+	if (!config_read_file(lc, path)) {
 		struct buf b = BUF_INIT;
-		const char *text = config_error_text(&lc);
+		const char *text = config_error_text(lc);
 
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+		if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
 			buf_addf(&b, "%s: could not read configuration file: %s", path,
 				 text ? text : "I/O error");
 		else {
 			char m[1024];
 			config_format_parse_error(
-			    config_error_file(&lc) ? config_error_file(&lc) : path,
-			    config_error_line(&lc), text ? text : "syntax error", L.dir, m,
+			    config_error_file(lc) ? config_error_file(lc) : path,
+			    config_error_line(lc), text ? text : "syntax error", L.dir, m,
 			    sizeof(m));
 			buf_adds(&b, m);
 		}
 		write_err(err, errlen, b.data);
 		buf_release(&b);
-		config_destroy(&lc);
+		config_destroy(lc);
+		free(lc);
 		free(L.dir);
 		return NULL;
 	}
 
 	cfg = xcalloc(1, sizeof(*cfg));
 	cfg->path = xstrdup(path);
+	cfg->tree = lc;
 	set_defaults(cfg);
 	L.cfg = cfg;
-	ok = load_root(&L, config_root_setting(&lc));
+	ok = load_root(&L, config_root_setting(lc), groups);
 	if (ok)
-		cfg->canonical = canonical_text(&lc);
-	config_destroy(&lc);
+		cfg->canonical = canonical_text(lc);
 	free(L.dir);
 	if (!ok) {
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
+}
+
+const struct config_setting_t *config_root(const struct cs_config *cfg)
+{
+	return cfg && cfg->tree ? config_root_setting((const config_t *)cfg->tree) : NULL;
+}
+
+void config_reader_init(struct config_reader *r, struct cs_config *cfg, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->path = cfg->path;
+	r->err = err;
+	r->errlen = errlen;
+	r->cfg = cfg;
 }
 
 static void free_query(struct cs_query *q)
@@ -1490,14 +1328,22 @@ void config_free(struct cs_config *cfg)
 		free_query(&cfg->outcomes[i].query);
 	}
 	free(cfg->outcomes);
-	for (size_t i = 0; i < cfg->ncollectors; i++)
+	for (size_t i = 0; i < cfg->ncollectors; i++) {
 		free(cfg->collectors[i].name);
+		free(cfg->collectors[i].kind);
+	}
 	free(cfg->collectors);
 	for (size_t i = 0; i < cfg->web.nlisten; i++)
 		free(cfg->web.listen[i]);
 	free(cfg->web.listen);
 	free(cfg->web.telemetry_path);
 	free(cfg->web.config_file);
+	if (cfg->kinds_free)
+		cfg->kinds_free(cfg->kinds);
+	if (cfg->tree) {
+		config_destroy(cfg->tree);
+		free(cfg->tree);
+	}
 	free(cfg);
 }
 

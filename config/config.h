@@ -1,10 +1,15 @@
 /*
  * config: loading and validation of the libconfig file.
  *
- * config_load() either returns a complete, validated struct cs_config or
- * fails with a message of the form "FILE:LINE: message" (LINE is the line of
- * the offending setting, or of its parent group when the setting is missing).
- * Nothing here connects anywhere, so --config.check is config_load() alone.
+ * config_load() either returns a struct cs_config whose settings are all
+ * checked or fails with a message of the form "FILE:LINE: message" (LINE is
+ * the line of the offending setting, or of its parent group when the setting
+ * is missing). Config knows sources, segments, datasets, windows and
+ * collectors, not what a collector computes: a collector's kind is kept as
+ * written, and the kinds' own groups (and what each kind needs) are checked
+ * by the kind table above it, through cs_settings_load (collectors/kinds.h),
+ * which every command uses. Nothing connects anywhere, so --config.check is
+ * cs_settings_load alone.
  *
  * Ownership: everything reachable from a struct cs_config belongs to it and
  * is released by config_free(). The struct is immutable once loaded; a reload
@@ -20,12 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CS_MAX_WINDOWS	     16
-#define CS_MAX_DIMENSIONS    16
-#define CS_MAX_FEATURES	     64
-#define CS_MAX_PARAMS	     8
-#define CS_MAX_COHORT_MONTHS 36
-#define CS_MAX_HORIZONS	     8
+#define CS_MAX_WINDOWS	  16
+#define CS_MAX_DIMENSIONS 16
+#define CS_MAX_FEATURES	  64
+#define CS_MAX_PARAMS	  8
 
 /* A libpq source. The password is never stored inline in the file. */
 struct cs_source {
@@ -82,42 +85,12 @@ struct cs_rate {
 	double rate;  /* 1 unit of code = rate units of the reporting currency */
 };
 
-struct cs_health {
-	int64_t usage_window, sentiment_window, support_window, billing_window; /* seconds */
-	double w_usage, w_sentiment, w_support, w_billing;			/* weights */
-	double usage_target; /* utilisation that scores 100, default 0.8 */
-	double red_below;    /* default 50 */
-	double green_from;   /* default 75 */
-	int at_risk;	     /* 0..100, default 10 */
-};
-
-/* Retention cohorts (revenue): the months complete before t's month. */
-struct cs_cohorts {
-	int months;			/* 0..CS_MAX_COHORT_MONTHS, default 12, 0: off */
-	size_t ndims;			/* dimensions the cohort families carry */
-	size_t dims[CS_MAX_DIMENSIONS]; /* indexes into cs_config.dims, in config order */
-};
-
-/* Renewal horizons (health): default 30d, 60d, 90d. */
-struct cs_renewals {
-	size_t nhorizons; /* 1..CS_MAX_HORIZONS */
-	struct cs_window horizons[CS_MAX_HORIZONS];
-};
-
-enum cs_kind {
-	KIND_REVENUE,  /* accounts + subscriptions */
-	KIND_TRIALS,   /* accounts + trials */
-	KIND_SURVEYS,  /* accounts + surveys */
-	KIND_ADOPTION, /* accounts + activity (utilisation, features, time to value) */
-	KIND_SUPPORT,  /* accounts + tickets */
-	KIND_OUTCOMES, /* accounts + every outcome query */
-	KIND_HEALTH,   /* accounts + subscriptions + surveys + activity + tickets */
-	KIND_COUNT,
-};
-
+/* The kind is kept as written, with its line: the kind table
+ * (collectors/kinds.h) checks it and gives it a meaning. */
 struct cs_collector {
 	char *name;
-	enum cs_kind kind;
+	char *kind;
+	int kind_line;
 	int64_t interval; /* seconds, default 300 */
 	int64_t timeout;  /* seconds, per query, default 30 */
 	size_t nwindows;  /* defaults to the global windows */
@@ -168,27 +141,94 @@ struct cs_config {
 	size_t noutcomes;
 	struct cs_outcome *outcomes;
 
-	struct cs_health health;
-	struct cs_cohorts cohorts;
-	struct cs_renewals renewals;
-
 	size_t ncollectors;
 	struct cs_collector *collectors;
 
 	struct cs_web web;
+
+	/* The loaded tree (libconfig's config_t), kept for the settings that
+	 * the layers above read themselves (config_root). */
+	void *tree;
+	/* The collector kinds' own settings, parsed and owned by collectors/
+	 * (collectors/kinds.h); config_free calls kinds_free on them. */
+	struct cs_kind_settings *kinds;
+	void (*kinds_free)(struct cs_kind_settings *kinds);
 };
 
-/* Returns NULL and writes "FILE:LINE: message" into err on failure. */
-struct cs_config *config_load(const char *path, char *err, size_t errlen);
+/*
+ * Returns NULL and writes "FILE:LINE: message" into err on failure. groups:
+ * further top-level settings (NULL-terminated, may be NULL) that the caller
+ * reads itself from config_root; any other unknown name is an error. The
+ * exporter loads through cs_settings_load (collectors/kinds.h), which adds
+ * the kinds' groups and checks the kinds.
+ */
+struct cs_config *config_load(const char *path, const char *const *groups, char *err,
+			      size_t errlen);
 void config_free(struct cs_config *cfg);
 /* true when a and b were loaded from the same settings (config_load only):
  * a reload to an unchanged configuration need not restart anything. */
 bool config_same(const struct cs_config *a, const struct cs_config *b);
 
-/* The datasets a kind needs (bit i set for enum cs_dataset i). */
-unsigned config_kind_datasets(enum cs_kind kind);
-const char *config_kind_name(enum cs_kind kind);
 const char *config_dataset_name(enum cs_dataset ds);
+
+/*
+ * Reading settings of the loaded tree from the layers above config, with
+ * the same messages: every getter returns the setting (NULL when absent or
+ * on error; r->failed tells which) and reports "FILE:LINE: message" through
+ * config_fail, which keeps only the first error.
+ */
+struct config_setting_t; /* libconfig's */
+struct config_reader {
+	const char *path;
+	char *dir; /* directory of path for relative file names, NULL when path has none */
+	char *err;
+	size_t errlen;
+	bool failed;
+	struct cs_config *cfg;
+};
+
+void config_reader_init(struct config_reader *r, struct cs_config *cfg, char *err, size_t errlen);
+/* The root group of cfg's file (NULL for a struct not made by config_load). */
+const struct config_setting_t *config_root(const struct cs_config *cfg);
+bool config_fail(struct config_reader *r, const struct config_setting_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* allowed: the keys the group may hold (NULL-terminated), NULL: any. */
+const struct config_setting_t *config_get_group(struct config_reader *r,
+						const struct config_setting_t *g, const char *name,
+						bool required, const char *const *allowed);
+const struct config_setting_t *config_get_string(struct config_reader *r,
+						 const struct config_setting_t *g, const char *name,
+						 bool required, const char **out);
+const struct config_setting_t *config_get_int(struct config_reader *r,
+					      const struct config_setting_t *g, const char *name,
+					      bool required, long long lo, long long hi,
+					      long long *out);
+const struct config_setting_t *config_get_number(struct config_reader *r,
+						 const struct config_setting_t *g, const char *name,
+						 bool required, double *out);
+const struct config_setting_t *config_get_bool(struct config_reader *r,
+					       const struct config_setting_t *g, const char *name,
+					       bool required, bool *out);
+const struct config_setting_t *config_get_duration(struct config_reader *r,
+						   const struct config_setting_t *g,
+						   const char *name, bool required, int64_t *out);
+const struct config_setting_t *config_get_group_list(struct config_reader *r,
+						     const struct config_setting_t *g,
+						     const char *name, bool required);
+/* An array or list of at most max strings. */
+const struct config_setting_t *config_get_strings(struct config_reader *r,
+						  const struct config_setting_t *g,
+						  const char *name, bool required, size_t max);
+/* Fills w from a list of duration strings (labels as written): at least one,
+ * none repeated. */
+bool config_windows(struct config_reader *r, const struct config_setting_t *list, const char *name,
+		    struct cs_window *w, size_t *nw);
+/* Elements of a list or group: count, i-th element, a string element's text
+ * (NULL when not a string), member by name. */
+int config_count(const struct config_setting_t *s);
+const struct config_setting_t *config_elem(const struct config_setting_t *s, int i);
+const char *config_string_of(const struct config_setting_t *s);
+const struct config_setting_t *config_member(const struct config_setting_t *g, const char *name);
 
 /* Parses "30d" etc. into seconds; returns -1 when malformed or not > 0. */
 int64_t config_parse_duration(const char *s);

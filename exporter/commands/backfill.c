@@ -804,7 +804,7 @@ int backfill_main(int argc, char **argv)
 	}
 
 	char err[1024];
-	struct cs_config *cfg = config_load(f.config_file, err, sizeof(err));
+	struct cs_config *cfg = cs_settings_load(f.config_file, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_USAGE;

@@ -163,7 +163,7 @@ static void stop_collectors(struct app *a)
 /* Called with reload_lock held. */
 static int reload_locked(struct app *a, char *err, size_t errlen)
 {
-	struct cs_config *cfg = config_load(a->config_path, err, errlen);
+	struct cs_config *cfg = cs_settings_load(a->config_path, err, errlen);
 	if (!cfg) {
 		logx(LOG_ERROR, "could not reload config, keeping the running one", "err", err,
 		     NULL);
@@ -657,7 +657,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < systemd_sockets.n; i++)
 			systemd_fds[i] = SDLISTEN_FIRST_FD + (int)i;
 	}
-	struct cs_config *cfg = config_load(f.config_file, err, sizeof(err));
+	struct cs_config *cfg = cs_settings_load(f.config_file, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_USAGE;

@@ -402,14 +402,14 @@ static void account_reads(const struct eval *ev, struct eval_result *res)
 static bool needs(const struct cs_collector *c, const struct task *t)
 {
 	if (t->dataset == CS_DS_OUTCOME) {
-		if (c->kind != KIND_OUTCOMES)
+		if (!cs_collector_kind(c)->outcomes)
 			return false;
 		for (size_t w = 0; w < c->nwindows; w++)
 			if (cs_plan_window(t->ev->plan, c->windows[w].seconds) == t->window)
 				return true;
 		return false;
 	}
-	return (config_kind_datasets(c->kind) >> t->dataset) & 1u;
+	return (cs_collector_kind(c)->datasets >> t->dataset) & 1u;
 }
 
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
@@ -467,18 +467,19 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 			continue;
 		}
 		r->set = mset_new();
-		collector_kinds[r->c->kind].compute(d, r->c, r->set);
+		const struct collector_kind *kind = cs_collector_kind(r->c);
+		kind->compute(d, r->c, r->set);
 		r->ok = true;
-		if (r->c->kind == KIND_HEALTH) {
+		if (kind->remember) {
 			/* the one family with memory: the previous health evaluation's bands */
 			struct cs_band_memory *next =
-			    kpi_health_movement(d, r->c, bands ? *bands : NULL, r->set);
+			    kind->remember(d, r->c, bands ? *bands : NULL, r->set);
 
 			if (bands) {
-				cs_band_memory_free(*bands);
+				kind->forget(*bands);
 				*bands = next;
 			} else {
-				cs_band_memory_free(next);
+				kind->forget(next);
 			}
 		}
 	}

@@ -405,7 +405,7 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 		bool wanted = false;
 		for (size_t j = 0; j < cfg->ncollectors; j++)
 			if (strcmp(s->c[i].name, cfg->collectors[j].name) == 0 &&
-			    strcmp(s->c[i].kind, config_kind_name(cfg->collectors[j].kind)) == 0)
+			    strcmp(s->c[i].kind, cfg->collectors[j].kind) == 0)
 				wanted = true;
 		if (wanted)
 			s->c[keep++] = s->c[i];
@@ -421,7 +421,7 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 			c = &s->c[s->nc++];
 			memset(c, 0, sizeof(*c));
 			c->name = xstrdup(cc->name);
-			c->kind = xstrdup(config_kind_name(cc->kind));
+			c->kind = xstrdup(cc->kind);
 		}
 		c->configured = true;
 		c->interval = cc->interval;

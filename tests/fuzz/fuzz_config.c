@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collectors/kinds.h"
 #include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(f);
 
 	err[0] = '\0';
-	cfg = config_load(path, err, sizeof(err));
+	cfg = cs_settings_load(path, err, sizeof(err));
 	unlink(path);
 	/* Every failure must explain itself. */
 	if (!cfg && err[0] == '\0')

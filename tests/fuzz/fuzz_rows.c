@@ -57,7 +57,7 @@ static struct cs_config *load_config(void)
 		abort();
 	close(fd);
 	char err[512];
-	struct cs_config *c = config_load(path, err, sizeof(err));
+	struct cs_config *c = cs_settings_load(path, err, sizeof(err));
 	unlink(path);
 	if (!c) {
 		fprintf(stderr, "%s\n", err);
@@ -140,7 +140,7 @@ static void run_kind(const struct cs_collector *c, int ds, const char *text, siz
 				end(in);
 				free(again);
 			}
-		} else if (config_kind_datasets(c->kind) & (1u << ds)) {
+		} else if (cs_collector_kind(c)->datasets & (1u << ds)) {
 			struct cs_stream *in = begin(d, ds, 0);
 			feed(in, ds, copy);
 			end(in);
@@ -149,7 +149,7 @@ static void run_kind(const struct cs_collector *c, int ds, const char *text, siz
 	free(copy);
 	cs_data_link(d);
 	struct mset *m = mset_new();
-	collector_kinds[c->kind].compute(d, c, m);
+	cs_collector_kind(c)->compute(d, c, m);
 	for (int f = 0; f < 2; f++) {
 		struct buf out = BUF_INIT;
 		const struct mset *sets[1] = {m};

@@ -567,13 +567,16 @@ def defaults(dash):
 
 
 # Labels the exporter or Prometheus write; anything else in a matcher or a
-# grouping must be a segment dimension.
-KNOWN_LABELS = {
-    "job", "instance", "window", "currency", "type", "category", "survey", "result", "state",
-    "feature", "outcome", "target", "band", "account", "name", "le", "collector", "dataset",
-    "reason", "family", "version", "revision", "quantile", "__name__",
-    "cohort", "age_months", "horizon", "from", "to", "renewal_at",
-}
+# grouping must be a segment dimension. The list is the "Labels" section of
+# docs/metrics.md, generated from the kind table (tests/tools/metricref.c).
+def load_known_labels(path=os.path.join(ROOT, "docs", "metrics.md")):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    section = text.split("\n## Labels\n", 1)[1]
+    return set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", section)) | {"__name__"}
+
+
+KNOWN_LABELS = load_known_labels()
 
 
 def foreign_labels(expr, dims):

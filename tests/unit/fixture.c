@@ -7,10 +7,6 @@
 
 #include "lib/buf.h"
 
-static const char *const kind_names[KIND_COUNT] = {
-    "revenue", "trials", "surveys", "adoption", "support", "outcomes", "health",
-};
-
 const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS] = {
     "billing_key", "amount_minor", "currency",	 "interval_unit", "interval_count",
     "quantity",	   "status",	   "valid_from", "valid_to",
@@ -43,36 +39,15 @@ struct cs_config *fixture_config(const char *const *dims, size_t ndims)
 	cfg->features[0] = xstrdup("api");
 	cfg->features[1] = xstrdup("reports");
 
-	cfg->health.usage_window = 30 * 86400;
-	cfg->health.sentiment_window = 90 * 86400;
-	cfg->health.support_window = 30 * 86400;
-	cfg->health.billing_window = 90 * 86400;
-	cfg->health.w_usage = 40;
-	cfg->health.w_sentiment = 25;
-	cfg->health.w_support = 15;
-	cfg->health.w_billing = 20;
-	cfg->health.usage_target = 0.8;
-	cfg->health.red_below = 50;
-	cfg->health.green_from = 75;
-	cfg->health.at_risk = 10;
-
-	cfg->cohorts.months = 12;
-	cfg->cohorts.ndims = ndims;
-	for (size_t i = 0; i < ndims; i++)
-		cfg->cohorts.dims[i] = i;
-	cfg->renewals.nhorizons = 3;
-	for (size_t i = 0; i < 3; i++) {
-		cfg->renewals.horizons[i].seconds = (int64_t)(30 * (i + 1)) * 86400;
-		snprintf(cfg->renewals.horizons[i].label, sizeof(cfg->renewals.horizons[i].label),
-			 "%zud", 30 * (i + 1));
-	}
+	/* the kinds' settings with their defaults (collectors/kinds.c) */
+	cs_kind_settings_attach(cfg);
 
 	cfg->ncollectors = KIND_COUNT;
 	cfg->collectors = xcalloc(KIND_COUNT, sizeof(*cfg->collectors));
 	for (size_t k = 0; k < KIND_COUNT; k++) {
 		struct cs_collector *c = &cfg->collectors[k];
-		c->name = xstrdup(kind_names[k]);
-		c->kind = (enum cs_kind)k;
+		c->name = xstrdup(collector_kinds[k].name);
+		c->kind = xstrdup(collector_kinds[k].name);
 		c->interval = 300;
 		c->timeout = 30;
 		c->nwindows = cfg->nwindows;
@@ -123,10 +98,14 @@ void fixture_free_config(struct cs_config *cfg)
 		free(cfg->outcomes[i].query.sql);
 	}
 	free(cfg->outcomes);
-	for (size_t i = 0; i < cfg->ncollectors; i++)
+	for (size_t i = 0; i < cfg->ncollectors; i++) {
 		free(cfg->collectors[i].name);
+		free(cfg->collectors[i].kind);
+	}
 	free(cfg->collectors);
 	free(cfg->web.telemetry_path);
+	if (cfg->kinds_free)
+		cfg->kinds_free(cfg->kinds);
 	free(cfg);
 }
 

@@ -211,7 +211,7 @@ Test(beyond_vectors, cohorts_retained_at_ages_0_and_2)
 	    SUB("b1", "10000", "active", "2026-03-10", NULL),
 	};
 	struct run r = {.cfg = fixture_config(dims, 1)};
-	r.cfg->cohorts.months = 3;
+	r.cfg->kinds->cohorts.months = 3;
 	revenue(&r, "2026-04-15", subs, 2);
 	bool f;
 	cr_assert_eq(cohort(&r, "cs_cohort_customers", "p", "2026-01", NULL, &f), 1);
@@ -234,7 +234,7 @@ Test(beyond_vectors, cohorts_retained_at_ages_0_and_2)
 Test(beyond_vectors, cohorts_ages_that_exist)
 {
 	struct run r = {.cfg = fixture_config(dims, 1)};
-	r.cfg->cohorts.months = 3;
+	r.cfg->kinds->cohorts.months = 3;
 	revenue(&r, "2026-04-15", NULL, 0);
 	static const char *const months[] = {"2026-01", "2026-02", "2026-03"};
 	static const char *const ages[] = {"0", "1", "2", "3"};
@@ -267,7 +267,7 @@ Test(beyond_edges, cohorts_age_instant_at_t_and_off)
 	    SUB("b1", "10000", "active", "2026-03-31", NULL),
 	};
 	struct run r = {.cfg = fixture_config(dims, 1)};
-	r.cfg->cohorts.months = 1;
+	r.cfg->kinds->cohorts.months = 1;
 	revenue(&r, "2026-04-01", subs, 1);
 	bool f;
 	cr_assert_eq(cohort(&r, "cs_cohort_retained_customers", "p", "2026-03", "0", &f), 1);
@@ -275,7 +275,7 @@ Test(beyond_edges, cohorts_age_instant_at_t_and_off)
 	run_free(&r);
 
 	struct run off = {.cfg = fixture_config(dims, 1)};
-	off.cfg->cohorts.months = 0;
+	off.cfg->kinds->cohorts.months = 0;
 	revenue(&off, "2026-04-01", subs, 1);
 	cohort(&off, "cs_cohort_customers", "p", "2026-03", NULL, &f);
 	cr_assert(!f);
@@ -302,8 +302,8 @@ Test(beyond_edges, cohorts_without_dimensions)
 	};
 	for (int variant = 0; variant < 2; variant++) {
 		struct run r = {.cfg = fixture_config(dims2, 2)};
-		r.cfg->cohorts.months = 3;
-		r.cfg->cohorts.ndims = (size_t)variant; /* [] or ["plan"] */
+		r.cfg->kinds->cohorts.months = 3;
+		r.cfg->kinds->cohorts.ndims = (size_t)variant; /* [] or ["plan"] */
 		r.d = fixture_data(r.cfg, KIND_REVENUE, fixture_time("2026-04-15"));
 		fixture_load(r.d, DS_ACCOUNTS, acols2, 7, accounts, 2);
 		fixture_load(r.d, DS_SUBSCRIPTIONS, fixture_subscription_cols, 9, subs, 3);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collectors/kinds.h"
 #include "config/config.h"
 #include "lib/buf.h"
 
@@ -20,7 +21,7 @@
 static struct cs_config *load_ok(const char *path)
 {
 	char err[1024] = "";
-	struct cs_config *cfg = config_load(path, err, sizeof(err));
+	struct cs_config *cfg = cs_settings_load(path, err, sizeof(err));
 
 	cr_assert_not_null(cfg, "%s should load, got: %s", path, err);
 	return cfg;
@@ -38,9 +39,9 @@ static const struct cs_source *source_named(const struct cs_config *cfg, const c
 static const struct cs_collector *collector_of(const struct cs_config *cfg, enum cs_kind kind)
 {
 	for (size_t i = 0; i < cfg->ncollectors; i++)
-		if (cfg->collectors[i].kind == kind)
+		if (strcmp(cfg->collectors[i].kind, collector_kinds[kind].name) == 0)
 			return &cfg->collectors[i];
-	cr_assert_fail("no collector of kind %s", config_kind_name(kind));
+	cr_assert_fail("no collector of kind %s", collector_kinds[kind].name);
 	return NULL;
 }
 
@@ -102,7 +103,7 @@ Test(config_bad, every_file_fails_with_its_expected_message)
 				e = &exp[i];
 		cr_expect_not_null(e, "%s has no line in EXPECTED", de->d_name);
 		snprintf(path, sizeof(path), BAD_DIR "/%s", de->d_name);
-		cfg = config_load(path, err, sizeof(err));
+		cfg = cs_settings_load(path, err, sizeof(err));
 		cr_expect_null(cfg, "%s loaded but should have failed", de->d_name);
 		config_free(cfg);
 		if (!e)
@@ -145,10 +146,10 @@ Test(config_bad, missing_file_names_the_file_and_the_reason)
 {
 	char err[256] = "";
 
-	cr_assert_null(config_load(BAD_DIR "/no-such-file.conf", err, sizeof(err)));
+	cr_assert_null(cs_settings_load(BAD_DIR "/no-such-file.conf", err, sizeof(err)));
 	cr_expect_not_null(strstr(err, "no-such-file.conf"), "%s", err);
 	cr_expect_not_null(strstr(err, "No such file or directory"), "%s", err);
-	cr_assert_null(config_load(BAD_DIR, err, sizeof(err)));
+	cr_assert_null(cs_settings_load(BAD_DIR, err, sizeof(err)));
 	cr_expect_not_null(strstr(err, "Is a directory"), "%s", err);
 }
 
@@ -157,10 +158,10 @@ Test(config_bad, short_error_buffer_is_truncated_not_overrun)
 	char err[16];
 
 	memset(err, 'x', sizeof(err));
-	cr_assert_null(config_load(BAD_DIR "/unknown_top_level.conf", err, 8));
+	cr_assert_null(cs_settings_load(BAD_DIR "/unknown_top_level.conf", err, 8));
 	cr_expect_eq(strlen(err), 7);
 	cr_expect_eq(err[8], 'x');
-	cr_assert_null(config_load(BAD_DIR "/unknown_top_level.conf", NULL, 0));
+	cr_assert_null(cs_settings_load(BAD_DIR "/unknown_top_level.conf", NULL, 0));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -170,7 +171,7 @@ Test(config_bad, short_error_buffer_is_truncated_not_overrun)
 Test(config_good, minimal_takes_every_default)
 {
 	struct cs_config *cfg = load_ok(GOOD_DIR "/minimal.conf");
-	const struct cs_health *h = &cfg->health;
+	const struct cs_health *h = &cfg->kinds->health;
 	const struct cs_collector *c;
 
 	cr_expect_eq(cfg->nsources, 1);
@@ -206,12 +207,12 @@ Test(config_good, minimal_takes_every_default)
 	cr_expect_float_eq(h->red_below, 50, 1e-12);
 	cr_expect_float_eq(h->green_from, 75, 1e-12);
 	cr_expect_eq(h->at_risk, 10);
-	cr_expect_eq(cfg->cohorts.months, 12);
-	cr_expect_eq(cfg->cohorts.ndims, 0, "every dimension: there are none");
-	cr_assert_eq(cfg->renewals.nhorizons, 3);
-	cr_expect_str_eq(cfg->renewals.horizons[0].label, "30d");
-	cr_expect_eq(cfg->renewals.horizons[1].seconds, 60 * 86400);
-	cr_expect_str_eq(cfg->renewals.horizons[2].label, "90d");
+	cr_expect_eq(cfg->kinds->cohorts.months, 12);
+	cr_expect_eq(cfg->kinds->cohorts.ndims, 0, "every dimension: there are none");
+	cr_assert_eq(cfg->kinds->renewals.nhorizons, 3);
+	cr_expect_str_eq(cfg->kinds->renewals.horizons[0].label, "30d");
+	cr_expect_eq(cfg->kinds->renewals.horizons[1].seconds, 60 * 86400);
+	cr_expect_str_eq(cfg->kinds->renewals.horizons[2].label, "90d");
 
 	cr_assert_eq(cfg->noutcomes, 1);
 	cr_expect_eq(cfg->outcomes[0].direction, OUTCOME_AT_LEAST);
@@ -240,7 +241,7 @@ Test(config_good, full_reads_every_setting)
 	struct cs_config *cfg = load_ok(GOOD_DIR "/full.conf");
 	const struct cs_source *billing = source_named(cfg, "billing");
 	const struct cs_source *crm = source_named(cfg, "crm");
-	const struct cs_health *h = &cfg->health;
+	const struct cs_health *h = &cfg->kinds->health;
 	const struct cs_collector *c;
 	const struct cs_query *q;
 
@@ -314,14 +315,14 @@ Test(config_good, full_reads_every_setting)
 	cr_expect_float_eq(h->green_from, 40, 1e-12);
 	cr_expect_eq(h->at_risk, 0);
 
-	cr_expect_eq(cfg->cohorts.months, 36);
-	cr_assert_eq(cfg->cohorts.ndims, 2);
-	cr_expect_eq(cfg->cohorts.dims[0], 2, "_tier");
-	cr_expect_eq(cfg->cohorts.dims[1], 0, "plan");
-	cr_assert_eq(cfg->renewals.nhorizons, 2);
-	cr_expect_str_eq(cfg->renewals.horizons[0].label, "2w");
-	cr_expect_eq(cfg->renewals.horizons[0].seconds, 14 * 86400);
-	cr_expect_eq(cfg->renewals.horizons[1].seconds, 86400);
+	cr_expect_eq(cfg->kinds->cohorts.months, 36);
+	cr_assert_eq(cfg->kinds->cohorts.ndims, 2);
+	cr_expect_eq(cfg->kinds->cohorts.dims[0], 2, "_tier");
+	cr_expect_eq(cfg->kinds->cohorts.dims[1], 0, "plan");
+	cr_assert_eq(cfg->kinds->renewals.nhorizons, 2);
+	cr_expect_str_eq(cfg->kinds->renewals.horizons[0].label, "2w");
+	cr_expect_eq(cfg->kinds->renewals.horizons[0].seconds, 14 * 86400);
+	cr_expect_eq(cfg->kinds->renewals.horizons[1].seconds, 86400);
 
 	cr_assert_eq(cfg->ncollectors, 7);
 	c = collector_of(cfg, KIND_REVENUE);
@@ -437,7 +438,7 @@ static struct cs_config *load_query(const char *params, const char *sql, char *e
 		 "outcomes = ( { name = \"o\"; source = \"crm\"; target = 1; query = \"S\"; } );\n",
 		 params, sql);
 	path = write_file("q.conf", b.data);
-	cfg = config_load(path, err, len);
+	cfg = cs_settings_load(path, err, len);
 	free(path);
 	buf_release(&b);
 	return cfg;
@@ -458,7 +459,7 @@ static struct cs_config *load_beyond(const char *text, char *err, size_t len)
 		 "collectors = ( { kind = \"revenue\"; } );\n%s\n",
 		 text);
 	path = write_file("beyond.conf", b.data);
-	cfg = config_load(path, err, len);
+	cfg = cs_settings_load(path, err, len);
 	free(path);
 	buf_release(&b);
 	return cfg;
@@ -470,22 +471,22 @@ Test(config_beyond, cohorts_and_renewals, .init = make_tmpdir, .fini = remove_tm
 	struct cs_config *cfg = load_beyond("", err, sizeof(err));
 
 	cr_assert_not_null(cfg, "%s", err);
-	cr_expect_eq(cfg->cohorts.months, 12);
-	cr_assert_eq(cfg->cohorts.ndims, 2, "every segment dimension by default");
-	cr_expect_eq(cfg->cohorts.dims[1], 1);
+	cr_expect_eq(cfg->kinds->cohorts.months, 12);
+	cr_assert_eq(cfg->kinds->cohorts.ndims, 2, "every segment dimension by default");
+	cr_expect_eq(cfg->kinds->cohorts.dims[1], 1);
 	config_free(cfg);
 
 	cfg = load_beyond("cohorts = { months = 0; dimensions = []; };", err, sizeof(err));
 	cr_assert_not_null(cfg, "%s", err);
-	cr_expect_eq(cfg->cohorts.months, 0);
-	cr_expect_eq(cfg->cohorts.ndims, 0, "[]: one table over all accounts");
+	cr_expect_eq(cfg->kinds->cohorts.months, 0);
+	cr_expect_eq(cfg->kinds->cohorts.ndims, 0, "[]: one table over all accounts");
 	config_free(cfg);
 
 	cfg = load_beyond("renewals = { horizons = [\"1d\",\"2d\",\"3d\",\"4d\",\"5d\",\"6d\","
 			  "\"7d\",\"8d\"]; };",
 			  err, sizeof(err));
 	cr_assert_not_null(cfg, "%s", err);
-	cr_expect_eq(cfg->renewals.nhorizons, 8);
+	cr_expect_eq(cfg->kinds->renewals.nhorizons, 8);
 	config_free(cfg);
 
 	static const struct {
@@ -574,7 +575,7 @@ Test(config_sql, include_is_relative_to_the_config, .init = make_tmpdir, .fini =
 	inc = write_file("sources.inc", "sources = ( { name = \"crm\"; port = \"x\"; } );\n");
 	main_path = write_file("main.conf", "@include \"sources.inc\"\n"
 					    "segments = { dimensions = []; };\n");
-	cfg = config_load(main_path, err, sizeof(err));
+	cfg = cs_settings_load(main_path, err, sizeof(err));
 	cr_expect_null(cfg);
 	/* The error names the included file, where the mistake is. */
 	cr_expect_not_null(strstr(err, "sources.inc:1: 'port' must be an integer"), "%s", err);
@@ -753,23 +754,24 @@ Test(config_tables, kinds_need_accounts_and_their_own_datasets)
 	const unsigned acc = 1u << DS_ACCOUNTS;
 
 	for (int k = 0; k < KIND_COUNT; k++)
-		cr_expect(config_kind_datasets((enum cs_kind)k) & acc, "%s",
-			  config_kind_name((enum cs_kind)k));
-	cr_expect_eq(config_kind_datasets(KIND_REVENUE), acc | 1u << DS_SUBSCRIPTIONS);
-	cr_expect_eq(config_kind_datasets(KIND_TRIALS), acc | 1u << DS_TRIALS);
-	cr_expect_eq(config_kind_datasets(KIND_SURVEYS), acc | 1u << DS_SURVEYS);
-	cr_expect_eq(config_kind_datasets(KIND_ADOPTION), acc | 1u << DS_ACTIVITY);
-	cr_expect_eq(config_kind_datasets(KIND_SUPPORT), acc | 1u << DS_TICKETS);
-	cr_expect_eq(config_kind_datasets(KIND_OUTCOMES), acc);
-	cr_expect_eq(config_kind_datasets(KIND_HEALTH), (1u << DS_COUNT) - 1 - (1u << DS_TRIALS));
-	cr_expect_eq(config_kind_datasets(KIND_COUNT), 0);
+		cr_expect(collector_kinds[k].datasets & acc, "%s", collector_kinds[k].name);
+	cr_expect_eq(collector_kinds[KIND_REVENUE].datasets, acc | 1u << DS_SUBSCRIPTIONS);
+	cr_expect_eq(collector_kinds[KIND_TRIALS].datasets, acc | 1u << DS_TRIALS);
+	cr_expect_eq(collector_kinds[KIND_SURVEYS].datasets, acc | 1u << DS_SURVEYS);
+	cr_expect_eq(collector_kinds[KIND_ADOPTION].datasets, acc | 1u << DS_ACTIVITY);
+	cr_expect_eq(collector_kinds[KIND_SUPPORT].datasets, acc | 1u << DS_TICKETS);
+	cr_expect_eq(collector_kinds[KIND_OUTCOMES].datasets, acc);
+	cr_expect_eq(collector_kinds[KIND_HEALTH].datasets,
+		     (1u << DS_COUNT) - 1 - (1u << DS_TRIALS));
+	cr_expect_null(cs_kind_named("unknown"), "no such kind, no datasets");
 }
 
 Test(config_tables, names)
 {
-	cr_expect_str_eq(config_kind_name(KIND_ADOPTION), "adoption");
-	cr_expect_str_eq(config_kind_name(KIND_HEALTH), "health");
-	cr_expect_str_eq(config_kind_name(KIND_COUNT), "unknown");
+	cr_expect_str_eq(collector_kinds[KIND_ADOPTION].name, "adoption");
+	cr_expect_str_eq(collector_kinds[KIND_HEALTH].name, "health");
+	cr_expect_null(cs_kind_named("unknown"));
+	cr_expect_eq(cs_kind_named("health"), &collector_kinds[KIND_HEALTH]);
 	cr_expect_str_eq(config_dataset_name(DS_SUBSCRIPTIONS), "subscriptions");
 	cr_expect_str_eq(config_dataset_name(DS_TICKETS), "tickets");
 	cr_expect_str_eq(config_dataset_name(DS_COUNT), "unknown");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collectors/kinds.h"
 #include "config/config.h"
 
 static char dir[64];
@@ -29,7 +30,7 @@ static struct cs_config *load_text(const char *name, const char *text)
 	cr_assert_not_null(f);
 	fputs(text, f);
 	fclose(f);
-	struct cs_config *cfg = config_load(path, err, sizeof(err));
+	struct cs_config *cfg = cs_settings_load(path, err, sizeof(err));
 	cr_assert_not_null(cfg, "%s", err);
 	return cfg;
 }

@@ -99,7 +99,7 @@ static char *render(const struct cs_data *d, const struct cs_collector *c)
 	struct mset *m = mset_new();
 	struct buf b = BUF_INIT;
 
-	collector_kinds[c->kind].compute(d, c, m);
+	cs_collector_kind(c)->compute(d, c, m);
 	const struct mset *sets[1] = {m};
 	expo_render(sets, 1, EXPO_TEXT, &b);
 	mset_free(m);
@@ -133,10 +133,10 @@ Test(evaluation, plan_holds_every_window_start)
 	struct cs_config *cfg = config();
 	struct cs_plan plan;
 
-	cfg->health.usage_window = 14 * 86400;
-	cfg->health.sentiment_window = 60 * 86400;
-	cfg->health.support_window = 7 * 86400;
-	cfg->health.billing_window = 400 * 86400;
+	cfg->kinds->health.usage_window = 14 * 86400;
+	cfg->kinds->health.sentiment_window = 60 * 86400;
+	cfg->kinds->health.support_window = 7 * 86400;
+	cfg->kinds->health.billing_window = 400 * 86400;
 	cs_plan_init(&plan, cfg, fixture_time("2024-04-01"));
 	cr_expect_eq(plan.since, fixture_time("2024-04-01"), "nothing due: no history");
 	cs_plan_add(&plan, &cfg->collectors[KIND_REVENUE]);

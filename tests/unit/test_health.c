@@ -175,10 +175,10 @@ Test(kpis_health, band_edges_exactly_50_and_75)
 	bool found;
 
 	/* only sentiment and support; green_from a hair above 75 is still equal */
-	cfg->health.w_billing = 0;
-	cfg->health.w_sentiment = 1;
-	cfg->health.w_support = 1;
-	cfg->health.green_from = 75 * (1 + 1e-12);
+	cfg->kinds->health.w_billing = 0;
+	cfg->kinds->health.w_sentiment = 1;
+	cfg->kinds->health.w_support = 1;
+	cfg->kinds->health.green_from = 75 * (1 + 1e-12);
 	run_health(&r, cfg, &in);
 	cr_assert_float_eq(at_risk(&r, "pro", "e1", "", "green", &found), 75, 1e-9);
 	cr_assert(found, "75 is green");
@@ -217,8 +217,8 @@ Test(kpis_health, at_risk_order_ties_and_limit)
 	struct run r;
 	bool found;
 
-	cfg->health.at_risk = 2;
-	cfg->health.w_billing = 0; /* support alone decides: 0, 50 or 100 */
+	cfg->kinds->health.at_risk = 2;
+	cfg->kinds->health.w_billing = 0; /* support alone decides: 0, 50 or 100 */
 	run_health(&r, cfg, &in);
 	cr_assert_eq(at_risk(&r, "pro", "k_a", "", "red", &found), 0);
 	cr_assert(found, "k_a is listed");
@@ -230,8 +230,8 @@ Test(kpis_health, at_risk_order_ties_and_limit)
 
 	/* with one slot, the tie goes to the lower key */
 	cfg = config();
-	cfg->health.at_risk = 1;
-	cfg->health.w_billing = 0;
+	cfg->kinds->health.at_risk = 1;
+	cfg->kinds->health.w_billing = 0;
 	run_health(&r, cfg, &in);
 	at_risk(&r, "pro", "k_a", "", "red", &found);
 	cr_assert(found);
@@ -240,8 +240,8 @@ Test(kpis_health, at_risk_order_ties_and_limit)
 	run_free(&r);
 
 	cfg = config();
-	cfg->health.at_risk = 0;
-	cfg->health.w_billing = 0;
+	cfg->kinds->health.at_risk = 0;
+	cfg->kinds->health.w_billing = 0;
 	run_health(&r, cfg, &in);
 	at_risk(&r, "pro", "k_a", "", "red", &found);
 	cr_assert_not(found, "0 turns the list off");
@@ -265,7 +265,7 @@ Test(kpis_health, unknown_band_and_unscored_accounts)
 	struct run r;
 	bool found;
 
-	cfg->health.w_support = 0;
+	cfg->kinds->health.w_support = 0;
 	run_health(&r, cfg, &in);
 	cr_assert_eq(band(&r, "pro", "unknown"), 1);
 	cr_assert_eq(band(&r, "pro", "green") + band(&r, "pro", "yellow") + band(&r, "pro", "red"),

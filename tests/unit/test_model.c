@@ -693,8 +693,10 @@ Test(model_emit, segment_labels_then_pairs)
 	load_accounts(&l, KIND_REVENUE, base_accounts, 2);
 	cs_data_link(l.d);
 	struct mset *m = mset_new();
-	struct family *f = mset_family(m, "cs_test_value", METRIC_GAUGE, "test", NULL);
-	emit(f, l.d, 1, 42.5, "window", "30d", NULL);
+	static const struct cs_family def = {
+	    .name = "cs_test_value", .type = METRIC_GAUGE, .labels = {"window"}, .help = "test"};
+	struct cs_emitter f = family_of(m, l.d, &def);
+	emit(&f, 1, 42.5, "30d", NULL);
 	bool found = false;
 	double v = fixture_value(
 	    m, "cs_test_value",
