@@ -1,0 +1,322 @@
+/*
+ * The web config parser against hostile files: duplicate keys, YAML aliases
+ * and anchors, deep nesting, oversized files; and the seeds of the web
+ * config fuzzer, replayed here so that the sanitizer build of the unit
+ * tests runs them (tests/integration/test_sanitizers.sh).
+ */
+#include <criterion/criterion.h>
+
+#include <crypt.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "exporter/serve/webcfg.h"
+
+static char dir[64];
+
+static void mkdir_tmp(void)
+{
+	strcpy(dir, "/tmp/cs_webcfg_lim_XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void rm_tmp(void)
+{
+	static const char *const files[] = {"web.conf", "web.yml", "server.crt", "server.key"};
+	char p[192];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static void put_n(const char *name, const char *content, size_t n)
+{
+	char p[192];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *fp = fopen(p, "w");
+	cr_assert_not_null(fp);
+	cr_assert_eq(fwrite(content, 1, n, fp), n);
+	fclose(fp);
+}
+
+static void put(const char *name, const char *content)
+{
+	put_n(name, content, strlen(content));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Loads content as NAME (web.yml or web.conf) and expects an error
+ * "DIR/NAME:LINE: ...needle..." within a second. */
+static void expect_error_n(const char *name, const char *content, size_t n, int line,
+			   const char *needle)
+{
+	char err[512] = "";
+	put_n(name, content, n);
+	char path[192];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	double t0 = now_s();
+	struct webcfg *cfg = webcfg_load(path, err, sizeof(err));
+	double took = now_s() - t0;
+	cr_assert_null(cfg, "loaded although \"%s\" expected", needle);
+	char prefix[256];
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	cr_assert_eq(strncmp(err, prefix, strlen(prefix)), 0, "error \"%s\" lacks \"%s\"", err,
+		     prefix);
+	cr_assert_not_null(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
+	cr_assert_lt(took, 1.0, "refusing took %.3f s", took);
+}
+
+static void expect_error(const char *name, const char *content, int line, const char *needle)
+{
+	expect_error_n(name, content, strlen(content), line, needle);
+}
+
+static char *make_hash(const char *password)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	cr_assert_not_null(crypt_gensalt_rn("$2y$", 4, NULL, 0, salt, sizeof(salt)));
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *h = crypt_rn(password, salt, cd, (int)sizeof(*cd));
+	cr_assert_not_null(h);
+	char *out = strdup(h);
+	free(cd);
+	return out;
+}
+
+TestSuite(webcfg_limits, .init = mkdir_tmp, .fini = rm_tmp);
+
+/* Each section, a user, a header and a TLS key given twice: refused at the
+ * second one. Before, a second basic_auth_users wrote past the users array
+ * (a heap overflow under AddressSanitizer) and a credentialed request then
+ * crashed the exporter. */
+Test(webcfg_limits, duplicate_keys_are_refused)
+{
+	char *h = make_hash("pw");
+	put("server.crt", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
+	put("server.key", "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n");
+	char c[2048];
+	snprintf(c, sizeof(c),
+		 "basic_auth_users:\n  alice: %s\n  bob: %s\n  carol: %s\nbasic_auth_users:\n"
+		 "  dave: %s\n",
+		 h, h, h, h);
+	expect_error("web.yml", c, 5, "duplicate key basic_auth_users (first at line 1)");
+	snprintf(c, sizeof(c), "basic_auth_users:\n  alice: %s\n  bob: %s\n  alice: %s\n", h, h, h);
+	expect_error("web.yml", c, 4, "duplicate key alice (first at line 2)");
+	expect_error("web.yml",
+		     "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+		     "http_server_config:\n  http2: false\n",
+		     4, "duplicate key http_server_config");
+	expect_error("web.yml",
+		     "basic_auth_excluded_paths: [/-/healthy]\n"
+		     "basic_auth_excluded_paths:\n  - /-/ready\n  - /metrics\n",
+		     2, "duplicate key basic_auth_excluded_paths");
+	expect_error("web.yml",
+		     "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+		     "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+		     4, "duplicate key tls_server_config");
+	expect_error("web.yml", "tls_server_config:\n  cert_file: server.crt\n  cert_file: x\n", 3,
+		     "duplicate key cert_file");
+	/* header names are case-insensitive: the same header twice */
+	expect_error("web.yml",
+		     "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+		     "    x-frame-options: sameorigin\n",
+		     4, "header X-Frame-Options set twice");
+	/* libconfig refuses a repeated setting itself */
+	snprintf(c, sizeof(c),
+		 "basic_auth_users = {\n  alice = \"%s\";\n};\nbasic_auth_users = {\n  bob = "
+		 "\"%s\";\n};\n",
+		 h, h);
+	expect_error("web.conf", c, 4, "duplicate setting name");
+	free(h);
+}
+
+/* A 1 KB "billion laughs": ten levels of ten aliases. Before, loading it
+ * expanded 10^10 strings (11.6 GB of memory before the unknown key was
+ * noticed); aliases and anchors are refused at the first anchor. */
+Test(webcfg_limits, alias_bomb_is_refused_at_once)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "basic_auth_excluded_paths: &a [\"/lol\",\"/lol\",\"/lol\",\"/lol\","
+		     "\"/lol\",\"/lol\",\"/lol\",\"/lol\",\"/lol\",\"/lol\"]\n");
+	char prev = 'a';
+	for (char k = 'b'; k <= 'j'; k++) {
+		buf_addf(&b, "http_server_config_%c: &%c [", k, k);
+		for (int i = 0; i < 10; i++)
+			buf_addf(&b, "%s*%c", i ? "," : "", prev);
+		buf_adds(&b, "]\n");
+		prev = k;
+	}
+	cr_assert_lt(b.len, 1024);
+	expect_error("web.yml", b.data, 1, "anchors (&a) are not supported");
+	buf_release(&b);
+	/* the classic bomb under an unknown key: the key is refused first */
+	expect_error("web.yml", "lol: &a [x, x]\nlol2: &b [*a, *a]\n", 1, "unknown key lol");
+}
+
+Test(webcfg_limits, aliases_and_anchors_are_refused)
+{
+	char *h = make_hash("pw");
+	char c[1024];
+	snprintf(c, sizeof(c), "basic_auth_users:\n  alice: &pw %s\n  bob: *pw\n", h);
+	expect_error("web.yml", c, 2, "anchors (&pw) are not supported");
+	/* an alias without its anchor: libyaml or we refuse it, with a line */
+	snprintf(c, sizeof(c), "basic_auth_users:\n  alice: %s\n  bob: *pw\n", h);
+	expect_error("web.yml", c, 3, "");
+	/* a merge key is an unknown key */
+	expect_error("web.yml", "tls_server_config:\n  <<: {cert_file: a}\n", 2,
+		     "unknown key tls_server_config.<<");
+	free(h);
+}
+
+/* Before, 100k nested '[' (a 200 KB file) took 28 s (quadratic in libyaml's
+ * scanner); now the 17th level is refused. */
+Test(webcfg_limits, deep_nesting_is_refused_in_milliseconds)
+{
+	size_t n = 200000;
+	char *s = malloc(n + 64);
+	strcpy(s, "basic_auth_excluded_paths: ");
+	size_t at = strlen(s);
+	memset(s + at, '[', n - at);
+	s[n - 1] = '\n';
+	expect_error_n("web.yml", s, n, 1, "nested deeper than 16 levels");
+	/* the same with block mappings, one a line: the line of the 17th */
+	struct buf b = BUF_INIT;
+	for (int i = 0; i < 40; i++)
+		buf_addf(&b, "%*sk%d:\n", i * 2, "", i);
+	expect_error("web.yml", b.data, 1, "unknown key k0");
+	buf_reset(&b);
+	buf_adds(&b, "tls_server_config:\n");
+	for (int i = 1; i < 40; i++)
+		buf_addf(&b, "%*sk%d:\n", i * 2, "", i);
+	expect_error("web.yml", b.data, 17, "nested deeper than 16 levels");
+	/* 15 lists in the list of paths (16 levels with the file's mapping)
+	 * are read, and then refused for what they are */
+	buf_reset(&b);
+	buf_adds(&b, "basic_auth_excluded_paths: ");
+	for (int i = 0; i < 15; i++)
+		buf_adds(&b, "[");
+	for (int i = 0; i < 15; i++)
+		buf_adds(&b, "]");
+	buf_adds(&b, "\n");
+	expect_error("web.yml", b.data, 1, "is not a path");
+	buf_reset(&b);
+	buf_adds(&b, "basic_auth_excluded_paths = ");
+	for (int i = 0; i < 15; i++)
+		buf_adds(&b, "(");
+	for (int i = 0; i < 15; i++)
+		buf_adds(&b, ")");
+	buf_adds(&b, ";\n");
+	expect_error("web.conf", b.data, 1, "is not a path");
+	buf_reset(&b);
+	buf_adds(&b, "basic_auth_excluded_paths = ");
+	for (int i = 0; i < 16; i++)
+		buf_adds(&b, "(");
+	for (int i = 0; i < 16; i++)
+		buf_adds(&b, ")");
+	buf_adds(&b, ";\n");
+	expect_error("web.conf", b.data, 1, "nested deeper than 16 levels");
+	/* libconfig, 100k deep */
+	strcpy(s, "basic_auth_excluded_paths = ");
+	at = strlen(s);
+	memset(s + at, '(', n - at);
+	s[n - 1] = '\n';
+	expect_error_n("web.conf", s, n, 1, "");
+	buf_release(&b);
+	free(s);
+}
+
+/* A web config is a few kilobytes; a file over 1 MiB is refused unread. */
+Test(webcfg_limits, oversized_file_is_refused)
+{
+	size_t n = 2 * 1024 * 1024;
+	char *s = malloc(n);
+	for (size_t i = 0; i < n; i += 64) {
+		memset(s + i, ' ', 64);
+		s[i] = '#';
+		s[i + 63] = '\n';
+	}
+	expect_error_n("web.yml", s, n, 0, "larger than 1048576 bytes");
+	expect_error_n("web.conf", s, n, 0, "larger than 1048576 bytes");
+	free(s);
+}
+
+Test(webcfg_limits, second_yaml_document_is_refused)
+{
+	expect_error("web.yml", "---\nbasic_auth_excluded_paths: [/a]\n---\nbasic_auth_users: {}\n",
+		     3, "more than one YAML document");
+}
+
+Test(webcfg_limits, non_scalar_keys_are_refused)
+{
+	expect_error("web.yml", "? [a, b]\n: c\n", 1, "keys must be strings");
+}
+
+/* ---- the fuzzer's seeds ---------------------------------------------------- */
+
+static const char CORPUS[] = "tests/fuzz/corpus/fuzz_webcfg";
+
+/* As tests/fuzz/fuzz_webcfg.c: each seed as web.conf and as web.yml, next to
+ * a server.pem; a load either succeeds or fails with "FILE:LINE: ...". */
+Test(webcfg_limits, fuzz_seeds_replayed)
+{
+	put("server.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
+	DIR *d = opendir(CORPUS);
+	cr_assert_not_null(d, "%s: run the unit tests from the repository root", CORPUS);
+	int seeds = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char src[512];
+		snprintf(src, sizeof(src), "%s/%s", CORPUS, e->d_name);
+		FILE *fp = fopen(src, "rb");
+		cr_assert_not_null(fp, "%s", src);
+		struct buf b = BUF_INIT;
+		char chunk[4096];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+			buf_add(&b, chunk, got);
+		fclose(fp);
+		for (int y = 0; y < 2; y++) {
+			const char *name = y ? "web.yml" : "web.conf";
+			put_n(name, b.data ? b.data : "", b.len);
+			char path[192], err[512] = "";
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			double t0 = now_s();
+			struct webcfg *cfg = webcfg_load(path, err, sizeof(err));
+			cr_assert_lt(now_s() - t0, 2.0, "%s as %s: slow", src, name);
+			if (cfg) {
+				if (webcfg_has_tls(cfg)) {
+					struct webcfg_pem pem;
+					if (webcfg_read_pem(cfg, &pem, err, sizeof(err)) == 0)
+						webcfg_pem_release(&pem);
+				}
+				webcfg_free(cfg);
+				continue;
+			}
+			const char *colon = strchr(err, ':');
+			cr_assert(colon && colon[1] >= '0' && colon[1] <= '9',
+				  "%s as %s: error without FILE:LINE: \"%s\"", src, name, err);
+		}
+		buf_release(&b);
+		seeds++;
+	}
+	closedir(d);
+	char p[192];
+	snprintf(p, sizeof(p), "%s/server.pem", dir);
+	unlink(p);
+	cr_assert_geq(seeds, 12, "only %d seeds in %s", seeds, CORPUS);
+}
