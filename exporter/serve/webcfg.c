@@ -6,7 +6,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <libconfig.h>
-#include <yaml.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,9 +15,12 @@
 #include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <yaml.h>
 
 #include "lib/buf.h"
+#include "lib/log.h"
 #include "config/config.h"
 
 struct user {
@@ -1231,4 +1234,190 @@ int webcfg_parse_basic(const char *header, char *user, char *password)
 out:
 	explicit_bzero(dec, sizeof(dec));
 	return rc;
+}
+
+/* ---- following the file ------------------------------------------------ */
+
+/* What identifies one version of the file without reading it. */
+struct stamp {
+	bool ok; /* stat succeeded */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+static struct stamp stamp_of(const char *path)
+{
+	struct stamp s = {0};
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return s;
+	s.ok = true;
+	s.dev = st.st_dev;
+	s.ino = st.st_ino;
+	s.size = st.st_size;
+	s.mtime = st.st_mtim;
+	s.ctime = st.st_ctim;
+	return s;
+}
+
+static bool stamp_eq(const struct stamp *a, const struct stamp *b)
+{
+	return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+struct webcfg_watch {
+	char *path;
+	pthread_mutex_t lock; /* cur and gen: held only to swap or take a reference */
+	struct webcfg *cur;
+	unsigned gen;
+	/* Below: the polling thread's alone (or the caller of webcfg_watch_poll). */
+	struct webcfg *first; /* of start-up: its TLS settings stay in force */
+	struct stamp loaded;  /* the version last read, taken or refused */
+	struct stamp seen;    /* at the previous poll */
+	bool tls_warned;
+	unsigned poll_ms;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
+};
+
+int webcfg_watch_poll(struct webcfg_watch *w)
+{
+	struct stamp s = stamp_of(w->path);
+	if (!s.ok || stamp_eq(&s, &w->loaded) || !stamp_eq(&s, &w->seen)) {
+		/* gone (being replaced), unchanged, or changed since the previous
+		 * poll: a file still being written is not read */
+		w->seen = s;
+		return 0;
+	}
+	char err[512];
+	struct webcfg *cfg = webcfg_load(w->path, err, sizeof(err));
+	struct stamp after = stamp_of(w->path);
+	if (!stamp_eq(&after, &s)) { /* written to while read: read it when it settles */
+		webcfg_free(cfg);
+		w->seen = after;
+		return 0;
+	}
+	w->loaded = s; /* a refused version is not read again */
+	if (!cfg) {
+		logx(LOG_ERROR, "could not reload web config, keeping the previous one", "err", err,
+		     NULL);
+		return -1;
+	}
+	if (webcfg_has_auth(w->cur) && !webcfg_has_auth(cfg)) {
+		logx(LOG_ERROR,
+		     "web config refused: it has no basic_auth_users but the running one has; a "
+		     "reload never removes authentication (restart to remove it)",
+		     "file", w->path, NULL);
+		webcfg_free(cfg);
+		return -1;
+	}
+	bool same_tls = webcfg_tls_equal(cfg, w->first);
+	if (!same_tls && !w->tls_warned)
+		logx(LOG_WARN,
+		     "web config: TLS settings changed (or headers); they apply at the next "
+		     "restart, the start-up ones stay in force",
+		     "file", w->path, NULL);
+	w->tls_warned = !same_tls;
+	char users[24];
+	snprintf(users, sizeof(users), "%zu", cfg->nusers);
+	pthread_mutex_lock(&w->lock);
+	struct webcfg *old = w->cur;
+	w->cur = cfg;
+	w->gen++;
+	pthread_mutex_unlock(&w->lock);
+	webcfg_free(old);
+	logx(LOG_INFO, "web config reloaded", "file", w->path, "users", users, NULL);
+	return 1;
+}
+
+static void *watch_main(void *arg)
+{
+	struct webcfg_watch *w = arg;
+	pthread_mutex_lock(&w->stop_lock);
+	while (!w->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += w->poll_ms / 1000;
+		until.tv_nsec += (long)(w->poll_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->stop_cond, &w->stop_lock, &until);
+		if (w->stopping)
+			break;
+		pthread_mutex_unlock(&w->stop_lock);
+		webcfg_watch_poll(w);
+		pthread_mutex_lock(&w->stop_lock);
+	}
+	pthread_mutex_unlock(&w->stop_lock);
+	return NULL;
+}
+
+struct webcfg_watch *webcfg_watch_start(const char *path, unsigned poll_ms, char *err,
+					size_t errlen)
+{
+	struct stamp s = stamp_of(path);
+	struct webcfg *cfg = webcfg_load(path, err, errlen);
+	if (!cfg)
+		return NULL;
+	struct webcfg_watch *w = xcalloc(1, sizeof(*w));
+	w->path = xstrdup(path);
+	w->cur = cfg;
+	w->first = webcfg_ref(cfg);
+	w->loaded = w->seen = s; /* changed while loaded: the first polls read it again */
+	w->poll_ms = poll_ms;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->stop_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->stop_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (poll_ms > 0) {
+		if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+			set_err(err, errlen, "%s:0: could not start a thread to follow it", path);
+			webcfg_watch_stop(w);
+			return NULL;
+		}
+		w->started = true;
+	}
+	return w;
+}
+
+struct webcfg *webcfg_watch_current(struct webcfg_watch *w, unsigned *gen)
+{
+	pthread_mutex_lock(&w->lock);
+	struct webcfg *cfg = webcfg_ref(w->cur);
+	if (gen)
+		*gen = w->gen;
+	pthread_mutex_unlock(&w->lock);
+	return cfg;
+}
+
+void webcfg_watch_stop(struct webcfg_watch *w)
+{
+	if (!w)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->stop_lock);
+		w->stopping = true;
+		pthread_cond_signal(&w->stop_cond);
+		pthread_mutex_unlock(&w->stop_lock);
+		pthread_join(w->thread, NULL);
+	}
+	webcfg_free(w->cur);
+	webcfg_free(w->first);
+	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->stop_lock);
+	pthread_cond_destroy(&w->stop_cond);
+	free(w->path);
+	free(w);
 }

@@ -128,4 +128,33 @@ bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *
  */
 int webcfg_parse_basic(const char *header, char *user, char *password);
 
+/*
+ * Following the file while the exporter runs, off the request path: a
+ * thread looks at the file's identity (inode, size, modification and change
+ * times) every poll_ms and reads a new version only once it has stayed the
+ * same for a whole poll, so a file being rewritten in place (`cat new >
+ * web.yml`) is never read half-written. A version that does not load is
+ * logged and the running config kept; so is one without basic_auth_users
+ * when the running one has users: a reload never removes authentication
+ * (an empty or truncated file would otherwise open the metrics to anyone).
+ * Requests only take a reference to the current config under a lock held
+ * for that alone. The safe way to edit is still to write a new file and
+ * rename it over the old one.
+ */
+struct webcfg_watch;
+
+/* Loads path (NULL with "FILE:LINE: message" in err if it does not load)
+ * and, when poll_ms > 0, starts the thread that follows it. */
+struct webcfg_watch *webcfg_watch_start(const char *path, unsigned poll_ms, char *err,
+					size_t errlen);
+/* A reference to the config in force (webcfg_free it), and its generation,
+ * which grows with each change taken. */
+struct webcfg *webcfg_watch_current(struct webcfg_watch *w, unsigned *gen);
+/* One look at the file, as the thread does it: 1 a new version was taken,
+ * 0 nothing to take (unchanged, or changed since the previous look), -1 a
+ * new version was refused (logged). For tests, with poll_ms 0. */
+int webcfg_watch_poll(struct webcfg_watch *w);
+/* Stops the thread and drops the watch's references. NULL is ignored. */
+void webcfg_watch_stop(struct webcfg_watch *w);
+
 #endif

@@ -320,3 +320,139 @@ Test(webcfg_limits, fuzz_seeds_replayed)
 	unlink(p);
 	cr_assert_geq(seeds, 12, "only %d seeds in %s", seeds, CORPUS);
 }
+
+/* ---- following the file ------------------------------------------------------ */
+
+static struct webcfg_watch *watch_yaml(const char *content)
+{
+	put("web.yml", content);
+	char path[192], err[512] = "";
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	struct webcfg_watch *w = webcfg_watch_start(path, 0, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	return w;
+}
+
+static bool current_accepts(struct webcfg_watch *w, const char *user, const char *pw)
+{
+	struct webcfg *cfg = webcfg_watch_current(w, NULL);
+	bool ok = webcfg_check_basic(cfg, user, pw);
+	webcfg_free(cfg);
+	return ok;
+}
+
+static bool current_has_auth(struct webcfg_watch *w)
+{
+	struct webcfg *cfg = webcfg_watch_current(w, NULL);
+	bool ok = webcfg_has_auth(cfg);
+	webcfg_free(cfg);
+	return ok;
+}
+
+/* A new version is taken on the second look that finds it unchanged. */
+Test(webcfg_limits, watch_takes_a_settled_change)
+{
+	char *h = make_hash("pw");
+	char c[1024];
+	snprintf(c, sizeof(c), "basic_auth_users:\n  alice: %s\n", h);
+	struct webcfg_watch *w = watch_yaml(c);
+	unsigned gen0, gen;
+	webcfg_free(webcfg_watch_current(w, &gen0));
+	cr_assert_eq(webcfg_watch_poll(w), 0, "unchanged file");
+	snprintf(c, sizeof(c), "basic_auth_users:\n  alice: %s\n  bob: %s\n", h, h);
+	put("web.yml", c);
+	cr_assert_eq(webcfg_watch_poll(w), 0, "a file just changed is not read yet");
+	cr_assert_not(current_accepts(w, "bob", "pw"));
+	cr_assert_eq(webcfg_watch_poll(w), 1, "a settled change is taken");
+	cr_assert(current_accepts(w, "bob", "pw"));
+	webcfg_free(webcfg_watch_current(w, &gen));
+	cr_assert_eq(gen, gen0 + 1);
+	cr_assert_eq(webcfg_watch_poll(w), 0, "taken once");
+	webcfg_watch_stop(w);
+	free(h);
+}
+
+/* An empty file, one with no users, a truncated one: the running users
+ * stay, and a refused version is not read again. */
+Test(webcfg_limits, watch_never_removes_authentication)
+{
+	char *h = make_hash("pw");
+	char good[1024];
+	snprintf(good, sizeof(good),
+		 "basic_auth_users:\n  alice: %s\nbasic_auth_excluded_paths: [/-/healthy]\n", h);
+	struct webcfg_watch *w = watch_yaml(good);
+	const char *bad[] = {"", "# being rewritten\n", "basic_auth_excluded_paths: [/metrics]\n",
+			     "basic_auth_users:\n", NULL};
+	char truncated[64];
+	snprintf(truncated, sizeof(truncated), "%.40s", good); /* cut inside the hash */
+	bad[4] = truncated;
+	for (size_t i = 0; i < 5; i++) {
+		put("web.yml", bad[i]);
+		cr_assert_eq(webcfg_watch_poll(w), 0);
+		cr_assert_eq(webcfg_watch_poll(w), -1, "version %zu \"%s\" taken", i, bad[i]);
+		cr_assert_eq(webcfg_watch_poll(w), 0, "a refused version is read again");
+		cr_assert(current_accepts(w, "alice", "pw"), "users lost after version %zu", i);
+	}
+	char more[1024];
+	snprintf(more, sizeof(more), "basic_auth_users:\n  bob: %s\n", h);
+	put("web.yml", more);
+	webcfg_watch_poll(w);
+	cr_assert_eq(webcfg_watch_poll(w), 1);
+	cr_assert(current_accepts(w, "bob", "pw"));
+	cr_assert_not(current_accepts(w, "alice", "pw"));
+	webcfg_watch_stop(w);
+	free(h);
+}
+
+Test(webcfg_limits, watch_adds_authentication)
+{
+	struct webcfg_watch *w = watch_yaml("# no auth yet\n");
+	cr_assert_not(current_has_auth(w));
+	char *h = make_hash("pw");
+	char c[1024];
+	snprintf(c, sizeof(c), "basic_auth_users:\n  alice: %s\n", h);
+	put("web.yml", c);
+	webcfg_watch_poll(w);
+	cr_assert_eq(webcfg_watch_poll(w), 1);
+	cr_assert(current_accepts(w, "alice", "pw"));
+	webcfg_watch_stop(w);
+	free(h);
+}
+
+/* The file rewritten in place (truncated, then written in two halves) as
+ * fast as possible while the thread follows it every millisecond: the
+ * config in force always has its users. */
+Test(webcfg_limits, watch_survives_rewrites_in_place)
+{
+	char *h = make_hash("pw");
+	char c[1024];
+	snprintf(c, sizeof(c),
+		 "# the users\nbasic_auth_users:\n  alice: %s\n  bob: %s\n"
+		 "basic_auth_excluded_paths: [/-/healthy]\n",
+		 h, h);
+	put("web.yml", c);
+	char path[192], err[512] = "";
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	struct webcfg_watch *w = webcfg_watch_start(path, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	size_t n = strlen(c), open_moments = 0, rewrites = 0;
+	double until = now_s() + 1.0;
+	while (now_s() < until) {
+		FILE *fp = fopen(path, "w");
+		cr_assert_not_null(fp);
+		for (int k = 0; k < 20; k++)
+			open_moments += !current_has_auth(w);
+		fwrite(c, 1, n / 2, fp);
+		fflush(fp);
+		for (int k = 0; k < 20; k++)
+			open_moments += !current_has_auth(w);
+		fwrite(c + n / 2, 1, n - n / 2, fp);
+		fclose(fp);
+		rewrites++;
+	}
+	webcfg_watch_stop(w);
+	cr_assert_eq(open_moments, 0, "%zu of %zu looks found no users over %zu rewrites",
+		     open_moments, rewrites * 40, rewrites);
+	cr_assert_gt(rewrites, 100);
+	free(h);
+}
