@@ -499,13 +499,7 @@ static int check_web(const struct flags *f, const struct cs_config *cfg, char *e
 	struct webcfg *w = webcfg_load(path, err, errlen);
 	if (!w)
 		return -1;
-	int rc = 0;
-	if (webcfg_has_tls(w)) {
-		struct webcfg_pem pem;
-		rc = webcfg_read_pem(w, &pem, err, errlen);
-		if (rc == 0)
-			webcfg_pem_release(&pem);
-	}
+	int rc = webcfg_check_tls(w, NULL, err, errlen);
 	webcfg_free(w);
 	return rc;
 }

@@ -697,6 +697,12 @@ static int setup_tls(struct http *h, char *err, size_t errlen)
 		return 0;
 	if (webcfg_read_pem(h->tls_web, &h->pem, err, errlen) < 0)
 		return -1;
+	/* the very bytes libmicrohttpd gets, matched before it does */
+	int64_t not_after = 0;
+	if (webcfg_check_pem(h->tls_web, &h->pem, &not_after, err, errlen) < 0)
+		return -1;
+	webcfg_log_expiry(h->tls_web, not_after, (int64_t)time(NULL));
+	snapshot_tls_expiry(h->snap, (double)not_after);
 	return 1;
 }
 

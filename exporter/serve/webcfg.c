@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1109,6 +1111,141 @@ void webcfg_pem_release(struct webcfg_pem *pem)
 	free(pem->key);
 	free(pem->ca);
 	memset(pem, 0, sizeof(*pem));
+}
+
+/* ---- the TLS files themselves ------------------------------------------- */
+
+/* Imports every certificate of a PEM file; NULL with err when there is none
+ * or one is malformed (a truncated file ends inside a certificate). */
+static gnutls_x509_crt_t *import_certs(const char *file, const char *pem, unsigned *n, char *err,
+				       size_t errlen)
+{
+	gnutls_datum_t d = {(unsigned char *)pem, (unsigned)strlen(pem)};
+	gnutls_x509_crt_t *crts = NULL;
+	*n = 0;
+	int rc = gnutls_x509_crt_list_import2(&crts, n, &d, GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0 || *n == 0) {
+		set_err(err, errlen, "%s: not a PEM certificate (%s)", file,
+			rc < 0 ? gnutls_strerror(rc) : "no certificate in it");
+		if (rc >= 0)
+			gnutls_free(crts);
+		*n = 0;
+		return NULL;
+	}
+	return crts;
+}
+
+static void free_certs(gnutls_x509_crt_t *crts, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+}
+
+/* Whether a certificate may sign others: a version 3 one says so in its
+ * basic constraints; a version 1 one is taken as a root, as GnuTLS does. */
+static bool is_ca(gnutls_x509_crt_t crt)
+{
+	if (gnutls_x509_crt_get_version(crt) < 3)
+		return true;
+	unsigned critical = 0, ca = 0;
+	int pathlen = 0;
+	return gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen) >= 0 && ca;
+}
+
+int webcfg_check_pem(const struct webcfg *cfg, const struct webcfg_pem *pem, int64_t *not_after,
+		     char *err, size_t errlen)
+{
+	int ret = -1;
+	unsigned ncrt = 0, nca = 0;
+	gnutls_x509_crt_t *crts = NULL, *cas = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_certificate_credentials_t cred = NULL;
+	if (!(crts = import_certs(cfg->cert_file, pem->cert, &ncrt, err, errlen)))
+		goto out;
+	gnutls_datum_t kd = {(unsigned char *)pem->key, (unsigned)strlen(pem->key)};
+	int rc = gnutls_x509_privkey_init(&key);
+	if (rc >= 0)
+		rc = gnutls_x509_privkey_import2(key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (rc < 0) {
+		set_err(err, errlen, "%s: not a PEM private key without a passphrase (%s)",
+			cfg->key_file, gnutls_strerror(rc));
+		goto out;
+	}
+	unsigned char id_crt[64], id_key[64];
+	size_t lcrt = sizeof(id_crt), lkey = sizeof(id_key);
+	if (gnutls_x509_crt_get_key_id(crts[0], 0, id_crt, &lcrt) < 0 ||
+	    gnutls_x509_privkey_get_key_id(key, 0, id_key, &lkey) < 0 || lcrt != lkey ||
+	    memcmp(id_crt, id_key, lcrt) != 0) {
+		set_err(err, errlen, "%s: the private key in %s is not this certificate's",
+			cfg->cert_file, cfg->key_file);
+		goto out;
+	}
+	/* What libmicrohttpd will do with them, on a scratch credential. */
+	gnutls_datum_t cd = {(unsigned char *)pem->cert, (unsigned)strlen(pem->cert)};
+	if ((rc = gnutls_certificate_allocate_credentials(&cred)) < 0 ||
+	    (rc = gnutls_certificate_set_x509_key_mem2(cred, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL,
+						       0)) < 0) {
+		set_err(err, errlen, "%s, %s: %s", cfg->cert_file, cfg->key_file,
+			gnutls_strerror(rc));
+		goto out;
+	}
+	if (pem->ca) {
+		if (!(cas = import_certs(cfg->client_ca_file, pem->ca, &nca, err, errlen)))
+			goto out;
+		for (unsigned i = 0; i < nca; i++) {
+			if (is_ca(cas[i]))
+				continue;
+			gnutls_datum_t dn = {NULL, 0};
+			gnutls_x509_crt_get_dn2(cas[i], &dn);
+			set_err(err, errlen,
+				"%s: certificate %u (%s) is not a CA certificate (its basic "
+				"constraints do not say CA:TRUE)",
+				cfg->client_ca_file, i + 1, dn.data ? (const char *)dn.data : "?");
+			gnutls_free(dn.data);
+			goto out;
+		}
+	}
+	if (not_after)
+		*not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crts[0]);
+	ret = 0;
+out:
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	free_certs(crts, ncrt);
+	free_certs(cas, nca);
+	return ret;
+}
+
+int webcfg_check_tls(const struct webcfg *cfg, int64_t *not_after, char *err, size_t errlen)
+{
+	if (!webcfg_has_tls(cfg))
+		return 0;
+	struct webcfg_pem pem;
+	if (webcfg_read_pem(cfg, &pem, err, errlen) < 0)
+		return -1;
+	int rc = webcfg_check_pem(cfg, &pem, not_after, err, errlen);
+	webcfg_pem_release(&pem);
+	return rc;
+}
+
+void webcfg_log_expiry(const struct webcfg *cfg, int64_t not_after, int64_t now)
+{
+	char when[32], days[24];
+	time_t t = (time_t)not_after;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (not_after <= now) {
+		logx(LOG_ERROR, "the TLS server certificate has expired", "file", cfg->cert_file,
+		     "not_after", when, NULL);
+	} else if (not_after - now < WEBCFG_EXPIRY_WARN_DAYS * 86400) {
+		snprintf(days, sizeof(days), "%.1f", (double)(not_after - now) / 86400.0);
+		logx(LOG_WARN, "the TLS server certificate expires soon", "file", cfg->cert_file,
+		     "not_after", when, "days_left", days, NULL);
+	}
 }
 
 bool webcfg_has_auth(const struct webcfg *cfg)

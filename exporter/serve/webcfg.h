@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum webcfg_client_auth {
 	WEBCFG_NO_CLIENT_CERT,
@@ -100,6 +101,27 @@ struct webcfg_pem {
 int webcfg_read_pem(const struct webcfg *cfg, struct webcfg_pem *out, char *err, size_t errlen);
 /* Frees the contents; the key is wiped before it is freed. */
 void webcfg_pem_release(struct webcfg_pem *pem);
+
+/*
+ * Checks the TLS files as GnuTLS will use them, so that a mistake is told
+ * at --config.check and at start-up with the file named, rather than as a
+ * server that does not start or a client refused with nothing logged: the
+ * certificate file holds certificates (a truncated one fails), the key file
+ * an unencrypted private key that is the first certificate's, and every
+ * certificate of client_ca_file is a CA (basic constraints CA:TRUE, or a
+ * version 1 root). Returns 0 with the first certificate's expiry (Unix
+ * seconds) in *not_after unless NULL, or -1 with "FILE: message" in err.
+ */
+int webcfg_check_pem(const struct webcfg *cfg, const struct webcfg_pem *pem, int64_t *not_after,
+		     char *err, size_t errlen);
+/* webcfg_read_pem then webcfg_check_pem; 0 without TLS. */
+int webcfg_check_tls(const struct webcfg *cfg, int64_t *not_after, char *err, size_t errlen);
+
+/* A certificate expiring within this many days is logged at start-up. */
+#define WEBCFG_EXPIRY_WARN_DAYS 14
+/* Logs an expired certificate (error) or one expiring within
+ * WEBCFG_EXPIRY_WARN_DAYS of now (warning); nothing otherwise. */
+void webcfg_log_expiry(const struct webcfg *cfg, int64_t not_after, int64_t now);
 
 /* Whether basic auth is required (at least one user). */
 bool webcfg_has_auth(const struct webcfg *cfg);

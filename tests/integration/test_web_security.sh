@@ -3,7 +3,10 @@
 # minimum version and client certificates, basic auth with bcrypt hashes
 # (401 + WWW-Authenticate, the same work for unknown users), methods,
 # the reload endpoint behind a flag, and slow clients that cannot hold the
-# server. No database is needed: the collector simply fails.
+# server; a rewrite in place of the web config never opens the metrics;
+# TLS files are loaded and matched at --config.check and at start-up, and
+# the certificate's expiry is logged and exported. No database is needed:
+# the collector simply fails.
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$CS_ROOT/tests/scripts/tiny.sh"
 set -eu
@@ -294,4 +297,69 @@ done
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u bob:b0b "$rurl")" = 200 ] || fail "rewrite: a renamed web config was not taken"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u alice:r3write "$rurl")" = 401 ] || fail "rewrite: alice kept after she was removed"
 stop_bg "$(cat "$T/rw.pid")"
+
+# --- TLS files loaded and matched at --config.check and at start-up ---------------
+# Once, a key that was not the certificate's or a truncated certificate
+# passed --config.check and the exporter then said only "the HTTP server did
+# not start"; a client_ca_file holding a key made every client get 403 with
+# nothing logged. Each is now an error naming the file, exit 2.
+head -c 700 "$T/server.crt" >"$T/truncated.crt"
+tls_refused() { # name cert key ca message
+	local ca="" rc
+	[ -z "$4" ] || ca="  client_auth_type = \"RequireAndVerifyClientCert\";
+  client_ca_file = \"$4\";"
+	cat >"$T/$1.conf" <<WEB
+tls_server_config = {
+  cert_file = "$2";
+  key_file = "$3";
+$ca
+};
+WEB
+	set +e
+	"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/$1.conf" --config.check >"$T/$1.check" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "$1: --config.check exit $rc, expected 2: $(cat "$T/$1.check")"
+	grep -qF "$5" "$T/$1.check" || fail "$1: --config.check said $(cat "$T/$1.check")"
+	set +e
+	timeout 20 "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/$1.conf" \
+		--web.listen-address "127.0.0.1:$(free_port)" >"$T/$1.start" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "$1: start-up exit $rc, expected 2: $(tail -2 "$T/$1.start")"
+	grep -qF "$5" "$T/$1.start" || fail "$1: start-up said $(tail -2 "$T/$1.start")"
+}
+tls_refused mismatched server.crt rogue.key "" "$T/server.crt: the private key in $T/rogue.key is not this certificate's"
+tls_refused truncated truncated.crt server.key "" "$T/truncated.crt: not a PEM certificate"
+tls_refused ca_is_key server.crt server.key server.key "$T/server.key: not a PEM certificate"
+tls_refused ca_is_leaf server.crt server.key server.crt "$T/server.crt: certificate 1 (CN=127.0.0.1) is not a CA certificate"
+
+# Expiry: the test certificates are valid two days (under 14: logged), and a
+# certificate made three days in the past for one day has expired. Both
+# start, log, and export their expiry.
+expiry_of() { date -u -d "$(openssl x509 -enddate -noout -in "$1" | cut -d= -f2)" +%s; }
+faketime '3 days ago' openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+	-keyout "$T/expired.key" -out "$T/expired.crt" >/dev/null 2>&1 || fail "could not make an expired certificate"
+[ "$(expiry_of "$T/expired.crt")" -lt "$(date +%s)" ] || fail "the expired certificate has not expired"
+for c in server expired; do
+	printf 'tls_server_config = {\n  cert_file = "%s.crt";\n  key_file = "%s.key";\n};\n' "$c" "$c" >"$T/exp_$c.conf"
+	port=$(free_port)
+	start_bg "exp_$c" "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/exp_$c.conf" \
+		--web.listen-address "127.0.0.1:$port"
+	for _ in $(seq 1 50); do
+		curl -sk -o /dev/null "https://127.0.0.1:$port/-/healthy" && break
+		sleep 0.1
+	done
+	got=$(curl -sk "https://127.0.0.1:$port/metrics" | sed -n 's/^cs_web_tls_certificate_expiry_timestamp_seconds //p')
+	[ -n "$got" ] || fail "$c certificate: no cs_web_tls_certificate_expiry_timestamp_seconds"
+	[ "$(python3 -c "print(int(float('$got')))")" = "$(expiry_of "$T/$c.crt")" ] ||
+		fail "$c certificate: expiry metric $got, certificate says $(expiry_of "$T/$c.crt")"
+	curl -sk "https://127.0.0.1:$port/metrics" | grep -q '^# TYPE cs_web_tls_certificate_expiry_timestamp_seconds gauge$' ||
+		fail "$c certificate: the expiry metric is not a gauge"
+	stop_bg "$(cat "$T/exp_$c.pid")"
+done
+grep -q 'level=warn msg="the TLS server certificate expires soon".*days_left=' "$T/exp_server.log" ||
+	fail "a certificate expiring in two days was not logged: $(head -5 "$T/exp_server.log")"
+grep -q 'level=error msg="the TLS server certificate has expired"' "$T/exp_expired.log" ||
+	fail "an expired certificate was not logged: $(head -5 "$T/exp_expired.log")"
 echo ok
