@@ -19,8 +19,11 @@
  *
  * Both sections are optional; a file with neither serves plain HTTP without
  * authentication. Unknown keys are errors, so a typo never silently turns a
- * protection off. User names are libconfig setting names (letters, digits,
- * '-', '_' and '*', starting with a letter or '*').
+ * protection off; so are keys given twice in one mapping, YAML anchors and
+ * aliases, nesting past 16 levels and files over 1 MiB, so that a hostile or
+ * botched file is refused in time and memory that grow with its size alone.
+ * User names are libconfig setting names (letters, digits, '-', '_' and '*',
+ * starting with a letter or '*').
  *
  * A loaded struct webcfg is immutable, so one instance may serve concurrent
  * requests; reloading means loading a new one and swapping pointers. It is
@@ -53,7 +56,8 @@ struct webcfg;
 /*
  * Loads and validates path. On failure returns NULL and writes
  * "FILE:LINE: message" into err (errlen bytes, may be 0).
- * Checks: syntax, unknown keys, value types, client_auth_type and
+ * Checks: syntax, unknown keys, duplicate keys, anchors and aliases,
+ * depth, size, value types, client_auth_type and
  * min_version spelling, cert_file and key_file both set or neither, a
  * client_ca_file for the Verify* client auth types and none without client
  * auth, client auth only with TLS, every named file readable, every password
