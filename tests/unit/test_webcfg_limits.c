@@ -9,6 +9,8 @@
 #include <crypt.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,4 +470,145 @@ Test(webcfg_limits, watch_survives_rewrites_in_place)
 		     open_moments, rewrites * 40, rewrites);
 	cr_assert_gt(rewrites, 100);
 	free(h);
+}
+
+/* ---- the TLS files themselves ----------------------------------------------- */
+
+/* An EC key (fast to make) as PEM. */
+static gnutls_x509_privkey_t new_key(void)
+{
+	gnutls_x509_privkey_t k;
+	cr_assert_geq(gnutls_x509_privkey_init(&k), 0);
+	cr_assert_geq(gnutls_x509_privkey_generate(
+			  k, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+		      0);
+	return k;
+}
+
+/* A certificate for key, signed by (issuer, issuer_key) or by itself. */
+static gnutls_x509_crt_t new_cert(gnutls_x509_privkey_t key, const char *cn, bool ca,
+				  time_t not_after, gnutls_x509_crt_t issuer,
+				  gnutls_x509_privkey_t issuer_key)
+{
+	gnutls_x509_crt_t c;
+	cr_assert_geq(gnutls_x509_crt_init(&c), 0);
+	cr_assert_geq(gnutls_x509_crt_set_key(c, key), 0);
+	cr_assert_geq(gnutls_x509_crt_set_version(c, 3), 0);
+	unsigned char serial[] = {1, (unsigned char)(ca ? 2 : 3)};
+	cr_assert_geq(gnutls_x509_crt_set_serial(c, serial, sizeof(serial)), 0);
+	cr_assert_geq(gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
+						    (unsigned)strlen(cn)),
+		      0);
+	cr_assert_geq(gnutls_x509_crt_set_activation_time(c, time(NULL) - 3600), 0);
+	cr_assert_geq(gnutls_x509_crt_set_expiration_time(c, not_after), 0);
+	cr_assert_geq(gnutls_x509_crt_set_basic_constraints(c, ca ? 1 : 0, -1), 0);
+	cr_assert_geq(gnutls_x509_crt_sign2(c, issuer ? issuer : c, issuer_key ? issuer_key : key,
+					    GNUTLS_DIG_SHA256, 0),
+		      0);
+	return c;
+}
+
+static void put_crt(const char *name, gnutls_x509_crt_t c)
+{
+	gnutls_datum_t d;
+	cr_assert_geq(gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_PEM, &d), 0);
+	put_n(name, (const char *)d.data, d.size);
+	gnutls_free(d.data);
+}
+
+static void put_key(const char *name, gnutls_x509_privkey_t k)
+{
+	gnutls_datum_t d;
+	cr_assert_geq(gnutls_x509_privkey_export2(k, GNUTLS_X509_FMT_PEM, &d), 0);
+	put_n(name, (const char *)d.data, d.size);
+	gnutls_free(d.data);
+}
+
+/* Loads a libconfig web config naming cert, key and ca (NULL: none) in dir
+ * and runs webcfg_check_tls: 0, or -1 with err. */
+static int check_tls(const char *cert, const char *key, const char *ca, int64_t *not_after,
+		     char *err, size_t errlen)
+{
+	struct buf c = BUF_INIT;
+	buf_addf(&c, "tls_server_config = {\n  cert_file = \"%s\";\n  key_file = \"%s\";\n", cert,
+		 key);
+	if (ca)
+		buf_addf(&c,
+			 "  client_auth_type = \"RequireAndVerifyClientCert\";\n"
+			 "  client_ca_file = \"%s\";\n",
+			 ca);
+	buf_adds(&c, "};\n");
+	put("web.conf", c.data);
+	buf_release(&c);
+	char path[192];
+	snprintf(path, sizeof(path), "%s/web.conf", dir);
+	struct webcfg *cfg = webcfg_load(path, err, errlen);
+	cr_assert_not_null(cfg, "%s", err);
+	int rc = webcfg_check_tls(cfg, not_after, err, errlen);
+	webcfg_free(cfg);
+	return rc;
+}
+
+static void rm_file(const char *name)
+{
+	char p[192];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	unlink(p);
+}
+
+Test(webcfg_limits, tls_files_are_matched)
+{
+	time_t in_a_year = time(NULL) + 365 * 86400;
+	gnutls_x509_privkey_t cak = new_key(), k = new_key(), other = new_key();
+	gnutls_x509_crt_t ca = new_cert(cak, "test CA", true, in_a_year, NULL, NULL);
+	gnutls_x509_crt_t leaf = new_cert(k, "127.0.0.1", false, in_a_year - 86400, ca, cak);
+	put_crt("ca.pem", ca);
+	put_crt("server.crt", leaf);
+	put_key("server.key", k);
+	put_key("other.key", other);
+	char err[512] = "";
+	int64_t not_after = 0;
+	cr_assert_eq(check_tls("server.crt", "server.key", "ca.pem", &not_after, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(not_after, (int64_t)(in_a_year - 86400));
+
+	char want[256];
+	cr_assert_eq(check_tls("server.crt", "other.key", NULL, NULL, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/server.crt: the private key in %s/other.key is not", dir,
+		 dir);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+
+	/* truncated: cut in the middle of the certificate */
+	gnutls_datum_t d;
+	cr_assert_geq(gnutls_x509_crt_export2(leaf, GNUTLS_X509_FMT_PEM, &d), 0);
+	put_n("trunc.crt", (const char *)d.data, d.size / 2);
+	gnutls_free(d.data);
+	cr_assert_eq(check_tls("trunc.crt", "server.key", NULL, NULL, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/trunc.crt: not a PEM certificate", dir);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+
+	/* a key where the CA should be, then a leaf */
+	cr_assert_eq(check_tls("server.crt", "server.key", "server.key", NULL, err, sizeof(err)),
+		     -1);
+	snprintf(want, sizeof(want), "%s/server.key: not a PEM certificate", dir);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+	cr_assert_eq(check_tls("server.crt", "server.key", "server.crt", NULL, err, sizeof(err)),
+		     -1);
+	snprintf(want, sizeof(want), "%s/server.crt: certificate 1 (CN=127.0.0.1) is not a CA",
+		 dir);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+
+	/* a key file holding a certificate */
+	cr_assert_eq(check_tls("server.crt", "ca.pem", NULL, NULL, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/ca.pem: not a PEM private key", dir);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+
+	gnutls_x509_crt_deinit(ca);
+	gnutls_x509_crt_deinit(leaf);
+	gnutls_x509_privkey_deinit(cak);
+	gnutls_x509_privkey_deinit(k);
+	gnutls_x509_privkey_deinit(other);
+	rm_file("ca.pem");
+	rm_file("other.key");
+	rm_file("trunc.crt");
 }
