@@ -360,6 +360,9 @@ for c in server expired; do
 done
 grep -q 'level=warn msg="the TLS server certificate expires soon".*days_left=' "$T/exp_server.log" ||
 	fail "a certificate expiring in two days was not logged: $(head -5 "$T/exp_server.log")"
+"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/exp_server.conf" --config.check >"$T/exp_check.out" 2>&1 ||
+	fail "--config.check refused a certificate that expires in two days: $(cat "$T/exp_check.out")"
+grep -q 'the TLS server certificate expires soon' "$T/exp_check.out" || fail "--config.check did not tell of the expiry"
 grep -q 'level=error msg="the TLS server certificate has expired"' "$T/exp_expired.log" ||
 	fail "an expired certificate was not logged: $(head -5 "$T/exp_expired.log")"
 echo ok
