@@ -499,13 +499,10 @@ static int check_web(const struct flags *f, const struct cs_config *cfg, char *e
 	struct webcfg *w = webcfg_load(path, err, errlen);
 	if (!w)
 		return -1;
-	int rc = 0;
-	if (webcfg_has_tls(w)) {
-		struct webcfg_pem pem;
-		rc = webcfg_read_pem(w, &pem, err, errlen);
-		if (rc == 0)
-			webcfg_pem_release(&pem);
-	}
+	int64_t not_after = 0;
+	int rc = webcfg_check_tls(w, &not_after, err, errlen);
+	if (rc == 0 && webcfg_has_tls(w))
+		webcfg_log_expiry(w, not_after, (int64_t)time(NULL));
 	webcfg_free(w);
 	return rc;
 }

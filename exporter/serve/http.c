@@ -38,6 +38,9 @@
  * silent for CONNECTION_TIMEOUT. */
 #define REQUEST_DEADLINE 15
 #define THREADS		 2
+/* How often the web config file is looked at; a change is taken once the
+ * file has stayed the same for one interval. */
+#define WEB_POLL_MS 250
 /* Password checks waiting for the hashing thread; more get 503 at once. */
 #define AUTH_QUEUE 32
 /* Successful checks remembered (by SHA-256 of user and password). */
@@ -73,13 +76,11 @@ struct http {
 	struct MHD_Daemon *d[MAX_LISTEN];
 	size_t nd;
 
-	pthread_mutex_t web_lock; /* the web config, its mtime and generation */
-	struct webcfg *web;
-	struct timespec web_mtime;
-	unsigned web_gen;	/* bumped when the users may have changed */
+	/* The web config, followed by its own thread (webcfg.h): a request
+	 * only takes a reference, never reads or parses the file. */
+	struct webcfg_watch *web;
 	struct webcfg *tls_web; /* TLS settings and headers in force: those at start-up */
 	enum webcfg_client_auth client_auth; /* from tls_web, fixed */
-	bool tls_warned;
 
 	pthread_mutex_t auth_lock; /* the queue, the cache, job results */
 	pthread_cond_t auth_cond;
@@ -396,38 +397,6 @@ static enum MHD_Result serve_status(struct http *h, struct MHD_Connection *conn)
 
 /* ---- web config and authentication --------------------------------- */
 
-/* Re-reads the web config when its file changed, as exporter-toolkit does
- * per request; a broken edit keeps the previous settings. Basic auth users
- * change at once; TLS settings are those of start-up (libmicrohttpd takes
- * the certificate and trust list once), and a change is logged. Called with
- * web_lock held. */
-static void refresh_web(struct http *h)
-{
-	struct stat st;
-	if (!h->opts.web_config_file || stat(h->opts.web_config_file, &st) != 0)
-		return;
-	if (st.st_mtim.tv_sec == h->web_mtime.tv_sec && st.st_mtim.tv_nsec == h->web_mtime.tv_nsec)
-		return;
-	char err[512];
-	struct webcfg *w = webcfg_load(h->opts.web_config_file, err, sizeof(err));
-	h->web_mtime = st.st_mtim;
-	if (!w) {
-		logx(LOG_ERROR, "could not reload web config, keeping the previous one", "err", err,
-		     NULL);
-		return;
-	}
-	bool same_tls = !h->tls_web || webcfg_tls_equal(w, h->tls_web);
-	if (!same_tls && !h->tls_warned)
-		logx(LOG_WARN,
-		     "web config: TLS settings changed (or headers); they apply at the next "
-		     "restart, the start-up ones stay in force",
-		     "file", h->opts.web_config_file, NULL);
-	h->tls_warned = !same_tls;
-	webcfg_free(h->web);
-	h->web = w;
-	h->web_gen++;
-}
-
 static void cache_key(const char *user, const char *pass, unsigned char key[32])
 {
 	size_t ul = strlen(user), pl = strlen(pass);
@@ -516,18 +485,11 @@ enum auth_outcome { AUTH_OK, AUTH_DENIED, AUTH_PENDING, AUTH_BUSY };
  * the connection is suspended and the check queued (AUTH_PENDING), or
  * refused when the queue is full (AUTH_BUSY). Known and unknown users take
  * the same path. */
-/* The web config in force (a reference, NULL without one), re-read first
- * if its file changed, and its generation. */
+/* The web config in force (a reference, NULL without one) and its
+ * generation, which grows when the users may have changed. */
 static struct webcfg *web_current(struct http *h, unsigned *gen)
 {
-	if (!h->opts.web_config_file)
-		return NULL;
-	pthread_mutex_lock(&h->web_lock);
-	refresh_web(h);
-	struct webcfg *web = h->web ? webcfg_ref(h->web) : NULL;
-	*gen = h->web_gen;
-	pthread_mutex_unlock(&h->web_lock);
-	return web;
+	return h->web ? webcfg_watch_current(h->web, gen) : NULL;
 }
 
 /* Takes over the reference web. */
@@ -731,10 +693,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static int setup_tls(struct http *h, char *err, size_t errlen)
 {
-	if (!h->web || !webcfg_has_tls(h->web))
+	if (!h->tls_web || !webcfg_has_tls(h->tls_web))
 		return 0;
-	if (webcfg_read_pem(h->web, &h->pem, err, errlen) < 0)
+	if (webcfg_read_pem(h->tls_web, &h->pem, err, errlen) < 0)
 		return -1;
+	/* the very bytes libmicrohttpd gets, matched before it does */
+	int64_t not_after = 0;
+	if (webcfg_check_pem(h->tls_web, &h->pem, &not_after, err, errlen) < 0)
+		return -1;
+	webcfg_log_expiry(h->tls_web, not_after, (int64_t)time(NULL));
+	snapshot_tls_expiry(h->snap, (double)not_after);
 	return 1;
 }
 
@@ -804,22 +772,19 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 	h->opts.listen = NULL;
 	h->opts.listen_fds = NULL;
 	h->snap = snap;
-	pthread_mutex_init(&h->web_lock, NULL);
 	pthread_mutex_init(&h->resp_lock, NULL);
 	pthread_mutex_init(&h->auth_lock, NULL);
 	pthread_cond_init(&h->auth_cond, NULL);
 	pthread_mutex_init(&h->watch_lock, NULL);
 	pthread_cond_init(&h->watch_cond, NULL);
 	if (opts->web_config_file) {
-		h->web = webcfg_load(opts->web_config_file, err, errlen);
+		h->web = webcfg_watch_start(opts->web_config_file, WEB_POLL_MS, err, errlen);
 		if (!h->web) {
 			*bad_config = true;
 			http_stop(h);
 			return NULL;
 		}
-		struct stat st;
-		if (stat(opts->web_config_file, &st) == 0)
-			h->web_mtime = st.st_mtim;
+		h->tls_web = webcfg_watch_current(h->web, NULL);
 	}
 	int tls = setup_tls(h, err, errlen);
 	if (tls < 0) {
@@ -828,8 +793,6 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 		return NULL;
 	}
 	h->tls = tls > 0;
-	if (h->web)
-		h->tls_web = webcfg_ref(h->web);
 	if (h->tls)
 		h->client_auth = webcfg_client_auth(h->tls_web);
 	for (size_t i = 0; i < opts->nlisten && i < MAX_LISTEN; i++) {
@@ -951,12 +914,11 @@ void http_stop(struct http *h)
 		pthread_join(h->watchdog, NULL);
 	drop_cached(h);
 	pthread_mutex_destroy(&h->resp_lock);
-	webcfg_free(h->web);
+	webcfg_watch_stop(h->web);
 	webcfg_free(h->tls_web);
 	webcfg_pem_release(&h->pem);
 	free(h->metrics_path);
 	free(h->web_config_file);
-	pthread_mutex_destroy(&h->web_lock);
 	pthread_mutex_destroy(&h->auth_lock);
 	pthread_cond_destroy(&h->auth_cond);
 	pthread_mutex_destroy(&h->watch_lock);

@@ -11,7 +11,8 @@
  *
  * With a web config file: TLS (read at start only: certificate, key, trust
  * list, client_auth_type and min_version are those of start-up) and basic
- * auth (users re-read whenever the file changes), exporter-toolkit
+ * auth (users re-read when the file changes, by a thread of its own: see
+ * webcfg_watch_start), exporter-toolkit
  * semantics. Passwords are checked by one low-priority thread, never in a
  * thread that answers requests, with successful checks cached; a request
  * waiting for its check is suspended.

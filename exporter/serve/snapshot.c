@@ -67,6 +67,8 @@ struct snapshot {
 	bool reload_ok;
 	double reload_success_ts;
 	double start_time;
+	bool have_tls_expiry;
+	double tls_expiry;
 
 	pthread_mutex_t cur_lock; /* only the pointer swap */
 	struct rendered_ref *cur;
@@ -310,6 +312,10 @@ static struct mset *self_metrics(struct snapshot *s)
 		     "Unix time of the last successful configuration load.", NULL, NULL,
 		     s->reload_success_ts);
 	}
+	if (s->have_tls_expiry)
+		add1(m, "cs_web_tls_certificate_expiry_timestamp_seconds", METRIC_GAUGE,
+		     "Unix time at which the TLS server certificate in use expires.", NULL, NULL,
+		     s->tls_expiry);
 	add_process_metrics(s, m);
 	return m;
 }
@@ -514,6 +520,15 @@ void snapshot_reload_result(struct snapshot *s, bool ok)
 	s->reload_ok = ok;
 	if (ok)
 		s->reload_success_ts = now_unix();
+	render_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void snapshot_tls_expiry(struct snapshot *s, double not_after)
+{
+	pthread_mutex_lock(&s->lock);
+	s->have_tls_expiry = true;
+	s->tls_expiry = not_after;
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -38,6 +38,9 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg);
  * once. Takes ownership of each res->v[i].set (NULL afterwards). */
 void snapshot_publish(struct snapshot *s, struct eval_result *res);
 void snapshot_reload_result(struct snapshot *s, bool ok);
+/* The expiry (Unix seconds) of the TLS certificate served, exported as
+ * cs_web_tls_certificate_expiry_timestamp_seconds; none without TLS. */
+void snapshot_tls_expiry(struct snapshot *s, double not_after);
 /* Re-renders with fresh process metrics and applies stale_after. */
 void snapshot_tick(struct snapshot *s);
 

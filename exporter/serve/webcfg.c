@@ -6,7 +6,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <libconfig.h>
-#include <yaml.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,10 +14,15 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <yaml.h>
 
 #include "lib/buf.h"
+#include "lib/log.h"
 #include "config/config.h"
 
 struct user {
@@ -91,8 +96,9 @@ static char *resolve(const char *cfgpath, const char *file)
 /* PEM files are small; a bigger file is a misconfiguration, not a certificate. */
 #define MAX_PEM_SIZE (16 * 1024 * 1024)
 
-/* Reads a whole regular file into a NUL-terminated string. */
-static char *read_file(const char *path, char *err, size_t errlen)
+/* Reads a whole regular file of at most max bytes into a NUL-terminated
+ * string; its length (which may count NUL bytes) into *len unless NULL. */
+static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
 	/* O_NONBLOCK: a FIFO named by mistake must not hang the open */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -119,13 +125,13 @@ static char *read_file(const char *path, char *err, size_t errlen)
 		if (n == 0)
 			break;
 		buf_add(&b, chunk, (size_t)n);
-		if (b.len > MAX_PEM_SIZE) {
-			set_err(err, errlen, "%s: larger than %d bytes", path, MAX_PEM_SIZE);
+		if (b.len > max) {
+			set_err(err, errlen, "%s: larger than %zu bytes", path, max);
 			goto fail;
 		}
 	}
 	close(fd);
-	return buf_detach(&b, NULL);
+	return buf_detach(&b, len);
 fail:
 	close(fd);
 	buf_release(&b);
@@ -134,7 +140,7 @@ fail:
 
 static bool readable(const char *path, char *why, size_t whylen)
 {
-	char *s = read_file(path, why, whylen);
+	char *s = read_file(path, MAX_PEM_SIZE, NULL, why, whylen);
 	if (!s)
 		return false;
 	free(s);
@@ -176,8 +182,17 @@ struct wnode {
 	char *file;
 	unsigned line;
 	struct wnode *kids;
-	size_t nkids;
+	size_t nkids, cap;
 };
+
+/*
+ * Limits that keep a hostile file cheap to refuse: a real web config is a
+ * few kilobytes and four levels deep (file, tls_server_config,
+ * cipher_suites, a suite). Parsing stops at the 17th level, so the cost
+ * of a file grows with its size, never with the square of its depth.
+ */
+#define MAX_DEPTH	16
+#define MAX_WEBCFG_SIZE (1024 * 1024)
 
 static void wnode_release(struct wnode *n)
 {
@@ -191,7 +206,10 @@ static void wnode_release(struct wnode *n)
 
 static struct wnode *wnode_add(struct wnode *parent)
 {
-	parent->kids = xrealloc(parent->kids, (parent->nkids + 1) * sizeof(*parent->kids));
+	if (parent->nkids == parent->cap) {
+		parent->cap = parent->cap ? parent->cap * 2 : 4;
+		parent->kids = xrealloc(parent->kids, parent->cap * sizeof(*parent->kids));
+	}
 	struct wnode *k = &parent->kids[parent->nkids++];
 	memset(k, 0, sizeof(*k));
 	return k;
@@ -210,7 +228,70 @@ static void node_err(char *err, size_t errlen, const struct wnode *n, const char
 	set_err(err, errlen, "%s:%u: %s", n->file, n->line, msg);
 }
 
-static void from_libconfig(const config_setting_t *s, const char *path, struct wnode *n)
+static const char *const TOP_KEYS[] = {"tls_server_config", "http_server_config",
+				       "basic_auth_users", "basic_auth_excluded_paths"};
+
+static bool top_key_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(TOP_KEYS) / sizeof(TOP_KEYS[0]); i++)
+		if (strcmp(name, TOP_KEYS[i]) == 0)
+			return true;
+	return false;
+}
+
+static void unknown_top_key(char *err, size_t errlen, const struct wnode *n)
+{
+	node_err(err, errlen, n,
+		 "unknown key %s (expected tls_server_config, http_server_config, "
+		 "basic_auth_users or basic_auth_excluded_paths)",
+		 n->key);
+}
+
+struct keyref {
+	const char *key;
+	size_t at;
+};
+
+static int keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * A key given twice in one mapping is an error (YAML 1.2 says keys are
+ * unique; libconfig refuses it too): which one wins is not obvious to
+ * whoever edits the file. Reports the repetition nearest the top of the
+ * file. Sorting keeps this O(n log n) in the number of keys.
+ */
+static bool check_dups(const struct wnode *map, char *err, size_t errlen)
+{
+	if (map->nkids < 2)
+		return true;
+	struct keyref *r = xcalloc(map->nkids, sizeof(*r));
+	for (size_t i = 0; i < map->nkids; i++)
+		r[i] = (struct keyref){map->kids[i].key ? map->kids[i].key : "", i};
+	qsort(r, map->nkids, sizeof(*r), keyref_cmp);
+	size_t first = 0, second = SIZE_MAX;
+	for (size_t i = 1; i < map->nkids; i++) {
+		/* r[i - 1] is the first of its key when the one before differs */
+		if (strcmp(r[i].key, r[i - 1].key) == 0 &&
+		    (i < 2 || strcmp(r[i - 2].key, r[i].key)) && r[i].at < second) {
+			second = r[i].at;
+			first = r[i - 1].at;
+		}
+	}
+	free(r);
+	if (second == SIZE_MAX)
+		return true;
+	node_err(err, errlen, &map->kids[second], "duplicate key %s (first at line %u)",
+		 map->kids[second].key, map->kids[first].line);
+	return false;
+}
+
+static bool from_libconfig(const config_setting_t *s, const char *path, struct wnode *n,
+			   unsigned depth, char *err, size_t errlen)
 {
 	const char *file = config_setting_source_file(s);
 	n->file = xstrdup(file ? file : path);
@@ -228,21 +309,34 @@ static void from_libconfig(const config_setting_t *s, const char *path, struct w
 	case CONFIG_TYPE_STRING:
 		n->kind = WN_STR;
 		n->text = xstrdup(config_setting_get_string(s));
-		return;
+		return true;
 	case CONFIG_TYPE_BOOL:
 		n->kind = WN_BOOL;
 		n->text = xstrdup(config_setting_get_bool(s) ? "true" : "false");
-		return;
+		return true;
 	default:
 		n->kind = WN_OTHER;
-		return;
+		return true;
+	}
+	if (depth > MAX_DEPTH) {
+		node_err(err, errlen, n, "nested deeper than %d levels", MAX_DEPTH);
+		return false;
 	}
 	for (int i = 0; i < config_setting_length(s); i++)
-		from_libconfig(config_setting_get_elem(s, (unsigned)i), path, wnode_add(n));
+		if (!from_libconfig(config_setting_get_elem(s, (unsigned)i), path, wnode_add(n),
+				    depth + 1, err, errlen))
+			return false;
+	return n->kind != WN_MAP || check_dups(n, err, errlen);
 }
 
 static bool read_libconfig(const char *path, struct wnode *root, char *err, size_t errlen)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && st.st_size > MAX_WEBCFG_SIZE) {
+		set_err(err, errlen, "%s:0: could not read web config: larger than %d bytes", path,
+			MAX_WEBCFG_SIZE);
+		return false;
+	}
 	config_t lc;
 	config_init(&lc);
 	/* @include paths are relative to this file's directory, as in the
@@ -266,7 +360,7 @@ static bool read_libconfig(const char *path, struct wnode *root, char *err, size
 			    config_error_file(&lc) ? config_error_file(&lc) : path,
 			    config_error_line(&lc), config_error_text(&lc), dir, err, errlen);
 	} else {
-		from_libconfig(config_root_setting(&lc), path, root);
+		ok = from_libconfig(config_root_setting(&lc), path, root, 1, err, errlen);
 		root->line = 1;
 	}
 	config_destroy(&lc);
@@ -274,80 +368,168 @@ static bool read_libconfig(const char *path, struct wnode *root, char *err, size
 	return ok;
 }
 
-static void from_yaml(yaml_document_t *doc, yaml_node_t *y, const char *path, struct wnode *n)
+/*
+ * YAML is read event by event, not with libyaml's document loader: the
+ * loader would accept aliases (a 1 KB file of ten levels of ten aliases
+ * expands to 10^10 nodes), and a tree is only checked once it is whole.
+ * Here anchors and aliases are refused where they appear, nesting stops at
+ * MAX_DEPTH, a top-level key is judged before its value is read, and keys
+ * repeated in a mapping are refused.
+ */
+struct yreader {
+	yaml_parser_t p;
+	const char *path;
+	char *err;
+	size_t errlen;
+};
+
+static bool y_next(struct yreader *r, yaml_event_t *ev)
 {
-	n->file = xstrdup(path);
-	n->line = (unsigned)y->start_mark.line + 1;
-	switch (y->type) {
-	case YAML_MAPPING_NODE:
-		n->kind = WN_MAP;
-		for (yaml_node_pair_t *p = y->data.mapping.pairs.start;
-		     p < y->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(doc, p->key);
-			yaml_node_t *v = yaml_document_get_node(doc, p->value);
-			struct wnode *kid = wnode_add(n);
-			from_yaml(doc, v, path, kid);
-			/* a map's line is that of its key */
-			kid->line = (unsigned)k->start_mark.line + 1;
-			kid->key = xstrdup(
-			    k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "?");
-		}
-		break;
-	case YAML_SEQUENCE_NODE:
-		n->kind = WN_SEQ;
-		for (yaml_node_item_t *i = y->data.sequence.items.start;
-		     i < y->data.sequence.items.top; i++)
-			from_yaml(doc, yaml_document_get_node(doc, *i), path, wnode_add(n));
-		break;
-	case YAML_SCALAR_NODE: {
-		const char *v = (const char *)y->data.scalar.value;
-		bool plain = y->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-		if (plain && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)) {
+	if (yaml_parser_parse(&r->p, ev))
+		return true;
+	set_err(r->err, r->errlen, "%s:%zu: %s%s%s", r->path, r->p.problem_mark.line + 1,
+		r->p.problem ? r->p.problem : "YAML error", r->p.context ? " " : "",
+		r->p.context ? r->p.context : "");
+	return false;
+}
+
+/* Reads the node that starts with ev (deleted here) into n. */
+static bool y_node(struct yreader *r, yaml_event_t *ev, struct wnode *n, unsigned depth)
+{
+	n->file = xstrdup(r->path);
+	n->line = (unsigned)ev->start_mark.line + 1;
+	const yaml_char_t *anchor = NULL;
+	bool ok = false;
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT:
+		node_err(r->err, r->errlen, n, "aliases (*%s) are not supported",
+			 (const char *)ev->data.alias.anchor);
+		goto out;
+	case YAML_SCALAR_EVENT: {
+		anchor = ev->data.scalar.anchor;
+		const char *v = (const char *)ev->data.scalar.value;
+		bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		if (plain && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0))
 			n->kind = WN_BOOL;
-		} else if (plain &&
-			   (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0)) {
+		else if (plain && (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0))
 			n->kind = WN_NULL;
-		} else {
+		else
 			n->kind = WN_STR;
-		}
 		n->text = xstrdup(v);
 		break;
 	}
-	case YAML_NO_NODE:
-		n->kind = WN_OTHER;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = ev->data.sequence_start.anchor;
+		n->kind = WN_SEQ;
 		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = ev->data.mapping_start.anchor;
+		n->kind = WN_MAP;
+		break;
+	default:
+		node_err(r->err, r->errlen, n, "unexpected YAML event");
+		goto out;
 	}
+	if (anchor) {
+		node_err(r->err, r->errlen, n, "anchors (&%s) are not supported",
+			 (const char *)anchor);
+		goto out;
+	}
+	if (n->kind != WN_SEQ && n->kind != WN_MAP) {
+		ok = true;
+		goto out;
+	}
+	if (depth > MAX_DEPTH) {
+		node_err(r->err, r->errlen, n, "nested deeper than %d levels", MAX_DEPTH);
+		goto out;
+	}
+	yaml_event_type_t end =
+	    n->kind == WN_SEQ ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT;
+	for (;;) {
+		yaml_event_t kev;
+		if (!y_next(r, &kev))
+			goto out;
+		if (kev.type == end) {
+			yaml_event_delete(&kev);
+			break;
+		}
+		if (n->kind == WN_SEQ) {
+			if (!y_node(r, &kev, wnode_add(n), depth + 1))
+				goto out;
+			continue;
+		}
+		struct wnode *kid = wnode_add(n);
+		kid->file = xstrdup(r->path);
+		kid->line = (unsigned)kev.start_mark.line + 1; /* a value's line is its key's */
+		if (kev.type != YAML_SCALAR_EVENT || kev.data.scalar.anchor) {
+			node_err(r->err, r->errlen, kid, "keys must be strings");
+			yaml_event_delete(&kev);
+			goto out;
+		}
+		kid->key = xstrdup((const char *)kev.data.scalar.value);
+		yaml_event_delete(&kev);
+		if (depth == 1 && !top_key_known(kid->key)) {
+			unknown_top_key(r->err, r->errlen, kid);
+			goto out;
+		}
+		yaml_event_t vev;
+		if (!y_next(r, &vev))
+			goto out;
+		unsigned line = kid->line;
+		free(kid->file);
+		kid->file = NULL;
+		if (!y_node(r, &vev, kid, depth + 1))
+			goto out;
+		kid->line = line;
+	}
+	ok = n->kind != WN_MAP || check_dups(n, r->err, r->errlen);
+out:
+	yaml_event_delete(ev);
+	return ok;
 }
 
 static bool read_yaml(const char *path, struct wnode *root, char *err, size_t errlen)
 {
 	char why[512];
-	char *text = read_file(path, why, sizeof(why));
+	size_t len = 0;
+	char *text = read_file(path, MAX_WEBCFG_SIZE, &len, why, sizeof(why));
 	if (!text) {
 		set_err(err, errlen, "%s:0: could not read web config: %s", path, why);
 		return false;
 	}
-	yaml_parser_t p;
-	yaml_document_t doc;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-	bool ok = yaml_parser_load(&p, &doc);
-	if (!ok) {
-		set_err(err, errlen, "%s:%zu: %s%s%s", path, p.problem_mark.line + 1,
-			p.problem ? p.problem : "YAML error", p.context ? " " : "",
-			p.context ? p.context : "");
-	} else {
-		yaml_node_t *top = yaml_document_get_root_node(&doc);
-		if (top) {
-			from_yaml(&doc, top, path, root);
-		} else { /* an empty file */
-			root->kind = WN_MAP;
-			root->file = xstrdup(path);
-			root->line = 1;
+	struct yreader r = {.path = path, .err = err, .errlen = errlen};
+	yaml_parser_initialize(&r.p);
+	yaml_parser_set_input_string(&r.p, (const unsigned char *)text, len);
+	bool ok = false, have_root = false;
+	yaml_event_t ev;
+	while (y_next(&r, &ev)) {
+		yaml_event_type_t t = ev.type;
+		if (t == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			ok = true;
+			break;
 		}
-		yaml_document_delete(&doc);
+		if (t == YAML_DOCUMENT_START_EVENT && have_root) {
+			set_err(err, errlen, "%s:%zu: more than one YAML document", path,
+				ev.start_mark.line + 1);
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_START_EVENT ||
+		    t == YAML_DOCUMENT_END_EVENT) {
+			yaml_event_delete(&ev);
+			continue;
+		}
+		have_root = true;
+		if (!y_node(&r, &ev, root, 1))
+			break;
 	}
-	yaml_parser_delete(&p);
+	if (ok && !have_root) { /* an empty file */
+		root->kind = WN_MAP;
+		root->file = xstrdup(path);
+		root->line = 1;
+	}
+	yaml_parser_delete(&r.p);
 	free(text);
 	return ok;
 }
@@ -709,6 +891,13 @@ static bool load_http(struct webcfg *cfg, const struct wnode *g, char *err, size
 					 h->text, HEADERS[j].name);
 				return false;
 			}
+			for (size_t k2 = 0; k2 < cfg->nheaders; k2++) {
+				if (strcmp(cfg->headers[k2].name, HEADERS[j].name) == 0) {
+					node_err(err, errlen, h, "header %s set twice",
+						 HEADERS[j].name);
+					return false;
+				}
+			}
 			if (!h->text[0])
 				continue; /* unset if blank */
 			cfg->headers[cfg->nheaders].name = xstrdup(HEADERS[j].name);
@@ -767,11 +956,11 @@ struct webcfg *webcfg_load(const char *path, char *err, size_t errlen)
 	for (size_t i = 0; i < root.nkids; i++) {
 		const struct wnode *s = &root.kids[i];
 		const char *name = s->key;
-		bool known = strcmp(name, "tls_server_config") == 0 ||
-			     strcmp(name, "basic_auth_users") == 0 ||
-			     strcmp(name, "http_server_config") == 0 ||
-			     strcmp(name, "basic_auth_excluded_paths") == 0;
-		if (known && s->kind == WN_NULL) /* "key:" with nothing: empty */
+		if (!top_key_known(name)) {
+			unknown_top_key(err, errlen, s);
+			goto fail;
+		}
+		if (s->kind == WN_NULL) /* "key:" with nothing: empty */
 			continue;
 		if (strcmp(name, "tls_server_config") == 0)
 			ok = load_tls(cfg, s, err, errlen);
@@ -779,15 +968,8 @@ struct webcfg *webcfg_load(const char *path, char *err, size_t errlen)
 			ok = load_users(cfg, s, err, errlen);
 		else if (strcmp(name, "http_server_config") == 0)
 			ok = load_http(cfg, s, err, errlen);
-		else if (strcmp(name, "basic_auth_excluded_paths") == 0)
+		else
 			ok = load_excluded(cfg, s, err, errlen);
-		else {
-			node_err(err, errlen, s,
-				 "unknown key %s (expected tls_server_config, http_server_config, "
-				 "basic_auth_users or basic_auth_excluded_paths)",
-				 name);
-			ok = false;
-		}
 		if (!ok)
 			goto fail;
 	}
@@ -907,9 +1089,10 @@ int webcfg_read_pem(const struct webcfg *cfg, struct webcfg_pem *out, char *err,
 		set_err(err, errlen, "no TLS configured");
 		return -1;
 	}
-	if (!(out->cert = read_file(cfg->cert_file, err, errlen)) ||
-	    !(out->key = read_file(cfg->key_file, err, errlen)) ||
-	    (cfg->client_ca_file && !(out->ca = read_file(cfg->client_ca_file, err, errlen)))) {
+	if (!(out->cert = read_file(cfg->cert_file, MAX_PEM_SIZE, NULL, err, errlen)) ||
+	    !(out->key = read_file(cfg->key_file, MAX_PEM_SIZE, NULL, err, errlen)) ||
+	    (cfg->client_ca_file &&
+	     !(out->ca = read_file(cfg->client_ca_file, MAX_PEM_SIZE, NULL, err, errlen)))) {
 		webcfg_pem_release(out);
 		return -1;
 	}
@@ -928,6 +1111,141 @@ void webcfg_pem_release(struct webcfg_pem *pem)
 	free(pem->key);
 	free(pem->ca);
 	memset(pem, 0, sizeof(*pem));
+}
+
+/* ---- the TLS files themselves ------------------------------------------- */
+
+/* Imports every certificate of a PEM file; NULL with err when there is none
+ * or one is malformed (a truncated file ends inside a certificate). */
+static gnutls_x509_crt_t *import_certs(const char *file, const char *pem, unsigned *n, char *err,
+				       size_t errlen)
+{
+	gnutls_datum_t d = {(unsigned char *)pem, (unsigned)strlen(pem)};
+	gnutls_x509_crt_t *crts = NULL;
+	*n = 0;
+	int rc = gnutls_x509_crt_list_import2(&crts, n, &d, GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0 || *n == 0) {
+		set_err(err, errlen, "%s: not a PEM certificate (%s)", file,
+			rc < 0 ? gnutls_strerror(rc) : "no certificate in it");
+		if (rc >= 0)
+			gnutls_free(crts);
+		*n = 0;
+		return NULL;
+	}
+	return crts;
+}
+
+static void free_certs(gnutls_x509_crt_t *crts, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+}
+
+/* Whether a certificate may sign others: a version 3 one says so in its
+ * basic constraints; a version 1 one is taken as a root, as GnuTLS does. */
+static bool is_ca(gnutls_x509_crt_t crt)
+{
+	if (gnutls_x509_crt_get_version(crt) < 3)
+		return true;
+	unsigned critical = 0, ca = 0;
+	int pathlen = 0;
+	return gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen) >= 0 && ca;
+}
+
+int webcfg_check_pem(const struct webcfg *cfg, const struct webcfg_pem *pem, int64_t *not_after,
+		     char *err, size_t errlen)
+{
+	int ret = -1;
+	unsigned ncrt = 0, nca = 0;
+	gnutls_x509_crt_t *crts = NULL, *cas = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_certificate_credentials_t cred = NULL;
+	if (!(crts = import_certs(cfg->cert_file, pem->cert, &ncrt, err, errlen)))
+		goto out;
+	gnutls_datum_t kd = {(unsigned char *)pem->key, (unsigned)strlen(pem->key)};
+	int rc = gnutls_x509_privkey_init(&key);
+	if (rc >= 0)
+		rc = gnutls_x509_privkey_import2(key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (rc < 0) {
+		set_err(err, errlen, "%s: not a PEM private key without a passphrase (%s)",
+			cfg->key_file, gnutls_strerror(rc));
+		goto out;
+	}
+	unsigned char id_crt[64], id_key[64];
+	size_t lcrt = sizeof(id_crt), lkey = sizeof(id_key);
+	if (gnutls_x509_crt_get_key_id(crts[0], 0, id_crt, &lcrt) < 0 ||
+	    gnutls_x509_privkey_get_key_id(key, 0, id_key, &lkey) < 0 || lcrt != lkey ||
+	    memcmp(id_crt, id_key, lcrt) != 0) {
+		set_err(err, errlen, "%s: the private key in %s is not this certificate's",
+			cfg->cert_file, cfg->key_file);
+		goto out;
+	}
+	/* What libmicrohttpd will do with them, on a scratch credential. */
+	gnutls_datum_t cd = {(unsigned char *)pem->cert, (unsigned)strlen(pem->cert)};
+	if ((rc = gnutls_certificate_allocate_credentials(&cred)) < 0 ||
+	    (rc = gnutls_certificate_set_x509_key_mem2(cred, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL,
+						       0)) < 0) {
+		set_err(err, errlen, "%s, %s: %s", cfg->cert_file, cfg->key_file,
+			gnutls_strerror(rc));
+		goto out;
+	}
+	if (pem->ca) {
+		if (!(cas = import_certs(cfg->client_ca_file, pem->ca, &nca, err, errlen)))
+			goto out;
+		for (unsigned i = 0; i < nca; i++) {
+			if (is_ca(cas[i]))
+				continue;
+			gnutls_datum_t dn = {NULL, 0};
+			gnutls_x509_crt_get_dn2(cas[i], &dn);
+			set_err(err, errlen,
+				"%s: certificate %u (%s) is not a CA certificate (its basic "
+				"constraints do not say CA:TRUE)",
+				cfg->client_ca_file, i + 1, dn.data ? (const char *)dn.data : "?");
+			gnutls_free(dn.data);
+			goto out;
+		}
+	}
+	if (not_after)
+		*not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crts[0]);
+	ret = 0;
+out:
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	free_certs(crts, ncrt);
+	free_certs(cas, nca);
+	return ret;
+}
+
+int webcfg_check_tls(const struct webcfg *cfg, int64_t *not_after, char *err, size_t errlen)
+{
+	if (!webcfg_has_tls(cfg))
+		return 0;
+	struct webcfg_pem pem;
+	if (webcfg_read_pem(cfg, &pem, err, errlen) < 0)
+		return -1;
+	int rc = webcfg_check_pem(cfg, &pem, not_after, err, errlen);
+	webcfg_pem_release(&pem);
+	return rc;
+}
+
+void webcfg_log_expiry(const struct webcfg *cfg, int64_t not_after, int64_t now)
+{
+	char when[32], days[24];
+	time_t t = (time_t)not_after;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (not_after <= now) {
+		logx(LOG_ERROR, "the TLS server certificate has expired", "file", cfg->cert_file,
+		     "not_after", when, NULL);
+	} else if (not_after - now < WEBCFG_EXPIRY_WARN_DAYS * 86400) {
+		snprintf(days, sizeof(days), "%.1f", (double)(not_after - now) / 86400.0);
+		logx(LOG_WARN, "the TLS server certificate expires soon", "file", cfg->cert_file,
+		     "not_after", when, "days_left", days, NULL);
+	}
 }
 
 bool webcfg_has_auth(const struct webcfg *cfg)
@@ -1053,4 +1371,190 @@ int webcfg_parse_basic(const char *header, char *user, char *password)
 out:
 	explicit_bzero(dec, sizeof(dec));
 	return rc;
+}
+
+/* ---- following the file ------------------------------------------------ */
+
+/* What identifies one version of the file without reading it. */
+struct stamp {
+	bool ok; /* stat succeeded */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+static struct stamp stamp_of(const char *path)
+{
+	struct stamp s = {0};
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return s;
+	s.ok = true;
+	s.dev = st.st_dev;
+	s.ino = st.st_ino;
+	s.size = st.st_size;
+	s.mtime = st.st_mtim;
+	s.ctime = st.st_ctim;
+	return s;
+}
+
+static bool stamp_eq(const struct stamp *a, const struct stamp *b)
+{
+	return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+struct webcfg_watch {
+	char *path;
+	pthread_mutex_t lock; /* cur and gen: held only to swap or take a reference */
+	struct webcfg *cur;
+	unsigned gen;
+	/* Below: the polling thread's alone (or the caller of webcfg_watch_poll). */
+	struct webcfg *first; /* of start-up: its TLS settings stay in force */
+	struct stamp loaded;  /* the version last read, taken or refused */
+	struct stamp seen;    /* at the previous poll */
+	bool tls_warned;
+	unsigned poll_ms;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
+};
+
+int webcfg_watch_poll(struct webcfg_watch *w)
+{
+	struct stamp s = stamp_of(w->path);
+	if (!s.ok || stamp_eq(&s, &w->loaded) || !stamp_eq(&s, &w->seen)) {
+		/* gone (being replaced), unchanged, or changed since the previous
+		 * poll: a file still being written is not read */
+		w->seen = s;
+		return 0;
+	}
+	char err[512];
+	struct webcfg *cfg = webcfg_load(w->path, err, sizeof(err));
+	struct stamp after = stamp_of(w->path);
+	if (!stamp_eq(&after, &s)) { /* written to while read: read it when it settles */
+		webcfg_free(cfg);
+		w->seen = after;
+		return 0;
+	}
+	w->loaded = s; /* a refused version is not read again */
+	if (!cfg) {
+		logx(LOG_ERROR, "could not reload web config, keeping the previous one", "err", err,
+		     NULL);
+		return -1;
+	}
+	if (webcfg_has_auth(w->cur) && !webcfg_has_auth(cfg)) {
+		logx(LOG_ERROR,
+		     "web config refused: it has no basic_auth_users but the running one has; a "
+		     "reload never removes authentication (restart to remove it)",
+		     "file", w->path, NULL);
+		webcfg_free(cfg);
+		return -1;
+	}
+	bool same_tls = webcfg_tls_equal(cfg, w->first);
+	if (!same_tls && !w->tls_warned)
+		logx(LOG_WARN,
+		     "web config: TLS settings changed (or headers); they apply at the next "
+		     "restart, the start-up ones stay in force",
+		     "file", w->path, NULL);
+	w->tls_warned = !same_tls;
+	char users[24];
+	snprintf(users, sizeof(users), "%zu", cfg->nusers);
+	pthread_mutex_lock(&w->lock);
+	struct webcfg *old = w->cur;
+	w->cur = cfg;
+	w->gen++;
+	pthread_mutex_unlock(&w->lock);
+	webcfg_free(old);
+	logx(LOG_INFO, "web config reloaded", "file", w->path, "users", users, NULL);
+	return 1;
+}
+
+static void *watch_main(void *arg)
+{
+	struct webcfg_watch *w = arg;
+	pthread_mutex_lock(&w->stop_lock);
+	while (!w->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += w->poll_ms / 1000;
+		until.tv_nsec += (long)(w->poll_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->stop_cond, &w->stop_lock, &until);
+		if (w->stopping)
+			break;
+		pthread_mutex_unlock(&w->stop_lock);
+		webcfg_watch_poll(w);
+		pthread_mutex_lock(&w->stop_lock);
+	}
+	pthread_mutex_unlock(&w->stop_lock);
+	return NULL;
+}
+
+struct webcfg_watch *webcfg_watch_start(const char *path, unsigned poll_ms, char *err,
+					size_t errlen)
+{
+	struct stamp s = stamp_of(path);
+	struct webcfg *cfg = webcfg_load(path, err, errlen);
+	if (!cfg)
+		return NULL;
+	struct webcfg_watch *w = xcalloc(1, sizeof(*w));
+	w->path = xstrdup(path);
+	w->cur = cfg;
+	w->first = webcfg_ref(cfg);
+	w->loaded = w->seen = s; /* changed while loaded: the first polls read it again */
+	w->poll_ms = poll_ms;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->stop_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->stop_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (poll_ms > 0) {
+		if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+			set_err(err, errlen, "%s:0: could not start a thread to follow it", path);
+			webcfg_watch_stop(w);
+			return NULL;
+		}
+		w->started = true;
+	}
+	return w;
+}
+
+struct webcfg *webcfg_watch_current(struct webcfg_watch *w, unsigned *gen)
+{
+	pthread_mutex_lock(&w->lock);
+	struct webcfg *cfg = webcfg_ref(w->cur);
+	if (gen)
+		*gen = w->gen;
+	pthread_mutex_unlock(&w->lock);
+	return cfg;
+}
+
+void webcfg_watch_stop(struct webcfg_watch *w)
+{
+	if (!w)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->stop_lock);
+		w->stopping = true;
+		pthread_cond_signal(&w->stop_cond);
+		pthread_mutex_unlock(&w->stop_lock);
+		pthread_join(w->thread, NULL);
+	}
+	webcfg_free(w->cur);
+	webcfg_free(w->first);
+	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->stop_lock);
+	pthread_cond_destroy(&w->stop_cond);
+	free(w->path);
+	free(w);
 }

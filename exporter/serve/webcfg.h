@@ -19,8 +19,11 @@
  *
  * Both sections are optional; a file with neither serves plain HTTP without
  * authentication. Unknown keys are errors, so a typo never silently turns a
- * protection off. User names are libconfig setting names (letters, digits,
- * '-', '_' and '*', starting with a letter or '*').
+ * protection off; so are keys given twice in one mapping, YAML anchors and
+ * aliases, nesting past 16 levels and files over 1 MiB, so that a hostile or
+ * botched file is refused in time and memory that grow with its size alone.
+ * User names are libconfig setting names (letters, digits, '-', '_' and '*',
+ * starting with a letter or '*').
  *
  * A loaded struct webcfg is immutable, so one instance may serve concurrent
  * requests; reloading means loading a new one and swapping pointers. It is
@@ -32,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum webcfg_client_auth {
 	WEBCFG_NO_CLIENT_CERT,
@@ -52,7 +56,8 @@ struct webcfg;
 /*
  * Loads and validates path. On failure returns NULL and writes
  * "FILE:LINE: message" into err (errlen bytes, may be 0).
- * Checks: syntax, unknown keys, value types, client_auth_type and
+ * Checks: syntax, unknown keys, duplicate keys, anchors and aliases,
+ * depth, size, value types, client_auth_type and
  * min_version spelling, cert_file and key_file both set or neither, a
  * client_ca_file for the Verify* client auth types and none without client
  * auth, client auth only with TLS, every named file readable, every password
@@ -101,6 +106,27 @@ int webcfg_read_pem(const struct webcfg *cfg, struct webcfg_pem *out, char *err,
 /* Frees the contents; the key is wiped before it is freed. */
 void webcfg_pem_release(struct webcfg_pem *pem);
 
+/*
+ * Checks the TLS files as GnuTLS will use them, so that a mistake is told
+ * at --config.check and at start-up with the file named, rather than as a
+ * server that does not start or a client refused with nothing logged: the
+ * certificate file holds certificates (a truncated one fails), the key file
+ * an unencrypted private key that is the first certificate's, and every
+ * certificate of client_ca_file is a CA (basic constraints CA:TRUE, or a
+ * version 1 root). Returns 0 with the first certificate's expiry (Unix
+ * seconds) in *not_after unless NULL, or -1 with "FILE: message" in err.
+ */
+int webcfg_check_pem(const struct webcfg *cfg, const struct webcfg_pem *pem, int64_t *not_after,
+		     char *err, size_t errlen);
+/* webcfg_read_pem then webcfg_check_pem; 0 without TLS. */
+int webcfg_check_tls(const struct webcfg *cfg, int64_t *not_after, char *err, size_t errlen);
+
+/* A certificate expiring within this many days is logged at start-up. */
+#define WEBCFG_EXPIRY_WARN_DAYS 14
+/* Logs an expired certificate (error) or one expiring within
+ * WEBCFG_EXPIRY_WARN_DAYS of now (warning); nothing otherwise. */
+void webcfg_log_expiry(const struct webcfg *cfg, int64_t not_after, int64_t now);
+
 /* Whether basic auth is required (at least one user). */
 bool webcfg_has_auth(const struct webcfg *cfg);
 
@@ -127,5 +153,34 @@ bool webcfg_check_basic(const struct webcfg *cfg, const char *user, const char *
  * password over WEBCFG_MAX_PASSWORD bytes. NULL header: -1.
  */
 int webcfg_parse_basic(const char *header, char *user, char *password);
+
+/*
+ * Following the file while the exporter runs, off the request path: a
+ * thread looks at the file's identity (inode, size, modification and change
+ * times) every poll_ms and reads a new version only once it has stayed the
+ * same for a whole poll, so a file being rewritten in place (`cat new >
+ * web.yml`) is never read half-written. A version that does not load is
+ * logged and the running config kept; so is one without basic_auth_users
+ * when the running one has users: a reload never removes authentication
+ * (an empty or truncated file would otherwise open the metrics to anyone).
+ * Requests only take a reference to the current config under a lock held
+ * for that alone. The safe way to edit is still to write a new file and
+ * rename it over the old one.
+ */
+struct webcfg_watch;
+
+/* Loads path (NULL with "FILE:LINE: message" in err if it does not load)
+ * and, when poll_ms > 0, starts the thread that follows it. */
+struct webcfg_watch *webcfg_watch_start(const char *path, unsigned poll_ms, char *err,
+					size_t errlen);
+/* A reference to the config in force (webcfg_free it), and its generation,
+ * which grows with each change taken. */
+struct webcfg *webcfg_watch_current(struct webcfg_watch *w, unsigned *gen);
+/* One look at the file, as the thread does it: 1 a new version was taken,
+ * 0 nothing to take (unchanged, or changed since the previous look), -1 a
+ * new version was refused (logged). For tests, with poll_ms 0. */
+int webcfg_watch_poll(struct webcfg_watch *w);
+/* Stops the thread and drops the watch's references. NULL is ignored. */
+void webcfg_watch_stop(struct webcfg_watch *w);
 
 #endif

@@ -1,5 +1,5 @@
 // fuzz-sources: exporter/serve/webcfg.c
-// fuzz-libs: -lyaml
+// fuzz-libs: -lyaml -lgnutls
 /*
  * webcfg_load on arbitrary file contents. The input is written to a file in
  * a private temporary directory (with a small PEM next to it so TLS paths

@@ -3,7 +3,10 @@
 # minimum version and client certificates, basic auth with bcrypt hashes
 # (401 + WWW-Authenticate, the same work for unknown users), methods,
 # the reload endpoint behind a flag, and slow clients that cannot hold the
-# server. No database is needed: the collector simply fails.
+# server; a rewrite in place of the web config never opens the metrics;
+# TLS files are loaded and matched at --config.check and at start-up, and
+# the certificate's expiry is logged and exported. No database is needed:
+# the collector simply fails.
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$CS_ROOT/tests/scripts/tiny.sh"
 set -eu
@@ -181,12 +184,16 @@ tls_server_config = {
 };
 WEB
 touch -d '+1 second' "$T/web_mtls.conf"
-# A request with a certificate gets past the certificate check, so the
-# edited file is read; then one without.
+# Wait until the edit has been read (requests go on meanwhile).
+for _ in $(seq 1 50); do
+	grep -q 'TLS settings changed' "$T/exporter2.log" && break
+	code --cert "$T/client.crt" --key "$T/client.key" "$url" >/dev/null || true
+	sleep 0.1
+done
+grep -q 'TLS settings changed' "$T/exporter2.log" || fail "a change of TLS settings was not logged"
 [ "$(code --cert "$T/client.crt" --key "$T/client.key" "$url")" = 200 ] || fail "client cert refused after the edit"
 c=$(code "$url" || true)
 [ "$c" != 200 ] || fail "client certificates no longer enforced after editing the web config"
-grep -q 'TLS settings changed' "$T/exporter2.log" || fail "a change of TLS settings was not logged"
 cp "$T/web_mtls.conf.good" "$T/web_mtls.conf"
 
 # --- reload: good, then bad (old config keeps serving) ------------------------
@@ -212,4 +219,150 @@ for _ in $(seq 1 30); do
 	sleep 0.1
 done
 mtls "$url" | grep -q '^cs_config_last_reload_successful 1$' || fail "SIGHUP reload of a fixed config failed"
+
+# --- basic auth while the web config is rewritten in place ------------------------
+# `cat src > web.yml` truncates the file, then writes it: a reader in
+# between sees an empty file, which is a valid config without auth. Once,
+# 11,126 of 37,986 unauthenticated scrapes got the metrics that way.
+# Unauthenticated scrapes during 4 s of rewrites: not one 200.
+stop_bg "$(cat "$T/exporter2.pid")"
+rhash=$("$BUILD/bcrypt_hash" 'r3write' 4)
+printf 'basic_auth_users:\n  alice: %s\nbasic_auth_excluded_paths:\n  - /-/healthy\n' "$rhash" >"$T/rw.src.yml"
+cp "$T/rw.src.yml" "$T/rw.yml"
+port=$(free_port)
+start_bg rw "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/rw.yml" \
+	--web.listen-address "127.0.0.1:$port"
+wait_http "http://127.0.0.1:$port/-/healthy" 10 || fail "rewrite: the exporter did not start"
+rurl="http://127.0.0.1:$port/metrics"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$rurl")" = 401 ] || fail "rewrite: no credentials not 401 at start"
+(
+	n=0
+	while [ ! -e "$T/rw.stop" ]; do
+		cat "$T/rw.src.yml" >"$T/rw.yml"
+		n=$((n + 1))
+	done
+	echo "$n" >"$T/rw.count"
+) &
+writer=$!
+python3 - "$port" >"$T/rw.codes" <<'PY'
+import http.client, sys, time
+# One kept-alive connection (reopened when closed), a request every
+# millisecond or so: thousands of scrapes without running out of ports.
+codes = {}
+c = None
+until = time.time() + 4
+while time.time() < until:
+    if c is None:
+        c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+    try:
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        r.read()
+    except (http.client.HTTPException, OSError):
+        c.close()
+        c = None
+        continue
+    codes[r.status] = codes.get(r.status, 0) + 1
+    if r.will_close:
+        c.close()
+        c = None
+    time.sleep(0.001)
+print(" ".join("%d=%d" % kv for kv in sorted(codes.items())))
+PY
+touch "$T/rw.stop"
+wait "$writer"
+echo "rewrite: $(cat "$T/rw.count") rewrites, scrapes by status: $(cat "$T/rw.codes")"
+total=$(tr ' ' '\n' <"$T/rw.codes" | awk -F= '{ s += $2 } END { print s + 0 }')
+ok=$(tr ' ' '\n' <"$T/rw.codes" | awk -F= '$1 == 200 { print $2 }')
+[ "${ok:-0}" = 0 ] || fail "rewrite: ${ok} of ${total} unauthenticated scrapes got 200 while the web config was rewritten"
+[ "$total" -ge 100 ] || fail "rewrite: only $total scrapes"
+[ "$(cat "$T/rw.count")" -ge 100 ] || fail "rewrite: only $(cat "$T/rw.count") rewrites"
+# An empty file that stays empty is refused, logged, and the users stay.
+: >"$T/rw.yml"
+for _ in $(seq 1 50); do
+	grep -q 'web config refused: it has no basic_auth_users' "$T/rw.log" && break
+	sleep 0.1
+done
+grep -q 'web config refused: it has no basic_auth_users' "$T/rw.log" || fail "rewrite: an empty web config was not refused in the log"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$rurl")" = 401 ] || fail "rewrite: an empty web config removed auth"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -u alice:r3write "$rurl")" = 200 ] || fail "rewrite: alice refused"
+# The safe edit: write a new file, then rename it over the old one.
+bhash=$("$BUILD/bcrypt_hash" 'b0b' 4)
+printf 'basic_auth_users:\n  bob: %s\n' "$bhash" >"$T/rw.yml.new"
+mv "$T/rw.yml.new" "$T/rw.yml"
+for _ in $(seq 1 50); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -u bob:b0b "$rurl")" = 200 ] && break
+	sleep 0.1
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' -u bob:b0b "$rurl")" = 200 ] || fail "rewrite: a renamed web config was not taken"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -u alice:r3write "$rurl")" = 401 ] || fail "rewrite: alice kept after she was removed"
+stop_bg "$(cat "$T/rw.pid")"
+
+# --- TLS files loaded and matched at --config.check and at start-up ---------------
+# Once, a key that was not the certificate's or a truncated certificate
+# passed --config.check and the exporter then said only "the HTTP server did
+# not start"; a client_ca_file holding a key made every client get 403 with
+# nothing logged. Each is now an error naming the file, exit 2.
+head -c 700 "$T/server.crt" >"$T/truncated.crt"
+tls_refused() { # name cert key ca message
+	local ca="" rc
+	[ -z "$4" ] || ca="  client_auth_type = \"RequireAndVerifyClientCert\";
+  client_ca_file = \"$4\";"
+	cat >"$T/$1.conf" <<WEB
+tls_server_config = {
+  cert_file = "$2";
+  key_file = "$3";
+$ca
+};
+WEB
+	set +e
+	"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/$1.conf" --config.check >"$T/$1.check" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "$1: --config.check exit $rc, expected 2: $(cat "$T/$1.check")"
+	grep -qF "$5" "$T/$1.check" || fail "$1: --config.check said $(cat "$T/$1.check")"
+	set +e
+	timeout 20 "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/$1.conf" \
+		--web.listen-address "127.0.0.1:$(free_port)" >"$T/$1.start" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "$1: start-up exit $rc, expected 2: $(tail -2 "$T/$1.start")"
+	grep -qF "$5" "$T/$1.start" || fail "$1: start-up said $(tail -2 "$T/$1.start")"
+}
+tls_refused mismatched server.crt rogue.key "" "$T/server.crt: the private key in $T/rogue.key is not this certificate's"
+tls_refused truncated truncated.crt server.key "" "$T/truncated.crt: not a PEM certificate"
+tls_refused ca_is_key server.crt server.key server.key "$T/server.key: not a PEM certificate"
+tls_refused ca_is_leaf server.crt server.key server.crt "$T/server.crt: certificate 1 (CN=127.0.0.1) is not a CA certificate"
+
+# Expiry: the test certificates are valid two days (under 14: logged), and a
+# certificate made three days in the past for one day has expired. Both
+# start, log, and export their expiry.
+expiry_of() { date -u -d "$(openssl x509 -enddate -noout -in "$1" | cut -d= -f2)" +%s; }
+faketime '3 days ago' openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+	-keyout "$T/expired.key" -out "$T/expired.crt" >/dev/null 2>&1 || fail "could not make an expired certificate"
+[ "$(expiry_of "$T/expired.crt")" -lt "$(date +%s)" ] || fail "the expired certificate has not expired"
+for c in server expired; do
+	printf 'tls_server_config = {\n  cert_file = "%s.crt";\n  key_file = "%s.key";\n};\n' "$c" "$c" >"$T/exp_$c.conf"
+	port=$(free_port)
+	start_bg "exp_$c" "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/exp_$c.conf" \
+		--web.listen-address "127.0.0.1:$port"
+	for _ in $(seq 1 50); do
+		curl -sk -o /dev/null "https://127.0.0.1:$port/-/healthy" && break
+		sleep 0.1
+	done
+	got=$(curl -sk "https://127.0.0.1:$port/metrics" | sed -n 's/^cs_web_tls_certificate_expiry_timestamp_seconds //p')
+	[ -n "$got" ] || fail "$c certificate: no cs_web_tls_certificate_expiry_timestamp_seconds"
+	[ "$(python3 -c "print(int(float('$got')))")" = "$(expiry_of "$T/$c.crt")" ] ||
+		fail "$c certificate: expiry metric $got, certificate says $(expiry_of "$T/$c.crt")"
+	curl -sk "https://127.0.0.1:$port/metrics" | grep -q '^# TYPE cs_web_tls_certificate_expiry_timestamp_seconds gauge$' ||
+		fail "$c certificate: the expiry metric is not a gauge"
+	stop_bg "$(cat "$T/exp_$c.pid")"
+done
+grep -q 'level=warn msg="the TLS server certificate expires soon".*days_left=' "$T/exp_server.log" ||
+	fail "a certificate expiring in two days was not logged: $(head -5 "$T/exp_server.log")"
+"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/exp_server.conf" --config.check >"$T/exp_check.out" 2>&1 ||
+	fail "--config.check refused a certificate that expires in two days: $(cat "$T/exp_check.out")"
+grep -q 'the TLS server certificate expires soon' "$T/exp_check.out" || fail "--config.check did not tell of the expiry"
+grep -q 'level=error msg="the TLS server certificate has expired"' "$T/exp_expired.log" ||
+	fail "an expired certificate was not logged: $(head -5 "$T/exp_expired.log")"
 echo ok

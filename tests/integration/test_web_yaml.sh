@@ -4,6 +4,10 @@
 # excluded from basic auth) and a typical operator file (client
 # certificates, TLS 1.2 only with chosen suites and curves, security
 # headers, two users); an unknown key is refused with FILE:LINE, exit 2.
+# Hostile files are refused with FILE:LINE and exit 2, at --config.check and
+# at start-up, cheaply: duplicate keys (a second basic_auth_users once wrote
+# past the users array), a 1 KB alias bomb (once 11.6 GB), 100k nested '['
+# (once 28 s).
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$CS_ROOT/tests/scripts/tiny.sh"
 set -eu
@@ -113,4 +117,86 @@ set -e
 [ "$rc" = 2 ] || fail "a typo in the YAML web config: exit $rc, expected 2"
 grep -q "typo.yml:4: unknown key tls_server_config.min_verison" "$T/typo.out" ||
 	fail "a typo in the YAML web config: $(cat "$T/typo.out")"
+
+# --- hostile files: FILE:LINE, exit 2, at --config.check and at start-up -------
+refused() { # name line message
+	local rc
+	set +e
+	(
+		ulimit -v 2000000
+		exec timeout 20 /usr/bin/time -f '%M %e' -o "$T/$1.time" "$BUILD/cs_exporter" \
+			--config.file "$T/cs.conf" --web.config.file "$T/$1.yml" --config.check
+	) >"$T/$1.check" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "$1: --config.check exit $rc, expected 2: $(tail -2 "$T/$1.check")"
+	grep -qF "$T/$1.yml:$2: $3" "$T/$1.check" || fail "$1: --config.check said $(cat "$T/$1.check")"
+	read -r kb secs < <(tail -n 1 "$T/$1.time")
+	[ "$kb" -lt 102400 ] || fail "$1: --config.check used ${kb} KB"
+	python3 -c "import sys; sys.exit(0 if $secs < 1.0 else 1)" || fail "$1: --config.check took ${secs}s"
+	set +e
+	timeout 20 "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/$1.yml" \
+		--web.listen-address "127.0.0.1:$(free_port)" >"$T/$1.start" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "$1: start-up exit $rc, expected 2: $(tail -2 "$T/$1.start")"
+	grep -qF "$T/$1.yml:$2: $3" "$T/$1.start" || fail "$1: start-up said $(tail -2 "$T/$1.start")"
+}
+carol=$("$BUILD/bcrypt_hash" 'carol-pw' 4)
+printf 'basic_auth_users:\n  alice: %s\n  bob: %s\n  carol: %s\nbasic_auth_users:\n  dave: %s\n' \
+	"$alice" "$bob" "$carol" "$alice" >"$T/dup_users.yml"
+refused dup_users 5 "duplicate key basic_auth_users (first at line 1)"
+printf 'basic_auth_users:\n  alice: %s\n  bob: %s\n  alice: %s\n' "$alice" "$bob" "$carol" >"$T/dup_user.yml"
+refused dup_user 4 "duplicate key alice (first at line 2)"
+printf 'http_server_config:\n  http2: false\nbasic_auth_users:\n  alice: %s\nhttp_server_config:\n  http2: true\n' \
+	"$alice" >"$T/dup_http.yml"
+refused dup_http 5 "duplicate key http_server_config (first at line 1)"
+printf 'basic_auth_excluded_paths: [/-/healthy]\nbasic_auth_excluded_paths:\n  - /metrics\n' >"$T/dup_excluded.yml"
+refused dup_excluded 2 "duplicate key basic_auth_excluded_paths (first at line 1)"
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\ntls_server_config:\n  min_version: TLS13\n' \
+	>"$T/dup_tls.yml"
+refused dup_tls 4 "duplicate key tls_server_config (first at line 1)"
+
+# Ten levels of ten aliases, 1 KB: 10^10 strings once expanded.
+python3 - "$T/bomb.yml" <<'PY'
+import sys
+lines = ['basic_auth_excluded_paths: &a [' + ','.join(['"/lol"'] * 10) + ']']
+prev = 'a'
+for c in 'bcdefghij':
+    lines.append('http_server_config_%s: &%s [%s]' % (c, c, ','.join(['*' + prev] * 10)))
+    prev = c
+open(sys.argv[1], 'w').write('\n'.join(lines) + '\n')
+PY
+[ "$(wc -c <"$T/bomb.yml")" -le 1024 ] || fail "the alias bomb is over 1 KB"
+refused bomb 1 "anchors (&a) are not supported"
+# The classic form, under an unknown key: the key is refused before its value.
+sed 's/^basic_auth_excluded_paths:/lol:/' "$T/bomb.yml" >"$T/bomb_unknown.yml"
+refused bomb_unknown 1 "unknown key lol"
+# 100k nested '[', a 200 KB file.
+python3 -c "import sys; open(sys.argv[1], 'w').write('basic_auth_excluded_paths: ' + '[' * 200000 + '\n')" "$T/nested.yml"
+refused nested 1 "nested deeper than 16 levels"
+
+# A running exporter refuses such an edit and keeps its users.
+cp "$T/web-config.yml" "$T/live.yml"
+port=$(free_port)
+start_bg live "$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.config.file "$T/live.yml" \
+	--web.listen-address "127.0.0.1:$port"
+up live --cacert "$T/ca.crt"
+url="https://127.0.0.1:$port/metrics"
+for bad in dup_users bomb nested; do
+	n0=$(grep -c 'could not reload web config' "$T/live.log" || true)
+	cp "$T/$bad.yml" "$T/live.yml.new"
+	mv "$T/live.yml.new" "$T/live.yml"
+	for _ in $(seq 1 30); do
+		[ "$(grep -c 'could not reload web config' "$T/live.log" || true)" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	[ "$(code "$url")" = 401 ] || fail "after an edit to $bad: no credentials not 401"
+	[ "$(code -u alice:alice-pw "$url")" = 200 ] || fail "after an edit to $bad: alice refused"
+	[ "$(code -u dave:alice-pw "$url")" = 401 ] || fail "after an edit to $bad: dave accepted"
+done
+grep -qF "$T/live.yml:5: duplicate key basic_auth_users" "$T/live.log" || fail "refused edit not logged: $(tail -3 "$T/live.log")"
+grep -qF "$T/live.yml:1: nested deeper than 16 levels" "$T/live.log" || fail "refused nesting not logged"
+kill -0 "$(cat "$T/live.pid")" || fail "the exporter died after hostile edits"
+stop_bg "$(cat "$T/live.pid")"
 echo ok
