@@ -663,13 +663,6 @@ struct progress {
 	double started, last;
 };
 
-static double mono_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void format_secs(char *dst, size_t len, double secs)
 {
 	long s = (long)(secs + 0.5);
@@ -684,7 +677,7 @@ static void format_secs(char *dst, size_t len, double secs)
 /* Called before step done+1 (at as_of) and, with done == total, at the end. */
 static void progress_show(struct progress *p, uint64_t done, cs_time as_of)
 {
-	double now = mono_seconds();
+	double now = cs_mono_seconds();
 	bool end = done == p->total;
 	if (!p->tty && !end && done > 0 && now - p->last < PROGRESS_EVERY)
 		return;
@@ -826,7 +819,7 @@ int backfill_main(int argc, char **argv)
 	struct pg_source **sources = pg_sources_open(cfg);
 
 	struct progress pr = {.tty = isatty(STDERR_FILENO), .total = nsteps};
-	pr.started = pr.last = mono_seconds();
+	pr.started = pr.last = cs_mono_seconds();
 	struct om_merge *m = om_merge_new();
 	for (size_t i = 0; i < f.nlabels; i++) {
 		char *eq = strchr(f.labels[i], '=');

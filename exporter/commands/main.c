@@ -70,13 +70,6 @@ struct app {
 	struct cs_band_memory *bands;
 };
 
-static cs_time now_time(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (cs_time)ts.tv_sec * CS_SECOND + ts.tv_nsec / 1000;
-}
-
 /* One evaluation of the collectors due now (sched.h). */
 static void evaluate(void *arg, const bool *due)
 {
@@ -89,7 +82,7 @@ static void evaluate(void *arg, const bool *due)
 		if (due[i])
 			list[n++] = &cfg->collectors[i];
 	struct eval_result res;
-	eval_run(cfg, list, n, a->sources, now_time(), &a->bands, NULL, &res);
+	eval_run(cfg, list, n, a->sources, cs_now(), &a->bands, NULL, &res);
 	if (atomic_load(&a->stopping)) {
 		logx(LOG_DEBUG, "evaluation interrupted by a reload or stop, not published", NULL);
 		eval_result_release(&res);
@@ -512,7 +505,7 @@ static int check_web(const struct flags *f, const struct cs_config *cfg, char *e
 
 static int run_once(struct app *a, const struct flags *f)
 {
-	cs_time as_of = now_time();
+	cs_time as_of = cs_now();
 	if (f->as_of && eval_parse_instant(f->as_of, &as_of) < 0) {
 		fprintf(stderr, "cs_exporter: invalid --as-of \"%s\"\n", f->as_of);
 		return EXIT_USAGE;

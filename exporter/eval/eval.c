@@ -129,13 +129,6 @@ int eval_parse_instant(const char *s, cs_time *t)
 	return 0;
 }
 
-static double mono_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- reading ------------------------------------------------------------- */
 
 static int feed_columns(void *ctx, int ncols, const char *const *names, char *err, size_t errlen)
@@ -417,7 +410,7 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	memset(res, 0, sizeof(*res));
 	for (int ds = 0; ds < DS_COUNT; ds++)
 		res->datasets[ds].newest = CS_TIME_NONE;
-	double start = mono_seconds();
+	double start = cs_mono_seconds();
 	struct cs_plan plan;
 
 	cs_plan_init(&plan, cfg, as_of);
@@ -497,7 +490,7 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	free(ev.t);
 	pthread_cond_destroy(&ev.accounts_cv);
 	pthread_mutex_destroy(&ev.lock);
-	res->seconds = mono_seconds() - start;
+	res->seconds = cs_mono_seconds() - start;
 }
 
 void eval_result_release(struct eval_result *res)
