@@ -81,16 +81,16 @@ static void evaluate(void *arg, const bool *due)
 	for (size_t i = 0; i < cfg->ncollectors; i++)
 		if (due[i])
 			list[n++] = &cfg->collectors[i];
-	struct eval_result res;
+	struct cs_result res;
 	eval_run(cfg, list, n, a->sources, cs_now(), &a->bands, NULL, &res);
 	if (atomic_load(&a->stopping)) {
 		logx(LOG_DEBUG, "evaluation interrupted by a reload or stop, not published", NULL);
-		eval_result_release(&res);
+		cs_result_release(&res);
 		free(list);
 		return;
 	}
 	for (size_t k = 0; k < res.n; k++) {
-		const struct eval_collector *r = &res.v[k];
+		const struct cs_result_collector *r = &res.v[k];
 		size_t i = (size_t)(r->c - cfg->collectors);
 
 		if (!r->ok && !a->failing[i])
@@ -101,7 +101,7 @@ static void evaluate(void *arg, const bool *due)
 		a->failing[i] = !r->ok;
 	}
 	snapshot_publish(a->snap, &res);
-	eval_result_release(&res);
+	cs_result_release(&res);
 	free(list);
 	/* The evaluation's model is freed now; hand the pages back instead of
 	 * keeping a cycle's peak resident between cycles. */
@@ -468,12 +468,6 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	return 0;
 }
 
-static void log_failure(void *ctx, const struct cs_collector *c, const char *err)
-{
-	(void)ctx;
-	logx(LOG_ERROR, "collector failed", "collector", c->name, "err", err, NULL);
-}
-
 /* What http_start would refuse as bad configuration, for --config.check:
  * the listen addresses and the web config with its certificate files. */
 static int check_web(const struct flags *f, const struct cs_config *cfg, char *err, size_t errlen)
@@ -511,14 +505,23 @@ static int run_once(struct app *a, const struct flags *f)
 		return EXIT_USAGE;
 	}
 	open_sources(a);
-	snapshot_configure(a->snap, a->cfg);
-	bool all_ok = eval_once(a->snap, a->cfg, a->sources, as_of, NULL, log_failure, NULL) == 0;
+	struct cs_result res;
+	eval_all(a->cfg, a->sources, as_of, NULL, &res);
+	close_sources(a);
+	for (size_t i = 0; i < res.n; i++)
+		if (!res.v[i].ok)
+			logx(LOG_ERROR, "collector failed", "collector", res.v[i].c->name, "err",
+			     res.v[i].err, NULL);
+	bool all_ok = cs_result_failed(&res) == 0;
+	size_t n;
+	struct mset **sets = snapshot_alone(a->cfg, &res, &n);
+	cs_result_release(&res);
 	struct buf out = BUF_INIT;
 	bool om = f->format && strcmp(f->format, "openmetrics") == 0;
-	snapshot_render_stable(a->snap, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);
+	expo_render((const struct mset *const *)sets, n, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);
+	snapshot_sets_free(sets, n);
 	fwrite(out.data, 1, out.len, stdout);
 	buf_release(&out);
-	close_sources(a);
 	return all_ok ? 0 : 1;
 }
 

@@ -66,6 +66,7 @@ struct snapshot {
 	bool reload_ok;
 	double reload_success_ts;
 	double start_time;
+	bool offline; /* snapshot_alone: nothing serves it, nothing is rendered */
 
 	pthread_mutex_t cur_lock; /* only the pointer swap */
 	struct rendered_ref *cur;
@@ -304,6 +305,8 @@ static size_t collect_sets(struct snapshot *s, const struct mset **sets, size_t 
 /* Called with s->lock held. */
 static void render_locked(struct snapshot *s)
 {
+	if (s->offline)
+		return;
 	struct rendered_ref *r = xcalloc(1, sizeof(*r));
 	atomic_init(&r->refs, 1);
 	struct mset *self = self_metrics(s);
@@ -328,9 +331,10 @@ static void render_locked(struct snapshot *s)
 		snapshot_unref(&old->r);
 }
 
-struct snapshot *snapshot_new(void)
+static struct snapshot *snapshot_alloc(bool offline)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
+	s->offline = offline;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->cur_lock, NULL);
 	s->start_time = ((double)cs_now() / (double)CS_SECOND);
@@ -338,6 +342,11 @@ struct snapshot *snapshot_new(void)
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
 	return s;
+}
+
+struct snapshot *snapshot_new(void)
+{
+	return snapshot_alloc(false);
 }
 
 static void cstate_release(struct cstate *c)
@@ -425,8 +434,8 @@ static void count_drop(void *ctx, const char *name)
 }
 
 /* Called with s->lock held. */
-static void publish_collector(struct snapshot *s, const struct eval_result *res,
-			      struct eval_collector *r)
+static void publish_collector(struct snapshot *s, const struct cs_result *res,
+			      struct cs_result_collector *r)
 {
 	struct cstate *c = find(s, r->c->name);
 	if (!c)
@@ -455,7 +464,7 @@ static void publish_collector(struct snapshot *s, const struct eval_result *res,
 	}
 }
 
-void snapshot_publish(struct snapshot *s, struct eval_result *res)
+void snapshot_publish(struct snapshot *s, struct cs_result *res)
 {
 	pthread_mutex_lock(&s->lock);
 	uint64_t rejected = 0;
@@ -465,7 +474,7 @@ void snapshot_publish(struct snapshot *s, struct eval_result *res)
 		rejected += res->rejects[i].count;
 	}
 	for (int i = 0; i < DS_COUNT; i++) {
-		const struct eval_dataset *rd = &res->datasets[i];
+		const struct cs_result_dataset *rd = &res->datasets[i];
 		if (!rd->read)
 			continue;
 		s->ds[i].read = true;
@@ -525,18 +534,31 @@ bool snapshot_ready(struct snapshot *s)
 	return ready;
 }
 
-void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out)
+struct mset **snapshot_alone(const struct cs_config *cfg, struct cs_result *res, size_t *n)
 {
-	pthread_mutex_lock(&s->lock);
+	struct snapshot *s = snapshot_alloc(true);
+	snapshot_configure(s, cfg);
+	snapshot_publish(s, res);
+	struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
 	struct mset *self = mset_new();
 	add_collector_metrics(s, self, true);
-	const struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
-	size_t n = collect_sets(s, sets, s->nc);
-	sets[n++] = self;
-	expo_render(sets, n, fmt, out);
+	*n = 0;
+	for (size_t i = 0; i < s->nc; i++) {
+		if (s->c[i].configured && s->c[i].good) {
+			sets[(*n)++] = s->c[i].good;
+			s->c[i].good = NULL;
+		}
+	}
+	sets[(*n)++] = self;
+	snapshot_free(s);
+	return sets;
+}
+
+void snapshot_sets_free(struct mset **sets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mset_free(sets[i]);
 	free(sets);
-	mset_free(self);
-	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- status page --------------------------------------------------------- */
