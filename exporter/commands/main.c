@@ -13,7 +13,6 @@
  * KPI families → metric sets → snapshot → HTTP.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,18 +26,19 @@
 #include "collectors/kpi.h"
 #include "collectors/model.h"
 #include "config/config.h"
-#include "backfill.h"
-#include "lib/buf.h"
-#include "lib/expo.h"
-#include "check.h"
-#include "exporter/serve/http.h"
-#include "lib/log.h"
-#include "exporter/sources/pg.h"
 #include "exporter/eval/eval.h"
 #include "exporter/eval/sched.h"
+#include "exporter/serve/http.h"
 #include "exporter/serve/sdlisten.h"
 #include "exporter/serve/snapshot.h"
 #include "exporter/serve/webcfg.h"
+#include "exporter/sources/pg.h"
+#include "lib/buf.h"
+#include "lib/expo.h"
+#include "lib/log.h"
+#include "backfill.h"
+#include "check.h"
+#include "flags.h"
 
 #define TICK_SECONDS 5
 #define EXIT_USAGE   2
@@ -270,22 +270,6 @@ static void usage(FILE *out)
 		"  -h, --help                 print this help and exit\n");
 }
 
-static int int_flag(const char *name, const char *arg, long lo, long hi, int *out)
-{
-	char *end;
-	long v = strtol(arg, &end, 10);
-
-	if (end == arg || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr,
-			"cs_exporter: error: invalid value '%s' for flag '--%s' (%ld to %ld), try "
-			"--help\n",
-			arg, name, lo, hi);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
 /* As prometheus/common/version prints it. */
 static void print_version(void)
 {
@@ -312,160 +296,66 @@ static void print_version(void)
 	printf("  platform:         linux/%s\n", arch);
 }
 
-/* One line naming the flag, as kingpin does; the usage is one --help away. */
-static void flag_error(int c, const char *arg)
+static int check_path(const char *value, char *why, size_t whylen)
 {
-	/* the flag as given, without an "=value" */
-	int n = (int)strcspn(arg, "=");
-	if (c == ':')
-		fprintf(stderr,
-			"cs_exporter: error: expected argument for flag '%.*s', try --help\n", n,
-			arg);
-	else if (optopt > 0 && optopt < 128 && arg[0] == '-' && arg[1] != '-')
-		fprintf(stderr, "cs_exporter: error: unknown short flag '-%c', try --help\n",
-			optopt);
-	else if (optopt != 0)
-		fprintf(stderr, "cs_exporter: error: flag '%.*s' takes no argument, try --help\n",
-			n, arg);
-	else
-		fprintf(stderr, "cs_exporter: error: unknown long flag '%.*s', try --help\n", n,
-			arg);
+	if (value[0] == '/')
+		return 0;
+	snprintf(why, whylen, "must start with /");
+	return -1;
+}
+
+static int check_format(const char *value, char *why, size_t whylen)
+{
+	if (strcmp(value, "text") == 0 || strcmp(value, "openmetrics") == 0)
+		return 0;
+	snprintf(why, whylen, "text or openmetrics");
+	return -1;
 }
 
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	enum {
-		F_CONFIG = 1,
-		F_CHECK,
-		F_CONNECT,
-		F_LISTEN,
-		F_SYSTEMD_SOCKET,
-		F_PATH,
-		F_WEBCFG,
-		F_LIFECYCLE,
-		F_NICE,
-		F_CONCURRENCY,
-		F_LEVEL,
-		F_LOGFMT,
-		F_ONCE,
-		F_ASOF,
-		F_FORMAT,
-		F_VERSION,
-		F_HELP
+	bool help = false, version = false;
+	const struct flag table[] = {
+	    {.name = "config.file", .type = FLAG_STRING, .dst = &f->config_file},
+	    {.name = "config.check", .type = FLAG_BOOL, .dst = &f->config_check},
+	    {.name = "connect", .type = FLAG_BOOL, .dst = &f->connect},
+	    {.name = "web.listen-address",
+	     .type = FLAG_LIST,
+	     .dst = f->listen,
+	     .max = sizeof(f->listen) / sizeof(f->listen[0]),
+	     .count = &f->nlisten},
+	    {.name = "web.systemd-socket", .type = FLAG_BOOL, .dst = &f->systemd_socket},
+	    {.name = "web.telemetry-path",
+	     .type = FLAG_STRING,
+	     .dst = &f->telemetry_path,
+	     .check = check_path},
+	    {.name = "web.config.file", .type = FLAG_STRING, .dst = &f->web_config_file},
+	    {.name = "web.enable-lifecycle", .type = FLAG_BOOL, .dst = &f->enable_lifecycle},
+	    {.name = "collector.nice", .type = FLAG_INT, .dst = &f->sched.nice, .lo = 0, .hi = 19},
+	    {.name = "collector.max-concurrency",
+	     .type = FLAG_INT,
+	     .dst = &f->max_concurrency,
+	     .lo = 0,
+	     .hi = 1000},
+	    {.name = "log.level", .type = FLAG_STRING, .check = flags_log_level},
+	    {.name = "log.format", .type = FLAG_STRING, .check = flags_log_format},
+	    {.name = "once", .type = FLAG_BOOL, .dst = &f->once},
+	    {.name = "as-of", .type = FLAG_STRING, .dst = &f->as_of},
+	    {.name = "format", .type = FLAG_STRING, .dst = &f->format, .check = check_format},
+	    {.name = "version", .type = FLAG_BOOL, .dst = &version, .stop = true},
+	    {.name = "help", .short_name = 'h', .type = FLAG_BOOL, .dst = &help, .stop = true},
+	    {0},
 	};
-	static const struct option opts[] = {
-	    {"config.file", required_argument, NULL, F_CONFIG},
-	    {"config.check", no_argument, NULL, F_CHECK},
-	    {"connect", no_argument, NULL, F_CONNECT},
-	    {"web.listen-address", required_argument, NULL, F_LISTEN},
-	    {"web.systemd-socket", no_argument, NULL, F_SYSTEMD_SOCKET},
-	    {"web.telemetry-path", required_argument, NULL, F_PATH},
-	    {"web.config.file", required_argument, NULL, F_WEBCFG},
-	    {"web.enable-lifecycle", no_argument, NULL, F_LIFECYCLE},
-	    {"collector.nice", required_argument, NULL, F_NICE},
-	    {"collector.max-concurrency", required_argument, NULL, F_CONCURRENCY},
-	    {"log.level", required_argument, NULL, F_LEVEL},
-	    {"log.format", required_argument, NULL, F_LOGFMT},
-	    {"once", no_argument, NULL, F_ONCE},
-	    {"as-of", required_argument, NULL, F_ASOF},
-	    {"format", required_argument, NULL, F_FORMAT},
-	    {"version", no_argument, NULL, F_VERSION},
-	    {"help", no_argument, NULL, F_HELP},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-	opterr = 0;
-	/* ":" first: a missing argument is told apart from an unknown flag */
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case F_CONFIG:
-			f->config_file = optarg;
-			break;
-		case F_CHECK:
-			f->config_check = true;
-			break;
-		case F_CONNECT:
-			f->connect = true;
-			break;
-		case F_LISTEN:
-			if (f->nlisten == sizeof(f->listen) / sizeof(f->listen[0])) {
-				fprintf(stderr, "cs_exporter: too many --web.listen-address\n");
-				return -1;
-			}
-			f->listen[f->nlisten++] = optarg;
-			break;
-		case F_SYSTEMD_SOCKET:
-			f->systemd_socket = true;
-			break;
-		case F_PATH:
-			if (optarg[0] != '/') {
-				fprintf(stderr,
-					"cs_exporter: error: invalid value '%s' for flag "
-					"'--web.telemetry-path' (must start with /), try "
-					"--help\n",
-					optarg);
-				return -1;
-			}
-			f->telemetry_path = optarg;
-			break;
-		case F_WEBCFG:
-			f->web_config_file = optarg;
-			break;
-		case F_LIFECYCLE:
-			f->enable_lifecycle = true;
-			break;
-		case F_NICE:
-			if (int_flag("collector.nice", optarg, 0, 19, &f->sched.nice) < 0)
-				return -1;
-			break;
-		case F_CONCURRENCY:
-			if (int_flag("collector.max-concurrency", optarg, 0, 1000,
-				     &f->max_concurrency) < 0)
-				return -1;
-			break;
-		case F_LEVEL:
-			if (log_apply_flag("level", optarg) < 0)
-				return -1;
-			break;
-		case F_LOGFMT:
-			if (log_apply_flag("format", optarg) < 0)
-				return -1;
-			break;
-		case F_ONCE:
-			f->once = true;
-			break;
-		case F_ASOF:
-			f->as_of = optarg;
-			break;
-		case F_FORMAT:
-			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "openmetrics") != 0) {
-				fprintf(
-				    stderr,
-				    "cs_exporter: error: invalid value '%s' for flag '--format' "
-				    "(text or openmetrics), try --help\n",
-				    optarg);
-				return -1;
-			}
-			f->format = optarg;
-			break;
-		case F_VERSION:
-			print_version();
-			exit(0);
-		case 'h':
-		case F_HELP:
-			usage(stdout);
-			exit(0);
-		default:
-			flag_error(c, argv[optind - 1]);
-			return -1;
-		}
+	int rc = flags_parse(table, argc, argv);
+	if (rc > 0 && help) {
+		usage(stdout);
+		exit(0);
 	}
-	if (optind < argc) {
-		fprintf(stderr, "cs_exporter: error: unexpected argument '%s', try --help\n",
-			argv[optind]);
-		return -1;
+	if (rc > 0 && version) {
+		print_version();
+		exit(0);
 	}
-	return 0;
+	return rc;
 }
 
 /* What http_start would refuse as bad configuration, for --config.check:
