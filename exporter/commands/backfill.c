@@ -46,49 +46,48 @@ struct bf_flags {
 	bool full_reads;
 };
 
-static void bf_usage(FILE *out)
+static void bf_usage(void)
 {
-	fprintf(out,
-		"usage: cs_exporter backfill --config.file=FILE --from=DATE --to=DATE\n"
-		"                            [--step=DURATION] [--label=NAME=VALUE]...\n"
-		"                            [--output=FILE] [--full-reads]\n"
-		"                            [--retry.max-wait=DURATION]\n"
-		"\n"
-		"Evaluates every collector at FROM, FROM+STEP, ... up to TO (inclusive), as\n"
-		"--once --as-of would, and writes OpenMetrics with timestamps for\n"
-		"`promtool tsdb create-blocks-from openmetrics FILE DIR`.\n"
-		"\n"
-		"  --config.file=FILE  configuration file (default cs_exporter.conf)\n"
-		"  --from=DATE         first instant: RFC 3339 (2026-01-01T00:00:00Z) or\n"
-		"                      YYYY-MM-DD (midnight UTC)\n"
-		"  --to=DATE           last instant, same forms; not before --from\n"
-		"  --step=DURATION     one integer and a unit s, m, h, d or w (default 1d)\n"
-		"  --label=NAME=VALUE  add this label to every sample; repeatable. Give the\n"
-		"                      live target's job and instance, as Prometheus\n"
-		"                      attaches them, or dashboards and rules miss the data\n"
-		"  --output=FILE       where to write (default standard output); written to a\n"
-		"                      temporary file in the same directory, renamed to FILE\n"
-		"                      once complete\n"
-		"  --full-reads        read every dataset whole at every step, as a live\n"
-		"                      evaluation does; by default a dataset whose query\n"
-		"                      binds no parameter is read once, and a step reads\n"
-		"                      only the activity since the step before, merged\n"
-		"                      with what it has (the same rows when the query\n"
-		"                      returns each user and feature's last activity in\n"
-		"                      [since, as_of))\n"
-		"  --retry.max-wait=DURATION\n"
-		"                      how long a failed step waits for its databases to\n"
-		"                      answer again, retrying with backoff, before the run\n"
-		"                      stops (default " DEFAULT_MAX_WAIT "; 0: no wait)\n"
-		"  --log.level=LEVEL   debug, info, warn or error (default info)\n"
-		"  --log.format=FORMAT logfmt or json (default logfmt)\n"
-		"\n"
-		"Exit status: 0 every step of every collector written; 1 some KPIs missing:\n"
-		"a collector failed while its database answered (the file is written and\n"
-		"usable, without that collector's samples at those steps); 2 bad flags or\n"
-		"config; 3 no usable output: the databases did not answer within\n"
-		"--retry.max-wait, or the file could not be written (nothing is left at\n"
-		"FILE).\n");
+	printf("usage: cs_exporter backfill --config.file=FILE --from=DATE --to=DATE\n"
+	       "                            [--step=DURATION] [--label=NAME=VALUE]...\n"
+	       "                            [--output=FILE] [--full-reads]\n"
+	       "                            [--retry.max-wait=DURATION]\n"
+	       "\n"
+	       "Evaluates every collector at FROM, FROM+STEP, ... up to TO (inclusive), as\n"
+	       "--once --as-of would, and writes OpenMetrics with timestamps for\n"
+	       "`promtool tsdb create-blocks-from openmetrics FILE DIR`.\n"
+	       "\n"
+	       "  --config.file=FILE  configuration file (default cs_exporter.conf)\n"
+	       "  --from=DATE         first instant: RFC 3339 (2026-01-01T00:00:00Z) or\n"
+	       "                      YYYY-MM-DD (midnight UTC)\n"
+	       "  --to=DATE           last instant, same forms; not before --from\n"
+	       "  --step=DURATION     one integer and a unit s, m, h, d or w (default 1d)\n"
+	       "  --label=NAME=VALUE  add this label to every sample; repeatable. Give the\n"
+	       "                      live target's job and instance, as Prometheus\n"
+	       "                      attaches them, or dashboards and rules miss the data\n"
+	       "  --output=FILE       where to write (default standard output); written to a\n"
+	       "                      temporary file in the same directory, renamed to FILE\n"
+	       "                      once complete\n"
+	       "  --full-reads        read every dataset whole at every step, as a live\n"
+	       "                      evaluation does; by default a dataset whose query\n"
+	       "                      binds no parameter is read once, and a step reads\n"
+	       "                      only the activity since the step before, merged\n"
+	       "                      with what it has (the same rows when the query\n"
+	       "                      returns each user and feature's last activity in\n"
+	       "                      [since, as_of))\n"
+	       "  --retry.max-wait=DURATION\n"
+	       "                      how long a failed step waits for its databases to\n"
+	       "                      answer again, retrying with backoff, before the run\n"
+	       "                      stops (default " DEFAULT_MAX_WAIT "; 0: no wait)\n"
+	       "  --log.level=LEVEL   debug, info, warn or error (default info)\n"
+	       "  --log.format=FORMAT logfmt or json (default logfmt)\n"
+	       "\n"
+	       "Exit status: 0 every step of every collector written; 1 some KPIs missing:\n"
+	       "a collector failed while its database answered (the file is written and\n"
+	       "usable, without that collector's samples at those steps); 2 bad flags or\n"
+	       "config; 3 no usable output: the databases did not answer within\n"
+	       "--retry.max-wait, or the file could not be written (nothing is left at\n"
+	       "FILE).\n");
 }
 
 static int check_instant(const char *value, char *why, size_t whylen)
@@ -123,7 +122,6 @@ static int check_max_wait(const char *value, char *why, size_t whylen)
 
 static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 {
-	bool help = false;
 	const struct flag table[] = {
 	    {.name = "config.file", .type = FLAG_STRING, .dst = &f->config_file},
 	    {.name = "from",
@@ -148,17 +146,9 @@ static int bf_parse_flags(int argc, char **argv, struct bf_flags *f)
 	     .type = FLAG_STRING,
 	     .dst = &f->max_wait,
 	     .check = check_max_wait},
-	    {.name = "log.level", .type = FLAG_STRING, .check = flags_log_level},
-	    {.name = "log.format", .type = FLAG_STRING, .check = flags_log_format},
-	    {.name = "help", .short_name = 'h', .type = FLAG_BOOL, .dst = &help, .stop = true},
 	    {0},
 	};
-	int rc = flags_parse(table, argc, argv);
-	if (rc > 0 && help) {
-		bf_usage(stdout);
-		exit(0);
-	}
-	return rc;
+	return flags_parse(table, bf_usage, argc, argv);
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 
 __attribute__((format(printf, 1, 2))) static int flag_error(const char *fmt, ...)
@@ -67,12 +68,43 @@ static int set_value(const struct flag *f, const char *value)
 	return 0;
 }
 
-int flags_parse(const struct flag *table, int argc, char **argv)
+static int log_level(const char *value, char *why, size_t whylen)
 {
-	size_t nflags = 0;
-	while (table[nflags].name)
-		nflags++;
-	bool *seen = calloc(nflags + 1, sizeof(*seen));
+	if (log_set_level(value) == 0)
+		return 0;
+	snprintf(why, whylen, "debug, info, warn or error");
+	return -1;
+}
+
+static int log_format(const char *value, char *why, size_t whylen)
+{
+	if (log_set_format(value) == 0)
+		return 0;
+	snprintf(why, whylen, "logfmt or json");
+	return -1;
+}
+
+static int parse(const struct flag *table, size_t nflags, int argc, char **argv);
+
+int flags_parse(const struct flag *own, void (*usage)(void), int argc, char **argv)
+{
+	size_t n = 0;
+	while (own[n].name)
+		n++;
+	struct flag *table = xcalloc(n + 4, sizeof(*table)); /* ends with a zeroed entry */
+	memcpy(table, own, n * sizeof(*table));
+	table[n++] = (struct flag){.name = "log.level", .type = FLAG_STRING, .check = log_level};
+	table[n++] = (struct flag){.name = "log.format", .type = FLAG_STRING, .check = log_format};
+	table[n++] =
+	    (struct flag){.name = "help", .short_name = 'h', .type = FLAG_BOOL, .action = usage};
+	int rc = parse(table, n, argc, argv);
+	free(table);
+	return rc;
+}
+
+static int parse(const struct flag *table, size_t nflags, int argc, char **argv)
+{
+	bool *seen = xcalloc(nflags + 1, sizeof(*seen));
 	int rc = 0;
 
 	for (int i = 1; i < argc && rc == 0; i++) {
@@ -115,32 +147,19 @@ int flags_parse(const struct flag *table, int argc, char **argv)
 			value = argv[++i];
 		}
 		seen[f - table] = true;
+		if (f->action) {
+			free(seen);
+			f->action();
+			exit(0);
+		}
 		if (f->type == FLAG_BOOL)
 			*(bool *)f->dst = true;
 		else if (set_value(f, value) < 0)
 			rc = -1;
-		if (rc == 0 && f->stop)
-			rc = 1;
 	}
 	for (size_t k = 0; k < nflags && rc == 0; k++)
 		if (table[k].required && !seen[k])
 			rc = flag_error("required flag '--%s' not provided", table[k].name);
 	free(seen);
 	return rc;
-}
-
-int flags_log_level(const char *value, char *why, size_t whylen)
-{
-	if (log_set_level(value) == 0)
-		return 0;
-	snprintf(why, whylen, "debug, info, warn or error");
-	return -1;
-}
-
-int flags_log_format(const char *value, char *why, size_t whylen)
-{
-	if (log_set_format(value) == 0)
-		return 0;
-	snprintf(why, whylen, "logfmt or json");
-	return -1;
 }

@@ -34,18 +34,17 @@ struct flag {
 	 * what is wanted in why ("text or openmetrics"); may act on it. */
 	int (*check)(const char *value, char *why, size_t whylen);
 	bool required;
-	bool stop; /* --help, --version: parsing ends once it is given */
+	/* --help, --version: given, it runs (printing to stdout) and the
+	 * process exits 0; the flags after it are not read. */
+	void (*action)(void);
 };
 
 /*
- * Parses argv[1..argc) against table (ended by an entry without name).
- * Returns 0; 1 when a stop flag was given (its dst is set, later arguments
- * are not read); or -1 after the error line.
+ * Parses argv[1..argc) against table (ended by an entry without name) and
+ * the flags every command takes: --log.level, --log.format, and -h, --help
+ * (usage prints the command's usage to stdout; the process exits 0).
+ * Returns 0, or -1 after the error line.
  */
-int flags_parse(const struct flag *table, int argc, char **argv);
-
-/* Checks for the log flags of both commands: they set the level and format. */
-int flags_log_level(const char *value, char *why, size_t whylen);
-int flags_log_format(const char *value, char *why, size_t whylen);
+int flags_parse(const struct flag *table, void (*usage)(void), int argc, char **argv);
 
 #endif

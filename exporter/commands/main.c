@@ -231,43 +231,42 @@ struct flags {
 	int max_concurrency; /* ignored */
 };
 
-static void usage(FILE *out)
+static void usage(void)
 {
-	fprintf(out,
-		"usage: cs_exporter [flags]\n"
-		"       cs_exporter backfill --config.file=FILE --from=DATE --to=DATE [--step=1d]\n"
-		"                            [--output=FILE]   (see cs_exporter backfill --help)\n"
-		"\n"
-		"Customer-success KPIs from billing and CRM databases, for Prometheus.\n"
-		"\n"
-		"  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
-		"  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
-		"  --connect                  with --config.check: also run every query with\n"
-		"                             LIMIT 0 and list the missing columns of every\n"
-		"                             dataset (1 when any query does not match)\n"
-		"  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
-		"                             config, else :9818)\n"
-		"  --web.systemd-socket       use systemd socket activation listeners instead\n"
-		"                             of port listeners (the listen addresses are not\n"
-		"                             bound; Linux only)\n"
-		"  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
-		"  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit's\n"
-		"                             YAML)\n"
-		"  --web.enable-lifecycle     allow POST /-/reload\n"
-		"  --collector.nice=N         niceness added to the evaluation thread, 0-19, so\n"
-		"                             that scrapes keep the CPU during a cycle\n"
-		"                             (default 10)\n"
-		"  --collector.max-concurrency=N\n"
-		"                             accepted for compatibility and ignored: collectors\n"
-		"                             due together are one evaluation, never overlapping\n"
-		"  --log.level=LEVEL          debug, info, warn or error (default info)\n"
-		"  --log.format=FORMAT        logfmt or json (default logfmt)\n"
-		"  --once                     run every collector once, print the exposition,\n"
-		"                             exit 0 when all succeeded, 1 otherwise\n"
-		"  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
-		"  --format=FORMAT            with --once: text (default) or openmetrics\n"
-		"  --version                  print the version and exit\n"
-		"  -h, --help                 print this help and exit\n");
+	printf("usage: cs_exporter [flags]\n"
+	       "       cs_exporter backfill --config.file=FILE --from=DATE --to=DATE [--step=1d]\n"
+	       "                            [--output=FILE]   (see cs_exporter backfill --help)\n"
+	       "\n"
+	       "Customer-success KPIs from billing and CRM databases, for Prometheus.\n"
+	       "\n"
+	       "  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
+	       "  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
+	       "  --connect                  with --config.check: also run every query with\n"
+	       "                             LIMIT 0 and list the missing columns of every\n"
+	       "                             dataset (1 when any query does not match)\n"
+	       "  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
+	       "                             config, else :9818)\n"
+	       "  --web.systemd-socket       use systemd socket activation listeners instead\n"
+	       "                             of port listeners (the listen addresses are not\n"
+	       "                             bound; Linux only)\n"
+	       "  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
+	       "  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit's\n"
+	       "                             YAML)\n"
+	       "  --web.enable-lifecycle     allow POST /-/reload\n"
+	       "  --collector.nice=N         niceness added to the evaluation thread, 0-19, so\n"
+	       "                             that scrapes keep the CPU during a cycle\n"
+	       "                             (default 10)\n"
+	       "  --collector.max-concurrency=N\n"
+	       "                             accepted for compatibility and ignored: collectors\n"
+	       "                             due together are one evaluation, never overlapping\n"
+	       "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
+	       "  --log.format=FORMAT        logfmt or json (default logfmt)\n"
+	       "  --once                     run every collector once, print the exposition,\n"
+	       "                             exit 0 when all succeeded, 1 otherwise\n"
+	       "  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
+	       "  --format=FORMAT            with --once: text (default) or openmetrics\n"
+	       "  --version                  print the version and exit\n"
+	       "  -h, --help                 print this help and exit\n");
 }
 
 /* As prometheus/common/version prints it. */
@@ -314,7 +313,6 @@ static int check_format(const char *value, char *why, size_t whylen)
 
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	bool help = false, version = false;
 	const struct flag table[] = {
 	    {.name = "config.file", .type = FLAG_STRING, .dst = &f->config_file},
 	    {.name = "config.check", .type = FLAG_BOOL, .dst = &f->config_check},
@@ -337,25 +335,13 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	     .dst = &f->max_concurrency,
 	     .lo = 0,
 	     .hi = 1000},
-	    {.name = "log.level", .type = FLAG_STRING, .check = flags_log_level},
-	    {.name = "log.format", .type = FLAG_STRING, .check = flags_log_format},
 	    {.name = "once", .type = FLAG_BOOL, .dst = &f->once},
 	    {.name = "as-of", .type = FLAG_STRING, .dst = &f->as_of},
 	    {.name = "format", .type = FLAG_STRING, .dst = &f->format, .check = check_format},
-	    {.name = "version", .type = FLAG_BOOL, .dst = &version, .stop = true},
-	    {.name = "help", .short_name = 'h', .type = FLAG_BOOL, .dst = &help, .stop = true},
+	    {.name = "version", .type = FLAG_BOOL, .action = print_version},
 	    {0},
 	};
-	int rc = flags_parse(table, argc, argv);
-	if (rc > 0 && help) {
-		usage(stdout);
-		exit(0);
-	}
-	if (rc > 0 && version) {
-		print_version();
-		exit(0);
-	}
-	return rc;
+	return flags_parse(table, usage, argc, argv);
 }
 
 /* What http_start would refuse as bad configuration, for --config.check:
