@@ -340,10 +340,18 @@ static FILE *open_output(const char *path, char *err, size_t errlen)
 	if (fchmod(fd, 0666 & ~mask) < 0)
 		logx(LOG_WARN, "could not set the mode of the output", "file", tmp_path, "err",
 		     strerror(errno), NULL);
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		snprintf(err, errlen, "could not open \"%s\": %s", path, strerror(errno));
+		close(fd);
+		unlink(tmp_path);
+		tmp_path[0] = '\0';
+		return NULL;
+	}
 	signal(SIGINT, remove_tmp_and_die);
 	signal(SIGTERM, remove_tmp_and_die);
 	signal(SIGHUP, remove_tmp_and_die);
-	return fdopen(fd, "w");
+	return f;
 }
 
 /* Syncs, closes and renames the temporary file to path. Returns 0, or -1
