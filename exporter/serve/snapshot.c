@@ -72,6 +72,12 @@ struct snapshot {
 	struct rendered_ref *cur;
 };
 
+/* Unix seconds, as the self-metrics give times. */
+static double now_unix(void)
+{
+	return (double)cs_now() / (double)CS_SECOND;
+}
+
 /* Counters are kept sorted by their label values, so that the exposition
  * does not depend on the order in which rows of parallel reads arrived. */
 static void counter_add(struct counters *cs, const char *a, const char *b, uint64_t n)
@@ -337,7 +343,7 @@ static struct snapshot *snapshot_alloc(bool offline)
 	s->offline = offline;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->cur_lock, NULL);
-	s->start_time = ((double)cs_now() / (double)CS_SECOND);
+	s->start_time = now_unix();
 	pthread_mutex_lock(&s->lock);
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -446,7 +452,7 @@ static void publish_collector(struct snapshot *s, const struct cs_result *res,
 	if (r->ok) {
 		c->up = true;
 		c->ever_ok = true;
-		c->last_success = ((double)cs_now() / (double)CS_SECOND);
+		c->last_success = now_unix();
 		c->evaluated_at = (double)res->as_of / (double)CS_SECOND;
 		c->err[0] = '\0';
 		mset_free(c->good);
@@ -498,7 +504,7 @@ void snapshot_reload_result(struct snapshot *s, bool ok)
 	s->have_reload = true;
 	s->reload_ok = ok;
 	if (ok)
-		s->reload_success_ts = ((double)cs_now() / (double)CS_SECOND);
+		s->reload_success_ts = now_unix();
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -506,7 +512,7 @@ void snapshot_reload_result(struct snapshot *s, bool ok)
 void snapshot_tick(struct snapshot *s)
 {
 	pthread_mutex_lock(&s->lock);
-	double now = ((double)cs_now() / (double)CS_SECOND);
+	double now = now_unix();
 	for (size_t i = 0; i < s->nc; i++) {
 		struct cstate *c = &s->c[i];
 		/* Last good values outlive failures only for so long: past
@@ -667,7 +673,7 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *b)
 {
 	pthread_mutex_lock(&s->lock);
-	double now = ((double)cs_now() / (double)CS_SECOND);
+	double now = now_unix();
 	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		    "<title>cs_exporter</title><style>"
 		    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
