@@ -84,24 +84,6 @@ static int log_format(const char *value, char *why, size_t whylen)
 	return -1;
 }
 
-static int parse(const struct flag *table, size_t nflags, int argc, char **argv);
-
-int flags_parse(const struct flag *own, void (*usage)(void), int argc, char **argv)
-{
-	size_t n = 0;
-	while (own[n].name)
-		n++;
-	struct flag *table = xcalloc(n + 4, sizeof(*table)); /* ends with a zeroed entry */
-	memcpy(table, own, n * sizeof(*table));
-	table[n++] = (struct flag){.name = "log.level", .type = FLAG_STRING, .check = log_level};
-	table[n++] = (struct flag){.name = "log.format", .type = FLAG_STRING, .check = log_format};
-	table[n++] =
-	    (struct flag){.name = "help", .short_name = 'h', .type = FLAG_BOOL, .action = usage};
-	int rc = parse(table, n, argc, argv);
-	free(table);
-	return rc;
-}
-
 static int parse(const struct flag *table, size_t nflags, int argc, char **argv)
 {
 	bool *seen = xcalloc(nflags + 1, sizeof(*seen));
@@ -161,5 +143,21 @@ static int parse(const struct flag *table, size_t nflags, int argc, char **argv)
 		if (table[k].required && !seen[k])
 			rc = flag_error("required flag '--%s' not provided", table[k].name);
 	free(seen);
+	return rc;
+}
+
+int flags_parse(const struct flag *own, void (*usage)(void), int argc, char **argv)
+{
+	size_t n = 0;
+	while (own[n].name)
+		n++;
+	struct flag *table = xcalloc(n + 4, sizeof(*table)); /* ends with a zeroed entry */
+	memcpy(table, own, n * sizeof(*table));
+	table[n++] = (struct flag){.name = "log.level", .type = FLAG_STRING, .check = log_level};
+	table[n++] = (struct flag){.name = "log.format", .type = FLAG_STRING, .check = log_format};
+	table[n++] =
+	    (struct flag){.name = "help", .short_name = 'h', .type = FLAG_BOOL, .action = usage};
+	int rc = parse(table, n, argc, argv);
+	free(table);
 	return rc;
 }
