@@ -33,7 +33,7 @@
 #define PROGRESS_EVERY 10
 /* Waits between the attempts of a failed step: doubling up to this. */
 #define RETRY_FIRST_MS	 1000
-#define RETRY_MAX_MS	 30000
+#define RETRY_MAX_MS	 10000
 #define DEFAULT_MAX_WAIT "5m"
 
 /* ---- flags ----------------------------------------------------------------- */
