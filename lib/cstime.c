@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -192,4 +193,25 @@ cs_time cs_month_start(cs_time t, int months)
 	int64_t index = y * 12 + (int64_t)m - 1 + months; /* months since year 0 */
 	int64_t ny = index >= 0 ? index / 12 : (index - 11) / 12;
 	return days_from_civil(ny, (unsigned)(index - ny * 12 + 1), 1) * CS_DAY;
+}
+
+cs_time cs_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (cs_time)ts.tv_sec * CS_SECOND + ts.tv_nsec / 1000;
+}
+
+int64_t cs_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double cs_mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -26,4 +26,12 @@ void cs_format_time(cs_time t, char *dst, size_t len);
  * that is months (may be negative) after the month of t. */
 cs_time cs_month_start(cs_time t, int months);
 
+/* The wall clock (CLOCK_REALTIME) as an instant. */
+cs_time cs_now(void);
+/* The monotonic clock (CLOCK_MONOTONIC), for durations and deadlines: a
+ * wall-clock step must not stretch or cut a wait. Counted from an arbitrary
+ * start. */
+int64_t cs_mono_ms(void);
+double cs_mono_seconds(void);
+
 #endif

@@ -774,11 +774,13 @@ static int fref_cmp(const void *a, const void *b)
 	return x->f->order < y->f->order ? -1 : x->f->order > y->f->order;
 }
 
-/* Writes "{name="value",...}" (with an optional trailing le pair) or nothing. */
+/* Writes "{name="value",...}" (with an optional trailing le pair, then the
+ * pairs of extra, already rendered: expo_history_add_label) or nothing. */
 static void write_labels(struct buf *out, const struct family *f, const struct sample *s,
-			 const char *le, size_t lelen)
+			 const char *le, size_t lelen, const struct buf *extra)
 {
-	if (!s->npairs && !le)
+	bool more = extra && extra->len;
+	if (!s->npairs && !le && !more)
 		return;
 	const struct strtab *t = &f->set->strs;
 	const uint32_t *p = f->pairs + s->pairs;
@@ -797,6 +799,11 @@ static void write_labels(struct buf *out, const struct family *f, const struct s
 		buf_add(out, "le=\"", 4);
 		buf_add(out, le, lelen);
 		buf_addch(out, '"');
+	}
+	if (more) {
+		if (s->npairs || le)
+			buf_addch(out, ',');
+		buf_add(out, extra->data, extra->len);
 	}
 	buf_addch(out, '}');
 }
@@ -819,7 +826,7 @@ static void write_sample(struct buf *out, const struct family *f, const struct s
 	if (s->hist == NO_HIST) {
 		buf_add(out, name, namelen);
 		buf_adds(out, suffix);
-		write_labels(out, f, s, NULL, 0);
+		write_labels(out, f, s, NULL, 0, NULL);
 		write_value(out, s->value);
 		return;
 	}
@@ -829,7 +836,7 @@ static void write_sample(struct buf *out, const struct family *f, const struct s
 			uint32_t le = f->le[s->hist + b];
 			buf_add(out, name, namelen);
 			buf_add(out, "_bucket", 7);
-			write_labels(out, f, s, strtab_str(t, le), t->len[le]);
+			write_labels(out, f, s, strtab_str(t, le), t->len[le], NULL);
 			write_value(out, (double)f->count[s->hist + b]);
 		}
 	}
@@ -837,13 +844,13 @@ static void write_sample(struct buf *out, const struct family *f, const struct s
 		uint64_t count = s->nbuckets ? f->count[s->hist + s->nbuckets - 1] : 0;
 		buf_add(out, name, namelen);
 		buf_add(out, "_gcount", 7);
-		write_labels(out, f, s, NULL, 0);
+		write_labels(out, f, s, NULL, 0, NULL);
 		write_value(out, (double)count);
 	}
 	if (part == PART_ALL || part == PART_GSUM) {
 		buf_add(out, name, namelen);
 		buf_add(out, "_gsum", 5);
-		write_labels(out, f, s, NULL, 0);
+		write_labels(out, f, s, NULL, 0, NULL);
 		write_value(out, s->value);
 	}
 }
@@ -892,13 +899,16 @@ static void write_parts(struct buf *out, const struct fref *refs, size_t nrefs, 
 	}
 }
 
-static void write_group(struct buf *out, const struct fref *refs, size_t nrefs,
-			enum expo_format fmt)
+/*
+ * Writes the metadata lines of a family (the first of a group of the same
+ * name) and sets the length of its name in them and the suffix its samples
+ * add: OpenMetrics names a counter family without _total, its samples keep it.
+ */
+static void write_group_meta(struct buf *out, const struct family *first, enum expo_format fmt,
+			     size_t *metalen_out, const char **suffix_out)
 {
-	const struct family *first = refs[0].f;
 	const char *name = first->name;
 	size_t namelen = first->namelen;
-	/* OpenMetrics names a counter family without _total; its samples keep it. */
 	size_t metalen = namelen;
 	const char *suffix = "";
 	if (fmt == EXPO_OPENMETRICS && first->type == METRIC_COUNTER) {
@@ -920,6 +930,19 @@ static void write_group(struct buf *out, const struct fref *refs, size_t nrefs,
 			buf_addch(out, '\n');
 		}
 	}
+	*metalen_out = metalen;
+	*suffix_out = suffix;
+}
+
+static void write_group(struct buf *out, const struct fref *refs, size_t nrefs,
+			enum expo_format fmt)
+{
+	const struct family *first = refs[0].f;
+	const char *name = first->name;
+	size_t metalen;
+	const char *suffix;
+
+	write_group_meta(out, first, fmt, &metalen, &suffix);
 	if (fmt == EXPO_TEXT && first->type == METRIC_GAUGEHISTOGRAM) {
 		/* client_python's text form: _bucket lines under TYPE histogram,
 		 * then _gcount and _gsum. Giving those two metadata of their own
@@ -941,34 +964,52 @@ static void write_group(struct buf *out, const struct fref *refs, size_t nrefs,
 	}
 }
 
-void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format fmt,
-		 struct buf *out)
+/* The families of sets in render order: by name, then set, then creation.
+ * Returns *n refs (free them); *nseries counts the samples. */
+static struct fref *sorted_refs(const struct mset *const *sets, size_t nsets, size_t *n,
+				size_t *nseries)
 {
-	size_t total = 0, nseries = 0;
+	size_t total = 0;
+	*nseries = 0;
 	for (size_t i = 0; i < nsets; i++) {
 		if (sets[i]) {
 			total += sets[i]->nfam;
-			nseries += mset_series(sets[i]);
+			*nseries += mset_series(sets[i]);
 		}
 	}
 	struct fref *refs = xmalloc((total ? total : 1) * sizeof(*refs));
-	size_t n = 0;
+	*n = 0;
 	for (size_t i = 0; i < nsets; i++) {
 		if (!sets[i])
 			continue;
 		for (size_t k = 0; k < sets[i]->nfam; k++) {
-			refs[n].f = sets[i]->fam[k];
-			refs[n].set = i;
-			n++;
+			refs[*n].f = sets[i]->fam[k];
+			refs[*n].set = i;
+			(*n)++;
 		}
 	}
-	qsort(refs, n, sizeof(*refs), fref_cmp);
+	qsort(refs, *n, sizeof(*refs), fref_cmp);
+	return refs;
+}
+
+/* The end of the group of refs[i]'s name. */
+static size_t group_end(const struct fref *refs, size_t n, size_t i)
+{
+	size_t j = i + 1;
+	while (j < n && strcmp(refs[j].f->name, refs[i].f->name) == 0)
+		j++;
+	return j;
+}
+
+void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format fmt,
+		 struct buf *out)
+{
+	size_t n, nseries;
+	struct fref *refs = sorted_refs(sets, nsets, &n, &nseries);
 	/* One early reservation instead of a dozen doublings on big renders. */
 	buf_grow(out, nseries * 64 + n * 128);
 	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && strcmp(refs[j].f->name, refs[i].f->name) == 0)
-			j++;
+		size_t j = group_end(refs, n, i);
 		write_group(out, refs + i, j - i, fmt);
 		i = j;
 	}
@@ -981,4 +1022,408 @@ void mset_each_family(const struct mset *set, void (*fn)(void *ctx, const char *
 {
 	for (size_t i = 0; i < set->nfam; i++)
 		fn(ctx, set->fam[i]->name);
+}
+
+/* ---- history: several instants in one timestamped exposition -------- */
+
+/*
+ * A series' points, compactly: a year of daily steps is hundreds of MB as
+ * text. A sample line is a head (name and labels, as rendered, with the
+ * added labels) that repeats at every step, a value, and the step's
+ * timestamp; a point is stored as the head's index among the series' heads
+ * (one for a gauge, one per bucket and suffix for a gauge histogram), the
+ * step's index and the value, formatted when written.
+ */
+struct hseries {
+	char *key; /* label pairs as rendered, without "le" */
+	struct buf pts;
+	char **heads;
+	size_t nheads, last_head;
+};
+
+struct hpoint {
+	uint32_t head, step;
+	double value;
+};
+
+struct hfamily {
+	char *name; /* as in the metadata lines */
+	struct buf meta;
+	struct hseries *s;
+	size_t ns, cap;
+};
+
+struct hslot {
+	uint64_t hash;
+	size_t fam, series; /* fam == SIZE_MAX: empty */
+};
+
+struct expo_history {
+	struct hfamily **fam;
+	size_t nfam;
+	struct hslot *tab; /* open addressing, power-of-two size */
+	size_t tabcap, tabn;
+	/* expo_history_add_label: name="value" pairs, comma-separated, added
+	 * to every sample, and their names to find a clash with a family's own. */
+	struct buf extra;
+	char **extra_names;
+	size_t nextra;
+	char conflict[256];
+	char **steps; /* each instant's timestamp, as written */
+	size_t nsteps;
+	struct buf key, head, meta; /* scratch */
+};
+
+struct expo_history *expo_history_new(void)
+{
+	struct expo_history *h = xcalloc(1, sizeof(*h));
+	h->tabcap = 1024;
+	h->tab = xmalloc(h->tabcap * sizeof(*h->tab));
+	for (size_t i = 0; i < h->tabcap; i++)
+		h->tab[i].fam = SIZE_MAX;
+	return h;
+}
+
+static void hseries_release(struct hseries *s)
+{
+	free(s->key);
+	buf_release(&s->pts);
+	for (size_t i = 0; i < s->nheads; i++)
+		free(s->heads[i]);
+	free(s->heads);
+	s->key = NULL;
+	s->heads = NULL;
+	s->nheads = 0;
+}
+
+void expo_history_free(struct expo_history *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->nfam; i++) {
+		struct hfamily *f = h->fam[i];
+		for (size_t k = 0; k < f->ns; k++)
+			hseries_release(&f->s[k]);
+		free(f->s);
+		free(f->name);
+		buf_release(&f->meta);
+		free(f);
+	}
+	free(h->fam);
+	free(h->tab);
+	for (size_t i = 0; i < h->nextra; i++)
+		free(h->extra_names[i]);
+	free(h->extra_names);
+	buf_release(&h->extra);
+	for (size_t i = 0; i < h->nsteps; i++)
+		free(h->steps[i]);
+	free(h->steps);
+	buf_release(&h->key);
+	buf_release(&h->head);
+	buf_release(&h->meta);
+	free(h);
+}
+
+void expo_history_add_label(struct expo_history *h, const char *name, const char *value)
+{
+	if (h->extra.len)
+		buf_addch(&h->extra, ',');
+	buf_adds(&h->extra, name);
+	buf_adds(&h->extra, "=\"");
+	expo_escape_label(&h->extra, value);
+	buf_addch(&h->extra, '"');
+	h->extra_names = xrealloc(h->extra_names, (h->nextra + 1) * sizeof(*h->extra_names));
+	h->extra_names[h->nextra++] = xstrdup(name);
+}
+
+const char *expo_history_conflict(const struct expo_history *h)
+{
+	return h->conflict;
+}
+
+static uint64_t hkey_hash(size_t fam, const char *key, size_t len)
+{
+	return hash_bytes(key, len) ^ ((uint64_t)fam * 0x9E3779B97F4A7C15ULL);
+}
+
+static void htab_grow(struct expo_history *h)
+{
+	size_t cap = h->tabcap * 2;
+	struct hslot *tab = xmalloc(cap * sizeof(*tab));
+	for (size_t i = 0; i < cap; i++)
+		tab[i].fam = SIZE_MAX;
+	for (size_t i = 0; i < h->tabcap; i++) {
+		if (h->tab[i].fam == SIZE_MAX)
+			continue;
+		size_t j = h->tab[i].hash & (cap - 1);
+		while (tab[j].fam != SIZE_MAX)
+			j = (j + 1) & (cap - 1);
+		tab[j] = h->tab[i];
+	}
+	free(h->tab);
+	h->tab = tab;
+	h->tabcap = cap;
+}
+
+static struct hseries *hseries_get(struct expo_history *h, size_t fi, const char *key, size_t len)
+{
+	if ((h->tabn + 1) * 2 > h->tabcap)
+		htab_grow(h);
+	struct hfamily *f = h->fam[fi];
+	uint64_t hash = hkey_hash(fi, key, len);
+	size_t j = hash & (h->tabcap - 1);
+	while (h->tab[j].fam != SIZE_MAX) {
+		struct hslot *sl = &h->tab[j];
+		if (sl->hash == hash && sl->fam == fi) {
+			const char *k = f->s[sl->series].key;
+			if (strlen(k) == len && memcmp(k, key, len) == 0)
+				return &f->s[sl->series];
+		}
+		j = (j + 1) & (h->tabcap - 1);
+	}
+	if (f->ns == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 16;
+		f->s = xrealloc(f->s, f->cap * sizeof(*f->s));
+	}
+	struct hseries *s = &f->s[f->ns];
+	memset(s, 0, sizeof(*s));
+	s->key = xstrndup(key, len);
+	buf_init(&s->pts);
+	h->tab[j].hash = hash;
+	h->tab[j].fam = fi;
+	h->tab[j].series = f->ns++;
+	h->tabn++;
+	return s;
+}
+
+/* The family named name (len bytes) in the metadata lines; *created when new. */
+static size_t hfamily_get(struct expo_history *h, const char *name, size_t len, bool *created)
+{
+	*created = false;
+	/* A few dozen families, looked up once per family and instant: a scan is enough. */
+	for (size_t i = 0; i < h->nfam; i++)
+		if (strlen(h->fam[i]->name) == len && memcmp(h->fam[i]->name, name, len) == 0)
+			return i;
+	struct hfamily *f = xcalloc(1, sizeof(*f));
+	f->name = xstrndup(name, len);
+	h->fam = xrealloc(h->fam, (h->nfam + 1) * sizeof(*h->fam));
+	h->fam[h->nfam] = f;
+	*created = true;
+	return h->nfam++;
+}
+
+/* Index of the head in h->head among the series' heads, added when new. The
+ * lines of a point come in the same order at every instant: the one after
+ * the last found is tried first. */
+static uint32_t hseries_head(struct hseries *s, const struct buf *head)
+{
+	const char *text = head->data ? head->data : "";
+	for (size_t n = 0; n < s->nheads; n++) {
+		size_t i = (s->last_head + 1 + n) % s->nheads;
+		if (strlen(s->heads[i]) == head->len && memcmp(s->heads[i], text, head->len) == 0) {
+			s->last_head = i;
+			return (uint32_t)i;
+		}
+	}
+	s->heads = xrealloc(s->heads, (s->nheads + 1) * sizeof(*s->heads));
+	s->heads[s->nheads] = xstrndup(text, head->len);
+	s->last_head = s->nheads;
+	return (uint32_t)s->nheads++;
+}
+
+static void hseries_point(struct expo_history *h, struct hseries *s, double value)
+{
+	struct hpoint pt = {hseries_head(s, &h->head), (uint32_t)(h->nsteps - 1), value};
+	buf_add(&s->pts, &pt, sizeof(pt));
+}
+
+/* The series key of sample s (its label pairs as rendered); returns an added
+ * label that the sample already has, or NULL. */
+static const char *sample_key(const struct expo_history *h, const struct family *f,
+			      const struct sample *s, struct buf *key)
+{
+	const struct strtab *t = &f->set->strs;
+	const uint32_t *p = f->pairs + s->pairs;
+	const char *clash = NULL;
+	buf_reset(key);
+	for (uint32_t k = 0; k < s->npairs; k++) {
+		const char *name = strtab_str(t, p[2 * k]);
+		for (size_t e = 0; e < h->nextra && !clash; e++)
+			if (strcmp(h->extra_names[e], name) == 0)
+				clash = h->extra_names[e];
+		if (k)
+			buf_addch(key, ',');
+		buf_add(key, name, t->len[p[2 * k]]);
+		buf_add(key, "=\"", 2);
+		buf_add(key, strtab_str(t, p[2 * k + 1]), t->len[p[2 * k + 1]]);
+		buf_addch(key, '"');
+	}
+	return clash;
+}
+
+/* Adds the lines of one sample as expo_render writes them in OpenMetrics. */
+static void history_sample(struct expo_history *h, struct hseries *hs, const struct family *f,
+			   const struct sample *s, size_t metalen, const char *suffix)
+{
+	const struct strtab *t = &f->set->strs;
+	struct buf *head = &h->head;
+	if (s->hist == NO_HIST) {
+		buf_reset(head);
+		buf_add(head, f->name, metalen);
+		buf_adds(head, suffix);
+		write_labels(head, f, s, NULL, 0, &h->extra);
+		hseries_point(h, hs, s->value);
+		return;
+	}
+	for (uint32_t b = 0; b < s->nbuckets; b++) {
+		uint32_t le = f->le[s->hist + b];
+		buf_reset(head);
+		buf_add(head, f->name, metalen);
+		buf_add(head, "_bucket", 7);
+		write_labels(head, f, s, strtab_str(t, le), t->len[le], &h->extra);
+		hseries_point(h, hs, (double)f->count[s->hist + b]);
+	}
+	buf_reset(head);
+	buf_add(head, f->name, metalen);
+	buf_add(head, "_gcount", 7);
+	write_labels(head, f, s, NULL, 0, &h->extra);
+	hseries_point(h, hs, s->nbuckets ? (double)f->count[s->hist + s->nbuckets - 1] : 0);
+	buf_reset(head);
+	buf_add(head, f->name, metalen);
+	buf_add(head, "_gsum", 5);
+	write_labels(head, f, s, NULL, 0, &h->extra);
+	hseries_point(h, hs, s->value);
+}
+
+static void format_ts(char *dst, size_t len, int64_t usec)
+{
+	int64_t secs = usec / 1000000, frac = usec % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		secs -= 1;
+	}
+	if (frac == 0) {
+		snprintf(dst, len, "%lld", (long long)secs);
+		return;
+	}
+	int n = snprintf(dst, len, "%lld.%06lld", (long long)secs, (long long)frac);
+	while (n > 0 && dst[n - 1] == '0')
+		dst[--n] = '\0';
+}
+
+int expo_history_add(struct expo_history *h, const struct mset *const *sets, size_t nsets,
+		     int64_t ts_usec)
+{
+	char ts[48];
+	format_ts(ts, sizeof(ts), ts_usec);
+	h->steps = xrealloc(h->steps, (h->nsteps + 1) * sizeof(*h->steps));
+	h->steps[h->nsteps++] = xstrdup(ts);
+
+	size_t n, nseries;
+	struct fref *refs = sorted_refs(sets, nsets, &n, &nseries);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0;) {
+		size_t j = group_end(refs, n, i);
+		size_t metalen;
+		const char *suffix;
+		buf_reset(&h->meta);
+		write_group_meta(&h->meta, refs[i].f, EXPO_OPENMETRICS, &metalen, &suffix);
+		bool created;
+		size_t fi = hfamily_get(h, refs[i].f->name, metalen, &created);
+		if (created)
+			buf_add(&h->fam[fi]->meta, h->meta.data, h->meta.len);
+		for (size_t r = i; r < j && rc == 0; r++) {
+			const struct family *f = refs[r].f;
+			for (size_t k = 0; k < f->ns; k++) {
+				const char *clash = sample_key(h, f, &f->s[k], &h->key);
+				if (clash) {
+					snprintf(h->conflict, sizeof(h->conflict),
+						 "label \"%s\" is already one of %s's", clash,
+						 h->fam[fi]->name);
+					rc = -1;
+					break;
+				}
+				struct hseries *hs =
+				    hseries_get(h, fi, h->key.data ? h->key.data : "", h->key.len);
+				history_sample(h, hs, f, &f->s[k], metalen, suffix);
+			}
+		}
+		i = j;
+	}
+	free(refs);
+	return rc;
+}
+
+/* Appends the series' points as sample lines. */
+static void hseries_lines(const struct expo_history *h, const struct hseries *s, struct buf *out)
+{
+	for (size_t off = 0; off + sizeof(struct hpoint) <= s->pts.len;
+	     off += sizeof(struct hpoint)) {
+		struct hpoint pt;
+		memcpy(&pt, s->pts.data + off, sizeof(pt));
+		buf_adds(out, s->heads[pt.head]);
+		char num[40];
+		size_t nl = expo_format_double(num, pt.value);
+		buf_addch(out, ' ');
+		buf_add(out, num, nl);
+		buf_addch(out, ' ');
+		buf_adds(out, h->steps[pt.step]);
+		buf_addch(out, '\n');
+	}
+}
+
+static int hfamily_cmp(const void *a, const void *b)
+{
+	const struct hfamily *x = *(const struct hfamily *const *)a;
+	const struct hfamily *y = *(const struct hfamily *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+/* Slots hold family indexes: a sorted copy, not h->fam. */
+static struct hfamily **hfamilies_sorted(const struct expo_history *h)
+{
+	struct hfamily **order = xmalloc((h->nfam ? h->nfam : 1) * sizeof(*order));
+	memcpy(order, h->fam, h->nfam * sizeof(*order));
+	qsort(order, h->nfam, sizeof(*order), hfamily_cmp);
+	return order;
+}
+
+static int write_all(FILE *f, const char *data, size_t len)
+{
+	return len && fwrite(data, 1, len, f) != len ? -1 : 0;
+}
+
+int expo_history_write(struct expo_history *h, FILE *out)
+{
+	struct hfamily **order = hfamilies_sorted(h);
+	struct buf lines = BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < h->nfam && rc == 0; i++) {
+		struct hfamily *f = order[i];
+		rc = write_all(out, f->meta.data, f->meta.len);
+		for (size_t k = 0; k < f->ns && rc == 0; k++) {
+			buf_reset(&lines);
+			hseries_lines(h, &f->s[k], &lines);
+			rc = write_all(out, lines.data, lines.len);
+			hseries_release(&f->s[k]);
+		}
+	}
+	free(order);
+	buf_release(&lines);
+	if (rc == 0)
+		rc = write_all(out, "# EOF\n", 6);
+	return rc == 0 && fflush(out) == 0 ? 0 : -1;
+}
+
+void expo_history_finish(struct expo_history *h, struct buf *out)
+{
+	struct hfamily **order = hfamilies_sorted(h);
+	for (size_t i = 0; i < h->nfam; i++) {
+		struct hfamily *f = order[i];
+		buf_add(out, f->meta.data, f->meta.len);
+		for (size_t k = 0; k < f->ns; k++)
+			hseries_lines(h, &f->s[k], out);
+	}
+	buf_adds(out, "# EOF\n");
+	free(order);
 }

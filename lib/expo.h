@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 
@@ -105,5 +106,44 @@ void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format 
 void expo_escape_label(struct buf *out, const char *s);
 void expo_escape_help(struct buf *out, const char *s);
 size_t expo_format_double(char *dst, double v);
+
+/*
+ * expo_history: the metric sets of successive instants merged into one
+ * OpenMetrics exposition with timestamps, as
+ * `promtool tsdb create-blocks-from openmetrics` wants it (a backfill): each
+ * family's metadata once, from the first instant that has the family;
+ * families by name; every series' points together, in time order (a gauge
+ * histogram point is all its _bucket, _gcount and _gsum lines). Each
+ * instant's lines are those expo_render writes in OpenMetrics. Everything is
+ * kept until written: roughly 16 bytes a sample line and instant.
+ */
+struct expo_history;
+
+struct expo_history *expo_history_new(void);
+void expo_history_free(struct expo_history *h);
+
+/* Adds name="value" (value escaped here) to every sample of the instants
+ * added after it, after the sample's own labels. name must be a valid label
+ * name. */
+void expo_history_add_label(struct expo_history *h, const char *name, const char *value);
+
+/* Adds the union of sets (as expo_render takes it) at unix time ts_usec
+ * (microseconds); instants must come in increasing time order. Returns 0, or
+ * -1 when a sample already has a label of expo_history_add_label
+ * (expo_history_conflict says which, and of which family); the instant is
+ * then partly added. */
+int expo_history_add(struct expo_history *h, const struct mset *const *sets, size_t nsets,
+		     int64_t ts_usec);
+
+/* After expo_history_add returned -1: the clash, as a sentence fragment. */
+const char *expo_history_conflict(const struct expo_history *h);
+
+/* Appends the merged exposition to out, "# EOF" last. */
+void expo_history_finish(struct expo_history *h, struct buf *out);
+
+/* Writes what expo_history_finish appends, releasing each series' points once
+ * written (h is then only fit for expo_history_free), and flushes. Returns 0,
+ * or -1 with errno set when a write failed. */
+int expo_history_write(struct expo_history *h, FILE *out);
 
 #endif

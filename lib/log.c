@@ -34,14 +34,6 @@ int log_set_format(const char *name)
 	return 0;
 }
 
-int log_apply_flag(const char *flag, const char *value)
-{
-	int rc = strcmp(flag, "level") == 0 ? log_set_level(value) : log_set_format(value);
-	if (rc < 0)
-		fprintf(stderr, "cs_exporter: unknown --log.%s \"%s\"\n", flag, value);
-	return rc;
-}
-
 static void add_json_string(struct buf *b, const char *s)
 {
 	buf_addch(b, '"');

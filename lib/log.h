@@ -15,13 +15,6 @@ int log_set_level(const char *name);
 int log_set_format(const char *name);
 
 /*
- * Applies --log.level (flag "level") or --log.format (flag "format") from the
- * command line; on a bad value prints "cs_exporter: unknown --log.FLAG" to
- * stderr and returns -1.
- */
-int log_apply_flag(const char *flag, const char *value);
-
-/*
  * Logs msg with (key, value) string pairs, terminated by NULL:
  *   logx(LOG_WARN, "query failed", "collector", c->name, "err", err, NULL);
  */

@@ -7,64 +7,23 @@
  *   cs_exporter backfill --config.file FILE --from DATE --to DATE
  *                        [--step DURATION] [--output FILE]
  *
+ * A step that fails while a database is away waits and is tried again, so
+ * an outage shorter than --retry.max-wait loses no step; the file appears
+ * at its path only once complete.
+ *
  * OpenMetrics wants each family's metadata once and all of a family's samples
- * together, and each series' points contiguous in increasing time, whereas a
- * render is one instant with every family. struct om_merge regroups renders
- * of successive instants accordingly; it keeps everything in memory until
- * om_merge_finish (roughly the size of one exposition times the number of
- * steps).
+ * together, and each series' points contiguous in increasing time, whereas an
+ * evaluation is one instant with every family: the steps' metric sets are
+ * regrouped by lib/expo.h's expo_history, which keeps every point until the
+ * end.
  */
 #ifndef CS_BACKFILL_H
 #define CS_BACKFILL_H
 
-#include <stddef.h>
-#include <stdio.h>
-#include <stdint.h>
-
-#include "lib/buf.h"
-
-/* Exit codes: 0 success, 1 some collector run failed (the file is still
- * written, without that run's KPI samples), 2 bad flags or config. */
+/* Exit codes: 0 every step of every collector written; 1 some KPIs missing
+ * (a collector failed while its database answered; the file is written and
+ * usable); 2 bad flags or config; 3 no usable output (the databases did not
+ * answer within --retry.max-wait, or the file could not be written). */
 int backfill_main(int argc, char **argv);
-
-struct om_merge;
-
-struct om_merge *om_merge_new(void);
-void om_merge_free(struct om_merge *m);
-
-/*
- * Adds name="value" (value escaped here) to every sample of the renders added
- * after it, after the sample's own labels: backfill --label. name must be a
- * valid label name.
- */
-void om_merge_add_label(struct om_merge *m, const char *name, const char *value);
-
-/*
- * Adds one OpenMetrics exposition (as expo_render writes it, "# EOF"
- * optional) taken at unix time ts_usec (microseconds). Renders must be added
- * in increasing time order. Returns 0, -1 when a sample line comes before
- * any metadata line (the text is not an OpenMetrics render), or -2 when a
- * sample already has a label of om_merge_add_label (om_merge_conflict says
- * which, and of which family). On error the render is partly added.
- */
-int om_merge_add(struct om_merge *m, const char *text, size_t len, int64_t ts_usec);
-
-/* After om_merge_add returned -2: the clash, as a sentence fragment. */
-const char *om_merge_conflict(const struct om_merge *m);
-
-/*
- * Appends the merged exposition to out: families sorted by name, each with
- * the metadata of its first render, then every series with its points in
- * time order (a gauge histogram point is all its _bucket, _gcount and _gsum
- * lines), and "# EOF".
- */
-void om_merge_finish(struct om_merge *m, struct buf *out);
-
-/*
- * Writes what om_merge_finish appends to out, releasing each series' points
- * once written (m is then only fit for om_merge_free), and flushes. Returns
- * 0, or -1 with errno set when a write failed.
- */
-int om_merge_write(struct om_merge *m, FILE *out);
 
 #endif

@@ -13,7 +13,6 @@
  * KPI families → metric sets → snapshot → HTTP.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,18 +26,19 @@
 #include "collectors/kpi.h"
 #include "collectors/model.h"
 #include "config/config.h"
-#include "backfill.h"
-#include "lib/buf.h"
-#include "lib/expo.h"
-#include "check.h"
-#include "exporter/serve/http.h"
-#include "lib/log.h"
-#include "exporter/sources/pg.h"
 #include "exporter/eval/eval.h"
 #include "exporter/eval/sched.h"
+#include "exporter/serve/http.h"
 #include "exporter/serve/sdlisten.h"
 #include "exporter/serve/snapshot.h"
 #include "exporter/serve/webcfg.h"
+#include "exporter/sources/pg.h"
+#include "lib/buf.h"
+#include "lib/expo.h"
+#include "lib/log.h"
+#include "backfill.h"
+#include "check.h"
+#include "flags.h"
 
 #define TICK_SECONDS 5
 #define EXIT_USAGE   2
@@ -70,13 +70,6 @@ struct app {
 	struct cs_band_memory *bands;
 };
 
-static cs_time now_time(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (cs_time)ts.tv_sec * CS_SECOND + ts.tv_nsec / 1000;
-}
-
 /* One evaluation of the collectors due now (sched.h). */
 static void evaluate(void *arg, const bool *due)
 {
@@ -88,16 +81,16 @@ static void evaluate(void *arg, const bool *due)
 	for (size_t i = 0; i < cfg->ncollectors; i++)
 		if (due[i])
 			list[n++] = &cfg->collectors[i];
-	struct eval_result res;
-	eval_run(cfg, list, n, a->sources, now_time(), &a->bands, NULL, &res);
+	struct cs_result res;
+	eval_run(cfg, list, n, a->sources, cs_now(), &a->bands, NULL, &res);
 	if (atomic_load(&a->stopping)) {
 		logx(LOG_DEBUG, "evaluation interrupted by a reload or stop, not published", NULL);
-		eval_result_release(&res);
+		cs_result_release(&res);
 		free(list);
 		return;
 	}
 	for (size_t k = 0; k < res.n; k++) {
-		const struct eval_collector *r = &res.v[k];
+		const struct cs_result_collector *r = &res.v[k];
 		size_t i = (size_t)(r->c - cfg->collectors);
 
 		if (!r->ok && !a->failing[i])
@@ -108,7 +101,7 @@ static void evaluate(void *arg, const bool *due)
 		a->failing[i] = !r->ok;
 	}
 	snapshot_publish(a->snap, &res);
-	eval_result_release(&res);
+	cs_result_release(&res);
 	free(list);
 	/* The evaluation's model is freed now; hand the pages back instead of
 	 * keeping a cycle's peak resident between cycles. */
@@ -238,59 +231,42 @@ struct flags {
 	int max_concurrency; /* ignored */
 };
 
-static void usage(FILE *out)
+static void usage(void)
 {
-	fprintf(out,
-		"usage: cs_exporter [flags]\n"
-		"       cs_exporter backfill --config.file=FILE --from=DATE --to=DATE [--step=1d]\n"
-		"                            [--output=FILE]   (see cs_exporter backfill --help)\n"
-		"\n"
-		"Customer-success KPIs from billing and CRM databases, for Prometheus.\n"
-		"\n"
-		"  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
-		"  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
-		"  --connect                  with --config.check: also run every query with\n"
-		"                             LIMIT 0 and list the missing columns of every\n"
-		"                             dataset (1 when any query does not match)\n"
-		"  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
-		"                             config, else :9818)\n"
-		"  --web.systemd-socket       use systemd socket activation listeners instead\n"
-		"                             of port listeners (the listen addresses are not\n"
-		"                             bound; Linux only)\n"
-		"  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
-		"  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit's\n"
-		"                             YAML)\n"
-		"  --web.enable-lifecycle     allow POST /-/reload\n"
-		"  --collector.nice=N         niceness added to the evaluation thread, 0-19, so\n"
-		"                             that scrapes keep the CPU during a cycle\n"
-		"                             (default 10)\n"
-		"  --collector.max-concurrency=N\n"
-		"                             accepted for compatibility and ignored: collectors\n"
-		"                             due together are one evaluation, never overlapping\n"
-		"  --log.level=LEVEL          debug, info, warn or error (default info)\n"
-		"  --log.format=FORMAT        logfmt or json (default logfmt)\n"
-		"  --once                     run every collector once, print the exposition,\n"
-		"                             exit 0 when all succeeded, 1 otherwise\n"
-		"  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
-		"  --format=FORMAT            with --once: text (default) or openmetrics\n"
-		"  --version                  print the version and exit\n"
-		"  -h, --help                 print this help and exit\n");
-}
-
-static int int_flag(const char *name, const char *arg, long lo, long hi, int *out)
-{
-	char *end;
-	long v = strtol(arg, &end, 10);
-
-	if (end == arg || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr,
-			"cs_exporter: error: invalid value '%s' for flag '--%s' (%ld to %ld), try "
-			"--help\n",
-			arg, name, lo, hi);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
+	printf("usage: cs_exporter [flags]\n"
+	       "       cs_exporter backfill --config.file=FILE --from=DATE --to=DATE [--step=1d]\n"
+	       "                            [--output=FILE]   (see cs_exporter backfill --help)\n"
+	       "\n"
+	       "Customer-success KPIs from billing and CRM databases, for Prometheus.\n"
+	       "\n"
+	       "  --config.file=FILE         configuration file (default cs_exporter.conf)\n"
+	       "  --config.check             validate the configuration and exit (0 ok, 2 bad)\n"
+	       "  --connect                  with --config.check: also run every query with\n"
+	       "                             LIMIT 0 and list the missing columns of every\n"
+	       "                             dataset (1 when any query does not match)\n"
+	       "  --web.listen-address=ADDR  address to listen on, repeatable (default from the\n"
+	       "                             config, else :9818)\n"
+	       "  --web.systemd-socket       use systemd socket activation listeners instead\n"
+	       "                             of port listeners (the listen addresses are not\n"
+	       "                             bound; Linux only)\n"
+	       "  --web.telemetry-path=PATH  path of the metrics (default /metrics)\n"
+	       "  --web.config.file=FILE     TLS and basic auth settings (exporter-toolkit's\n"
+	       "                             YAML)\n"
+	       "  --web.enable-lifecycle     allow POST /-/reload\n"
+	       "  --collector.nice=N         niceness added to the evaluation thread, 0-19, so\n"
+	       "                             that scrapes keep the CPU during a cycle\n"
+	       "                             (default 10)\n"
+	       "  --collector.max-concurrency=N\n"
+	       "                             accepted for compatibility and ignored: collectors\n"
+	       "                             due together are one evaluation, never overlapping\n"
+	       "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
+	       "  --log.format=FORMAT        logfmt or json (default logfmt)\n"
+	       "  --once                     run every collector once, print the exposition,\n"
+	       "                             exit 0 when all succeeded, 1 otherwise\n"
+	       "  --as-of=TIME               with --once: evaluation instant (RFC 3339 or date)\n"
+	       "  --format=FORMAT            with --once: text (default) or openmetrics\n"
+	       "  --version                  print the version and exit\n"
+	       "  -h, --help                 print this help and exit\n");
 }
 
 /* As prometheus/common/version prints it. */
@@ -319,166 +295,53 @@ static void print_version(void)
 	printf("  platform:         linux/%s\n", arch);
 }
 
-/* One line naming the flag, as kingpin does; the usage is one --help away. */
-static void flag_error(int c, const char *arg)
+static int check_path(const char *value, char *why, size_t whylen)
 {
-	/* the flag as given, without an "=value" */
-	int n = (int)strcspn(arg, "=");
-	if (c == ':')
-		fprintf(stderr,
-			"cs_exporter: error: expected argument for flag '%.*s', try --help\n", n,
-			arg);
-	else if (optopt > 0 && optopt < 128 && arg[0] == '-' && arg[1] != '-')
-		fprintf(stderr, "cs_exporter: error: unknown short flag '-%c', try --help\n",
-			optopt);
-	else if (optopt != 0)
-		fprintf(stderr, "cs_exporter: error: flag '%.*s' takes no argument, try --help\n",
-			n, arg);
-	else
-		fprintf(stderr, "cs_exporter: error: unknown long flag '%.*s', try --help\n", n,
-			arg);
+	if (value[0] == '/')
+		return 0;
+	snprintf(why, whylen, "must start with /");
+	return -1;
+}
+
+static int check_format(const char *value, char *why, size_t whylen)
+{
+	if (strcmp(value, "text") == 0 || strcmp(value, "openmetrics") == 0)
+		return 0;
+	snprintf(why, whylen, "text or openmetrics");
+	return -1;
 }
 
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	enum {
-		F_CONFIG = 1,
-		F_CHECK,
-		F_CONNECT,
-		F_LISTEN,
-		F_SYSTEMD_SOCKET,
-		F_PATH,
-		F_WEBCFG,
-		F_LIFECYCLE,
-		F_NICE,
-		F_CONCURRENCY,
-		F_LEVEL,
-		F_LOGFMT,
-		F_ONCE,
-		F_ASOF,
-		F_FORMAT,
-		F_VERSION,
-		F_HELP
+	const struct flag table[] = {
+	    {.name = "config.file", .type = FLAG_STRING, .dst = &f->config_file},
+	    {.name = "config.check", .type = FLAG_BOOL, .dst = &f->config_check},
+	    {.name = "connect", .type = FLAG_BOOL, .dst = &f->connect},
+	    {.name = "web.listen-address",
+	     .type = FLAG_LIST,
+	     .dst = f->listen,
+	     .max = sizeof(f->listen) / sizeof(f->listen[0]),
+	     .count = &f->nlisten},
+	    {.name = "web.systemd-socket", .type = FLAG_BOOL, .dst = &f->systemd_socket},
+	    {.name = "web.telemetry-path",
+	     .type = FLAG_STRING,
+	     .dst = &f->telemetry_path,
+	     .check = check_path},
+	    {.name = "web.config.file", .type = FLAG_STRING, .dst = &f->web_config_file},
+	    {.name = "web.enable-lifecycle", .type = FLAG_BOOL, .dst = &f->enable_lifecycle},
+	    {.name = "collector.nice", .type = FLAG_INT, .dst = &f->sched.nice, .lo = 0, .hi = 19},
+	    {.name = "collector.max-concurrency",
+	     .type = FLAG_INT,
+	     .dst = &f->max_concurrency,
+	     .lo = 0,
+	     .hi = 1000},
+	    {.name = "once", .type = FLAG_BOOL, .dst = &f->once},
+	    {.name = "as-of", .type = FLAG_STRING, .dst = &f->as_of},
+	    {.name = "format", .type = FLAG_STRING, .dst = &f->format, .check = check_format},
+	    {.name = "version", .type = FLAG_BOOL, .action = print_version},
+	    {0},
 	};
-	static const struct option opts[] = {
-	    {"config.file", required_argument, NULL, F_CONFIG},
-	    {"config.check", no_argument, NULL, F_CHECK},
-	    {"connect", no_argument, NULL, F_CONNECT},
-	    {"web.listen-address", required_argument, NULL, F_LISTEN},
-	    {"web.systemd-socket", no_argument, NULL, F_SYSTEMD_SOCKET},
-	    {"web.telemetry-path", required_argument, NULL, F_PATH},
-	    {"web.config.file", required_argument, NULL, F_WEBCFG},
-	    {"web.enable-lifecycle", no_argument, NULL, F_LIFECYCLE},
-	    {"collector.nice", required_argument, NULL, F_NICE},
-	    {"collector.max-concurrency", required_argument, NULL, F_CONCURRENCY},
-	    {"log.level", required_argument, NULL, F_LEVEL},
-	    {"log.format", required_argument, NULL, F_LOGFMT},
-	    {"once", no_argument, NULL, F_ONCE},
-	    {"as-of", required_argument, NULL, F_ASOF},
-	    {"format", required_argument, NULL, F_FORMAT},
-	    {"version", no_argument, NULL, F_VERSION},
-	    {"help", no_argument, NULL, F_HELP},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-	opterr = 0;
-	/* ":" first: a missing argument is told apart from an unknown flag */
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case F_CONFIG:
-			f->config_file = optarg;
-			break;
-		case F_CHECK:
-			f->config_check = true;
-			break;
-		case F_CONNECT:
-			f->connect = true;
-			break;
-		case F_LISTEN:
-			if (f->nlisten == sizeof(f->listen) / sizeof(f->listen[0])) {
-				fprintf(stderr, "cs_exporter: too many --web.listen-address\n");
-				return -1;
-			}
-			f->listen[f->nlisten++] = optarg;
-			break;
-		case F_SYSTEMD_SOCKET:
-			f->systemd_socket = true;
-			break;
-		case F_PATH:
-			if (optarg[0] != '/') {
-				fprintf(stderr,
-					"cs_exporter: error: invalid value '%s' for flag "
-					"'--web.telemetry-path' (must start with /), try "
-					"--help\n",
-					optarg);
-				return -1;
-			}
-			f->telemetry_path = optarg;
-			break;
-		case F_WEBCFG:
-			f->web_config_file = optarg;
-			break;
-		case F_LIFECYCLE:
-			f->enable_lifecycle = true;
-			break;
-		case F_NICE:
-			if (int_flag("collector.nice", optarg, 0, 19, &f->sched.nice) < 0)
-				return -1;
-			break;
-		case F_CONCURRENCY:
-			if (int_flag("collector.max-concurrency", optarg, 0, 1000,
-				     &f->max_concurrency) < 0)
-				return -1;
-			break;
-		case F_LEVEL:
-			if (log_apply_flag("level", optarg) < 0)
-				return -1;
-			break;
-		case F_LOGFMT:
-			if (log_apply_flag("format", optarg) < 0)
-				return -1;
-			break;
-		case F_ONCE:
-			f->once = true;
-			break;
-		case F_ASOF:
-			f->as_of = optarg;
-			break;
-		case F_FORMAT:
-			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "openmetrics") != 0) {
-				fprintf(
-				    stderr,
-				    "cs_exporter: error: invalid value '%s' for flag '--format' "
-				    "(text or openmetrics), try --help\n",
-				    optarg);
-				return -1;
-			}
-			f->format = optarg;
-			break;
-		case F_VERSION:
-			print_version();
-			exit(0);
-		case 'h':
-		case F_HELP:
-			usage(stdout);
-			exit(0);
-		default:
-			flag_error(c, argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "cs_exporter: error: unexpected argument '%s', try --help\n",
-			argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
-static void log_failure(void *ctx, const struct cs_collector *c, const char *err)
-{
-	(void)ctx;
-	logx(LOG_ERROR, "collector failed", "collector", c->name, "err", err, NULL);
+	return flags_parse(table, usage, argc, argv);
 }
 
 /* What http_start would refuse as bad configuration, for --config.check:
@@ -509,20 +372,29 @@ static int check_web(const struct flags *f, const struct cs_config *cfg, char *e
 
 static int run_once(struct app *a, const struct flags *f)
 {
-	cs_time as_of = now_time();
+	cs_time as_of = cs_now();
 	if (f->as_of && eval_parse_instant(f->as_of, &as_of) < 0) {
 		fprintf(stderr, "cs_exporter: invalid --as-of \"%s\"\n", f->as_of);
 		return EXIT_USAGE;
 	}
 	open_sources(a);
-	snapshot_configure(a->snap, a->cfg);
-	bool all_ok = eval_once(a->snap, a->cfg, a->sources, as_of, NULL, log_failure, NULL) == 0;
+	struct cs_result res;
+	eval_all(a->cfg, a->sources, as_of, NULL, &res);
+	close_sources(a);
+	for (size_t i = 0; i < res.n; i++)
+		if (!res.v[i].ok)
+			logx(LOG_ERROR, "collector failed", "collector", res.v[i].c->name, "err",
+			     res.v[i].err, NULL);
+	bool all_ok = cs_result_failed(&res) == 0;
+	size_t n;
+	struct mset **sets = snapshot_alone(a->cfg, &res, &n);
+	cs_result_release(&res);
 	struct buf out = BUF_INIT;
 	bool om = f->format && strcmp(f->format, "openmetrics") == 0;
-	snapshot_render_stable(a->snap, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);
+	expo_render((const struct mset *const *)sets, n, om ? EXPO_OPENMETRICS : EXPO_TEXT, &out);
+	snapshot_sets_free(sets, n);
 	fwrite(out.data, 1, out.len, stdout);
 	buf_release(&out);
-	close_sources(a);
 	return all_ok ? 0 : 1;
 }
 

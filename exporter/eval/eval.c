@@ -10,7 +10,6 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/strtab.h"
-#include "exporter/serve/snapshot.h"
 
 /*
  * The rows of one read of a query that binds no parameter: a backfill's
@@ -127,13 +126,6 @@ int eval_parse_instant(const char *s, cs_time *t)
 		return -1;
 	*t = v;
 	return 0;
-}
-
-static double mono_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -370,7 +362,22 @@ static void log_rejects(const struct cs_data *d, const char *dataset, uint64_t r
 }
 
 /* Freshness of each dataset read, and the rejection log lines. */
-static void account_reads(const struct eval *ev, struct eval_result *res)
+/* The sources' retry counts as they stand after this evaluation. */
+static void take_retries(struct cs_result *res)
+{
+	struct pg_retry_count r[PG_RETRY_COUNTERS];
+	size_t n = pg_retries(r, PG_RETRY_COUNTERS);
+
+	res->retries = n ? xcalloc(n, sizeof(*res->retries)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		res->retries[i].dataset = xstrdup(r[i].label);
+		res->retries[i].reason = xstrdup(r[i].reason);
+		res->retries[i].count = r[i].count;
+	}
+	res->nretries = n;
+}
+
+static void account_reads(const struct eval *ev, struct cs_result *res)
 {
 	const struct cs_config *cfg = ev->plan->cfg;
 	const struct cs_data *d = ev->d;
@@ -383,7 +390,7 @@ static void account_reads(const struct eval *ev, struct eval_result *res)
 			outcome_rows[t->outcome] += t->rows;
 			continue;
 		}
-		struct eval_dataset *rd = &res->datasets[t->dataset];
+		struct cs_result_dataset *rd = &res->datasets[t->dataset];
 		rd->rows = d->ds_rows[t->dataset];
 		rd->read = t->rc == 0 && d->read[t->dataset];
 		rd->newest = d->newest[t->dataset];
@@ -414,12 +421,12 @@ static bool needs(const struct cs_collector *c, const struct task *t)
 
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
 	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
-	      struct eval_memory *mem, struct eval_result *res)
+	      struct eval_memory *mem, struct cs_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	for (int ds = 0; ds < DS_COUNT; ds++)
 		res->datasets[ds].newest = CS_TIME_NONE;
-	double start = mono_seconds();
+	double start = cs_mono_seconds();
 	struct cs_plan plan;
 
 	cs_plan_init(&plan, cfg, as_of);
@@ -450,7 +457,7 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	res->n = ndue;
 	res->v = xcalloc(ndue ? ndue : 1, sizeof(*res->v));
 	for (size_t i = 0; i < ndue; i++) {
-		struct eval_collector *r = &res->v[i];
+		struct cs_result_collector *r = &res->v[i];
 		const struct task *failed = NULL;
 
 		r->c = due[i];
@@ -500,43 +507,17 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	free(ev.t);
 	pthread_cond_destroy(&ev.accounts_cv);
 	pthread_mutex_destroy(&ev.lock);
-	res->seconds = mono_seconds() - start;
+	take_retries(res);
+	res->seconds = cs_mono_seconds() - start;
 }
 
-void eval_result_release(struct eval_result *res)
-{
-	for (size_t i = 0; i < res->n; i++)
-		mset_free(res->v[i].set);
-	free(res->v);
-	for (size_t i = 0; i < res->nrejects; i++) {
-		free(res->rejects[i].dataset);
-		free(res->rejects[i].reason);
-	}
-	free(res->rejects);
-	memset(res, 0, sizeof(*res));
-}
-
-size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
-		 cs_time as_of, struct eval_memory *mem,
-		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
-		 void *ctx)
+void eval_all(const struct cs_config *cfg, struct pg_source *const *sources, cs_time as_of,
+	      struct eval_memory *mem, struct cs_result *res)
 {
 	const struct cs_collector **due = xcalloc(cfg->ncollectors + 1, sizeof(*due));
-	struct eval_result res;
-	size_t failed = 0;
 
 	for (size_t i = 0; i < cfg->ncollectors; i++)
 		due[i] = &cfg->collectors[i];
-	eval_run(cfg, due, cfg->ncollectors, sources, as_of, NULL, mem, &res);
-	for (size_t i = 0; i < res.n; i++) {
-		if (res.v[i].ok)
-			continue;
-		failed++;
-		if (on_fail)
-			on_fail(ctx, res.v[i].c, res.v[i].err);
-	}
-	snapshot_publish(s, &res);
-	eval_result_release(&res);
+	eval_run(cfg, due, cfg->ncollectors, sources, as_of, NULL, mem, res);
 	free(due);
-	return failed;
 }

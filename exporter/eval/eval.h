@@ -14,7 +14,8 @@
  * A dataset that fails fails only the collectors that need it; the others
  * still publish. Rejected rows are counted once per evaluation that reads
  * them. Knows SQL only as configured text and parameters, KPIs only through
- * the kind table; publishes results, the snapshot never calls back here.
+ * the kind table. Returns its results as a value (collectors/result.h): a
+ * command publishes them, the evaluation knows nothing of the snapshot.
  */
 #ifndef CS_EVAL_H
 #define CS_EVAL_H
@@ -23,50 +24,14 @@
 #include <stdint.h>
 
 #include "collectors/model.h"
-#include "lib/expo.h"
+#include "collectors/result.h"
 #include "exporter/sources/pg.h"
-
-struct snapshot;
-
-/* One due collector's part of an evaluation. */
-struct eval_collector {
-	const struct cs_collector *c;
-	bool ok;
-	char err[512];
-	struct mset *set; /* its KPI families; NULL when !ok */
-	uint64_t rows;	  /* rows of the datasets it needs */
-};
-
-struct eval_reject {
-	char *dataset;
-	char *reason;
-	uint64_t count;
-};
-
-/* What one evaluation read of one dataset (freshness, SPEC section 6). */
-struct eval_dataset {
-	bool read;	   /* read, and the read succeeded */
-	uint64_t rows;	   /* rows read, rejected ones included */
-	uint64_t rejected; /* of those */
-	cs_time newest;	   /* newest instant among the valid rows, CS_TIME_NONE: none */
-};
-
-struct eval_result {
-	cs_time as_of;
-	double seconds; /* wall time of the evaluation */
-	uint64_t rows;	/* rows read, all datasets */
-	struct eval_collector *v;
-	size_t n;
-	struct eval_reject *rejects; /* once per evaluation */
-	size_t nrejects;
-	uint64_t folded; /* segment combinations folded into "other" */
-	struct eval_dataset datasets[DS_COUNT];
-};
 
 /*
  * Evaluates the ndue collectors (of cfg, at most one per kind) at as_of.
- * sources is indexed like cfg->sources. res is always filled in; release it
- * with eval_result_release.
+ * sources is indexed like cfg->sources. res is always filled in (a failed
+ * dataset fails the collectors that need it, in res); release it with
+ * cs_result_release. Publishes nothing: the caller does.
  *
  * bands is the daemon's memory of health bands between evaluations (health
  * movement, collectors/kpi.h): *bands (NULL at start) is the previous
@@ -83,7 +48,7 @@ struct cs_band_memory;
 struct eval_memory;
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
 	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
-	      struct eval_memory *mem, struct eval_result *res);
+	      struct eval_memory *mem, struct cs_result *res);
 
 /*
  * A backfill's memory between its steps: the rows of each dataset whose
@@ -95,18 +60,11 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 struct eval_memory *eval_memory_new(bool activity);
 /* NULL is fine. */
 void eval_memory_free(struct eval_memory *m);
-void eval_result_release(struct eval_result *res);
 
-/*
- * One evaluation of every collector of cfg at as_of, published to s (what
- * --once and each backfill step do), with mem as for eval_run. on_fail,
- * when set, is called for each failed collector. Returns the number of failed
- * collectors.
- */
-size_t eval_once(struct snapshot *s, const struct cs_config *cfg, struct pg_source *const *sources,
-		 cs_time as_of, struct eval_memory *mem,
-		 void (*on_fail)(void *ctx, const struct cs_collector *c, const char *err),
-		 void *ctx);
+/* eval_run of every collector of cfg at as_of, without health memory: what
+ * --once and each backfill step evaluate. */
+void eval_all(const struct cs_config *cfg, struct pg_source *const *sources, cs_time as_of,
+	      struct eval_memory *mem, struct cs_result *res);
 
 /* Parses a user-given instant: RFC 3339 ("2026-11-01T00:00:00Z", with Z or
  * an offset) or a date ("2026-11-01", midnight UTC). Returns 0 or -1. */

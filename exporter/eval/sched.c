@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/cstime.h"
 #include "lib/log.h"
 
 struct sched {
@@ -26,13 +27,6 @@ struct sched {
 	bool started;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps until the earliest slot; false when the scheduler stops. */
 static bool wait_next(struct sched *s)
 {
@@ -44,7 +38,7 @@ static bool wait_next(struct sched *s)
 		for (size_t i = 0; i < s->n; i++)
 			if (s->next[i] < next)
 				next = s->next[i];
-		int64_t left = next - mono_ms();
+		int64_t left = next - cs_mono_ms();
 		if (left <= 0)
 			break;
 		struct timespec ts;
@@ -78,12 +72,12 @@ static void *sched_main(void *arg)
 		}
 	}
 	while (wait_next(s)) {
-		int64_t now = mono_ms();
+		int64_t now = cs_mono_ms();
 
 		for (size_t i = 0; i < s->n; i++)
 			s->due[i] = s->next[i] <= now;
 		s->fn.run(s->fn.arg, s->due);
-		now = mono_ms();
+		now = cs_mono_ms();
 		/* Slots stay on each job's grid from start-up, which keeps
 		 * jobs with related intervals due together. */
 		for (size_t i = 0; i < s->n; i++) {
@@ -114,7 +108,7 @@ struct sched *sched_start(const struct sched_job *jobs, size_t njobs, const stru
 	s->n = njobs;
 	s->next = xcalloc(njobs ? njobs : 1, sizeof(*s->next));
 	s->due = xcalloc(njobs ? njobs : 1, sizeof(*s->due));
-	int64_t epoch = mono_ms();
+	int64_t epoch = cs_mono_ms();
 	for (size_t i = 0; i < njobs; i++)
 		s->next[i] = epoch;
 	pthread_mutex_init(&s->lock, NULL);

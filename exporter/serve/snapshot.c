@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exporter/sources/pg.h"
 #include "lib/buf.h"
 #include "negotiate.h"
 
@@ -60,6 +59,7 @@ struct snapshot {
 	size_t nc;
 	struct counters rejects; /* dataset, reason */
 	struct counters dropped; /* family */
+	struct counters retries; /* dataset, reason: the newest result's */
 	struct dstate ds[DS_COUNT];
 	int64_t stale_after;
 	char *config_path;
@@ -69,16 +69,16 @@ struct snapshot {
 	double start_time;
 	bool have_tls_expiry;
 	double tls_expiry;
+	bool offline; /* snapshot_alone: nothing serves it, nothing is rendered */
 
 	pthread_mutex_t cur_lock; /* only the pointer swap */
 	struct rendered_ref *cur;
 };
 
+/* Unix seconds, as the self-metrics give times. */
 static double now_unix(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)cs_now() / (double)CS_SECOND;
 }
 
 /* Counters are kept sorted by their label values, so that the exposition
@@ -221,18 +221,17 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 	/* Queries a server cancelled with "try again" and the source ran again
 	 * (a hot standby's recovery conflicts): counted by the source layer
 	 * for the whole process, shown once there is one. */
-	struct pg_retry_count retries[PG_RETRY_COUNTERS];
-	size_t nretries = pg_retries(retries, PG_RETRY_COUNTERS);
 	struct family *ret =
-	    nretries ? mset_family(m, "cs_dataset_retries_total", METRIC_COUNTER,
-				   "Reads run again after the server cancelled them with a \"try "
-				   "again\" SQLSTATE, by dataset and reason.",
-				   NULL)
-		     : NULL;
-	for (size_t i = 0; i < nretries; i++) {
+	    s->retries.n
+		? mset_family(m, "cs_dataset_retries_total", METRIC_COUNTER,
+			      "Reads run again after the server cancelled them with a \"try "
+			      "again\" SQLSTATE, by dataset and reason.",
+			      NULL)
+		: NULL;
+	for (size_t i = 0; i < s->retries.n; i++) {
 		const char *names[2] = {"dataset", "reason"};
-		const char *values[2] = {retries[i].label, retries[i].reason};
-		family_add(ret, 2, names, values, (double)retries[i].count);
+		const char *values[2] = {s->retries.v[i].a, s->retries.v[i].b};
+		family_add(ret, 2, names, values, (double)s->retries.v[i].value);
 	}
 	add_dataset_metrics(s, m);
 	struct family *drop = mset_family(
@@ -334,6 +333,8 @@ static size_t collect_sets(struct snapshot *s, const struct mset **sets, size_t 
 /* Called with s->lock held. */
 static void render_locked(struct snapshot *s)
 {
+	if (s->offline)
+		return;
 	struct rendered_ref *r = xcalloc(1, sizeof(*r));
 	atomic_init(&r->refs, 1);
 	struct mset *self = self_metrics(s);
@@ -358,9 +359,10 @@ static void render_locked(struct snapshot *s)
 		snapshot_unref(&old->r);
 }
 
-struct snapshot *snapshot_new(void)
+static struct snapshot *snapshot_alloc(bool offline)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
+	s->offline = offline;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->cur_lock, NULL);
 	s->start_time = now_unix();
@@ -368,6 +370,11 @@ struct snapshot *snapshot_new(void)
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
 	return s;
+}
+
+struct snapshot *snapshot_new(void)
+{
+	return snapshot_alloc(false);
 }
 
 static void cstate_release(struct cstate *c)
@@ -386,6 +393,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->c);
 	counters_release(&s->rejects);
 	counters_release(&s->dropped);
+	counters_release(&s->retries);
 	free(s->config_path);
 	if (s->cur)
 		snapshot_unref(&s->cur->r);
@@ -455,8 +463,8 @@ static void count_drop(void *ctx, const char *name)
 }
 
 /* Called with s->lock held. */
-static void publish_collector(struct snapshot *s, const struct eval_result *res,
-			      struct eval_collector *r)
+static void publish_collector(struct snapshot *s, const struct cs_result *res,
+			      struct cs_result_collector *r)
 {
 	struct cstate *c = find(s, r->c->name);
 	if (!c)
@@ -485,7 +493,7 @@ static void publish_collector(struct snapshot *s, const struct eval_result *res,
 	}
 }
 
-void snapshot_publish(struct snapshot *s, struct eval_result *res)
+void snapshot_publish(struct snapshot *s, struct cs_result *res)
 {
 	pthread_mutex_lock(&s->lock);
 	uint64_t rejected = 0;
@@ -494,8 +502,14 @@ void snapshot_publish(struct snapshot *s, struct eval_result *res)
 			    res->rejects[i].count);
 		rejected += res->rejects[i].count;
 	}
+	if (res->nretries) { /* cumulative: the newest counts replace the older */
+		counters_release(&s->retries);
+		for (size_t i = 0; i < res->nretries; i++)
+			counter_add(&s->retries, res->retries[i].dataset, res->retries[i].reason,
+				    res->retries[i].count);
+	}
 	for (int i = 0; i < DS_COUNT; i++) {
-		const struct eval_dataset *rd = &res->datasets[i];
+		const struct cs_result_dataset *rd = &res->datasets[i];
 		if (!rd->read)
 			continue;
 		s->ds[i].read = true;
@@ -564,18 +578,31 @@ bool snapshot_ready(struct snapshot *s)
 	return ready;
 }
 
-void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out)
+struct mset **snapshot_alone(const struct cs_config *cfg, struct cs_result *res, size_t *n)
 {
-	pthread_mutex_lock(&s->lock);
+	struct snapshot *s = snapshot_alloc(true);
+	snapshot_configure(s, cfg);
+	snapshot_publish(s, res);
+	struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
 	struct mset *self = mset_new();
 	add_collector_metrics(s, self, true);
-	const struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
-	size_t n = collect_sets(s, sets, s->nc);
-	sets[n++] = self;
-	expo_render(sets, n, fmt, out);
+	*n = 0;
+	for (size_t i = 0; i < s->nc; i++) {
+		if (s->c[i].configured && s->c[i].good) {
+			sets[(*n)++] = s->c[i].good;
+			s->c[i].good = NULL;
+		}
+	}
+	sets[(*n)++] = self;
+	snapshot_free(s);
+	return sets;
+}
+
+void snapshot_sets_free(struct mset **sets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mset_free(sets[i]);
 	free(sets);
-	mset_free(self);
-	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- status page --------------------------------------------------------- */

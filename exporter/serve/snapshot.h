@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collectors/result.h"
 #include "config/config.h"
 #include "lib/expo.h"
-#include "exporter/eval/eval.h"
 
 struct rendered {
 	/* [format][gzip]: format is enum expo_format, gzip 0 or 1 */
@@ -36,7 +36,7 @@ void snapshot_free(struct snapshot *s);
 void snapshot_configure(struct snapshot *s, const struct cs_config *cfg);
 /* Publishes one evaluation: every collector of it at once, its rejections
  * once. Takes ownership of each res->v[i].set (NULL afterwards). */
-void snapshot_publish(struct snapshot *s, struct eval_result *res);
+void snapshot_publish(struct snapshot *s, struct cs_result *res);
 void snapshot_reload_result(struct snapshot *s, bool ok);
 /* The expiry (Unix seconds) of the TLS certificate served, exported as
  * cs_web_tls_certificate_expiry_timestamp_seconds; none without TLS. */
@@ -54,8 +54,15 @@ bool snapshot_ready(struct snapshot *s);
 /* The HTML status page (UTF-8), appended to out. */
 void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *out);
 
-/* For --once: KPI samples plus the collector and rejection metrics, without
- * anything that varies from run to run (durations, timestamps, process). */
-void snapshot_render_stable(struct snapshot *s, enum expo_format fmt, struct buf *out);
+/*
+ * One evaluation on its own, as --once prints it and a backfill step records
+ * it: the KPI sets of res (taken from it: NULL afterwards), then one set of
+ * the collector, rejection and dataset metrics of that evaluation alone,
+ * without anything that varies from run to run (durations, timestamps,
+ * process). Returns the sets, *n of them, for expo_render or
+ * expo_history_add; free them with snapshot_sets_free.
+ */
+struct mset **snapshot_alone(const struct cs_config *cfg, struct cs_result *res, size_t *n);
+void snapshot_sets_free(struct mset **sets, size_t n);
 
 #endif

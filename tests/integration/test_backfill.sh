@@ -254,15 +254,24 @@ print("%s: %d series equal" % (at, len(want)))
 PY
 done >"$T/compare.log"
 
-# ---- a failing collector: exit 1, named, the rest still written ----------
+# ---- a failing collector: exit 1 ("some KPIs missing"), named, the rest
+# still written. Its database answers, so the step is tried once more and
+# the run does not wait for --retry.max-wait (5 minutes by default).
 sed -e 's/FROM survey_response__c/FROM no_such_table/' "$T/cs.conf" >"$T/broken.conf"
 grep -q no_such_table "$T/broken.conf" || fail "could not break the surveys query"
+start=$(date +%s)
 set +e
-"$bin" backfill --config.file "$T/broken.conf" --from 2026-10-01 --to 2026-10-02 \
+"$bin" backfill --config.file "$T/broken.conf" --from 2026-10-01 --to 2026-10-03 \
 	--output "$T/broken.om" 2>"$T/broken.err"
 rc=$?
 set -e
+took=$(($(date +%s) - start))
 [ $rc -eq 1 ] || fail "backfill with a failing collector exited $rc, expected 1"
+[ $took -lt 60 ] || fail "a collector's own failure waited ${took}s, as if the database were away"
+[ "$(grep -c 'msg="backfill step failed, retrying"' "$T/broken.err")" = 1 ] ||
+	fail "expected one retry (the first step's), got: $(grep 'retrying' "$T/broken.err")"
+[ "$(grep -c '^cs_collector_up{collector="surveys"} 0 ' "$T/broken.om")" = 3 ] ||
+	fail "surveys not down at each of the 3 steps"
 grep -q 'msg="collector failed" collector=surveys' "$T/broken.err" || fail "failing collector not named: $(cat "$T/broken.err")"
 grep -q 'msg="collector failed" collector=revenue' "$T/broken.err" && fail "revenue reported as failed: $(cat "$T/broken.err")"
 grep -q '^cs_collector_up{collector="surveys"} 0 ' "$T/broken.om" || fail "surveys not down in the output"
