@@ -1,6 +1,6 @@
 /*
  * money: ISO 4217 minor units, conversion to the reporting currency, and a
- * price's monthly equivalent (SPEC section 3, MRR).
+ * price's monthly equivalent (docs/design.md, MRR and movements).
  */
 #include "money.h"
 

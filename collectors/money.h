@@ -1,5 +1,5 @@
 /*
- * money: currencies and prices (SPEC section 3, MRR). Amounts arrive in
+ * money: currencies and prices (docs/design.md, MRR and movements). Amounts arrive in
  * minor units of their currency; a known currency is the reporting one or
  * one with a configured rate (codes case-insensitive).
  */

@@ -705,7 +705,8 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 		buf_addf(b, "</td><td class=\"num\">%llu</td></tr>\n",
 			 (unsigned long long)s->rejects.v[i].value);
 	}
-	buf_adds(b, "</table>\n<p>Reasons are documented in the README (Datasets).</p>\n");
+	buf_adds(b,
+		 "</table>\n<p>Reasons are documented in docs/datasets.md (Rejected rows).</p>\n");
 }
 
 void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *b)
