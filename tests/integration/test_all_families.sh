@@ -1,11 +1,11 @@
 #!/bin/bash
 # One exposition with every family of every kind (the kind table's list, from
 # build/metricref): all seven kinds on the demo data, with outcomes, features,
-# renewals and retention cohorts over both dimensions (config/demo.conf,
-# widened like tests/scripts/same-output.sh), and the optional payments
-# dataset (when demo.conf has none, invoices derived here from the paying
-# subscription periods: one a month, past_due ones failed and some of those
-# paid late). promtool check metrics accepts
+# renewals, retention cohorts over both dimensions (config/demo.conf,
+# widened like tests/scripts/same-output.sh), the optional subscriptions
+# columns, and the optional payments dataset (when demo.conf has none,
+# invoices derived here from the paying subscription periods: one a month,
+# past_due ones failed and some of those paid late). promtool check metrics accepts
 # it, every family has its TYPE line, and every label name in it is a segment
 # dimension or one the kind table lists (so the reserved names, which the
 # configuration check refuses as dimensions, cover everything written).
@@ -45,6 +45,13 @@ open(path, "w").write(text[:i] + payments + text[i:])
 PY
 fi
 grep -q '^  payments = {' "$T/cs.conf" || fail "no payments dataset in the configuration"
+# Pending churn and churn by reason are written only when the subscriptions
+# query returns their optional columns: add as NULL the ones demo.conf does not map.
+for c in cancel_requested_at:timestamptz churn_reason:text; do
+	grep -q "AS ${c%%:*}" "$T/cs.conf" ||
+		sed -i "s|\(AS valid_to[^\"]*\)\"|\1, NULL::${c#*:} AS ${c%%:*}\"|" "$T/cs.conf"
+	grep -q "AS ${c%%:*}" "$T/cs.conf" || fail "demo.conf's subscriptions query has no valid_to to extend"
+done
 
 "$BUILD/cs_exporter" --config.file "$T/cs.conf" --once --as-of "${anchor}T12:00:00Z" \
 	>"$T/all.prom" 2>"$T/once.log" || fail "cs_exporter --once failed: $(tail -5 "$T/once.log")"

@@ -64,6 +64,9 @@ cs_time fixture_time(const char *s);
  * for tests whose rows follow it. */
 #define FIXTURE_NSUBSCRIPTION_COLS 9
 extern const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS];
+/* The same followed by the optional cancel_requested_at and churn_reason. */
+#define FIXTURE_NSUBSCRIPTION_ALL_COLS 11
+extern const char *const fixture_subscription_all_cols[FIXTURE_NSUBSCRIPTION_ALL_COLS];
 
 /* The payments dataset's columns in contract order (billing_key,
  * amount_minor, currency, issued_at, due_at, paid_at, first_failed_at). The
