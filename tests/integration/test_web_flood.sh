@@ -252,4 +252,39 @@ grep -q "('401', [1-9]" "$T/change.out" || fail "the guesses after the change we
 
 # Wrong passwords are still checked, one at a time: the exporter is alive.
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u alice:wrong "$url")" = 401 ] || fail "wrong password not 401 after the flood"
+
+# Stopped in the middle of a flood, with checks queued and refused requests
+# held back, the exporter answers them and ends at once, with status 0.
+python3 - "$port" >"$T/stop-flood.out" 2>&1 <<'PY' &
+import base64, http.client, sys, threading, time
+port = int(sys.argv[1])
+end = time.time() + 8
+def flood(i):
+    bad = "Basic " + base64.b64encode(b"alice:wrong%d" % i).decode()
+    while time.time() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=("127.0.0.4", 0))
+            c.request("GET", "/metrics", headers={"Authorization": bad})
+            c.getresponse().read()
+            c.close()
+        except Exception:
+            time.sleep(0.05)  # the exporter is gone
+threads = [threading.Thread(target=flood, args=(i,)) for i in range(100)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+PY
+flooder=$!
+sleep 2
+pid=$(cat "$T/exporter.pid")
+kill -TERM "$pid"
+t0=$(date +%s%N)
+rc=0
+wait "$pid" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$flooder" || true
+[ "$rc" = 0 ] || fail "the exporter stopped during a flood ended with status $rc: $(tail -3 "$T/exporter.log")"
+[ "$ms" -lt 5000 ] || fail "the exporter took ${ms} ms to stop during a flood"
+echo "stopped during a flood in $ms ms"
 echo ok
