@@ -53,6 +53,13 @@
 /* Of those, checks from one client address (an IPv6 /64); more get 429:
  * one address guessing cannot fill the queue. */
 #define AUTH_PER_ADDR 4
+/* Client addresses whose wrong guesses are counted, the counts halved every
+ * AUTH_FAIL_HALF_MS: checks from the addresses with the fewest are made
+ * first, and one of them takes the place of a queued check from an address
+ * with more when the queue is full. Guesses from many addresses then still
+ * leave room, and no wait, for a client that has not guessed wrong. */
+#define AUTH_FAIL_TRACK	  256
+#define AUTH_FAIL_HALF_MS 60000
 /* Milliseconds (and up to a second more) a request refused with 429 or 503
  * waits before the answer: a client that retries at once
  * would otherwise spin, and a hundred such threads took the CPU that the
@@ -123,12 +130,17 @@ struct http {
 	/* Refused requests waiting for their answer (TARPIT_MS), oldest first,
 	 * released by the watchdog thread. */
 	struct auth_job *tarpit_head, *tarpit_tail;
-	/* Client addresses with checks queued or under way in LANE_OTHER: one
-	 * more than the queue holds, for the check under way. */
+	/* Client addresses with checks queued or under way in LANE_OTHER: the
+	 * queue's, the one under way and a newcomer's. */
 	struct {
 		unsigned char addr[16];
 		unsigned n;
-	} addrs[AUTH_QUEUE + 1];
+	} addrs[AUTH_QUEUE + 2];
+	struct {
+		unsigned char addr[16];
+		unsigned fails; /* wrong guesses, as of at_ms */
+		int64_t at_ms;
+	} fails[AUTH_FAIL_TRACK];
 	struct {
 		unsigned char key[32];
 		unsigned gen;
@@ -609,17 +621,57 @@ static void client_key(struct MHD_Connection *conn, unsigned char key[16])
  * create, a free one when it has none (there is always one: see addrs). */
 static unsigned *addr_count(struct http *h, const unsigned char addr[16], bool create)
 {
-	size_t spare = AUTH_QUEUE + 1;
-	for (size_t i = 0; i < AUTH_QUEUE + 1; i++) {
+	size_t spare = AUTH_QUEUE + 2;
+	for (size_t i = 0; i < AUTH_QUEUE + 2; i++) {
 		if (h->addrs[i].n && memcmp(h->addrs[i].addr, addr, 16) == 0)
 			return &h->addrs[i].n;
-		if (!h->addrs[i].n && spare == AUTH_QUEUE + 1)
+		if (!h->addrs[i].n && spare == AUTH_QUEUE + 2)
 			spare = i;
 	}
-	if (!create || spare == AUTH_QUEUE + 1)
+	if (!create || spare == AUTH_QUEUE + 2)
 		return NULL;
 	memcpy(h->addrs[spare].addr, addr, 16);
 	return &h->addrs[spare].n;
+}
+
+/* Called with auth_lock held: the wrong guesses of entry i of h->fails,
+ * halved for every AUTH_FAIL_HALF_MS since they were counted. */
+static unsigned fails_now(const struct http *h, size_t i, int64_t now)
+{
+	int64_t halvings = (now - h->fails[i].at_ms) / AUTH_FAIL_HALF_MS;
+	return halvings >= 32 ? 0 : h->fails[i].fails >> halvings;
+}
+
+/* Called with auth_lock held: the recent wrong guesses from addr. */
+static unsigned addr_fails(const struct http *h, const unsigned char addr[16], int64_t now)
+{
+	for (size_t i = 0; i < AUTH_FAIL_TRACK; i++)
+		if (h->fails[i].fails && memcmp(h->fails[i].addr, addr, 16) == 0)
+			return fails_now(h, i, now);
+	return 0;
+}
+
+/* Called with auth_lock held: one more wrong guess from addr, in its entry
+ * or else in that of the address with the fewest. */
+static void note_failure(struct http *h, const unsigned char addr[16], int64_t now)
+{
+	size_t at = 0;
+	unsigned least = UINT_MAX;
+	for (size_t i = 0; i < AUTH_FAIL_TRACK; i++) {
+		if (h->fails[i].fails && memcmp(h->fails[i].addr, addr, 16) == 0) {
+			at = i;
+			break;
+		}
+		unsigned f = h->fails[i].fails ? fails_now(h, i, now) : 0;
+		if (f < least) {
+			least = f;
+			at = i;
+		}
+	}
+	unsigned f = memcmp(h->fails[at].addr, addr, 16) == 0 ? fails_now(h, at, now) : 0;
+	memcpy(h->fails[at].addr, addr, 16);
+	h->fails[at].fails = f < UINT_MAX ? f + 1 : f;
+	h->fails[at].at_ms = now;
 }
 
 static void auth_job_free(struct auth_job *j)
@@ -632,19 +684,23 @@ static void auth_job_free(struct auth_job *j)
 enum { LANE_KNOWN, LANE_OTHER };
 
 /* Called with auth_lock held: takes the next check of a lane. LANE_OTHER
- * serves first the address with the fewest checks waiting, in order of
- * arrival between equals: a guesser keeping its AUTH_PER_ADDR checks queued
- * does not make another address wait for them. */
+ * serves first the address with the fewest recent wrong guesses, then the
+ * one with the fewest checks waiting, in order of arrival between equals: a
+ * guesser keeping its AUTH_PER_ADDR checks queued does not make another
+ * address wait for them. */
 static struct auth_job *lane_take(struct http *h, struct lane *l)
 {
 	struct auth_job **best = l->head ? &l->head : NULL;
 	if (l == &h->lane[LANE_OTHER]) {
-		unsigned best_n = UINT_MAX;
+		int64_t now = mono_ms();
+		unsigned best_f = UINT_MAX, best_n = UINT_MAX;
 		for (struct auth_job **p = &l->head; *p; p = &(*p)->next) {
+			unsigned f = addr_fails(h, (*p)->addr, now);
 			unsigned *n = addr_count(h, (*p)->addr, false);
 			unsigned k = n ? *n : 0;
-			if (k < best_n) {
+			if (f < best_f || (f == best_f && k < best_n)) {
 				best = p;
+				best_f = f;
 				best_n = k;
 			}
 		}
@@ -689,8 +745,11 @@ static void *hasher_main(void *arg)
 		pthread_mutex_lock(&h->auth_lock);
 		if (ok)
 			cache_add(h, key, j->gen);
-		else if (!other && !stopping)
-			cache_forget(h, key);
+		if (!ok && !stopping) {
+			note_failure(h, j->addr, mono_ms());
+			if (!other)
+				cache_forget(h, key);
+		}
 		explicit_bzero(key, sizeof(key));
 		if (other) {
 			unsigned *n = addr_count(h, j->addr, false);
@@ -754,14 +813,71 @@ static struct webcfg *web_current(struct http *h, unsigned *gen)
 	return web;
 }
 
+/* Called with auth_lock held: moves to the tarpit, to be answered with
+ * status, a request whose check is not queued (or no longer). */
+static void tarpit_add(struct http *h, struct auth_job *j, unsigned status)
+{
+	explicit_bzero(j->pass, sizeof(j->pass));
+	j->status = status;
+	j->due_ms = mono_ms() + TARPIT_MS;
+	j->next = NULL;
+	if (h->tarpit_tail)
+		h->tarpit_tail->next = j;
+	else
+		h->tarpit_head = j;
+	h->tarpit_tail = j;
+}
+
+/* Called with auth_lock held when LANE_OTHER is full and a check comes
+ * from an address with fails recent wrong guesses and queued checks queued:
+ * the newest check from the address with the most wrong guesses, or, with as
+ * many, with at least two checks more queued, leaves the queue for the
+ * tarpit (503). Returns whether there is room now. */
+static bool make_room(struct http *h, unsigned fails, unsigned queued)
+{
+	struct lane *l = &h->lane[LANE_OTHER];
+	int64_t now = mono_ms();
+	struct auth_job **victim = NULL;
+	unsigned most_f = 0, most_n = 0;
+	for (struct auth_job **p = &l->head; *p; p = &(*p)->next) {
+		unsigned f = addr_fails(h, (*p)->addr, now);
+		unsigned *np = addr_count(h, (*p)->addr, false);
+		unsigned n = np ? *np : 0;
+		if (f < fails || (f == fails && n < queued + 2))
+			continue; /* no more than the newcomer's */
+		if (!victim || f > most_f || (f == most_f && n >= most_n)) {
+			victim = p;
+			most_f = f;
+			most_n = n;
+		}
+	}
+	if (!victim)
+		return false;
+	struct auth_job *j = *victim;
+	*victim = j->next;
+	if (l->tail == j) {
+		l->tail = NULL;
+		for (struct auth_job *q = l->head; q; q = q->next)
+			l->tail = q;
+	}
+	l->n--;
+	unsigned *n = addr_count(h, j->addr, false);
+	if (n)
+		(*n)--;
+	tarpit_add(h, j, MHD_HTTP_SERVICE_UNAVAILABLE);
+	return true;
+}
+
 /* Decides on a request's credentials: at once when no users are configured,
  * the header is malformed, or the same credentials succeeded under this web
  * config; else the connection is suspended (AUTH_PENDING) and the check
  * queued: in LANE_KNOWN when they succeeded under an earlier one, else in
- * LANE_OTHER. When the lane is full (503), or LANE_OTHER holds AUTH_PER_ADDR
- * checks of the client's address (429), the request goes to the tarpit
- * instead; while stopping it is refused at once (AUTH_BUSY). Known and
- * unknown users take the same path. Takes over the reference web. */
+ * LANE_OTHER. When LANE_OTHER holds AUTH_PER_ADDR checks of the client's
+ * address (429), or the lane is full (503; for LANE_OTHER, unless a check
+ * from an address with more wrong guesses gives up its place), the request
+ * goes to the tarpit instead; while stopping it is refused at once
+ * (AUTH_BUSY). Known and unknown users take the same path. Takes over the
+ * reference web. */
 static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, void **req_cls,
 				   const char *url, struct webcfg *web, unsigned gen)
 {
@@ -794,14 +910,20 @@ static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, 
 	struct lane *l = &h->lane[c == CACHE_EARLIER ? LANE_KNOWN : LANE_OTHER];
 	unsigned *per_addr = NULL;
 	enum auth_outcome refused = AUTH_OK;
-	if (h->auth_stopping || l->n >= AUTH_QUEUE) {
+	if (h->auth_stopping) {
 		refused = AUTH_BUSY;
-	} else if (c != CACHE_EARLIER) {
+	} else if (c == CACHE_EARLIER) {
+		if (l->n >= AUTH_QUEUE)
+			refused = AUTH_BUSY;
+	} else {
 		per_addr = addr_count(h, j->addr, true);
 		if (!per_addr)
 			refused = AUTH_BUSY; /* not reached: see addrs */
 		else if (*per_addr >= AUTH_PER_ADDR)
 			refused = AUTH_LIMITED;
+		else if (l->n >= AUTH_QUEUE &&
+			 !make_room(h, addr_fails(h, j->addr, mono_ms()), *per_addr))
+			refused = AUTH_BUSY;
 	}
 	if (refused != AUTH_OK && h->auth_stopping) {
 		pthread_mutex_unlock(&h->auth_lock);
@@ -809,16 +931,10 @@ static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, 
 		return refused;
 	}
 	if (refused != AUTH_OK) {
-		explicit_bzero(j->pass, sizeof(j->pass));
-		j->status = refused == AUTH_LIMITED ? MHD_HTTP_TOO_MANY_REQUESTS
-						    : MHD_HTTP_SERVICE_UNAVAILABLE;
-		j->due_ms = mono_ms() + TARPIT_MS;
 		MHD_suspend_connection(conn);
-		if (h->tarpit_tail)
-			h->tarpit_tail->next = j;
-		else
-			h->tarpit_head = j;
-		h->tarpit_tail = j;
+		tarpit_add(h, j,
+			   refused == AUTH_LIMITED ? MHD_HTTP_TOO_MANY_REQUESTS
+						   : MHD_HTTP_SERVICE_UNAVAILABLE);
 		*req_cls = j;
 		pthread_mutex_unlock(&h->auth_lock);
 		mark_busy(h, conn, false);

@@ -16,9 +16,11 @@
  * thread that answers requests, with successful checks cached; a request
  * waiting for its check is suspended. After the web config changes, the
  * credentials that succeeded before are checked first, at normal priority;
- * the others (guesses, new users) at a low one, fairly between client
- * addresses, at most 4 waiting from one address (more: 429) and 32 in all
- * (more: 503), those refusals answered after a second.
+ * the others (guesses, new users) at a low one, the client addresses with
+ * the fewest recent wrong guesses first, at most 4 waiting from one address
+ * (more: 429) and 32 in all (more: 503, unless a check from an address with
+ * more wrong guesses gives up its place), those refusals answered after a
+ * second.
  *
  * Limits: 1024 connections (past that, a new one takes the slot of the one
  * that has waited longest for a request), 128 per client address, 10 s of
