@@ -48,7 +48,7 @@
  * silent for CONNECTION_TIMEOUT. */
 #define REQUEST_DEADLINE 15
 #define THREADS		 2
-/* Password checks waiting for the hashing thread; more get 503 at once. */
+/* Password checks waiting in a lane (see struct http); more get 503. */
 #define AUTH_QUEUE 32
 /* Of those, checks from one client address (an IPv6 /64); more get 429:
  * one address guessing cannot fill the queue. */
@@ -61,10 +61,9 @@
 #define AUTH_FAIL_TRACK	  256
 #define AUTH_FAIL_HALF_MS 60000
 /* Milliseconds (and up to a second more) a request refused with 429 or 503
- * waits before the answer: a client that retries at once
- * would otherwise spin, and a hundred such threads took the CPU that the
- * checks of good credentials need (a check took 0.3 to 1.9 s instead of
- * 0.06). */
+ * waits before the answer: a client that retries at once would otherwise
+ * spin, and a hundred such threads took the CPU that the checks of good
+ * credentials need (a check took 0.3 to 1.9 s instead of 0.06). */
 #define TARPIT_MS 1000
 /* Successful checks remembered (by SHA-256 of user and password). */
 #define AUTH_CACHE 64
@@ -117,7 +116,7 @@ struct http {
 	 * succeeded under an earlier web config (after a change, the scrapes
 	 * that were let in before are checked ahead of any guess, at normal
 	 * priority), LANE_OTHER for the rest (guesses, new users), at a lower
-	 * priority, fairly between client addresses. */
+	 * priority, the addresses with the fewest wrong guesses first. */
 	struct lane {
 		struct http *h;
 		pthread_cond_t cond;
@@ -131,7 +130,8 @@ struct http {
 	 * released by the watchdog thread. */
 	struct auth_job *tarpit_head, *tarpit_tail;
 	/* Client addresses with checks queued or under way in LANE_OTHER: the
-	 * queue's, the one under way and a newcomer's. */
+	 * queue's, the one under way and a newcomer's. Then recent wrong
+	 * guesses by address (AUTH_FAIL_TRACK). */
 	struct {
 		unsigned char addr[16];
 		unsigned n;
