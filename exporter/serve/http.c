@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -26,8 +27,17 @@
 #include "sdlisten.h"
 #include "webcfg.h"
 
-#define MAX_LISTEN	 16
+#define MAX_LISTEN 16
+/* Connections in all, over every listener. Past it a new connection takes
+ * the slot of the one that has waited longest for a request (a slowloris
+ * trickling its headers, or an idle keep-alive), so a trickle from many
+ * addresses cannot keep a scrape in the listen backlog. */
 #define CONNECTION_LIMIT 1024
+/* libmicrohttpd's own limit per listener is higher by CONNECTION_SPARE, so
+ * that it keeps accepting while the connections over CONNECTION_LIMIT are
+ * closed. */
+#define CONNECTION_SPARE 128
+#define CONNECTION_SLOTS (CONNECTION_LIMIT + CONNECTION_SPARE)
 /* Connections from one address: a single client cannot take them all. */
 #define PER_IP_LIMIT 128
 /* Seconds a connection may stay silent. */
@@ -41,12 +51,27 @@
 /* How often the web config file is looked at; a change is taken once the
  * file has stayed the same for one interval. */
 #define WEB_POLL_MS 250
-/* Password checks waiting for the hashing thread; more get 503 at once. */
+/* Password checks waiting in a lane (see struct http); more get 503. */
 #define AUTH_QUEUE 32
+/* Of those, checks from one client address (an IPv6 /64); more get 429:
+ * one address guessing cannot fill the queue. */
+#define AUTH_PER_ADDR 4
+/* Client addresses whose wrong guesses are counted, the counts halved every
+ * AUTH_FAIL_HALF_MS: checks from the addresses with the fewest are made
+ * first, and one of them takes the place of a queued check from an address
+ * with more when the queue is full. Guesses from many addresses then still
+ * leave room, and no wait, for a client that has not guessed wrong. */
+#define AUTH_FAIL_TRACK	  256
+#define AUTH_FAIL_HALF_MS 60000
+/* Milliseconds (and up to a second more) a request refused with 429 or 503
+ * waits before the answer: a client that retries at once would otherwise
+ * spin, and a hundred such threads took the CPU that the checks of good
+ * credentials need (a check took 0.3 to 1.9 s instead of 0.06). */
+#define TARPIT_MS 1000
 /* Successful checks remembered (by SHA-256 of user and password). */
 #define AUTH_CACHE 64
-/* Niceness added to the hashing thread: floods of guesses yield the CPU to
- * the threads that answer scrapes. */
+/* Niceness added to the thread hashing unknown credentials: floods of
+ * guesses yield the CPU to the threads that answer scrapes. */
 #define HASHER_NICE 10
 
 /* One accepted connection, watched for REQUEST_DEADLINE. */
@@ -54,17 +79,22 @@ struct watched {
 	struct watched *prev, *next;
 	int fd;		  /* a dup of the connection's socket, so it cannot be reused */
 	int64_t since_ms; /* opening or end of the previous response (monotonic) */
+	bool busy;	  /* a whole request arrived and is not answered yet */
+	bool answered;	  /* a response was sent on it */
 	bool cut;
 };
 
-/* A password check handed to the hashing thread; the request's connection is
+/* A password check handed to a hashing thread; the request's connection is
  * suspended until it is done. */
 struct auth_job {
 	struct auth_job *next;
 	struct http *h;
 	struct MHD_Connection *conn;
-	struct webcfg *web; /* a reference */
-	unsigned gen;	    /* h->web_gen when the job was made */
+	struct webcfg *web;	/* a reference */
+	unsigned gen;		/* h->web_gen when the job was made */
+	unsigned char addr[16]; /* the client's address (see client_key) */
+	unsigned status;	/* 429 or 503: refused, answered at due_ms */
+	int64_t due_ms;
 	char user[WEBCFG_MAX_USER + 1];
 	char pass[WEBCFG_MAX_PASSWORD + 1];
 	bool done, ok;
@@ -82,13 +112,36 @@ struct http {
 	struct webcfg *tls_web; /* TLS settings and headers in force: those at start-up */
 	enum webcfg_client_auth client_auth; /* from tls_web, fixed */
 
-	pthread_mutex_t auth_lock; /* the queue, the cache, job results */
-	pthread_cond_t auth_cond;
-	struct auth_job *queue_head, *queue_tail;
-	size_t queued;
+	pthread_mutex_t auth_lock; /* the lanes, the cache, addresses, job results */
+	/* Two lanes, each with its thread: LANE_KNOWN for credentials that
+	 * succeeded under an earlier web config (after a change, the scrapes
+	 * that were let in before are checked ahead of any guess, at normal
+	 * priority), LANE_OTHER for the rest (guesses, new users), at a lower
+	 * priority, the addresses with the fewest wrong guesses first. */
+	struct lane {
+		struct http *h;
+		pthread_cond_t cond;
+		struct auth_job *head, *tail;
+		size_t n;
+		pthread_t thread;
+		bool started;
+	} lane[2];
 	bool auth_stopping;
-	pthread_t hasher;
-	bool hasher_started;
+	/* Refused requests waiting for their answer (TARPIT_MS), oldest first,
+	 * released by the watchdog thread. */
+	struct auth_job *tarpit_head, *tarpit_tail;
+	/* Client addresses with checks queued or under way in LANE_OTHER: the
+	 * queue's, the one under way and a newcomer's. Then recent wrong
+	 * guesses by address (AUTH_FAIL_TRACK). */
+	struct {
+		unsigned char addr[16];
+		unsigned n;
+	} addrs[AUTH_QUEUE + 2];
+	struct {
+		unsigned char addr[16];
+		unsigned fails; /* wrong guesses, as of at_ms */
+		int64_t at_ms;
+	} fails[AUTH_FAIL_TRACK];
 	struct {
 		unsigned char key[32];
 		unsigned gen;
@@ -99,6 +152,7 @@ struct http {
 	pthread_mutex_t watch_lock; /* the watched list */
 	pthread_cond_t watch_cond;
 	struct watched *watched;
+	size_t nlive; /* watched and not cut */
 	bool watch_stopping;
 	pthread_t watchdog;
 	bool watchdog_started;
@@ -122,7 +176,27 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the request deadline ------------------------------------------- */
+/* ---- the request deadline and the connection cap --------------------- */
+
+/* Called with watch_lock held when a connection past CONNECTION_LIMIT
+ * arrived: cuts the one, other than fresh, that has waited longest for a
+ * request, preferring those never answered (a slowloris) to kept-alive ones
+ * (a Prometheus between scrapes). Those answering a request are left alone,
+ * so a scrape, which sends its request at once, is never the one cut. */
+static void evict_slowest(struct http *h, const struct watched *fresh)
+{
+	struct watched *victim = NULL;
+	for (struct watched *w = h->watched; w; w = w->next)
+		if (w != fresh && !w->busy && !w->cut &&
+		    (!victim || (victim->answered && !w->answered) ||
+		     (victim->answered == w->answered && w->since_ms < victim->since_ms)))
+			victim = w;
+	if (!victim)
+		return;
+	shutdown(victim->fd, SHUT_RDWR);
+	victim->cut = true;
+	h->nlive--;
+}
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
@@ -142,6 +216,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		if (h->watched)
 			h->watched->prev = w;
 		h->watched = w;
+		if (++h->nlive > CONNECTION_LIMIT)
+			evict_slowest(h, w);
 		pthread_mutex_unlock(&h->watch_lock);
 		*socket_context = w;
 		return;
@@ -156,11 +232,15 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		h->watched = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
+	if (!w->cut)
+		h->nlive--;
 	pthread_mutex_unlock(&h->watch_lock);
 	close(w->fd);
 	free(w);
 	*socket_context = NULL;
 }
+
+static bool tarpit_release(struct http *h, bool all);
 
 /* Cuts connections past REQUEST_DEADLINE: shutting the socket down makes
  * libmicrohttpd see the end of the stream and close it in its own thread. */
@@ -174,11 +254,25 @@ static void *watchdog_main(void *arg)
 			if (!w->cut && now - w->since_ms > REQUEST_DEADLINE * 1000) {
 				shutdown(w->fd, SHUT_RDWR);
 				w->cut = true;
+				h->nlive--;
 			}
 		}
+		pthread_mutex_unlock(&h->watch_lock);
+		bool more = tarpit_release(h, false);
+		pthread_mutex_lock(&h->watch_lock);
+		if (h->watch_stopping)
+			break;
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
+		if (more) {
+			until.tv_nsec += 250000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+		} else {
+			until.tv_sec += 1;
+		}
 		pthread_cond_timedwait(&h->watch_cond, &h->watch_lock, &until);
 	}
 	pthread_mutex_unlock(&h->watch_lock);
@@ -203,6 +297,23 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (w) {
 		pthread_mutex_lock(&h->watch_lock);
 		w->since_ms = mono_ms();
+		w->busy = false;
+		w->answered = true;
+		pthread_mutex_unlock(&h->watch_lock);
+	}
+}
+
+/* A whole request arrived on conn (busy): it is no longer a candidate for
+ * evict_slowest until it is answered. A request held in the tarpit is one
+ * again. */
+static void mark_busy(struct http *h, struct MHD_Connection *conn, bool busy)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct watched *w = ci ? ci->socket_context : NULL;
+	if (w) {
+		pthread_mutex_lock(&h->watch_lock);
+		w->busy = busy;
 		pthread_mutex_unlock(&h->watch_lock);
 	}
 }
@@ -408,26 +519,128 @@ static void cache_key(const char *user, const char *pass, unsigned char key[32])
 	explicit_bzero(buf, sizeof(buf));
 }
 
-/* Called with auth_lock held. Looks at every entry, whatever matches. */
-static bool cache_hit(struct http *h, const unsigned char key[32], unsigned gen)
+enum cached { CACHE_MISS, CACHE_EARLIER, CACHE_HIT };
+
+/* Called with auth_lock held. Looks at every entry, whatever matches.
+ * CACHE_HIT: the credentials succeeded under the web config of generation
+ * gen; CACHE_EARLIER: under an earlier one only (they go to LANE_KNOWN). */
+static enum cached cache_lookup(struct http *h, const unsigned char key[32], unsigned gen)
 {
-	bool hit = false;
+	bool hit = false, earlier = false;
 	for (size_t i = 0; i < AUTH_CACHE; i++) {
 		unsigned char d = 0;
 		for (size_t k = 0; k < 32; k++)
 			d |= (unsigned char)(h->cache[i].key[k] ^ key[k]);
-		hit |= h->cache[i].used && h->cache[i].gen == gen && d == 0;
+		bool same = h->cache[i].used && d == 0;
+		hit |= same && h->cache[i].gen == gen;
+		earlier |= same && h->cache[i].gen != gen;
 	}
-	return hit;
+	return hit ? CACHE_HIT : earlier ? CACHE_EARLIER : CACHE_MISS;
 }
 
-/* Called with auth_lock held. */
+/* Called with auth_lock held. The entry of the same credentials, if any, is
+ * renewed rather than repeated: changes of the web config would otherwise
+ * fill the cache with one user's generations. */
 static void cache_add(struct http *h, const unsigned char key[32], unsigned gen)
 {
-	size_t i = h->cache_next++ % AUTH_CACHE;
+	size_t i;
+	for (i = 0; i < AUTH_CACHE; i++)
+		if (h->cache[i].used && memcmp(h->cache[i].key, key, 32) == 0)
+			break;
+	if (i == AUTH_CACHE)
+		i = h->cache_next++ % AUTH_CACHE;
 	memcpy(h->cache[i].key, key, 32);
 	h->cache[i].gen = gen;
 	h->cache[i].used = true;
+}
+
+/* Called with auth_lock held: credentials that no longer succeed lose their
+ * place in LANE_KNOWN. */
+static void cache_forget(struct http *h, const unsigned char key[32])
+{
+	for (size_t i = 0; i < AUTH_CACHE; i++)
+		if (h->cache[i].used && memcmp(h->cache[i].key, key, 32) == 0)
+			memset(&h->cache[i], 0, sizeof(h->cache[i]));
+}
+
+/* What counts as one client when bounding checks: an IPv4 address, or the
+ * /64 of an IPv6 one (a host is usually given a whole /64). */
+static void client_key(struct MHD_Connection *conn, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			key[0] = 4;
+			memcpy(key + 1, a->s6_addr + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, a->s6_addr, 8);
+		}
+	}
+}
+
+/* Called with auth_lock held: the entry of addr in h->addrs, with
+ * create, a free one when it has none (there is always one: see addrs). */
+static unsigned *addr_count(struct http *h, const unsigned char addr[16], bool create)
+{
+	size_t spare = AUTH_QUEUE + 2;
+	for (size_t i = 0; i < AUTH_QUEUE + 2; i++) {
+		if (h->addrs[i].n && memcmp(h->addrs[i].addr, addr, 16) == 0)
+			return &h->addrs[i].n;
+		if (!h->addrs[i].n && spare == AUTH_QUEUE + 2)
+			spare = i;
+	}
+	if (!create || spare == AUTH_QUEUE + 2)
+		return NULL;
+	memcpy(h->addrs[spare].addr, addr, 16);
+	return &h->addrs[spare].n;
+}
+
+/* Called with auth_lock held: the wrong guesses of entry i of h->fails,
+ * halved for every AUTH_FAIL_HALF_MS since they were counted. */
+static unsigned fails_now(const struct http *h, size_t i, int64_t now)
+{
+	int64_t halvings = (now - h->fails[i].at_ms) / AUTH_FAIL_HALF_MS;
+	return halvings >= 32 ? 0 : h->fails[i].fails >> halvings;
+}
+
+/* Called with auth_lock held: the recent wrong guesses from addr. */
+static unsigned addr_fails(const struct http *h, const unsigned char addr[16], int64_t now)
+{
+	for (size_t i = 0; i < AUTH_FAIL_TRACK; i++)
+		if (h->fails[i].fails && memcmp(h->fails[i].addr, addr, 16) == 0)
+			return fails_now(h, i, now);
+	return 0;
+}
+
+/* Called with auth_lock held: one more wrong guess from addr, in its entry
+ * or else in that of the address with the fewest. */
+static void note_failure(struct http *h, const unsigned char addr[16], int64_t now)
+{
+	size_t at = 0;
+	unsigned least = UINT_MAX;
+	for (size_t i = 0; i < AUTH_FAIL_TRACK; i++) {
+		if (h->fails[i].fails && memcmp(h->fails[i].addr, addr, 16) == 0) {
+			at = i;
+			break;
+		}
+		unsigned f = h->fails[i].fails ? fails_now(h, i, now) : 0;
+		if (f < least) {
+			least = f;
+			at = i;
+		}
+	}
+	unsigned f = memcmp(h->fails[at].addr, addr, 16) == 0 ? fails_now(h, at, now) : 0;
+	memcpy(h->fails[at].addr, addr, 16);
+	h->fails[at].fails = f < UINT_MAX ? f + 1 : f;
+	h->fails[at].at_ms = now;
 }
 
 static void auth_job_free(struct auth_job *j)
@@ -437,34 +650,81 @@ static void auth_job_free(struct auth_job *j)
 	free(j);
 }
 
-/* The hashing thread: bcrypt runs here, never in a thread that answers
- * requests, one check at a time, at a lower priority. */
+enum { LANE_KNOWN, LANE_OTHER };
+
+/* Called with auth_lock held: takes the next check of a lane. LANE_OTHER
+ * serves first the address with the fewest recent wrong guesses, then the
+ * one with the fewest checks waiting, in order of arrival between equals: a
+ * guesser keeping its AUTH_PER_ADDR checks queued does not make another
+ * address wait for them. */
+static struct auth_job *lane_take(struct http *h, struct lane *l)
+{
+	struct auth_job **best = l->head ? &l->head : NULL;
+	if (l == &h->lane[LANE_OTHER]) {
+		int64_t now = mono_ms();
+		unsigned best_f = UINT_MAX, best_n = UINT_MAX;
+		for (struct auth_job **p = &l->head; *p; p = &(*p)->next) {
+			unsigned f = addr_fails(h, (*p)->addr, now);
+			unsigned *n = addr_count(h, (*p)->addr, false);
+			unsigned k = n ? *n : 0;
+			if (f < best_f || (f == best_f && k < best_n)) {
+				best = p;
+				best_f = f;
+				best_n = k;
+			}
+		}
+	}
+	if (!best)
+		return NULL;
+	struct auth_job *j = *best;
+	*best = j->next;
+	if (l->tail == j) {
+		l->tail = NULL;
+		for (struct auth_job *q = l->head; q; q = q->next)
+			l->tail = q;
+	}
+	l->n--;
+	j->next = NULL;
+	return j;
+}
+
+/* A hashing thread, one a lane: bcrypt runs here, never in a thread that
+ * answers requests, one check at a time; LANE_OTHER's at a lower priority. */
 static void *hasher_main(void *arg)
 {
-	struct http *h = arg;
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-		    getpriority(PRIO_PROCESS, 0) + HASHER_NICE);
+	struct lane *l = arg;
+	struct http *h = l->h;
+	bool other = l == &h->lane[LANE_OTHER];
+	if (other)
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+			    getpriority(PRIO_PROCESS, 0) + HASHER_NICE);
 	pthread_mutex_lock(&h->auth_lock);
 	for (;;) {
-		while (!h->queue_head && !h->auth_stopping)
-			pthread_cond_wait(&h->auth_cond, &h->auth_lock);
-		struct auth_job *j = h->queue_head;
+		while (!l->head && !h->auth_stopping)
+			pthread_cond_wait(&l->cond, &h->auth_lock);
+		struct auth_job *j = lane_take(h, l);
 		if (!j)
 			break; /* stopping and nothing left */
-		h->queue_head = j->next;
-		if (!h->queue_head)
-			h->queue_tail = NULL;
-		h->queued--;
 		bool stopping = h->auth_stopping;
 		pthread_mutex_unlock(&h->auth_lock);
 		bool ok = !stopping && webcfg_check_basic(j->web, j->user, j->pass);
 		unsigned char key[32];
-		if (ok)
-			cache_key(j->user, j->pass, key);
+		cache_key(j->user, j->pass, key);
 		explicit_bzero(j->pass, sizeof(j->pass));
 		pthread_mutex_lock(&h->auth_lock);
 		if (ok)
 			cache_add(h, key, j->gen);
+		if (!ok && !stopping) {
+			note_failure(h, j->addr, mono_ms());
+			if (!other)
+				cache_forget(h, key);
+		}
+		explicit_bzero(key, sizeof(key));
+		if (other) {
+			unsigned *n = addr_count(h, j->addr, false);
+			if (n)
+				(*n)--;
+		}
 		j->ok = ok;
 		j->done = true;
 		/* j stays alive: it is freed when its request completes, which
@@ -478,13 +738,36 @@ static void *hasher_main(void *arg)
 	return NULL;
 }
 
-enum auth_outcome { AUTH_OK, AUTH_DENIED, AUTH_PENDING, AUTH_BUSY };
+enum auth_outcome { AUTH_OK, AUTH_DENIED, AUTH_PENDING, AUTH_BUSY, AUTH_LIMITED };
 
-/* Decides on a request's credentials: at once when no users are configured,
- * the header is malformed, or the same credentials succeeded before; else
- * the connection is suspended and the check queued (AUTH_PENDING), or
- * refused when the queue is full (AUTH_BUSY). Known and unknown users take
- * the same path. */
+/* Resumes the requests of the tarpit that are due (all of them with all),
+ * to be answered with their status; returns whether some are left. */
+static bool tarpit_release(struct http *h, bool all)
+{
+	int64_t now = mono_ms();
+	pthread_mutex_lock(&h->auth_lock);
+	struct auth_job *due = NULL, **tail = &due;
+	while (h->tarpit_head && (all || h->tarpit_head->due_ms <= now)) {
+		struct auth_job *j = h->tarpit_head;
+		h->tarpit_head = j->next;
+		j->next = NULL;
+		j->done = true;
+		*tail = j;
+		tail = &j->next;
+	}
+	if (!h->tarpit_head)
+		h->tarpit_tail = NULL;
+	bool more = h->tarpit_head != NULL;
+	pthread_mutex_unlock(&h->auth_lock);
+	while (due) {
+		/* read before the resume: the request may complete and free j */
+		struct auth_job *next = due->next;
+		MHD_resume_connection(due->conn);
+		due = next;
+	}
+	return more;
+}
+
 /* The web config in force (a reference, NULL without one) and its
  * generation, which grows when the users may have changed. */
 static struct webcfg *web_current(struct http *h, unsigned *gen)
@@ -492,7 +775,71 @@ static struct webcfg *web_current(struct http *h, unsigned *gen)
 	return h->web ? webcfg_watch_current(h->web, gen) : NULL;
 }
 
-/* Takes over the reference web. */
+/* Called with auth_lock held: moves to the tarpit, to be answered with
+ * status, a request whose check is not queued (or no longer). */
+static void tarpit_add(struct http *h, struct auth_job *j, unsigned status)
+{
+	explicit_bzero(j->pass, sizeof(j->pass));
+	j->status = status;
+	j->due_ms = mono_ms() + TARPIT_MS;
+	j->next = NULL;
+	if (h->tarpit_tail)
+		h->tarpit_tail->next = j;
+	else
+		h->tarpit_head = j;
+	h->tarpit_tail = j;
+}
+
+/* Called with auth_lock held when LANE_OTHER is full and a check comes
+ * from an address with fails recent wrong guesses and queued checks queued:
+ * the newest check from the address with the most wrong guesses, or, with as
+ * many, with at least two checks more queued, leaves the queue for the
+ * tarpit (503). Returns whether there is room now. */
+static bool make_room(struct http *h, unsigned fails, unsigned queued)
+{
+	struct lane *l = &h->lane[LANE_OTHER];
+	int64_t now = mono_ms();
+	struct auth_job **victim = NULL;
+	unsigned most_f = 0, most_n = 0;
+	for (struct auth_job **p = &l->head; *p; p = &(*p)->next) {
+		unsigned f = addr_fails(h, (*p)->addr, now);
+		unsigned *np = addr_count(h, (*p)->addr, false);
+		unsigned n = np ? *np : 0;
+		if (f < fails || (f == fails && n < queued + 2))
+			continue; /* no more than the newcomer's */
+		if (!victim || f > most_f || (f == most_f && n >= most_n)) {
+			victim = p;
+			most_f = f;
+			most_n = n;
+		}
+	}
+	if (!victim)
+		return false;
+	struct auth_job *j = *victim;
+	*victim = j->next;
+	if (l->tail == j) {
+		l->tail = NULL;
+		for (struct auth_job *q = l->head; q; q = q->next)
+			l->tail = q;
+	}
+	l->n--;
+	unsigned *n = addr_count(h, j->addr, false);
+	if (n)
+		(*n)--;
+	tarpit_add(h, j, MHD_HTTP_SERVICE_UNAVAILABLE);
+	return true;
+}
+
+/* Decides on a request's credentials: at once when no users are configured,
+ * the header is malformed, or the same credentials succeeded under this web
+ * config; else the connection is suspended (AUTH_PENDING) and the check
+ * queued: in LANE_KNOWN when they succeeded under an earlier one, else in
+ * LANE_OTHER. When LANE_OTHER holds AUTH_PER_ADDR checks of the client's
+ * address (429), or the lane is full (503; for LANE_OTHER, unless a check
+ * from an address with more wrong guesses gives up its place), the request
+ * goes to the tarpit instead; while stopping it is refused at once
+ * (AUTH_BUSY). Known and unknown users take the same path. Takes over the
+ * reference web. */
 static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, void **req_cls,
 				   const char *url, struct webcfg *web, unsigned gen)
 {
@@ -511,28 +858,61 @@ static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, 
 		auth_job_free(j);
 		return AUTH_DENIED;
 	}
+	client_key(conn, j->addr);
 	unsigned char key[32];
 	cache_key(j->user, j->pass, key);
 	pthread_mutex_lock(&h->auth_lock);
-	if (cache_hit(h, key, gen)) {
+	enum cached c = cache_lookup(h, key, gen);
+	explicit_bzero(key, sizeof(key));
+	if (c == CACHE_HIT) {
 		pthread_mutex_unlock(&h->auth_lock);
 		auth_job_free(j);
 		return AUTH_OK;
 	}
-	if (h->auth_stopping || h->queued >= AUTH_QUEUE) {
+	struct lane *l = &h->lane[c == CACHE_EARLIER ? LANE_KNOWN : LANE_OTHER];
+	unsigned *per_addr = NULL;
+	enum auth_outcome refused = AUTH_OK;
+	if (h->auth_stopping) {
+		refused = AUTH_BUSY;
+	} else if (c == CACHE_EARLIER) {
+		if (l->n >= AUTH_QUEUE)
+			refused = AUTH_BUSY;
+	} else {
+		per_addr = addr_count(h, j->addr, true);
+		if (!per_addr)
+			refused = AUTH_BUSY; /* not reached: see addrs */
+		else if (*per_addr >= AUTH_PER_ADDR)
+			refused = AUTH_LIMITED;
+		else if (l->n >= AUTH_QUEUE &&
+			 !make_room(h, addr_fails(h, j->addr, mono_ms()), *per_addr))
+			refused = AUTH_BUSY;
+	}
+	if (refused != AUTH_OK && h->auth_stopping) {
 		pthread_mutex_unlock(&h->auth_lock);
 		auth_job_free(j);
-		return AUTH_BUSY;
+		return refused;
 	}
+	if (refused != AUTH_OK) {
+		MHD_suspend_connection(conn);
+		tarpit_add(h, j,
+			   refused == AUTH_LIMITED ? MHD_HTTP_TOO_MANY_REQUESTS
+						   : MHD_HTTP_SERVICE_UNAVAILABLE);
+		*req_cls = j;
+		pthread_mutex_unlock(&h->auth_lock);
+		mark_busy(h, conn, false);
+		return AUTH_PENDING;
+	}
+	if (per_addr)
+		(*per_addr)++;
 	MHD_suspend_connection(conn);
-	if (h->queue_tail)
-		h->queue_tail->next = j;
+	if (l->tail)
+		l->tail->next = j;
 	else
-		h->queue_head = j;
-	h->queue_tail = j;
-	h->queued++;
+		l->head = j;
+	l->tail = j;
+	l->n++;
 	*req_cls = j;
-	pthread_cond_signal(&h->auth_cond);
+	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&h->auth_lock);
 	return AUTH_PENDING;
 }
@@ -576,7 +956,9 @@ static enum MHD_Result deny(const struct http *h, struct MHD_Connection *conn)
 	return ret;
 }
 
-static enum MHD_Result busy(const struct http *h, struct MHD_Connection *conn)
+/* 503 when the queue of checks is full, 429 when the client's address has
+ * AUTH_PER_ADDR checks in it. */
+static enum MHD_Result busy(const struct http *h, struct MHD_Connection *conn, unsigned status)
 {
 	static const char text[] = "Too many authentication attempts, retry later\n";
 	struct MHD_Response *r =
@@ -586,7 +968,7 @@ static enum MHD_Result busy(const struct http *h, struct MHD_Connection *conn)
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	add_headers(h, r);
-	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -605,6 +987,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	 * body has been read (and discarded). */
 	if (*req_cls == NULL) {
 		*req_cls = &headers_seen;
+		mark_busy(h, conn, true);
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
@@ -614,11 +997,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	bool get =
 	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	if (*req_cls != &headers_seen) {
-		/* Resumed after the hashing thread checked the credentials. */
+		/* Resumed after a hashing thread checked the credentials, or from
+		 * the tarpit. */
 		struct auth_job *j = *req_cls;
 		pthread_mutex_lock(&h->auth_lock);
 		bool ok = j->done && j->ok;
+		unsigned status = j->status;
 		pthread_mutex_unlock(&h->auth_lock);
+		if (status)
+			return busy(h, conn, status);
 		if (!ok)
 			return deny(h, conn);
 	} else {
@@ -637,7 +1024,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		case AUTH_DENIED:
 			return deny(h, conn);
 		case AUTH_BUSY:
-			return busy(h, conn);
+			return busy(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE);
+		case AUTH_LIMITED:
+			return busy(h, conn, MHD_HTTP_TOO_MANY_REQUESTS);
 		}
 	}
 
@@ -752,7 +1141,7 @@ static int open_listener(struct sockaddr_storage *ss, unsigned len, char *why, s
 static void raise_fd_limit(size_t nlisten)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)CONNECTION_LIMIT * 2 * nlisten + 256;
+	rlim_t want = (rlim_t)(CONNECTION_LIMIT + CONNECTION_SPARE * nlisten) * 2 + 256;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
@@ -774,7 +1163,10 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 	h->snap = snap;
 	pthread_mutex_init(&h->resp_lock, NULL);
 	pthread_mutex_init(&h->auth_lock, NULL);
-	pthread_cond_init(&h->auth_cond, NULL);
+	for (int i = 0; i < 2; i++) {
+		h->lane[i].h = h;
+		pthread_cond_init(&h->lane[i].cond, NULL);
+	}
 	pthread_mutex_init(&h->watch_lock, NULL);
 	pthread_cond_init(&h->watch_cond, NULL);
 	if (opts->web_config_file) {
@@ -811,11 +1203,12 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 	if (nlisten > MAX_LISTEN)
 		nlisten = MAX_LISTEN;
 	raise_fd_limit(nlisten);
-	if (pthread_create(&h->hasher, NULL, hasher_main, h) == 0)
-		h->hasher_started = true;
+	for (int i = 0; i < 2; i++)
+		h->lane[i].started =
+		    pthread_create(&h->lane[i].thread, NULL, hasher_main, &h->lane[i]) == 0;
 	if (pthread_create(&h->watchdog, NULL, watchdog_main, h) == 0)
 		h->watchdog_started = true;
-	if (!h->hasher_started || !h->watchdog_started) {
+	if (!h->lane[LANE_KNOWN].started || !h->lane[LANE_OTHER].started || !h->watchdog_started) {
 		snprintf(err, errlen, "could not start a thread");
 		http_stop(h);
 		return NULL;
@@ -865,7 +1258,7 @@ struct http *http_start(const struct http_opts *opts, struct snapshot *snap, boo
 		h->d[h->nd] = MHD_start_daemon(
 		    flags, 0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, fd,
 		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		    (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)CONNECTION_SLOTS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		    (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER,
@@ -900,18 +1293,23 @@ void http_stop(struct http *h)
 	 * connections. */
 	pthread_mutex_lock(&h->auth_lock);
 	h->auth_stopping = true;
-	pthread_cond_broadcast(&h->auth_cond);
+	for (int i = 0; i < 2; i++)
+		pthread_cond_broadcast(&h->lane[i].cond);
 	pthread_mutex_unlock(&h->auth_lock);
-	if (h->hasher_started)
-		pthread_join(h->hasher, NULL);
-	for (size_t i = 0; i < h->nd; i++)
-		MHD_stop_daemon(h->d[i]);
+	for (int i = 0; i < 2; i++)
+		if (h->lane[i].started)
+			pthread_join(h->lane[i].thread, NULL);
+	/* The watchdog resumes tarpitted connections: it ends before the rest
+	 * of the tarpit is resumed here, and both before the daemons stop. */
 	pthread_mutex_lock(&h->watch_lock);
 	h->watch_stopping = true;
 	pthread_cond_broadcast(&h->watch_cond);
 	pthread_mutex_unlock(&h->watch_lock);
 	if (h->watchdog_started)
 		pthread_join(h->watchdog, NULL);
+	tarpit_release(h, true);
+	for (size_t i = 0; i < h->nd; i++)
+		MHD_stop_daemon(h->d[i]);
 	drop_cached(h);
 	pthread_mutex_destroy(&h->resp_lock);
 	webcfg_watch_stop(h->web);
@@ -920,7 +1318,8 @@ void http_stop(struct http *h)
 	free(h->metrics_path);
 	free(h->web_config_file);
 	pthread_mutex_destroy(&h->auth_lock);
-	pthread_cond_destroy(&h->auth_cond);
+	for (int i = 0; i < 2; i++)
+		pthread_cond_destroy(&h->lane[i].cond);
 	pthread_mutex_destroy(&h->watch_lock);
 	pthread_cond_destroy(&h->watch_cond);
 	free(h);

@@ -13,13 +13,20 @@
  * list, client_auth_type and min_version are those of start-up) and basic
  * auth (users re-read when the file changes, by a thread of its own: see
  * webcfg_watch_start), exporter-toolkit
- * semantics. Passwords are checked by one low-priority thread, never in a
+ * semantics. Passwords are checked in two threads of their own, never in a
  * thread that answers requests, with successful checks cached; a request
- * waiting for its check is suspended.
+ * waiting for its check is suspended. After the web config changes, the
+ * credentials that succeeded before are checked first, at normal priority;
+ * the others (guesses, new users) at a low one, the client addresses with
+ * the fewest recent wrong guesses first, at most 4 waiting from one address
+ * (more: 429) and 32 in all (more: 503, unless a check from an address with
+ * more wrong guesses gives up its place), those refusals answered after a
+ * second.
  *
- * Limits: 1024 connections, 128 per client address, 10 s of silence, and
- * 15 s from a connection's opening (or its previous response) to the end of
- * the response.
+ * Limits: 1024 connections (past that, a new one takes the slot of the one
+ * that has waited longest for a request), 128 per client address, 10 s of
+ * silence, and 15 s from a connection's opening (or its previous response)
+ * to the end of the response.
  */
 #ifndef CS_HTTP_H
 #define CS_HTTP_H
