@@ -193,6 +193,17 @@ def get(auth, src):
 def basic(u, p):
     return "Basic " + base64.b64encode(("%s:%s" % (u, p)).encode()).decode()
 users = ['  alice = "%s";' % alice_hash]
+def taken(n):
+    # The exporter takes a new web config once the file has stayed the same
+    # for a poll (a quarter second) and logs it: wait for that line.
+    want = "users=%d" % n
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(tdir + "/exporter.log") as f:
+            if any("web config reloaded" in l and want in l.split() for l in f):
+                return
+        time.sleep(0.02)
+    raise SystemExit("the web config with %d users was never taken" % n)
 def rounds(first, tag):
     res = {"alice": [], "new user": []}
     for i in range(first, first + nrounds):
@@ -200,7 +211,7 @@ def rounds(first, tag):
         with open(tdir + "/web.conf.tmp", "w") as f:
             f.write("basic_auth_users = {\n%s\n};\n" % "\n".join(users))
         os.rename(tdir + "/web.conf.tmp", tdir + "/web.conf")
-        time.sleep(0.05)
+        taken(len(users))
         for who, auth in (("alice", basic("alice", "s3cret")), ("new user", basic("carol%d" % i, "pw%d" % i))):
             t = time.time()
             try:
