@@ -110,8 +110,7 @@ fuzz: deps
 # tests/integration/test_metric_reference.sh fails when either is stale.
 metric-reference: $(BUILD)/metricref
 	@$(BUILD)/metricref markdown >docs/metrics.md
-	@$(BUILD)/metricref metrics-txt dashboards/metrics.txt >$(BUILD)/metrics.txt
-	@mv $(BUILD)/metrics.txt dashboards/metrics.txt
+	@$(BUILD)/metricref metrics-txt >dashboards/metrics.txt
 
 valgrind: deps
 	@$(MAKE) --no-print-directory all $(UNIT) OPT='-O0 -g'

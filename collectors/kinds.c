@@ -7,6 +7,7 @@
 #include "emit.h"
 #include "kpi.h"
 #include "lib/buf.h"
+#include "self.h"
 
 #define DS(d) (1u << (d))
 
@@ -96,10 +97,10 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 
 /* Labels of the exporter's own series and of what Prometheus attaches on
  * scrape: self-metrics (exporter/serve/snapshot.c), histogram buckets. */
-const char *const cs_exporter_labels[] = {
-    "collector", "dataset",  "reason", "family",   "version", "revision",
-    "le",	 "quantile", "job",    "instance", NULL,
-};
+/* Labels the exposition carries beyond any family table's: histogram
+ * buckets and quantiles, and what Prometheus attaches to every scraped
+ * series. */
+const char *const cs_prometheus_labels[] = {"le", "quantile", "job", "instance", NULL};
 
 const struct collector_kind *cs_kind_named(const char *name)
 {
@@ -153,7 +154,10 @@ size_t cs_label_names(const char **out, size_t max)
 			for (const struct cs_family *f = *t; f->name; f++)
 				for (size_t l = 0; l < CS_FAMILY_LABELS && f->labels[l]; l++)
 					n = add_name(out, n, max, f->labels[l]);
-	for (const char *const *l = cs_exporter_labels; *l; l++)
+	for (const struct cs_family *f = self_families; f->name; f++)
+		for (size_t l = 0; l < CS_FAMILY_LABELS && f->labels[l]; l++)
+			n = add_name(out, n, max, f->labels[l]);
+	for (const char *const *l = cs_prometheus_labels; *l; l++)
 		n = add_name(out, n, max, *l);
 	return n;
 }

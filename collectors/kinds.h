@@ -143,14 +143,15 @@ struct cs_kind_settings *cs_kind_settings_attach(struct cs_config *cfg);
 
 /*
  * Label names the exposition can carry besides the segment dimensions:
- * every family's own labels (from the kinds' tables) and the exporter's
- * (self-metrics, histogram buckets, what Prometheus attaches on scrape).
+ * every family's own labels (from the kinds' tables and the self-metrics'
+ * table, collectors/self.h) and cs_prometheus_labels (histogram buckets,
+ * what Prometheus attaches on scrape).
  * cs_label_names writes up to max distinct names to out and returns how
  * many there are.
  */
 #define CS_MAX_LABEL_NAMES 256 /* more than the tables hold (a unit test checks) */
 bool cs_label_reserved(const char *name);
 size_t cs_label_names(const char **out, size_t max);
-extern const char *const cs_exporter_labels[];
+extern const char *const cs_prometheus_labels[];
 
 #endif

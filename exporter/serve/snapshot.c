@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collectors/self.h"
 #include "lib/buf.h"
 #include "negotiate.h"
 
@@ -142,13 +143,29 @@ const struct rendered *snapshot_ref(struct snapshot *s)
 
 /* ---- self metrics -------------------------------------------------------- */
 
-static void add1(struct mset *m, const char *fam, enum metric_type t, const char *help,
-		 const char *lname, const char *lvalue, double v)
+/* A family of the exporter's own, as its table row (collectors/self.h) says. */
+static struct family *self_family(struct mset *m, enum cs_self id)
 {
-	struct family *f = mset_family(m, fam, t, help, NULL);
-	const char *names[1] = {lname};
+	const struct cs_family *def = &self_families[id];
+	return mset_family(m, def->name, def->type, def->help, NULL);
+}
+
+/* One sample of a family with at most one label, named by its table row. */
+static void add1(struct mset *m, enum cs_self id, const char *lvalue, double v)
+{
+	const char *names[1] = {self_families[id].labels[0]};
 	const char *values[1] = {lvalue};
-	family_add(f, lname ? 1 : 0, names, values, v);
+	family_add(self_family(m, id), names[0] ? 1 : 0, names, values, v);
+}
+
+/* Samples of a two-label family from counters (a, b). */
+static void add_counters(struct mset *m, enum cs_self id, const struct counters *cs)
+{
+	struct family *f = self_family(m, id);
+	for (size_t i = 0; i < cs->n; i++) {
+		const char *values[2] = {cs->v[i].a, cs->v[i].b};
+		family_add(f, 2, self_families[id].labels, values, (double)cs->v[i].value);
+	}
 }
 
 static void add_dataset_metrics(struct snapshot *s, struct mset *m)
@@ -158,20 +175,12 @@ static void add_dataset_metrics(struct snapshot *s, struct mset *m)
 		const char *name = config_dataset_name((enum cs_dataset)i);
 		if (!d->configured)
 			continue;
-		add1(m, "cs_dataset_max_age_seconds", METRIC_GAUGE,
-		     "Configured max_age: a dataset whose newest row is older is stale.", "dataset",
-		     name, (double)d->max_age);
+		add1(m, SELF_DATASET_MAX_AGE, name, (double)d->max_age);
 		if (!d->read)
 			continue;
-		add1(m, "cs_dataset_rows", METRIC_GAUGE,
-		     "Rows the dataset returned when it was last read, rejected ones included.",
-		     "dataset", name, (double)d->rows);
+		add1(m, SELF_DATASET_ROWS, name, (double)d->rows);
 		if (d->newest != CS_TIME_NONE)
-			add1(m, "cs_dataset_newest_timestamp_seconds", METRIC_GAUGE,
-			     "Unix time of the newest instant among the dataset's valid rows when "
-			     "it "
-			     "was last read.",
-			     "dataset", name, (double)d->newest / (double)CS_SECOND);
+			add1(m, SELF_DATASET_NEWEST, name, (double)d->newest / (double)CS_SECOND);
 	}
 }
 
@@ -181,67 +190,30 @@ static void add_collector_metrics(struct snapshot *s, struct mset *m, bool stabl
 		struct cstate *c = &s->c[i];
 		if (!c->configured)
 			continue;
-		add1(m, "cs_collector_up", METRIC_GAUGE,
-		     "1 when the collector's last run succeeded, 0 otherwise.", "collector",
-		     c->name, c->up ? 1 : 0);
+		add1(m, SELF_COLLECTOR_UP, c->name, c->up ? 1 : 0);
 		if (c->good)
-			add1(m, "cs_collector_evaluation_timestamp_seconds", METRIC_GAUGE,
-			     "Evaluation instant t (as_of) of the collector's exposed families; "
-			     "families evaluated together share it.",
-			     "collector", c->name, c->evaluated_at);
+			add1(m, SELF_COLLECTOR_EVALUATION, c->name, c->evaluated_at);
 		if (stable)
 			continue;
-		add1(m, "cs_collector_last_success_timestamp_seconds", METRIC_GAUGE,
-		     "Unix time of the collector's last successful run (0: never).", "collector",
-		     c->name, c->last_success);
-		add1(m, "cs_collector_duration_seconds", METRIC_GAUGE,
-		     "Wall time of the collector's last run, queries and compute.", "collector",
-		     c->name, c->duration);
-		add1(m, "cs_collector_runs_total", METRIC_COUNTER, "Runs of the collector.",
-		     "collector", c->name, (double)c->runs);
-		add1(m, "cs_collector_failures_total", METRIC_COUNTER,
-		     "Failed runs of the collector.", "collector", c->name, (double)c->failures);
-		add1(m, "cs_collector_rows", METRIC_GAUGE,
-		     "Rows read by the collector's last run, all datasets.", "collector", c->name,
-		     (double)c->rows);
-		add1(m, "cs_collector_series", METRIC_GAUGE,
-		     "Series the collector currently exposes.", "collector", c->name,
-		     (double)c->series);
+		add1(m, SELF_COLLECTOR_LAST_SUCCESS, c->name, c->last_success);
+		add1(m, SELF_COLLECTOR_DURATION, c->name, c->duration);
+		add1(m, SELF_COLLECTOR_RUNS, c->name, (double)c->runs);
+		add1(m, SELF_COLLECTOR_FAILURES, c->name, (double)c->failures);
+		add1(m, SELF_COLLECTOR_ROWS, c->name, (double)c->rows);
+		add1(m, SELF_COLLECTOR_SERIES, c->name, (double)c->series);
 	}
-	struct family *rej =
-	    mset_family(m, "cs_rows_rejected_total", METRIC_COUNTER,
-			"Rows skipped because they break the dataset contract, by dataset and "
-			"reason; counted once per evaluation that reads them.",
-			NULL);
-	for (size_t i = 0; i < s->rejects.n; i++) {
-		const char *names[2] = {"dataset", "reason"};
-		const char *values[2] = {s->rejects.v[i].a, s->rejects.v[i].b};
-		family_add(rej, 2, names, values, (double)s->rejects.v[i].value);
-	}
+	add_counters(m, SELF_ROWS_REJECTED, &s->rejects);
 	/* Queries a server cancelled with "try again" and the source ran again
 	 * (a hot standby's recovery conflicts): counted by the source layer
 	 * for the whole process, shown once there is one. */
-	struct family *ret =
-	    s->retries.n
-		? mset_family(m, "cs_dataset_retries_total", METRIC_COUNTER,
-			      "Reads run again after the server cancelled them with a \"try "
-			      "again\" SQLSTATE, by dataset and reason.",
-			      NULL)
-		: NULL;
-	for (size_t i = 0; i < s->retries.n; i++) {
-		const char *names[2] = {"dataset", "reason"};
-		const char *values[2] = {s->retries.v[i].a, s->retries.v[i].b};
-		family_add(ret, 2, names, values, (double)s->retries.v[i].value);
-	}
+	if (s->retries.n)
+		add_counters(m, SELF_DATASET_RETRIES, &s->retries);
 	add_dataset_metrics(s, m);
-	struct family *drop = mset_family(
-	    m, "cs_series_dropped_total", METRIC_COUNTER,
-	    "Segment series folded into segment \"other\" by the cardinality cap, by family.",
-	    NULL);
+	struct family *drop = self_family(m, SELF_SERIES_DROPPED);
 	for (size_t i = 0; i < s->dropped.n; i++) {
-		const char *names[1] = {"family"};
 		const char *values[1] = {s->dropped.v[i].a};
-		family_add(drop, 1, names, values, (double)s->dropped.v[i].value);
+		family_add(drop, 1, self_families[SELF_SERIES_DROPPED].labels, values,
+			   (double)s->dropped.v[i].value);
 	}
 }
 
@@ -262,13 +234,10 @@ static void add_process_metrics(struct snapshot *s, struct mset *m)
 				   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d "
 				   "%*d %*d %*d %*d %*u %lu %ld",
 				   &utime, &stime, &vsize, &rss) == 4) {
-				add1(m, "process_cpu_seconds_total", METRIC_COUNTER,
-				     "Total user and system CPU time spent in seconds.", NULL, NULL,
+				add1(m, SELF_PROCESS_CPU, NULL,
 				     (double)(utime + stime) / (double)ticks);
-				add1(m, "process_virtual_memory_bytes", METRIC_GAUGE,
-				     "Virtual memory size in bytes.", NULL, NULL, (double)vsize);
-				add1(m, "process_resident_memory_bytes", METRIC_GAUGE,
-				     "Resident memory size in bytes.", NULL, NULL,
+				add1(m, SELF_PROCESS_VIRTUAL_MEMORY, NULL, (double)vsize);
+				add1(m, SELF_PROCESS_RESIDENT_MEMORY, NULL,
 				     (double)rss * (double)page);
 			}
 		}
@@ -282,39 +251,27 @@ static void add_process_metrics(struct snapshot *s, struct mset *m)
 			if (e->d_name[0] != '.')
 				n++;
 		closedir(dir);
-		add1(m, "process_open_fds", METRIC_GAUGE, "Number of open file descriptors.", NULL,
-		     NULL, (double)(n - 1));
+		add1(m, SELF_PROCESS_OPEN_FDS, NULL, (double)(n - 1));
 	}
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		add1(m, "process_max_fds", METRIC_GAUGE, "Maximum number of open file descriptors.",
-		     NULL, NULL, (double)rl.rlim_cur);
-	add1(m, "process_start_time_seconds", METRIC_GAUGE,
-	     "Start time of the process since unix epoch in seconds.", NULL, NULL,
-	     floor(s->start_time));
+		add1(m, SELF_PROCESS_MAX_FDS, NULL, (double)rl.rlim_cur);
+	add1(m, SELF_PROCESS_START_TIME, NULL, floor(s->start_time));
 }
 
 static struct mset *self_metrics(struct snapshot *s)
 {
 	struct mset *m = mset_new();
-	struct family *bi = mset_family(m, "cs_exporter_build_info", METRIC_GAUGE,
-					"Build information of cs_exporter; value 1.", NULL);
-	const char *names[2] = {"version", "revision"};
 	const char *values[2] = {CS_VERSION, CS_REVISION};
-	family_add(bi, 2, names, values, 1);
+	family_add(self_family(m, SELF_BUILD_INFO), 2, self_families[SELF_BUILD_INFO].labels,
+		   values, 1);
 	add_collector_metrics(s, m, false);
 	if (s->have_reload) {
-		add1(m, "cs_config_last_reload_successful", METRIC_GAUGE,
-		     "1 when the last configuration load succeeded.", NULL, NULL,
-		     s->reload_ok ? 1 : 0);
-		add1(m, "cs_config_last_reload_success_timestamp_seconds", METRIC_GAUGE,
-		     "Unix time of the last successful configuration load.", NULL, NULL,
-		     s->reload_success_ts);
+		add1(m, SELF_CONFIG_RELOAD_OK, NULL, s->reload_ok ? 1 : 0);
+		add1(m, SELF_CONFIG_RELOAD_TIME, NULL, s->reload_success_ts);
 	}
 	if (s->have_tls_expiry)
-		add1(m, "cs_web_tls_certificate_expiry_timestamp_seconds", METRIC_GAUGE,
-		     "Unix time at which the TLS server certificate in use expires.", NULL, NULL,
-		     s->tls_expiry);
+		add1(m, SELF_TLS_EXPIRY, NULL, s->tls_expiry);
 	add_process_metrics(s, m);
 	return m;
 }

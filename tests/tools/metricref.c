@@ -1,13 +1,13 @@
 /*
  * metricref: the metric reference, generated from the kind table
- * (collectors/kinds.c) and the family tables it points at, so that the
+ * (collectors/kinds.c), the family tables it points at and the exporter's
+ * own table (collectors/self.h), so that the
  * documents cannot drift from what the exporter emits.
  *
  *   metricref markdown      docs/metrics.md
- *   metricref metrics-txt FILE
- *                           dashboards/metrics.txt (sample names and types):
+ *   metricref metrics-txt   dashboards/metrics.txt (sample names and types):
  *                           the kinds' families, then the exporter's own
- *                           series as kept by hand at the end of FILE
+ *                           (collectors/self.h) and Prometheus' up
  *   metricref labels        every label name the exposition can carry
  *                           besides the segment dimensions, one per line
  *   metricref families      every KPI family name, one per line
@@ -22,6 +22,7 @@
 
 #include "collectors/emit.h"
 #include "collectors/kinds.h"
+#include "collectors/self.h"
 
 static const char *type_name(enum metric_type t)
 {
@@ -59,12 +60,26 @@ static void datasets_of(const struct collector_kind *k, char *out, size_t len)
 			    config_dataset_name((enum cs_dataset)d));
 }
 
+static void family_row(const struct cs_family *f)
+{
+	printf("| `%s` | %s | %s | ", f->name, type_name(f->type), f->unit ? f->unit : "");
+	if (f->prefix == PREFIX_COHORT)
+		printf("*cohort dimensions*%s", f->labels[0] ? ", " : "");
+	for (size_t l = 0; l < CS_FAMILY_LABELS && f->labels[l]; l++)
+		printf("%s`%s`", l ? ", " : "", f->labels[l]);
+	printf(" | ");
+	for (const char *p = f->help; *p; p++)
+		fputs(*p == '|' ? "\\|" : (char[]){*p, 0}, stdout);
+	puts(" |");
+}
+
 static void markdown(void)
 {
 	char ds[256];
 
 	puts("# Metrics\n");
-	puts("<!-- Generated from the kind table (collectors/kinds.c) by tests/tools/metricref.c:");
+	puts("<!-- Generated from the kind table (collectors/kinds.c) and collectors/self.h by "
+	     "tests/tools/metricref.c:");
 	puts(
 	    "     run `make metric-reference` after changing a family; do not edit by hand. -->\n");
 	puts("Every KPI family carries one label per segment dimension first "
@@ -96,20 +111,20 @@ static void markdown(void)
 		puts("| Family | Type | Unit | Labels | Help |");
 		puts("|---|---|---|---|---|");
 		EACH_FAMILY(k, f)
-		{
-			printf("| `%s` | %s | %s | ", f->name, type_name(f->type),
-			       f->unit ? f->unit : "");
-			if (f->prefix == PREFIX_COHORT)
-				printf("*cohort dimensions*%s", f->labels[0] ? ", " : "");
-			for (size_t l = 0; l < CS_FAMILY_LABELS && f->labels[l]; l++)
-				printf("%s`%s`", l ? ", " : "", f->labels[l]);
-			printf(" | ");
-			for (const char *p = f->help; *p; p++)
-				fputs(*p == '|' ? "\\|" : (char[]){*p, 0}, stdout);
-			puts(" |");
-		}
+		family_row(f);
 		puts("");
 	}
+	puts("## exporter\n");
+	puts("The exporter's own series: how each collector ran, what each dataset returned, the");
+	puts(
+	    "configuration, the web server's certificate and the process (client_golang's names).");
+	puts("They carry no segment labels. `cs_dataset_retries_total` appears from the first");
+	puts("retry, the reload and certificate series once there is something to say.\n");
+	puts("| Family | Type | Unit | Labels | Help |");
+	puts("|---|---|---|---|---|");
+	for (const struct cs_family *f = self_families; f->name; f++)
+		family_row(f);
+	puts("");
 	puts("## Labels\n");
 	puts("Every label name a family above or the exporter itself (self-metrics, histogram");
 	puts("buckets, what Prometheus attaches on scrape) writes:\n");
@@ -120,64 +135,38 @@ static void markdown(void)
 	puts(".");
 }
 
-/* The line after which dashboards/metrics.txt is kept by hand. */
-#define SELF_MARKER                                                                                \
-	"# ---- exporter self-metrics (exporter/serve/snapshot.c): kept by hand below this "       \
-	"line ----\n"
-
-/* Copies what follows SELF_MARKER in path to stdout. */
-static int copy_tail(const char *path)
+static void sample_names(const struct cs_family *f)
 {
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	bool after = false;
-
-	if (!f) {
-		perror(path);
-		return 1;
+	if (f->type == METRIC_GAUGEHISTOGRAM) {
+		static const char *const suffix[] = {"_bucket", "_gcount", "_gsum"};
+		for (size_t s = 0; s < 3; s++)
+			printf("%s%s gaugehistogram\n", f->name, suffix[s]);
+	} else {
+		printf("%s %s\n", f->name, type_name(f->type));
 	}
-	while (fgets(line, sizeof(line), f)) {
-		if (after)
-			fputs(line, stdout);
-		else if (strcmp(line, SELF_MARKER) == 0)
-			after = true;
-	}
-	fclose(f);
-	if (!after)
-		fprintf(stderr, "%s: no line \"%.*s\"\n", path, (int)strlen(SELF_MARKER) - 1,
-			SELF_MARKER);
-	return after ? 0 : 1;
 }
 
-static int metrics_txt(const char *current)
+static void metrics_txt(void)
 {
 	puts("# Every sample name cs_exporter exposes, one per line, with its type.");
 	puts("# tests/scripts/check_dashboards.py checks that every metric a dashboard");
 	puts("# queries is listed here (or is a recording rule), and that counters are only");
 	puts("# read through rate() or increase(). Gauge histograms are listed by their sample");
 	puts("# names (_bucket, _gcount, _gsum). Generated from the kind table");
-	puts("# (collectors/kinds.c) by tests/tools/metricref.c down to the self-metrics");
-	puts("# line: run `make metric-reference`.");
+	puts("# (collectors/kinds.c) and the exporter's own table (collectors/self.h) by");
+	puts("# tests/tools/metricref.c: run `make metric-reference`.");
 	for (int i = 0; i < KIND_COUNT; i++) {
 		const struct collector_kind *k = &collector_kinds[i];
 
 		printf("\n# %s\n", k->name);
 		EACH_FAMILY(k, f)
-		{
-			if (f->type == METRIC_GAUGEHISTOGRAM) {
-				static const char *const suffix[] = {"_bucket", "_gcount", "_gsum"};
-				for (size_t s = 0; s < 3; s++)
-					printf("%s%s gaugehistogram\n", f->name, suffix[s]);
-			} else {
-				printf("%s %s\n", f->name, type_name(f->type));
-			}
-		}
+		sample_names(f);
 	}
-	/* The exporter's own series are not families of a kind: they are kept
-	 * by hand in the current file, below the marker, and copied as they are. */
-	puts("");
-	fputs(SELF_MARKER, stdout);
-	return copy_tail(current);
+	puts("\n# exporter (collectors/self.h)");
+	for (const struct cs_family *f = self_families; f->name; f++)
+		sample_names(f);
+	puts("\n# written by Prometheus itself for every scrape target");
+	puts("up gauge");
 }
 
 int main(int argc, char **argv)
@@ -186,8 +175,8 @@ int main(int argc, char **argv)
 
 	if (strcmp(mode, "markdown") == 0) {
 		markdown();
-	} else if (strcmp(mode, "metrics-txt") == 0 && argc == 3) {
-		return metrics_txt(argv[2]);
+	} else if (strcmp(mode, "metrics-txt") == 0) {
+		metrics_txt();
 	} else if (strcmp(mode, "labels") == 0) {
 		const char *names[CS_MAX_LABEL_NAMES];
 		size_t n = cs_label_names(names, CS_MAX_LABEL_NAMES);
@@ -201,9 +190,7 @@ int main(int argc, char **argv)
 			EACH_FAMILY(&collector_kinds[i], f)
 		puts(f->name);
 	} else {
-		fputs("usage: metricref markdown|labels|families|kinds, or metricref metrics-txt "
-		      "CURRENT_FILE\n",
-		      stderr);
+		fputs("usage: metricref markdown|metrics-txt|labels|families|kinds\n", stderr);
 		return 2;
 	}
 	return 0;
