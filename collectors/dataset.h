@@ -17,7 +17,7 @@
 #include "model.h"
 #include "money.h"
 
-#define COL_MAX 9 /* columns of the widest contract */
+#define COL_MAX 11 /* columns of the widest contract */
 
 struct colspec {
 	const char *name;

@@ -2,7 +2,9 @@
  * subscriptions (billing): one row per period of constant price. Columns:
  * billing_key, amount_minor (per interval, after recurring discounts, before
  * tax), currency, interval_unit, interval_count, quantity, status, valid_from,
- * valid_to (NULL: open).
+ * valid_to (NULL: open); optional: cancel_requested_at (NULL: no cancellation
+ * requested) and churn_reason (text, NULL: none recorded). Without one of the
+ * optional columns its families are not written.
  *
  * Rows are summed per billing customer as they stream in and never stored
  * (struct cs_mrr): a row counts toward MRR at instant x when valid_from <= x
@@ -10,15 +12,18 @@
  * reporting currency is normalised by money.c. Rejected: null_key,
  * null_value, bad_number, negative_amount, unknown_currency,
  * unknown_interval, bad_interval_count, negative_quantity, unknown_status,
- * bad_time, bad_validity (valid_to <= valid_from), amount_out_of_range.
+ * bad_time (valid_from, valid_to or cancel_requested_at malformed),
+ * bad_validity (valid_to <= valid_from), amount_out_of_range.
  *
  * When revenue is due the fold also keeps payment risk (past_due MRR at t,
- * each customer's last drop per window) and, with cohorts on, MRR at the
- * cohort age instants. What the fold holds, and how compute reads it:
- * ds_subscriptions.h.
+ * each customer's last drop per window), the quantities at t and the window
+ * starts, pending churn and churn reasons when their columns are there and,
+ * with cohorts on, MRR at the cohort age instants. What the fold holds, and
+ * how compute reads it: ds_subscriptions.h.
  */
 #include "dataset.h"
 #include "ds_subscriptions.h"
+#include "emit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,13 +41,96 @@ enum {
 	COL_S_STATUS,
 	COL_S_FROM,
 	COL_S_TO,
+	COL_S_CANCEL,
+	COL_S_REASON,
 };
 
 static const struct colspec cols_subscriptions[] = {
-    {"billing_key", false},   {"amount_minor", false},	 {"currency", false},
-    {"interval_unit", false}, {"interval_count", false}, {"quantity", false},
-    {"status", false},	      {"valid_from", false},	 {"valid_to", false},
+    {"billing_key", false},    {"amount_minor", false},
+    {"currency", false},       {"interval_unit", false},
+    {"interval_count", false}, {"quantity", false},
+    {"status", false},	       {"valid_from", false},
+    {"valid_to", false},       {"cancel_requested_at", true},
+    {"churn_reason", true},
 };
+
+static int cmp_code(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The reason labels and ranks (ds_subscriptions.h) of the configured codes. */
+static void reasons_init(struct cs_mrr *m, const struct cs_churn_reasons *r)
+{
+	size_t n = r->n, other = SIZE_MAX;
+
+	m->ncodes = n;
+	for (size_t i = 0; i < n; i++) {
+		m->labels[i] = r->codes[i];
+		m->sorted[i] = r->codes[i];
+		if (!strcmp(r->codes[i], "other"))
+			other = i;
+	}
+	if (other == SIZE_MAX)
+		m->labels[other = n++] = "other";
+	m->labels[n] = "unknown";
+	m->nlabels = n + 1;
+	qsort(m->sorted, m->ncodes, sizeof(m->sorted[0]), cmp_code);
+	m->rank_label[0] = (unsigned char)n;
+	for (size_t i = 0; i <= m->ncodes; i++)
+		m->rank_label[2 * i + 1] = (unsigned char)other;
+	for (size_t i = 0; i < m->ncodes; i++)
+		for (size_t j = 0; j < m->ncodes; j++)
+			if (m->sorted[i] == r->codes[j])
+				m->rank_label[2 * i + 2] = (unsigned char)j;
+}
+
+/* The normalised text s[0..n) (ASCII letters lower-cased) against a code,
+ * byte-wise like strcmp. */
+static int norm_cmp(const char *s, size_t n, const char *code)
+{
+	size_t i = 0;
+
+	for (; i < n && code[i]; i++) {
+		unsigned char a = (unsigned char)s[i], b = (unsigned char)code[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a - 'A' + 'a');
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	if (i < n)
+		return 1;
+	return code[i] ? -1 : 0;
+}
+
+/* The rank of a churn_reason value (ds_subscriptions.h): NULL and empty 0,
+ * a code 2i + 2, other texts the odd rank of the gap between codes. */
+static unsigned char reason_rank(const struct cs_mrr *m, const char *s)
+{
+	size_t n, lo = 0, hi = m->ncodes;
+
+	if (!s)
+		return 0;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (!n)
+		return 0;
+	while (lo < hi) { /* lo: how many codes sort before the text */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (norm_cmp(s, n, m->sorted[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->ncodes && norm_cmp(s, n, m->sorted[lo]) == 0)
+		return (unsigned char)(2 * lo + 2);
+	return (unsigned char)(2 * lo + 1);
+}
 
 /* The instants MRR is summed at, laid out as ds_subscriptions.h names them
  * (window starts from the plan). */
@@ -70,6 +158,10 @@ static void mrr_init(struct cs_data *d)
 			    cs_month_start(plan->as_of, (int)j + 1 - (int)k);
 		m->cohorts = k;
 		m->ninstants += k;
+		reasons_init(m, &d->cfg->kinds->churn_reasons);
+		for (size_t w = 1; w < nw; w++)
+			if (plan->windows[w] > plan->windows[m->wl])
+				m->wl = w;
 	}
 }
 
@@ -83,6 +175,11 @@ static void mrr_release(struct cs_data *d)
 	free(m->past_due);
 	free(m->last_drop);
 	free(m->drop_past_due);
+	free(m->quantity);
+	free(m->pending);
+	free(m->committed);
+	free(m->reason_mrr);
+	free(m->reason);
 }
 
 /* Makes room for n customers in the MRR sums, growing like GROW. */
@@ -107,32 +204,82 @@ static void mrr_reserve(struct cs_data *d, size_t n)
 		m->last_drop = xrealloc(m->last_drop, (cap * nw + 1) * sizeof(*m->last_drop));
 		m->drop_past_due =
 		    xrealloc(m->drop_past_due, (cap * nw + 1) * sizeof(*m->drop_past_due));
+		m->quantity = xrealloc(m->quantity, cap * (nw + 1) * sizeof(*m->quantity));
 		for (size_t c = m->cap; c < cap; c++) {
 			m->past_due[c] = 0;
 			for (size_t w = 0; w < nw; w++) {
 				m->last_drop[c * nw + w] = CS_TIME_NONE;
 				m->drop_past_due[c * nw + w] = false;
 			}
+			for (size_t k = 0; k <= nw; k++)
+				m->quantity[c * (nw + 1) + k] = 0;
+		}
+	}
+	if (m->has_cancel) {
+		m->pending = xrealloc(m->pending, cap * sizeof(*m->pending));
+		m->committed = xrealloc(m->committed, cap * sizeof(*m->committed));
+		for (size_t c = m->cap; c < cap; c++) {
+			m->pending[c] = 0;
+			m->committed[c] = false;
+		}
+	}
+	if (m->has_reason) {
+		m->reason_mrr = xrealloc(m->reason_mrr, cap * sizeof(*m->reason_mrr));
+		m->reason = xrealloc(m->reason, cap * sizeof(*m->reason));
+		for (size_t c = m->cap; c < cap; c++) {
+			m->reason_mrr[c] = 0;
+			m->reason[c] = 0;
 		}
 	}
 	m->cap = cap;
 }
 
-/* Payment risk (struct cs_mrr): past_due MRR at t, and per plan window the
- * customer's last drop in (t - W, t] and whether only past_due rows ended
- * there. Called for counting rows with a positive monthly amount. */
-static void fold_risk(struct cs_data *d, uint32_t c, enum cs_status status, double monthly,
-		      cs_time from, cs_time to)
+/* What revenue reads of a counted row beyond its MRR. */
+struct counted {
+	enum cs_status status;
+	double monthly, quantity;
+	cs_time from, to;
+	cs_time cancel;	    /* CS_TIME_NONE: none requested */
+	const char *reason; /* NULL: none (or no column) */
+};
+
+/* Payment risk, pending churn, churn reasons and drivers (struct cs_mrr):
+ * past_due and cancelling MRR at t, quantities at t and the window starts,
+ * and per plan window the customer's last drop in (t - W, t], whether only
+ * past_due rows ended there and, for the longest window, the reason that
+ * stands. Called for counting rows with a positive monthly amount. */
+static void fold_risk(struct cs_data *d, uint32_t c, const struct counted *r)
 {
 	struct cs_mrr *m = &d->mrr;
 	size_t nw = m->nwin;
-	cs_time t = d->as_of;
-	bool past_due = status == SUB_PAST_DUE;
+	cs_time t = d->as_of, from = r->from, to = r->to;
+	bool past_due = r->status == SUB_PAST_DUE;
+	double *q = &m->quantity[(size_t)c * (nw + 1)];
 
-	if (past_due && from <= t && t < to)
-		m->past_due[c] += monthly;
+	if (from <= t && t < to) {
+		q[0] += r->quantity;
+		if (past_due)
+			m->past_due[c] += r->monthly;
+		if (m->has_cancel && r->cancel != CS_TIME_NONE && r->cancel <= t)
+			m->pending[c] += r->monthly;
+		else if (m->has_cancel)
+			m->committed[c] = true;
+	}
+	for (size_t w = 0; w < nw; w++)
+		if (from <= d->plan.from[w] && d->plan.from[w] < to)
+			q[1 + w] += r->quantity;
 	if (to > t)
 		return;
+	if (m->has_reason && nw && to > d->plan.from[m->wl]) {
+		cs_time last = m->last_drop[(size_t)c * nw + m->wl];
+		unsigned char rank = reason_rank(m, r->reason);
+		int cmp = to > last ? 1 : to < last ? -1 : cs_cmp(r->monthly, m->reason_mrr[c]);
+
+		if (cmp > 0 || (cmp == 0 && rank < m->reason[c])) {
+			m->reason_mrr[c] = r->monthly;
+			m->reason[c] = rank;
+		}
+	}
 	for (size_t w = 0; w < nw; w++) {
 		cs_time *last = &m->last_drop[(size_t)c * nw + w];
 		bool *pd = &m->drop_past_due[(size_t)c * nw + w];
@@ -150,7 +297,7 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 	const char *bk = col(in, v, COL_S_BILLING);
 	double amount, quantity, count, scale, rate, num, den;
 	enum cs_status status;
-	cs_time from, to;
+	cs_time from, to, cancel;
 
 	if (!bk) {
 		reject(in, "null_key");
@@ -214,6 +361,10 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 		reject(in, "bad_time");
 		return;
 	}
+	if (opt_time(col(in, v, COL_S_CANCEL), &cancel)) {
+		reject(in, "bad_time");
+		return;
+	}
 	if (to <= from) {
 		reject(in, "bad_validity");
 		return;
@@ -238,8 +389,32 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 	for (size_t k = 0; k < m->ninstants; k++)
 		if (from <= m->at[k] && m->at[k] < to)
 			m->mrr[c * m->ninstants + k] += monthly;
-	if (m->risk)
-		fold_risk(d, c, status, monthly, from, to);
+	if (m->risk) {
+		struct counted r = {status,
+				    monthly,
+				    quantity,
+				    from,
+				    to,
+				    cancel,
+				    m->has_reason ? col(in, v, COL_S_REASON) : NULL};
+
+		fold_risk(d, c, &r);
+	}
+}
+
+/* The optional columns turn their sums on (revenue's only). */
+static int subscriptions_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
+			      size_t errlen)
+{
+	struct cs_mrr *m = &in->d->mrr;
+
+	(void)ncols;
+	(void)names;
+	(void)err;
+	(void)errlen;
+	m->has_cancel = m->risk && in->col[COL_S_CANCEL] >= 0;
+	m->has_reason = m->risk && in->col[COL_S_REASON] >= 0;
+	return 0;
 }
 
 /* Every billing customer has its sums once linked, with or without rows. */
@@ -252,6 +427,7 @@ const struct ds_contract ds_subscriptions = {
     .name = "subscriptions",
     .cols = cols_subscriptions,
     .ncols = sizeof(cols_subscriptions) / sizeof(cols_subscriptions[0]),
+    .open = subscriptions_open,
     .row = row_subscription,
     .init = mrr_init,
     .prepare = mrr_prepare,

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kinds.h"
 #include "lib/cstime.h"
 
 /* A subscription row whose monthly amount in the reporting currency exceeds
@@ -65,6 +66,55 @@ struct cs_mrr {
 	bool *drop_past_due;	 /* [customer * nwin + w] */
 	size_t cap;		 /* customers the arrays hold; all of them once linked */
 	uint64_t rows;		 /* valid subscription rows */
+
+	/*
+	 * Pending churn, churn reasons and expansion drivers (docs/design.md,
+	 * kept when revenue is due). "Counted rows" are, as for involuntary
+	 * churn, the counting rows with a positive monthly amount: the rows
+	 * that make MRR > 0.
+	 *
+	 * Drivers, always: quantity[c * (nwin + 1)] is the sum of quantity over
+	 * c's counted rows at t, quantity[c * (nwin + 1) + 1 + w] at the start
+	 * of plan window w: 8 bytes per customer and instant, 8 * (nwin + 1)
+	 * bytes per customer (24 with the default two windows).
+	 *
+	 * Pending churn, when the stream has a cancel_requested_at column
+	 * (has_cancel): pending[c] is the part of c's MRR at t from cancelling
+	 * rows (cancel_requested_at <= t), committed[c] whether some counted
+	 * row at t is not cancelling: 9 bytes per customer.
+	 *
+	 * Churn reasons, when the stream has a churn_reason column (has_reason):
+	 * among the counted rows that end at the last drop of the longest plan
+	 * window (last_drop[c * nwin + wl]), the reason of the one with the
+	 * largest monthly amount, ties by the byte-wise smallest normalised
+	 * reason: reason_mrr[c] is that amount and reason[c] the reason's rank
+	 * (below): 9 bytes per customer. For a customer that churned in any
+	 * plan window, that drop is where its MRR last fell to 0 (a counted
+	 * row covering t is none, so every row covering a later instant ends by
+	 * t), the same instant for every window it churned in; the longest
+	 * window holds them all.
+	 *
+	 * A reason's rank orders reasons as their normalised texts (spaces and
+	 * tabs around removed, ASCII letters lower-cased) order byte-wise, at
+	 * the resolution the labels need: 0 is NULL or empty; with the
+	 * configured codes sorted, 2i + 2 is the i-th code and 2i + 1 any other
+	 * text between code i - 1 and code i (all of them "other"). No text is
+	 * kept, so free-text reasons cost nothing per row.
+	 */
+	bool has_cancel, has_reason;
+	double *quantity;			  /* [customer * (nwin + 1) + k] */
+	double *pending;			  /* [customer], has_cancel */
+	bool *committed;			  /* [customer], has_cancel */
+	double *reason_mrr;			  /* [customer], has_reason */
+	unsigned char *reason;			  /* [customer], has_reason: rank */
+	size_t wl;				  /* the longest plan window */
+	size_t ncodes;				  /* configured reason codes */
+	const char *sorted[CS_MAX_CHURN_REASONS]; /* the codes, byte order */
+	/* reason labels: the codes in config order, then "other" unless it is
+	 * a code, then "unknown"; rank_label maps a rank to its label */
+	size_t nlabels;
+	const char *labels[CS_MAX_CHURN_REASONS + 2];
+	unsigned char rank_label[2 * CS_MAX_CHURN_REASONS + 2];
 };
 
 static inline size_t mrr_window_start(size_t w)
@@ -102,6 +152,48 @@ static inline bool mrr_dropped_past_due(const struct cs_mrr *m, size_t c, size_t
 {
 	size_t k = c * m->nwin + w;
 	return m->risk && m->last_drop[k] != CS_TIME_NONE && m->drop_past_due[k];
+}
+
+/* The sum of quantity over c's counted rows at t, and at the start of plan
+ * window w (0 unless m->risk). */
+static inline double mrr_quantity_at_t(const struct cs_mrr *m, size_t c)
+{
+	return m->risk ? m->quantity[c * (m->nwin + 1)] : 0;
+}
+
+static inline double mrr_quantity_at_start(const struct cs_mrr *m, size_t c, size_t w)
+{
+	return m->risk ? m->quantity[c * (m->nwin + 1) + 1 + w] : 0;
+}
+
+/* Pending churn (m->has_cancel): the part of c's MRR at t from cancelling
+ * rows, and whether all of c's counted rows at t are cancelling (true also
+ * for a customer with MRR 0 at t). */
+static inline double mrr_pending(const struct cs_mrr *m, size_t c)
+{
+	return m->has_cancel ? m->pending[c] : 0;
+}
+
+static inline bool mrr_all_cancelling(const struct cs_mrr *m, size_t c)
+{
+	return m->has_cancel && !m->committed[c];
+}
+
+/* Churn reasons (m->has_reason): the labels, and the label index of the
+ * reason of c, meaningful for a customer that churned in a plan window. */
+static inline size_t mrr_reason_labels(const struct cs_mrr *m)
+{
+	return m->has_reason ? m->nlabels : 0;
+}
+
+static inline const char *mrr_reason_label(const struct cs_mrr *m, size_t i)
+{
+	return m->labels[i];
+}
+
+static inline size_t mrr_churn_reason(const struct cs_mrr *m, size_t c)
+{
+	return m->rank_label[m->reason[c]];
 }
 
 #endif

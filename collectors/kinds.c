@@ -10,7 +10,8 @@
 
 #define DS(d) (1u << (d))
 
-static const struct cs_family *const revenue_tables[] = {revenue_families, cohort_families, NULL};
+static const struct cs_family *const revenue_tables[] = {revenue_families, churn_families,
+							 cohort_families, NULL};
 static const struct cs_family *const trial_tables[] = {trial_families, NULL};
 static const struct cs_family *const survey_tables[] = {survey_families, NULL};
 static const struct cs_family *const adoption_tables[] = {adoption_families, NULL};
@@ -18,7 +19,7 @@ static const struct cs_family *const support_tables[] = {support_families, NULL}
 static const struct cs_family *const outcome_tables[] = {outcome_families, NULL};
 static const struct cs_family *const health_tables[] = {health_families, movement_families, NULL};
 
-static const char *const revenue_groups[] = {"cohorts", NULL};
+static const char *const revenue_groups[] = {"cohorts", "churn_reasons", NULL};
 static const char *const health_groups[] = {"health", "renewals", NULL};
 
 /* The registry of collector kinds: one explicit table, in enum cs_kind order. */
@@ -30,9 +31,11 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 		      .groups = revenue_groups,
 		      .settings = revenue_settings,
 		      .compute = kpi_revenue,
-		      .about = "MRR, its movements over each window and the ratios built on them, "
-			       "customers and logo churn, ARPA and lifetime value, and monthly "
-			       "retention cohorts."},
+		      .about =
+			  "MRR, its movements over each window and the ratios built on them, "
+			  "customers and logo churn, ARPA and lifetime value, pending churn and "
+			  "committed MRR, churn by reason, expansion and contraction by "
+			  "driver (seats or price), and monthly retention cohorts."},
     [KIND_TRIALS] = {.kind = KIND_TRIALS,
 		     .name = "trials",
 		     .datasets = DS(DS_ACCOUNTS) | DS(DS_TRIALS),
@@ -176,6 +179,16 @@ struct cs_kind_settings *cs_kind_settings_attach(struct cs_config *cfg)
 	k->cohorts.ndims = cfg->ndims;
 	for (size_t i = 0; i < cfg->ndims; i++)
 		k->cohorts.dims[i] = i;
+
+	/* Stripe's cancellation_details.feedback codes, in its order */
+	static const char *const stripe_reasons[] = {
+	    "customer_service", "low_quality", "missing_features", "other",
+	    "switched_service", "too_complex", "too_expensive",	   "unused",
+	};
+	k->churn_reasons.n = sizeof(stripe_reasons) / sizeof(stripe_reasons[0]);
+	for (size_t i = 0; i < k->churn_reasons.n; i++)
+		snprintf(k->churn_reasons.codes[i], sizeof(k->churn_reasons.codes[i]), "%s",
+			 stripe_reasons[i]);
 
 	k->renewals.nhorizons = 3;
 	for (size_t i = 0; i < 3; i++) {

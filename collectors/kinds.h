@@ -41,6 +41,8 @@ enum cs_kind {
 
 #define CS_MAX_COHORT_MONTHS 36
 #define CS_MAX_HORIZONS	     8
+#define CS_MAX_CHURN_REASONS 32
+#define CS_MAX_REASON_BYTES  64
 
 /* health = { ... } (read by the health kind, health.c). */
 struct cs_health {
@@ -65,12 +67,21 @@ struct cs_renewals {
 	struct cs_window horizons[CS_MAX_HORIZONS];
 };
 
+/* churn_reasons = [...] (revenue, churn.c): the reason codes churned
+ * customers are counted under, besides "other" and "unknown"; default
+ * Stripe's eight feedback codes. */
+struct cs_churn_reasons {
+	size_t n;						   /* 1..CS_MAX_CHURN_REASONS */
+	char codes[CS_MAX_CHURN_REASONS][CS_MAX_REASON_BYTES + 1]; /* snake_case, in config order */
+};
+
 /* The kinds' own settings, hung on the config they were read from
  * (cs_config.kinds) so that they live and die with it. */
 struct cs_kind_settings {
 	struct cs_health health;
 	struct cs_cohorts cohorts;
 	struct cs_renewals renewals;
+	struct cs_churn_reasons churn_reasons;
 };
 
 struct collector_kind {

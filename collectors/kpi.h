@@ -17,13 +17,14 @@
 #include "model.h"
 
 /* Each family file's table of the families it emits (emit.h). */
-extern const struct cs_family revenue_families[], cohort_families[], trial_families[],
-    survey_families[], adoption_families[], support_families[], outcome_families[],
-    health_families[], movement_families[];
+extern const struct cs_family revenue_families[], churn_families[], cohort_families[],
+    trial_families[], survey_families[], adoption_families[], support_families[],
+    outcome_families[], health_families[], movement_families[];
 
-/* The kinds' settings readers (kinds.h): revenue reads cohorts, health
- * reads health and renewals. */
+/* The kinds' settings readers (kinds.h): revenue reads cohorts and
+ * churn_reasons (churn_reason_settings), health reads health and renewals. */
 bool revenue_settings(struct config_reader *r, struct cs_kind_settings *k);
+bool churn_reason_settings(struct config_reader *r, struct cs_kind_settings *k);
 bool health_settings(struct config_reader *r, struct cs_kind_settings *k);
 /* The longest of the health model's windows. */
 int64_t health_lookback(const struct cs_kind_settings *k);
@@ -37,6 +38,29 @@ void kpi_adoption(const struct cs_data *d, const struct cs_collector *c, struct 
 void kpi_support(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_outcomes(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_health(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
+/* Pending churn, churn reasons and drivers (churn.c): part of kpi_revenue. */
+void kpi_churn(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
+
+/*
+ * A customer's MRR movement over a window (docs/design.md, movements), by the
+ * endpoint method: m0 its MRR at t - W, m1 at t, paid_before whether its MRR
+ * was > 0 before t - W. MV_NONE: no movement. m1 and m0 are compared through
+ * cs_cmp (a change within a relative 1e-9 is none); MRR with 0 exactly.
+ */
+enum cs_movement { MV_NONE = -1, MV_NEW, MV_REACT, MV_EXP, MV_CONTR, MV_CHURN, MV_COUNT };
+
+static inline int cs_movement_of(double m0, double m1, bool paid_before)
+{
+	if (m0 > 0) {
+		if (!(m1 > 0))
+			return MV_CHURN;
+		int c = cs_cmp(m1, m0);
+		return c > 0 ? MV_EXP : c < 0 ? MV_CONTR : MV_NONE;
+	}
+	if (m1 > 0)
+		return paid_before ? MV_REACT : MV_NEW;
+	return MV_NONE;
+}
 
 /* Health bands; unscored: an account not scored at t (no MRR > 0). */
 enum cs_band { CS_BAND_GREEN, CS_BAND_YELLOW, CS_BAND_RED, CS_BAND_UNKNOWN, CS_BAND_UNSCORED };

@@ -28,8 +28,6 @@
 #include "emit.h"
 #include "kpi.h"
 
-enum { MV_NEW, MV_REACT, MV_EXP, MV_CONTR, MV_CHURN, MV_COUNT };
-
 static const char *const amount_types[MV_COUNT] = {
     "new", "reactivation", "expansion", "contraction", "churn",
 };
@@ -316,31 +314,22 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 		for (size_t w = 0; w < nw; w++) {
 			struct win_acc *a = &wa[seg * nw + w];
 			double m0 = mrr_at(mrr, c, mrr_window_start(wi[w]));
-			int mv = -1;
-			double amount = 0;
+			bool before = mrr_first_positive(mrr, c) < d->plan.from[wi[w]];
+			int mv = cs_movement_of(m0, m1, before);
+			double amount = mv == MV_CHURN	 ? m0
+					: mv == MV_EXP	 ? m1 - m0
+					: mv == MV_CONTR ? m0 - m1
+							 : m1;
+
 			if (m0 > 0) {
 				a->mrr0 += m0;
 				a->start++;
-				if (!(m1 > 0)) {
-					mv = MV_CHURN;
-					amount = m0;
-					/* involuntary: only past_due rows ended at the
-					 * last drop (ds_subscriptions.h) */
-					if (mrr_dropped_past_due(mrr, c, wi[w])) {
-						a->involuntary += m0;
-						a->involuntary_count++;
-					}
-				} else if (cs_cmp(m1, m0) > 0) {
-					mv = MV_EXP;
-					amount = m1 - m0;
-				} else if (cs_cmp(m1, m0) < 0) {
-					mv = MV_CONTR;
-					amount = m0 - m1;
-				}
-			} else if (m1 > 0) {
-				mv = mrr_first_positive(mrr, c) < d->plan.from[wi[w]] ? MV_REACT
-										      : MV_NEW;
-				amount = m1;
+			}
+			/* involuntary: only past_due rows ended at the last drop
+			 * (ds_subscriptions.h) */
+			if (mv == MV_CHURN && mrr_dropped_past_due(mrr, c, wi[w])) {
+				a->involuntary += m0;
+				a->involuntary_count++;
 			}
 			if (mv >= 0) {
 				a->amount[mv] += amount;
@@ -424,6 +413,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 			emit(&f, s, (double)wa[s * nw + w].involuntary_count, col->windows[w].label,
 			     NULL);
 
+	kpi_churn(d, col, out);
 	if (mrr->cohorts)
 		emit_cohorts(d, out);
 
@@ -435,7 +425,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 /* Settings                                                             */
 
 /* cohorts = { months = K; dimensions = [...]; } (revenue's cohort families). */
-bool revenue_settings(struct config_reader *L, struct cs_kind_settings *kinds)
+static bool cohort_settings(struct config_reader *L, struct cs_kind_settings *kinds)
 {
 	static const char *const keys[] = {"months", "dimensions", NULL};
 	struct cs_config *cfg = L->cfg;
@@ -478,6 +468,12 @@ bool revenue_settings(struct config_reader *L, struct cs_kind_settings *kinds)
 		co->dims[co->ndims++] = k;
 	}
 	return true;
+}
+
+/* The revenue kind's settings: cohorts, and churn_reasons (churn.c). */
+bool revenue_settings(struct config_reader *L, struct cs_kind_settings *kinds)
+{
+	return cohort_settings(L, kinds) && churn_reason_settings(L, kinds);
 }
 
 /* ------------------------------------------------------------------ */

@@ -12,6 +12,11 @@ const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS] = {
     "quantity",	   "status",	   "valid_from", "valid_to",
 };
 
+const char *const fixture_subscription_all_cols[FIXTURE_NSUBSCRIPTION_ALL_COLS] = {
+    "billing_key", "amount_minor", "currency", "interval_unit",	      "interval_count", "quantity",
+    "status",	   "valid_from",   "valid_to", "cancel_requested_at", "churn_reason",
+};
+
 struct cs_config *fixture_config(const char *const *dims, size_t ndims)
 {
 	struct cs_config *cfg = xcalloc(1, sizeof(*cfg));

@@ -60,10 +60,13 @@ struct cs_data *fixture_data(const struct cs_config *cfg, enum cs_kind kind, cs_
 /* Parses a time like cs_parse_time; aborts the test when malformed. */
 cs_time fixture_time(const char *s);
 
-/* The subscriptions dataset's columns in contract order (SPEC section 2),
+/* The subscriptions dataset's columns in contract order (docs/datasets.md),
  * for tests whose rows follow it. */
 #define FIXTURE_NSUBSCRIPTION_COLS 9
 extern const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS];
+/* The same followed by the optional cancel_requested_at and churn_reason. */
+#define FIXTURE_NSUBSCRIPTION_ALL_COLS 11
+extern const char *const fixture_subscription_all_cols[FIXTURE_NSUBSCRIPTION_ALL_COLS];
 
 /*
  * Feeds nrows rows of ncols text values (row-major, NULL = SQL NULL) through
