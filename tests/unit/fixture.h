@@ -68,6 +68,14 @@ extern const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS];
 #define FIXTURE_NSUBSCRIPTION_ALL_COLS 11
 extern const char *const fixture_subscription_all_cols[FIXTURE_NSUBSCRIPTION_ALL_COLS];
 
+/* The payments dataset's columns in contract order (billing_key,
+ * amount_minor, currency, issued_at, due_at, paid_at, first_failed_at). The
+ * dataset is optional: a fixture config has none until a test sets
+ * cfg->has_dataset[DS_PAYMENTS] (fixture_payments_on) before fixture_data. */
+#define FIXTURE_NPAYMENT_COLS 7
+extern const char *const fixture_payment_cols[FIXTURE_NPAYMENT_COLS];
+void fixture_payments_on(struct cs_config *cfg);
+
 /*
  * Feeds nrows rows of ncols text values (row-major, NULL = SQL NULL) through
  * cs_data_begin / cs_data_row / cs_data_end (one stream). Activity rows are fed in the
