@@ -250,7 +250,8 @@ check "$T/early.prom" cs_customers_pending_churn '' 0
 # The natural mapping of the current state: every subscription one period
 # from start_date to canceled_at with its status today. B is "canceled" over
 # its whole life, so it never had MRR and its churn is lost (and F's status
-# "unpaid" is rejected as unknown_status: only A is left at t - 30d).
+# "unpaid" is rejected as unknown_status: only A is left at t - 30d); A, which
+# asked on 10-25 to cancel but still pays, is counted as churned instead.
 python3 - "$T/stripe.conf" "$T/naive.conf" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -269,7 +270,8 @@ open(sys.argv[2], "w").write(text[:start] + naive + text[end:])
 PY
 "$BUILD/cs_exporter" --config.file "$T/naive.conf" --once --as-of 2026-11-01T00:00:00Z \
 	>"$T/naive.prom" 2>"$T/naive.err" || fail "--once with the naive mapping failed: $(tail -3 "$T/naive.err")"
-check "$T/naive.prom" cs_mrr_movement 'window="30d",type="churn"' 0
+check "$T/naive.prom" cs_mrr_movement 'window="30d",type="churn"' 60
 check "$T/naive.prom" cs_mrr_window_start 'window="30d"' 60
-check "$T/naive.prom" cs_customer_movements 'window="30d",type="churned"' 0
+check "$T/naive.prom" cs_customer_movements 'window="30d",type="churned"' 1
+check "$T/naive.prom" cs_mrr '' 199 # C and D only: A, still paying, has ended, F is rejected (the recipe: 279)
 echo ok
