@@ -198,8 +198,8 @@ def scheduled_churn():
                                 win=True)
     drivers = timeseries("Expansion and contraction by driver per $window", "Expansion and "
                          "contraction MRR split by what moved: seats (the summed quantity "
-                         "rose, for expansion, or fell, for contraction) or price (plan, "
-                         "discount or price change at the same or fewer seats), one bar per "
+                         "rose, for expansion, or fell, for contraction) or price (anything "
+                         "else: a price, tier or discount change), one bar per "
                          "$window period ending at the bar; contraction below zero. Seats "
                          "and price add up to the movement.", mu,
                          targets((by_driver("expansion"), "expansion {{driver}}"),
