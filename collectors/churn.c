@@ -55,8 +55,8 @@ const struct cs_family churn_families[] = {
 				 "recomputed every collector interval"},
     [F_PENDING_CUSTOMERS] = {.name = "cs_customers_pending_churn",
 			     .type = METRIC_GAUGE,
-			     .help = "Paying customers at t all of whose subscription rows at t "
-				     "are cancelling; only with a cancel_requested_at column; "
+			     .help = "Paying customers at t all of whose paying subscription rows "
+				     "at t are cancelling; only with a cancel_requested_at column; "
 				     "recomputed every collector interval"},
     [F_CHURNED_BY_REASON] = {.name = "cs_customers_churned_by_reason",
 			     .type = METRIC_GAUGE,

@@ -89,10 +89,11 @@ struct cs_mrr {
 	 * largest monthly amount, ties by the byte-wise smallest normalised
 	 * reason: reason_mrr[c] is that amount and reason[c] the reason's rank
 	 * (below): 9 bytes per customer. For a customer that churned in any
-	 * plan window, that drop is where its MRR last fell to 0 (a counted
-	 * row covering t is none, so every row covering a later instant ends by
-	 * t), the same instant for every window it churned in; the longest
-	 * window holds them all.
+	 * plan window, that drop is where its MRR last fell to 0, the same
+	 * instant d for every window it churned in: no counted row covers t,
+	 * so none covers an instant in [d, t] (it would end after d, yet by t),
+	 * and the rows ending at d are the ones counted just before d. The
+	 * longest window holds every such d.
 	 *
 	 * A reason's rank orders reasons as their normalised texts (spaces and
 	 * tabs around removed, ASCII letters lower-cased) order byte-wise, at

@@ -37,11 +37,12 @@ static const char config_text[] =
     "collectors = ( { kind = \"health\"; }, { kind = \"outcomes\"; }, { kind = \"revenue\"; } "
     ");\n";
 
-static const char *const cols[DS_COUNT + 1][10] = {
+static const char *const cols[DS_COUNT + 1][12] = {
     [DS_ACCOUNTS] = {"account_key", "billing_key", "plan", "region", "seats", "started_at",
 		     "first_value_at", "name", NULL},
     [DS_SUBSCRIPTIONS] = {"billing_key", "amount_minor", "currency", "interval_unit",
-			  "interval_count", "quantity", "status", "valid_from", "valid_to", NULL},
+			  "interval_count", "quantity", "status", "valid_from", "valid_to",
+			  "cancel_requested_at", "churn_reason", NULL},
     [DS_TRIALS] = {"billing_key", "started_at", "ended_at", "converted", NULL},
     [DS_SURVEYS] = {"account_key", "respondent_key", "type", "score", "responded_at", NULL},
     [DS_ACTIVITY] = {"account_key", "user_key", "feature", "last_active_at", NULL},
@@ -82,7 +83,7 @@ static size_t ncols(int ds)
 static void feed(struct cs_stream *in, int ds, char *text)
 {
 	size_t n = ncols(ds);
-	const char *values[10];
+	const char *values[12];
 	for (char *line = text; line;) {
 		char *next = strchr(line, '\n');
 		if (next)

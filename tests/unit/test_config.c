@@ -519,6 +519,65 @@ Test(config_beyond, cohorts_and_renewals, .init = make_tmpdir, .fini = remove_tm
 	}
 }
 
+Test(config_beyond, churn_reasons, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+	char err[512] = "", codes[33 * 8 + 1] = "";
+	struct cs_config *cfg = load_beyond("", err, sizeof(err));
+
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_eq(cfg->kinds->churn_reasons.n, 8, "Stripe's eight by default");
+	cr_expect_str_eq(cfg->kinds->churn_reasons.codes[0], "customer_service");
+	cr_expect_str_eq(cfg->kinds->churn_reasons.codes[3], "other");
+	cr_expect_str_eq(cfg->kinds->churn_reasons.codes[7], "unused");
+	config_free(cfg);
+
+	cfg = load_beyond("churn_reasons = [\"price\", \"bugs_2\"];", err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_eq(cfg->kinds->churn_reasons.n, 2);
+	cr_expect_str_eq(cfg->kinds->churn_reasons.codes[0], "price");
+	cr_expect_str_eq(cfg->kinds->churn_reasons.codes[1], "bugs_2");
+	config_free(cfg);
+
+	/* 32 codes are allowed, 33 are not */
+	strcpy(codes, "churn_reasons = [");
+	for (int i = 0; i < 32; i++)
+		snprintf(codes + strlen(codes), sizeof(codes) - strlen(codes), "%s\"c%d\"",
+			 i ? "," : "", i);
+	strcat(codes, "];");
+	cfg = load_beyond(codes, err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_expect_eq(cfg->kinds->churn_reasons.n, 32);
+	config_free(cfg);
+	codes[strlen(codes) - 2] = '\0';
+	strcat(codes, ",\"c32\"];");
+
+	const struct {
+		const char *text, *message;
+	} bad[] = {
+	    {codes, "at most 32"},
+	    {"churn_reasons = [];", "'churn_reasons' must list at least one reason code"},
+	    {"churn_reasons = [\"unknown\"];", "churn reason \"unknown\" is not a code"},
+	    {"churn_reasons = [\"Price\"];", "churn reason \"Price\" must be snake_case"},
+	    {"churn_reasons = [\"2fast\"];", "churn reason \"2fast\" must be snake_case"},
+	    {"churn_reasons = [\"too-expensive\"];", "must be snake_case"},
+	    {"churn_reasons = [\"\"];", "must be snake_case"},
+	    {"churn_reasons = "
+	     "[\"a2345678901234567890123456789012345678901234567890123456789012345\"];",
+	     "at most 64 bytes"},
+	    {"churn_reasons = [\"price\", \"price\"];", "duplicate churn reason \"price\""},
+	    {"churn_reasons = \"price\";", "'churn_reasons' must be a list of strings"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cfg = load_beyond(bad[i].text, err, sizeof(err));
+		cr_expect_null(cfg, "%s should fail", bad[i].text);
+		cr_expect(strstr(err, bad[i].message) != NULL, "%s: got \"%s\"", bad[i].text, err);
+		cr_expect(strstr(err, "beyond.conf:6: ") != NULL, "%s: line 6 in \"%s\"",
+			  bad[i].text, err);
+		config_free(cfg);
+	}
+}
+
 Test(config_sql, placeholder_table, .init = make_tmpdir, .fini = remove_tmpdir)
 {
 	static const struct {
