@@ -22,7 +22,7 @@ RESERVED_LABELS = {
     "window", "currency", "type", "category", "survey", "result", "state", "feature",
     "outcome", "target", "band", "account", "name", "le", "collector", "dataset", "reason",
     "family", "version", "revision", "quantile", "job", "instance",
-    "cohort", "age_months", "horizon", "from", "to", "renewal_at",
+    "cohort", "age_months", "horizon", "from", "to", "renewal_at", "driver", "bucket",
 }
 # Grafana's built-in currency units; other codes get a suffix unit.
 GRAFANA_CURRENCIES = {
