@@ -970,9 +970,11 @@ def revenue_intelligence(m, e):
     t, cur = m.t, m.cfg["currency"]
     codes = m.cfg["churn_reasons"]
     labels = sorted(set(codes) | {"other", "unknown"}, key=lambda x: x.encode())
+    # Documented choice (docs/design.md, "Pending churn, reasons and
+    # drivers"): the counted rows are those with a positive monthly amount.
     rows_of = defaultdict(list)
     for (b, counts, monthly, f, to), (qty, req, reason) in zip(m.subs, m.sub_extra):
-        if counts:
+        if counts and monthly > 0:
             rows_of[b].append((monthly, f, to, qty, req, reason))
 
     def counted(b, x):
