@@ -17,6 +17,11 @@
  * looks the same whatever the anchor: a load anchored today is alive at now,
  * and an --as-of at or before the anchor gives reproducible KPIs.
  *
+ * Billing has Stripe's shape: subscriptions with their cancellation
+ * (requested at canceled_at, some still pending at the anchor, feedback
+ * codes and free text), the price history as subscription_periods, and one
+ * invoice per billing period with every card charge, failed ones included.
+ *
  * The default company is one a person can look at: plans and regions a SaaS
  * company uses, and a few invalid rows (one account in FLAW_EVERY_CLEAN per
  * kind, none that moves facts into the "unknown" segment), so that rejected
