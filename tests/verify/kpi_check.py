@@ -12,7 +12,13 @@ section 2, the join and segments, computes every KPI family of SPEC sections
 cohorts.months and cohorts.dimensions from the config, renewals per
 renewals.horizons and health band from the accounts' renewal_date__c,
 past-due MRR, involuntary churn per window, the band-transition counter at 0
-as --once writes it, renewal_at on the at-risk list), and compares the result
+as --once writes it, renewal_at on the at-risk list; section 7: pending
+churn and committed MRR from the subscriptions' cancellation requests, churn
+by reason with churn_reasons from the config, expansion and contraction by
+driver, and, when the config maps a payments dataset, receivables by age,
+failed and recovered payments, billed amount and DSO from the invoices and
+card charges; tests/verify/test_kpi_check_section7.py checks this code on
+the section's test vectors), and compares the result
 with the exporter's `--once` text exposition: every expected series present with an equal value
 (relative 1e-9, absolute 1e-9 near zero), ratios absent exactly where
 undefined, no KPI series the SPEC does not call for. Exits 1 on any mismatch.
