@@ -50,6 +50,11 @@ RANGES7 = {
     "dso_30d": (10.0, 60.0),
     "dso_90d": (10.0, 60.0),
     "over_90_share_of_receivables": (0.0, 0.15),
+    # Both drivers move MRR: seat changes mostly, plan and discount changes too;
+    # most churned customers gave a reason.
+    "seats_share_of_expansion_90d": (0.3, 0.95),
+    "seats_share_of_contraction_90d": (0.3, 0.95),
+    "unknown_reason_share_90d": (0.05, 0.4),
 }
 WINDOW_DAYS = {"30d": 30, "90d": 90}
 # A segment with at least this many customers at the window start must not
@@ -157,9 +162,10 @@ def main(argv):
         k["unknown_reason_share_90d"] = ratio(
             total("cs_customers_churned_by_reason", window="90d", reason="unknown"),
             total("cs_customers_churned_by_reason", window="90d"))
-        k["seats_share_of_expansion_90d"] = ratio(
-            total("cs_mrr_movement_by_driver", window="90d", type="expansion", driver="seats"),
-            total("cs_mrr_movement_by_driver", window="90d", type="expansion"))
+        for typ in ("expansion", "contraction"):
+            k["seats_share_of_%s_90d" % typ] = ratio(
+                total("cs_mrr_movement_by_driver", window="90d", type=typ, driver="seats"),
+                total("cs_mrr_movement_by_driver", window="90d", type=typ))
     k["series"] = len(samples)
     rejected = total("cs_rows_rejected_total")
     # Rows read: the freshness metric when the exposition has it, else the
