@@ -24,7 +24,9 @@ from gen.settings import DEFAULT_INTERVAL, DEFAULT_TIMEOUT
 # Raw cs_* series in the expression get the --selector (see raw_selected());
 # the job: series of recording.yaml have it already.
 # kinds: the collector kinds the alert reads; it is left out unless all are
-# configured. None: the exporter's own series, always rendered.
+# configured. None: the exporter's own series, always rendered. payments:
+# True when it reads the families of the payments dataset, left out without
+# one.
 
 SHORT_WINDOW = "30d"
 LONG_WINDOW = "90d"
@@ -119,7 +121,8 @@ job:cs_license_utilization:ratio{window="@W@"}
                         "below its maximum of the last 24 hours ({{ $labels.currency }})."},
     ]},
     {"name": "cs_exporter.risk.alerts",
-     "comment": ["Renewals, payment risk and health movement. Each",
+     "comment": ["Renewals, payment risk, pending churn, receivables and health",
+                 "movement. Each",
                  "threshold is the number on the line marked \"threshold:\"; change it there,",
                  "in the header above, in dashboards/runbook.md and docs/dashboards.md."],
      "alerts": [
@@ -155,6 +158,64 @@ job:cs_mrr_involuntary_churn:sum{window="@W@"}
          "description": "{{ $labels.instance }}: involuntary churn (failed payments) over "
                         "{{ $labels.window }} is {{ $value | humanizePercentage }} of the MRR "
                         "at the window's start, above @T%d@."},
+        {"alert": "CustomerSuccessPendingChurnHigh", "kinds": ["revenue"],
+         "header": ["pending churn MRR (cancellations requested, not yet",
+                    "in effect) > 5 % of MRR, for 1h"],
+         "comment": ["Needs the subscriptions column cancel_requested_at; without it",
+                     "there is no cs_mrr_pending_churn and the alert stays silent."],
+         "expr": """\
+job:cs_mrr_pending_churn:sum
+  / on (job, instance, currency) (job:cs_mrr:sum > 0)
+> 0.05
+""",
+         "post": ["threshold: 0.05 = 5 % of MRR"],
+         "for": "1h", "severity": "warning",
+         "summary": "An unusual share of MRR has asked to cancel.",
+         "description": "{{ $labels.instance }}: subscriptions whose cancellation is "
+                        "requested but not yet in effect hold {{ $value | humanizePercentage }} "
+                        "of MRR, above 5%."},
+        {"alert": "CustomerSuccessPaymentRecoveryFalling", "kinds": ["revenue"],
+         "payments": True, "window": "short",
+         "header": ["@W@ payment recovery ratio > 15 points below its 7d",
+                    "baseline (offset 1d), >= 20 failed payments, for 1h"],
+         "comment": ["Recovered / failed payments of the window. A drop means dunning",
+                     "or card updating stopped working; the floor of 20 failed payments",
+                     "keeps a handful of failures from paging."],
+         "expr": """\
+(
+  avg_over_time(job:cs_payment_recovery:ratio{window="@W@"}[7d] offset 1d)
+  - job:cs_payment_recovery:ratio{window="@W@"}
+) > 0.15
+and on (job, instance, window)
+job:cs_payments_failed:sum{window="@W@"} >= 20
+""",
+         "post": ["threshold: 0.15 = 15 points below the baseline"],
+         "for": "1h", "severity": "warning",
+         "summary": "Failed payments are being recovered much less than usual.",
+         "description": "{{ $labels.instance }}: the share of failed payments recovered "
+                        "over {{ $labels.window }} is {{ $value | humanizePercentage }} "
+                        "(percentage points) below its average of the previous week."},
+        {"alert": "CustomerSuccessReceivablesOverdueGrowing", "kinds": ["revenue"],
+         "payments": True,
+         "header": ["receivables over 90 days past due > 1.25 x their 7d",
+                    "baseline (offset 1d) and > 1 % of MRR, for 6h"],
+         "comment": ["Invoices open more than 90 days after their due date are rarely",
+                     "paid; a quick rise means collections stalled. The 1 % of MRR",
+                     "floor keeps small amounts from paging."],
+         "expr": """\
+job:cs_receivables_amount:sum{bucket="over_90"}
+  > 1.25 * avg_over_time(job:cs_receivables_amount:sum{bucket="over_90"}[7d] offset 1d)
+and on (job, instance, currency)
+job:cs_receivables_amount:sum{bucket="over_90"}
+  > on (job, instance, currency) group_left ()
+0.01 * job:cs_mrr:sum
+""",
+         "post": ["threshold: 1.25 x the baseline, floor 0.01 = 1 % of MRR"],
+         "for": "6h", "severity": "warning",
+         "summary": "Invoices more than 90 days overdue are piling up.",
+         "description": "{{ $labels.instance }}: {{ $value | humanize }} {{ $labels.currency }} "
+                        "of invoices are over 90 days past due, over 1.25 times the average "
+                        "of the previous week."},
         {"alert": "CustomerSuccessAccountsTurningRed", "kinds": ["health"],
          "header": "> 10 accounts moved to red within a day, for 5m",
          "expr": """\
@@ -451,6 +512,8 @@ def alerts():
             kinds = a.get("kinds") or []
             if kinds and not all(ctx.S.has(k) for k in kinds):
                 continue
+            if a.get("payments") and not ctx.S.payments:
+                continue
             sub = {"@SEL@": ctx.S.selector or 'job="cs_exporter"'}
             if a.get("window"):
                 w = alert_window(kinds[0], a["window"])
@@ -517,8 +580,8 @@ def alerts_header(groups):
         "Here: %s%s." % (chosen or "no windowed alert",
                          "; horizon %s" % horizon[0] if horizon else ""),
     ]
-    lines += textwrap.wrap("Alerts of collector kinds that are not configured are left out: "
-                           "%s." % csv(left_out), 76)
+    lines += textwrap.wrap("Alerts of collector kinds that are not configured, or of a payments "
+                           "dataset that is not, are left out: %s." % csv(left_out), 76)
     lines += [
         "",
         "Thresholds, in one place:",

@@ -3,6 +3,8 @@ expressions as sums of numerators over sums of denominators."""
 
 import re
 
+import libconf
+
 from gen import ctx
 
 # ---------------------------------------------------------------------------
@@ -104,6 +106,29 @@ def escalation(by=None):
 def resolution(by=None):
     return div(tot("cs_ticket_resolution_time_seconds", by=by, win=True),
                tot("cs_tickets", 'state="resolved"', by=by, win=True))
+
+
+def recovery(by=None):
+    """Recovered / failed payments over the window, summed over segments."""
+    return div(tot("cs_payments_recovered", by=by, win=True),
+               tot("cs_payments_failed", by=by, win=True))
+
+
+def dso(by=None):
+    """Days sales outstanding over the selected window: all receivables now /
+    the amount billed in the window x the window in days, summed over
+    segments (the exported per-segment DSO does not add up). The window's
+    length is configuration, not a label value PromQL can read: one branch
+    per window of the dashboard, each with that window's days."""
+    grp = by + ", window" if by else "window"
+    branches = []
+    for w in ctx.DASH_WINDOWS:
+        days = libconf.duration_seconds(w) / 86400
+        recv = tot("cs_receivables_amount", by=by)
+        billed = tot("cs_billed_amount", 'window="%s"' % w, by=grp, win=True)
+        branches.append('label_replace(%g * %s, "window", "%s", "", "")\n/ %s'
+                        % (days, recv, w, "(%s > 0)" % billed))
+    return "\nor\n".join(branches)
 
 
 def quantile(q, buckets, count):

@@ -58,6 +58,14 @@ def recording_rules(level, dims):
         sum_of("cs_mrr_involuntary_churn", "currency", "window"))
     rec("cs_customers_involuntary_churned:sum",
         sum_of("cs_customers_involuntary_churned", "window"))
+    # revenue intelligence: pending churn (a part of MRR), payments and
+    # receivables (with a payments dataset)
+    rec("cs_mrr_pending_churn:sum", sum_of("cs_mrr_pending_churn", "currency"))
+    rec("cs_payments_failed:sum", sum_of("cs_payments_failed", "window"))
+    rec("cs_payments_recovered:sum", sum_of("cs_payments_recovered", "window"))
+    rec("cs_payment_recovery:ratio", "%s:cs_payments_recovered:sum\n/ (%s:cs_payments_failed:sum > 0)"
+        % (L, L))
+    rec("cs_receivables_amount:sum", sum_of("cs_receivables_amount", "currency", "bucket"))
     rec("cs_arpa:ratio", "%s:cs_mrr:sum / %s group_left () (%s:cs_customers:sum > 0)" % (L, on, L))
     # trials
     rec("cs_trials_ended:sum", sum_of("cs_trials_ended", "window", "result"))

@@ -6,7 +6,8 @@ from gen.panels import (
     GRR_TH, NET_MRR_CHURN_TH, NRR_TH, bargauge, cohort_table, dashboard, fixed_colors,
     override, row, stat, table, targets, thresholds, timeseries)
 from gen.promql import (
-    arpa, by_dims, dims, div, legend, logo_churn, mrr_churn, nrr, quick_ratio, tot)
+    arpa, by_dims, dims, div, dso, legend, logo_churn, mrr_churn, nrr, quick_ratio, recovery,
+    tot)
 
 MOVEMENT_COLORS = {"new": "green", "expansion": "semi-dark-green", "reactivation": "blue",
                    "contraction": "orange", "churn": "red", "net": "text"}
@@ -50,22 +51,33 @@ def revenue():
         row("Now"),
         stat("MRR", "MRR at the evaluation instant.", mu,
              targets((tot("cs_mrr", by="currency"), "{{currency}}")), change="up",
-             kind="revenue"),
+             w=3, kind="revenue"),
+        stat("Committed MRR", "MRR without the pending churn: the MRR of subscriptions whose "
+             "cancellation was requested but has not yet taken effect (ChartMogul's committed "
+             "MRR, scheduled churn only). Needs the subscriptions column cancel_requested_at "
+             "(docs/datasets.md); without it, No data.", mu,
+             targets((tot("cs_committed_mrr", by="currency"), "{{currency}}")), change="up",
+             w=3, kind="revenue"),
+        stat("Pending churn MRR", "MRR of subscriptions cancelled but still paying: it leaves at "
+             "the end of their period unless the customer is won back (ProfitWell's "
+             "\"cancelled, not yet churned\"). Needs cancel_requested_at.", mu,
+             targets((tot("cs_mrr_pending_churn", by="currency"), "{{currency}}")),
+             change="down", w=3, kind="revenue"),
         stat("ARPA", "Average revenue per account: summed MRR / summed paying customers.",
-             mu, targets((arpa(), "ARPA")), change="up", kind="revenue"),
+             mu, targets((arpa(), "ARPA")), change="up", w=3, kind="revenue"),
         stat("NRR", "Net revenue retention over the window. Thresholds follow the window.",
              "percentunit", targets((nrr(by="window"), "NRR {{window}}")), change="up",
-             per_window=NRR_TH, kind="revenue"),
+             per_window=NRR_TH, w=3, kind="revenue"),
         stat("GRR", "Gross revenue retention over the window. Thresholds follow the window.",
              "percentunit", targets((nrr(by="window", gross=True), "GRR {{window}}")),
-             change="up", per_window=GRR_TH, kind="revenue"),
+             change="up", per_window=GRR_TH, w=3, kind="revenue"),
         stat("Net MRR churn", "(churn + contraction - expansion - reactivation) / MRR at window "
              "start; negative is net expansion. Thresholds follow the window.", "percentunit",
              targets((mrr_churn(by="window"), "net MRR churn {{window}}")), change="down",
-             per_window=NET_MRR_CHURN_TH, kind="revenue"),
+             per_window=NET_MRR_CHURN_TH, w=3, kind="revenue"),
         stat("Quick ratio", "(new + reactivation + expansion) / (churn + contraction) MRR.",
              "none", targets((quick_ratio(), "quick ratio")), decimals=2, change="up",
-             th=thresholds(("red", None), ("yellow", 1), ("green", 4)), kind="revenue"),
+             th=thresholds(("red", None), ("yellow", 1), ("green", 4)), w=3, kind="revenue"),
         row("MRR movements"),
         bars,
         bridge,
@@ -80,9 +92,9 @@ def revenue():
                    kind="revenue"),
         timeseries("Revenue retention", "Net and gross revenue retention.", "percentunit",
                    targets((nrr(), "NRR"), (nrr(gross=True), "GRR")), kind="revenue"),
-        row("MRR, ARPA and lifetime value"),
     ]
-    panels += payment_risk() + cohorts()
+    panels += scheduled_churn() + [row("MRR, ARPA and lifetime value")]
+    panels += payment_risk() + receivables() + cohorts()
     if dims():
         d0 = dims()[0]
         panels.append(timeseries("MRR by %s" % d0, "MRR stacked by %s." % d0, mu,
@@ -160,6 +172,133 @@ def payment_risk():
                                                     "voluntary")), kind=k),
         timeseries("Past-due MRR", "Past-due MRR over time.", mu,
                    targets((tot("cs_mrr_past_due", by="currency"), "{{currency}}")), w=24,
+                   kind=k),
+    ]
+
+
+REASON_ORDER = "sort_desc"
+
+
+def right_axis(p, name, unit):
+    """The series `name` of a time series panel on a right axis of its own unit."""
+    p["fieldConfig"]["overrides"].append(override(
+        "byName", name, ("custom.axisPlacement", "right"), ("unit", unit)))
+
+
+def scheduled_churn():
+    """Pending churn and committed MRR (cancellations requested, not yet in
+    effect), churn by reason, and expansion and contraction split into
+    seats and price (docs/metrics.md). The first two need the optional
+    subscriptions columns cancel_requested_at and churn_reason: without them
+    those panels show No data."""
+    mu = ctx.S.money_unit
+    k = "revenue"
+    pending = tot("cs_mrr_pending_churn")
+    by_driver = lambda typ: tot("cs_mrr_movement_by_driver", 'type="%s"' % typ, by="driver",
+                                win=True)
+    drivers = timeseries("Expansion and contraction by driver per $window", "Expansion and "
+                         "contraction MRR split by what moved: seats (the summed quantity "
+                         "rose, for expansion, or fell, for contraction) or price (anything "
+                         "else: a price, tier or discount change), one bar per "
+                         "$window period ending at the bar; contraction below zero. Seats "
+                         "and price add up to the movement.", mu,
+                         targets((by_driver("expansion"), "expansion {{driver}}"),
+                                 ("-" + by_driver("contraction"), "contraction {{driver}}")),
+                         w=24, stack=True, bars=True, kind=k)
+    drivers["interval"] = "$window"
+    fixed_colors(drivers, {"expansion seats": "green", "expansion price": "semi-dark-green",
+                           "contraction seats": "orange", "contraction price": "yellow"})
+    reasons = bargauge("Churned MRR by reason", "MRR at the window's start of the customers "
+                       "who churned in it, by the reason on their subscription (the "
+                       "configured churn_reasons; anything else is other, none is unknown). "
+                       "The reasons add up to the churn movement. Needs churn_reason.", mu,
+                       targets(("%s(%s)" % (REASON_ORDER, tot("cs_mrr_churn_by_reason",
+                                                              by="reason", win=True)),
+                                "{{reason}}"), instant=True), kind=k)
+    reasons["options"]["displayMode"] = "basic"
+    reasons_n = bargauge("Churned customers by reason", "Customers who churned in the window, "
+                         "by reason. Needs churn_reason.", "short",
+                         targets(("%s(%s)" % (REASON_ORDER, tot("cs_customers_churned_by_reason",
+                                                                by="reason", win=True)),
+                                  "{{reason}}"), instant=True), kind=k)
+    reasons_n["options"]["displayMode"] = "basic"
+    share = timeseries("Pending churn", "Pending churn MRR as a share of MRR, and (right "
+                       "axis) the customers all of whose subscriptions are cancelling. The "
+                       "alert CustomerSuccessPendingChurnHigh fires above 5 %.", "percentunit",
+                       targets((div(pending, tot("cs_mrr")), "share of MRR"),
+                               (tot("cs_customers_pending_churn"), "customers")), minv=0,
+                       kind=k)
+    right_axis(share, "customers", "short")
+    return [
+        row("Scheduled churn, reasons and drivers"),
+        timeseries("MRR, committed MRR and pending churn", "MRR, the part of it that stays "
+                   "(committed) and the part whose cancellation is already requested "
+                   "(pending churn): committed + pending = MRR. Needs cancel_requested_at.",
+                   mu, targets((tot("cs_mrr"), "MRR"), (tot("cs_committed_mrr"), "committed"),
+                               (pending, "pending churn")), kind=k),
+        share,
+        reasons,
+        reasons_n,
+        drivers,
+    ]
+
+
+RECEIVABLE_BUCKETS = [("current", "green"), ("1_30", "yellow"), ("31_60", "orange"),
+                      ("61_90", "red"), ("over_90", "dark-red")]
+
+
+def receivables():
+    """Receivables by age, failed and recovered payments, DSO: from the
+    optional payments dataset, left out without one."""
+    if not ctx.S.payments:
+        return []
+    mu = ctx.S.money_unit
+    k = "revenue"
+    recv = lambda *mm: tot("cs_receivables_amount", *mm)
+    aged = timeseries("Receivables by age", "Open invoices (issued, not paid) by days past "
+                      "their due date, stacked: current (not yet due), 1-30, 31-60, 61-90 and "
+                      "over 90 days.", mu,
+                      targets(*[(recv('bucket="%s"' % b), b) for b, _ in RECEIVABLE_BUCKETS]),
+                      stack=True, kind=k)
+    fixed_colors(aged, dict(RECEIVABLE_BUCKETS))
+    failed = tot("cs_payments_failed", win=True)
+    recovered = tot("cs_payments_recovered", win=True)
+    counts = timeseries("Failed and recovered payments", "Invoices whose first payment attempt "
+                        "failed in the window, and those of them paid by its end; the "
+                        "recovery ratio on the right axis.", "short",
+                        targets((failed, "failed"), (recovered, "recovered"),
+                                (recovery(), "recovery ratio")), minv=0, kind=k)
+    right_axis(counts, "recovery ratio", "percentunit")
+    return [
+        row("Receivables and failed payments"),
+        stat("Receivables", "Open invoices now, all ages.", mu, targets((recv(), "open")),
+             change="down", kind=k),
+        stat("Over 90 days past due", "Open invoices more than 90 days past their due date. "
+             "The alert CustomerSuccessReceivablesOverdueGrowing fires when this grows fast.",
+             mu, targets((recv('bucket="over_90"'), "over 90 days")), change="down", kind=k),
+        stat("Days sales outstanding", "Receivables now / amount billed in the window x the "
+             "window in days: how many days of billing are still unpaid.", "d",
+             targets((dso(), "DSO {{window}}")), decimals=1, change="down", kind=k),
+        stat("Payment recovery", "Failed payments of the window (first failure in it) that "
+             "were paid by its end / failed payments. The alert "
+             "CustomerSuccessPaymentRecoveryFalling fires when it falls well below its usual "
+             "level.", "percentunit", targets((recovery(), "recovered")), minv=0, maxv=1,
+             change="up", th=thresholds(("red", None), ("yellow", 0.4), ("green", 0.6)),
+             kind=k),
+        stat("Failed payments", "Invoices whose first payment attempt failed in the window.",
+             "short", targets((failed, "failed")), change="down", kind=k),
+        stat("Billed", "Amount invoiced in the window.", mu,
+             targets((tot("cs_billed_amount", by="currency", win=True), "{{currency}}")),
+             change="up", kind=k),
+        aged,
+        counts,
+        timeseries("Days sales outstanding", "Receivables / billed amount x window days, for "
+                   "the selected window.", "d", targets((dso(), "DSO {{window}}")), minv=0,
+                   kind=k),
+        timeseries("Failed and recovered amounts", "Amounts of the failed invoices of the "
+                   "window, and of those recovered by its end.", mu,
+                   targets((tot("cs_payments_failed_amount", win=True), "failed"),
+                           (tot("cs_payments_recovered_amount", win=True), "recovered")),
                    kind=k),
     ]
 

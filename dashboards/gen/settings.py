@@ -22,7 +22,7 @@ RESERVED_LABELS = {
     "window", "currency", "type", "category", "survey", "result", "state", "feature",
     "outcome", "target", "band", "account", "name", "le", "collector", "dataset", "reason",
     "family", "version", "revision", "quantile", "job", "instance",
-    "cohort", "age_months", "horizon", "from", "to", "renewal_at",
+    "cohort", "age_months", "horizon", "from", "to", "renewal_at", "driver", "bucket",
 }
 # Grafana's built-in currency units; other codes get a suffix unit.
 GRAFANA_CURRENCIES = {
@@ -44,7 +44,7 @@ class Settings:
     def __init__(self, dimensions=("plan", "region"), currency="USD",
                  windows=("30d", "90d"), kinds=None, features=(), outcomes=(), selector="",
                  cohort_months=12, cohort_dimensions=None, horizons=("30d", "60d", "90d"),
-                 collectors=()):
+                 collectors=(), payments=True):
         self.dimensions = list(dimensions)
         self.currency = currency
         self.money_unit = ("currency%s" % currency if currency in GRAFANA_CURRENCIES
@@ -66,6 +66,10 @@ class Settings:
         # (name, interval, timeout) of each collector, in seconds (the
         # exporter-health alerts follow the intervals).
         self.collectors = list(collectors)
+        # A payments dataset is configured: revenue then writes the payment
+        # and receivables families (docs/datasets.md); without one their
+        # panels and alerts are left out.
+        self.payments = payments
 
     def windows_for(self, kinds):
         """The windows of these collector kinds, shortest first."""
@@ -186,8 +190,9 @@ def settings_from_config(path, selector=""):
     horizons = windows(renewals, "horizons", "renewals.horizons", ["30d", "60d", "90d"])
     if len(horizons) > 8:
         raise bad("renewals.horizons", "at most 8 horizons", (renewals, "horizons"))
+    datasets = group(cfg, "datasets")
     s = Settings(dims, currency.upper(), top, kinds, features, outcomes, selector,
-                 months, cdims, horizons, named)
+                 months, cdims, horizons, named, payments="payments" in datasets)
     # The window variable's default: the first top-level window, when any
     # collector computes it.
     if s.windows and s.default_window not in s.windows:

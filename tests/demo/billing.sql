@@ -55,7 +55,13 @@ CREATE TABLE subscriptions (
 	trial_end         timestamptz,
 	canceled_at       timestamptz,
 	ended_at          timestamptz,
-	collection_method text NOT NULL
+	collection_method text NOT NULL,
+	-- A cancellation at the period's end keeps the subscription active until
+	-- cancel_at; canceled_at is then the instant it was requested.
+	cancel_at_period_end boolean NOT NULL,
+	cancel_at         timestamptz,
+	cancellation_reason   text,                  -- cancellation_details.reason
+	cancellation_feedback text                   -- cancellation_details.feedback; older imports hold free text
 );
 
 -- The current items of live subscriptions (Stripe keeps no history here).
@@ -77,4 +83,35 @@ CREATE TABLE subscription_periods (
 	coupon_id            text,                   -- discount applied during the period
 	period_start         timestamptz,
 	period_end           timestamptz             -- NULL: still running
+);
+
+-- One invoice per billing period. due_date is NULL for card customers
+-- (charge_automatically: due at once); an invoice nobody paid is marked
+-- uncollectible months later.
+CREATE TABLE invoices (
+	id                         text NOT NULL,
+	customer_id                text,               -- NULL on a few rows of an old import
+	subscription_id            text,
+	status                     text NOT NULL,      -- open, paid, uncollectible (now)
+	collection_method          text NOT NULL,
+	currency                   text NOT NULL,
+	amount_due                 bigint NOT NULL,    -- minor units
+	amount_paid                bigint NOT NULL,
+	created                    timestamptz NOT NULL,
+	due_date                   timestamptz,
+	paid_at                    timestamptz,        -- status_transitions.paid_at
+	marked_uncollectible_at    timestamptz,        -- status_transitions.marked_uncollectible_at
+	attempt_count              integer NOT NULL
+);
+
+-- Every card payment attempt, failed ones included.
+CREATE TABLE charges (
+	id           text NOT NULL,
+	invoice_id   text NOT NULL,
+	customer_id  text NOT NULL,
+	amount       bigint NOT NULL,
+	currency     text NOT NULL,
+	status       text NOT NULL,                    -- succeeded, failed
+	failure_code text,
+	created      timestamptz NOT NULL
 );

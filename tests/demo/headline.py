@@ -5,7 +5,7 @@
 
 Reads a text exposition (cs_exporter --once --as-of ...) and prints the
 company-wide KPIs a customer-success lead looks at first, each as
-sum(numerator) / sum(denominator) over the segments (SPEC section 4).
+sum(numerator) / sum(denominator) over the segments (docs/metrics.md).
 With --check it exits 1 unless each lies where a healthy B2B SaaS company
 sits (RANGES), every 30d and 90d window is alive, no segment with enough
 customers looks absurd, and rejected rows stay well under 1 % of the rows
@@ -24,9 +24,9 @@ RANGES = {
     "utilisation_30d": (0.30, 0.90),
     "trial_conversion_90d": (0.10, 0.40),
 }
-# SPEC section 6, checked when the exposition has the families: a little
-# past-due MRR, involuntary churn a real part of churn but under the
-# CustomerSuccessInvoluntaryChurnHigh threshold (2 % of MRR in 30d), renewals
+# Renewals and payment risk (docs/metrics.md), checked when the exposition
+# has the families: a little past-due MRR, involuntary churn a real part of
+# churn but under the CustomerSuccessInvoluntaryChurnHigh threshold (2 % of MRR in 30d), renewals
 # in the next quarter, and red MRR renewing within 30d under the
 # CustomerSuccessRenewalAtRisk threshold (5 % of MRR): the demo is a healthy
 # company, no alert fires on it.
@@ -37,6 +37,26 @@ RANGES6 = {
     "renewal_mrr_share_90d": (0.05, 0.5),
     "red_renewal_mrr_share_30d": (0.0, 0.05),
 }
+# Revenue intelligence (docs/metrics.md), checked when the exposition has the
+# families: a few % of MRR cancelling but still paying (under the
+# CustomerSuccessPendingChurnHigh threshold, 5 % of MRR), most failed
+# payments recovered (fewer within 30d: the window's last failures are still
+# being retried), days sales outstanding of a B2B company billing cards and
+# net-30 invoices, and little of the receivables more than 90 days overdue.
+RANGES7 = {
+    "pending_churn_share": (0.005, 0.05),
+    "payment_recovery_30d": (0.3, 0.95),
+    "payment_recovery_90d": (0.5, 0.95),
+    "dso_30d": (10.0, 60.0),
+    "dso_90d": (10.0, 60.0),
+    "over_90_share_of_receivables": (0.0, 0.15),
+    # Both drivers move MRR: seat changes mostly, plan and discount changes too;
+    # most churned customers gave a reason.
+    "seats_share_of_expansion_90d": (0.3, 0.95),
+    "seats_share_of_contraction_90d": (0.3, 0.95),
+    "unknown_reason_share_90d": (0.05, 0.4),
+}
+WINDOW_DAYS = {"30d": 30, "90d": 90}
 # A segment with at least this many customers at the window start must not
 # look absurd: its 90d NRR and 30d logo churn stay within these.
 SEGMENT_MIN_CUSTOMERS = 30
@@ -63,7 +83,8 @@ def parse(path):
 
 SEGMENT_SKIP = {"window", "type", "currency", "survey", "category", "result", "state",
                 "feature", "outcome", "target", "band", "le", "account", "name",
-                "cohort", "age_months", "horizon", "from", "to"}
+                "cohort", "age_months", "horizon", "from", "to", "reason", "driver",
+                "bucket"}
 
 
 def main(argv):
@@ -127,6 +148,24 @@ def main(argv):
         k["renewal_mrr_share_90d"] = ratio(total("cs_renewal_mrr", horizon="90d"), k["mrr"])
         k["red_renewal_mrr_share_30d"] = ratio(
             total("cs_renewal_mrr", horizon="30d", band="red"), k["mrr"])
+    section7 = {"cs_mrr_pending_churn", "cs_receivables_amount", "cs_payments_failed"} <= names
+    if section7:
+        k["pending_churn_share"] = ratio(total("cs_mrr_pending_churn"), k["mrr"])
+        k["customers_pending_churn"] = total("cs_customers_pending_churn")
+        recv = total("cs_receivables_amount")
+        for w, days in WINDOW_DAYS.items():
+            k["payment_recovery_" + w] = ratio(total("cs_payments_recovered", window=w),
+                                               total("cs_payments_failed", window=w))
+            k["dso_" + w] = ratio(recv * days, total("cs_billed_amount", window=w))
+        k["over_90_share_of_receivables"] = ratio(
+            total("cs_receivables_amount", bucket="over_90"), recv)
+        k["unknown_reason_share_90d"] = ratio(
+            total("cs_customers_churned_by_reason", window="90d", reason="unknown"),
+            total("cs_customers_churned_by_reason", window="90d"))
+        for typ in ("expansion", "contraction"):
+            k["seats_share_of_%s_90d" % typ] = ratio(
+                total("cs_mrr_movement_by_driver", window="90d", type=typ, driver="seats"),
+                total("cs_mrr_movement_by_driver", window="90d", type=typ))
     k["series"] = len(samples)
     rejected = total("cs_rows_rejected_total")
     # Rows read: the freshness metric when the exposition has it, else the
@@ -136,7 +175,7 @@ def main(argv):
     k["rows_rejected_ratio"] = ratio(rejected, read)
     k["segments"] = len(per_segment("cs_customers"))
 
-    counts = ("customers", "series", "rows_rejected", "segments", "active_users_30d",
+    counts = ("customers", "customers_pending_churn", "series", "rows_rejected", "segments", "active_users_30d",
               "active_users_90d", "tickets_opened_30d", "tickets_opened_90d")
     for name, v in k.items():
         print("%-22s %s" % (name, "%d" % v if name in counts else "%.4f" % v))
@@ -147,7 +186,11 @@ def main(argv):
     if not section6:
         print("SKIP section 6 ranges: the exposition has no cs_mrr_past_due, "
               "cs_mrr_involuntary_churn or cs_renewal_mrr (exporter side of issue 15)")
-    for name, (lo, hi) in list(RANGES.items()) + (list(RANGES6.items()) if section6 else []):
+    if not section7:
+        print("SKIP section 7 ranges: the exposition has no cs_mrr_pending_churn, "
+              "cs_receivables_amount or cs_payments_failed")
+    for name, (lo, hi) in (list(RANGES.items()) + (list(RANGES6.items()) if section6 else [])
+                           + (list(RANGES7.items()) if section7 else [])):
         v = k[name]
         if not lo <= v <= hi:  # NaN fails too
             bad.append("%s = %.4f, outside [%g, %g]" % (name, v, lo, hi))

@@ -164,6 +164,50 @@ expect billing "past_due, then active again" "$(spell active)"
 expect billing "past_due, then canceled" "$(spell canceled)"
 expect billing "past_due at the anchor" "SELECT count(*) FROM subscription_periods
 	WHERE status IN ('past_due', 'unpaid') AND period_start < '$ANCHOR' AND period_end IS NULL"
+# Revenue intelligence (docs/datasets.md): cancellations requested before
+# the period's end, some still pending at the anchor; Stripe's feedback codes,
+# free text and none; invoices whose card failed, recovered or not, transfers
+# paid late, and invoices open past 90 days; and the payment rows the
+# payments dataset must reject.
+expect billing "cancellation requested before its end" "SELECT count(*) FROM subscriptions
+	WHERE cancel_at_period_end AND status = 'canceled' AND canceled_at < ended_at"
+expect billing "cancellation pending at the anchor" "SELECT count(*) FROM subscriptions
+	WHERE cancel_at_period_end AND status = 'active' AND canceled_at < '$ANCHOR' AND cancel_at > '$ANCHOR'"
+n=$(q billing "SELECT count(*) FROM subscriptions WHERE canceled_at > coalesce(ended_at, '$ANCHOR')")
+[ "$n" -eq 0 ] || fail "$n cancellations requested after the subscription ended or the anchor"
+for code in customer_service low_quality missing_features other switched_service too_complex \
+	too_expensive unused; do
+	expect billing "feedback $code" "SELECT count(*) FROM subscriptions WHERE cancellation_feedback = '$code'"
+done
+expect billing "feedback in free text" "SELECT count(*) FROM subscriptions WHERE cancellation_feedback
+	NOT IN ('customer_service', 'low_quality', 'missing_features', 'other', 'switched_service',
+	'too_complex', 'too_expensive', 'unused')"
+expect billing "voluntary cancellation without feedback" "SELECT count(*) FROM subscriptions
+	WHERE cancel_at_period_end AND cancellation_feedback IS NULL"
+expect billing "involuntary cancellation" \
+	"SELECT count(*) FROM subscriptions WHERE cancellation_reason = 'payment_failed'"
+expect billing "invoice paid at once by card" "SELECT count(*) FROM invoices WHERE attempt_count = 1
+	AND status = 'paid' AND collection_method = 'charge_automatically'"
+expect billing "card failed, then recovered" "SELECT count(*) FROM invoices i WHERE status = 'paid'
+	AND EXISTS (SELECT 1 FROM charges c WHERE c.invoice_id = i.id AND c.status = 'failed')"
+expect billing "card failed, never recovered" "SELECT count(*) FROM invoices i WHERE status <> 'paid'
+	AND EXISTS (SELECT 1 FROM charges c WHERE c.invoice_id = i.id AND c.status = 'failed')"
+expect billing "transfer paid after its due date" \
+	"SELECT count(*) FROM invoices WHERE paid_at > due_date"
+expect billing "invoice open over 90 days past due" "SELECT count(*) FROM invoices WHERE status = 'open'
+	AND coalesce(due_date, created) < TIMESTAMPTZ '$ANCHOR' - interval '90 days'"
+expect billing "invoice written off" "SELECT count(*) FROM invoices WHERE status = 'uncollectible'"
+n=$(q billing "SELECT count(*) FROM invoices WHERE created >= '$ANCHOR' OR paid_at >= '$ANCHOR'
+	OR marked_uncollectible_at >= '$ANCHOR'")
+[ "$n" -eq 0 ] || fail "$n invoices issued, paid or written off at or after the anchor"
+n=$(q billing "SELECT count(*) FROM invoices i JOIN subscriptions s ON s.id = i.subscription_id
+	WHERE s.customer_id IS DISTINCT FROM i.customer_id AND i.customer_id IS NOT NULL")
+[ "$n" -eq 0 ] || fail "$n invoices billed to another customer than their subscription's"
+expect billing "invoice with a negative amount" "SELECT count(*) FROM invoices WHERE amount_due < 0"
+expect billing "invoice paid before issued" "SELECT count(*) FROM invoices WHERE paid_at < created"
+expect billing "invoice in an unknown currency" \
+	"SELECT count(*) FROM invoices WHERE currency NOT IN ('usd', 'eur', 'gbp', 'jpy')"
+expect billing "invoice without customer" "SELECT count(*) FROM invoices WHERE customer_id IS NULL"
 
 # cs_reader can read what the demo config maps, over TCP with its password.
 n=$(PGPASSWORD=$(cat "$T/pg/reader.pass") psql -h 127.0.0.1 -p "$PGPORT" -U cs_reader -d billing \

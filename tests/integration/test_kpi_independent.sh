@@ -1,7 +1,8 @@
 #!/bin/bash
 # Every KPI the exporter serves for the demo company equals an independent
 # recomputation from the raw demo schema (tests/verify/kpi_check.py, written
-# from SPEC sections 2-4 with its own SQL), at two instants relative to the
+# from the definitions with its own SQL, pending churn, churn reasons,
+# drivers and payments included), at two instants relative to the
 # load's fixed anchor: the anchor itself, and 78 days earlier at 12:34:56, so
 # that window edges fall between midnights. The awkward company is loaded:
 # its hostile names and invalid rows are part of what is checked.
@@ -11,6 +12,8 @@ set -eu
 # The check itself first: its section 6 code against the SPEC's test vectors.
 python3 "$CS_ROOT/tests/verify/test_kpi_check_section6.py" >"$T/selftest.log" 2>&1 ||
 	fail "kpi_check's section 6 code fails the SPEC vectors: $(tail -20 "$T/selftest.log")"
+python3 "$CS_ROOT/tests/verify/test_kpi_check_section7.py" >"$T/selftest7.log" 2>&1 ||
+	fail "kpi_check's pending churn, reason, driver or payment code fails the vectors: $(tail -20 "$T/selftest7.log")"
 
 accounts=${KPI_ACCOUNTS:-3000}
 seed=${KPI_SEED:-11}

@@ -51,12 +51,14 @@ counts = {}
 for sql, params in runs:
     counts.setdefault(sql, []).append(params)
 noutcomes = len(re.findall(r'^\s*name = "[a-z_]+";\s*$', open(conf).read().split("outcomes = (")[1].split(");")[0], re.M))
+# The datasets demo.conf maps: the groups of its datasets block.
+ndatasets = len(re.findall(r'^  [a-z_]+ = \{$', open(conf).read().split("\ndatasets = {")[1].split("\n};")[0], re.M))
 nwindows = 2  # windows = ["30d", "90d"], the outcomes collector's
 problems = []
 datasets = [s for s, p in counts.items() if len(p) == 1]
 outcomes = [s for s, p in counts.items() if len(p) > 1]
-if len(datasets) != 6:
-    problems.append("%d queries ran once, expected the 6 datasets" % len(datasets))
+if len(datasets) != ndatasets:
+    problems.append("%d queries ran once, expected the %d datasets" % (len(datasets), ndatasets))
 if len(outcomes) != noutcomes:
     problems.append("%d queries ran more than once, expected the %d outcomes" % (len(outcomes), noutcomes))
 for s in outcomes:
@@ -154,9 +156,10 @@ for line in open(sys.argv[1], encoding="utf-8"):
         stamps.add(value)
     if not all(d in lv for d in dims):
         continue
-    # Ratios and means are omitted where undefined, the at-risk list is
+    # Ratios, means and DSO are omitted where undefined, the at-risk list is
     # bounded: only count and amount families must cover every segment.
-    if re.search(r"_ratio$|_score$|^cs_arpa$|_lifetime_value$|^cs_ticket_resolution_seconds$", name):
+    if re.search(r"_ratio$|_score$|^cs_arpa$|_lifetime_value$|^cs_ticket_resolution_seconds$"
+                 r"|^cs_days_sales_outstanding$", name):
         continue
     fam = re.sub(r"_(bucket|gcount|gsum)$", "", name)
     segs.setdefault(fam, set()).add(tuple(lv[d] for d in dims))

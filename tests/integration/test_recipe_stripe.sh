@@ -2,7 +2,9 @@
 # config/recipes/stripe-fivetran.conf on a Stripe schema as Fivetran syncs it
 # (current-state subscription and subscription_item, price and plan, and
 # subscription_history with _fivetran_start/_fivetran_end), with six
-# customers whose KPIs at 2026-11-01 are worked out by hand below. Then the
+# customers whose KPIs at 2026-11-01 are worked out by hand below, with
+# their cancellation requests and feedback, and invoices and card charges
+# (failed, recovered, open, voided, written off, draft). Then the
 # mapping issue 11 reported, current state read as if it were periods
 # (status, canceled_at AS valid_to), loses the churn: the recipe does not.
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -21,7 +23,9 @@ CREATE TABLE plan (id text PRIMARY KEY, amount bigint, currency text, "interval"
 CREATE TABLE subscription (id text PRIMARY KEY, customer_id text, status text,
                            start_date timestamptz, trial_start timestamptz,
                            trial_end timestamptz, canceled_at timestamptz,
-                           ended_at timestamptz, cancel_at_period_end bool);
+                           ended_at timestamptz, cancel_at_period_end bool,
+                           cancel_at timestamptz, cancellation_details_feedback text,
+                           cancellation_details_reason text);
 CREATE TABLE subscription_history (id text, customer_id text, status text,
                                    start_date timestamptz, canceled_at timestamptz,
                                    ended_at timestamptz, _fivetran_start timestamptz,
@@ -77,6 +81,67 @@ INSERT INTO subscription_history (id, customer_id, status, _fivetran_start, _fiv
  ('sub_E',  'cus_E', 'canceled', '2026-10-26 00:00', '9999-12-31 23:59:59', true),
  ('sub_F',  'cus_F', 'active',   '2026-09-01 03:00', '2026-10-25 00:00',    false),
  ('sub_F',  'cus_F', 'unpaid',   '2026-10-25 00:00', '9999-12-31 23:59:59', true);
+-- Cancellations. A asked on 10-25 to cancel at its period's end (11-15): it
+-- still pays 60 at t, all of it pending churn. B's feedback was
+-- too_expensive; E cancelled its trial (unused: no MRR, no churn). F asked on
+-- 10-01 and withdrew: canceled_at is left, but it is neither ending nor ended.
+UPDATE subscription SET cancel_at_period_end = true, canceled_at = '2026-10-25 09:00',
+       cancel_at = '2026-11-15' WHERE id = 'sub_A';
+UPDATE subscription SET cancellation_details_feedback = 'too_expensive',
+       cancellation_details_reason = 'cancellation_requested' WHERE id = 'sub_B';
+UPDATE subscription SET cancellation_details_feedback = 'unused',
+       cancellation_details_reason = 'cancellation_requested' WHERE id = 'sub_E';
+UPDATE subscription SET canceled_at = '2026-10-01' WHERE id = 'sub_F';
+
+CREATE TABLE invoice (id text PRIMARY KEY, customer_id text, subscription_id text, status text,
+                      collection_method text, amount_due bigint, amount_paid bigint,
+                      currency text, created timestamptz, due_date timestamptz,
+                      attempt_count int, status_transitions_finalized_at timestamptz,
+                      status_transitions_paid_at timestamptz,
+                      status_transitions_voided_at timestamptz,
+                      status_transitions_marked_uncollectible_at timestamptz);
+CREATE TABLE charge (id text PRIMARY KEY, invoice_id text, customer_id text, amount bigint,
+                     currency text, status text, failure_code text, created timestamptz);
+-- Drafts are finalized an hour after they are created; card invoices have no
+-- due date (due at once), C's annual invoice is net 30.
+INSERT INTO invoice VALUES
+ -- A: paid by card at once, in both windows and in the 90d one only.
+ ('in_A0', 'cus_A', 'sub_A', 'paid', 'charge_automatically', 6000, 6000, 'usd',
+  '2026-09-15 08:00', NULL, 1, '2026-09-15 09:00', '2026-09-15 09:01', NULL, NULL),
+ ('in_A1', 'cus_A', 'sub_A', 'paid', 'charge_automatically', 6000, 6000, 'usd',
+  '2026-10-15 08:00', NULL, 1, '2026-10-15 09:00', '2026-10-15 09:01', NULL, NULL),
+ -- B: 50.00 EUR = 54 USD issued 10-01 (before the 30d window), its card
+ -- failed on 10-03 (in it), recovered on 10-08.
+ ('in_B1', 'cus_B', 'sub_B', 'paid', 'charge_automatically', 5000, 5000, 'eur',
+  '2026-10-01 08:00', NULL, 3, '2026-10-01 09:00', '2026-10-08 10:00', NULL, NULL),
+ -- C: 1,200.00 due 11-18, not yet paid: current.
+ ('in_C1', 'cus_C', 'sub_C', 'open', 'send_invoice', 120000, 0, 'usd',
+  '2026-10-19 08:00', '2026-11-18 09:00', 0, '2026-10-19 09:00', NULL, NULL, NULL),
+ -- C's next draft, not finalized: no invoice.
+ ('in_C2', 'cus_C', 'sub_C', 'draft', 'send_invoice', 120000, 0, 'usd',
+  '2026-10-31 08:00', NULL, 0, NULL, NULL, NULL, NULL),
+ -- D: 99.00 on 10-10, its card failed the same day, still open: 22 days
+ -- past due at t.
+ ('in_D1', 'cus_D', 'sub_D2', 'open', 'charge_automatically', 9900, 0, 'usd',
+  '2026-10-10 08:00', NULL, 2, '2026-10-10 09:00', NULL, NULL, NULL),
+ -- F: 20.00 on 10-25, attempted twice, no charge rows synced: failed at
+ -- finalization; and 20.00 from 07-01 never paid: over 90 days.
+ ('in_F1', 'cus_F', 'sub_F', 'open', 'charge_automatically', 2000, 0, 'usd',
+  '2026-10-25 08:00', NULL, 2, '2026-10-25 09:00', NULL, NULL, NULL),
+ ('in_F0', 'cus_F', 'sub_F', 'open', 'charge_automatically', 2000, 0, 'usd',
+  '2026-07-01 08:00', NULL, 0, '2026-07-01 09:00', NULL, NULL, NULL),
+ -- Voided on 10-05, and written off on 10-01: neither counts at t.
+ ('in_X', 'cus_A', 'sub_A', 'void', 'charge_automatically', 2000, 0, 'usd',
+  '2026-10-01 08:00', NULL, 0, '2026-10-01 09:00', NULL, '2026-10-05 12:00', NULL),
+ ('in_Y', 'cus_F', 'sub_F', 'uncollectible', 'charge_automatically', 2000, 0, 'usd',
+  '2026-06-01 08:00', NULL, 4, '2026-06-01 09:00', NULL, NULL, '2026-10-01 00:00');
+INSERT INTO charge VALUES
+ ('ch_A0', 'in_A0', 'cus_A', 6000, 'usd', 'succeeded', NULL, '2026-09-15 09:01'),
+ ('ch_A1', 'in_A1', 'cus_A', 6000, 'usd', 'succeeded', NULL, '2026-10-15 09:01'),
+ ('ch_B1', 'in_B1', 'cus_B', 5000, 'eur', 'failed', 'card_declined', '2026-10-03 09:00'),
+ ('ch_B2', 'in_B1', 'cus_B', 5000, 'eur', 'failed', 'insufficient_funds', '2026-10-05 09:00'),
+ ('ch_B3', 'in_B1', 'cus_B', 5000, 'eur', 'succeeded', NULL, '2026-10-08 10:00'),
+ ('ch_D1', 'in_D1', 'cus_D', 9900, 'usd', 'failed', 'expired_card', '2026-10-10 09:01');
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO cs_reader;
 SQL
 
@@ -126,10 +191,67 @@ expect "$o" 'cs_mrr{country="FR",currency="USD"}' 99
 expect "$o" 'cs_trial_conversion_ratio{country="US",window="30d"}' 0.5
 if grep -q '^cs_rows_rejected_total{' "$o"; then fail "rows rejected: $(grep '^cs_rows_rejected_total{' "$o")"; fi
 
+# Pending churn: A (60) asked on 10-25 and pays until 11-15; F's withdrawn
+# request does not count. On 10-20 A had not asked yet.
+check "$o" cs_mrr_pending_churn '' 60
+check "$o" cs_committed_mrr '' 219
+check "$o" cs_customers_pending_churn '' 1
+# Churn by reason: B (54) said too_expensive; E's trial is no churn.
+check "$o" cs_customers_churned_by_reason 'window="30d",reason="too_expensive"' 1
+check "$o" cs_mrr_churn_by_reason 'window="30d",reason="too_expensive"' 54
+check "$o" cs_customers_churned_by_reason 'window="30d"' 1
+check "$o" cs_customers_churned_by_reason 'window="30d",reason="unused"' 0
+check "$o" cs_customers_churned_by_reason 'window="30d",reason="unknown"' 0
+# Receivables at t: C 1,200 current; D 99 (22 days) and F 20 (7 days) in
+# 1_30; F's July invoice 20 over 90 days; void and written-off ones gone.
+check "$o" cs_receivables_amount 'bucket="current"' 1200
+check "$o" cs_receivables_amount 'bucket="1_30"' 119
+check "$o" cs_receivables_invoices 'bucket="1_30"' 2
+check "$o" cs_receivables_amount 'bucket="31_60"' 0
+check "$o" cs_receivables_amount 'bucket="61_90"' 0
+check "$o" cs_receivables_amount 'bucket="over_90"' 20
+check "$o" cs_receivables_invoices '' 4
+# Failed in [10-02, 11-01): B (10-03, recovered 10-08), D (10-10), F (10-25
+# by its attempt count): 3, 1 recovered; amounts 54 + 99 + 20 and 54.
+check "$o" cs_payments_failed 'window="30d"' 3
+check "$o" cs_payments_recovered 'window="30d"' 1
+check "$o" cs_payments_failed_amount 'window="30d"' 173
+check "$o" cs_payments_recovered_amount 'window="30d"' 54
+check "$o" cs_payments_failed 'window="90d"' 3
+# Billed: A 60, C 1,200, D 99, F 20 in 30d; plus A's September 60 and B's
+# 54 of 10-01 in 90d (not the draft, not the void).
+check "$o" cs_billed_amount 'window="30d"' 1379
+check "$o" cs_billed_amount 'window="90d"' 1493
+# Per segment: B in DE recovered its one failure, D (FR) and F (US) did
+# not. DSO = receivables / billed x days: US 1,240 (C, F, F) over 1,280
+# (A, C, F) in 30d and 1,340 in 90d; FR 99 over 99; DE nothing open, 54
+# billed in 90d only (none in 30d: no DSO).
+expect "$o" 'cs_payment_recovery_ratio{country="DE",window="30d"}' 1
+expect "$o" 'cs_payment_recovery_ratio{country="FR",window="30d"}' 0
+expect "$o" 'cs_payment_recovery_ratio{country="US",window="30d"}' 0
+expect "$o" 'cs_days_sales_outstanding{country="FR",window="30d"}' 30
+expect "$o" 'cs_days_sales_outstanding{country="DE",window="90d"}' 0
+if grep -q '^cs_days_sales_outstanding{country="DE",window="30d"}' "$o"; then
+	fail "DSO for DE over 30d, where nothing was billed"
+fi
+python3 - "$o" <<'PY' || fail "cs_days_sales_outstanding{country=\"US\"} is not receivables / billed x days"
+import re, sys
+text = open(sys.argv[1]).read()
+for w, days, billed in (("30d", 30, 1280), ("90d", 90, 1340)):
+    m = re.search(r'^cs_days_sales_outstanding\{country="US",window="%s"\} (\S+)$' % w, text, re.M)
+    want = 1240 / billed * days
+    assert m and abs(float(m.group(1)) - want) < 1e-9 * want, (w, m and m.group(1), want)
+PY
+"$BUILD/cs_exporter" --config.file "$T/stripe.conf" --once --as-of 2026-10-20T00:00:00Z \
+	>"$T/early.prom" 2>"$T/early.err" || fail "--once at 10-20 failed: $(tail -5 "$T/early.err")"
+check "$T/early.prom" cs_mrr_pending_churn '' 0
+check "$T/early.prom" cs_customers_pending_churn '' 0
+
 # The natural mapping of the current state: every subscription one period
 # from start_date to canceled_at with its status today. B is "canceled" over
 # its whole life, so it never had MRR and its churn is lost (and F's status
-# "unpaid" is rejected as unknown_status: only A is left at t - 30d).
+# "unpaid" is rejected as unknown_status: only A is left at t - 30d); A, which
+# asked on 10-25 to cancel but still pays, is counted as churned instead.
 python3 - "$T/stripe.conf" "$T/naive.conf" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -148,7 +270,8 @@ open(sys.argv[2], "w").write(text[:start] + naive + text[end:])
 PY
 "$BUILD/cs_exporter" --config.file "$T/naive.conf" --once --as-of 2026-11-01T00:00:00Z \
 	>"$T/naive.prom" 2>"$T/naive.err" || fail "--once with the naive mapping failed: $(tail -3 "$T/naive.err")"
-check "$T/naive.prom" cs_mrr_movement 'window="30d",type="churn"' 0
+check "$T/naive.prom" cs_mrr_movement 'window="30d",type="churn"' 60
 check "$T/naive.prom" cs_mrr_window_start 'window="30d"' 60
-check "$T/naive.prom" cs_customer_movements 'window="30d",type="churned"' 0
+check "$T/naive.prom" cs_customer_movements 'window="30d",type="churned"' 1
+check "$T/naive.prom" cs_mrr '' 199 # C and D only: A, still paying, has ended, F is rejected (the recipe: 279)
 echo ok

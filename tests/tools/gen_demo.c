@@ -17,6 +17,11 @@
  * looks the same whatever the anchor: a load anchored today is alive at now,
  * and an --as-of at or before the anchor gives reproducible KPIs.
  *
+ * Billing has Stripe's shape: subscriptions with their cancellation
+ * (requested at canceled_at, some still pending at the anchor, feedback
+ * codes and free text), the price history as subscription_periods, and one
+ * invoice per billing period with every card charge, failed ones included.
+ *
  * The default company is one a person can look at: plans and regions a SaaS
  * company uses, and a few invalid rows (one account in FLAW_EVERY_CLEAN per
  * kind, none that moves facts into the "unknown" segment), so that rejected
@@ -81,7 +86,17 @@ static bool chance(struct rng *r, int percent)
 static uint64_t g_seed;
 
 /* New streams go last: the seeds of the others must not move. */
-enum stream { ST_STORY, ST_CONTACTS, ST_SURVEYS, ST_CASES, ST_EVENTS, ST_NAMES, ST_RENEWAL };
+enum stream {
+	ST_STORY,
+	ST_CONTACTS,
+	ST_SURVEYS,
+	ST_CASES,
+	ST_EVENTS,
+	ST_NAMES,
+	ST_RENEWAL,
+	ST_CANCEL,
+	ST_PAY
+};
 
 static struct rng stream(uint64_t idx, enum stream st)
 {
@@ -274,6 +289,8 @@ enum id_ns {
 	NS_SURVEY,
 	NS_CASE,
 	NS_USER,
+	NS_INVOICE,
+	NS_CHARGE,
 };
 
 /* Salesforce account ids sort by account index, so the original of a
@@ -418,6 +435,10 @@ enum flaw {
 	F_BAD_RESOLUTION,   /* tickets: bad_resolution */
 	F_CASE_NULL_KEY,    /* tickets: null_key */
 	F_CASE_NULL_OPENED, /* tickets: null_value */
+	F_PAY_NEG_AMOUNT,   /* payments: negative_amount */
+	F_PAY_BEFORE,	    /* payments: paid before issued */
+	F_PAY_CURRENCY,	    /* payments: unknown_currency */
+	F_PAY_NULL_KEY,	    /* payments: null_key */
 	NFLAWS
 };
 
@@ -447,6 +468,12 @@ struct phase {
 struct sub {
 	int64_t created, trial_start, trial_end, canceled_at;
 	bool converted;
+	/* Stripe's cancellation fields, set by cancel_build: a cancellation at
+	 * the period's end leaves canceled_at at the request, cancel_at at the
+	 * end; reason is cancellation_details.reason, feedback its feedback. */
+	int64_t cancel_at;
+	bool at_period_end;
+	const char *reason, *feedback;
 };
 
 struct story {
@@ -491,6 +518,8 @@ static void new_sub(struct story *s, int64_t t)
 	memset(b, 0, sizeof(*b));
 	b->created = t;
 }
+
+static void cancel_build(struct story *s);
 
 static void story_build(struct story *s, uint64_t idx)
 {
@@ -685,6 +714,296 @@ static void story_build(struct story *s, uint64_t idx)
 	if (s->nusers > 400)
 		s->nusers = 400;
 	s->ncontacts = 1 + (int)below(&r, s->nusers < 5 ? s->nusers : 5);
+	cancel_build(s);
+}
+
+/* ---- cancellations ----------------------------------------------------- */
+
+/* Stripe's eight cancellation_details.feedback codes, then what an older
+ * import left in the same column: free text, one of which is a code with
+ * stray spaces and capitals. */
+static const char *const feedback_codes[] = {
+    "too_expensive", "missing_features", "switched_service", "unused",
+    "too_complex",   "low_quality",	 "customer_service", "other"};
+static const int feedback_w[] = {22, 16, 14, 14, 7, 6, 4, 5};
+static const char *const feedback_text[] = {" Too_Expensive", "Too expensive", "budget cuts",
+					    "Company acquired", "price"};
+
+static const char *draw_feedback(struct rng *r)
+{
+	int x = (int)below(r, 100);
+	if (x < 18) /* the customer skipped the question */
+		return NULL;
+	if (x < 22)
+		return feedback_text[below(
+		    r, (int64_t)(sizeof(feedback_text) / sizeof(*feedback_text)))];
+	return feedback_codes[pick(r, feedback_w, (int)(sizeof(feedback_w) / sizeof(*feedback_w)))];
+}
+
+/* How long before the period's end customers ask to cancel, in days. */
+static int64_t request_lead(int iv)
+{
+	static const int64_t lead[NIV] = {28, 60, 120, 6};
+	return lead[iv];
+}
+
+/* The cancellation fields of every subscription, drawn from a stream of
+ * their own after the story (so adding them moved no other value). A
+ * voluntary cancellation ends the subscription at the end of a period but
+ * is requested days to months before (Stripe's cancel_at_period_end: the
+ * request is canceled_at, the end cancel_at); some cancel at once. A failed
+ * dunning ends it at once (reason payment_failed, no feedback), and so does
+ * a trial that did not convert. A few live subscriptions have a request
+ * pending at the anchor: their period ends after it. */
+static void cancel_build(struct story *s)
+{
+	struct rng r = stream(s->idx, ST_CANCEL);
+	for (int k = 0; k < s->nsub; k++) {
+		struct sub *b = &s->sub[k];
+		b->cancel_at = NOPEN;
+		int last = -1, end = -1;
+		for (int i = 0; i < s->nph; i++) {
+			if (s->ph[i].sub != k)
+				continue;
+			if (s->ph[i].status == ST_CANCELED) {
+				end = i;
+				break;
+			}
+			last = i;
+		}
+		if (last < 0)
+			continue;
+		const struct phase *p = &s->ph[last];
+		if (end >= 0) {
+			int64_t t = s->ph[end].from;
+			b->canceled_at = t;
+			if (p->status == ST_TRIALING) {
+				b->reason = "cancellation_requested";
+				continue;
+			}
+			if (p->status != ST_ACTIVE) {
+				b->reason = "payment_failed";
+				continue;
+			}
+			b->reason = "cancellation_requested";
+			b->feedback = draw_feedback(&r);
+			if (chance(&r, 15))
+				continue; /* canceled at once */
+			int64_t req =
+			    t - between(&r, 1, request_lead(p->iv)) * DAY - below(&r, DAY);
+			if (req < p->from + HOUR)
+				req = p->from + HOUR;
+			b->canceled_at = req;
+			b->cancel_at = t;
+			b->at_period_end = true;
+			continue;
+		}
+		/* Live at the anchor: a request pending now and then, more often
+		 * from the unhappy, less from larger contracts, and longer ahead
+		 * on longer intervals. */
+		if (p->to != NOPEN || p->status != ST_ACTIVE || p->from >= anchor)
+			continue;
+		int permille = 8 + (100 - s->happiness) * 45 / 100;
+		if (p->plan == PLAN_ENTERPRISE)
+			permille = permille * 6 / 10;
+		else if (p->plan == PLAN_BUSINESS)
+			permille = permille * 8 / 10;
+		permille = permille * (p->iv == IV_YEAR ? 3 : p->iv == IV_QUARTER ? 2 : 1);
+		if (below(&r, 1000) >= permille)
+			continue;
+		int64_t lead = request_lead(p->iv);
+		int64_t req = anchor - between(&r, 1, lead) * DAY + below(&r, DAY);
+		if (req < p->from + HOUR)
+			req = p->from + HOUR;
+		if (req >= anchor)
+			continue;
+		b->canceled_at = req;
+		b->cancel_at = anchor + between(&r, 1, lead) * DAY - HOUR + below(&r, 2 * HOUR);
+		b->at_period_end = true;
+		b->reason = "cancellation_requested";
+		b->feedback = draw_feedback(&r);
+	}
+}
+
+/* ---- invoices and charges ---------------------------------------------- */
+
+/* One invoice per billing period of a paying subscription, issued at the
+ * period's start. Periods have fixed lengths (30, 91, 365 and 7 days), so
+ * that the company looks the same whatever the anchor. Customers on
+ * send_invoice (Enterprise, Japan) pay by transfer on net-30 terms, some
+ * late; the others are charged by card at once, and a card fails now and
+ * then (and always in a past-due spell of the story): the failure is a
+ * failed charge, most are recovered by a retry within days, a few never
+ * are. Unpaid invoices are written off (uncollectible) months later. */
+#define MAXINV	  400
+#define MAXCHARGE 3
+
+struct invoice {
+	int sub;
+	int64_t created, due, paid, uncollectible; /* NOPEN: none */
+	int64_t amount;
+	int ncharge;
+	int64_t charge_at[MAXCHARGE];
+	bool charge_ok[MAXCHARGE];
+};
+
+static int64_t period_len(int iv)
+{
+	static const int64_t len[NIV] = {30, 91, 365, 7};
+	return len[iv] * DAY;
+}
+
+static bool send_invoice(const struct story *s)
+{
+	return s->cur == CUR_JPY || s->plan == PLAN_ENTERPRISE;
+}
+
+static int64_t invoice_amount(const struct story *s, const struct phase *p, bool first)
+{
+	int64_t a = price_amount(p->plan, s->cur, p->iv) * p->qty;
+	switch (p->coupon) {
+	case CP_WELCOME20:
+		a = a * 80 / 100;
+		break;
+	case CP_ANNUAL10:
+		a = a * 90 / 100;
+		break;
+	case CP_ONCE25:
+		if (first)
+			a = a * 75 / 100;
+		break;
+	case CP_PARTNER50:
+		a = a > 5000 ? a - 5000 : 0;
+		break;
+	case CP_LAUNCHEUR:
+		a = a > 1000 ? a - 1000 : 0;
+		break;
+	default:
+		break;
+	}
+	if (p->addon)
+		a += price_amount(ADDON_PLAN, s->cur, p->iv);
+	return a;
+}
+
+static int invoices_build(const struct story *s, struct invoice *inv)
+{
+	struct rng r = stream(s->idx, ST_PAY);
+	bool transfer = send_invoice(s);
+	int n = 0;
+	for (int k = 0; k < s->nsub && n < MAXINV; k++) {
+		int64_t c = NOPEN;
+		for (int i = 0; i < s->nph; i++)
+			if (s->ph[i].sub == k && s->ph[i].status != ST_TRIALING &&
+			    s->ph[i].status != ST_CANCELED && s->ph[i].status != ST_PAUSED) {
+				c = s->ph[i].from;
+				break;
+			}
+		bool first = true;
+		while (c != NOPEN && c < anchor && n < MAXINV) {
+			int at = -1;
+			for (int i = 0; i < s->nph; i++)
+				if (s->ph[i].sub == k && s->ph[i].from <= c &&
+				    (s->ph[i].to == NOPEN || c < s->ph[i].to))
+					at = i;
+			if (at < 0 || s->ph[at].status == ST_CANCELED ||
+			    s->ph[at].status == ST_TRIALING)
+				break;
+			const struct phase *p = &s->ph[at];
+			int64_t next = c + period_len(p->iv);
+			if (p->status == ST_PAUSED) {
+				c = next;
+				continue;
+			}
+			struct invoice *v = &inv[n];
+			memset(v, 0, sizeof(*v));
+			v->sub = k;
+			v->created = c;
+			v->amount = invoice_amount(s, p, first);
+			first = false;
+			v->due = transfer ? c + 30 * DAY : NOPEN;
+			v->paid = v->uncollectible = NOPEN;
+			c = next;
+			if (v->amount <= 0)
+				continue;
+			n++;
+			/* In a past-due spell the invoice fails; it is paid when the
+			 * spell ends in recovery, never when it ends the subscription. */
+			bool dunning = p->status == ST_PAST_DUE || p->status == ST_UNPAID;
+			int64_t recovered = NOPEN;
+			if (dunning && p->to != NOPEN) {
+				for (int i = at + 1; i < s->nph; i++)
+					if (s->ph[i].sub == k && s->ph[i].from == p->to) {
+						if (s->ph[i].status == ST_ACTIVE)
+							recovered =
+							    p->to + between(&r, 600, 6 * HOUR);
+						break;
+					}
+			}
+			if (transfer) {
+				int64_t d;
+				int x = (int)below(&r, 100);
+				if (x < 60)
+					d = between(&r, 3, 29);
+				else if (x < 88)
+					d = between(&r, 30, 60);
+				else if (x < 96)
+					d = between(&r, 61, 100);
+				else if (x < 99)
+					d = between(&r, 101, 170);
+				else
+					d = -1;
+				if (dunning)
+					d = recovered == NOPEN ? -1
+							       : (recovered - v->created) / DAY;
+				if (d >= 0)
+					v->paid =
+					    v->created + d * DAY + between(&r, 9 * HOUR, 17 * HOUR);
+			} else {
+				bool fails = dunning || chance(&r, 5);
+				int64_t first_try = v->created + between(&r, 60, HOUR);
+				if (!fails) {
+					v->paid = first_try;
+					v->charge_at[0] = first_try;
+					v->charge_ok[0] = true;
+					v->ncharge = 1;
+				} else {
+					v->charge_at[0] = first_try;
+					v->ncharge = 1;
+					int64_t retry = NOPEN;
+					if (dunning)
+						retry = recovered;
+					else if (chance(&r, 80))
+						retry = v->created + between(&r, 1, 9) * DAY +
+							below(&r, DAY);
+					else if (chance(&r, 50))
+						retry = v->created + between(&r, 10, 40) * DAY +
+							below(&r, DAY);
+					if (retry != NOPEN && retry - v->created > 3 * DAY) {
+						/* Smart retries: one more failure on the way. */
+						v->charge_at[v->ncharge++] =
+						    v->created + between(&r, 1, 3) * DAY;
+					}
+					if (retry != NOPEN) {
+						v->paid = retry;
+						v->charge_ok[v->ncharge] = true;
+						v->charge_at[v->ncharge++] = retry;
+					}
+				}
+			}
+			if (v->paid != NOPEN && v->paid >= anchor)
+				v->paid = NOPEN; /* not yet */
+			/* Charges made after the anchor have not happened yet. */
+			while (v->ncharge && v->charge_at[v->ncharge - 1] >= anchor)
+				v->ncharge--;
+			if (v->paid == NOPEN) {
+				int64_t w = (transfer ? 180 : 120) * DAY + below(&r, 10 * DAY);
+				if (v->created + w < anchor)
+					v->uncollectible = v->created + w;
+			}
+		}
+	}
+	return n;
 }
 
 /* ---- billing tables ---------------------------------------------------- */
@@ -861,8 +1180,15 @@ static void sub_row(uint64_t idx, int k, const struct story *s, bool orphan)
 	osep();
 	ots(ended);
 	osep();
-	ostr(s->cur == CUR_JPY || s->plan == PLAN_ENTERPRISE ? "send_invoice"
-							     : "charge_automatically");
+	ostr(send_invoice(s) ? "send_invoice" : "charge_automatically");
+	osep();
+	obool(b->at_period_end);
+	osep();
+	ots(b->cancel_at);
+	osep();
+	b->reason ? ostr(b->reason) : onull();
+	osep();
+	b->feedback ? ostr(b->feedback) : onull();
 	oend();
 }
 
@@ -976,6 +1302,96 @@ static void t_subscription_periods(uint64_t idx, const struct story *s)
 		p.sub = 0;
 		period_row(idx, n++, &p, price_key(p.plan, s->cur, p.iv), p.qty, false,
 			   status_names[ST_ACTIVE], anchor - 40 * DAY, NOPEN, true, CP_NONE);
+	}
+}
+
+static void invoice_row(uint64_t idx, int n, const struct story *s, const struct invoice *v,
+			const char *customer, const char *currency, int64_t amount, int64_t paid)
+{
+	oid("in_", NS_INVOICE, idx * 4096 + (uint64_t)n);
+	osep();
+	customer ? ostr(customer) : onull();
+	osep();
+	oid("sub_", NS_SUB, idx * 16 + (uint64_t)v->sub);
+	osep();
+	const char *status = paid != NOPEN		 ? "paid"
+			     : v->uncollectible != NOPEN ? "uncollectible"
+							 : "open";
+	ostr(status);
+	osep();
+	ostr(send_invoice(s) ? "send_invoice" : "charge_automatically");
+	osep();
+	ostr(currency);
+	osep();
+	oint(amount);
+	osep();
+	oint(paid != NOPEN ? amount : 0);
+	osep();
+	ots(v->created);
+	osep();
+	ots(v->due);
+	osep();
+	ots(paid);
+	osep();
+	ots(v->uncollectible);
+	osep();
+	oint(v->ncharge);
+	oend();
+}
+
+static struct invoice inv_buf[MAXINV];
+
+static void t_invoices(uint64_t idx, const struct story *s)
+{
+	char customer[48];
+	mkid(customer, "cus_", NS_CUSTOMER, idx);
+	int n = invoices_build(s, inv_buf);
+	for (int i = 0; i < n; i++)
+		invoice_row(idx, i, s, &inv_buf[i], customer, cur_codes[s->cur], inv_buf[i].amount,
+			    inv_buf[i].paid);
+	/* The rows a careless import left behind, for the payments dataset's
+	 * rejection reasons. */
+	for (int f = F_PAY_NEG_AMOUNT; f <= F_PAY_NULL_KEY; f++) {
+		if (!has_flaw(idx, (enum flaw)f))
+			continue;
+		struct invoice x = {.sub = s->nsub ? s->nsub - 1 : 0, .ncharge = 0};
+		x.created = anchor - 4 * DAY - (int64_t)(idx % 1000) * 60;
+		x.due = x.uncollectible = NOPEN;
+		int64_t paid = f == F_PAY_BEFORE ? x.created - 2 * DAY : x.created + 600;
+		invoice_row(idx, n++, s, &x, f == F_PAY_NULL_KEY ? NULL : customer,
+			    f == F_PAY_CURRENCY ? "chf" : cur_codes[s->cur],
+			    f == F_PAY_NEG_AMOUNT ? -2500 : 4900, paid);
+	}
+}
+
+/* Card charges: every attempt at an invoice of a charge_automatically
+ * customer, failed ones included. */
+static void t_charges(uint64_t idx, const struct story *s)
+{
+	if (send_invoice(s))
+		return;
+	int n = invoices_build(s, inv_buf);
+	for (int i = 0; i < n; i++) {
+		const struct invoice *v = &inv_buf[i];
+		for (int c = 0; c < v->ncharge; c++) {
+			oid("ch_", NS_CHARGE, (idx * 4096 + (uint64_t)i) * 4 + (uint64_t)c);
+			osep();
+			oid("in_", NS_INVOICE, idx * 4096 + (uint64_t)i);
+			osep();
+			oid("cus_", NS_CUSTOMER, idx);
+			osep();
+			oint(v->amount);
+			osep();
+			ostr(cur_codes[s->cur]);
+			osep();
+			ostr(v->charge_ok[c] ? "succeeded" : "failed");
+			osep();
+			v->charge_ok[c] ? onull()
+					: ostr(c ? "insufficient_funds" : "card_declined");
+			osep();
+			ots(v->charge_at[c]);
+			oend();
+		}
 	}
 }
 
@@ -1362,6 +1778,8 @@ static const struct table tables[] = {
     {"billing", "subscriptions", NULL, t_subscriptions},
     {"billing", "subscription_items", NULL, t_subscription_items},
     {"billing", "subscription_periods", NULL, t_subscription_periods},
+    {"billing", "invoices", NULL, t_invoices},
+    {"billing", "charges", NULL, t_charges},
     {"crm", "country_region", t_country_region, NULL},
     {"crm", "account", NULL, t_account},
     {"crm", "contact", NULL, t_contact},

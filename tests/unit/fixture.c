@@ -12,6 +12,11 @@ const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS] = {
     "quantity",	   "status",	   "valid_from", "valid_to",
 };
 
+const char *const fixture_subscription_all_cols[FIXTURE_NSUBSCRIPTION_ALL_COLS] = {
+    "billing_key", "amount_minor", "currency", "interval_unit",	      "interval_count", "quantity",
+    "status",	   "valid_from",   "valid_to", "cancel_requested_at", "churn_reason",
+};
+
 const char *const fixture_payment_cols[FIXTURE_NPAYMENT_COLS] = {
     "billing_key", "amount_minor", "currency", "issued_at", "due_at", "paid_at", "first_failed_at",
 };
@@ -20,11 +25,6 @@ void fixture_payments_on(struct cs_config *cfg)
 {
 	cfg->has_dataset[DS_PAYMENTS] = true;
 }
-
-const char *const fixture_subscription_all_cols[FIXTURE_NSUBSCRIPTION_ALL_COLS] = {
-    "billing_key", "amount_minor", "currency", "interval_unit",	      "interval_count", "quantity",
-    "status",	   "valid_from",   "valid_to", "cancel_requested_at", "churn_reason",
-};
 
 struct cs_config *fixture_config(const char *const *dims, size_t ndims)
 {

@@ -12,7 +12,13 @@ section 2, the join and segments, computes every KPI family of SPEC sections
 cohorts.months and cohorts.dimensions from the config, renewals per
 renewals.horizons and health band from the accounts' renewal_date__c,
 past-due MRR, involuntary churn per window, the band-transition counter at 0
-as --once writes it, renewal_at on the at-risk list), and compares the result
+as --once writes it, renewal_at on the at-risk list; section 7: pending
+churn and committed MRR from the subscriptions' cancellation requests, churn
+by reason with churn_reasons from the config, expansion and contraction by
+driver, and, when the config maps a payments dataset, receivables by age,
+failed and recovered payments, billed amount and DSO from the invoices and
+card charges; tests/verify/test_kpi_check_section7.py checks this code on
+the section's test vectors), and compares the result
 with the exporter's `--once` text exposition: every expected series present with an equal value
 (relative 1e-9, absolute 1e-9 near zero), ratios absent exactly where
 undefined, no KPI series the SPEC does not call for. Exits 1 on any mismatch.
@@ -77,6 +83,12 @@ SECTION6_FAMILIES = (
     "cs_customers_involuntary_churned", "cs_health_band_transitions_total")
 BANDS = ("green", "yellow", "red", "unknown")
 TRANSITION_STATES = ("green", "yellow", "red", "unknown", "unscored")
+
+# Section 7: Stripe's cancellation_details.feedback codes, the default
+# churn_reasons; receivables buckets by days past due.
+STRIPE_FEEDBACK = ("customer_service", "low_quality", "missing_features", "other",
+                   "switched_service", "too_complex", "too_expensive", "unused")
+RECEIVABLE_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 
 SELF_PREFIXES = ("cs_collector_", "cs_exporter_", "cs_config_", "cs_rows_rejected_total",
                  "cs_series_dropped_total", "cs_process_", "cs_dataset_")
@@ -154,6 +166,11 @@ def load_config(path):
         raise SystemExit(f"kpi_check: knows how to derive outcomes {sorted(known)}, "
                          f"config has {[o[0] for o in outcomes]}")
     cfg["outcomes"] = outcomes
+    # A payments dataset turns the payment families on (section 7).
+    cfg["payments"] = re.search(r"^\s*payments\s*=\s*\{", body, re.M) is not None
+    m = re.search(r"^churn_reasons\s*=\s*\[([^\]]*)\]", body, re.M)
+    cfg["churn_reasons"] = (re.findall(r"\"([^\"]+)\"", m.group(1)) if m
+                            else list(STRIPE_FEEDBACK))
     return cfg
 
 
@@ -209,6 +226,9 @@ class Model:
         self.load_activity(db)
         self.load_tickets(db)
         self.load_outcomes(db)
+        self.payments = []
+        if cfg["payments"]:
+            self.load_payments(db)
 
     # Accounts: soft-deleted ones do not exist for the exporter (demo mapping).
     def load_accounts(self, db):
@@ -271,19 +291,31 @@ class Model:
     # Subscriptions: periods with recurring coupons folded in (demo mapping:
     # percent_off scales the unit amount, amount_off per invoice is spread
     # over the quantity when in the price's currency, "once" coupons are no
-    # MRR, Stripe's "unpaid" is past_due).
+    # MRR, Stripe's "unpaid" is past_due). Section 7: Stripe's canceled_at
+    # is when the cancellation was requested (the period's end is cancel_at),
+    # and the churn reason is cancellation_feedback, or Stripe's own
+    # cancellation reason for a failed or disputed payment, on every period
+    # of the subscription.
     def load_subscriptions(self, db):
         rows = db.rows("billing", f"""
             SELECT s.customer_id, pr.unit_amount, pr.currency, pr.recurring_interval,
                    pr.recurring_interval_count, p.quantity, p.status,
                    c.duration, c.percent_off, c.amount_off, c.currency,
-                   {us('p.period_start')}, {us('p.period_end')}
+                   {us('p.period_start')}, {us('p.period_end')},
+                   {us('s.canceled_at')},
+                   CASE WHEN s.cancellation_feedback IS NOT NULL THEN s.cancellation_feedback
+                        WHEN s.cancellation_reason IN ('payment_failed', 'payment_disputed')
+                        THEN s.cancellation_reason END
               FROM subscription_periods p, subscriptions s, prices pr, coupons c
              WHERE s.id = p.subscription_id AND pr.id = p.price_id AND c.id = p.coupon_id
             UNION ALL
             SELECT s.customer_id, pr.unit_amount, pr.currency, pr.recurring_interval,
                    pr.recurring_interval_count, p.quantity, p.status, NULL, NULL, NULL, NULL,
-                   {us('p.period_start')}, {us('p.period_end')}
+                   {us('p.period_start')}, {us('p.period_end')},
+                   {us('s.canceled_at')},
+                   CASE WHEN s.cancellation_feedback IS NOT NULL THEN s.cancellation_feedback
+                        WHEN s.cancellation_reason IN ('payment_failed', 'payment_disputed')
+                        THEN s.cancellation_reason END
               FROM subscription_periods p, subscriptions s, prices pr
              WHERE s.id = p.subscription_id AND pr.id = p.price_id
                AND (p.coupon_id IS NULL
@@ -292,9 +324,10 @@ class Model:
         rates = self.cfg["rates"]
         subs = []
         statuses = []  # status of subs[i]
+        extra = []  # (quantity, cancel requested at, churn reason) of subs[i]
         seen = set()
         for (bkey, unit, cur, unit_iv, count, qty, status, duration, pct, off, ccur,
-             vfrom, vto) in rows:
+             vfrom, vto, requested, reason) in rows:
             vfrom, vto = opt_int(vfrom), opt_int(vto)
             if vfrom is not None and vfrom >= self.t:
                 continue  # not part of the history up to t (demo mapping)
@@ -334,8 +367,10 @@ class Model:
             subs.append((bkey, status in COUNTING, monthly, vfrom,
                          vto if vto is not None else math.inf))
             statuses.append(status)
+            extra.append((qty, opt_int(requested), reason))
         self.subs = subs
         self.sub_status = statuses
+        self.sub_extra = extra
         self.customers = seen
         by_cust = defaultdict(list)
         for s in subs:
@@ -431,6 +466,42 @@ class Model:
                 continue
             out.append((acc, opened, resolved, esc == "t"))
         self.tickets = out
+
+    # Payments (section 7): one row per invoice the demo's billing keeps,
+    # but not drafts or voided ones, and not one written off (marked
+    # uncollectible) by t: bad debt is no receivable. The first failure is
+    # the invoice's first failed card charge; due_date is NULL for card
+    # customers (due at once).
+    def load_payments(self, db):
+        t = self.t
+        rows = db.rows("billing", f"""
+            SELECT i.customer_id, i.amount_due, i.currency, {us('i.created')},
+                   {us('i.due_date')}, {us('i.paid_at')},
+                   {us('(SELECT min(c.created) FROM charges c WHERE c.invoice_id = i.id'
+                       " AND c.status = 'failed')")}
+              FROM invoices i
+             WHERE i.status NOT IN ('draft', 'void')
+               AND (i.marked_uncollectible_at IS NULL OR i.marked_uncollectible_at > {ts(t)})""")
+        rep, rates = self.cfg["currency"], self.cfg["rates"]
+        out = []
+        for bkey, amount, cur, issued, due, paid, failed in rows:
+            issued, due, paid, failed = (opt_int(issued), opt_int(due), opt_int(paid),
+                                         opt_int(failed))
+            if bkey is None or amount is None or issued is None:
+                continue
+            amount = int(amount)
+            if amount < 0:
+                continue
+            cur_u = cur.upper()
+            if cur_u != rep and cur_u not in rates:
+                continue
+            if due is None:
+                due = issued
+            if due < issued or any(x is not None and x < issued for x in (paid, failed)):
+                continue
+            value = amount / 10 ** EXPONENT[cur_u] * (1.0 if cur_u == rep else rates[cur_u])
+            out.append((bkey, value, issued, due, paid, failed))
+        self.payments = out
 
     # Outcomes, per window [t - W, t): reports exported = export.created
     # events; urgent cases = P1 cases among the account's cases opened in the
@@ -884,6 +955,136 @@ def payment_risk(m, e):
             e.put("cs_customers_involuntary_churned", s, n, window=w)
 
 
+def ascii_lower(text):
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+def reason_label(raw, codes):
+    """Section 7: surrounding spaces and tabs removed, lower-cased; a
+    configured code stays, NULL or empty is unknown, anything else other."""
+    norm = ascii_lower((raw or "").strip(" \t"))
+    if norm == "":
+        return "unknown"
+    return norm if norm in codes else "other"
+
+
+def revenue_intelligence(m, e):
+    """Section 7: pending churn and committed MRR at t, churn by reason and
+    expansion/contraction by driver per window, from the subscription rows;
+    receivables, failed and recovered payments, billed amount and DSO from
+    the payment rows."""
+    t, cur = m.t, m.cfg["currency"]
+    codes = m.cfg["churn_reasons"]
+    labels = sorted(set(codes) | {"other", "unknown"}, key=lambda x: x.encode())
+    # Documented choice (docs/design.md, "Pending churn, reasons and
+    # drivers"): the counted rows are those with a positive monthly amount.
+    rows_of = defaultdict(list)
+    for (b, counts, monthly, f, to), (qty, req, reason) in zip(m.subs, m.sub_extra):
+        if counts and monthly > 0:
+            rows_of[b].append((monthly, f, to, qty, req, reason))
+
+    def counted(b, x):
+        return [r for r in rows_of[b] if r[1] <= x < r[2]]
+
+    def churn_reason(b, t0, t1):
+        rows = rows_of[b]
+        for d in sorted({to for _mo, _f, to, *_ in rows if t0 < to <= t1}, reverse=True):
+            if m.mrr(b, d) == 0 and m.mrr(b, d - 1) > 0:
+                before = [(mo, ascii_lower((rs or "").strip(" \t")), rs)
+                          for mo, f, to, _q, _r, rs in rows if f < d and to == d]
+                best = None
+                for mo, norm, raw in before:
+                    if (best is None or cmp(mo, best[0]) > 0
+                            or (cmp(mo, best[0]) == 0 and norm.encode() < best[1].encode())):
+                        best = (mo, norm, raw)
+                return reason_label(best[2], codes) if best else "unknown"
+        return "unknown"
+
+    cust_seg = {b: m.seg_of_billing(b) for b in m.customers}
+    for s in m.segments(set(cust_seg.values())):
+        mine = [b for b in m.customers if cust_seg[b] == s]
+        pending, n_pending, total = 0.0, 0, 0.0
+        for b in mine:
+            now = counted(b, t)
+            mrr_b = sum(r[0] for r in now)
+            total += mrr_b
+            cancelling = [r for r in now if r[4] is not None and r[4] <= t]
+            pending += sum(r[0] for r in cancelling)
+            if mrr_b > 0 and len(cancelling) == len(now):
+                n_pending += 1
+        e.put("cs_mrr_pending_churn", s, pending, currency=cur)
+        e.put("cs_committed_mrr", s, total - pending, currency=cur)
+        e.put("cs_customers_pending_churn", s, n_pending)
+        for w, wd in m.windows:
+            t0 = t - wd
+            n_reason = dict.fromkeys(labels, 0)
+            m_reason = dict.fromkeys(labels, 0.0)
+            driver = {(k, d): 0.0 for k in ("expansion", "contraction")
+                      for d in ("seats", "price")}
+            for b in mine:
+                a0, a1 = m.mrr(b, t0), m.mrr(b, t)
+                if a0 > 0 and a1 == 0:
+                    r = churn_reason(b, t0, t)
+                    n_reason[r] += 1
+                    m_reason[r] += a0
+                elif a0 > 0 and a1 > 0 and cmp(a1, a0) != 0:
+                    q0 = sum(r[3] for r in counted(b, t0))
+                    q1 = sum(r[3] for r in counted(b, t))
+                    if cmp(a1, a0) > 0:
+                        driver[("expansion", "seats" if q1 > q0 else "price")] += a1 - a0
+                    else:
+                        driver[("contraction", "seats" if q1 < q0 else "price")] += a0 - a1
+            for r in labels:
+                e.put("cs_customers_churned_by_reason", s, n_reason[r], window=w, reason=r)
+                e.put("cs_mrr_churn_by_reason", s, m_reason[r], window=w, reason=r,
+                      currency=cur)
+            for (k, d), v in driver.items():
+                e.put("cs_mrr_movement_by_driver", s, v, window=w, type=k, driver=d,
+                      currency=cur)
+
+    if not m.cfg["payments"]:
+        return
+    pay_seg = [(m.seg_of_billing(b), v, i, due, paid, failed)
+               for b, v, i, due, paid, failed in m.payments]
+    for s in m.segments({p[0] for p in pay_seg}):
+        mine = [p[1:] for p in pay_seg if p[0] == s]
+        amount = dict.fromkeys(RECEIVABLE_BUCKETS, 0.0)
+        count = dict.fromkeys(RECEIVABLE_BUCKETS, 0)
+        for v, issued, due, paid, _failed in mine:
+            if issued > t or (paid is not None and paid <= t):
+                continue
+            if due >= t:
+                k = "current"
+            elif due >= t - 30 * DAY:
+                k = "1_30"
+            elif due >= t - 60 * DAY:
+                k = "31_60"
+            elif due >= t - 90 * DAY:
+                k = "61_90"
+            else:
+                k = "over_90"
+            amount[k] += v
+            count[k] += 1
+        for k in RECEIVABLE_BUCKETS:
+            e.put("cs_receivables_amount", s, amount[k], bucket=k, currency=cur)
+            e.put("cs_receivables_invoices", s, count[k], bucket=k)
+        open_total = sum(amount.values())
+        for w, wd in m.windows:
+            t0 = t - wd
+            failed = [(v, paid) for v, _i, _d, paid, fl in mine
+                      if fl is not None and t0 <= fl < t]
+            recovered = [v for v, paid in failed if paid is not None and paid < t]
+            billed = sum(v for v, i, *_ in mine if t0 <= i < t)
+            e.put("cs_payments_failed", s, len(failed), window=w)
+            e.put("cs_payments_recovered", s, len(recovered), window=w)
+            e.put("cs_payments_failed_amount", s, sum(v for v, _ in failed), window=w,
+                  currency=cur)
+            e.put("cs_payments_recovered_amount", s, sum(recovered), window=w, currency=cur)
+            e.ratio("cs_payment_recovery_ratio", s, len(recovered), len(failed), window=w)
+            e.put("cs_billed_amount", s, billed, window=w, currency=cur)
+            e.ratio("cs_days_sales_outstanding", s, open_total * (wd / DAY), billed, window=w)
+
+
 def renewals(m, e):
     """Accounts with t <= renewal_at < t + H, by health band at t (unknown
     when not scored), and their billing customers' MRR at t."""
@@ -1019,7 +1220,7 @@ def main():
 
     e = Expect()
     for kind in (revenue, trials, surveys, adoption, support, outcomes, health,
-                 cohorts, payment_risk, renewals, band_transitions):
+                 cohorts, payment_risk, renewals, band_transitions, revenue_intelligence):
         kind(m, e)
     not_exposed = [] if strict else [f for f in SECTION6_FAMILIES if f not in exposed]
     skipped = defaultdict(int)
