@@ -10,7 +10,8 @@
 
 #define DS(d) (1u << (d))
 
-static const struct cs_family *const revenue_tables[] = {revenue_families, cohort_families, NULL};
+static const struct cs_family *const revenue_tables[] = {revenue_families, cohort_families,
+							 mover_families, NULL};
 static const struct cs_family *const trial_tables[] = {trial_families, NULL};
 static const struct cs_family *const survey_tables[] = {survey_families, NULL};
 static const struct cs_family *const adoption_tables[] = {adoption_families, NULL};
@@ -18,7 +19,20 @@ static const struct cs_family *const support_tables[] = {support_families, NULL}
 static const struct cs_family *const outcome_tables[] = {outcome_families, NULL};
 static const struct cs_family *const health_tables[] = {health_families, movement_families, NULL};
 
-static const char *const revenue_groups[] = {"cohorts", NULL};
+static const char *const revenue_groups[] = {"cohorts", "movers", NULL};
+
+/* Revenue's families and settings live in two files: revenue.c (MRR, its
+ * movements, cohorts) and movers.c (the customers behind the movements). */
+static bool revenue_all_settings(struct config_reader *r, struct cs_kind_settings *k)
+{
+	return revenue_settings(r, k) && movers_settings(r, k);
+}
+
+static void revenue_all(const struct cs_data *d, const struct cs_collector *c, struct mset *out)
+{
+	kpi_revenue(d, c, out);
+	kpi_movers(d, c, out);
+}
 static const char *const health_groups[] = {"health", "renewals", NULL};
 
 /* The registry of collector kinds: one explicit table, in enum cs_kind order. */
@@ -28,11 +42,12 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 		      .datasets = DS(DS_ACCOUNTS) | DS(DS_SUBSCRIPTIONS),
 		      .families = revenue_tables,
 		      .groups = revenue_groups,
-		      .settings = revenue_settings,
-		      .compute = kpi_revenue,
+		      .settings = revenue_all_settings,
+		      .compute = revenue_all,
 		      .about = "MRR, its movements over each window and the ratios built on them, "
-			       "customers and logo churn, ARPA and lifetime value, and monthly "
-			       "retention cohorts."},
+			       "customers and logo churn, ARPA and lifetime value, monthly "
+			       "retention cohorts, and the customers behind the largest "
+			       "movements."},
     [KIND_TRIALS] = {.kind = KIND_TRIALS,
 		     .name = "trials",
 		     .datasets = DS(DS_ACCOUNTS) | DS(DS_TRIALS),
@@ -170,6 +185,7 @@ struct cs_kind_settings *cs_kind_settings_attach(struct cs_config *cfg)
 	h->red_below = 50;
 	h->green_from = 75;
 	h->at_risk = 10;
+	k->movers.top = 10;
 
 	/* cohorts carry every segment dimension unless told otherwise */
 	k->cohorts.months = 12;

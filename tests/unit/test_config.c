@@ -207,6 +207,10 @@ Test(config_good, minimal_takes_every_default)
 	cr_expect_float_eq(h->red_below, 50, 1e-12);
 	cr_expect_float_eq(h->green_from, 75, 1e-12);
 	cr_expect_eq(h->at_risk, 10);
+	cr_expect_not(h->at_risk_by_mrr, "ranked by score unless told");
+	cr_expect_not(h->at_risk_per_segment);
+	cr_expect_eq(cfg->kinds->movers.top, 10);
+	cr_expect_not(cfg->kinds->movers.per_segment);
 	cr_expect_eq(cfg->kinds->cohorts.months, 12);
 	cr_expect_eq(cfg->kinds->cohorts.ndims, 0, "every dimension: there are none");
 	cr_assert_eq(cfg->kinds->renewals.nhorizons, 3);
@@ -314,6 +318,10 @@ Test(config_good, full_reads_every_setting)
 	cr_expect_float_eq(h->red_below, 40, 1e-12);
 	cr_expect_float_eq(h->green_from, 40, 1e-12);
 	cr_expect_eq(h->at_risk, 0);
+	cr_expect(h->at_risk_by_mrr);
+	cr_expect(h->at_risk_per_segment);
+	cr_expect_eq(cfg->kinds->movers.top, 3);
+	cr_expect(cfg->kinds->movers.per_segment);
 
 	cr_expect_eq(cfg->kinds->cohorts.months, 36);
 	cr_assert_eq(cfg->kinds->cohorts.ndims, 2);
