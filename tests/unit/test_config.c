@@ -236,6 +236,7 @@ Test(config_good, minimal_takes_every_default)
 	cr_expect_null(cfg->web.config_file);
 	cr_expect_not(cfg->web.enable_reload_endpoint);
 	cr_expect_eq(cfg->web.stale_after, 3 * 300);
+	cr_expect_eq(cfg->web.nexpected, 0);
 	cr_expect_str_eq(cfg->path, GOOD_DIR "/minimal.conf");
 	config_free(cfg);
 }
@@ -359,6 +360,9 @@ Test(config_good, full_reads_every_setting)
 		  "%s", wc);
 	cr_expect(cfg->web.enable_reload_endpoint);
 	cr_expect_eq(cfg->web.stale_after, 86400);
+	cr_assert_eq(cfg->web.nexpected, 2);
+	cr_expect_str_eq(cfg->web.expected_rejections[0], "surveys/null_key");
+	cr_expect_str_eq(cfg->web.expected_rejections[1], "urgent cases/bad_number");
 	config_free(cfg);
 }
 
