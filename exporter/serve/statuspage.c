@@ -780,7 +780,8 @@ static void movers_list(struct buf *b, const struct mset *rev, const struct head
 
 		if (rev)
 			mset_each_sample(rev, "cs_mrr_mover", row_one, &rs);
-		qsort(rs.v, rs.n, sizeof(*rs.v), mover_cmp);
+		if (rs.n)
+			qsort(rs.v, rs.n, sizeof(*rs.v), mover_cmp);
 		buf_addf(b, "<div class=\"mover\"><h3>%s</h3><table>", types[t].title);
 		for (size_t i = 0; i < rs.n && i < PAGE_MOVERS; i++) {
 			buf_adds(b, "<tr>");
