@@ -835,7 +835,8 @@ void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct b
 		html_escape(b, c->err);
 		buf_adds(b, "</td></tr>\n");
 	}
-	buf_adds(b, "</table>\n");
+	buf_adds(b, "</table>\n<p class=\"note\">Rows read and rejected: the last run's, over the "
+		    "datasets the collector reads (docs/design.md, Status page).</p>\n");
 	status_datasets(s, b, now);
 	buf_adds(b, "<h2>Configuration</h2>\n<p>File: <code>");
 	html_escape(b, s->config_path ? s->config_path : "");

@@ -543,9 +543,14 @@ static void sparkline(struct buf *b, const struct status_history *hist, int k,
 		buf_addf(b, "%s%.1f,%.1f", j++ ? " " : "", x, y);
 	}
 	buf_adds(b, "\"/></svg><div class=\"range\">");
-	add_value(b, k, h, lo);
-	buf_adds(b, " &ndash; ");
-	add_value(b, k, h, hi);
+	if (hi > lo) {
+		add_value(b, k, h, lo);
+		buf_adds(b, " &ndash; ");
+		add_value(b, k, h, hi);
+	} else {
+		buf_adds(b, "steady at ");
+		add_value(b, k, h, lo);
+	}
 	buf_addf(b, "<br>%zu evaluations, ", n);
 	add_time(b, t0);
 	buf_adds(b, " to ");

@@ -31,7 +31,7 @@ for _ in $(seq 1 $((evals * 40))); do
 done
 timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync \
-	--hide-scrollbars --user-data-dir="$T/chromium-profile" --window-size=1280,2600 \
+	--hide-scrollbars --user-data-dir="$T/chromium-profile" --window-size=1280,3300 \
 	--screenshot="$T/status.png" "$base/" >/dev/null 2>>"$T/chromium.log" ||
 	fail "chromium --screenshot failed: $(tail -3 "$T/chromium.log")"
 cp "$T/status.png" "$out"
