@@ -130,7 +130,7 @@ void kpi_movers(const struct cs_data *d, const struct cs_collector *col, struct 
 			continue;
 		for (size_t w = 0; w < nw; w++) {
 			double amount;
-			enum cs_movement mv =
+			enum mrr_move mv =
 			    mrr_movement(&d->mrr, c, wi[w], d->plan.from[wi[w]], &amount);
 			size_t l;
 

@@ -19,12 +19,12 @@
 #include "emit.h"
 
 /* In the order of cs_mrr_movement's type label. */
-enum cs_movement { MOVE_NEW, MOVE_REACT, MOVE_EXP, MOVE_CONTR, MOVE_CHURN, MOVE_COUNT, MOVE_NONE };
+enum mrr_move { MOVE_NEW, MOVE_REACT, MOVE_EXP, MOVE_CONTR, MOVE_CHURN, MOVE_COUNT, MOVE_NONE };
 
 /* The movement of customer c over the plan window w whose start is from;
  * its amount (>= 0) in *amount, 0 for MOVE_NONE. */
-static inline enum cs_movement mrr_movement(const struct cs_mrr *m, size_t c, size_t w,
-					    cs_time from, double *amount)
+static inline enum mrr_move mrr_movement(const struct cs_mrr *m, size_t c, size_t w, cs_time from,
+					 double *amount)
 {
 	double m0 = mrr_at(m, c, mrr_window_start(w)), m1 = mrr_at(m, c, MRR_T);
 
