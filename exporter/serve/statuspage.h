@@ -1,6 +1,6 @@
 /*
- * statuspage: the business half of the status page `/` (docs/operations.md,
- * "The status page"): headline KPIs with their 30-day change, sparklines of
+ * statuspage: the business half of the status page `/` (docs/design.md,
+ * "Status page"): headline KPIs with their 30-day change, sparklines of
  * MRR and churn over the daemon's recent evaluations, the at-risk and
  * movement lists and renewals due, all read from the collectors' last good
  * metric sets. The plumbing half (collectors, datasets, rejections) is
