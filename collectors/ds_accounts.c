@@ -2,7 +2,8 @@
  * accounts (CRM): one row per customer account. Columns: account_key,
  * billing_key, one per segment dimension (NULL: "unknown" in that dimension),
  * seats (NULL or 0: none), started_at, first_value_at (NULL: not reached),
- * name (optional; kept only when health is evaluated, for the at-risk list),
+ * name (optional; kept only when health is evaluated, for the at-risk list,
+ *   or revenue with movers on, for the movers),
  * renewal_at (optional: the contract's next renewal; NULL or no such column:
  * none; health's renewal families and the at-risk list).
  *
@@ -85,10 +86,12 @@ static void row_account(struct cs_stream *in, const char *const *v)
 	e->val = (int32_t)i;
 	struct cs_account *a = &d->accounts[i];
 	a->key = e->key;
-	/* Only the health at-risk list shows names: elsewhere they would be
-	 * a copy per account for nothing. */
+	/* Only the health at-risk list and revenue's movers show names:
+	 * elsewhere they would be a copy per account for nothing. */
 	const char *name = col(in, v, COL_A_NAME);
-	bool keep_name = cs_plan_has(&d->plan, KIND_HEALTH);
+	bool keep_name =
+	    cs_plan_has(&d->plan, KIND_HEALTH) ||
+	    (cs_plan_has(&d->plan, KIND_REVENUE) && d->cfg->kinds && d->cfg->kinds->movers.top > 0);
 	char cut[CS_MAX_LABEL_BYTES + 1];
 	if (name && keep_name)
 		name = label_cut(name, cut);

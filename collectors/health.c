@@ -1,7 +1,7 @@
 /*
  * health: a 0-100 score per paying account from usage, sentiment, support
  * and billing, its distribution and bands per segment, and the bounded list
- * of the lowest-scored accounts (docs/metrics.md, health).
+ * of the accounts most at risk with their MRR (docs/metrics.md, health).
  *
  * The health model uses its own windows (cfg->kinds->health), not the collector's.
  * Scored accounts are CRM accounts whose billing customer has MRR > 0 at t.
@@ -54,6 +54,12 @@ static enum band band_of(const struct cs_health *cfg, double score)
 	if (cs_cmp(score, cfg->green_from) >= 0)
 		return BAND_GREEN;
 	return BAND_YELLOW;
+}
+
+/* Red first: the order of the bands on an at-risk list ranked by MRR. */
+static int band_rank(unsigned char band)
+{
+	return band == BAND_RED ? 0 : band == BAND_YELLOW ? 1 : band == BAND_GREEN ? 2 : 3;
 }
 
 static void score_account(const struct cs_data *d, const struct cs_account *acc, double m0,
@@ -112,14 +118,30 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 
 struct risk {
 	double score;
+	double mrr; /* the billing customer's MRR at t */
 	uint32_t account;
+	unsigned char band;
 };
 
-/* Lower score first; equal scores (cs_cmp) by account key byte order. */
-static int risk_before(const struct cs_data *d, const struct risk *a, const struct risk *b)
+/*
+ * The list's order (health.at_risk_rank): "score", lower score first; "mrr"
+ * (by_mrr), red before yellow before green, then higher MRR first, then
+ * lower score. Equal values (cs_cmp) fall to the next key, and at last to
+ * the account key's byte order, so the list does not depend on row order.
+ */
+static int risk_before(const struct cs_data *d, bool by_mrr, const struct risk *a,
+		       const struct risk *b)
 {
-	int c = cs_cmp(a->score, b->score);
+	int c;
 
+	if (by_mrr) {
+		if (a->band != b->band)
+			return band_rank(a->band) < band_rank(b->band);
+		c = cs_cmp(b->mrr, a->mrr);
+		if (c)
+			return c < 0;
+	}
+	c = cs_cmp(a->score, b->score);
 	if (c)
 		return c < 0;
 	return strcmp(d->accounts[a->account].key, d->accounts[b->account].key) < 0;
@@ -127,17 +149,17 @@ static int risk_before(const struct cs_data *d, const struct risk *a, const stru
 
 /* Keeps the n best in a sorted array; an insertion costs O(n) but n <= 100
  * and after the first accounts few candidates beat the current worst. */
-static void risk_offer(const struct cs_data *d, struct risk *list, size_t *len, size_t n,
-		       struct risk r)
+static void risk_offer(const struct cs_data *d, bool by_mrr, struct risk *list, size_t *len,
+		       size_t n, struct risk r)
 {
 	size_t lo = 0, hi = *len;
 
-	if (*len == n && !risk_before(d, &r, &list[n - 1]))
+	if (*len == n && !risk_before(d, by_mrr, &r, &list[n - 1]))
 		return;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (risk_before(d, &list[mid], &r))
+		if (risk_before(d, by_mrr, &list[mid], &r))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -151,7 +173,7 @@ static void risk_offer(const struct cs_data *d, struct risk *list, size_t *len, 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
-enum { F_SCORE, F_BY_BAND, F_AT_RISK, F_RENEWAL_ACCOUNTS, F_RENEWAL_MRR, F_COUNT };
+enum { F_SCORE, F_BY_BAND, F_AT_RISK, F_AT_RISK_MRR, F_RENEWAL_ACCOUNTS, F_RENEWAL_MRR, F_COUNT };
 
 const struct cs_family health_families[] = {
     [F_SCORE] = {.name = "cs_health_score",
@@ -167,10 +189,18 @@ const struct cs_family health_families[] = {
     [F_AT_RISK] = {.name = "cs_at_risk_account_score",
 		   .type = METRIC_GAUGE,
 		   .labels = {"account", "name", "band", "renewal_at"},
-		   .help =
-		       "Health score of the lowest-scored accounts over all segments (bounded "
-		       "list, ties by account key; renewal_at: the account's renewal date, "
-		       "empty when none); recomputed from the database each collector interval"},
+		   .help = "Health score of the accounts most at risk (bounded list, "
+			   "health.at_risk accounts overall or per segment; ranked by lowest "
+			   "score, or by band then highest MRR; ties by account key; renewal_at: "
+			   "the account's renewal date, empty when none); recomputed from the "
+			   "database each collector interval"},
+    [F_AT_RISK_MRR] = {.name = "cs_at_risk_account_mrr",
+		       .type = METRIC_GAUGE,
+		       .labels = {"account", "name", "currency"},
+		       .help = "MRR at t of the billing customer of each account on the at-risk "
+			       "list (the accounts of cs_at_risk_account_score, same account and "
+			       "name labels), in the reporting currency; recomputed from the "
+			       "database each collector interval"},
     [F_RENEWAL_ACCOUNTS] = {.name = "cs_renewal_accounts",
 			    .type = METRIC_GAUGE,
 			    .labels = {"horizon", "band"},
@@ -229,12 +259,29 @@ static bool load_component(struct config_reader *L, const struct config_setting_
 	return !L->failed;
 }
 
+/* at_risk_rank = "score" | "mrr" */
+static bool load_rank(struct config_reader *L, const struct config_setting_t *g,
+		      struct cs_health *h)
+{
+	const char *rank = NULL;
+	const struct config_setting_t *s = config_get_string(L, g, "at_risk_rank", false, &rank);
+
+	if (!s)
+		return !L->failed;
+	if (!strcmp(rank, "score") || !strcmp(rank, "mrr")) {
+		h->at_risk_by_mrr = !strcmp(rank, "mrr");
+		return true;
+	}
+	return config_fail(L, s, "'at_risk_rank' must be \"score\" or \"mrr\", not \"%s\"", rank);
+}
+
 /* health = { ... } and renewals = { horizons = [...]; }: the health kind's
  * settings (docs/configuration.md). */
 bool health_settings(struct config_reader *L, struct cs_kind_settings *k)
 {
 	static const char *const keys[] = {
-	    "usage", "sentiment", "support", "billing", "bands", "at_risk", NULL,
+	    "usage",	    "sentiment",	   "support", "billing", "bands", "at_risk",
+	    "at_risk_rank", "at_risk_per_segment", NULL,
 	};
 	static const char *const band_keys[] = {"red_below", "green_from", NULL};
 	const struct config_setting_t *root = config_root(L->cfg);
@@ -268,6 +315,9 @@ bool health_settings(struct config_reader *L, struct cs_kind_settings *k)
 		return false;
 	config_get_int(L, g, "at_risk", false, 0, 100, &at_risk);
 	h->at_risk = (int)at_risk;
+	if (!L->failed && !load_rank(L, g, h))
+		return false;
+	config_get_bool(L, g, "at_risk_per_segment", false, &h->at_risk_per_segment);
 	return !L->failed && load_renewals(L, root, &k->renewals);
 }
 
@@ -285,6 +335,74 @@ int64_t health_lookback(const struct cs_kind_settings *k)
 
 #define HEALTH_BUCKETS 11
 
+/* The billing customer's MRR at t of account i (0 without one). */
+static double account_mrr(const struct cs_data *d, size_t i)
+{
+	int32_t c = d->accounts[i].customer;
+
+	return c >= 0 && (size_t)c < d->ncustomers ? mrr_at(&d->mrr, (size_t)c, MRR_T) : 0;
+}
+
+/*
+ * The at-risk list (docs/configuration.md, health): health.at_risk accounts
+ * overall, or per segment with at_risk_per_segment (then one list per
+ * segment, lists[seg * n ...]), in the order risk_before gives. Written
+ * twice: the score with the band and renewal date, and the MRR; both carry
+ * the same account and name labels.
+ */
+static void emit_at_risk(const struct cs_data *d, struct mset *out, const struct account_health *h)
+{
+	const struct cs_health *cfg = &d->cfg->kinds->health;
+	size_t n = (size_t)(cfg->at_risk > 0 ? cfg->at_risk : 0), nseg = d->seg.n;
+	size_t nlists = cfg->at_risk_per_segment ? nseg : 1;
+	struct risk *lists;
+	size_t *len;
+	struct cs_emitter fs = family_of(out, d, &health_families[F_AT_RISK]);
+	struct cs_emitter fm = family_of(out, d, &health_families[F_AT_RISK_MRR]);
+
+	if (!n || !nlists)
+		return;
+	lists = xcalloc(nlists * n + 1, sizeof(*lists));
+	len = xcalloc(nlists + 1, sizeof(*len));
+	for (size_t i = 0; i < d->naccounts; i++) {
+		const struct account_health *a = &h[i];
+		uint32_t seg = d->accounts[i].seg;
+		size_t l = cfg->at_risk_per_segment ? seg : 0;
+
+		if (!a->scored || seg >= nseg || a->band == BAND_UNKNOWN)
+			continue;
+		risk_offer(d, cfg->at_risk_by_mrr, &lists[l * n], &len[l], n,
+			   (struct risk){a->score, account_mrr(d, i), (uint32_t)i,
+					 (unsigned char)a->band});
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t l = 0; l < nlists; l++) {
+			for (size_t k = 0; k < len[l]; k++) {
+				const struct risk *r = &lists[l * n + k];
+				const struct cs_account *acc = &d->accounts[r->account];
+				const char *name = acc->name ? acc->name : "";
+				char renewal[40] = "";
+
+				if (pass == 1) {
+					emit(&fm, acc->seg, r->mrr, acc->key, name,
+					     d->cfg->currency, NULL);
+					continue;
+				}
+				/* infinity and -infinity are no date */
+				if (acc->renewal_at > CS_TIME_NONE + 1 &&
+				    acc->renewal_at != CS_TIME_OPEN) {
+					cs_format_time(acc->renewal_at, renewal, sizeof(renewal));
+					renewal[10] = '\0'; /* "YYYY-MM-DD", UTC */
+				}
+				emit(&fs, acc->seg, r->score, acc->key, name, band_names[r->band],
+				     renewal, NULL);
+			}
+		}
+	}
+	free(len);
+	free(lists);
+}
+
 static void emit_health(const struct cs_data *d, struct mset *out, const struct account_health *h)
 {
 	size_t nseg = d->seg.n;
@@ -292,13 +410,8 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 	uint64_t *bands = xcalloc((nseg + 1) * BAND_COUNT, sizeof(*bands));
 	double *sums = xcalloc(nseg + 1, sizeof(*sums));
 	double bounds[HEALTH_BUCKETS];
-	size_t nrisk =
-	    (size_t)(d->cfg->kinds->health.at_risk > 0 ? d->cfg->kinds->health.at_risk : 0);
-	struct risk *risk = xmalloc((nrisk + 1) * sizeof(*risk));
-	size_t nlisted = 0;
 	struct cs_emitter hist = family_of(out, d, &health_families[F_SCORE]);
 	struct cs_emitter by_band = family_of(out, d, &health_families[F_BY_BAND]);
-	struct cs_emitter at_risk = family_of(out, d, &health_families[F_AT_RISK]);
 
 	for (size_t b = 0; b + 1 < HEALTH_BUCKETS; b++)
 		bounds[b] = 10.0 * (double)(b + 1);
@@ -318,8 +431,6 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 			b++;
 		buckets[seg * HEALTH_BUCKETS + b]++;
 		sums[seg] += a->score;
-		if (nrisk)
-			risk_offer(d, risk, &nlisted, nrisk, (struct risk){a->score, (uint32_t)i});
 	}
 
 	for (uint32_t seg = 0; seg < nseg; seg++) {
@@ -333,20 +444,7 @@ static void emit_health(const struct cs_data *d, struct mset *out, const struct 
 			emit(&by_band, seg, (double)bands[seg * BAND_COUNT + b], band_names[b],
 			     NULL);
 	}
-	for (size_t k = 0; k < nlisted; k++) {
-		const struct cs_account *acc = &d->accounts[risk[k].account];
-
-		char renewal[40] = "";
-
-		/* infinity and -infinity are no date */
-		if (acc->renewal_at > CS_TIME_NONE + 1 && acc->renewal_at != CS_TIME_OPEN) {
-			cs_format_time(acc->renewal_at, renewal, sizeof(renewal));
-			renewal[10] = '\0'; /* "YYYY-MM-DD", UTC */
-		}
-		emit(&at_risk, acc->seg, risk[k].score, acc->key, acc->name ? acc->name : "",
-		     band_names[h[risk[k].account].band], renewal, NULL);
-	}
-	free(risk);
+	emit_at_risk(d, out, h);
 	free(sums);
 	free(bands);
 	free(buckets);

@@ -11,8 +11,8 @@
 
 #define DS(d) (1u << (d))
 
-static const struct cs_family *const revenue_tables[] = {revenue_families, churn_families,
-							 cohort_families, payment_families, NULL};
+static const struct cs_family *const revenue_tables[] = {
+    revenue_families, churn_families, cohort_families, payment_families, mover_families, NULL};
 static const struct cs_family *const trial_tables[] = {trial_families, NULL};
 static const struct cs_family *const survey_tables[] = {survey_families, NULL};
 static const struct cs_family *const adoption_tables[] = {adoption_families, NULL};
@@ -20,15 +20,24 @@ static const struct cs_family *const support_tables[] = {support_families, NULL}
 static const struct cs_family *const outcome_tables[] = {outcome_families, NULL};
 static const struct cs_family *const health_tables[] = {health_families, movement_families, NULL};
 
-static const char *const revenue_groups[] = {"cohorts", "churn_reasons", NULL};
+static const char *const revenue_groups[] = {"cohorts", "churn_reasons", "movers", NULL};
+
+/* Revenue's families and settings live in several files: revenue.c (MRR, its
+ * movements, churn details, cohorts), payments.c (when payments are
+ * configured) and movers.c (the customers behind the movements). */
+static bool revenue_all_settings(struct config_reader *r, struct cs_kind_settings *k)
+{
+	return revenue_settings(r, k) && movers_settings(r, k);
+}
 static const char *const health_groups[] = {"health", "renewals", NULL};
 
-/* Revenue's families are written by revenue.c and, when payments are
- * configured, payments.c. */
+/* Revenue's families are written by revenue.c, payments.c (nothing when
+ * payments were not read) and movers.c. */
 static void revenue_compute(const struct cs_data *d, const struct cs_collector *c, struct mset *out)
 {
 	kpi_revenue(d, c, out);
 	kpi_payments(d, c, out);
+	kpi_movers(d, c, out);
 }
 
 /* The registry of collector kinds: one explicit table, in enum cs_kind order. */
@@ -39,14 +48,15 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 		      .optional_datasets = DS(DS_PAYMENTS),
 		      .families = revenue_tables,
 		      .groups = revenue_groups,
-		      .settings = revenue_settings,
+		      .settings = revenue_all_settings,
 		      .compute = revenue_compute,
 		      .about =
 			  "MRR, its movements over each window and the ratios built on them, "
 			  "customers and logo churn, ARPA and lifetime value, pending churn and "
 			  "committed MRR, churn by reason, expansion and contraction by "
-			  "driver (seats or price), monthly retention cohorts, and with the "
-			  "payments dataset receivables, failed and recovered payments and DSO."},
+			  "driver (seats or price), monthly retention cohorts, the customers "
+			  "behind the largest movements, and with the payments dataset "
+			  "receivables, failed and recovered payments and DSO."},
     [KIND_TRIALS] = {.kind = KIND_TRIALS,
 		     .name = "trials",
 		     .datasets = DS(DS_ACCOUNTS) | DS(DS_TRIALS),
@@ -197,6 +207,7 @@ struct cs_kind_settings *cs_kind_settings_attach(struct cs_config *cfg)
 	h->red_below = 50;
 	h->green_from = 75;
 	h->at_risk = 10;
+	k->movers.top = 10;
 
 	/* cohorts carry every segment dimension unless told otherwise */
 	k->cohorts.months = 12;

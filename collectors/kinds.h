@@ -52,6 +52,17 @@ struct cs_health {
 	double red_below;    /* default 50 */
 	double green_from;   /* default 75 */
 	int at_risk;	     /* 0..100, default 10 */
+	/* The at-risk list's order: false, lowest score first; true, by band
+	 * (red, yellow, green) then highest MRR first (health.c). */
+	bool at_risk_by_mrr;
+	bool at_risk_per_segment; /* at_risk accounts per segment, not overall */
+};
+
+/* movers = { top = N; per_segment = false; } (revenue, movers.c): the
+ * customers behind each MRR movement. */
+struct cs_movers {
+	int top;	  /* 0..100, default 10, 0: off */
+	bool per_segment; /* top per segment, window and type, not per window and type */
 };
 
 /* cohorts = { ... } (revenue, revenue.c): the months complete before t's month. */
@@ -82,6 +93,7 @@ struct cs_kind_settings {
 	struct cs_cohorts cohorts;
 	struct cs_renewals renewals;
 	struct cs_churn_reasons churn_reasons;
+	struct cs_movers movers;
 };
 
 struct collector_kind {

@@ -19,13 +19,16 @@
 /* Each family file's table of the families it emits (emit.h). */
 extern const struct cs_family revenue_families[], churn_families[], cohort_families[],
     trial_families[], survey_families[], adoption_families[], support_families[],
-    outcome_families[], health_families[], movement_families[], payment_families[];
+    outcome_families[], health_families[], movement_families[], payment_families[],
+    mover_families[];
 
 /* The kinds' settings readers (kinds.h): revenue reads cohorts and
  * churn_reasons (churn_reason_settings), health reads health and renewals. */
 bool revenue_settings(struct config_reader *r, struct cs_kind_settings *k);
 bool churn_reason_settings(struct config_reader *r, struct cs_kind_settings *k);
 bool health_settings(struct config_reader *r, struct cs_kind_settings *k);
+/* movers = { ... } (movers.c, read with revenue's settings). */
+bool movers_settings(struct config_reader *r, struct cs_kind_settings *k);
 /* The longest of the health model's windows. */
 int64_t health_lookback(const struct cs_kind_settings *k);
 
@@ -34,6 +37,8 @@ int64_t health_lookback(const struct cs_kind_settings *k);
 void kpi_revenue(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 /* Revenue's payment families; nothing when payments were not read. */
 void kpi_payments(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
+/* The customers behind revenue's movements (movers.c); part of the revenue kind. */
+void kpi_movers(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_trials(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_surveys(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_adoption(const struct cs_data *d, const struct cs_collector *c, struct mset *out);

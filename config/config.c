@@ -1082,11 +1082,12 @@ static bool load_collectors(struct config_reader *L, const config_setting_t *roo
 static bool load_web(struct config_reader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "listen_addresses", "telemetry_path", "config_file",
-	    "enable_reload",	"stale_after",	  NULL,
+	    "listen_addresses", "telemetry_path",      "config_file", "enable_reload",
+	    "stale_after",	"expected_rejections", NULL,
 	};
 	struct cs_web *w = &L->cfg->web;
 	const config_setting_t *g = config_get_group(L, root, "web", false, keys), *s, *list = NULL;
+	const config_setting_t *expected = NULL;
 	const char *path = "/metrics", *file = NULL;
 	int64_t longest = 0;
 	int n;
@@ -1124,8 +1125,25 @@ static bool load_web(struct config_reader *L, const config_setting_t *root)
 			    "'stale_after' must be at least the longest collector interval "
 			    "(%lld seconds)",
 			    (long long)longest);
+		expected = config_get_strings(L, g, "expected_rejections", false, 64);
+		for (int i = 0; expected && i < config_setting_length(expected); i++) {
+			const char *e = elem_string(expected, i), *slash = strchr(e, '/');
+
+			if (!slash || slash == e || !slash[1] || strchr(slash + 1, '/'))
+				return config_fail(L,
+						   config_setting_get_elem(expected, (unsigned)i),
+						   "expected rejection \"%s\" must be "
+						   "\"dataset/reason\"",
+						   e);
+		}
 		if (L->failed)
 			return false;
+	}
+	if (expected) {
+		n = config_setting_length(expected);
+		w->expected_rejections = xcalloc((size_t)n + 1, sizeof(*w->expected_rejections));
+		for (int i = 0; i < n; i++)
+			w->expected_rejections[w->nexpected++] = xstrdup(elem_string(expected, i));
 	}
 	if (list) {
 		n = config_setting_length(list);
@@ -1337,6 +1355,9 @@ void config_free(struct cs_config *cfg)
 	free(cfg->web.listen);
 	free(cfg->web.telemetry_path);
 	free(cfg->web.config_file);
+	for (size_t i = 0; i < cfg->web.nexpected; i++)
+		free(cfg->web.expected_rejections[i]);
+	free(cfg->web.expected_rejections);
 	if (cfg->kinds_free)
 		cfg->kinds_free(cfg->kinds);
 	if (cfg->tree) {

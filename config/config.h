@@ -106,6 +106,10 @@ struct cs_web {
 	char *config_file; /* web config (TLS, basic auth), may be NULL */
 	bool enable_reload_endpoint;
 	int64_t stale_after; /* seconds; default 3 × the longest interval */
+	/* Rejections the status page marks as expected, "dataset/reason" (a
+	 * demo's planted rows, a known upstream defect); at most 64. */
+	size_t nexpected;
+	char **expected_rejections;
 };
 
 struct cs_config {

@@ -674,6 +674,34 @@ static bool sample_matches(const struct family *f, const struct sample *s, size_
 	return true;
 }
 
+void mset_each_sample(const struct mset *set, const char *family,
+		      void (*fn)(void *ctx, size_t nlabels, const char *const *names,
+				 const char *const *values, double value),
+		      void *ctx)
+{
+	const struct family *f = set ? fam_find(set, family, strlen(family)) : NULL;
+	const char **names = NULL, **values = NULL;
+	size_t cap = 0;
+
+	for (size_t i = 0; f && i < f->ns; i++) {
+		const struct sample *s = &f->s[i];
+		const uint32_t *p = f->pairs + s->pairs;
+
+		if (s->npairs > cap) {
+			cap = s->npairs;
+			names = xrealloc(names, cap * sizeof(*names));
+			values = xrealloc(values, cap * sizeof(*values));
+		}
+		for (uint32_t k = 0; k < s->npairs; k++) {
+			names[k] = strtab_str(&set->strs, p[2 * k]);
+			values[k] = strtab_str(&set->strs, p[2 * k + 1]);
+		}
+		fn(ctx, s->npairs, names, values, s->value);
+	}
+	free(names);
+	free(values);
+}
+
 int mset_lookup(const struct mset *set, const char *family, size_t npairs, const char *const *names,
 		const char *const *values, double *value)
 {

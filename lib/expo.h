@@ -80,6 +80,18 @@ void family_add_histogram(struct family *f, size_t nlabels, const char *const *n
 int mset_lookup(const struct mset *set, const char *family, size_t npairs, const char *const *names,
 		const char *const *values, double *value);
 
+/*
+ * Calls fn for every sample of the family of that name (none when set has no
+ * such family), in insertion order: its nlabels label names and values (the
+ * values as the exposition writes them, escaped by expo_escape_label) and
+ * its value (a gauge histogram's: its sum). For readers of a finished set
+ * such as the status page.
+ */
+void mset_each_sample(const struct mset *set, const char *family,
+		      void (*fn)(void *ctx, size_t nlabels, const char *const *names,
+				 const char *const *values, double value),
+		      void *ctx);
+
 /* Calls fn with the name of every family of set, in creation order. */
 void mset_each_family(const struct mset *set, void (*fn)(void *ctx, const char *name), void *ctx);
 

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "collectors/self.h"
+#include "collectors/kinds.h"
 #include "lib/buf.h"
 #include "negotiate.h"
+#include "statuspage.h"
 
 struct cstate {
 	char *name;
@@ -71,6 +73,11 @@ struct snapshot {
 	bool have_tls_expiry;
 	double tls_expiry;
 	bool offline; /* snapshot_alone: nothing serves it, nothing is rendered */
+	/* The status page's: recent headline values (statuspage.h) and the
+	 * rejections web.expected_rejections marks, "dataset/reason". */
+	struct status_history *history;
+	char **expected;
+	size_t nexpected;
 
 	pthread_mutex_t cur_lock; /* only the pointer swap */
 	struct rendered_ref *cur;
@@ -320,6 +327,7 @@ static struct snapshot *snapshot_alloc(bool offline)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
 	s->offline = offline;
+	s->history = offline ? NULL : status_history_new();
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->cur_lock, NULL);
 	s->start_time = now_unix();
@@ -341,6 +349,15 @@ static void cstate_release(struct cstate *c)
 	mset_free(c->good);
 }
 
+static void expected_release(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->nexpected; i++)
+		free(s->expected[i]);
+	free(s->expected);
+	s->expected = NULL;
+	s->nexpected = 0;
+}
+
 void snapshot_free(struct snapshot *s)
 {
 	if (!s)
@@ -352,6 +369,8 @@ void snapshot_free(struct snapshot *s)
 	counters_release(&s->dropped);
 	counters_release(&s->retries);
 	free(s->config_path);
+	status_history_free(s->history);
+	expected_release(s);
 	if (s->cur)
 		snapshot_unref(&s->cur->r);
 	pthread_mutex_destroy(&s->lock);
@@ -402,6 +421,10 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 		s->ds[i].max_age = cfg->max_age[i];
 	}
 	s->stale_after = cfg->web.stale_after;
+	expected_release(s);
+	s->expected = xcalloc(cfg->web.nexpected + 1, sizeof(*s->expected));
+	for (size_t i = 0; i < cfg->web.nexpected; i++)
+		s->expected[s->nexpected++] = xstrdup(cfg->web.expected_rejections[i]);
 	free(s->config_path);
 	s->config_path = xstrdup(cfg->path);
 	render_locked(s);
@@ -450,15 +473,44 @@ static void publish_collector(struct snapshot *s, const struct cs_result *res,
 	}
 }
 
+/* Rows rejected in this evaluation from what collector c reads: the
+ * datasets its kind needs and, for outcomes, the outcome runs (named after
+ * their outcome). The status page's per-collector column. */
+static uint64_t collector_rejected(const struct cs_result *res, const struct cs_collector *c)
+{
+	const struct collector_kind *k = cs_kind_named(c->kind);
+	uint64_t n = 0;
+
+	for (size_t i = 0; k && i < res->nrejects; i++) {
+		int d = 0;
+
+		while (d < DS_COUNT &&
+		       strcmp(config_dataset_name((enum cs_dataset)d), res->rejects[i].dataset))
+			d++;
+		if (d < DS_COUNT ? (k->datasets & (1u << d)) != 0 : k->outcomes)
+			n += res->rejects[i].count;
+	}
+	return n;
+}
+
+/* The collectors' last good sets by kind, for the status page. */
+static void status_sets_of(struct snapshot *s, struct status_sets *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < s->nc; i++) {
+		const struct collector_kind *k = cs_kind_named(s->c[i].kind);
+
+		if (k && s->c[i].configured && s->c[i].good)
+			v->set[k->kind] = s->c[i].good;
+	}
+}
+
 void snapshot_publish(struct snapshot *s, struct cs_result *res)
 {
 	pthread_mutex_lock(&s->lock);
-	uint64_t rejected = 0;
-	for (size_t i = 0; i < res->nrejects; i++) {
+	for (size_t i = 0; i < res->nrejects; i++)
 		counter_add(&s->rejects, res->rejects[i].dataset, res->rejects[i].reason,
 			    res->rejects[i].count);
-		rejected += res->rejects[i].count;
-	}
 	if (res->nretries) { /* cumulative: the newest counts replace the older */
 		counters_release(&s->retries);
 		for (size_t i = 0; i < res->nretries; i++)
@@ -477,8 +529,14 @@ void snapshot_publish(struct snapshot *s, struct cs_result *res)
 	for (size_t i = 0; i < res->n; i++) {
 		struct cstate *c = find(s, res->v[i].c->name);
 		if (c)
-			c->rejected = rejected;
+			c->rejected = collector_rejected(res, res->v[i].c);
 		publish_collector(s, res, &res->v[i]);
+	}
+	if (s->history) {
+		struct status_sets v;
+
+		status_sets_of(s, &v);
+		status_history_add(s->history, res->as_of, &v);
 	}
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -610,6 +668,18 @@ static void format_span(char *dst, size_t len, double secs)
 		snprintf(dst, len, "%.0f min", secs / 60);
 }
 
+/* web.expected_rejections names dataset/reason. */
+static bool rejection_expected(const struct snapshot *s, const char *dataset, const char *reason)
+{
+	size_t dl = strlen(dataset);
+
+	for (size_t i = 0; i < s->nexpected; i++)
+		if (!strncmp(s->expected[i], dataset, dl) && s->expected[i][dl] == '/' &&
+		    !strcmp(s->expected[i] + dl + 1, reason ? reason : ""))
+			return true;
+	return false;
+}
+
 /* Freshness of each dataset and every rejection reason seen since start. */
 static void status_datasets(struct snapshot *s, struct buf *b, double now)
 {
@@ -653,37 +723,50 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 		buf_adds(b, "<p>None since start.</p>\n");
 		return;
 	}
-	buf_adds(b, "<table><tr><th>dataset</th><th>reason</th><th>rows since start</th></tr>\n");
+	buf_adds(b, "<table><tr><th>dataset</th><th>reason</th><th>rows since start</th>"
+		    "<th>expected</th></tr>\n");
+	size_t nexpected = 0;
 	for (size_t i = 0; i < s->rejects.n; i++) {
-		buf_adds(b, "<tr><td>");
+		bool expected = rejection_expected(s, s->rejects.v[i].a, s->rejects.v[i].b);
+
+		nexpected += expected;
+		buf_addf(b, "<tr%s><td>", expected ? " class=\"expected\"" : "");
 		html_escape(b, s->rejects.v[i].a);
 		buf_adds(b, "</td><td>");
 		html_escape(b, s->rejects.v[i].b ? s->rejects.v[i].b : "");
-		buf_addf(b, "</td><td class=\"num\">%llu</td></tr>\n",
-			 (unsigned long long)s->rejects.v[i].value);
+		buf_addf(b, "</td><td class=\"num\">%llu</td><td>%s</td></tr>\n",
+			 (unsigned long long)s->rejects.v[i].value,
+			 expected ? "yes (web.expected_rejections)" : "");
 	}
-	buf_adds(b,
-		 "</table>\n<p>Reasons are documented in docs/datasets.md (Rejected rows).</p>\n");
+	buf_adds(b, "</table>\n<p>Reasons are documented in docs/datasets.md (Rejected rows).");
+	if (nexpected)
+		buf_addf(b,
+			 " %zu of %zu reasons are marked expected by the configuration "
+			 "(web.expected_rejections): rows planted or known upstream, shown "
+			 "but no cause for alarm.",
+			 nexpected, s->rejects.n);
+	buf_adds(b, "</p>\n");
 }
 
 void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct buf *b)
 {
 	pthread_mutex_lock(&s->lock);
 	double now = now_unix();
+	struct status_sets sets;
+	status_sets_of(s, &sets);
 	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		    "<title>cs_exporter</title><style>"
-		    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-		    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
-		    "text-align:left}th{background:#f4f4f4}.up{color:#1a7f37;font-weight:bold}"
-		    ".down{color:#cf222e;font-weight:bold}.pending{color:#9a6700}"
-		    "td.num{text-align:right}td,th{white-space:nowrap}"
-		    "td:last-child{white-space:normal}</style></head><body>\n"
+		    "<meta name=\"viewport\" content=\"width=device-width\">"
+		    "<title>cs_exporter</title><style>");
+	buf_adds(b, status_page_style);
+	buf_adds(b, "</style></head><body>\n"
 		    "<h1>cs_exporter</h1>\n<p>Customer-success KPIs from billing and CRM "
 		    "databases, for Prometheus. Version " CS_VERSION " (" CS_REVISION ").</p>\n"
 		    "<p><a href=\"");
 	html_escape(b, metrics_path);
 	buf_adds(b, "\">Metrics</a> &middot; <a href=\"/-/healthy\">/-/healthy</a> &middot; "
-		    "<a href=\"/-/ready\">/-/ready</a></p>\n<h2>Collectors</h2>\n<table>"
+		    "<a href=\"/-/ready\">/-/ready</a></p>\n");
+	status_page_kpis(b, &sets, s->history);
+	buf_adds(b, "<h2>Collectors</h2>\n<table>"
 		    "<tr><th>collector</th><th>kind</th><th>state</th><th>last success</th>"
 		    "<th>duration</th><th>rows read</th><th>rows rejected</th><th>series</th>"
 		    "<th>runs</th><th>failures</th><th>last error</th></tr>\n");
@@ -709,7 +792,8 @@ void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct b
 		html_escape(b, c->err);
 		buf_adds(b, "</td></tr>\n");
 	}
-	buf_adds(b, "</table>\n");
+	buf_adds(b, "</table>\n<p class=\"note\">Rows read and rejected: the last run's, over the "
+		    "datasets the collector reads (docs/design.md, Status page).</p>\n");
 	status_datasets(s, b, now);
 	buf_adds(b, "<h2>Configuration</h2>\n<p>File: <code>");
 	html_escape(b, s->config_path ? s->config_path : "");

@@ -207,6 +207,10 @@ Test(config_good, minimal_takes_every_default)
 	cr_expect_float_eq(h->red_below, 50, 1e-12);
 	cr_expect_float_eq(h->green_from, 75, 1e-12);
 	cr_expect_eq(h->at_risk, 10);
+	cr_expect_not(h->at_risk_by_mrr, "ranked by score unless told");
+	cr_expect_not(h->at_risk_per_segment);
+	cr_expect_eq(cfg->kinds->movers.top, 10);
+	cr_expect_not(cfg->kinds->movers.per_segment);
 	cr_expect_eq(cfg->kinds->cohorts.months, 12);
 	cr_expect_eq(cfg->kinds->cohorts.ndims, 0, "every dimension: there are none");
 	cr_assert_eq(cfg->kinds->renewals.nhorizons, 3);
@@ -232,6 +236,7 @@ Test(config_good, minimal_takes_every_default)
 	cr_expect_null(cfg->web.config_file);
 	cr_expect_not(cfg->web.enable_reload_endpoint);
 	cr_expect_eq(cfg->web.stale_after, 3 * 300);
+	cr_expect_eq(cfg->web.nexpected, 0);
 	cr_expect_str_eq(cfg->path, GOOD_DIR "/minimal.conf");
 	config_free(cfg);
 }
@@ -316,6 +321,10 @@ Test(config_good, full_reads_every_setting)
 	cr_expect_float_eq(h->red_below, 40, 1e-12);
 	cr_expect_float_eq(h->green_from, 40, 1e-12);
 	cr_expect_eq(h->at_risk, 0);
+	cr_expect(h->at_risk_by_mrr);
+	cr_expect(h->at_risk_per_segment);
+	cr_expect_eq(cfg->kinds->movers.top, 3);
+	cr_expect(cfg->kinds->movers.per_segment);
 
 	cr_expect_eq(cfg->kinds->cohorts.months, 36);
 	cr_assert_eq(cfg->kinds->cohorts.ndims, 2);
@@ -353,6 +362,9 @@ Test(config_good, full_reads_every_setting)
 		  "%s", wc);
 	cr_expect(cfg->web.enable_reload_endpoint);
 	cr_expect_eq(cfg->web.stale_after, 86400);
+	cr_assert_eq(cfg->web.nexpected, 2);
+	cr_expect_str_eq(cfg->web.expected_rejections[0], "surveys/null_key");
+	cr_expect_str_eq(cfg->web.expected_rejections[1], "urgent cases/bad_number");
 	config_free(cfg);
 }
 

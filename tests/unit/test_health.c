@@ -331,3 +331,137 @@ Test(kpis_health, sentiment_is_the_latest_nps_answer_in_its_window)
 	cr_assert(found, "h3");
 	run_free(&r);
 }
+
+/* $amount/month (in cents) since long ago, still running. */
+#define PAYING(b, cents) b, cents, "USD", "month", "1", "1", "active", LONG_AGO, NULL
+
+static double at_risk_mrr(const struct run *r, const char *plan, const char *account,
+			  const char *name, bool *found)
+{
+	return fixture_value(r->m, "cs_at_risk_account_mrr",
+			     (const char *const[]){"plan", plan, "account", account, "name", name,
+						   "currency", "USD", NULL},
+			     found);
+}
+
+/*
+ * Two red Enterprise accounts at $2,000 and $900, a red Starter at $50
+ * scoring lower than both, a yellow Starter at $5,000, a green at $9,000:
+ * by score the Starter leads; by MRR red comes first, richest first, and a
+ * yellow account only after every red one.
+ */
+static const char *const rank_accounts[] = {
+    "e_big",   "b1", "enterprise", NULL, NULL, NULL, "Big Corp",   /* red 0, $2,000 */
+    "e_mid",   "b2", "enterprise", NULL, NULL, NULL, "Mid Corp",   /* red 0, $900 */
+    "s_small", "b3", "starter",	   NULL, NULL, NULL, "Small shop", /* red 0, $50 */
+    "s_rich",  "b4", "starter",	   NULL, NULL, NULL, "Rich shop",  /* yellow 50, $5,000 */
+    "g_happy", "b5", "enterprise", NULL, NULL, NULL, "Happy",	   /* green 100, $9,000 */
+};
+static const char *const rank_subs[] = {
+    PAYING("b1", "200000"), PAYING("b2", "90000"),  PAYING("b3", "5000"),
+    PAYING("b4", "500000"), PAYING("b5", "900000"),
+};
+static const char *const rank_tickets[] = {
+    "e_big",   "2024-03-10", NULL, "t", "e_big",   "2024-03-11", NULL, "t", /* */
+    "e_mid",   "2024-03-10", NULL, "t", "e_mid",   "2024-03-11", NULL, "t", /* */
+    "s_small", "2024-03-10", NULL, "t", "s_small", "2024-03-11", NULL, "t", /* */
+    "s_rich",  "2024-03-10", NULL, "t",
+};
+
+static void run_rank(struct run *r, int n, bool by_mrr, bool per_segment)
+{
+	struct health_input in = {
+	    ROWS(rank_accounts), ROWS(rank_subs), {NULL, 0}, {NULL, 0}, ROWS(rank_tickets)};
+	struct cs_config *cfg = config();
+
+	cfg->kinds->health.at_risk = n;
+	cfg->kinds->health.at_risk_by_mrr = by_mrr;
+	cfg->kinds->health.at_risk_per_segment = per_segment;
+	cfg->kinds->health.w_billing = 0; /* support alone decides: 0, 50 or 100 */
+	run_health(r, cfg, &in);
+}
+
+static bool listed(const struct run *r, const char *plan, const char *account, const char *name)
+{
+	bool found;
+
+	at_risk_mrr(r, plan, account, name, &found);
+	return found;
+}
+
+Test(kpis_health, at_risk_carries_mrr_with_the_same_accounts)
+{
+	struct run r;
+	bool found;
+
+	run_rank(&r, 10, false, false);
+	cr_assert_float_eq(at_risk_mrr(&r, "enterprise", "e_big", "Big Corp", &found), 2000, 1e-9);
+	cr_assert(found);
+	cr_assert_float_eq(at_risk_mrr(&r, "starter", "s_small", "Small shop", &found), 50, 1e-9);
+	cr_assert_float_eq(at_risk_mrr(&r, "enterprise", "g_happy", "Happy", &found), 9000, 1e-9);
+	cr_assert(found);
+	cr_assert_eq(mset_series(r.m) > 0, true);
+	run_free(&r);
+}
+
+Test(kpis_health, at_risk_by_score_or_by_mrr_at_risk)
+{
+	struct run r;
+
+	/* by score: three reds tie at 0, broken by key: e_big, e_mid */
+	run_rank(&r, 2, false, false);
+	cr_assert(listed(&r, "enterprise", "e_big", "Big Corp"));
+	cr_assert(listed(&r, "enterprise", "e_mid", "Mid Corp"));
+	cr_assert_not(listed(&r, "starter", "s_rich", "Rich shop"));
+	run_free(&r);
+
+	/* by score with 3: the third red, not the $5,000 yellow */
+	run_rank(&r, 3, false, false);
+	cr_assert(listed(&r, "starter", "s_small", "Small shop"));
+	cr_assert_not(listed(&r, "starter", "s_rich", "Rich shop"));
+	run_free(&r);
+
+	/* by MRR with 1: the richest red, not the richer yellow or green */
+	run_rank(&r, 1, true, false);
+	cr_assert(listed(&r, "enterprise", "e_big", "Big Corp"));
+	cr_assert_not(listed(&r, "starter", "s_rich", "Rich shop"));
+	cr_assert_not(listed(&r, "enterprise", "g_happy", "Happy"));
+	run_free(&r);
+
+	/* by MRR with 4: every red ($2,000, $900, $50), then the yellow */
+	run_rank(&r, 4, true, false);
+	cr_assert(listed(&r, "starter", "s_small", "Small shop"));
+	cr_assert(listed(&r, "starter", "s_rich", "Rich shop"));
+	cr_assert_not(listed(&r, "enterprise", "g_happy", "Happy"));
+	run_free(&r);
+
+	/* by MRR with 2: the two Enterprise reds beat the Starter red */
+	run_rank(&r, 2, true, false);
+	cr_assert(listed(&r, "enterprise", "e_mid", "Mid Corp"));
+	cr_assert_not(listed(&r, "starter", "s_small", "Small shop"));
+	run_free(&r);
+}
+
+Test(kpis_health, at_risk_per_segment_lists_n_per_segment)
+{
+	struct run r;
+	bool found;
+
+	run_rank(&r, 1, true, true);
+	cr_assert(listed(&r, "enterprise", "e_big", "Big Corp"));
+	cr_assert(listed(&r, "starter", "s_small", "Small shop"), "the Starter red is first there");
+	cr_assert_not(listed(&r, "enterprise", "e_mid", "Mid Corp"));
+	cr_assert_not(listed(&r, "starter", "s_rich", "Rich shop"));
+	/* the score family lists the same accounts */
+	at_risk(&r, "starter", "s_small", "Small shop", "red", &found);
+	cr_assert(found);
+	at_risk(&r, "enterprise", "e_mid", "Mid Corp", "red", &found);
+	cr_assert_not(found);
+	run_free(&r);
+
+	/* by score, per segment: the lowest of each */
+	run_rank(&r, 1, false, true);
+	cr_assert(listed(&r, "enterprise", "e_big", "Big Corp"));
+	cr_assert(listed(&r, "starter", "s_small", "Small shop"));
+	run_free(&r);
+}

@@ -193,9 +193,19 @@ Test(model_rejects, accounts)
 	cr_assert_null(l.d->accounts[1].name);
 	loaded_free(&l);
 
-	/* Display names are kept for health's at-risk list only. */
+	/* Display names are kept for health's at-risk list and revenue's
+	 * movers only. */
 	load_accounts(&l, KIND_REVENUE, rows, 7);
+	cr_assert_str_eq(l.d->accounts[0].name, "ok", "revenue names its movers");
+	loaded_free(&l);
+	l.cfg = fixture_config(dims2, 2);
+	l.cfg->kinds->movers.top = 0;
+	l.d = fixture_data(l.cfg, KIND_REVENUE, fixture_time("2024-04-01"));
+	fixture_load(l.d, DS_ACCOUNTS, acols, NACOLS, rows, 7);
 	cr_assert_str_eq(l.d->accounts[0].key, "a1");
+	cr_assert_null(l.d->accounts[0].name, "no movers, no names");
+	loaded_free(&l);
+	load_accounts(&l, KIND_TRIALS, rows, 7);
 	cr_assert_null(l.d->accounts[0].name);
 	loaded_free(&l);
 }
@@ -720,6 +730,11 @@ Test(model_kinds, table_in_enum_order)
 	}
 	/* revenue's compute writes revenue.c's and payments.c's families
 	 * (tests/unit/test_payments.c) */
+	/* revenue computes two files' families: revenue.c's and movers.c's */
+	bool movers = false;
+	for (const struct cs_family *const *t = collector_kinds[KIND_REVENUE].families; *t; t++)
+		movers = movers || *t == mover_families;
+	cr_assert(movers, "the revenue kind emits the movers");
 	cr_assert_eq(collector_kinds[KIND_TRIALS].compute, kpi_trials);
 	cr_assert_eq(collector_kinds[KIND_HEALTH].compute, kpi_health);
 }

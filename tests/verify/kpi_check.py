@@ -154,8 +154,27 @@ def load_config(path):
     mm = re.search(r"\bhorizons\s*=\s*\[([^\]]*)\]", m.group(1)) if m else None
     cfg["horizons"] = (re.findall(r"\"([^\"]+)\"", mm.group(1)) if mm
                        else ["30d", "60d", "90d"])
-    if re.search(r"^health\s*=", body, re.M):
+    # health = { at_risk = N; at_risk_rank = "..."; at_risk_per_segment = ...; }:
+    # the at-risk list's settings are modelled, the score model is the default.
+    m = re.search(r"^health\s*=\s*\{([^}]*)\}", body, re.M)
+    grp = m.group(1) if m else ""
+    if re.search(r"^health\s*=", body, re.M) and not m:
         raise SystemExit("kpi_check: models the default health model only")
+    keys = set(re.findall(r"\b(\w+)\s*=", grp))
+    if not keys <= {"at_risk", "at_risk_rank", "at_risk_per_segment"}:
+        raise SystemExit("kpi_check: models the default health model only, not "
+                         f"{sorted(keys - {'at_risk', 'at_risk_rank', 'at_risk_per_segment'})}")
+    mm = re.search(r"\bat_risk\s*=\s*(\d+)", grp)
+    cfg["at_risk"] = int(mm.group(1)) if mm else AT_RISK
+    mm = re.search(r"\bat_risk_rank\s*=\s*\"(\w+)\"", grp)
+    cfg["at_risk_by_mrr"] = bool(mm) and mm.group(1) == "mrr"
+    cfg["at_risk_per_segment"] = bool(re.search(r"\bat_risk_per_segment\s*=\s*true", grp))
+    # movers = { top = N; per_segment = ...; }
+    m = re.search(r"^movers\s*=\s*\{([^}]*)\}", body, re.M)
+    grp = m.group(1) if m else ""
+    mm = re.search(r"\btop\s*=\s*(\d+)", grp)
+    cfg["movers"] = int(mm.group(1)) if mm else 10
+    cfg["movers_per_segment"] = bool(re.search(r"\bper_segment\s*=\s*true", grp))
     outcomes = []
     for name, target, direction in re.findall(
             r"name\s*=\s*\"([^\"]+)\";\s*source\s*=\s*\"[^\"]+\";\s*target\s*=\s*([0-9.]+);"
@@ -834,17 +853,84 @@ def health(m, e):
         for band in ("green", "yellow", "red", "unknown"):
             e.put("cs_accounts_by_health", s, sum(1 for x in mine if x[3] == band), band=band)
 
+    # The at-risk list (docs/configuration.md, health): by score, or by band
+    # (red, yellow, green) then MRR, largest first; ties to the lower score,
+    # then the account key; overall or per segment.
+    band_rank = {"red": 0, "yellow": 1, "green": 2}
+    by_mrr = m.cfg["at_risk_by_mrr"]
+
+    def mrr_of(x):
+        return m.mrr(x[1]["billing"], t)
+
     def order(x, y):
+        if by_mrr:
+            if x[3] != y[3]:
+                return band_rank[x[3]] - band_rank[y[3]]
+            c = cmp(mrr_of(y), mrr_of(x))
+            if c:
+                return c
         c = cmp(x[2], y[2])
         if c:
             return c
         return -1 if x[0].encode() < y[0].encode() else 1
 
     risky = sorted((x for x in scored if x[2] is not None), key=functools.cmp_to_key(order))
-    for key, a, score, band in risky[:AT_RISK]:
+    n = m.cfg["at_risk"]
+    if m.cfg["at_risk_per_segment"]:
+        listed = []
+        for s in m.health_segs:
+            listed += [x for x in risky if x[1]["seg"] == s][:n]
+    else:
+        listed = risky[:n]
+    for key, a, score, band in listed:
         extra = {"renewal_at": a["renewal_text"]} if m.at_risk_renewal else {}
-        e.put("cs_at_risk_account_score", a["seg"], score, account=key,
-              name=a["name"] if a["name"] is not None else "", band=band, **extra)
+        name = a["name"] if a["name"] is not None else ""
+        e.put("cs_at_risk_account_score", a["seg"], score, account=key, name=name, band=band,
+              **extra)
+        e.put("cs_at_risk_account_mrr", a["seg"], mrr_of((key, a)), account=key, name=name,
+              currency=m.cfg["currency"])
+
+
+def movers(m, e):
+    """The customers behind each movement (collectors/movers.c): the largest
+    amounts first, ties by account key then billing key, top N per window and
+    type, overall or per segment."""
+    t, cur, n = m.t, m.cfg["currency"], m.cfg["movers"]
+    per_seg = m.cfg["movers_per_segment"]
+    lists = defaultdict(list)
+    for b in m.customers:
+        key = m.owner.get(b, "")
+        name = m.accounts[key]["name"] if key else None
+        seg = m.seg_of_billing(b)
+        a1 = m.mrr(b, t)
+        for w, wd in m.windows:
+            t0 = t - wd
+            a0 = m.mrr(b, t0)
+            if a0 == 0 and a1 > 0:
+                typ, amount = ("reactivation" if m.paid_before(b, t0) else "new"), a1
+            elif a0 > 0 and a1 == 0:
+                typ, amount = "churn", a0
+            elif a0 > 0 and a1 > 0 and cmp(a1, a0) > 0:
+                typ, amount = "expansion", a1 - a0
+            elif a0 > 0 and a1 > 0 and cmp(a1, a0) < 0:
+                typ, amount = "contraction", a0 - a1
+            else:
+                continue
+            lists[(seg if per_seg else None, w, typ)].append(
+                (amount, key, b, name if name is not None else "", seg))
+
+    def order(x, y):
+        c = cmp(y[0], x[0])
+        if c:
+            return c
+        if x[1] != y[1]:
+            return -1 if x[1].encode() < y[1].encode() else 1
+        return -1 if x[2].encode() < y[2].encode() else 1
+
+    for (_seg, w, typ), movs in lists.items():
+        for amount, key, b, name, seg in sorted(movs, key=functools.cmp_to_key(order))[:n]:
+            e.put("cs_mrr_mover", seg, amount, currency=cur, window=w, type=typ, account=key,
+                  name=name, billing_key=b)
 
 
 # ---- SPEC section 6 -----------------------------------------------------------
@@ -1219,7 +1305,7 @@ def main():
         for k in got)
 
     e = Expect()
-    for kind in (revenue, trials, surveys, adoption, support, outcomes, health,
+    for kind in (revenue, movers, trials, surveys, adoption, support, outcomes, health,
                  cohorts, payment_risk, renewals, band_transitions, revenue_intelligence):
         kind(m, e)
     not_exposed = [] if strict else [f for f in SECTION6_FAMILIES if f not in exposed]
