@@ -474,8 +474,8 @@ static void publish_collector(struct snapshot *s, const struct cs_result *res,
 }
 
 /* Rows rejected in this evaluation from what collector c reads: the
- * datasets its kind needs and, for outcomes, the outcome runs (named after
- * their outcome). The status page's per-collector column. */
+ * datasets its kind needs, the optional ones it read, and for outcomes the outcome runs (named
+ * after their outcome). The status page's per-collector column. */
 static uint64_t collector_rejected(const struct cs_result *res, const struct cs_collector *c)
 {
 	const struct collector_kind *k = cs_kind_named(c->kind);
@@ -487,7 +487,12 @@ static uint64_t collector_rejected(const struct cs_result *res, const struct cs_
 		while (d < DS_COUNT &&
 		       strcmp(config_dataset_name((enum cs_dataset)d), res->rejects[i].dataset))
 			d++;
-		if (d < DS_COUNT ? (k->datasets & (1u << d)) != 0 : k->outcomes)
+		/* an optional dataset counts when this evaluation read it */
+		bool reads = d < DS_COUNT ? (k->datasets & (1u << d)) != 0 ||
+						((k->optional_datasets & (1u << d)) != 0 &&
+						 res->datasets[d].read)
+					  : k->outcomes;
+		if (reads)
 			n += res->rejects[i].count;
 	}
 	return n;

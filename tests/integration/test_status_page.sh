@@ -184,9 +184,11 @@ for ln in open(ref_file, encoding="utf-8"):
     m = re.match(r"## (\w+)$", ln.strip())
     if m:
         kind = m.group(1)
-    m = re.match(r"Datasets: ([a-z, ]+)\.", ln.strip())
+    m = re.match(r"Datasets: (.*?)\.( Settings|$)", ln.strip())
     if m and kind:
-        kind_datasets[kind] = [d.strip() for d in m.group(1).split(",")]
+        # an optional dataset reads "payments (optional: ...)"; the demo maps it
+        kind_datasets[kind] = [re.sub(r" \(.*\)$", "", d.strip()) for d in
+                               re.sub(r"\(optional[^)]*\)", "", m.group(1)).split(",")]
 assert "revenue" in kind_datasets and "health" in kind_datasets, kind_datasets
 rejected_of = {r[0]: int(r[didx["rows rejected"]]) for r in shown.values()}
 per_collector = {}
