@@ -161,7 +161,7 @@ for name, windows in [("cs-revenue", "7d,28d,90d"), ("cs-adoption", "7d,28d"), (
     assert list(vs) == ["datasource", "job", "instance", "tier", "country", "window"], (name, list(vs))
     assert vs["window"]["query"] == windows, (name, vs["window"]["query"])
     assert vs["window"]["current"]["value"] == "28d", name
-    assert vs["job"]["query"] == 'label_values(cs_exporter_build_info{job="cs_exporter"}, job)'
+    assert vs["job"]["query"] == 'label_values(cs_collector_up{job="cs_exporter"}, job)'
     assert d["time"]["from"] == "now-84d", d["time"]
 rules = open("%s/rules/recording.yaml" % out).read()
 for group in ("cs_exporter.job.rules", "cs_exporter.tier.rules", "cs_exporter.country.rules"):
