@@ -14,7 +14,10 @@ rows with a title and no queries, holding their panels only when collapsed; that
 (variables substituted, then all written as recording rules and checked with
 `promtool check rules`); that counters are only read through rate(),
 irate() or increase(); that exported ratios are never averaged or summed
-across segments; and that every metric name exists, either in the exposition
+across segments; that the KPI dashboards (all but the Exporter one) read
+every cs_* series through dashboards/gen/promql.py's g() or inc(), so that
+they show backfilled history and count replicas once (docs/dashboards.md,
+"History and replicas"); and that every metric name exists, either in the exposition
 given with --exposition (the exporter's demo output) or in
 dashboards/metrics.txt, or is a recording rule of dashboards/rules/. Finally,
 that the generated files are what dashboards/generate.py renders.
