@@ -57,13 +57,17 @@ def renewals():
     ]
 
 
+LIVE_ONLY = (" Live only: the exporter counts transitions between its own evaluations; "
+             "backfilled history has none.")
+
+
 def health_movement():
     """Band changes between consecutive health evaluations (a counter)."""
     k = "health"
     tr = lambda *mm, by=None: inc("cs_health_band_transitions_total", "1d", *mm, by=by)
     moves = base_panel("table", "Band transitions, last day", "Accounts that changed band "
                        "between two consecutive health evaluations in the last day, by "
-                       "from and to band (unscored: not scored in one of the two).", "short",
+                       "from and to band (unscored: not scored in one of the two)." + LIVE_ONLY, "short",
                        [target(tr(by="from, to"), ref="A",
                                instant=True, fmt="table")], 12, 9, decimals=0, kind=k)
     moves["fieldConfig"]["defaults"]["custom"] = {"align": "auto", "displayMode": "auto"}
@@ -78,17 +82,17 @@ def health_movement():
         row("Health movement"),
         stat("Moved to red, last day", "Accounts whose band became red between two health "
              "evaluations in the last 24 hours (CustomerSuccessAccountsTurningRed fires "
-             "above 10).", "short",
+             "above 10)." + LIVE_ONLY, "short",
              targets((tr('to="red"'), "to red")), w=6,
              change=None, decimals=0,
              th=thresholds(("green", None), ("yellow", 5), ("red", 11)), kind=k),
         stat("Moved out of red, last day", "Accounts whose band changed from red to "
-             "another band in the last 24 hours.", "short",
+             "another band in the last 24 hours." + LIVE_ONLY, "short",
              targets((tr('from="red"'), "out of red")), w=6,
              change=None, decimals=0, kind=k),
         moves,
         band_colors(timeseries("Band changes per hour, by new band", "Accounts entering "
-                               "each band (or leaving the scored set) per hour.", "short",
+                               "each band (or leaving the scored set) per hour." + LIVE_ONLY, "short",
                                targets((inc("cs_health_band_transitions_total", "1h", by="to"),
                                         "{{to}}")),
                                w=24, bars=True, stack=True, kind=k)),
