@@ -67,9 +67,10 @@ def health_movement():
     tr = lambda *mm, by=None: inc("cs_health_band_transitions_total", "1d", *mm, by=by)
     moves = base_panel("table", "Band transitions, last day", "Accounts that changed band "
                        "between two consecutive health evaluations in the last day, by "
-                       "from and to band (unscored: not scored in one of the two)." + LIVE_ONLY, "short",
-                       [target(tr(by="from, to"), ref="A",
-                               instant=True, fmt="table")], 12, 9, decimals=0, kind=k)
+                       "from and to band (unscored: not scored in one of the two)."
+                       + LIVE_ONLY, "short",
+                       [target(tr(by="from, to"), ref="A", instant=True, fmt="table")],
+                       12, 9, decimals=0, kind=k)
     moves["fieldConfig"]["defaults"]["custom"] = {"align": "auto", "displayMode": "auto"}
     moves["fieldConfig"]["overrides"] = [override("byName", "Value", ("displayName",
                                                                       "Accounts"))]
@@ -92,7 +93,8 @@ def health_movement():
              change=None, decimals=0, kind=k),
         moves,
         band_colors(timeseries("Band changes per hour, by new band", "Accounts entering "
-                               "each band (or leaving the scored set) per hour." + LIVE_ONLY, "short",
+                               "each band (or leaving the scored set) per hour."
+                               + LIVE_ONLY, "short",
                                targets((inc("cs_health_band_transitions_total", "1h", by="to"),
                                         "{{to}}")),
                                w=24, bars=True, stack=True, kind=k)),

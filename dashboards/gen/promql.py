@@ -60,8 +60,8 @@ def g(metric, *matchers, **kw):
     step; one value over the replicas of a job. Keeps every label but
     `instance`. Not for counters (inc())."""
     sel = m(metric, *matchers, **kw)
-    return "max without (instance) (%s or (last_over_time(%s[%s]) unless on (job, instance) %s))" % (
-        sel, sel, ctx.S.lookback, up())
+    return ("max without (instance) (%s or (last_over_time(%s[%s]) unless on (job, instance) %s))"
+            % (sel, sel, ctx.S.lookback, up()))
 
 
 def inc(metric, rng, *matchers, by=None, **kw):
