@@ -13,7 +13,9 @@
 # Replicas: every query of the KPI dashboards returns the same series and
 # values with $instance at the first replica alone as with both (while
 # sum(cs_mrr) over both is twice the dashboards' MRR), and the recording
-# rules keep one series per replica, each equal to the dashboards' value.
+# rules keep one series per replica, each equal to the dashboards' value. At
+# the end one replica stops: its MRR is gone from the dashboards as soon as
+# its up is 0 (no last-day fallback for a live target), the total unchanged.
 #
 # Health movement: the health collector runs every 10 s here; once Prometheus
 # has scraped the band-transition counters at 0, half of the accounts lose
@@ -203,5 +205,34 @@ print("%d queries (%d of them 30 days back, in the backfilled history), %d empty
 for e in empty:
     print("EMPTY " + e)
 sys.exit(1 if empty else 0)
+PY
+
+# A replica that stops shows as absent at once, not as its last day of
+# samples: its up turns 0, and the KPI panels read live samples alone where
+# up exists. The other replica carries the dashboards on unchanged.
+stop_bg "$(cat "$T/exporter2.pid")"
+python3 - "$T/queries.json" "$api" "$eport" "$eport2" <<'PY' || fail "a stopped replica still shows (see above)"
+import json, sys, time, urllib.parse, urllib.request
+queries, api, i1, i2 = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+
+def query(expr):
+    url = api + "/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=20) as r:
+        return [float(s["value"][1]) for s in json.load(r)["data"]["result"]]
+
+for _ in range(60):
+    if query('up{instance="127.0.0.1:%s"} == 0' % i2):
+        break
+    time.sleep(0.5)
+else:
+    sys.exit("up of the stopped replica never turned 0")
+time.sleep(2)  # a scrape after: the staleness markers are in
+mrr = next(q["expr"] for q in queries if q["uid"] == "cs-overview" and "cs_mrr{" in q["expr"])
+stopped = query(mrr.replace('instance=~".+"', 'instance=~"127.0.0.1:%s"' % i2))
+alive = query(mrr.replace('instance=~".+"', 'instance=~"127.0.0.1:%s"' % i1))
+both = query(mrr)
+print("after stopping a replica: its MRR %s, the other's %s, both %s" % (stopped, alive, both))
+assert not stopped, "the stopped replica's MRR still shows"
+assert alive and both == alive, "the dashboards' MRR changed when a replica stopped"
 PY
 echo ok
