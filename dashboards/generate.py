@@ -21,6 +21,7 @@ this script renders.
     python3 dashboards/generate.py --check                 # exit 1 when those are stale
     python3 dashboards/generate.py --config /etc/cs_exporter/cs_exporter.conf --out DIR
     python3 dashboards/generate.py --config FILE --out DIR --selector 'job="cs_exporter"'
+    python3 dashboards/generate.py --config FILE --out DIR --lookback 1w
 
 --out DIR writes DIR/grafana/*.json, DIR/rules/recording.yaml and
 DIR/rules/alerts.yaml (the rule tests and provisioning files are not
@@ -28,7 +29,10 @@ rendered: copy them from dashboards/). --selector restricts the job variable,
 every recording rule and the alerts that read the exporter's own series
 (and up, for CustomerSuccessExporterAbsent) to the exporter's series, e.g.
 'job="cs_exporter"' (default: every job; ExporterAbsent then expects the
-scrape job cs_exporter).
+scrape job cs_exporter). --lookback is the step of the history you backfill
+(default 1d, `cs_exporter backfill`'s default): where Prometheus has no live
+scrape of an exporter, the KPI panels show each series' last sample within
+that long (see gen/promql.py, g(), and docs/dashboards.md).
 
 Standard library only; the configuration is read by libconf.py (the libconfig
 subset cs_exporter uses). The rendering lives in the package gen/, one module
@@ -121,11 +125,15 @@ def main():
     ap.add_argument("--selector", default="", metavar="MATCHERS",
                     help='label matchers selecting the exporter\'s series, e.g. job="cs_exporter" '
                     "(default: none, every job)")
+    ap.add_argument("--lookback", default=None, metavar="DURATION",
+                    help="the step of the backfilled history the KPI panels bridge "
+                    "(default: 1d)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 when the files in the output folder differ from the rendering")
     args = ap.parse_args()
     try:
-        settings = settings_from_config(args.config or DEFAULT_CONFIG, args.selector)
+        settings = settings_from_config(args.config or DEFAULT_CONFIG, args.selector,
+                                        args.lookback)
     except libconf.ConfigError as e:
         print("generate.py: %s" % e, file=sys.stderr)
         return 2

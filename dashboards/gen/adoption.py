@@ -5,7 +5,7 @@ from gen import ctx
 from gen.panels import (
     band_colors, bargauge, base_panel, dashboard, override, row, stat, table, target, targets,
     thresholds, timeseries)
-from gen.promql import div, m, quantile, tot, utilisation
+from gen.promql import div, g, inc, quantile, tot, utilisation
 
 def renewals():
     """MRR and accounts up for renewal within each horizon, by health band."""
@@ -57,15 +57,20 @@ def renewals():
     ]
 
 
+LIVE_ONLY = (" Live only: the exporter counts transitions between its own evaluations; "
+             "backfilled history has none.")
+
+
 def health_movement():
     """Band changes between consecutive health evaluations (a counter)."""
     k = "health"
-    tr = lambda *mm: m("cs_health_band_transitions_total", *mm)
+    tr = lambda *mm, by=None: inc("cs_health_band_transitions_total", "1d", *mm, by=by)
     moves = base_panel("table", "Band transitions, last day", "Accounts that changed band "
                        "between two consecutive health evaluations in the last day, by "
-                       "from and to band (unscored: not scored in one of the two).", "short",
-                       [target("sum by (from, to) (increase(%s[1d]))" % tr(), ref="A",
-                               instant=True, fmt="table")], 12, 9, decimals=0, kind=k)
+                       "from and to band (unscored: not scored in one of the two)."
+                       + LIVE_ONLY, "short",
+                       [target(tr(by="from, to"), ref="A", instant=True, fmt="table")],
+                       12, 9, decimals=0, kind=k)
     moves["fieldConfig"]["defaults"]["custom"] = {"align": "auto", "displayMode": "auto"}
     moves["fieldConfig"]["overrides"] = [override("byName", "Value", ("displayName",
                                                                       "Accounts"))]
@@ -78,18 +83,20 @@ def health_movement():
         row("Health movement"),
         stat("Moved to red, last day", "Accounts whose band became red between two health "
              "evaluations in the last 24 hours (CustomerSuccessAccountsTurningRed fires "
-             "above 10).", "short",
-             targets(("sum(increase(%s[1d]))" % tr('to="red"'), "to red")), w=6,
+             "above 10)." + LIVE_ONLY, "short",
+             targets((tr('to="red"'), "to red")), w=6,
              change=None, decimals=0,
              th=thresholds(("green", None), ("yellow", 5), ("red", 11)), kind=k),
         stat("Moved out of red, last day", "Accounts whose band changed from red to "
-             "another band in the last 24 hours.", "short",
-             targets(("sum(increase(%s[1d]))" % tr('from="red"'), "out of red")), w=6,
+             "another band in the last 24 hours." + LIVE_ONLY, "short",
+             targets((tr('from="red"'), "out of red")), w=6,
              change=None, decimals=0, kind=k),
         moves,
         band_colors(timeseries("Band changes per hour, by new band", "Accounts entering "
-                               "each band (or leaving the scored set) per hour.", "short",
-                               targets(("sum by (to) (increase(%s[1h]))" % tr(), "{{to}}")),
+                               "each band (or leaving the scored set) per hour."
+                               + LIVE_ONLY, "short",
+                               targets((inc("cs_health_band_transitions_total", "1h", by="to"),
+                                        "{{to}}")),
                                w=24, bars=True, stack=True, kind=k)),
     ]
 
@@ -120,7 +127,7 @@ def adoption():
     risk = table("At-risk accounts", "The lowest-scored accounts over all segments (bounded "
                  "list from the exporter), lowest first, with each account's contract "
                  "renewal date (empty: none on record).",
-                 [("sort(%s)" % m("cs_at_risk_account_score"), "Health score", "none")],
+                 [("sort(%s)" % g("cs_at_risk_account_score"), "Health score", "none")],
                  w=16, sort_by=[{"desc": False, "displayName": "Health score"}], kind="health")
     risk["transformations"][1]["options"]["excludeByName"].update(
         {"job": True, "instance": True})

@@ -326,12 +326,15 @@ def window_var(windows):
 
 def variables(windows):
     sel = ctx.S.selector + "," if ctx.S.selector else ""
+    # cs_collector_up: the exporter's series that backfilled history has too
+    # (build info is the running process's), so that the variables find the
+    # exporters of the time range before a live one ever ran.
     vs = [
         ds_var(),
-        query_var("job", "Job", "label_values(cs_exporter_build_info%s, job)"
+        query_var("job", "Job", "label_values(cs_collector_up%s, job)"
                   % ("{%s}" % ctx.S.selector if ctx.S.selector else "")),
         query_var("instance", "Instance",
-                  'label_values(cs_exporter_build_info{%sjob=~"$job"}, instance)' % sel),
+                  'label_values(cs_collector_up{%sjob=~"$job"}, instance)' % sel),
     ]
     for d in ctx.S.dimensions:
         vs.append(

@@ -1,5 +1,22 @@
 """PromQL helpers: selectors with the dashboard variables, and the KPI
-expressions as sums of numerators over sums of denominators."""
+expressions as sums of numerators over sums of denominators.
+
+Every KPI panel reads the exporter's gauges through g() (or tot(), which sums
+g()), and its counters through inc(); m() is the bare selector, for the
+Exporter dashboard and inside those two. g() makes a value
+
+- show on backfilled history: `cs_exporter backfill` writes one sample per
+  step (one a day by default), which Prometheus' 5-minute lookback finds only
+  in the 5 minutes after it. Where the exporter's target has no `up` sample
+  (no live scrape: the backfilled past), the value is the series' last
+  sample within the history step (last_over_time(x[1d])); where it has one,
+  the live sample alone, so a family the exporter stops serving (stale data
+  dropped) or an exporter that is down (up 0) shows as absent at once, as it
+  does without backfill. See docs/dashboards.md, "History and replicas".
+- count replicas once: exporters of one job are taken to be replicas reading
+  the same data (high availability), so a value is the max over `instance`
+  before any sum; two exporters of different data are two jobs.
+"""
 
 import re
 
@@ -33,10 +50,36 @@ def m(metric, *matchers, seg=True, win=False):
     return "%s{%s}" % (metric, ",".join(parts))
 
 
-def tot(metric, *matchers, by=None, **kw):
-    """sum [by (...)] of a selector: the numerator or denominator of a total."""
+def up():
+    """The scrape status of the selected exporters: present while Prometheus
+    scrapes them (live), absent over backfilled history."""
+    return "up{%s}" % ",".join(BASE)
+
+
+def g(metric, *matchers, **kw):
+    """A gauge as a KPI panel reads it (see the top): the live sample, else
+    (no live scrape of that job and instance) the last one within the history
+    step; one value over the replicas of a job. Keeps every label but
+    `instance`. Not for counters (inc())."""
+    sel = m(metric, *matchers, **kw)
+    return ("max without (instance) (%s or (last_over_time(%s[%s]) unless on (job, instance) %s))"
+            % (sel, sel, ctx.S.lookback, up()))
+
+
+def inc(metric, rng, *matchers, by=None, **kw):
+    """sum [by (...)] of increase(counter[rng]), one value over the replicas
+    of a job. Counters count what the running exporter saw (band transitions,
+    rejected rows): live only, the backfill writes them as 0."""
     grp = " by (%s)" % by if by else ""
-    return "sum%s(%s)" % (grp, m(metric, *matchers, **kw))
+    return "sum%s(max without (instance) (increase(%s[%s])))" % (
+        grp, m(metric, *matchers, **kw), rng)
+
+
+def tot(metric, *matchers, by=None, **kw):
+    """sum [by (...)] of a gauge read with g(): the numerator or denominator
+    of a total."""
+    grp = " by (%s)" % by if by else ""
+    return "sum%s(%s)" % (grp, g(metric, *matchers, **kw))
 
 
 def div(num, den):
@@ -137,11 +180,12 @@ def quantile(q, buckets, count):
     return "histogram_quantile(%s, %s) and on () (%s > 0)" % (q, buckets, count)
 
 
-SELECTOR = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*\{[^{}]*\})")
+SELECTOR = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*\{[^{}]*\}(?:\[[^\[\]]*\])?)")
 
 
 def shifted(expr, offset="30d"):
-    """The expression evaluated `offset` earlier (offset on every selector)."""
+    """The expression evaluated `offset` earlier (offset on every selector,
+    after its range if it has one)."""
     return SELECTOR.sub(r"\1 offset " + offset, expr)
 
 

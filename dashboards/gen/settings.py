@@ -34,6 +34,8 @@ GRAFANA_CURRENCIES = {
 COLLECTOR_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DEFAULT_INTERVAL = "5m"
 DEFAULT_TIMEOUT = "30s"
+# The default step of `cs_exporter backfill` (docs/backfill.md).
+DEFAULT_LOOKBACK = "1d"
 MATCHERS = re.compile(r'^\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*'
                       r'(,\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*)*$')
 
@@ -44,7 +46,7 @@ class Settings:
     def __init__(self, dimensions=("plan", "region"), currency="USD",
                  windows=("30d", "90d"), kinds=None, features=(), outcomes=(), selector="",
                  cohort_months=12, cohort_dimensions=None, horizons=("30d", "60d", "90d"),
-                 collectors=(), payments=True):
+                 collectors=(), payments=True, lookback=None):
         self.dimensions = list(dimensions)
         self.currency = currency
         self.money_unit = ("currency%s" % currency if currency in GRAFANA_CURRENCIES
@@ -70,6 +72,9 @@ class Settings:
         # and receivables families (docs/datasets.md); without one their
         # panels and alerts are left out.
         self.payments = payments
+        # How far back a KPI panel looks for a sample where no live scrape
+        # exists: the step of the backfilled history (gen/promql.py, g()).
+        self.lookback = lookback or DEFAULT_LOOKBACK
 
     def windows_for(self, kinds):
         """The windows of these collector kinds, shortest first."""
@@ -84,7 +89,7 @@ class Settings:
         return any(k in self.kinds for k in kinds)
 
 
-def settings_from_config(path, selector=""):
+def settings_from_config(path, selector="", lookback=None):
     """Settings for a cs_exporter configuration file; ConfigError when the
     file cannot be read or a setting the dashboards need is invalid."""
     cfg = libconf.load(path)
@@ -191,8 +196,13 @@ def settings_from_config(path, selector=""):
     if len(horizons) > 8:
         raise bad("renewals.horizons", "at most 8 horizons", (renewals, "horizons"))
     datasets = group(cfg, "datasets")
+    if lookback is not None and (libconf.duration_seconds(lookback) is None or
+                                 not re.match(r"^[1-9][0-9]*[smhdw]$", lookback)):
+        raise libconf.ConfigError("--lookback: %r is no duration such as 1d (the step "
+                                  "of the backfilled history)" % lookback)
     s = Settings(dims, currency.upper(), top, kinds, features, outcomes, selector,
-                 months, cdims, horizons, named, payments="payments" in datasets)
+                 months, cdims, horizons, named, payments="payments" in datasets,
+                 lookback=lookback)
     # The window variable's default: the first top-level window, when any
     # collector computes it.
     if s.windows and s.default_window not in s.windows:

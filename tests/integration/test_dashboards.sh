@@ -76,6 +76,11 @@ case("row_expanded", lambda x: x["panels"][0].update(panels=[panels(x)[0]]))
 case("money", lambda x: panels(x)[0]["fieldConfig"]["defaults"].update(unit="currencyGBP"))
 case("overlap", lambda x: panels(x)[1]["gridPos"].update(x=panels(x)[0]["gridPos"]["x"]))
 case("foreign", lambda x: expr(x, 'sum by (tier) (cs_mrr{job=~"$job"})'))
+# History and replicas: a raw gauge (no history, replicas summed), a counter
+# without the max over instance, a replica max without the history branch.
+case("raw_gauge", lambda x: expr(x, 'sum(cs_mrr{job=~"$job",instance=~"$instance"})'))
+case("raw_counter", lambda x: expr(x, 'sum(increase(cs_health_band_transitions_total{job=~"$job"}[1d]))'))
+case("no_history", lambda x: expr(x, 'sum(max without (instance) (cs_mrr{job=~"$job"}))'))
 PY
 expect() { # case, message fragment
 	out=$($CHECK --no-generated-check "$tmp/$1.json" 2>&1)
@@ -105,6 +110,9 @@ expect extravar "query variable \`tier\` is no configured segment dimension"
 expect overlap "gridPos overlaps panel"
 expect row_targets "row has targets"
 expect row_expanded "an expanded row must not hold panels"
+expect raw_gauge "cs_mrr is read without g() or inc()"
+expect raw_counter "cs_health_band_transitions_total is read without g() or inc()"
+expect no_history "cs_mrr is read without g() or inc()"
 # Checks that need the configuration.
 expect_cfg() { # case, message fragment
 	out=$($CHECK --no-generated-check --config config/example.conf "$tmp/$1.json" 2>&1)
@@ -161,7 +169,7 @@ for name, windows in [("cs-revenue", "7d,28d,90d"), ("cs-adoption", "7d,28d"), (
     assert list(vs) == ["datasource", "job", "instance", "tier", "country", "window"], (name, list(vs))
     assert vs["window"]["query"] == windows, (name, vs["window"]["query"])
     assert vs["window"]["current"]["value"] == "28d", name
-    assert vs["job"]["query"] == 'label_values(cs_exporter_build_info{job="cs_exporter"}, job)'
+    assert vs["job"]["query"] == 'label_values(cs_collector_up{job="cs_exporter"}, job)'
     assert d["time"]["from"] == "now-84d", d["time"]
 rules = open("%s/rules/recording.yaml" % out).read()
 for group in ("cs_exporter.job.rules", "cs_exporter.tier.rules", "cs_exporter.country.rules"):
@@ -206,6 +214,19 @@ fi
 [ -e "$tmp/x" ] && fail "generate.py wrote files for a broken config"
 python3 dashboards/generate.py --config tests/configs/good/dashboards_tier.conf --check >/dev/null 2>&1 &&
 	fail "generate.py --check accepted dashboards/ for another configuration"
+rc=0
+err=$(python3 dashboards/generate.py --lookback 1x --out "$tmp/y" 2>&1) || rc=$?
+if [ $rc -ne 2 ] || ! printf '%s' "$err" | grep -q -- "--lookback: '1x' is no duration"; then
+	fail "generate.py --lookback 1x (exit $rc): $err"
+fi
+[ -e "$tmp/y" ] && fail "generate.py wrote files for a bad --lookback"
+
+echo "== --lookback: the history step the KPI panels bridge"
+python3 dashboards/generate.py --lookback 1w --out "$tmp/weekly" || fail "generate.py --lookback 1w"
+grep -q '\[1w\]) unless on (job, instance) up{' "$tmp/weekly/grafana/cs-overview.json" ||
+	fail "--lookback 1w: the panels do not look a week back"
+grep -q '\[1d\]) unless' "$tmp/weekly/grafana/cs-overview.json" &&
+	fail "--lookback 1w: a panel still looks back 1d"
 
 if [ -n "$failed" ]; then
 	echo "FAILED:$failed"

@@ -28,6 +28,23 @@ grep -q '^cs_collector_up{.*} 1$' "$T/demo.out" || fail "no collector up"
 ! grep -q '^cs_collector_up{.*} 0$' "$T/demo.out" || fail "a collector is down: $(grep '^cs_collector_up' "$T/demo.out")"
 grep -q 'metrics:  http://127.0.0.1:' "$T/demo.out" || fail "the URL was not printed"
 
+# The dashboards and rules rendered for the demo's own config, where it says:
+# exactly what generate.py renders for it (cohorts by plan, as demo.conf sets).
+grep -q "dashboards: $demo/dashboards/ " "$T/demo.out" || fail "the dashboards' path was not printed"
+[ -f "$demo/dashboards/grafana/cs-revenue.json" ] && [ -f "$demo/dashboards/rules/recording.yaml" ] ||
+	fail "no dashboards or rules in $demo/dashboards: $(ls -R "$demo/dashboards" 2>&1 | head -5)"
+python3 "$CS_ROOT/dashboards/generate.py" --config "$conf" --out "$demo/dashboards" --check ||
+	fail "the demo's dashboards are not the rendering of its config"
+grep -q 'cohorts.*"plan"' "$CS_ROOT/config/demo.conf" || fail "config/demo.conf no longer sets cohort dimensions"
+python3 - "$demo/dashboards/grafana/cs-revenue.json" <<'PY' || fail "the demo's cohort panels do not fit its config"
+import json, sys
+d = json.load(open(sys.argv[1]))
+cohort = [t["expr"] for p in d["panels"] + [c for p in d["panels"] for c in p.get("panels", [])]
+          for t in p.get("targets", []) if "cs_cohort_" in t.get("expr", "")]
+assert cohort, "no cohort panels"
+assert all('plan=~"$plan"' in e and "region" not in e for e in cohort), cohort[0]
+PY
+
 # The cluster was stopped on the way out.
 ! "$CS_ROOT/tests/scripts/pg.sh" status "$demo/pg" >/dev/null 2>&1 || fail "the demo cluster still runs"
 echo ok

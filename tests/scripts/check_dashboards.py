@@ -14,7 +14,10 @@ rows with a title and no queries, holding their panels only when collapsed; that
 (variables substituted, then all written as recording rules and checked with
 `promtool check rules`); that counters are only read through rate(),
 irate() or increase(); that exported ratios are never averaged or summed
-across segments; and that every metric name exists, either in the exposition
+across segments; that the KPI dashboards (all but the Exporter one) read
+every cs_* series through dashboards/gen/promql.py's g() or inc(), so that
+they show backfilled history and count replicas once (docs/dashboards.md,
+"History and replicas"); and that every metric name exists, either in the exposition
 given with --exposition (the exporter's demo output) or in
 dashboards/metrics.txt, or is a recording rule of dashboards/rules/. Finally,
 that the generated files are what dashboards/generate.py renders.
@@ -316,9 +319,37 @@ def check_expr_semantics(expr, known, where, problems, dims):
                 if f.kind != "call" or f.name not in AGGREGATORS or f.name == "count":
                     continue
                 g = f.grouping
+                # by (every dimension...) or without (labels that are no
+                # dimension, e.g. instance: one value over replicas) keeps
+                # the segments apart.
+                if g and g[0] == "without" and not set(dims) & set(g[1]):
+                    continue
                 if not g or g[0] != "by" or not set(dims) <= set(g[1]):
                     problems.add(where, "%s(%s) aggregates a ratio across segments; use "
                                  "sum(numerator) / sum(denominator)" % (f.name, name))
+
+
+# History and replicas: a KPI panel reads every gauge through
+# dashboards/gen/promql.py's g() and every counter through inc(), so that it
+# shows on backfilled daily history and counts two replicas of one exporter
+# once. Only the Exporter dashboard reads raw samples: it shows the live
+# process, and a stopped exporter must look stopped there.
+RAW_DASHBOARDS = {"cs-exporter"}
+G_READ = re.compile(
+    r"max without \(instance\) \((?P<sel>cs_\w+\{[^{}]*\})(?P<off>(?: offset \w+)?) or "
+    r"\(last_over_time\((?P=sel)\[\w+\](?P=off)\) unless on \(job, instance\) "
+    r"up\{[^{}]*\}(?P=off)\)\)")
+INC_READ = re.compile(
+    r"max without \(instance\) \(increase\(cs_\w+\{[^{}]*\}\[\w+\](?: offset \w+)?\)\)")
+RAW_CS = re.compile(r"(?<![\w:])cs_\w+")
+
+
+def check_history_replicas(expr, where, problems):
+    rest = INC_READ.sub("", G_READ.sub("", expr))
+    for name in sorted(set(RAW_CS.findall(rest))):
+        problems.add(where, "%s is read without g() or inc() of dashboards/gen/promql.py: it "
+                     "would not show on backfilled history, or would count replicas twice"
+                     % name)
 
 
 # ---------------------------------------------------------------------------
@@ -733,8 +764,10 @@ def main():
     for name in load_record_names(rule_files):
         known.setdefault(name, "gauge")
 
-    for where, _, _, e in qs:
+    for where, uid, src, e in qs:
         check_expr_semantics(e, known, where, problems, dims)
+        if uid not in RAW_DASHBOARDS and not src.startswith("variable "):
+            check_history_replicas(e, where, problems)
         if args.config:
             for label in foreign_labels(e, dims):
                 problems.add(where, "label %s is no configured dimension: %s" % (label, e))

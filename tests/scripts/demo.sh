@@ -8,11 +8,13 @@
 # DEMO_ANCHOR (YYYY-MM-DD, default today in UTC: the company's history runs up
 # to 00:00 UTC of that day, so the live exporter sees a company in business),
 # DEMO_PORT (default 9818, or a free port when 9818 is taken), DEMO_DIR (default
-# .demo in the checkout: the cluster, the rendered config).
+# .demo in the checkout: the cluster, the rendered config and dashboards).
 # The data is loaded once per (accounts, seed, anchor, generator version);
 # later runs the same day reuse it, the next day's run loads it anew. The
 # config is rendered from the template config/demo.conf into
-# .demo/cs_exporter.conf. Ctrl-C stops the exporter, then the cluster.
+# .demo/cs_exporter.conf, and the dashboards and rules for that config into
+# .demo/dashboards/ (dashboards/generate.py --config). Ctrl-C stops the
+# exporter, then the cluster.
 # Extra flags go to cs_exporter, e.g. `--once --as-of 2026-11-01T00:00:00Z`
 # with DEMO_ANCHOR=2026-11-01 prints one reproducible exposition and exits.
 set -eu
@@ -67,11 +69,17 @@ fi
 		sed -e "s|@PGPORT@|$pgport|g" -e "s|@PGPASSFILE@|$pgdir/reader.pass|g"
 } >"$demo/cs_exporter.conf"
 
+# The dashboards and rules rendered for this config (its cohort dimensions,
+# windows, collectors): the committed ones are config/example.conf's.
+rm -rf "$demo/dashboards/grafana" "$demo/dashboards/rules"
+python3 "$root/dashboards/generate.py" --config "$demo/cs_exporter.conf" --out "$demo/dashboards"
+
 cat <<MSG
 
   cs_exporter demo
   metrics:  http://127.0.0.1:$port/metrics
   config:   $demo/cs_exporter.conf
+  dashboards: $demo/dashboards/ (grafana/*.json, rules/*.yaml: rendered for this config)
   psql:     tests/scripts/pg.sh psql .demo/pg -d billing   (or -d crm)
   anchor:   $anchor (history up to 00:00 UTC that day; DEMO_ANCHOR=YYYY-MM-DD moves it)
   Ctrl-C stops the exporter and the cluster.
