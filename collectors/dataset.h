@@ -131,7 +131,7 @@ struct ds_contract {
 };
 
 extern const struct ds_contract ds_accounts, ds_subscriptions, ds_trials, ds_surveys, ds_activity,
-    ds_tickets, ds_outcomes;
+    ds_tickets, ds_payments, ds_outcomes;
 
 /* ---- row values (dataset.c) ----------------------------------------------- */
 
@@ -142,11 +142,14 @@ int parse_bool(const char *s, bool *b);
 /* s, or a copy in tmp cut to CS_MAX_LABEL_BYTES (see dataset.c). */
 const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1]);
 
-/* A valid row of the dataset being read carries instant t (freshness). */
+/* A valid row of the dataset being read carries instant t (freshness): the
+ * newest one at or before the evaluation instant counts, so that a contract
+ * starting next week does not make a feed look fresh and a backfill step
+ * sees the freshness it had then (docs/datasets.md, "Freshness"). */
 static inline void seen(struct cs_stream *in, cs_time t)
 {
 	cs_time *newest = &in->d->newest[in->ds];
-	if (t != CS_TIME_NONE && t != CS_TIME_OPEN && t > *newest)
+	if (t != CS_TIME_NONE && t <= in->d->as_of && t > *newest)
 		*newest = t;
 }
 

@@ -10,7 +10,8 @@
 
 #define DS(d) (1u << (d))
 
-static const struct cs_family *const revenue_tables[] = {revenue_families, cohort_families, NULL};
+static const struct cs_family *const revenue_tables[] = {revenue_families, cohort_families,
+							 payment_families, NULL};
 static const struct cs_family *const trial_tables[] = {trial_families, NULL};
 static const struct cs_family *const survey_tables[] = {survey_families, NULL};
 static const struct cs_family *const adoption_tables[] = {adoption_families, NULL};
@@ -21,15 +22,24 @@ static const struct cs_family *const health_tables[] = {health_families, movemen
 static const char *const revenue_groups[] = {"cohorts", NULL};
 static const char *const health_groups[] = {"health", "renewals", NULL};
 
+/* Revenue's families are written by revenue.c and, when payments are
+ * configured, payments.c. */
+static void revenue_compute(const struct cs_data *d, const struct cs_collector *c, struct mset *out)
+{
+	kpi_revenue(d, c, out);
+	kpi_payments(d, c, out);
+}
+
 /* The registry of collector kinds: one explicit table, in enum cs_kind order. */
 const struct collector_kind collector_kinds[KIND_COUNT] = {
     [KIND_REVENUE] = {.kind = KIND_REVENUE,
 		      .name = "revenue",
 		      .datasets = DS(DS_ACCOUNTS) | DS(DS_SUBSCRIPTIONS),
+		      .optional_datasets = DS(DS_PAYMENTS),
 		      .families = revenue_tables,
 		      .groups = revenue_groups,
 		      .settings = revenue_settings,
-		      .compute = kpi_revenue,
+		      .compute = revenue_compute,
 		      .about = "MRR, its movements over each window and the ratios built on them, "
 			       "customers and logo churn, ARPA and lifetime value, and monthly "
 			       "retention cohorts."},
@@ -94,6 +104,16 @@ const struct collector_kind *cs_kind_named(const char *name)
 		if (strcmp(collector_kinds[k].name, name) == 0)
 			return &collector_kinds[k];
 	return NULL;
+}
+
+unsigned cs_kind_datasets(const struct collector_kind *k, const struct cs_config *cfg)
+{
+	unsigned ds = k->datasets;
+
+	for (int d = 0; d < DS_COUNT; d++)
+		if ((k->optional_datasets & DS(d)) && cfg->has_dataset[d])
+			ds |= DS(d);
+	return ds;
 }
 
 enum cs_kind cs_kind_of(const struct cs_collector *c)

@@ -77,6 +77,10 @@ struct collector_kind {
 	enum cs_kind kind;
 	const char *name;
 	unsigned datasets; /* bit per enum cs_dataset */
+	/* Datasets it reads when they are configured, and whose families it
+	 * then emits; without one, those families are absent and nothing
+	 * fails (revenue's payments). */
+	unsigned optional_datasets;
 	/* Reads the outcome queries (one run per outcome and window of its
 	 * collector); a configuration needs at least one outcome. */
 	bool outcomes;
@@ -108,6 +112,9 @@ extern const struct collector_kind collector_kinds[KIND_COUNT];
 
 /* The kind of that name, NULL when there is none. */
 const struct collector_kind *cs_kind_named(const char *name);
+/* The datasets a collector of kind k reads under cfg: its own, and those
+ * of its optional datasets that cfg configures. */
+unsigned cs_kind_datasets(const struct collector_kind *k, const struct cs_config *cfg);
 /* The kind of a collector of a checked configuration. */
 enum cs_kind cs_kind_of(const struct cs_collector *c);
 static inline const struct collector_kind *cs_collector_kind(const struct cs_collector *c)

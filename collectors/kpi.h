@@ -19,7 +19,7 @@
 /* Each family file's table of the families it emits (emit.h). */
 extern const struct cs_family revenue_families[], cohort_families[], trial_families[],
     survey_families[], adoption_families[], support_families[], outcome_families[],
-    health_families[], movement_families[];
+    health_families[], movement_families[], payment_families[];
 
 /* The kinds' settings readers (kinds.h): revenue reads cohorts, health
  * reads health and renewals. */
@@ -31,6 +31,8 @@ int64_t health_lookback(const struct cs_kind_settings *k);
 /* c is the collector whose families are computed: its windows, drawn from
  * the evaluation's shared sums (d->plan holds the union of windows). */
 void kpi_revenue(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
+/* Revenue's payment families; nothing when payments were not read. */
+void kpi_payments(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_trials(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_surveys(const struct cs_data *d, const struct cs_collector *c, struct mset *out);
 void kpi_adoption(const struct cs_data *d, const struct cs_collector *c, struct mset *out);

@@ -51,7 +51,7 @@ void cs_plan_add(struct cs_plan *p, const struct cs_collector *c)
 		return;
 	p->by_kind[k->kind] = c;
 	p->kinds |= 1u << k->kind;
-	p->datasets |= k->datasets;
+	p->datasets |= cs_kind_datasets(k, p->cfg);
 	for (size_t w = 0; w < c->nwindows; w++) {
 		size_t i = plan_window_add(p, c->windows[w].seconds);
 

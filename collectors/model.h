@@ -60,6 +60,7 @@
 #include "ds_accounts.h"
 #include "ds_activity.h"
 #include "ds_outcomes.h"
+#include "ds_payments.h"
 #include "ds_subscriptions.h"
 #include "ds_surveys.h"
 #include "ds_tickets.h"
@@ -148,6 +149,7 @@ struct cs_data {
 	struct cs_activity_counts activity; /* ds_activity.h */
 	struct cs_tickets tickets;	    /* ds_tickets.h */
 	struct cs_outcome_runs outcomes;    /* ds_outcomes.h */
+	struct cs_payments payments;	    /* ds_payments.h: when configured */
 
 	struct cs_segments seg;
 

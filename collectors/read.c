@@ -10,10 +10,10 @@
 #include <string.h>
 
 static const struct ds_contract *const contracts[DS_COUNT + 1] = {
-    [DS_ACCOUNTS] = &ds_accounts,   [DS_SUBSCRIPTIONS] = &ds_subscriptions,
-    [DS_TRIALS] = &ds_trials,	    [DS_SURVEYS] = &ds_surveys,
-    [DS_ACTIVITY] = &ds_activity,   [DS_TICKETS] = &ds_tickets,
-    [CS_DS_OUTCOME] = &ds_outcomes,
+    [DS_ACCOUNTS] = &ds_accounts, [DS_SUBSCRIPTIONS] = &ds_subscriptions,
+    [DS_TRIALS] = &ds_trials,	  [DS_SURVEYS] = &ds_surveys,
+    [DS_ACTIVITY] = &ds_activity, [DS_TICKETS] = &ds_tickets,
+    [DS_PAYMENTS] = &ds_payments, [CS_DS_OUTCOME] = &ds_outcomes,
 };
 
 static int find_column(int ncols, const char *const *names, const char *name)

@@ -32,9 +32,11 @@
 #define DEFAULT_TIMEOUT	 30
 #define DEFAULT_CONNECT	 10
 
-static const char *const dataset_names[DS_COUNT] = {
+/* NULL-terminated: the allowed members of the datasets group */
+static const char *const dataset_names[DS_COUNT + 1] = {
     [DS_ACCOUNTS] = "accounts", [DS_SUBSCRIPTIONS] = "subscriptions", [DS_TRIALS] = "trials",
     [DS_SURVEYS] = "surveys",	[DS_ACTIVITY] = "activity",	      [DS_TICKETS] = "tickets",
+    [DS_PAYMENTS] = "payments",
 };
 
 static const char *const param_names[] = {
@@ -913,12 +915,9 @@ static bool load_query(struct config_reader *L, const config_setting_t *g, struc
 
 static bool load_datasets(struct config_reader *L, const config_setting_t *root)
 {
-	static const char *const sections[] = {
-	    "accounts", "subscriptions", "trials", "surveys", "activity", "tickets", NULL,
-	};
 	static const char *const keys[] = {"source", "params", "query", "max_age", NULL};
 	struct cs_config *cfg = L->cfg;
-	const config_setting_t *g = config_get_group(L, root, "datasets", true, sections);
+	const config_setting_t *g = config_get_group(L, root, "datasets", true, dataset_names);
 
 	if (!g)
 		return false;

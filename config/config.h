@@ -62,6 +62,7 @@ enum cs_dataset {
 	DS_SURVEYS,
 	DS_ACTIVITY,
 	DS_TICKETS,
+	DS_PAYMENTS, /* optional: a kind that reads it reads it only when configured */
 	DS_COUNT,
 };
 

@@ -416,7 +416,7 @@ static bool needs(const struct cs_collector *c, const struct task *t)
 				return true;
 		return false;
 	}
-	return (cs_collector_kind(c)->datasets >> t->dataset) & 1u;
+	return (cs_kind_datasets(cs_collector_kind(c), t->ev->plan->cfg) >> t->dataset) & 1u;
 }
 
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,

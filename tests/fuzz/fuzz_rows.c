@@ -31,9 +31,11 @@ static const char config_text[] =
     "  surveys = { source = \"db\"; query = \"SELECT 1\"; };\n"
     "  activity = { source = \"db\"; query = \"SELECT 1\"; };\n"
     "  tickets = { source = \"db\"; query = \"SELECT 1\"; };\n"
+    "  payments = { source = \"db\"; query = \"SELECT 1\"; };\n"
     "};\n"
     "outcomes = ( { name = \"o\"; source = \"db\"; target = 5.0; query = \"SELECT 1\"; } );\n"
-    "collectors = ( { kind = \"health\"; }, { kind = \"outcomes\"; } );\n";
+    "collectors = ( { kind = \"health\"; }, { kind = \"outcomes\"; }, { kind = \"revenue\"; } "
+    ");\n";
 
 static const char *const cols[DS_COUNT + 1][10] = {
     [DS_ACCOUNTS] = {"account_key", "billing_key", "plan", "region", "seats", "started_at",
@@ -44,6 +46,8 @@ static const char *const cols[DS_COUNT + 1][10] = {
     [DS_SURVEYS] = {"account_key", "respondent_key", "type", "score", "responded_at", NULL},
     [DS_ACTIVITY] = {"account_key", "user_key", "feature", "last_active_at", NULL},
     [DS_TICKETS] = {"account_key", "opened_at", "resolved_at", "escalated", NULL},
+    [DS_PAYMENTS] = {"billing_key", "amount_minor", "currency", "issued_at", "due_at", "paid_at",
+		     "first_failed_at", NULL},
     [DS_COUNT] = {"account_key", "value", NULL},
 };
 
@@ -140,7 +144,7 @@ static void run_kind(const struct cs_collector *c, int ds, const char *text, siz
 				end(in);
 				free(again);
 			}
-		} else if (cs_collector_kind(c)->datasets & (1u << ds)) {
+		} else if (cs_kind_datasets(cs_collector_kind(c), cfg) & (1u << ds)) {
 			struct cs_stream *in = begin(d, ds, 0);
 			feed(in, ds, copy);
 			end(in);

@@ -47,6 +47,19 @@ expect "$T/example.prom" 'cs_mrr{plan="pro",region="eu",currency="USD"}' 100
 expect "$T/example.prom" 'cs_mrr{plan="basic",region="us",currency="USD"}' 108
 expect "$T/example.prom" 'cs_customer_movements{plan="pro",region="us",window="30d",type="churned"}' 1
 expect "$T/example.prom" 'cs_outcome_accounts{plan="pro",region="eu",window="30d",outcome="invoices_processed",target="met"}' 1
+# Payments (tests/configs/shipped/billing.sql): cus_1's October invoice, due
+# 10-15, is 1-30 days overdue; cus_3's, due 09-10, 31-60. cus_1's September
+# invoice failed on 09-05 and was paid on 09-20 (90d window only). Billed in
+# 90d for cus_1: 200.00, receivables 100.00: DSO = 100 / 200 x 90 = 45 days;
+# nothing was billed in 30d (October's invoice is from 10-01, before t - 30d).
+expect "$T/example.prom" 'cs_receivables_amount{plan="pro",region="eu",bucket="1_30",currency="USD"}' 100
+expect "$T/example.prom" 'cs_receivables_amount{plan="pro",region="us",bucket="31_60",currency="USD"}' 200
+expect "$T/example.prom" 'cs_receivables_invoices{plan="pro",region="us",bucket="current"}' 0
+expect "$T/example.prom" 'cs_payments_recovered{plan="pro",region="eu",window="90d"}' 1
+expect "$T/example.prom" 'cs_payment_recovery_ratio{plan="pro",region="eu",window="90d"}' 1
+expect "$T/example.prom" 'cs_days_sales_outstanding{plan="pro",region="eu",window="90d"}' 45
+grep -q '^cs_days_sales_outstanding{plan="pro",region="eu",window="30d"}' "$T/example.prom" &&
+	fail "DSO written for a window in which nothing was billed"
 
 mkdir -p "$T/docs"
 for doc in README.md docs/*.md; do

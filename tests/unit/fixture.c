@@ -12,6 +12,15 @@ const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS] = {
     "quantity",	   "status",	   "valid_from", "valid_to",
 };
 
+const char *const fixture_payment_cols[FIXTURE_NPAYMENT_COLS] = {
+    "billing_key", "amount_minor", "currency", "issued_at", "due_at", "paid_at", "first_failed_at",
+};
+
+void fixture_payments_on(struct cs_config *cfg)
+{
+	cfg->has_dataset[DS_PAYMENTS] = true;
+}
+
 struct cs_config *fixture_config(const char *const *dims, size_t ndims)
 {
 	struct cs_config *cfg = xcalloc(1, sizeof(*cfg));

@@ -60,10 +60,18 @@ struct cs_data *fixture_data(const struct cs_config *cfg, enum cs_kind kind, cs_
 /* Parses a time like cs_parse_time; aborts the test when malformed. */
 cs_time fixture_time(const char *s);
 
-/* The subscriptions dataset's columns in contract order (SPEC section 2),
+/* The subscriptions dataset's columns in contract order (docs/datasets.md),
  * for tests whose rows follow it. */
 #define FIXTURE_NSUBSCRIPTION_COLS 9
 extern const char *const fixture_subscription_cols[FIXTURE_NSUBSCRIPTION_COLS];
+
+/* The payments dataset's columns in contract order (billing_key,
+ * amount_minor, currency, issued_at, due_at, paid_at, first_failed_at). The
+ * dataset is optional: a fixture config has none until a test sets
+ * cfg->has_dataset[DS_PAYMENTS] (fixture_payments_on) before fixture_data. */
+#define FIXTURE_NPAYMENT_COLS 7
+extern const char *const fixture_payment_cols[FIXTURE_NPAYMENT_COLS];
+void fixture_payments_on(struct cs_config *cfg);
 
 /*
  * Feeds nrows rows of ncols text values (row-major, NULL = SQL NULL) through

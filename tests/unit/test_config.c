@@ -290,6 +290,8 @@ Test(config_good, full_reads_every_setting)
 	cr_expect_eq(q->params[1], PARAM_SINCE);
 	cr_expect_eq(q->line, 16, "line of the query setting");
 	cr_expect_str_eq(cfg->sources[cfg->datasets[DS_TICKETS].source].name, "crm");
+	cr_expect_eq(cfg->datasets[DS_PAYMENTS].nparams, 2);
+	cr_expect_str_eq(cfg->sources[cfg->datasets[DS_PAYMENTS].source].name, "billing");
 
 	cr_assert_eq(cfg->noutcomes, 2);
 	cr_expect_str_eq(cfg->outcomes[0].name, "invoices processed");
@@ -762,7 +764,12 @@ Test(config_tables, kinds_need_accounts_and_their_own_datasets)
 	cr_expect_eq(collector_kinds[KIND_SUPPORT].datasets, acc | 1u << DS_TICKETS);
 	cr_expect_eq(collector_kinds[KIND_OUTCOMES].datasets, acc);
 	cr_expect_eq(collector_kinds[KIND_HEALTH].datasets,
-		     (1u << DS_COUNT) - 1 - (1u << DS_TRIALS));
+		     (1u << DS_COUNT) - 1 - (1u << DS_TRIALS) - (1u << DS_PAYMENTS));
+	/* payments is optional: revenue reads it when it is configured */
+	cr_expect_eq(collector_kinds[KIND_REVENUE].optional_datasets, 1u << DS_PAYMENTS);
+	for (int k = 0; k < KIND_COUNT; k++)
+		cr_expect_not(collector_kinds[k].datasets & 1u << DS_PAYMENTS, "%s",
+			      collector_kinds[k].name);
 	cr_expect_null(cs_kind_named("unknown"), "no such kind, no datasets");
 }
 
@@ -774,5 +781,6 @@ Test(config_tables, names)
 	cr_expect_eq(cs_kind_named("health"), &collector_kinds[KIND_HEALTH]);
 	cr_expect_str_eq(config_dataset_name(DS_SUBSCRIPTIONS), "subscriptions");
 	cr_expect_str_eq(config_dataset_name(DS_TICKETS), "tickets");
+	cr_expect_str_eq(config_dataset_name(DS_PAYMENTS), "payments");
 	cr_expect_str_eq(config_dataset_name(DS_COUNT), "unknown");
 }

@@ -81,6 +81,140 @@ Test(freshness, tickets_count_opened_and_resolved)
 	fixture_free_config(cfg);
 }
 
+/* The newest instant at or before t (docs/datasets.md, "Freshness"): an
+ * account that starts after t and an invoice paid after t do not make their
+ * feeds look fresh, and a past t sees only what had happened by then. */
+Test(freshness, rows_after_t_are_not_fresh)
+{
+	struct cs_config *cfg = fixture_config(dims2, 2);
+	fixture_payments_on(cfg);
+	struct cs_data *d = fixture_data(cfg, KIND_REVENUE, fixture_time("2026-06-01"));
+	static const char *const arows[] = {
+	    "a1",
+	    "b1",
+	    "pro",
+	    "eu",
+	    "5",
+	    "2026-05-10",
+	    NULL,
+	    NULL,
+	    /* starts in eight days */
+	    "a2",
+	    "b2",
+	    "pro",
+	    "eu",
+	    "5",
+	    "2026-06-09",
+	    NULL,
+	    NULL,
+	};
+	fixture_load(d, DS_ACCOUNTS, acols, NACOLS, arows, 2);
+	static const char *const srows[] = {
+	    "b1",
+	    "1000",
+	    "USD",
+	    "month",
+	    "1",
+	    "1",
+	    "active",
+	    "2026-05-15",
+	    NULL,
+	    /* a price change scheduled for next month */
+	    "b1",
+	    "2000",
+	    "USD",
+	    "month",
+	    "1",
+	    "1",
+	    "active",
+	    "2026-07-01",
+	    NULL,
+	};
+	fixture_load(d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows, 2);
+	static const char *const prows[] = {
+	    /* failed 05-20, paid after t: the failure is the newest by t */
+	    "b1",
+	    "1000",
+	    "USD",
+	    "2026-05-01",
+	    NULL,
+	    "2026-06-03",
+	    "2026-05-20",
+	    /* paid exactly at t: at or before t counts */
+	    "b2",
+	    "1000",
+	    "USD",
+	    "2026-05-02",
+	    NULL,
+	    "2026-06-01",
+	    NULL,
+	    /* issued after t */
+	    "b1",
+	    "1000",
+	    "USD",
+	    "2026-06-05",
+	    NULL,
+	    NULL,
+	    NULL,
+	};
+	fixture_load(d, DS_PAYMENTS, fixture_payment_cols, FIXTURE_NPAYMENT_COLS, prows, 3);
+	cr_expect_eq(d->newest[DS_ACCOUNTS], fixture_time("2026-05-10"));
+	cr_expect_eq(d->newest[DS_SUBSCRIPTIONS], fixture_time("2026-05-15"));
+	cr_expect_eq(d->newest[DS_PAYMENTS], fixture_time("2026-06-01"));
+	cr_expect_eq(d->ds_rows[DS_PAYMENTS], 3, "rows after t are read, only not fresh");
+	cs_data_free(d);
+
+	/* a backfill step at a past t: the freshness it had then */
+	d = fixture_data(cfg, KIND_REVENUE, fixture_time("2026-05-12"));
+	fixture_load(d, DS_ACCOUNTS, acols, NACOLS, arows, 2);
+	fixture_load(d, DS_SUBSCRIPTIONS, fixture_subscription_cols, FIXTURE_NSUBSCRIPTION_COLS,
+		     srows, 2);
+	fixture_load(d, DS_PAYMENTS, fixture_payment_cols, FIXTURE_NPAYMENT_COLS, prows, 3);
+	cr_expect_eq(d->newest[DS_ACCOUNTS], fixture_time("2026-05-10"));
+	cr_expect_eq(d->newest[DS_SUBSCRIPTIONS], CS_TIME_NONE, "no period had started by then");
+	cr_expect_eq(d->newest[DS_PAYMENTS], fixture_time("2026-05-02"));
+	cs_data_free(d);
+	fixture_free_config(cfg);
+}
+
+Test(freshness, payments_issued_paid_and_failed)
+{
+	struct cs_config *cfg = fixture_config(dims2, 2);
+	fixture_payments_on(cfg);
+	struct cs_data *d = fixture_data(cfg, KIND_REVENUE, fixture_time("2026-06-01"));
+	static const char *const arows[] = {"a1", "b1", "pro", "eu", "5", NULL, NULL, NULL};
+	fixture_load(d, DS_ACCOUNTS, acols, NACOLS, arows, 1);
+	static const char *const prows[] = {
+	    "b1",
+	    "1000",
+	    "USD",
+	    "2026-05-01",
+	    NULL,
+	    "2026-05-03",
+	    NULL,
+	    "b1",
+	    "1000",
+	    "USD",
+	    "2026-05-02",
+	    NULL,
+	    NULL,
+	    "2026-05-04",
+	    /* rejected (paid before issued): no evidence of a live feed */
+	    "b1",
+	    "1000",
+	    "USD",
+	    "2026-05-30",
+	    NULL,
+	    "2026-05-05",
+	    NULL,
+	};
+	fixture_load(d, DS_PAYMENTS, fixture_payment_cols, FIXTURE_NPAYMENT_COLS, prows, 3);
+	cr_expect_eq(d->newest[DS_PAYMENTS], fixture_time("2026-05-04"), "first_failed_at");
+	cs_data_free(d);
+	fixture_free_config(cfg);
+}
+
 Test(bounds, monthly_amount_beyond_bound_is_rejected)
 {
 	struct cs_config *cfg = fixture_config(dims2, 2);
