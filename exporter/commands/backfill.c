@@ -423,7 +423,7 @@ static void probe_row(void *ctx, const char *const *values)
  * from a collector's own query failing (it would fail again). */
 static bool sources_answer(const struct run *r)
 {
-	struct pg_sink sink = {probe_columns, probe_row, NULL, "probe"};
+	struct pg_sink sink = {probe_columns, probe_row, NULL, "probe", NULL};
 	char err[512];
 	for (size_t i = 0; i < r->cfg->nsources; i++)
 		if (pg_query(r->sources[i], "SELECT 1", 0, NULL, 10, &sink, err, sizeof(err)) < 0)

@@ -217,7 +217,8 @@ static void run_task(struct task *t)
 		struct pg_sink sink = {feed_columns, feed_row, t,
 				       t->dataset == CS_DS_OUTCOME
 					   ? ev->plan->cfg->outcomes[t->outcome].name
-					   : config_dataset_name((enum cs_dataset)t->dataset)};
+					   : config_dataset_name((enum cs_dataset)t->dataset),
+				       NULL};
 		t->rc = pg_query(ev->sources[q->source], t->sql, q->nparams, params,
 				 ev->plan->timeout, &sink, t->err, sizeof(t->err));
 		if (t->cache && t->rc == 0 && t->cache->names)

@@ -159,8 +159,8 @@ static void add_dataset_metrics(struct snapshot *s, struct mset *m)
 		if (!d->configured)
 			continue;
 		add1(m, "cs_dataset_max_age_seconds", METRIC_GAUGE,
-		     "Configured max_age: a dataset whose newest row is older is stale.", "dataset",
-		     name, (double)d->max_age);
+		     "Configured max_age: a dataset whose newest row is older is stale; 0: none.",
+		     "dataset", name, (double)d->max_age);
 		if (!d->read)
 			continue;
 		add1(m, "cs_dataset_rows", METRIC_GAUGE,
@@ -665,7 +665,10 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 			continue;
 		char newest[48] = "&mdash;", age[32] = "&mdash;", max_age[32];
 		const char *state = "pending";
-		format_span(max_age, sizeof(max_age), (double)d->max_age);
+		if (d->max_age > 0)
+			format_span(max_age, sizeof(max_age), (double)d->max_age);
+		else
+			snprintf(max_age, sizeof(max_age), "none");
 		if (d->read && d->newest == CS_TIME_NONE) {
 			state = "empty";
 		} else if (d->read) {
@@ -675,15 +678,18 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 				snprintf(age, sizeof(age), "ahead");
 			else
 				format_span(age, sizeof(age), secs);
-			state = secs > (double)d->max_age ? "stale" : "fresh";
+			/* without a max age nothing is stale (docs/datasets.md) */
+			state = d->max_age <= 0		    ? "read"
+				: secs > (double)d->max_age ? "stale"
+							    : "fresh";
 		}
 		buf_addf(b,
 			 "<tr><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td "
 			 "class=\"num\">%s</td><td class=\"num\">%s</td>",
 			 config_dataset_name((enum cs_dataset)i),
-			 !strcmp(state, "fresh")   ? "up"
-			 : !strcmp(state, "stale") ? "down"
-						   : "pending",
+			 !strcmp(state, "fresh") || !strcmp(state, "read") ? "up"
+			 : !strcmp(state, "stale")			   ? "down"
+									   : "pending",
 			 state, newest, age, max_age);
 		if (d->read)
 			buf_addf(b, "<td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>\n",

@@ -22,11 +22,14 @@ SQL
 pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d crm <<SQL
 INSERT INTO accounts VALUES ('A9', 'cus_9', '$long', 'eu', 1, '2025-04-01', NULL, 'Long');
 SQL
-# accounts keep the default max_age (7d): their newest row is from 2025,
-# so they are stale; subscriptions allow 1d and are fresh.
+# accounts allow 7d: their newest row is from 2025, so they are stale;
+# subscriptions allow 1d and are fresh. Without max_age neither would be
+# (only activity has a default, docs/datasets.md, "Freshness").
 tiny_conf "$T/cs.conf" 1s
-sed -i 's|subscriptions = { source = "billing";|subscriptions = { source = "billing"; max_age = "1d";|' "$T/cs.conf"
+sed -i -e 's|subscriptions = { source = "billing";|subscriptions = { source = "billing"; max_age = "1d";|' \
+	-e 's|accounts = { source = "crm";|accounts = { source = "crm"; max_age = "7d";|' "$T/cs.conf"
 grep -q 'max_age = "1d"' "$T/cs.conf" || fail "could not set max_age"
+grep -q 'max_age = "7d"' "$T/cs.conf" || fail "could not set max_age"
 
 port=$(free_port)
 start_bg exporter "$BUILD/cs_exporter" --config.file "$T/cs.conf" \
