@@ -2,7 +2,10 @@
 # One exposition with every family of every kind (the kind table's list, from
 # build/metricref): all seven kinds on the demo data, with outcomes, features,
 # renewals and retention cohorts over both dimensions (config/demo.conf,
-# widened like tests/scripts/same-output.sh). promtool check metrics accepts
+# widened like tests/scripts/same-output.sh), and the optional payments
+# dataset (when demo.conf has none, invoices derived here from the paying
+# subscription periods: one a month, past_due ones failed and some of those
+# paid late). promtool check metrics accepts
 # it, every family has its TYPE line, and every label name in it is a segment
 # dimension or one the kind table lists (so the reserved names, which the
 # configuration check refuses as dimensions, cover everything written).
@@ -17,11 +20,37 @@ sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
 	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"
 sed -i 's|^cohorts = .*|cohorts = { months = 6; dimensions = ["plan", "region"]; };|' "$T/cs.conf"
 grep -q 'dimensions = \["plan", "region"\]; };' "$T/cs.conf" || fail "demo.conf has no cohorts line to widen"
+if ! grep -q '^  payments = {' "$T/cs.conf"; then
+	python3 - "$T/cs.conf" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+payments = """  payments = {
+    source = "billing";
+    params = ["as_of"];
+    query = "SELECT s.customer_id AS billing_key, pr.unit_amount * p.quantity AS amount_minor,"
+            " pr.currency, g AS issued_at, g + interval '14 days' AS due_at,"
+            " CASE WHEN p.status = 'active' THEN g + interval '2 days'"
+            "      WHEN abs(hashtext(p.id || g::text)) % 2 = 0 THEN g + interval '20 days' END AS paid_at,"
+            " CASE WHEN p.status IN ('past_due', 'unpaid') THEN g + interval '1 day' END AS first_failed_at"
+            " FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id"
+            " JOIN prices pr ON pr.id = p.price_id,"
+            " generate_series(p.period_start, least(coalesce(p.period_end, $1), $1) - interval '1 second',"
+            "   interval '1 month') g"
+            " WHERE p.status IN ('active', 'past_due', 'unpaid') AND p.period_start < $1";
+  };
+"""
+i = text.index("datasets = {\n") + len("datasets = {\n")
+open(path, "w").write(text[:i] + payments + text[i:])
+PY
+fi
+grep -q '^  payments = {' "$T/cs.conf" || fail "no payments dataset in the configuration"
 
 "$BUILD/cs_exporter" --config.file "$T/cs.conf" --once --as-of "${anchor}T12:00:00Z" \
 	>"$T/all.prom" 2>"$T/once.log" || fail "cs_exporter --once failed: $(tail -5 "$T/once.log")"
-promtool check metrics <"$T/all.prom" >"$T/promtool.out" 2>&1 ||
-	fail "promtool check metrics rejects the exposition: $(head -5 "$T/promtool.out")"
+grep -q '^cs_dataset_rows{dataset="payments"} [1-9]' "$T/all.prom" || fail "no payments row was read"
+promtool_metrics "$T/all.prom" ||
+	fail "promtool check metrics rejects the exposition: $(head -5 "$T/all.prom.promtool")"
 
 "$BUILD/metricref" families >"$T/families"
 n=0

@@ -1,6 +1,6 @@
 #!/bin/bash
-# --config.check --connect on a real PostgreSQL: every dataset and outcome
-# query runs once with LIMIT 0 and its parameters bound, and every missing
+# --config.check --connect on a real PostgreSQL: every dataset (the optional
+# payments too) and outcome query runs once with LIMIT 0 and its parameters bound, and every missing
 # column of every dataset is listed in one run, each at its query's line;
 # the exit status is 1. A config whose queries match says "ok" and exits 0.
 # Plain --config.check never connects, so it passes the broken mapping.
@@ -40,6 +40,10 @@ datasets = {
   tickets = { source = "crm"; params = ["since"];
     query = "SELECT account_id AS account_key, opened_at, resolved_at, escalated"
             " FROM tickets WHERE opened_at >= \$1"; };
+  payments = { source = "billing"; params = ["as_of"];
+    query = "SELECT cust AS billing_key, amount AS amount_minor, cur AS currency,"
+            " vfrom AS issued_at, vfrom AS due_at, NULL::timestamptz AS paid_at FROM subs"
+            " WHERE vfrom < \$1"; };
 };
 outcomes = (
   { name = "emails_sent"; source = "crm"; target = 10.0; params = ["window_start", "window_end"];
@@ -70,10 +74,11 @@ $(cat "$T/bad.err")"
 want "$T/bad.conf:$(line '  accounts = {'): dataset \"accounts\": missing columns \"billing_key\", \"region\" (segment dimension)"
 want "$T/bad.conf:$(line '  subscriptions = {'): dataset \"subscriptions\": missing columns \"billing_key\", \"amount_minor\""
 want "$T/bad.conf:$(line '  activity = {'): dataset \"activity\": missing column \"user_key\""
+want "$T/bad.conf:$(line '  payments = {'): dataset \"payments\": missing column \"first_failed_at\""
 want "$T/bad.conf:$(line 'name = "emails_sent"'): dataset \"emails_sent\": missing column \"value\""
 grep -q "^$T/bad.conf:$(line '  tickets = {'): dataset \"tickets\": query on \"crm\" failed: .*tickets.* does not exist" "$T/bad.err" ||
 	fail "the failing tickets query is not reported: $(cat "$T/bad.err")"
-[ "$(wc -l <"$T/bad.err")" = 5 ] || fail "expected 5 lines, got: $(cat "$T/bad.err")"
+[ "$(wc -l <"$T/bad.err")" = 6 ] || fail "expected 6 lines, got: $(cat "$T/bad.err")"
 
 # The run reports only the first dataset it reads, but with all of its
 # missing columns.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Freshness and visible rejections (SPEC section 6), on a real PostgreSQL:
+# Freshness and visible rejections (docs/datasets.md, "Freshness"), on a real PostgreSQL:
 # cs_dataset_rows / cs_dataset_newest_timestamp_seconds / max_age per dataset,
 # a stalled feed shown stale on the status page, a log line per dataset
 # with the reason counts (warn above 5 %), label values cut at 256
@@ -20,11 +20,13 @@ INSERT INTO subs VALUES
  ('cus_2', 9000000000000000000, 'USD', 'month', 1, 2000000000, 'active', '2025-01-01', NULL);
 SQL
 pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d crm <<SQL
-INSERT INTO accounts VALUES ('A9', 'cus_9', '$long', 'eu', 1, '2025-04-01', NULL, 'Long');
+INSERT INTO accounts VALUES ('A9', 'cus_9', '$long', 'eu', 1, '2025-04-01', NULL, 'Long'),
+ ('A8', 'cus_8', 'pro', 'eu', 1, to_timestamp($(date +%s) + 8 * 86400), NULL, 'Soon');
 SQL
-# accounts allow 7d: their newest row is from 2025, so they are stale;
-# subscriptions allow 1d and are fresh. Without max_age neither would be
-# (only activity has a default, docs/datasets.md, "Freshness").
+# accounts allow 7d: their newest row at or before t is from 2025 (A8
+# onboards in eight days, which is no sign of a live feed), so they are
+# stale; subscriptions allow 1d and are fresh. Without max_age neither would
+# be (only activity has a default, docs/datasets.md, "Freshness").
 tiny_conf "$T/cs.conf" 1s
 sed -i -e 's|subscriptions = { source = "billing";|subscriptions = { source = "billing"; max_age = "1d";|' \
 	-e 's|accounts = { source = "crm";|accounts = { source = "crm"; max_age = "7d";|' "$T/cs.conf"
@@ -37,7 +39,7 @@ start_bg exporter "$BUILD/cs_exporter" --config.file "$T/cs.conf" \
 wait_http "http://127.0.0.1:$port/-/ready" 15 || fail "exporter never became ready: $(tail -5 "$T/exporter.log")"
 curl -fsS "http://127.0.0.1:$port/metrics" >"$T/live.prom"
 
-expect "$T/live.prom" 'cs_dataset_rows{dataset="accounts"}' 4
+expect "$T/live.prom" 'cs_dataset_rows{dataset="accounts"}' 5
 expect "$T/live.prom" 'cs_dataset_rows{dataset="subscriptions"}' 11
 expect "$T/live.prom" 'cs_dataset_newest_timestamp_seconds{dataset="subscriptions"}' "$recent"
 expect "$T/live.prom" 'cs_dataset_newest_timestamp_seconds{dataset="accounts"}' \

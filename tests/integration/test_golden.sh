@@ -42,8 +42,8 @@ if [ "${GOLDEN_UPDATE:-}" = 1 ]; then
 	exit 0
 fi
 
-promtool check metrics <"$T/demo.prom" >"$T/promtool.out" 2>&1 ||
-	fail "promtool check metrics rejects the demo exposition: $(head -5 "$T/promtool.out")"
+promtool_metrics "$T/demo.prom" ||
+	fail "promtool check metrics rejects the demo exposition: $(head -5 "$T/demo.prom.promtool")"
 [ -f "$golden" ] || fail "no $golden: run tests/golden/update.sh"
 if ! diff -u "$golden" "$T/demo.prom" >"$T/golden.diff"; then
 	head -40 "$T/golden.diff" >&2
