@@ -168,9 +168,9 @@ static void add_dataset_metrics(struct snapshot *s, struct mset *m)
 		     "dataset", name, (double)d->rows);
 		if (d->newest != CS_TIME_NONE)
 			add1(m, "cs_dataset_newest_timestamp_seconds", METRIC_GAUGE,
-			     "Unix time of the newest instant among the dataset's valid rows when "
-			     "it "
-			     "was last read.",
+			     "Unix time of the newest instant at or before t among the dataset's "
+			     "valid rows when it was last read, or of its newest loaded_at when "
+			     "the query returns one.",
 			     "dataset", name, (double)d->newest / (double)CS_SECOND);
 	}
 }
