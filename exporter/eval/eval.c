@@ -347,12 +347,8 @@ static struct reject_logged {
 static size_t nreject_logged, capreject_logged;
 static pthread_mutex_t reject_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Whether this summary of dataset's rejections is due a line: it differs
- * from the last one logged, or that one is an hour old. A dataset never
- * logged is due only when it rejected rows. Records it when due. */
-static bool reject_log_due(const char *dataset, const char *reasons)
+bool eval_reject_log_due(const char *dataset, const char *reasons, double now)
 {
-	double now = cs_mono_seconds();
 	bool due = false;
 	size_t i;
 
@@ -391,7 +387,7 @@ static bool reject_log_due(const char *dataset, const char *reasons)
  * each reason: at warn level when more than 5 % of its rows were rejected,
  * which usually means a mapping problem rather than a few bad rows. Logged
  * when the reasons or their counts differ from the dataset's last line, or
- * an hour after it (reject_log_due); a dataset whose rejections stopped
+ * an hour after it (eval_reject_log_due); a dataset whose rejections stopped
  * gets one line with rejected=0. The counters are per evaluation as ever.
  */
 static void log_rejects(const struct cs_data *d, const char *dataset, uint64_t rows,
@@ -406,7 +402,7 @@ static void log_rejects(const struct cs_data *d, const char *dataset, uint64_t r
 			 (unsigned long long)d->rejects[i].count);
 		rejected += d->rejects[i].count;
 	}
-	if (reject_log_due(dataset, reasons.len ? reasons.data : "")) {
+	if (eval_reject_log_due(dataset, reasons.len ? reasons.data : "", cs_mono_seconds())) {
 		char nrej[24], nrows[24];
 		snprintf(nrej, sizeof(nrej), "%llu", (unsigned long long)rejected);
 		snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long)rows);
