@@ -22,6 +22,7 @@
 struct colspec {
 	const char *name;
 	bool optional;
+	enum cs_col_type type; /* checked by --config.check --connect */
 };
 
 /* Activity in progress: the keys of the last valid row, and what the rows of
@@ -89,6 +90,11 @@ struct cs_stream {
 
 	struct user_run user; /* the activity user whose rows are arriving */
 	uint64_t rows;	      /* rows of this dataset so far */
+
+	/* The query returns loaded_at (read.c): its load times, not the rows'
+	 * business instants, define the dataset's freshness. */
+	bool by_load;
+	int loaded_col;
 };
 
 #define GROW(arr, n, cap)                                                                          \
@@ -145,11 +151,12 @@ const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1]);
 /* A valid row of the dataset being read carries instant t (freshness): the
  * newest one at or before the evaluation instant counts, so that a contract
  * starting next week does not make a feed look fresh and a backfill step
- * sees the freshness it had then (docs/datasets.md, "Freshness"). */
+ * sees the freshness it had then (docs/datasets.md, "Freshness"). A query
+ * that returns loaded_at measures the feed instead (read.c). */
 static inline void seen(struct cs_stream *in, cs_time t)
 {
 	cs_time *newest = &in->d->newest[in->ds];
-	if (t != CS_TIME_NONE && t <= in->d->as_of && t > *newest)
+	if (!in->by_load && t != CS_TIME_NONE && t <= in->d->as_of && t > *newest)
 		*newest = t;
 }
 

@@ -32,8 +32,13 @@ enum {
 };
 
 static const struct colspec cols_accounts[] = {
-    {"account_key", false},    {"billing_key", false}, {"seats", false},     {"started_at", false},
-    {"first_value_at", false}, {"name", true},	       {"renewal_at", true},
+    {"account_key", false, CS_COL_TEXT},
+    {"billing_key", false, CS_COL_TEXT},
+    {"seats", false, CS_COL_INTEGER},
+    {"started_at", false, CS_COL_TIMESTAMP},
+    {"first_value_at", false, CS_COL_TIMESTAMP},
+    {"name", true, CS_COL_TEXT},
+    {"renewal_at", true, CS_COL_TIMESTAMP},
 };
 
 static void row_account(struct cs_stream *in, const char *const *v)

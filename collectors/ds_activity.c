@@ -30,10 +30,10 @@ enum {
 };
 
 static const struct colspec cols_activity[] = {
-    {"account_key", false},
-    {"user_key", false},
-    {"feature", false},
-    {"last_active_at", false},
+    {"account_key", false, CS_COL_TEXT},
+    {"user_key", false, CS_COL_TEXT},
+    {"feature", false, CS_COL_TEXT},
+    {"last_active_at", false, CS_COL_TIMESTAMP},
 };
 
 static void activity_alloc(struct cs_data *d)

@@ -21,8 +21,8 @@ enum {
 };
 
 static const struct colspec cols_outcomes[] = {
-    {"account_key", false},
-    {"value", false},
+    {"account_key", false, CS_COL_TEXT},
+    {"value", false, CS_COL_NUMBER},
 };
 
 static void row_outcome(struct cs_stream *in, const char *const *v)

@@ -28,9 +28,13 @@ enum {
 };
 
 static const struct colspec cols_payments[] = {
-    {"billing_key", false},	{"amount_minor", false}, {"currency", false},
-    {"issued_at", false},	{"due_at", false},	 {"paid_at", false},
-    {"first_failed_at", false},
+    {"billing_key", false, CS_COL_TEXT},
+    {"amount_minor", false, CS_COL_NUMBER},
+    {"currency", false, CS_COL_TEXT},
+    {"issued_at", false, CS_COL_TIMESTAMP},
+    {"due_at", false, CS_COL_TIMESTAMP},
+    {"paid_at", false, CS_COL_TIMESTAMP},
+    {"first_failed_at", false, CS_COL_TIMESTAMP},
 };
 
 /* The bucket edges, from t: the one place they are computed. */

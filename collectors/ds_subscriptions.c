@@ -46,12 +46,17 @@ enum {
 };
 
 static const struct colspec cols_subscriptions[] = {
-    {"billing_key", false},    {"amount_minor", false},
-    {"currency", false},       {"interval_unit", false},
-    {"interval_count", false}, {"quantity", false},
-    {"status", false},	       {"valid_from", false},
-    {"valid_to", false},       {"cancel_requested_at", true},
-    {"churn_reason", true},
+    {"billing_key", false, CS_COL_TEXT},
+    {"amount_minor", false, CS_COL_NUMBER},
+    {"currency", false, CS_COL_TEXT},
+    {"interval_unit", false, CS_COL_TEXT},
+    {"interval_count", false, CS_COL_INTEGER},
+    {"quantity", false, CS_COL_NUMBER},
+    {"status", false, CS_COL_TEXT},
+    {"valid_from", false, CS_COL_TIMESTAMP},
+    {"valid_to", false, CS_COL_TIMESTAMP},
+    {"cancel_requested_at", true, CS_COL_TIMESTAMP},
+    {"churn_reason", true, CS_COL_TEXT},
 };
 
 static int cmp_code(const void *a, const void *b)

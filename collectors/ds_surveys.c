@@ -29,8 +29,11 @@ enum {
 };
 
 static const struct colspec cols_surveys[] = {
-    {"account_key", false}, {"respondent_key", false}, {"type", false},
-    {"score", false},	    {"responded_at", false},
+    {"account_key", false, CS_COL_TEXT},
+    {"respondent_key", false, CS_COL_TEXT},
+    {"type", false, CS_COL_TEXT},
+    {"score", false, CS_COL_NUMBER},
+    {"responded_at", false, CS_COL_TIMESTAMP},
 };
 
 static void nps_alloc(struct cs_data *d)

@@ -25,10 +25,10 @@ enum {
 };
 
 static const struct colspec cols_tickets[] = {
-    {"account_key", false},
-    {"opened_at", false},
-    {"resolved_at", false},
-    {"escalated", false},
+    {"account_key", false, CS_COL_TEXT},
+    {"opened_at", false, CS_COL_TIMESTAMP},
+    {"resolved_at", false, CS_COL_TIMESTAMP},
+    {"escalated", false, CS_COL_BOOLEAN},
 };
 
 static void tickets_alloc(struct cs_data *d)

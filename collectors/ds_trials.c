@@ -21,10 +21,10 @@ enum {
 };
 
 static const struct colspec cols_trials[] = {
-    {"billing_key", false},
-    {"started_at", false},
-    {"ended_at", false},
-    {"converted", false},
+    {"billing_key", false, CS_COL_TEXT},
+    {"started_at", false, CS_COL_TIMESTAMP},
+    {"ended_at", false, CS_COL_TIMESTAMP},
+    {"converted", false, CS_COL_BOOLEAN},
 };
 
 static void row_trial(struct cs_stream *in, const char *const *v)

@@ -71,7 +71,9 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 	/* components, NAN when undefined */
 	double usage = NAN, sentiment = NAN, support, billing = NAN;
 
-	if (acc->seats > 0) {
+	/* Usage needs seats and an activity dataset: without one it is
+	 * undefined, not 0 (a CRM-only shop is not unhealthy for it). */
+	if (acc->seats > 0 && (d->plan.datasets & (1u << DS_ACTIVITY))) {
 		/* distinct users in the usage window (ds_activity.h) */
 		const struct cs_activity_counts *act = &d->activity;
 		uint32_t users = activity_account_users(act, i, activity_usage_window(act));

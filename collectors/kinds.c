@@ -92,8 +92,11 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 				"configuration) against their targets."},
     [KIND_HEALTH] = {.kind = KIND_HEALTH,
 		     .name = "health",
-		     .datasets = DS(DS_ACCOUNTS) | DS(DS_SUBSCRIPTIONS) | DS(DS_SURVEYS) |
-				 DS(DS_ACTIVITY) | DS(DS_TICKETS),
+		     .datasets =
+			 DS(DS_ACCOUNTS) | DS(DS_SUBSCRIPTIONS) | DS(DS_SURVEYS) | DS(DS_TICKETS),
+		     /* without activity (a CRM-only shop) the usage component is
+		      * undefined and the others' weights renormalise (health.c) */
+		     .optional_datasets = DS(DS_ACTIVITY),
 		     .families = health_tables,
 		     .groups = health_groups,
 		     .settings = health_settings,

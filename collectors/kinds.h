@@ -100,9 +100,9 @@ struct collector_kind {
 	enum cs_kind kind;
 	const char *name;
 	unsigned datasets; /* bit per enum cs_dataset */
-	/* Datasets it reads when they are configured, and whose families it
-	 * then emits; without one, those families are absent and nothing
-	 * fails (revenue's payments). */
+	/* Datasets it reads when they are configured; without one nothing
+	 * fails: the families built on it are absent (revenue's payments) or
+	 * a component is undefined (health's usage without activity). */
 	unsigned optional_datasets;
 	/* Reads the outcome queries (one run per outcome and window of its
 	 * collector); a configuration needs at least one outcome. */

@@ -186,6 +186,28 @@ struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, 
  * --connect runs it on every configured query. */
 int cs_data_check_columns(const struct cs_config *cfg, int dataset, const char *dsname, int ncols,
 			  const char *const *names, char *err, size_t errlen);
+
+/* The optional column of every dataset whose newest value at or before t is
+ * the dataset's freshness (docs/datasets.md, "Freshness"). */
+#define CS_LOADED_AT "loaded_at"
+
+/* What a column's values must be, by the contract (docs/datasets.md); text
+ * takes any type, every value having a text form (keys are often integers
+ * or UUIDs). */
+enum cs_col_type {
+	CS_COL_TEXT,
+	CS_COL_NUMBER,
+	CS_COL_INTEGER,
+	CS_COL_BOOLEAN,
+	CS_COL_TIMESTAMP,
+};
+const char *cs_col_type_name(enum cs_col_type t);
+/* The type the contract of dataset (an outcome: CS_DS_OUTCOME) wants of
+ * column name (loaded_at included, a segment dimension is text); false for
+ * a column the contract does not name. --config.check --connect compares it
+ * with the type the query returns. */
+bool cs_data_column_type(const struct cs_config *cfg, int dataset, const char *name,
+			 enum cs_col_type *type);
 void cs_data_row(struct cs_stream *in, const char *const *values);
 /* The SQL to send for a dataset's configured query (malloc'd, the caller
  * frees): activity is wrapped in ORDER BY account_key, user_key (byte order)

@@ -51,6 +51,40 @@ int cs_data_check_columns(const struct cs_config *cfg, int dataset, const char *
 	return nmissing;
 }
 
+const char *cs_col_type_name(enum cs_col_type t)
+{
+	static const char *const names[] = {
+	    [CS_COL_TEXT] = "text",	      [CS_COL_NUMBER] = "number",
+	    [CS_COL_INTEGER] = "integer",     [CS_COL_BOOLEAN] = "boolean",
+	    [CS_COL_TIMESTAMP] = "timestamp",
+	};
+	return names[t];
+}
+
+bool cs_data_column_type(const struct cs_config *cfg, int dataset, const char *name,
+			 enum cs_col_type *type)
+{
+	if (dataset < 0 || dataset > CS_DS_OUTCOME || !name)
+		return false;
+	const struct ds_contract *k = contracts[dataset];
+
+	for (size_t c = 0; c < k->ncols; c++)
+		if (!strcmp(k->cols[c].name, name)) {
+			*type = k->cols[c].type;
+			return true;
+		}
+	if (dataset < DS_COUNT && !strcmp(name, CS_LOADED_AT)) {
+		*type = CS_COL_TIMESTAMP;
+		return true;
+	}
+	for (size_t i = 0; dataset == DS_ACCOUNTS && i < cfg->ndims; i++)
+		if (!strcmp(cfg->dims[i], name)) {
+			*type = CS_COL_TEXT;
+			return true;
+		}
+	return false;
+}
+
 struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, size_t window,
 				int ncols, const char *const *names, char *err, size_t errlen)
 {
@@ -96,6 +130,8 @@ struct cs_stream *cs_data_begin(struct cs_data *d, int dataset, size_t outcome, 
 	}
 	for (size_t c = 0; c < k->ncols; c++)
 		in->col[c] = find_column(ncols, names, k->cols[c].name);
+	in->loaded_col = dataset < DS_COUNT ? find_column(ncols, names, CS_LOADED_AT) : -1;
+	in->by_load = in->loaded_col >= 0;
 	if (k->open && k->open(in, ncols, names, err, errlen) < 0) {
 		free(in);
 		return NULL;
@@ -112,10 +148,34 @@ char *cs_dataset_query(int dataset, const char *sql)
 	return contracts[dataset]->query(sql);
 }
 
+/*
+ * loaded_at, when the query returns it, is when the row reached the
+ * database (an ETL's load stamp, Fivetran's _fivetran_synced): the newest
+ * one at or before t is the dataset's freshness, whatever the business did
+ * (docs/datasets.md, "Freshness"). It counts for a row the contract then
+ * rejects too: the feed delivered it. NULL: the row has no stamp.
+ */
+static bool loaded(struct cs_stream *in, const char *s)
+{
+	cs_time t, *newest = &in->d->newest[in->ds];
+
+	if (!s)
+		return true;
+	if (cs_parse_time(s, &t)) {
+		reject(in, "bad_time");
+		return false;
+	}
+	if (t <= in->d->as_of && t > *newest)
+		*newest = t;
+	return true;
+}
+
 void cs_data_row(struct cs_stream *in, const char *const *values)
 {
 	in->d->rows_read++;
 	in->rows++;
+	if (in->by_load && !loaded(in, values[in->loaded_col]))
+		return;
 	contracts[in->ds]->row(in, values);
 }
 

@@ -59,7 +59,7 @@ const struct cs_family self_families[SELF_COUNT + 1] = {
 			      .type = METRIC_GAUGE,
 			      .labels = {"dataset"},
 			      .help = "Configured max_age: a dataset whose newest row is older is "
-				      "stale."},
+				      "stale; 0: none."},
     [SELF_DATASET_ROWS] = {.name = "cs_dataset_rows",
 			   .type = METRIC_GAUGE,
 			   .labels = {"dataset"},
@@ -68,9 +68,9 @@ const struct cs_family self_families[SELF_COUNT + 1] = {
     [SELF_DATASET_NEWEST] = {.name = "cs_dataset_newest_timestamp_seconds",
 			     .type = METRIC_GAUGE,
 			     .labels = {"dataset"},
-			     .help =
-				 "Unix time of the newest instant among the dataset's valid rows "
-				 "when it was last read."},
+			     .help = "Unix time of the newest instant at or before t among the "
+				     "dataset's valid rows when it was last read, or of its newest "
+				     "loaded_at when the query returns one."},
     [SELF_SERIES_DROPPED] = {.name = "cs_series_dropped_total",
 			     .type = METRIC_COUNTER,
 			     .labels = {"family"},

@@ -934,7 +934,13 @@ static bool load_datasets(struct config_reader *L, const config_setting_t *root)
 		if (!load_query(L, ds, &cfg->datasets[d], PARAM_SINCE + 1,
 				"datasets accept as_of and since"))
 			return false;
-		config_get_duration(L, ds, "max_age", false, &cfg->max_age[d]);
+		/* "none": no max age, even for a dataset that has one by default */
+		const config_setting_t *ma = config_setting_get_member(ds, "max_age");
+		const char *mas = ma ? config_setting_get_string(ma) : NULL;
+		if (mas && !strcmp(mas, "none"))
+			cfg->max_age[d] = 0;
+		else
+			config_get_duration(L, ds, "max_age", false, &cfg->max_age[d]);
 		if (L->failed)
 			return false;
 		cfg->has_dataset[d] = true;
@@ -1165,8 +1171,11 @@ static void set_defaults(struct cs_config *cfg)
 	cfg->max_segments = 500;
 	memcpy(cfg->currency, "USD", 4);
 	cfg->gross_margin = 1.0;
-	for (int d = 0; d < DS_COUNT; d++)
-		cfg->max_age[d] = 7 * 86400;
+	/* Only activity has a max age by default: a company with users uses its
+	 * product every week, while a healthy small one may sign no account,
+	 * change no plan and get no survey or ticket for weeks, which is no
+	 * reason to page (docs/datasets.md, "Freshness"). */
+	cfg->max_age[DS_ACTIVITY] = 7 * 86400;
 	cfg->nwindows = 2;
 	cfg->windows[0].seconds = 30 * 86400;
 	memcpy(cfg->windows[0].label, "30d", 4);

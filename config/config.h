@@ -139,8 +139,8 @@ struct cs_config {
 	bool has_dataset[DS_COUNT];
 	struct cs_query datasets[DS_COUNT];
 	/* Seconds: the newest row of a dataset older than this is stale
-	 * (cs_dataset_max_age_seconds, read by the DatasetStale alert);
-	 * default 7d. */
+	 * (cs_dataset_max_age_seconds, read by the DatasetStale alert); 0:
+	 * none. Default 7d for activity, none for the others. */
 	int64_t max_age[DS_COUNT];
 
 	size_t noutcomes;

@@ -276,9 +276,11 @@ cs_collector_runs_total > 0
         {"alert": "CustomerSuccessDatasetStale",
          "header": ["newest row of a dataset older than its max age",
                     "(cs_dataset_max_age_seconds, from the config), for 1h"],
-         "comment": ["The newest row a dataset returned (its newest timestamp column, see",
-                     "docs/datasets.md, \"Freshness\") is older than the dataset's max_age from the",
-                     "config. A feed that stopped looks like a quiet month otherwise."],
+         "comment": ["The dataset's freshness (its newest loaded_at, else its newest business",
+                     "instant, see docs/datasets.md, \"Freshness\") is older than its max_age from",
+                     "the config; a max_age of 0 (the default but for activity) never fires, so a",
+                     "quiet small company is not paged. A feed that stopped looks like a quiet",
+                     "month otherwise."],
          "expr": """\
 time() - cs_dataset_newest_timestamp_seconds
   > on (job, instance, dataset)

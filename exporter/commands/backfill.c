@@ -171,25 +171,16 @@ static int check_label(const char *arg, const struct cs_config *cfg, const struc
 			(c >= '0' && c <= '9') || c == '_';
 	}
 	if (!valid) {
-		fprintf(stderr,
-			"cs_exporter: backfill: invalid --label \"%s\": want NAME=VALUE, NAME of "
-			"letters, digits and _, not starting with a digit\n",
-			arg);
-		return -1;
+		return flags_invalid("label", arg,
+				     "NAME=VALUE, NAME of letters, digits and _, not starting "
+				     "with a digit");
 	}
 	if (eq[1] == '\0') {
-		fprintf(stderr,
-			"cs_exporter: backfill: --label \"%s\": empty value (Prometheus drops "
-			"such a label)\n",
-			arg);
-		return -1;
+		return flags_invalid("label", arg, "empty value: Prometheus drops such a label");
 	}
 	if (len >= 2 && arg[0] == '_' && arg[1] == '_') {
-		fprintf(stderr,
-			"cs_exporter: backfill: --label \"%.*s\": names starting with __ "
-			"are reserved to Prometheus\n",
-			(int)len, arg);
-		return -1;
+		return flags_invalid("label", arg,
+				     "names starting with __ are reserved to Prometheus");
 	}
 	bool taken = false;
 	for (size_t i = 0; reserved[i] && !taken; i++)
@@ -197,17 +188,12 @@ static int check_label(const char *arg, const struct cs_config *cfg, const struc
 	for (size_t i = 0; i < cfg->ndims && !taken; i++)
 		taken = strlen(cfg->dims[i]) == len && memcmp(cfg->dims[i], arg, len) == 0;
 	if (taken) {
-		fprintf(stderr,
-			"cs_exporter: backfill: --label \"%.*s\": the exported families already "
-			"use that label\n",
-			(int)len, arg);
-		return -1;
+		return flags_invalid("label", arg,
+				     "the exported families already use that label name");
 	}
 	for (size_t i = 0; i < idx; i++)
 		if (strncmp(f->labels[i], arg, len + 1) == 0) {
-			fprintf(stderr, "cs_exporter: backfill: --label \"%.*s\" given twice\n",
-				(int)len, arg);
-			return -1;
+			return flags_invalid("label", arg, "that label name is given twice");
 		}
 	return 0;
 }
@@ -423,7 +409,7 @@ static void probe_row(void *ctx, const char *const *values)
  * from a collector's own query failing (it would fail again). */
 static bool sources_answer(const struct run *r)
 {
-	struct pg_sink sink = {probe_columns, probe_row, NULL, "probe"};
+	struct pg_sink sink = {probe_columns, probe_row, NULL, "probe", NULL};
 	char err[512];
 	for (size_t i = 0; i < r->cfg->nsources; i++)
 		if (pg_query(r->sources[i], "SELECT 1", 0, NULL, 10, &sink, err, sizeof(err)) < 0)
@@ -558,15 +544,16 @@ int backfill_main(int argc, char **argv)
 	eval_parse_instant(f.from, &from); /* both checked by the flag table */
 	eval_parse_instant(f.to, &to);
 	if (to < from) {
-		fprintf(stderr, "cs_exporter: backfill: --to is before --from\n");
+		flags_invalid("to", f.to, "not before --from");
 		return EXIT_USAGE;
 	}
 	int64_t step = config_parse_duration(f.step);
 	uint64_t nsteps = (uint64_t)((to - from) / (step * CS_SECOND)) + 1;
 	if (nsteps > MAX_STEPS) {
-		fprintf(stderr,
-			"cs_exporter: backfill: %llu steps, more than %d; use a longer --step\n",
-			(unsigned long long)nsteps, MAX_STEPS);
+		char why[96];
+		snprintf(why, sizeof(why), "%llu steps, more than %d: use a longer step",
+			 (unsigned long long)nsteps, MAX_STEPS);
+		flags_invalid("step", f.step, why);
 		return EXIT_USAGE;
 	}
 

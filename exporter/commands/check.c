@@ -17,7 +17,73 @@ struct probe {
 	const char *name;
 	int nmissing;
 	char msg[512];
+	unsigned int *oids; /* each column's type, NULL: not told */
+	int nbad;	    /* columns of the wrong type */
+	struct buf bad;	    /* one line per such column, without the place */
 };
+
+/* PostgreSQL's built-in types (pg_type.oid, fixed since 7.x) and the
+ * contract types each can stand for. A type not listed (a domain, an enum,
+ * uuid, ...) is not judged: only text takes it, and text takes anything. */
+#define TAKES(t) (1u << (t))
+static const struct pg_type {
+	unsigned int oid;
+	const char *name;
+	unsigned takes; /* bit per enum cs_col_type */
+} pg_types[] = {
+    {16, "bool", TAKES(CS_COL_BOOLEAN)},
+    {20, "int8", TAKES(CS_COL_NUMBER) | TAKES(CS_COL_INTEGER)},
+    {21, "int2", TAKES(CS_COL_NUMBER) | TAKES(CS_COL_INTEGER)},
+    {23, "int4", TAKES(CS_COL_NUMBER) | TAKES(CS_COL_INTEGER)},
+    {1700, "numeric", TAKES(CS_COL_NUMBER) | TAKES(CS_COL_INTEGER)},
+    {700, "float4", TAKES(CS_COL_NUMBER)},
+    {701, "float8", TAKES(CS_COL_NUMBER)},
+    {18, "char", 0},
+    {19, "name", 0},
+    {25, "text", 0},
+    {1042, "bpchar", 0},
+    {1043, "varchar", 0},
+    {1082, "date", TAKES(CS_COL_TIMESTAMP)},
+    {1114, "timestamp", TAKES(CS_COL_TIMESTAMP)},
+    {1184, "timestamptz", TAKES(CS_COL_TIMESTAMP)},
+    {1083, "time", 0},
+    {1266, "timetz", 0},
+    {1186, "interval", 0},
+    {114, "json", 0},
+    {3802, "jsonb", 0},
+};
+
+static void probe_types(void *ctx, int ncols, const unsigned int *oids)
+{
+	struct probe *p = ctx;
+
+	p->oids = xcalloc((size_t)ncols + 1, sizeof(*p->oids));
+	memcpy(p->oids, oids, (size_t)ncols * sizeof(*oids));
+}
+
+/* Each column the contract names whose type cannot hold what it wants
+ * (docs/datasets.md): "column "escalated" is text, wants boolean". */
+static void check_types(struct probe *p, int ncols, const char *const *names)
+{
+	for (int i = 0; p->oids && i < ncols; i++) {
+		enum cs_col_type want;
+
+		if (!cs_data_column_type(p->cfg, p->dataset, names[i], &want) ||
+		    want == CS_COL_TEXT)
+			continue;
+		for (size_t t = 0; t < sizeof(pg_types) / sizeof(pg_types[0]); t++) {
+			if (pg_types[t].oid != p->oids[i])
+				continue;
+			if (!(pg_types[t].takes & TAKES(want))) {
+				buf_addf(&p->bad, "dataset \"%s\": column \"%s\" is %s, wants %s\n",
+					 p->name, names[i], pg_types[t].name,
+					 cs_col_type_name(want));
+				p->nbad++;
+			}
+			break;
+		}
+	}
+}
 
 static int probe_columns(void *ctx, int ncols, const char *const *names, char *err, size_t errlen)
 {
@@ -26,6 +92,7 @@ static int probe_columns(void *ctx, int ncols, const char *const *names, char *e
 	(void)errlen;
 	p->nmissing = cs_data_check_columns(p->cfg, p->dataset, p->name, ncols, names, p->msg,
 					    sizeof(p->msg));
+	check_types(p, ncols, names);
 	return 0;
 }
 
@@ -95,24 +162,31 @@ static int check_query(const struct cs_config *cfg, struct pg_source *const *sou
 	for (size_t i = 0; i < q->nparams; i++)
 		params[i] = vals[q->params[i]];
 
-	struct probe p = {cfg, dataset, name, 0, ""};
-	struct pg_sink sink = {probe_columns, probe_row, &p, name};
+	struct probe p = {.cfg = cfg, .dataset = dataset, .name = name, .bad = BUF_INIT};
+	struct pg_sink sink = {probe_columns, probe_row, &p, name, probe_types};
 	char *sql = probe_sql(q, dataset);
 	char msg[1024];
 	int rc = pg_query(sources[q->source], sql, q->nparams, params, CHECK_TIMEOUT_S, &sink, msg,
 			  sizeof(msg));
+	int bad = 0;
 	free(sql);
 	if (rc < 0) {
 		if (!strncmp(msg, "could not connect", 17) || !strncmp(msg, "could not read", 14))
 			unreachable[q->source] = true;
 		fprintf(err, "%s:%d: dataset \"%s\": %s\n", path, q->line, name, msg);
-		return 1;
+		bad = 1;
+	} else {
+		if (p.nmissing > 0)
+			fprintf(err, "%s:%d: %s\n", path, q->line, p.msg);
+		for (const char *l = p.bad.data, *e; p.nbad && l && *l; l = e + 1) {
+			e = strchr(l, '\n');
+			fprintf(err, "%s:%d: %.*s\n", path, q->line, (int)(e - l), l);
+		}
+		bad = p.nmissing > 0 || p.nbad > 0;
 	}
-	if (p.nmissing > 0) {
-		fprintf(err, "%s:%d: %s\n", path, q->line, p.msg);
-		return 1;
-	}
-	return 0;
+	free(p.oids);
+	buf_release(&p.bad);
+	return bad;
 }
 
 int check_connect(const struct cs_config *cfg, const char *path, FILE *err)

@@ -19,6 +19,22 @@ __attribute__((format(printf, 1, 2))) static int flag_error(const char *fmt, ...
 	return -1;
 }
 
+int flags_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("cs_exporter: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(", try --help\n", stderr);
+	return -1;
+}
+
+int flags_invalid(const char *name, const char *value, const char *why)
+{
+	return flag_error("invalid value '%s' for flag '--%s' (%s)", value, name, why);
+}
+
 static const struct flag *find_long(const struct flag *table, const char *name, size_t len)
 {
 	for (const struct flag *f = table; f->name; f++)
@@ -53,8 +69,7 @@ static int set_value(const struct flag *f, const char *value)
 	case FLAG_STRING:
 	case FLAG_LIST:
 		if (f->check && f->check(value, why, sizeof(why)) < 0)
-			return flag_error("invalid value '%s' for flag '--%s' (%s)", value, f->name,
-					  why);
+			return flags_invalid(f->name, value, why);
 		if (f->type == FLAG_STRING) {
 			if (f->dst)
 				*(const char **)f->dst = value;

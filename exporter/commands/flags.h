@@ -47,4 +47,13 @@ struct flag {
  */
 int flags_parse(const struct flag *table, void (*usage)(void), int argc, char **argv);
 
+/* The error line of a flag value refused after parsing (one that needs the
+ * configuration), in the parser's form: "cs_exporter: error: invalid value
+ * 'V' for flag '--NAME' (WHY), try --help". why lists the valid values when
+ * they are a finite set. Returns -1. */
+int flags_invalid(const char *name, const char *value, const char *why);
+/* Any other flag mistake found after parsing (flags that go together), in
+ * the same form: "cs_exporter: error: MESSAGE, try --help". Returns -1. */
+__attribute__((format(printf, 1, 2))) int flags_error(const char *fmt, ...);
+
 #endif

@@ -311,6 +311,23 @@ static int check_format(const char *value, char *why, size_t whylen)
 	return -1;
 }
 
+static int check_as_of(const char *value, char *why, size_t whylen)
+{
+	cs_time t;
+	if (eval_parse_instant(value, &t) == 0)
+		return 0;
+	snprintf(why, whylen, "RFC 3339 or YYYY-MM-DD");
+	return -1;
+}
+
+static int check_listen(const char *value, char *why, size_t whylen)
+{
+	if (http_listen_address_valid(value))
+		return 0;
+	snprintf(why, whylen, "a listen address: HOST:PORT, [IPV6]:PORT or :PORT");
+	return -1;
+}
+
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	const struct flag table[] = {
@@ -321,7 +338,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	     .type = FLAG_LIST,
 	     .dst = f->listen,
 	     .max = sizeof(f->listen) / sizeof(f->listen[0]),
-	     .count = &f->nlisten},
+	     .count = &f->nlisten,
+	     .check = check_listen},
 	    {.name = "web.systemd-socket", .type = FLAG_BOOL, .dst = &f->systemd_socket},
 	    {.name = "web.telemetry-path",
 	     .type = FLAG_STRING,
@@ -336,7 +354,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	     .lo = 0,
 	     .hi = 1000},
 	    {.name = "once", .type = FLAG_BOOL, .dst = &f->once},
-	    {.name = "as-of", .type = FLAG_STRING, .dst = &f->as_of},
+	    {.name = "as-of", .type = FLAG_STRING, .dst = &f->as_of, .check = check_as_of},
 	    {.name = "format", .type = FLAG_STRING, .dst = &f->format, .check = check_format},
 	    {.name = "version", .type = FLAG_BOOL, .action = print_version},
 	    {0},
@@ -374,7 +392,7 @@ static int run_once(struct app *a, const struct flags *f)
 {
 	cs_time as_of = cs_now();
 	if (f->as_of && eval_parse_instant(f->as_of, &as_of) < 0) {
-		fprintf(stderr, "cs_exporter: invalid --as-of \"%s\"\n", f->as_of);
+		flags_invalid("as-of", f->as_of, "RFC 3339 or YYYY-MM-DD");
 		return EXIT_USAGE;
 	}
 	open_sources(a);
@@ -507,11 +525,11 @@ int main(int argc, char **argv)
 	if (parse_flags(argc, argv, &f) < 0)
 		return EXIT_USAGE;
 	if (f.connect && !f.config_check) {
-		fprintf(stderr, "cs_exporter: --connect goes with --config.check\n");
+		flags_error("flag '--connect' goes with '--config.check'");
 		return EXIT_USAGE;
 	}
 	if (f.as_of && !f.once) {
-		fprintf(stderr, "cs_exporter: --as-of goes with --once\n");
+		flags_error("flag '--as-of' goes with '--once'");
 		return EXIT_USAGE;
 	}
 

@@ -217,7 +217,8 @@ static void run_task(struct task *t)
 		struct pg_sink sink = {feed_columns, feed_row, t,
 				       t->dataset == CS_DS_OUTCOME
 					   ? ev->plan->cfg->outcomes[t->outcome].name
-					   : config_dataset_name((enum cs_dataset)t->dataset)};
+					   : config_dataset_name((enum cs_dataset)t->dataset),
+				       NULL};
 		t->rc = pg_query(ev->sources[q->source], t->sql, q->nparams, params,
 				 ev->plan->timeout, &sink, t->err, sizeof(t->err));
 		if (t->cache && t->rc == 0 && t->cache->names)
@@ -332,10 +333,62 @@ static void read_sources(struct eval *ev)
 }
 
 /*
+ * What was last logged of each dataset's rejections, process-wide: every
+ * evaluation (daemon, backfill step) rejects the same bad rows again, and a
+ * line per dataset per evaluation said nothing new (docs/operations.md,
+ * "Logs"). Guarded by reject_log_lock: evaluations may overlap.
+ */
+#define REJECT_LOG_EVERY_S 3600.0
+static struct reject_logged {
+	char *dataset;
+	char *reasons; /* "reason=count ...", "" after a clean run was logged */
+	double at;     /* cs_mono_seconds() of the line */
+} * reject_logged;
+static size_t nreject_logged, capreject_logged;
+static pthread_mutex_t reject_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool eval_reject_log_due(const char *dataset, const char *reasons, double now)
+{
+	bool due = false;
+	size_t i;
+
+	pthread_mutex_lock(&reject_log_lock);
+	for (i = 0; i < nreject_logged; i++)
+		if (!strcmp(reject_logged[i].dataset, dataset))
+			break;
+	if (i == nreject_logged) {
+		if (*reasons) {
+			if (nreject_logged == capreject_logged) {
+				capreject_logged = capreject_logged ? 2 * capreject_logged : 16;
+				reject_logged = xrealloc(reject_logged,
+							 capreject_logged * sizeof(*reject_logged));
+			}
+			reject_logged[nreject_logged++] =
+			    (struct reject_logged){xstrdup(dataset), xstrdup(reasons), now};
+			due = true;
+		}
+	} else {
+		struct reject_logged *l = &reject_logged[i];
+
+		due = strcmp(l->reasons, reasons) != 0 ||
+		      (*reasons && now - l->at >= REJECT_LOG_EVERY_S);
+		if (due) {
+			free(l->reasons);
+			l->reasons = xstrdup(reasons);
+			l->at = now;
+		}
+	}
+	pthread_mutex_unlock(&reject_log_lock);
+	return due;
+}
+
+/*
  * One line per dataset (or outcome) with rejected rows, with the count of
  * each reason: at warn level when more than 5 % of its rows were rejected,
- * which usually means a mapping problem rather than a few bad rows. Once per
- * evaluation, like the counts.
+ * which usually means a mapping problem rather than a few bad rows. Logged
+ * when the reasons or their counts differ from the dataset's last line, or
+ * an hour after it (eval_reject_log_due); a dataset whose rejections stopped
+ * gets one line with rejected=0. The counters are per evaluation as ever.
  */
 static void log_rejects(const struct cs_data *d, const char *dataset, uint64_t rows,
 			uint64_t *rejected_out)
@@ -349,12 +402,13 @@ static void log_rejects(const struct cs_data *d, const char *dataset, uint64_t r
 			 (unsigned long long)d->rejects[i].count);
 		rejected += d->rejects[i].count;
 	}
-	if (rejected) {
+	if (eval_reject_log_due(dataset, reasons.len ? reasons.data : "", cs_mono_seconds())) {
 		char nrej[24], nrows[24];
 		snprintf(nrej, sizeof(nrej), "%llu", (unsigned long long)rejected);
 		snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long)rows);
 		logx(rejected * 20 > rows ? LOG_WARN : LOG_INFO, "rows rejected", "dataset",
-		     dataset, "rejected", nrej, "rows", nrows, "reasons", reasons.data, NULL);
+		     dataset, "rejected", nrej, "rows", nrows, "reasons",
+		     reasons.len ? reasons.data : "", NULL);
 	}
 	buf_release(&reasons);
 	if (rejected_out)

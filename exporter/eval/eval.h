@@ -66,6 +66,13 @@ void eval_memory_free(struct eval_memory *m);
 void eval_all(const struct cs_config *cfg, struct pg_source *const *sources, cs_time as_of,
 	      struct eval_memory *mem, struct cs_result *res);
 
+/* Whether a dataset's rejection summary ("reason=count ...", "" for none) is
+ * due a log line at now (seconds, monotonic): it differs from the last line
+ * logged for that dataset, or that line is an hour old; a dataset never
+ * logged is due only when it rejected rows. Records it when due. Process-wide
+ * (docs/operations.md, "Logs"). */
+bool eval_reject_log_due(const char *dataset, const char *reasons, double now);
+
 /* Parses a user-given instant: RFC 3339 ("2026-11-01T00:00:00Z", with Z or
  * an offset) or a date ("2026-11-01", midnight UTC). Returns 0 or -1. */
 int eval_parse_instant(const char *s, cs_time *t);

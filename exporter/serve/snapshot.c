@@ -697,7 +697,10 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 			continue;
 		char newest[48] = "&mdash;", age[32] = "&mdash;", max_age[32];
 		const char *state = "pending";
-		format_span(max_age, sizeof(max_age), (double)d->max_age);
+		if (d->max_age > 0)
+			format_span(max_age, sizeof(max_age), (double)d->max_age);
+		else
+			snprintf(max_age, sizeof(max_age), "none");
 		if (d->read && d->newest == CS_TIME_NONE) {
 			state = "empty";
 		} else if (d->read) {
@@ -707,15 +710,18 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 				snprintf(age, sizeof(age), "ahead");
 			else
 				format_span(age, sizeof(age), secs);
-			state = secs > (double)d->max_age ? "stale" : "fresh";
+			/* without a max age nothing is stale (docs/datasets.md) */
+			state = d->max_age <= 0		    ? "read"
+				: secs > (double)d->max_age ? "stale"
+							    : "fresh";
 		}
 		buf_addf(b,
 			 "<tr><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td "
 			 "class=\"num\">%s</td><td class=\"num\">%s</td>",
 			 config_dataset_name((enum cs_dataset)i),
-			 !strcmp(state, "fresh")   ? "up"
-			 : !strcmp(state, "stale") ? "down"
-						   : "pending",
+			 !strcmp(state, "fresh") || !strcmp(state, "read") ? "up"
+			 : !strcmp(state, "stale")			   ? "down"
+									   : "pending",
 			 state, newest, age, max_age);
 		if (d->read)
 			buf_addf(b, "<td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>\n",

@@ -511,6 +511,14 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 				const char **names = xcalloc((size_t)ncols + 1, sizeof(*names));
 				for (int i = 0; i < ncols; i++)
 					names[i] = PQfname(r, i);
+				if (sink->types) {
+					unsigned int *oids =
+					    xcalloc((size_t)ncols + 1, sizeof(*oids));
+					for (int i = 0; i < ncols; i++)
+						oids[i] = (unsigned int)PQftype(r, i);
+					sink->types(sink->ctx, ncols, oids);
+					free(oids);
+				}
 				char cerr[512] = "";
 				if (sink->columns(sink->ctx, ncols, names, cerr, sizeof(cerr)) !=
 				    0) {

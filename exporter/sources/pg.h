@@ -57,6 +57,9 @@ struct pg_sink {
 	/* What is read (a dataset's name), for the retry log and counter;
 	 * NULL: "query". */
 	const char *label;
+	/* Optional: called before columns with each column's type OID
+	 * (pg_type.oid), for --config.check --connect. */
+	void (*types)(void *ctx, int ncols, const unsigned int *oids);
 };
 
 struct pg_source *pg_source_new(const struct cs_source *src);

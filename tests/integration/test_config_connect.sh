@@ -97,6 +97,59 @@ rc=0
 [ "$(grep -c 'not checked, source "crm" is unreachable' "$T/down.err")" = 3 ] || fail "other crm datasets not listed: $(cat "$T/down.err")"
 grep -q 'dataset "subscriptions": missing columns' "$T/down.err" || fail "billing still checked: $(cat "$T/down.err")"
 
+# Types against each column's contract, from the result's column types: a
+# text "escalated" (every row would be rejected bad_bool at run time), a
+# text timestamp and a float seat count are named with the type found and
+# the type wanted; keys of any type pass (a text contract column takes
+# anything), as do a numeric amount, a date, and an optional loaded_at of
+# the wrong type is named too.
+pg_psql "$T/pg" -qX -v ON_ERROR_STOP=1 -d crm <<'SQL'
+CREATE TABLE tix (account_id bigint, opened date, resolved text, esc text);
+CREATE TABLE accts (id int, cust text, plan text, region text, seats float8,
+                    started timestamp, loaded boolean);
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO cs_reader;
+SQL
+cat >"$T/types.conf" <<CONF
+$sources
+segments = { dimensions = ["plan", "region"]; };
+reporting = { currency = "USD"; rates = { EUR = 1.1; }; };
+windows = ["30d"];
+datasets = {
+  accounts = { source = "crm"; params = [];
+    query = "SELECT id AS account_key, cust AS billing_key, plan, region, seats,"
+            " started AS started_at, NULL::timestamptz AS first_value_at, loaded AS loaded_at"
+            " FROM accts"; };
+  subscriptions = { source = "billing"; params = ["as_of"];
+    query = "SELECT cust AS billing_key, amount::numeric AS amount_minor, cur AS currency,"
+            " unit AS interval_unit, cnt AS interval_count, qty AS quantity, status,"
+            " vfrom::date AS valid_from, vto AS valid_to FROM subs WHERE vfrom < \$1"; };
+  tickets = { source = "crm"; params = [];
+    query = "SELECT account_id AS account_key, opened AS opened_at, resolved AS resolved_at,"
+            " esc AS escalated FROM tix"; };
+};
+collectors = ( { name = "revenue"; kind = "revenue"; }, { name = "support"; kind = "support"; } );
+CONF
+rc=0
+"$BUILD/cs_exporter" --config.file "$T/types.conf" --config.check --connect >/dev/null 2>"$T/types.err" || rc=$?
+[ "$rc" = 1 ] || fail "--connect with mistyped columns exited $rc, expected 1: $(cat "$T/types.err")"
+want_t() {
+	grep -qxF "$1" "$T/types.err" || fail "expected the line
+  $1
+got:
+$(cat "$T/types.err")"
+}
+tl() { echo $(($(grep -n "$1" "$T/types.conf" | head -1 | cut -d: -f1) + 1)); }
+want_t "$T/types.conf:$(tl '  tickets = {'): dataset \"tickets\": column \"resolved_at\" is text, wants timestamp"
+want_t "$T/types.conf:$(tl '  tickets = {'): dataset \"tickets\": column \"escalated\" is text, wants boolean"
+want_t "$T/types.conf:$(tl '  accounts = {'): dataset \"accounts\": column \"seats\" is float8, wants integer"
+want_t "$T/types.conf:$(tl '  accounts = {'): dataset \"accounts\": column \"loaded_at\" is bool, wants timestamp"
+[ "$(wc -l <"$T/types.err")" = 4 ] || fail "expected 4 lines (subscriptions well typed), got: $(cat "$T/types.err")"
+# Cast in the query, the same mapping passes.
+sed -i -e 's/esc AS escalated/esc::boolean AS escalated/' -e 's/resolved AS resolved_at/resolved::timestamptz AS resolved_at/' \
+	-e 's/ seats,/ seats::int AS seats,/' -e 's/loaded AS loaded_at/NULL::timestamptz AS loaded_at/' "$T/types.conf"
+"$BUILD/cs_exporter" --config.file "$T/types.conf" --config.check --connect >"$T/types.out" 2>&1 ||
+	fail "--connect rejected the cast mapping: $(cat "$T/types.out")"
+
 # --connect alone is a usage error.
 rc=0
 "$BUILD/cs_exporter" --config.file "$T/good.conf" --connect >/dev/null 2>&1 || rc=$?

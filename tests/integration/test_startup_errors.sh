@@ -48,7 +48,7 @@ printf 'alice = "%s";\n' "$hash" >"$T/users.conf"
 
 # --- listen addresses ---------------------------------------------------------
 run 2 bad_listen --web.listen-address ':99999'
-grep -q 'invalid listen address' "$T/bad_listen.out" || fail "bad listen address not explained"
+grep -q "invalid value ':99999' for flag '--web.listen-address'" "$T/bad_listen.out" || fail "bad listen address not explained"
 run 2 check_bad_listen --config.check --web.listen-address ':99999'
 python3 - "$port" >"$T/holder.out" 2>&1 <<'PY' &
 import socket, sys, time

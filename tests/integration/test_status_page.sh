@@ -172,7 +172,7 @@ for ln in open(metrics_file):
 shown = {r[0]: r for r in dtrs if len(r) == len(dcols)}
 assert sorted(shown) == sorted(dataset_rows), "datasets on the page %s, on /metrics %s" % (sorted(shown), sorted(dataset_rows))
 for name, r in shown.items():
-    assert r[didx["state"]] in ("fresh", "stale"), "%s: state %r" % (name, r[didx["state"]])
+    assert r[didx["state"]] in ("fresh", "stale", "read"), "%s: state %r" % (name, r[didx["state"]])
     assert re.match(r"\d{4}-\d\d-\d\dT", r[didx["newest row"]]), "%s: newest %r" % (name, r[didx["newest row"]])
     assert re.match(r"([0-9.]+ (min|h|d)|ahead)$", r[didx["age"]]), "%s: age %r" % (name, r[didx["age"]])
     assert int(r[didx["rows read"]]) == dataset_rows[name], "%s: rows %s vs %d" % (name, r[didx["rows read"]], dataset_rows[name])

@@ -55,9 +55,8 @@ static void datasets_of(const struct collector_kind *k, char *out, size_t len)
 	for (int d = 0; d < DS_COUNT; d++)
 		if (k->optional_datasets & (1u << d))
 			n += (size_t)snprintf(
-			    out + n, n < len ? len - n : 0,
-			    "%s%s (optional: without it, its families are absent)", n ? ", " : "",
-			    config_dataset_name((enum cs_dataset)d));
+			    out + n, n < len ? len - n : 0, "%s%s (optional: read when configured)",
+			    n ? ", " : "", config_dataset_name((enum cs_dataset)d));
 }
 
 static void family_row(const struct cs_family *f)

@@ -53,6 +53,11 @@ struct cs_config *fixture_config(const char *const *dims, size_t ndims)
 	cfg->features[0] = xstrdup("api");
 	cfg->features[1] = xstrdup("reports");
 
+	/* every dataset configured but payments (fixture_payments_on): a
+	 * kind's optional datasets are read when configured (kinds.h) */
+	for (int d = 0; d < DS_COUNT; d++)
+		cfg->has_dataset[d] = d != DS_PAYMENTS;
+
 	/* the kinds' settings with their defaults (collectors/kinds.c) */
 	cs_kind_settings_attach(cfg);
 

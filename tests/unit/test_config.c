@@ -835,7 +835,10 @@ Test(config_tables, kinds_need_accounts_and_their_own_datasets)
 	cr_expect_eq(collector_kinds[KIND_SUPPORT].datasets, acc | 1u << DS_TICKETS);
 	cr_expect_eq(collector_kinds[KIND_OUTCOMES].datasets, acc);
 	cr_expect_eq(collector_kinds[KIND_HEALTH].datasets,
-		     (1u << DS_COUNT) - 1 - (1u << DS_TRIALS) - (1u << DS_PAYMENTS));
+		     (1u << DS_COUNT) - 1 - (1u << DS_TRIALS) - (1u << DS_PAYMENTS) -
+			 (1u << DS_ACTIVITY));
+	/* activity is optional: without it health's usage is undefined */
+	cr_expect_eq(collector_kinds[KIND_HEALTH].optional_datasets, 1u << DS_ACTIVITY);
 	/* payments is optional: revenue reads it when it is configured */
 	cr_expect_eq(collector_kinds[KIND_REVENUE].optional_datasets, 1u << DS_PAYMENTS);
 	for (int k = 0; k < KIND_COUNT; k++)

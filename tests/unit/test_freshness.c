@@ -339,3 +339,83 @@ Test(bounds, long_segment_values_and_names_are_cut_visibly)
 	cs_data_free(d);
 	fixture_free_config(cfg);
 }
+
+/* loaded_at (docs/datasets.md, "Freshness"): when the query returns it, the
+ * newest load time at or before t is the freshness, whatever the business
+ * instants say; a rejected row's load counts, a NULL one does not, a
+ * malformed one rejects its row. */
+Test(freshness, loaded_at_defines_freshness)
+{
+	static const char *const lcols[] = {"account_key",    "billing_key", "plan",
+					    "region",	      "seats",	     "started_at",
+					    "first_value_at", "name",	     "loaded_at"};
+	static const char *const rows[] = {
+	    /* signed long ago, loaded yesterday */
+	    "a1",
+	    "b1",
+	    "pro",
+	    "eu",
+	    "5",
+	    "2025-01-10",
+	    NULL,
+	    NULL,
+	    "2026-05-31 02:00:00+00",
+	    /* signed last week, no load stamp: its started_at does not count */
+	    "a2",
+	    "b2",
+	    "pro",
+	    "eu",
+	    "5",
+	    "2026-05-25",
+	    NULL,
+	    NULL,
+	    NULL,
+	    /* loaded after t: not seen yet */
+	    "a3",
+	    "b3",
+	    "pro",
+	    "eu",
+	    "5",
+	    "2025-01-10",
+	    NULL,
+	    NULL,
+	    "2026-06-02",
+	    /* rejected (no key), but delivered by the load of 05-31 03:00 */
+	    NULL,
+	    "b4",
+	    "pro",
+	    "eu",
+	    "5",
+	    "2025-01-10",
+	    NULL,
+	    NULL,
+	    "2026-05-31 03:00:00+00",
+	    /* a stamp that is no time: the row is rejected */
+	    "a5",
+	    "b5",
+	    "pro",
+	    "eu",
+	    "5",
+	    "2025-01-10",
+	    NULL,
+	    NULL,
+	    "soon",
+	};
+	struct cs_config *cfg = fixture_config(dims2, 2);
+	struct cs_data *d = fixture_data(cfg, KIND_REVENUE, fixture_time("2026-06-01"));
+
+	fixture_load(d, DS_ACCOUNTS, lcols, 9, rows, 5);
+	cr_expect_eq(d->newest[DS_ACCOUNTS], fixture_time("2026-05-31 03:00:00+00"));
+	cr_expect_eq(fixture_rejects(d, "accounts", "bad_time"), 1);
+	cr_expect_eq(fixture_rejects(d, "accounts", "null_key"), 1);
+	cs_data_free(d);
+
+	/* without loaded_at: the newest started_at at or before t */
+	d = fixture_data(cfg, KIND_REVENUE, fixture_time("2026-06-01"));
+	fixture_load(d, DS_ACCOUNTS, lcols, 8,
+		     (const char *const[]){"a2", "b2", "pro", "eu", "5", "2026-05-25", NULL, NULL},
+		     1);
+	cr_expect_eq(d->newest[DS_ACCOUNTS], fixture_time("2026-05-25"));
+	cs_data_free(d);
+	fixture_free_config(cfg);
+}

@@ -465,3 +465,72 @@ Test(kpis_health, at_risk_per_segment_lists_n_per_segment)
 	cr_assert(listed(&r, "starter", "s_small", "Small shop"));
 	run_free(&r);
 }
+
+/*
+ * A CRM-only shop (docs/design.md, health): no activity dataset configured,
+ * so usage is undefined and the other weights renormalise; with activity
+ * configured but silent, the same account scores usage 0. Renewals by band
+ * and the at-risk list work without activity.
+ */
+static const char *const rcols[] = {"account_key", "billing_key",    "plan",	  "seats",
+				    "started_at",  "first_value_at", "renewal_at"};
+
+static void run_crm_only(struct run *r, bool activity)
+{
+	/* 10 seats, a promoter, no ticket, billing steady: sentiment, support
+	 * and billing 100; renewing in 20 days */
+	static const char *const accounts[] = {"c1", "b1", "pro", "10", NULL, NULL, "2024-04-21"};
+	static const char *const subs[] = {STEADY("b1")};
+	static const char *const surveys[] = {"c1", "r1", "nps", "10", RECENT};
+	struct cs_config *cfg = config();
+
+	cfg->has_dataset[DS_ACTIVITY] = activity;
+	r->cfg = cfg;
+	r->d = fixture_data(cfg, KIND_HEALTH, fixture_time(AS_OF));
+	fixture_load(r->d, DS_ACCOUNTS, rcols, 7, accounts, 1);
+	fixture_load(r->d, DS_SUBSCRIPTIONS, fixture_subscription_cols, 9, subs, 1);
+	fixture_load(r->d, DS_SURVEYS, scols, 5, surveys, 1);
+	if (activity)
+		fixture_load(r->d, DS_ACTIVITY, xcols, 4, NULL, 0);
+	fixture_load(r->d, DS_TICKETS, tcols, 4, NULL, 0);
+	cs_data_link(r->d);
+	r->m = mset_new();
+	kpi_health(r->d, &r->cfg->collectors[KIND_HEALTH], r->m);
+}
+
+static double crm_score(const struct run *r, const char *b, bool *found)
+{
+	return fixture_value(r->m, "cs_at_risk_account_score",
+			     (const char *const[]){"plan", "pro", "account", "c1", "name", "",
+						   "band", b, "renewal_at", "2024-04-21", NULL},
+			     found);
+}
+
+Test(kpis_health, crm_only_usage_undefined)
+{
+	struct run r;
+	bool found = false;
+	struct cs_config *with = config();
+
+	cr_assert_eq(cs_kind_datasets(&collector_kinds[KIND_HEALTH], with) & (1u << DS_ACTIVITY),
+		     1u << DS_ACTIVITY, "activity is read when configured");
+	fixture_free_config(with);
+	run_crm_only(&r, false);
+	cr_assert_eq(r.d->plan.datasets & (1u << DS_ACTIVITY), 0, "activity read though absent");
+	/* (25 + 15 + 20) * 100 / (25 + 15 + 20): usage left out */
+	cr_assert_float_eq(crm_score(&r, "green", &found), 100, 1e-9);
+	cr_assert(found);
+	cr_assert_eq(band(&r, "pro", "green"), 1);
+	double v = fixture_value(
+	    r.m, "cs_renewal_accounts",
+	    (const char *const[]){"plan", "pro", "horizon", "30d", "band", "green", NULL}, &found);
+	cr_assert(found, "no renewals by band without activity");
+	cr_assert_eq(v, 1);
+	run_free(&r);
+
+	/* activity configured, no user active: usage 0 of weight 40 */
+	run_crm_only(&r, true);
+	cr_assert_float_eq(crm_score(&r, "yellow", &found), 60, 1e-9);
+	cr_assert(found);
+	run_free(&r);
+}
