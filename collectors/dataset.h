@@ -239,9 +239,4 @@ void finish_accounts(struct cs_data *d);
  * own (ds_contract.link_unknown). */
 uint32_t link_unknown(struct cs_data *d);
 
-/* ---- every dataset at once (read.c) ---------------------------------------- */
-
-void datasets_init(struct cs_data *d);
-void datasets_release(struct cs_data *d);
-
 #endif

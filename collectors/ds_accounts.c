@@ -94,9 +94,7 @@ static void row_account(struct cs_stream *in, const char *const *v)
 	/* Only the health at-risk list and revenue's movers show names:
 	 * elsewhere they would be a copy per account for nothing. */
 	const char *name = col(in, v, COL_A_NAME);
-	bool keep_name =
-	    cs_plan_has(&d->plan, KIND_HEALTH) ||
-	    (cs_plan_has(&d->plan, KIND_REVENUE) && d->cfg->kinds && d->cfg->kinds->movers.top > 0);
+	bool keep_name = d->plan.keep_names;
 	char cut[CS_MAX_LABEL_BYTES + 1];
 	if (name && keep_name)
 		name = label_cut(name, cut);

@@ -153,17 +153,16 @@ static void mrr_init(struct cs_data *d)
 	for (size_t w = 0; w < nw; w++)
 		m->at[mrr_window_start(w)] = plan->from[w];
 	m->ninstants = MRR_WINDOW_STARTS + nw;
-	if (cs_plan_has(plan, KIND_REVENUE)) {
+	if (plan->payment_risk) {
 		m->risk = true;
 		/* cohort ages: the starts of the K months up to t's, oldest first */
-		size_t k =
-		    d->cfg->kinds->cohorts.months > 0 ? (size_t)d->cfg->kinds->cohorts.months : 0;
+		size_t k = plan->cohort_months;
 		for (size_t j = 0; j < k; j++)
 			m->at[mrr_cohort_month(m, j)] =
 			    cs_month_start(plan->as_of, (int)j + 1 - (int)k);
 		m->cohorts = k;
 		m->ninstants += k;
-		reasons_init(m, &d->cfg->kinds->churn_reasons);
+		reasons_init(m, plan->churn_reasons);
 		for (size_t w = 1; w < nw; w++)
 			if (plan->windows[w] > plan->windows[m->wl])
 				m->wl = w;

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kinds.h"
 #include "lib/cstime.h"
+#include "settings.h"
 
 /* A subscription row whose monthly amount in the reporting currency exceeds
  * this is rejected as amount_out_of_range: every sum stays finite. */

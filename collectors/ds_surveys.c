@@ -50,7 +50,7 @@ static void surveys_alloc(struct cs_data *d)
 {
 	struct cs_survey_sums *k = &d->surveys;
 
-	if (k->anon || !cs_plan_has(&d->plan, KIND_SURVEYS))
+	if (k->anon || !d->plan.survey_sums)
 		return;
 	k->nwin = d->plan.nwindows;
 	k->nseg = d->seg.n + 1; /* the last slot holds unknown accounts until linked */
@@ -149,7 +149,7 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 /* The sums a kind reads exist once linked, with or without rows. */
 static void surveys_prepare(struct cs_data *d)
 {
-	if (cs_plan_has(&d->plan, KIND_HEALTH))
+	if (d->plan.latest_nps)
 		nps_alloc(d);
 	surveys_alloc(d);
 }
@@ -201,7 +201,7 @@ static int surveys_open(struct cs_stream *in, int ncols, const char *const *name
 	(void)names;
 	(void)err;
 	(void)errlen;
-	if (cs_plan_has(&in->d->plan, KIND_HEALTH))
+	if (in->d->plan.latest_nps)
 		nps_alloc(in->d);
 	surveys_alloc(in->d);
 	return 0;

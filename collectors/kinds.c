@@ -40,6 +40,28 @@ static void revenue_compute(const struct cs_data *d, const struct cs_collector *
 	kpi_movers(d, c, out);
 }
 
+/* What each kind's compute needs the folds to keep (struct cs_plan). */
+static void revenue_plan(const struct cs_kind_settings *k, struct cs_plan *p)
+{
+	p->payment_risk = true;
+	p->cohort_months = k->cohorts.months > 0 ? (size_t)k->cohorts.months : 0;
+	p->churn_reasons = &k->churn_reasons;
+	p->keep_names = p->keep_names || k->movers.top > 0; /* movers name their accounts */
+}
+
+static void survey_plan(const struct cs_kind_settings *k, struct cs_plan *p)
+{
+	(void)k;
+	p->survey_sums = true;
+}
+
+static void health_plan(const struct cs_kind_settings *k, struct cs_plan *p)
+{
+	(void)k;
+	p->keep_names = true;
+	p->latest_nps = true;
+}
+
 /* The registry of collector kinds: one explicit table, in enum cs_kind order. */
 const struct collector_kind collector_kinds[KIND_COUNT] = {
     [KIND_REVENUE] = {.kind = KIND_REVENUE,
@@ -50,6 +72,7 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 		      .groups = revenue_groups,
 		      .settings = revenue_all_settings,
 		      .compute = revenue_compute,
+		      .plan = revenue_plan,
 		      .about =
 			  "MRR, its movements over each window and the ratios built on them, "
 			  "customers and logo churn, ARPA and lifetime value, pending churn and "
@@ -68,6 +91,7 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 		      .datasets = DS(DS_ACCOUNTS) | DS(DS_SURVEYS),
 		      .families = survey_tables,
 		      .compute = kpi_surveys,
+		      .plan = survey_plan,
 		      .about = "NPS, CSAT and CES over the responses of each window."},
     [KIND_ADOPTION] = {.kind = KIND_ADOPTION,
 		       .name = "adoption",
@@ -102,6 +126,7 @@ const struct collector_kind collector_kinds[KIND_COUNT] = {
 		     .settings = health_settings,
 		     .compute = kpi_health,
 		     .lookback = health_lookback,
+		     .plan = health_plan,
 		     .remember = kpi_health_movement,
 		     .forget = cs_band_memory_free,
 		     .about = "Account health scores and bands, the accounts most at risk, "
@@ -198,6 +223,7 @@ struct cs_kind_settings *cs_kind_settings_attach(struct cs_config *cfg)
 	struct cs_kind_settings *k = xcalloc(1, sizeof(*k));
 	struct cs_health *h = &k->health;
 
+	k->label_reserved = cs_label_reserved;
 	h->w_usage = 40;
 	h->usage_window = 30 * 86400;
 	h->usage_target = 0.8;

@@ -12,9 +12,9 @@
 #define CS_KPI_H
 
 #include "emit.h"
-#include "kinds.h"
 #include "lib/expo.h"
 #include "model.h"
+#include "settings.h"
 
 /* Each family file's table of the families it emits (emit.h). */
 extern const struct cs_family revenue_families[], churn_families[], cohort_families[],
@@ -22,8 +22,9 @@ extern const struct cs_family revenue_families[], churn_families[], cohort_famil
     outcome_families[], health_families[], movement_families[], payment_families[],
     mover_families[];
 
-/* The kinds' settings readers (kinds.h): revenue reads cohorts and
- * churn_reasons (churn_reason_settings), health reads health and renewals. */
+/* The kinds' settings readers (called by the kind table, kinds.c): revenue
+ * reads cohorts and churn_reasons (churn_reason_settings), health reads
+ * health and renewals. */
 bool revenue_settings(struct config_reader *r, struct cs_kind_settings *k);
 bool churn_reason_settings(struct config_reader *r, struct cs_kind_settings *k);
 bool health_settings(struct config_reader *r, struct cs_kind_settings *k);

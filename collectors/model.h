@@ -4,8 +4,9 @@
  * the boundary between SQL (text rows) and compute (the KPI families, kpi.h).
  *
  * Where things are:
- *   model.c        the plan (window bounds included), the model's lifecycle
- *   read.c         each dataset's stream to its contract, and the link
+ *   model.c        plan windows by length, rejects
+ *   read.c         the model's lifecycle, each dataset's stream to its
+ *                  contract, and the link
  *   ds_*.h         one header per dataset: its fold (what compute reads),
  *                  the invariants, and the accessors families read it by
  *   ds_*.c         one file per dataset: its row contract (columns),
@@ -18,7 +19,7 @@
  *
  * Lifecycle of one evaluation (every collector due at one instant t):
  *
- *   cs_plan_init(&plan, cfg, t);
+ *   cs_plan_init(&plan, cfg, t);   plan.h: above the model, with the kinds
  *   cs_plan_add(&plan, collector)  ... for each due collector
  *   d = cs_data_new(&plan);
  *   for each dataset the plan needs, accounts first, each exactly once:
@@ -53,9 +54,9 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "kinds.h"
 #include "lib/cstime.h"
 #include "money.h"
+#include "settings.h"
 
 #include "ds_accounts.h"
 #include "ds_activity.h"
@@ -66,14 +67,18 @@
 #include "ds_tickets.h"
 #include "ds_trials.h"
 
-/* Distinct windows of one evaluation: every due collector's. */
-#define CS_PLAN_WINDOWS (CS_MAX_WINDOWS * KIND_COUNT)
+/* Collectors due in one evaluation (at most one per kind: plan.c checks
+ * the kind table fits), and so the distinct windows of one evaluation. */
+#define CS_PLAN_COLLECTORS 7
+#define CS_PLAN_WINDOWS	   (CS_MAX_WINDOWS * CS_PLAN_COLLECTORS)
 
 /*
- * What one evaluation reads and for whom: the collectors due at as_of (at
- * most one per kind), the datasets they need, and the union of their
- * windows (distinct lengths, in the order first seen). Each family computes
- * its own collector's windows from the shared sums via cs_plan_window.
+ * What one evaluation reads, in the datasets' terms (plan.c fills it from
+ * the kinds of the collectors due at as_of; nothing here names a kind): the
+ * datasets to read, the union of the due collectors' windows (distinct
+ * lengths, in the order first seen), and what each fold must keep. Each
+ * family computes its own collector's windows from the shared sums via
+ * cs_plan_window.
  *
  * Window bounds are computed here, once: a window of W seconds is
  * [as_of - W, as_of), and every fold and family reads its start from the
@@ -82,24 +87,29 @@
 struct cs_plan {
 	const struct cs_config *cfg;
 	cs_time as_of;
-	const struct cs_collector *by_kind[KIND_COUNT]; /* NULL: not due */
-	unsigned kinds;					/* bit per enum cs_kind */
-	unsigned datasets;				/* bit per enum cs_dataset */
+	unsigned datasets; /* bit per enum cs_dataset */
 	size_t nwindows;
 	int64_t windows[CS_PLAN_WINDOWS];     /* seconds */
 	cs_time from[CS_PLAN_WINDOWS];	      /* window starts: as_of - windows[w] */
 	bool outcome_window[CS_PLAN_WINDOWS]; /* outcomes are read for this window */
-	/* Starts of the health model's windows (cfg->kinds->health), due or not. */
+	bool outcomes;			      /* the outcome queries are read (outcome_window) */
+	/* Starts of the health model's windows (health = { ... }), due or not. */
 	cs_time usage_from, sentiment_from, support_from, billing_from;
 	int64_t history; /* seconds: the longest window any family needs */
 	cs_time since;	 /* as_of - history: the earliest instant any family reads */
 	int64_t timeout; /* seconds per query: the longest of the collectors' */
+	/* What the folds keep beyond the windows' sums (a kind's plan hook
+	 * asks for them, kinds.h): */
+	bool keep_names;      /* accounts: display names (health's at-risk list) */
+	bool latest_nps;      /* surveys: each account's latest NPS (health) */
+	bool survey_sums;     /* surveys: the per-segment tallies (surveys) */
+	bool payment_risk;    /* subscriptions: risk, pending churn, reasons, drivers (revenue) */
+	size_t cohort_months; /* subscriptions: MRR at the starts of that many months */
+	/* subscriptions: the reason codes churn is counted under, with
+	 * payment_risk (revenue's churn_reasons). */
+	const struct cs_churn_reasons *churn_reasons;
 };
 
-void cs_plan_init(struct cs_plan *p, const struct cs_config *cfg, cs_time as_of);
-/* Adds a due collector (a second one of the same kind is ignored). */
-void cs_plan_add(struct cs_plan *p, const struct cs_collector *c);
-bool cs_plan_has(const struct cs_plan *p, enum cs_kind kind);
 /* Index of the window of that length in p->windows. */
 size_t cs_plan_window(const struct cs_plan *p, int64_t seconds);
 /* Segment values and display names are cut to at most this many bytes (at a

@@ -1,7 +1,8 @@
 /*
- * read: a dataset's stream to its contract (ds_*.c), and the link once all
- * are read. The one file that knows every dataset: below it, the datasets,
- * the join and the model know none of the others.
+ * read: the model's lifecycle (cs_data_new, cs_data_free), a dataset's
+ * stream to its contract (ds_*.c), and the link once all are read. The one
+ * file that knows every dataset: below it, the datasets, the join and the
+ * model know none of the others.
  */
 #include "dataset.h"
 
@@ -192,18 +193,59 @@ int cs_data_end(struct cs_stream *in, char *err, size_t errlen)
 	return rc;
 }
 
-void datasets_init(struct cs_data *d)
+static void datasets_init(struct cs_data *d)
 {
 	for (size_t k = 0; k < sizeof(contracts) / sizeof(contracts[0]); k++)
 		if (contracts[k]->init)
 			contracts[k]->init(d);
 }
 
-void datasets_release(struct cs_data *d)
+static void datasets_release(struct cs_data *d)
 {
 	for (size_t k = 0; k < sizeof(contracts) / sizeof(contracts[0]); k++)
 		if (contracts[k]->release)
 			contracts[k]->release(d);
+}
+
+struct cs_data *cs_data_new(const struct cs_plan *plan)
+{
+	struct cs_data *d = xcalloc(1, sizeof(*d));
+	const struct cs_config *cfg = plan->cfg;
+
+	d->cfg = cfg;
+	d->plan = *plan;
+	d->as_of = plan->as_of;
+	d->priv = xcalloc(1, sizeof(*d->priv));
+	d->seg.ndims = cfg->ndims;
+	for (int ds = 0; ds < DS_COUNT; ds++)
+		d->newest[ds] = CS_TIME_NONE;
+	datasets_init(d);
+	return d;
+}
+
+void cs_data_free(struct cs_data *d)
+{
+	if (!d)
+		return;
+	struct cs_data_private *p = d->priv;
+	datasets_release(d);
+	free(d->accounts);
+	free(d->customers);
+	free(d->rejects);
+	free(d->seg.values);
+	free(d->seg.accounts);
+	if (p) {
+		strtab_release(&p->accounts);
+		strtab_release(&p->billing);
+		strtab_release(&p->orphans);
+		for (size_t i = 0; i < CS_MAX_DIMENSIONS; i++)
+			strtab_release(&p->dimvals[i]);
+		free(p->acc_billing);
+		free(p->acc_dims);
+		arena_release(&p->arena);
+		free(p);
+	}
+	free(d);
 }
 
 void cs_data_link(struct cs_data *d)

@@ -452,7 +452,7 @@ static bool cohort_settings(struct config_reader *L, struct cs_kind_settings *ki
 		const char *name = config_string_of(e);
 		size_t k = 0;
 
-		if (cs_label_reserved(name))
+		if (kinds->label_reserved(name))
 			return config_fail(
 			    L, e,
 			    "cohort dimension \"%s\" is a reserved label name of the exporter",

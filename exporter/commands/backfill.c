@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collectors/kinds.h"
 #include "collectors/model.h"
 #include "config/config.h"
 #include "exporter/eval/eval.h"

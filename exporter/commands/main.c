@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "collectors/kpi.h"
+#include "collectors/kinds.h"
 #include "collectors/model.h"
 #include "config/config.h"
 #include "exporter/eval/eval.h"

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "collectors/kpi.h"
+#include "collectors/plan.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/strtab.h"
@@ -284,7 +285,7 @@ static void plan_tasks(struct eval *ev)
 		if (ev->mem && t->q->nparams == 0)
 			t->cache = &ev->mem->rows[ds];
 	}
-	if (!cs_plan_has(p, KIND_OUTCOMES))
+	if (!p->outcomes)
 		return;
 	for (size_t o = 0; o < cfg->noutcomes; o++) {
 		for (size_t w = 0; w < p->nwindows; w++) {
@@ -451,7 +452,7 @@ static void account_reads(const struct eval *ev, struct cs_result *res)
 		log_rejects(d, config_dataset_name((enum cs_dataset)t->dataset), rd->rows,
 			    &rd->rejected);
 	}
-	if (cs_plan_has(ev->plan, KIND_OUTCOMES))
+	if (ev->plan->outcomes)
 		for (size_t o = 0; o < cfg->noutcomes; o++)
 			log_rejects(d, cfg->outcomes[o].name, outcome_rows[o], NULL);
 	free(outcome_rows);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "collectors/kpi.h"
+#include "collectors/plan.h"
 #include "config/config.h"
 #include "lib/expo.h"
 

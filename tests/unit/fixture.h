@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "collectors/model.h"
+#include "collectors/plan.h"
 #include "config/config.h"
 #include "lib/expo.h"
 

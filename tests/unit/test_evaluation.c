@@ -122,7 +122,39 @@ Test(evaluation, plan_reads_the_union_of_windows_and_each_dataset_once)
 	cr_expect_eq(plan.datasets, (1u << DS_ACCOUNTS) | (1u << DS_SUBSCRIPTIONS) |
 					(1u << DS_TICKETS) | (1u << DS_ACTIVITY));
 	cr_expect_eq(cs_plan_window(&plan, 7 * 86400), 2);
-	cr_expect(!cs_plan_has(&plan, KIND_HEALTH));
+	/* the folds keep what the due kinds need: revenue's, not health's or surveys' */
+	cr_expect(plan.payment_risk);
+	cr_expect_eq(plan.cohort_months, (size_t)cfg->kinds->cohorts.months);
+	cr_expect_eq(plan.churn_reasons, &cfg->kinds->churn_reasons);
+	cr_expect(!plan.latest_nps && !plan.survey_sums);
+	/* names are kept for the movers (on by default), and only for them */
+	cr_expect_eq(plan.keep_names, cfg->kinds->movers.top > 0);
+	cr_expect(!plan.outcomes);
+	fixture_free_config(cfg);
+}
+
+/* The plan names no kind: each due kind's row says what the folds keep. */
+Test(evaluation, plan_needs_come_from_the_due_kinds)
+{
+	struct cs_config *cfg = config();
+	struct cs_plan plan;
+
+	cs_plan_init(&plan, cfg, fixture_time("2024-04-01"));
+	cs_plan_add(&plan, &cfg->collectors[KIND_HEALTH]);
+	cr_expect(plan.keep_names && plan.latest_nps);
+	cr_expect(!plan.payment_risk && !plan.survey_sums && !plan.outcomes);
+	cr_expect_eq(plan.cohort_months, 0);
+	cr_expect_null(plan.churn_reasons);
+	cs_plan_add(&plan, &cfg->collectors[KIND_SURVEYS]);
+	cs_plan_add(&plan, &cfg->collectors[KIND_OUTCOMES]);
+	cr_expect(plan.survey_sums && plan.outcomes);
+	cr_expect(!plan.payment_risk);
+
+	cfg->kinds->cohorts.months = 0;
+	cs_plan_init(&plan, cfg, fixture_time("2024-04-01"));
+	cs_plan_add(&plan, &cfg->collectors[KIND_REVENUE]);
+	cr_expect(plan.payment_risk);
+	cr_expect_eq(plan.cohort_months, 0, "cohorts off");
 	fixture_free_config(cfg);
 }
 
