@@ -156,10 +156,11 @@ for line in open(sys.argv[1], encoding="utf-8"):
         stamps.add(value)
     if not all(d in lv for d in dims):
         continue
-    # Ratios, means and DSO are omitted where undefined, the at-risk list is
-    # bounded: only count and amount families must cover every segment.
+    # Ratios, means and DSO are omitted where undefined, the at-risk and
+    # movers lists are bounded: only count and amount families must cover
+    # every segment.
     if re.search(r"_ratio$|_score$|^cs_arpa$|_lifetime_value$|^cs_ticket_resolution_seconds$"
-                 r"|^cs_days_sales_outstanding$", name):
+                 r"|^cs_days_sales_outstanding$|^cs_at_risk_account_mrr$|^cs_mrr_mover$", name):
         continue
     fam = re.sub(r"_(bucket|gcount|gsum)$", "", name)
     segs.setdefault(fam, set()).add(tuple(lv[d] for d in dims))
