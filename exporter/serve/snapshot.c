@@ -46,6 +46,8 @@ struct dstate {
 	uint64_t rows, rejected;
 	cs_time newest; /* CS_TIME_NONE: no row carried an instant */
 	int64_t max_age;
+	bool incremental;     /* the daemon reads it incrementally */
+	uint64_t drift_total; /* entries its full reads found the memory had wrong */
 };
 
 struct rendered_ref {
@@ -303,6 +305,13 @@ static struct mset *self_metrics(struct snapshot *s)
 	const char *values[2] = {CS_VERSION, CS_REVISION};
 	family_add(bi, 2, names, values, 1);
 	add_collector_metrics(s, m, false);
+	for (int i = 0; i < DS_COUNT; i++)
+		if (s->ds[i].configured && s->ds[i].incremental)
+			add1(m, "cs_incremental_drift_rows_total", METRIC_COUNTER,
+			     "Entries the incremental state had wrong, found at the full re-reads "
+			     "(more than 0: the lookback is too short).",
+			     "dataset", config_dataset_name((enum cs_dataset)i),
+			     (double)s->ds[i].drift_total);
 	if (s->have_reload) {
 		add1(m, "cs_config_last_reload_successful", METRIC_GAUGE,
 		     "1 when the last configuration load succeeded.", NULL, NULL,
@@ -443,6 +452,7 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 	for (int i = 0; i < DS_COUNT; i++) {
 		s->ds[i].configured = cfg->has_dataset[i];
 		s->ds[i].max_age = cfg->max_age[i];
+		s->ds[i].incremental = cfg->incremental[i].enabled;
 	}
 	s->stale_after = cfg->web.stale_after;
 	free(s->config_path);
@@ -510,6 +520,8 @@ void snapshot_publish(struct snapshot *s, struct cs_result *res)
 	}
 	for (int i = 0; i < DS_COUNT; i++) {
 		const struct cs_result_dataset *rd = &res->datasets[i];
+		if (rd->drift_checked)
+			s->ds[i].drift_total += rd->drift;
 		if (!rd->read)
 			continue;
 		s->ds[i].read = true;
