@@ -946,15 +946,13 @@ static bool load_incremental(struct config_reader *L, const config_setting_t *ds
 	config_get_duration(L, g, "lookback", false, &inc->lookback);
 	if (L->failed)
 		return false;
-	const config_setting_t *fe = config_get_duration(L, g, "full_every", false, &inc->full_every);
+	config_get_duration(L, g, "full_every", false, &inc->full_every);
 	if (L->failed)
 		return false;
 	if (en && inc->enabled && !since)
 		return config_fail(L, en,
 				   "incremental reads need the activity query to bind since "
 				   "(params = [\"since\", ...])");
-	if (fe && inc->full_every < inc->lookback)
-		return config_fail(L, fe, "'full_every' must not be shorter than 'lookback'");
 	return true;
 }
 
