@@ -331,8 +331,7 @@ static const char *intern(struct cs_activity_memory *m, const char *s)
 static bool memory_usable(const struct cs_activity_memory *m, const struct cs_data *d)
 {
 	cs_time since = d->plan.since;
-	return m->upto != CS_TIME_NONE && m->upto < d->as_of && m->upto > since &&
-	       m->from <= since;
+	return m->upto != CS_TIME_NONE && m->upto < d->as_of && m->upto > since && m->from <= since;
 }
 
 void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m)
