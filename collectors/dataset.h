@@ -59,6 +59,7 @@ struct cs_data_private {
 			     * have bound, to count its drift; CS_TIME_NONE: none */
 	bool drift_checked;
 	uint64_t drift;
+	uint64_t read_rows; /* rows the query returned (the slice's) */
 	struct act_row *slice;
 	size_t nslice, capslice;
 

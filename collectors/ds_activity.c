@@ -370,6 +370,11 @@ void cs_data_remember_activity_live(struct cs_data *d, struct cs_activity_memory
 	p->slice_from = p->full ? since : from;
 }
 
+uint64_t cs_data_activity_read(const struct cs_data *d)
+{
+	return d->priv->amem ? d->priv->read_rows : d->ds_rows[DS_ACTIVITY];
+}
+
 bool cs_data_activity_full(const struct cs_data *d, bool *checked, uint64_t *drift)
 {
 	*checked = d->priv->drift_checked;
@@ -595,6 +600,8 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 		return;
 	uint64_t slice_rows = d->ds_rows[DS_ACTIVITY];
 	uint64_t slice_kept = p->nslice;
+
+	p->read_rows = slice_rows;
 	if (!ok) {
 		p->nslice = 0; /* the window would miss a part: merge nothing */
 		return;

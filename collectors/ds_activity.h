@@ -114,5 +114,8 @@ void cs_data_remember_activity_live(struct cs_data *d, struct cs_activity_memory
  * entries the full read has that the merged memory lacked or had with
  * another instant, plus those the memory had that the read has not. */
 bool cs_data_activity_full(const struct cs_data *d, bool *checked, uint64_t *drift);
+/* The rows the activity query returned (with a memory, the slice's: d's
+ * row counts are those of the whole window, as a full read gives). */
+uint64_t cs_data_activity_read(const struct cs_data *d);
 
 #endif

@@ -479,7 +479,14 @@ static void live_done(const struct eval *ev, struct eval_memory *mem, struct cs_
 		eval_memory_forget(mem);
 		return;
 	}
-	if (!cs_data_activity_full(ev->d, &checked, &drift))
+	bool full = cs_data_activity_full(ev->d, &checked, &drift);
+	char since[40], nread[24], nwin[24];
+	format_param(cs_data_activity_since(ev->d), since, sizeof(since));
+	snprintf(nread, sizeof(nread), "%llu", (unsigned long long)cs_data_activity_read(ev->d));
+	snprintf(nwin, sizeof(nwin), "%llu", (unsigned long long)ev->d->ds_rows[DS_ACTIVITY]);
+	logx(LOG_DEBUG, "activity read", "read", full ? "full" : "incremental", "since", since,
+	     "rows_read", nread, "window_rows", nwin, NULL);
+	if (!full)
 		return;
 	mem->last_full = ev->plan->as_of;
 	if (!checked)
