@@ -1,7 +1,7 @@
 #!/bin/bash
 # The daemon's incremental activity reads give what a full evaluation gives
 # (docs/configuration.md, "Incremental reads"). A demo of 300 accounts grows
-# while the daemon evaluates every 2 s (lookback 1m, full_every 20s); after
+# while the daemon evaluates every 2 s (lookback 1m, full_every 30s); after
 # each change the test waits for a tick that started after it, scrapes it and
 # compares the exposition with --once --as-of at that tick's instant t
 # (cs_collector_evaluation_timestamp_seconds): identical except the
@@ -30,7 +30,7 @@ pg_up "$T/pg"
 pg_psql "$T/pg" -q -c "ALTER ROLE cs_reader SET log_statement = 'all'" >/dev/null
 
 # The daemon's config: every collector every 2 s, activity incremental with a
-# short lookback and full re-reads every 20 s. --once reads a copy whose
+# short lookback and full re-reads every 30 s. --once reads a copy whose
 # activity query ends in a comment, so that the statement log tells the two
 # apart.
 sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
@@ -41,7 +41,7 @@ text = open(sys.argv[1]).read()
 head, tail = text.split("  activity = {\n", 1)
 assert 'params = ["as_of", "since"];' in tail.split("};", 1)[0]
 daemon = head + "  activity = {\n" + \
-    '    incremental = { lookback = "1m"; full_every = "20s"; };\n' + tail
+    '    incremental = { lookback = "1m"; full_every = "30s"; };\n' + tail
 open(sys.argv[1], "w").write(daemon)
 body, rest = tail.split("};", 1)
 assert body.count('" GROUP BY 1, 2, 3"') == 1
@@ -66,7 +66,7 @@ import datetime, difflib, re, subprocess, sys, time, urllib.request
 
 port, off, exe, tdir, psql, sock, pgport, su, pglog = sys.argv[1:]
 off = int(off)
-LOOKBACK, FULL_EVERY = 60, 20
+LOOKBACK, FULL_EVERY = 60, 30
 SELF = re.compile(r"^(# (HELP|TYPE) )?(cs_collector_|cs_exporter_|process_|cs_config_|"
                   r"cs_incremental_drift_rows_total|cs_rows_rejected_total|"
                   r"cs_series_dropped_total|cs_dataset_retries_total)")
