@@ -54,6 +54,13 @@ struct cs_data_private {
 	 * rows of this evaluation's slice of the activity query. */
 	struct cs_activity_memory *amem;
 	cs_time slice_from;
+	cs_time keep_from;  /* the memory keeps rows from it on (<= plan.since) */
+	bool full;	    /* this read is the whole window */
+	cs_time drift_from; /* full and live: the slice an incremental read would
+			     * have bound, to count its drift; CS_TIME_NONE: none */
+	bool drift_checked;
+	uint64_t drift;
+	uint64_t read_rows; /* rows the query returned (the slice's) */
 	struct act_row *slice;
 	size_t nslice, capslice;
 

@@ -290,12 +290,14 @@ struct cs_activity_memory {
 	struct act_row *rows; /* by (account, user) in byte order */
 	size_t n, cap;
 	cs_time upto; /* as_of of the last slice merged, CS_TIME_NONE: none */
+	cs_time from; /* the rows held are those from this instant on */
 };
 
 struct cs_activity_memory *cs_activity_memory_new(void)
 {
 	struct cs_activity_memory *m = xcalloc(1, sizeof(*m));
 	m->upto = CS_TIME_NONE;
+	m->from = CS_TIME_NONE;
 	return m;
 }
 
@@ -309,23 +311,75 @@ void cs_activity_memory_free(struct cs_activity_memory *m)
 	free(m);
 }
 
+void cs_activity_memory_forget(struct cs_activity_memory *m)
+{
+	if (!m)
+		return;
+	m->n = 0;
+	m->upto = CS_TIME_NONE;
+	m->from = CS_TIME_NONE;
+}
+
 static const char *intern(struct cs_activity_memory *m, const char *s)
 {
 	bool added;
 	return s ? strtab_put(&m->names, &m->arena, s, &added)->key : NULL;
 }
 
-void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m)
+/* Whether the memory holds the window of d up to its last instant: only
+ * then can a read from that instant on complete it. */
+static bool memory_usable(const struct cs_activity_memory *m, const struct cs_data *d)
 {
 	cs_time since = d->plan.since;
+	return m->upto != CS_TIME_NONE && m->upto < d->as_of && m->upto > since && m->from <= since;
+}
 
-	d->priv->amem = m;
-	if (m->upto == CS_TIME_NONE || m->upto >= d->as_of || m->upto <= since) {
+void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m)
+{
+	struct cs_data_private *p = d->priv;
+	cs_time since = d->plan.since;
+
+	p->amem = m;
+	p->keep_from = since;
+	p->drift_from = CS_TIME_NONE;
+	p->full = !memory_usable(m, d);
+	if (p->full) {
 		m->n = 0; /* nothing to keep: a full read */
-		d->priv->slice_from = since;
+		p->slice_from = since;
 	} else {
-		d->priv->slice_from = m->upto;
+		p->slice_from = m->upto;
 	}
+}
+
+void cs_data_remember_activity_live(struct cs_data *d, struct cs_activity_memory *m,
+				    const struct cs_activity_live *o)
+{
+	struct cs_data_private *p = d->priv;
+	cs_time since = d->plan.since;
+	bool usable = memory_usable(m, d);
+	cs_time from = usable ? m->upto - o->lookback : since;
+
+	if (from < since)
+		from = since;
+	p->amem = m;
+	p->keep_from = o->keep_from < since ? o->keep_from : since;
+	p->full = !usable || o->full;
+	/* A full read replaces the memory once it has ended (the drift is
+	 * counted against it); one that fails leaves it to the caller. */
+	p->drift_from = usable && o->full ? from : CS_TIME_NONE;
+	p->slice_from = p->full ? since : from;
+}
+
+uint64_t cs_data_activity_read(const struct cs_data *d)
+{
+	return d->priv->amem ? d->priv->read_rows : d->ds_rows[DS_ACTIVITY];
+}
+
+bool cs_data_activity_full(const struct cs_data *d, bool *checked, uint64_t *drift)
+{
+	*checked = d->priv->drift_checked;
+	*drift = d->priv->drift;
+	return d->priv->amem ? d->priv->full : true;
 }
 
 cs_time cs_data_activity_since(const struct cs_data *d)
@@ -379,43 +433,139 @@ static void slice_row(struct cs_stream *in, const char *const *v)
 	p->slice[p->nslice++] = r;
 }
 
+/* The rows of a and b, both in the fold's order, merged: per (account,
+ * user, feature) the later instant; rows of a older than since are dropped.
+ * Returns a malloc'd array of *n rows. */
+static struct act_row *merge_rows(const struct act_row *a, size_t na, const struct act_row *b,
+				  size_t nb, cs_time since, size_t *nout)
+{
+	struct act_row *out = xmalloc((na + nb + 1) * sizeof(*out));
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : row_cmp(&a[i], &b[j]);
+		size_t group = n;
+
+		if (c <= 0) {
+			const struct act_row *first = &a[i];
+			while (i < na && row_cmp(&a[i], first) == 0) {
+				if (a[i].at >= since)
+					out[n++] = a[i];
+				i++;
+			}
+		}
+		if (c >= 0) {
+			const struct act_row *first = &b[j];
+			while (j < nb && row_cmp(&b[j], first) == 0) {
+				size_t k = group;
+				while (k < n && out[k].feature != b[j].feature)
+					k++;
+				if (k == n)
+					out[n++] = b[j];
+				else if (b[j].at > out[k].at)
+					out[k].at = b[j].at;
+				j++;
+			}
+		}
+	}
+	*nout = n;
+	return out;
+}
+
 /* Merges the slice into the memory: per (account, user, feature) the later
  * instant; rows older than since are dropped for good. */
 static void memory_merge(struct cs_activity_memory *m, const struct act_row *s, size_t ns,
 			 cs_time since)
 {
-	struct act_row *out = xmalloc((m->n + ns + 1) * sizeof(*out));
-	size_t i = 0, j = 0, n = 0;
+	size_t n;
+	struct act_row *out = merge_rows(m->rows, m->n, s, ns, since, &n);
 
-	while (i < m->n || j < ns) {
-		int c = i == m->n ? 1 : j == ns ? -1 : row_cmp(&m->rows[i], &s[j]);
-		size_t group = n;
-
-		if (c <= 0) {
-			const struct act_row *first = &m->rows[i];
-			while (i < m->n && row_cmp(&m->rows[i], first) == 0) {
-				if (m->rows[i].at >= since)
-					out[n++] = m->rows[i];
-				i++;
-			}
-		}
-		if (c >= 0) {
-			const struct act_row *first = &s[j];
-			while (j < ns && row_cmp(&s[j], first) == 0) {
-				size_t k = group;
-				while (k < n && out[k].feature != s[j].feature)
-					k++;
-				if (k == n)
-					out[n++] = s[j];
-				else if (s[j].at > out[k].at)
-					out[k].at = s[j].at;
-				j++;
-			}
-		}
-	}
 	free(m->rows);
 	m->rows = out;
 	m->n = m->cap = n;
+}
+
+/* The entries of one (account, user) group of a (rows [ia, ea)) that b's
+ * group (rows [ib, eb)) lacks or has with another instant. */
+static uint64_t group_diff(const struct act_row *a, size_t ia, size_t ea, const struct act_row *b,
+			   size_t ib, size_t eb)
+{
+	uint64_t n = 0;
+
+	for (size_t i = ia; i < ea; i++) {
+		size_t k = ib;
+		while (k < eb && b[k].feature != a[i].feature)
+			k++;
+		if (k == eb || b[k].at != a[i].at)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * What an incremental read at this instant would have had wrong: the memory
+ * merged (from since on) with the slice from drift_from, against the full
+ * read. Entries (account, user, feature) that differ in instant count once,
+ * those present on one side only once each.
+ */
+static uint64_t memory_drift(const struct cs_activity_memory *m, const struct act_row *full,
+			     size_t nfull, cs_time since, cs_time drift_from)
+{
+	struct act_row *late = xmalloc((nfull + 1) * sizeof(*late));
+	size_t nlate = 0, ni, nf;
+
+	for (size_t k = 0; k < nfull; k++)
+		if (full[k].at >= drift_from)
+			late[nlate++] = full[k];
+	struct act_row *inc = merge_rows(m->rows, m->n, late, nlate, since, &ni);
+	struct act_row *f = merge_rows(NULL, 0, full, nfull, since, &nf);
+	uint64_t drift = 0;
+	size_t i = 0, j = 0;
+
+	while (i < ni || j < nf) {
+		int c = i == ni ? 1 : j == nf ? -1 : row_cmp(&inc[i], &f[j]);
+		size_t ei = i, ej = j;
+
+		if (c <= 0)
+			while (ei < ni && row_cmp(&inc[ei], &inc[i]) == 0)
+				ei++;
+		if (c >= 0)
+			while (ej < nf && row_cmp(&f[ej], &f[j]) == 0)
+				ej++;
+		/* differing instants counted from the full read's side only */
+		drift += group_diff(f, j, ej, inc, i, ei);
+		for (size_t k = i; k < ei; k++) {
+			size_t l = j;
+			while (l < ej && f[l].feature != inc[k].feature)
+				l++;
+			if (l == ej)
+				drift++;
+		}
+		i = ei;
+		j = ej;
+	}
+	free(late);
+	free(inc);
+	free(f);
+	return drift;
+}
+
+/* Interns the rows' strings afresh, so that those of users no longer held
+ * (older than the window) are freed: a daemon's memory lives for weeks. */
+static void memory_compact(struct cs_activity_memory *m)
+{
+	struct cs_activity_memory fresh = {0};
+
+	for (size_t i = 0; i < m->n; i++) {
+		struct act_row *r = &m->rows[i];
+		r->account = intern(&fresh, r->account);
+		r->user = intern(&fresh, r->user);
+		r->feature = intern(&fresh, r->feature);
+	}
+	strtab_release(&m->names);
+	arena_release(&m->arena);
+	m->names = fresh.names;
+	m->arena = fresh.arena;
 }
 
 /* The tracked feature an interned name is (-1: none), remembered by pointer. */
@@ -450,17 +600,33 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 		return;
 	uint64_t slice_rows = d->ds_rows[DS_ACTIVITY];
 	uint64_t slice_kept = p->nslice;
+
+	p->read_rows = slice_rows;
 	if (!ok) {
 		p->nslice = 0; /* the window would miss a part: merge nothing */
 		return;
 	}
-	memory_merge(m, p->slice, p->nslice, since);
+	if (p->full) {
+		if (p->drift_from != CS_TIME_NONE) {
+			p->drift = memory_drift(m, p->slice, p->nslice, since, p->drift_from);
+			p->drift_checked = true;
+		}
+		m->n = 0;
+		m->from = since;
+	} else if (m->from < p->keep_from) {
+		m->from = p->keep_from;
+	}
+	memory_merge(m, p->slice, p->nslice, p->keep_from);
+	if (p->full)
+		memory_compact(m);
 	m->upto = d->as_of;
 	p->nslice = 0;
 
 	/* The whole window, folded as if the query had returned it: the rows
 	 * are in the fold's order already, and equal strings are equal
-	 * pointers, so a user's rows and an account are found by pointer. */
+	 * pointers, so a user's rows and an account are found by pointer.
+	 * Rows the memory keeps from before since (the daemon's, for a longer
+	 * window due at another tick) are not part of it. */
 	struct cs_stream in = {.d = d, .ds = DS_ACTIVITY, .ds_name = ds_activity.name};
 	struct user_run *u = &in.user;
 	struct feature_memo fm = {0};
@@ -471,10 +637,20 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 	activity_alloc(d);
 	for (size_t i = 0; i < m->n;) {
 		const struct act_row *first = &m->rows[i];
+		size_t end = i;
+		bool any = false;
 
+		for (; end < m->n && row_cmp(&m->rows[end], first) == 0; end++)
+			any = any || m->rows[end].at >= since;
 		activity_flush(&in);
+		if (!any) {
+			i = end;
+			continue;
+		}
 		if (!first->account || !first->user) {
-			for (; i < m->n && row_cmp(&m->rows[i], first) == 0; i++) {
+			for (; i < end; i++) {
+				if (m->rows[i].at < since)
+					continue;
 				in.rows++;
 				reject(&in, first->account ? "null_value" : "null_key");
 			}
@@ -485,11 +661,11 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 			account = account_of(d, last_account, &slot);
 		}
 		user_begin(d, u, account, slot);
-		for (; i < m->n && m->rows[i].account == first->account &&
-		       m->rows[i].user == first->user;
-		     i++) {
+		for (; i < end; i++) {
 			const struct act_row *r = &m->rows[i];
 
+			if (r->at < since)
+				continue;
 			in.rows++;
 			seen(&in, r->at);
 			user_saw(u, r->at, feature_index(&fm, d->cfg, r->feature));

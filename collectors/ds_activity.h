@@ -82,8 +82,40 @@ struct cs_data;
 struct cs_activity_memory;
 struct cs_activity_memory *cs_activity_memory_new(void);
 void cs_activity_memory_free(struct cs_activity_memory *m);
+/* The next evaluation reads its whole window (a read failed or was cut). */
+void cs_activity_memory_forget(struct cs_activity_memory *m);
 void cs_data_remember_activity(struct cs_data *d, struct cs_activity_memory *m);
 cs_time cs_data_activity_since(const struct cs_data *d);
 void cs_data_activity_done(struct cs_data *d, bool ok);
+
+/*
+ * The daemon's use of the same memory (docs/configuration.md, "Incremental
+ * reads"). Its evaluations come at the instants of its clock, with late rows
+ * landing after their instant, and not every evaluation reads the same
+ * window (collectors with other windows fall due at other ticks):
+ *   keep_from  the memory keeps rows from this instant on, though this
+ *              evaluation's window may start later (its fold skips them):
+ *              the start of the longest window any collector reads
+ *   lookback   a read from the memory binds since to its last instant less
+ *              this, so rows that landed late by up to lookback are merged
+ *   full       read the whole window; when the memory could have been used,
+ *              count the entries it would have had wrong (the drift)
+ */
+struct cs_activity_live {
+	cs_time keep_from;
+	int64_t lookback; /* microseconds */
+	bool full;
+};
+void cs_data_remember_activity_live(struct cs_data *d, struct cs_activity_memory *m,
+				    const struct cs_activity_live *o);
+/* After cs_data_activity_done: whether this evaluation read the whole
+ * window, and, when it did and the memory could have been used instead,
+ * *drift (true returned through *checked): the (account, user, feature)
+ * entries the full read has that the merged memory lacked or had with
+ * another instant, plus those the memory had that the read has not. */
+bool cs_data_activity_full(const struct cs_data *d, bool *checked, uint64_t *drift);
+/* The rows the activity query returned (with a memory, the slice's: d's
+ * row counts are those of the whole window, as a full read gives). */
+uint64_t cs_data_activity_read(const struct cs_data *d);
 
 #endif

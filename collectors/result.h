@@ -41,6 +41,10 @@ struct cs_result_dataset {
 	uint64_t rows;	   /* rows read, rejected ones included */
 	uint64_t rejected; /* of those */
 	cs_time newest;	   /* newest instant among the valid rows, CS_TIME_NONE: none */
+	/* The daemon's incremental reads (exporter/eval/eval.h): at a full
+	 * read, the entries the memory would have had wrong. */
+	bool drift_checked;
+	uint64_t drift;
 };
 
 /* Reads the source layer ran again after the server cancelled them ("try

@@ -76,6 +76,12 @@ const struct cs_family self_families[SELF_COUNT + 1] = {
 			     .labels = {"family"},
 			     .help = "Segment series folded into segment \"other\" by the "
 				     "cardinality cap, by family."},
+    [SELF_INCREMENTAL_DRIFT] = {.name = "cs_incremental_drift_rows_total",
+				.type = METRIC_COUNTER,
+				.labels = {"dataset"},
+				.help =
+				    "Entries the incremental state had wrong, found at the full "
+				    "re-reads (more than 0: the lookback is too short)."},
     [SELF_CONFIG_RELOAD_OK] = {.name = "cs_config_last_reload_successful",
 			       .type = METRIC_GAUGE,
 			       .help = "1 when the last configuration load succeeded."},

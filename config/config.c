@@ -913,9 +913,55 @@ static bool load_query(struct config_reader *L, const config_setting_t *g, struc
 	return true;
 }
 
+static bool binds(const struct cs_query *q, enum cs_param param)
+{
+	for (size_t i = 0; i < q->nparams; i++)
+		if (q->params[i] == param)
+			return true;
+	return false;
+}
+
+/*
+ * datasets.<d>.incremental = { enabled; lookback; full_every; }. Only
+ * activity's contract (each user's last activity in [since, as_of)) lets a
+ * read from the previous evaluation be merged into the one before
+ * (docs/configuration.md); a query that does not bind since reads its whole
+ * window anyway, so it is off for one unless enabled is written (an error).
+ */
+static bool load_incremental(struct config_reader *L, const config_setting_t *ds, int d)
+{
+	static const char *const keys[] = {"enabled", "lookback", "full_every", NULL};
+	struct cs_incremental *inc = &L->cfg->incremental[d];
+	const config_setting_t *g = config_get_group(L, ds, "incremental", false, keys), *en;
+	bool since = binds(&L->cfg->datasets[d], PARAM_SINCE);
+
+	inc->enabled = d == DS_ACTIVITY && since;
+	inc->lookback = 2 * 3600;
+	inc->full_every = 86400;
+	if (!g)
+		return !L->failed;
+	if (d != DS_ACTIVITY)
+		return config_fail(L, g,
+				   "'incremental' is only supported by dataset \"activity\" (the "
+				   "other contracts do not allow merging reads)");
+	en = config_get_bool(L, g, "enabled", false, &inc->enabled);
+	config_get_duration(L, g, "lookback", false, &inc->lookback);
+	if (L->failed)
+		return false;
+	config_get_duration(L, g, "full_every", false, &inc->full_every);
+	if (L->failed)
+		return false;
+	if (en && inc->enabled && !since)
+		return config_fail(L, en,
+				   "incremental reads need the activity query to bind since "
+				   "(params = [\"since\", ...])");
+	return true;
+}
+
 static bool load_datasets(struct config_reader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = {"source", "params", "query", "max_age", NULL};
+	static const char *const keys[] = {"source",  "params",	     "query",
+					   "max_age", "incremental", NULL};
 	struct cs_config *cfg = L->cfg;
 	const config_setting_t *g = config_get_group(L, root, "datasets", true, dataset_names);
 
@@ -941,7 +987,7 @@ static bool load_datasets(struct config_reader *L, const config_setting_t *root)
 			cfg->max_age[d] = 0;
 		else
 			config_get_duration(L, ds, "max_age", false, &cfg->max_age[d]);
-		if (L->failed)
+		if (L->failed || !load_incremental(L, ds, d))
 			return false;
 		cfg->has_dataset[d] = true;
 	}

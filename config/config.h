@@ -66,6 +66,17 @@ enum cs_dataset {
 	DS_COUNT,
 };
 
+/*
+ * Incremental reads of a dataset by the daemon (datasets.<name>.incremental):
+ * each evaluation reads only from lookback before the previous one, merged
+ * into what the daemon remembers; a full read every full_every.
+ */
+struct cs_incremental {
+	bool enabled;	    /* default: activity, when its query binds since */
+	int64_t lookback;   /* seconds, default 2h */
+	int64_t full_every; /* seconds, default 1d */
+};
+
 struct cs_window {
 	int64_t seconds;
 	char label[16]; /* as written in the file, e.g. "30d" */
@@ -142,6 +153,9 @@ struct cs_config {
 	 * (cs_dataset_max_age_seconds, read by the DatasetStale alert); 0:
 	 * none. Default 7d for activity, none for the others. */
 	int64_t max_age[DS_COUNT];
+	/* How the daemon reads a dataset between evaluations
+	 * (docs/configuration.md, "Incremental reads"): only activity may. */
+	struct cs_incremental incremental[DS_COUNT];
 
 	size_t noutcomes;
 	struct cs_outcome *outcomes;

@@ -593,8 +593,9 @@ int backfill_main(int argc, char **argv)
 	    .cfg = cfg,
 	    .sources = sources,
 	    /* Datasets whose query binds no parameter are read once, and each
-	     * step reads only the activity since the step before (eval.h). */
-	    .mem = f.full_reads ? NULL : eval_memory_new(true),
+	     * step reads only the activity since the step before (eval.h),
+	     * unless the config turns that off (incremental.enabled). */
+	    .mem = f.full_reads ? NULL : eval_memory_new(cfg->incremental[DS_ACTIVITY].enabled),
 	    .progress = &pr,
 	    .h = h,
 	    .max_wait = (double)parse_max_wait(f.max_wait),

@@ -69,6 +69,10 @@ struct app {
 	/* Health bands of the last successful health evaluation (health
 	 * movement); kept across reloads, dropped with the process. */
 	struct cs_band_memory *bands;
+	/* The activity read so far (eval_memory_live): kept from one
+	 * evaluation to the next, dropped with the collectors (reload,
+	 * shutdown), so a restart or reload reads everything whole. */
+	struct eval_memory *mem;
 };
 
 /* One evaluation of the collectors due now (sched.h). */
@@ -83,8 +87,9 @@ static void evaluate(void *arg, const bool *due)
 		if (due[i])
 			list[n++] = &cfg->collectors[i];
 	struct cs_result res;
-	eval_run(cfg, list, n, a->sources, cs_now(), &a->bands, NULL, &res);
+	eval_run(cfg, list, n, a->sources, cs_now(), &a->bands, a->mem, &res);
 	if (atomic_load(&a->stopping)) {
+		eval_memory_forget(a->mem);
 		logx(LOG_DEBUG, "evaluation interrupted by a reload or stop, not published", NULL);
 		cs_result_release(&res);
 		free(list);
@@ -138,6 +143,7 @@ static void start_collectors(struct app *a)
 		a->jobs[i].name = a->cfg->collectors[i].name;
 		a->jobs[i].interval_ms = a->cfg->collectors[i].interval * 1000;
 	}
+	a->mem = eval_memory_live(a->cfg);
 	struct sched_fn fn = {evaluate, cancel_evaluation, a};
 	a->sched = sched_start(a->jobs, n, &fn, &a->sched_opts);
 }
@@ -148,6 +154,8 @@ static void stop_collectors(struct app *a)
 	sched_stop(a->sched);
 	atomic_store(&a->stopping, false);
 	a->sched = NULL;
+	eval_memory_free(a->mem);
+	a->mem = NULL;
 	free(a->jobs);
 	free(a->failing);
 	a->jobs = NULL;

@@ -28,6 +28,12 @@ struct row_cache {
 struct eval_memory {
 	struct cs_activity_memory *activity; /* NULL: --full-reads */
 	struct row_cache rows[DS_COUNT];
+	/* The daemon's (eval_memory_live): no row cache, activity read with
+	 * cfg->incremental[DS_ACTIVITY]'s lookback and full reads. */
+	bool live;
+	int64_t lookback, full_every; /* seconds */
+	int64_t history;	      /* seconds: the longest window of all collectors */
+	cs_time last_full;	      /* as_of of the last full activity read, NONE: none */
 };
 
 struct eval_memory *eval_memory_new(bool activity)
@@ -36,6 +42,33 @@ struct eval_memory *eval_memory_new(bool activity)
 	if (activity)
 		m->activity = cs_activity_memory_new();
 	return m;
+}
+
+struct eval_memory *eval_memory_live(const struct cs_config *cfg)
+{
+	const struct cs_incremental *inc = &cfg->incremental[DS_ACTIVITY];
+	struct cs_plan all;
+
+	if (!cfg->has_dataset[DS_ACTIVITY] || !inc->enabled)
+		return NULL;
+	cs_plan_init(&all, cfg, 0);
+	for (size_t i = 0; i < cfg->ncollectors; i++)
+		cs_plan_add(&all, &cfg->collectors[i]);
+	struct eval_memory *m = eval_memory_new(true);
+	m->live = true;
+	m->lookback = inc->lookback;
+	m->full_every = inc->full_every;
+	m->history = all.history;
+	m->last_full = CS_TIME_NONE;
+	return m;
+}
+
+void eval_memory_forget(struct eval_memory *m)
+{
+	if (!m)
+		return;
+	cs_activity_memory_forget(m->activity);
+	m->last_full = CS_TIME_NONE;
 }
 
 static void row_cache_reset(struct row_cache *c)
@@ -282,7 +315,7 @@ static void plan_tasks(struct eval *ev)
 		t->dataset = ds;
 		if (ds == DS_ACTIVITY)
 			format_param(cs_data_activity_since(ev->d), t->since, sizeof(t->since));
-		if (ev->mem && t->q->nparams == 0)
+		if (ev->mem && !ev->mem->live && t->q->nparams == 0)
 			t->cache = &ev->mem->rows[ds];
 	}
 	if (!p->outcomes)
@@ -474,6 +507,55 @@ static bool needs(const struct cs_collector *c, const struct task *t)
 	return (cs_kind_datasets(cs_collector_kind(c), t->ev->plan->cfg) >> t->dataset) & 1u;
 }
 
+/* The daemon's activity read: from the memory, or whole when full_every has
+ * passed since the last full read (or there was none). */
+static void remember_live(struct eval *ev, struct eval_memory *mem, cs_time as_of)
+{
+	struct cs_activity_live o = {
+	    .keep_from = as_of - mem->history * CS_SECOND,
+	    .lookback = mem->lookback * CS_SECOND,
+	    .full = mem->last_full == CS_TIME_NONE || as_of < mem->last_full ||
+		    as_of - mem->last_full >= mem->full_every * CS_SECOND,
+	};
+	cs_data_remember_activity_live(ev->d, mem->activity, &o);
+}
+
+/* After the daemon's reads: a failed read of any dataset makes the next
+ * activity read a full one (docs/configuration.md, "Incremental reads");
+ * a full read that could have been incremental counts and logs the drift. */
+static void live_done(const struct eval *ev, struct eval_memory *mem, struct cs_result *res)
+{
+	bool failed = false, checked;
+	uint64_t drift;
+
+	for (size_t k = 0; k < ev->nt; k++)
+		failed = failed || ev->t[k].rc != 0;
+	if (failed) {
+		eval_memory_forget(mem);
+		return;
+	}
+	bool full = cs_data_activity_full(ev->d, &checked, &drift);
+	char since[40], nread[24], nwin[24];
+	format_param(cs_data_activity_since(ev->d), since, sizeof(since));
+	snprintf(nread, sizeof(nread), "%llu", (unsigned long long)cs_data_activity_read(ev->d));
+	snprintf(nwin, sizeof(nwin), "%llu", (unsigned long long)ev->d->ds_rows[DS_ACTIVITY]);
+	logx(LOG_DEBUG, "activity read", "read", full ? "full" : "incremental", "since", since,
+	     "rows_read", nread, "window_rows", nwin, NULL);
+	if (!full)
+		return;
+	mem->last_full = ev->plan->as_of;
+	if (!checked)
+		return;
+	struct cs_result_dataset *rd = &res->datasets[DS_ACTIVITY];
+	rd->drift_checked = true;
+	rd->drift = drift;
+	char n[24], lb[24];
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)drift);
+	snprintf(lb, sizeof(lb), "%llds", (long long)mem->lookback);
+	logx(drift ? LOG_WARN : LOG_INFO, "incremental drift at full read", "dataset",
+	     config_dataset_name(DS_ACTIVITY), "rows", n, "lookback", lb, NULL);
+}
+
 void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due, size_t ndue,
 	      struct pg_source *const *sources, cs_time as_of, struct cs_band_memory **bands,
 	      struct eval_memory *mem, struct cs_result *res)
@@ -497,7 +579,10 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	format_param(as_of, ev.as_of, sizeof(ev.as_of));
 	format_param(plan.since, ev.since, sizeof(ev.since));
 	ev.mem = mem;
-	if (mem && mem->activity && (plan.datasets & (1u << DS_ACTIVITY)))
+	bool activity = mem && mem->activity && (plan.datasets & (1u << DS_ACTIVITY));
+	if (activity && mem->live)
+		remember_live(&ev, mem, as_of);
+	else if (activity)
 		cs_data_remember_activity(ev.d, mem->activity);
 	plan_tasks(&ev);
 	read_sources(&ev);
@@ -506,6 +591,8 @@ void eval_run(const struct cs_config *cfg, const struct cs_collector *const *due
 	for (size_t k = 0; k < ev.nt; k++)
 		if (ev.t[k].dataset == DS_ACTIVITY)
 			cs_data_activity_done(d, ev.t[k].rc == 0);
+	if (activity && mem->live)
+		live_done(&ev, mem, res);
 	account_reads(&ev, res);
 	cs_data_link(d);
 	res->as_of = as_of;

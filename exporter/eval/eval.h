@@ -61,6 +61,18 @@ struct eval_memory *eval_memory_new(bool activity);
 /* NULL is fine. */
 void eval_memory_free(struct eval_memory *m);
 
+/*
+ * The daemon's memory between its evaluations (docs/configuration.md,
+ * "Incremental reads"): the activity read so far, as a backfill's, but each
+ * read re-reads cfg's lookback before the previous instant (rows land late),
+ * the whole window is read every full_every and after any failed read, and
+ * every other dataset is read at every evaluation (accounts change). NULL
+ * when activity is not configured or not incremental.
+ */
+struct eval_memory *eval_memory_live(const struct cs_config *cfg);
+/* The next evaluation reads everything whole (an evaluation was cut). */
+void eval_memory_forget(struct eval_memory *m);
+
 /* eval_run of every collector of cfg at as_of, without health memory: what
  * --once and each backfill step evaluate. */
 void eval_all(const struct cs_config *cfg, struct pg_source *const *sources, cs_time as_of,

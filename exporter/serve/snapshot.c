@@ -49,6 +49,8 @@ struct dstate {
 	uint64_t rows, rejected;
 	cs_time newest; /* CS_TIME_NONE: no row carried an instant */
 	int64_t max_age;
+	bool incremental;     /* the daemon reads it incrementally */
+	uint64_t drift_total; /* entries its full reads found the memory had wrong */
 };
 
 struct rendered_ref {
@@ -273,6 +275,10 @@ static struct mset *self_metrics(struct snapshot *s)
 	family_add(self_family(m, SELF_BUILD_INFO), 2, self_families[SELF_BUILD_INFO].labels,
 		   values, 1);
 	add_collector_metrics(s, m, false);
+	for (int i = 0; i < DS_COUNT; i++)
+		if (s->ds[i].configured && s->ds[i].incremental)
+			add1(m, SELF_INCREMENTAL_DRIFT, config_dataset_name((enum cs_dataset)i),
+			     (double)s->ds[i].drift_total);
 	if (s->have_reload) {
 		add1(m, SELF_CONFIG_RELOAD_OK, NULL, s->reload_ok ? 1 : 0);
 		add1(m, SELF_CONFIG_RELOAD_TIME, NULL, s->reload_success_ts);
@@ -419,6 +425,7 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 	for (int i = 0; i < DS_COUNT; i++) {
 		s->ds[i].configured = cfg->has_dataset[i];
 		s->ds[i].max_age = cfg->max_age[i];
+		s->ds[i].incremental = cfg->incremental[i].enabled;
 	}
 	s->stale_after = cfg->web.stale_after;
 	expected_release(s);
@@ -524,6 +531,8 @@ void snapshot_publish(struct snapshot *s, struct cs_result *res)
 	}
 	for (int i = 0; i < DS_COUNT; i++) {
 		const struct cs_result_dataset *rd = &res->datasets[i];
+		if (rd->drift_checked)
+			s->ds[i].drift_total += rd->drift;
 		if (!rd->read)
 			continue;
 		s->ds[i].read = true;

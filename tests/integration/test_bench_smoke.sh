@@ -1,6 +1,6 @@
 #!/bin/bash
 # The benchmark harness still runs: `BENCH_QUICK=1 TIER=S tests/bench/run.sh`
-# exits 0 and prints the four parts of the tier table with figures in them.
+# exits 0 and prints the six parts of the tier table with figures in them.
 # The figures themselves are not asserted (they depend on the machine); see
 # docs/benchmarks.md for measured ones.
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -15,7 +15,7 @@ BENCH_QUICK=1 TIER=S BUILD=$BUILD bash "$CS_ROOT/tests/bench/run.sh" >"$T/bench.
 cat "$T/bench.out"
 
 for h in '## Tier S: 1000 accounts' '### 1. Collection' '### 2. Scrapes' '### 3. Interference' '### 4. Footprint' \
-	'### 5. Backfill'; do
+	'### 5. Backfill' '### 6. Incremental'; do
 	grep -qF "$h" "$T/bench.out" || fail "no \"$h\" in the output"
 done
 # Every collector of the demo config got a row, and every cycle succeeded.
@@ -49,4 +49,10 @@ for r in 'default: accounts once, activity since the step before' 'every dataset
 	grep -Eq "^\| $r \| 3 \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| yes \|$" "$T/bench.out" ||
 		fail "no backfill figures for $r"
 done
+# The daemon's first evaluation read activity whole, the next ones from the
+# previous instant on.
+grep -Eq '^\| first \| full \| [0-9.]+ \| 1.000 \| [0-9.]+ \| [0-9]+ \| 100.00 % \|$' "$T/bench.out" ||
+	fail "no full evaluation in part 6"
+grep -Eq '^\| tick 1 \| incremental \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ % \|$' "$T/bench.out" ||
+	fail "no steady tick in part 6"
 echo ok

@@ -36,6 +36,10 @@ struct event {
 
 #define NEVENTS 3000
 static struct event events[NEVENTS];
+/* The daemon's tests (live_*): an event is in the database only from
+ * at + delay[i] on (it lands late); visible is the reading instant. */
+static cs_time delay[NEVENTS];
+static cs_time visible = CS_TIME_OPEN;
 static char users[40][8];
 
 /* A fixed pseudo-random log from 2024-01-01 to 2024-09-01: five accounts
@@ -83,7 +87,8 @@ static struct read read_range(cs_time lo, cs_time hi)
 
 	for (size_t i = 0; i < NEVENTS; i++) {
 		const struct event *e = &events[i];
-		if (e->at < lo || e->at >= hi)
+		if (e->at < lo || e->at >= hi ||
+		    (visible != CS_TIME_OPEN && e->at + delay[i] > visible))
 			continue;
 		size_t k = 0;
 		while (k < nkeys &&
@@ -248,6 +253,154 @@ Test(activity_memory, reads_only_since_the_last_instant)
 	cs_data_remember_activity(d, mem);
 	cr_assert_eq(cs_data_activity_since(d), t1 - window);
 	cs_data_free(d);
+	cs_activity_memory_free(mem);
+	fixture_free_config(cfg);
+}
+
+/* ---- the daemon's use (cs_data_remember_activity_live) ------------------- */
+
+/* Up to max late, pseudo-random: most events land within a minute, some
+ * up to max. */
+static void make_delays(cs_time max)
+{
+	uint64_t x = 7;
+	for (size_t i = 0; i < NEVENTS; i++) {
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		delay[i] = (x >> 33) % 4 ? 0 : (cs_time)((x >> 20) % (uint64_t)max);
+	}
+}
+
+/* One tick of the daemon at t: reads what has landed by t. */
+static char *live_tick(const struct cs_config *cfg, struct cs_activity_memory *mem, cs_time t,
+		       const struct cs_activity_live *o, bool *checked, uint64_t *drift)
+{
+	struct cs_data *d = fixture_data(cfg, KIND_ADOPTION, t);
+
+	visible = t;
+	cs_data_remember_activity_live(d, mem, o);
+	struct read r = read_range(cs_data_activity_since(d), t);
+	fixture_load(d, DS_ACCOUNTS, acols, 6, accounts, 4);
+	fixture_load(d, DS_ACTIVITY, xcols, 4, (const char *const *)r.cells, r.nrows);
+	cs_data_activity_done(d, true);
+	bool full = cs_data_activity_full(d, checked, drift);
+	if (o->full)
+		cr_assert(full, "asked for a full read, got an incremental one");
+	char *s = outcome(d, cfg);
+	read_free(&r);
+	cs_data_free(d);
+	return s;
+}
+
+static char *live_full(const struct cs_config *cfg, cs_time t)
+{
+	visible = t;
+	char *s = full(cfg, t);
+	visible = CS_TIME_OPEN;
+	return s;
+}
+
+/*
+ * Ticks every 20 minutes for three days, with a memory that keeps 200 days
+ * (a longer window due at other ticks) and a full read every 6 hours:
+ * with a lookback longer than any delay every tick equals a full read and
+ * no drift is counted; with a shorter one, ticks miss late events, the full
+ * reads count them, and those ticks equal a full read again.
+ */
+static uint64_t live_run(cs_time lookback, bool *all_equal, size_t *nchecked)
+{
+	struct cs_config *cfg = fixture_config(dims, 1);
+	struct cs_activity_memory *mem = cs_activity_memory_new();
+	const cs_time minute = 60 * CS_SECOND;
+	cs_time t = fixture_time("2024-05-01"), last_full = CS_TIME_NONE;
+	uint64_t drift_total = 0;
+
+	make_events();
+	make_delays(3 * 60 * minute);
+	*all_equal = true;
+	*nchecked = 0;
+	for (int i = 0; i < 3 * 72; i++, t += 20 * minute) {
+		struct cs_activity_live o = {
+		    .keep_from = t - 200 * 86400 * CS_SECOND,
+		    .lookback = lookback,
+		    .full = last_full == CS_TIME_NONE || t - last_full >= 6 * 60 * minute,
+		};
+		bool checked;
+		uint64_t drift;
+		char *got = live_tick(cfg, mem, t, &o, &checked, &drift);
+		char *want = live_full(cfg, t);
+		bool eq = strcmp(got, want) == 0;
+
+		if (o.full) {
+			cr_assert(eq, "a full read at tick %d differs from a full evaluation", i);
+			cr_assert_eq(checked, last_full != CS_TIME_NONE);
+			last_full = t;
+		}
+		if (checked) {
+			drift_total += drift;
+			(*nchecked)++;
+		}
+		*all_equal = *all_equal && eq;
+		free(got);
+		free(want);
+	}
+	visible = CS_TIME_OPEN;
+	cs_activity_memory_free(mem);
+	fixture_free_config(cfg);
+	return drift_total;
+}
+
+Test(activity_memory, live_lookback_longer_than_delays_equals_full_reads)
+{
+	bool all_equal;
+	size_t nchecked;
+	uint64_t drift = live_run(4 * 3600 * CS_SECOND, &all_equal, &nchecked);
+
+	cr_assert(all_equal, "a tick differs from a full evaluation");
+	cr_assert_eq(nchecked, 11, "full re-reads that counted drift: %zu", nchecked);
+	cr_assert_eq(drift, 0);
+}
+
+Test(activity_memory, live_short_lookback_is_seen_as_drift)
+{
+	bool all_equal;
+	size_t nchecked;
+	uint64_t drift = live_run(30 * 60 * CS_SECOND, &all_equal, &nchecked);
+
+	cr_assert_not(all_equal, "late events were missed, yet every tick equals a full read");
+	cr_assert_gt(drift, 0, "the full re-reads counted no drift");
+}
+
+Test(activity_memory, live_reads_from_the_previous_instant_less_lookback)
+{
+	struct cs_config *cfg = fixture_config(dims, 1);
+	struct cs_activity_memory *mem = cs_activity_memory_new();
+	cs_time t1 = fixture_time("2024-04-01"), t2 = t1 + 300 * CS_SECOND;
+	struct cs_activity_live o = {t1 - 200 * 86400 * CS_SECOND, 3600 * CS_SECOND, false};
+	bool checked;
+	uint64_t drift;
+
+	make_events();
+	free(live_tick(cfg, mem, t1, &o, &checked, &drift));
+	struct cs_data *d = fixture_data(cfg, KIND_ADOPTION, t2);
+	cs_data_remember_activity_live(d, mem, &o);
+	cr_assert_eq(cs_data_activity_since(d), t1 - 3600 * CS_SECOND);
+	cs_data_free(d);
+
+	/* asked for a full read: the whole window */
+	o.full = true;
+	d = fixture_data(cfg, KIND_ADOPTION, t2);
+	cs_data_remember_activity_live(d, mem, &o);
+	cr_assert_eq(cs_data_activity_since(d), d->plan.since);
+	cs_data_free(d);
+
+	/* forgotten (a failed tick): the whole window */
+	o.full = false;
+	cs_activity_memory_forget(mem);
+	d = fixture_data(cfg, KIND_ADOPTION, t2);
+	cs_data_remember_activity_live(d, mem, &o);
+	cr_assert_eq(cs_data_activity_since(d), d->plan.since);
+	cs_data_free(d);
+	visible = CS_TIME_OPEN;
 	cs_activity_memory_free(mem);
 	fixture_free_config(cfg);
 }

@@ -858,3 +858,62 @@ Test(config_tables, names)
 	cr_expect_str_eq(config_dataset_name(DS_PAYMENTS), "payments");
 	cr_expect_str_eq(config_dataset_name(DS_COUNT), "unknown");
 }
+
+/* A config with an activity dataset of these params and incremental text. */
+static struct cs_config *load_incremental(const char *params, const char *inc, char *err,
+					  size_t len)
+{
+	struct buf b = BUF_INIT;
+	struct cs_config *cfg;
+	char *path;
+
+	buf_addf(&b,
+		 "sources = ( { name = \"crm\"; } );\n"
+		 "segments = { dimensions = []; };\n"
+		 "datasets = { accounts = { source = \"crm\"; query = \"S\"; };\n"
+		 "  activity = { source = \"crm\"; params = [%s];\n"
+		 "    query = \"SELECT $1%s\"; %s }; };\n"
+		 "collectors = ( { kind = \"adoption\"; } );\n",
+		 params, strstr(params, "since") ? ", $2" : "", inc);
+	path = write_file("inc.conf", b.data);
+	cfg = cs_settings_load(path, err, len);
+	free(path);
+	buf_release(&b);
+	return cfg;
+}
+
+Test(config_good, incremental_defaults_and_settings, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+	char err[512] = "";
+	struct cs_config *cfg = load_incremental("\"as_of\", \"since\"", "", err, sizeof(err));
+	const struct cs_incremental *inc;
+
+	cr_assert_not_null(cfg, "%s", err);
+	inc = &cfg->incremental[DS_ACTIVITY];
+	cr_expect(inc->enabled, "activity binding since is incremental by default");
+	cr_expect_eq(inc->lookback, 2 * 3600);
+	cr_expect_eq(inc->full_every, 86400);
+	cr_expect_not(cfg->incremental[DS_ACCOUNTS].enabled);
+	config_free(cfg);
+
+	cfg = load_incremental("\"as_of\"", "", err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_expect_not(cfg->incremental[DS_ACTIVITY].enabled, "no since: every read is whole");
+	config_free(cfg);
+
+	cfg = load_incremental("\"as_of\", \"since\"",
+			       "incremental = { lookback = \"30m\"; full_every = \"6h\"; };", err,
+			       sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	inc = &cfg->incremental[DS_ACTIVITY];
+	cr_expect(inc->enabled);
+	cr_expect_eq(inc->lookback, 1800);
+	cr_expect_eq(inc->full_every, 6 * 3600);
+	config_free(cfg);
+
+	cfg = load_incremental("\"as_of\", \"since\"", "incremental = { enabled = false; };", err,
+			       sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_expect_not(cfg->incremental[DS_ACTIVITY].enabled, "the switch turns it off");
+	config_free(cfg);
+}
