@@ -192,8 +192,9 @@ def step_ticket_closed():
 
 def step_subscription():
     start = fnow() - 3600
-    sql("billing", "BEGIN; INSERT INTO subscriptions VALUES ('sub_inc_1', '%s', 'active', %s,"
-                   " NULL, NULL, NULL, NULL, 'charge_automatically');"
+    sql("billing", "BEGIN; INSERT INTO subscriptions (id, customer_id, status, created,"
+                   " collection_method, cancel_at_period_end) VALUES ('sub_inc_1', '%s', 'active', %s,"
+                   " 'charge_automatically', false);"
                    " INSERT INTO subscription_items VALUES ('si_inc_1', 'sub_inc_1', '%s', 3, %s);"
                    " INSERT INTO subscription_periods VALUES ('sp_inc_1', 'sub_inc_1', 'si_inc_1',"
                    " '%s', 3, 'active', NULL, %s, NULL); COMMIT"
