@@ -213,7 +213,7 @@ void kpi_adoption(const struct cs_data *d, const struct cs_collector *col, struc
 	struct adoption a;
 
 	a.nseg = d->seg.n;
-	a.act = &d->activity;
+	a.act = d->activity;
 	a.nwin = d->plan.nwindows;
 	a.nfeat = d->cfg->nfeatures;
 	a.used = xcalloc(a.nseg * a.nwin + 1, sizeof(*a.used));

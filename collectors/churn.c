@@ -28,6 +28,7 @@
 #include "emit.h"
 #include "kpi.h"
 #include "lib/buf.h"
+#include "ds_accounts.h"
 
 enum {
 	F_PENDING_MRR,
@@ -94,7 +95,7 @@ struct seg_sums {
 
 void kpi_churn(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_mrr *mrr = &d->mrr;
+	const struct cs_mrr *mrr = d->mrr;
 	size_t nw = col->nwindows, ns = d->seg.n, nc = d->ncustomers, nr = mrr_reason_labels(mrr);
 	size_t wi[CS_MAX_WINDOWS]; /* the collector's windows among the plan's */
 	const char *cur = d->cfg->currency;

@@ -119,14 +119,21 @@ const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1])
 	return tmp;
 }
 
-void tally_add(struct cs_score_tally *t, double score, uint64_t n)
+/* ------------------------------------------------------------- rejects */
+
+void cs_data_reject(struct cs_data *d, const char *dataset, const char *reason)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		if (t->v[i].score == score) {
-			t->v[i].n += n;
+	for (size_t i = 0; i < d->nrejects; i++) {
+		if (!strcmp(d->rejects[i].reason, reason) &&
+		    !strcmp(d->rejects[i].dataset, dataset)) {
+			d->rejects[i].count++;
 			return;
 		}
 	}
-	GROW(t->v, t->n, t->cap);
-	t->v[t->n++] = (struct cs_score_count){score, n};
+	d->rejects = xrealloc(d->rejects, (d->nrejects + 1) * sizeof(*d->rejects));
+	struct cs_reject *r = &d->rejects[d->nrejects++];
+	/* Copies, so callers may pass names that die before d does. */
+	r->dataset = arena_strndup(&d->priv->arena, dataset, strlen(dataset));
+	r->reason = arena_strndup(&d->priv->arena, reason, strlen(reason));
+	r->count = 1;
 }

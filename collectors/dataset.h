@@ -149,8 +149,6 @@ extern const struct ds_contract ds_accounts, ds_subscriptions, ds_trials, ds_sur
 /* ---- row values (dataset.c) ----------------------------------------------- */
 
 int parse_number(const char *s, double *v);
-/* Adds n responses of score to a tally of distinct scores. */
-void tally_add(struct cs_score_tally *t, double score, uint64_t n);
 int parse_bool(const char *s, bool *b);
 /* s, or a copy in tmp cut to CS_MAX_LABEL_BYTES (see dataset.c). */
 const char *label_cut(const char *s, char tmp[CS_MAX_LABEL_BYTES + 1]);

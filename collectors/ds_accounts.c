@@ -10,7 +10,8 @@
  * Rejected: NULL key (null_key), seats not a whole number (bad_number) or
  * negative (negative_seats), malformed times (bad_time), a key seen before
  * (duplicate_account_key). Accounts end before any other dataset folds: the
- * join (join.c) then decides duplicate billing keys and builds the segments.
+ * join (join.c, called by read.c when the stream ends) then decides duplicate billing keys and
+ * builds the segments.
  */
 #include "dataset.h"
 #include "ds_accounts.h"
@@ -143,19 +144,10 @@ static int accounts_open(struct cs_stream *in, int ncols, const char *const *nam
 	return 0;
 }
 
-static int accounts_close(struct cs_stream *in, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	finish_accounts(in->d);
-	return 0;
-}
-
 const struct ds_contract ds_accounts = {
     .name = "accounts",
     .cols = cols_accounts,
     .ncols = sizeof(cols_accounts) / sizeof(cols_accounts[0]),
     .open = accounts_open,
     .row = row_account,
-    .close = accounts_close,
 };

@@ -13,8 +13,6 @@
 
 #include "lib/cstime.h"
 
-#define CS_NO_ACCOUNT (-1)
-
 struct cs_account {
 	const char *key;
 	const char *name;	/* display name, NULL when absent or not health's */

@@ -38,7 +38,7 @@ static const struct colspec cols_activity[] = {
 
 static void activity_alloc(struct cs_data *d)
 {
-	struct cs_activity_counts *a = &d->activity;
+	struct cs_activity_counts *a = d->activity;
 
 	if (a->seg_users)
 		return;
@@ -62,7 +62,7 @@ static cs_time window_from(const struct cs_data *d, size_t w)
 static void activity_flush(struct cs_stream *in)
 {
 	struct cs_data *d = in->d;
-	struct cs_activity_counts *a = &d->activity;
+	struct cs_activity_counts *a = d->activity;
 	struct user_run *u = &in->user;
 	size_t nfeat = a->nfeat;
 
@@ -115,7 +115,7 @@ static int tracked_feature(const struct cs_config *cfg, const char *name)
 static void user_begin(struct cs_data *d, struct user_run *u, int32_t account, uint32_t slot)
 {
 	u->account = account;
-	u->slot = slot == CS_SEG_UNKNOWN ? (uint32_t)(d->activity.nseg - 1) : slot;
+	u->slot = slot == CS_SEG_UNKNOWN ? (uint32_t)(d->activity->nseg - 1) : slot;
 	u->latest = CS_TIME_NONE;
 	u->fmask = 0;
 	u->open = true;
@@ -226,7 +226,7 @@ static int activity_open(struct cs_stream *in, int ncols, const char *const *nam
  * becomes the unknown segment unless an account combination is it. */
 static void activity_link_unknown(struct cs_data *d, uint32_t unknown)
 {
-	struct cs_activity_counts *a = &d->activity;
+	struct cs_activity_counts *a = d->activity;
 	size_t slot = a->nseg - 1, nfeat = a->nfeat;
 
 	if (a->seg_users && unknown != CS_SEG_UNKNOWN && unknown != slot) {
@@ -247,9 +247,9 @@ static void activity_link_unknown(struct cs_data *d, uint32_t unknown)
 
 static void activity_release(struct cs_data *d)
 {
-	free(d->activity.account_users);
-	free(d->activity.seg_users);
-	free(d->activity.seg_feature_users);
+	free(d->activity->account_users);
+	free(d->activity->seg_users);
+	free(d->activity->seg_feature_users);
 	free(d->priv->slice);
 }
 

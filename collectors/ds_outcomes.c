@@ -42,7 +42,7 @@ static void row_outcome(struct cs_stream *in, const char *const *v)
 		reject(in, "value_out_of_range");
 		return;
 	}
-	struct cs_outcome_runs *r = &d->outcomes;
+	struct cs_outcome_runs *r = d->outcomes;
 	GROW(r->v[in->run], r->n[in->run], r->cap[in->run]);
 	struct cs_outcome_value *o = &r->v[in->run][r->n[in->run]++];
 	o->account = account_of(d, key, &o->seg);
@@ -56,7 +56,7 @@ static void row_outcome(struct cs_stream *in, const char *const *v)
  * stream names one). */
 static void outcomes_init(struct cs_data *d)
 {
-	struct cs_outcome_runs *r = &d->outcomes;
+	struct cs_outcome_runs *r = d->outcomes;
 
 	r->nwin = d->plan.nwindows;
 	r->nruns = d->cfg->noutcomes * r->nwin;
@@ -70,7 +70,7 @@ static void outcomes_init(struct cs_data *d)
 /* Rows of unknown accounts carry CS_SEG_UNKNOWN until the link. */
 static void outcomes_link_unknown(struct cs_data *d, uint32_t unknown)
 {
-	struct cs_outcome_runs *r = &d->outcomes;
+	struct cs_outcome_runs *r = d->outcomes;
 
 	if (unknown == CS_SEG_UNKNOWN)
 		return;
@@ -82,7 +82,7 @@ static void outcomes_link_unknown(struct cs_data *d, uint32_t unknown)
 
 static void outcomes_release(struct cs_data *d)
 {
-	struct cs_outcome_runs *r = &d->outcomes;
+	struct cs_outcome_runs *r = d->outcomes;
 
 	for (size_t run = 0; run < r->nruns; run++)
 		free(r->v[run]);

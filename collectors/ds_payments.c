@@ -13,6 +13,7 @@
  */
 #include "dataset.h"
 #include "ds_payments.h"
+#include "ds_accounts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static const struct colspec cols_payments[] = {
 /* The bucket edges, from t: the one place they are computed. */
 static void payments_init(struct cs_data *d)
 {
-	struct cs_payments *p = &d->payments;
+	struct cs_payments *p = d->payments;
 
 	for (int i = 0; i < PAY_BUCKETS - 1; i++)
 		p->edge[i] = d->as_of - (int64_t)(30 * (i + 1)) * 86400 * CS_SECOND;
@@ -48,7 +49,7 @@ static void payments_init(struct cs_data *d)
 
 static void payments_alloc(struct cs_data *d)
 {
-	struct cs_payments *p = &d->payments;
+	struct cs_payments *p = d->payments;
 
 	if (p->open)
 		return;
@@ -86,7 +87,7 @@ static bool after_issue(struct cs_stream *in, const char *s, cs_time issued, cs_
 static void row_payment(struct cs_stream *in, const char *const *v)
 {
 	struct cs_data *d = in->d;
-	struct cs_payments *p = &d->payments;
+	struct cs_payments *p = d->payments;
 	const char *bk = col(in, v, COL_P_BILLING);
 	double amount, scale, rate;
 	cs_time issued, due, paid, failed, t = d->as_of;
@@ -161,7 +162,7 @@ static void row_payment(struct cs_stream *in, const char *const *v)
  * that slot becomes the unknown segment unless an account combination is it. */
 static void payments_link_unknown(struct cs_data *d, uint32_t unknown)
 {
-	struct cs_payments *p = &d->payments;
+	struct cs_payments *p = d->payments;
 	size_t slot = p->nseg - 1;
 
 	if (p->open && unknown != CS_SEG_UNKNOWN && unknown != slot) {
@@ -191,8 +192,8 @@ static void payments_link_unknown(struct cs_data *d, uint32_t unknown)
 
 static void payments_release(struct cs_data *d)
 {
-	free(d->payments.open);
-	free(d->payments.window);
+	free(d->payments->open);
+	free(d->payments->window);
 }
 
 static int payments_begin(struct cs_stream *in, int ncols, const char *const *names, char *err,

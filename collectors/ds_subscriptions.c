@@ -141,7 +141,7 @@ static unsigned char reason_rank(const struct cs_mrr *m, const char *s)
  * (window starts from the plan). */
 static void mrr_init(struct cs_data *d)
 {
-	struct cs_mrr *m = &d->mrr;
+	struct cs_mrr *m = d->mrr;
 	const struct cs_plan *plan = &d->plan;
 	size_t nw = plan->nwindows;
 
@@ -171,7 +171,7 @@ static void mrr_init(struct cs_data *d)
 
 static void mrr_release(struct cs_data *d)
 {
-	struct cs_mrr *m = &d->mrr;
+	struct cs_mrr *m = d->mrr;
 
 	free(m->at);
 	free(m->mrr);
@@ -189,7 +189,7 @@ static void mrr_release(struct cs_data *d)
 /* Makes room for n customers in the MRR sums, growing like GROW. */
 static void mrr_reserve(struct cs_data *d, size_t n)
 {
-	struct cs_mrr *m = &d->mrr;
+	struct cs_mrr *m = d->mrr;
 	size_t cap = m->cap ? m->cap : 256;
 
 	if (n <= m->cap)
@@ -254,7 +254,7 @@ struct counted {
  * stands. Called for counting rows with a positive monthly amount. */
 static void fold_risk(struct cs_data *d, uint32_t c, const struct counted *r)
 {
-	struct cs_mrr *m = &d->mrr;
+	struct cs_mrr *m = d->mrr;
 	size_t nw = m->nwin;
 	cs_time t = d->as_of, from = r->from, to = r->to;
 	bool past_due = r->status == SUB_PAST_DUE;
@@ -381,7 +381,7 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 		return;
 	}
 	uint32_t c = customer_of(in, bk);
-	struct cs_mrr *m = &d->mrr;
+	struct cs_mrr *m = d->mrr;
 
 	seen(in, from);
 	m->rows++;
@@ -410,7 +410,7 @@ static void row_subscription(struct cs_stream *in, const char *const *v)
 static int subscriptions_open(struct cs_stream *in, int ncols, const char *const *names, char *err,
 			      size_t errlen)
 {
-	struct cs_mrr *m = &in->d->mrr;
+	struct cs_mrr *m = in->d->mrr;
 
 	(void)ncols;
 	(void)names;

@@ -20,6 +20,18 @@
 #include <string.h>
 #include <strings.h>
 
+static void tally_add(struct cs_score_tally *t, double score, uint64_t n)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->v[i].score == score) {
+			t->v[i].n += n;
+			return;
+		}
+	}
+	GROW(t->v, t->n, t->cap);
+	t->v[t->n++] = (struct cs_score_count){score, n};
+}
+
 enum {
 	COL_V_ACCOUNT,
 	COL_V_RESPONDENT,
@@ -38,17 +50,17 @@ static const struct colspec cols_surveys[] = {
 
 static void nps_alloc(struct cs_data *d)
 {
-	if (d->nps.at)
+	if (d->nps->at)
 		return;
-	d->nps.at = xmalloc((d->naccounts + 1) * sizeof(*d->nps.at));
-	d->nps.score = xcalloc(d->naccounts + 1, sizeof(*d->nps.score));
+	d->nps->at = xmalloc((d->naccounts + 1) * sizeof(*d->nps->at));
+	d->nps->score = xcalloc(d->naccounts + 1, sizeof(*d->nps->score));
 	for (size_t i = 0; i < d->naccounts; i++)
-		d->nps.at[i] = CS_TIME_NONE;
+		d->nps->at[i] = CS_TIME_NONE;
 }
 
 static void surveys_alloc(struct cs_data *d)
 {
-	struct cs_survey_sums *k = &d->surveys;
+	struct cs_survey_sums *k = d->surveys;
 
 	if (k->anon || !d->plan.survey_sums)
 		return;
@@ -99,19 +111,19 @@ static void row_survey(struct cs_stream *in, const char *const *v)
 	struct cs_data_private *p = d->priv;
 	/* Health needs only each account's latest NPS answer: folded here
 	 * instead of keeping the rows, which only the surveys KPIs read. */
-	if (d->nps.at) {
+	if (d->nps->at) {
 		uint32_t seg;
 		int32_t a = account_of(d, key, &seg);
 		cs_time from = d->plan.sentiment_from;
 
 		if (type == SURVEY_NPS && a != CS_NO_ACCOUNT && at >= from && at < d->as_of &&
-		    (d->nps.at[a] == CS_TIME_NONE || at > d->nps.at[a] ||
-		     (at == d->nps.at[a] && score > d->nps.score[a]))) {
-			d->nps.at[a] = at;
-			d->nps.score[a] = score;
+		    (d->nps->at[a] == CS_TIME_NONE || at > d->nps->at[a] ||
+		     (at == d->nps->at[a] && score > d->nps->score[a]))) {
+			d->nps->at[a] = at;
+			d->nps->score[a] = score;
 		}
 	}
-	struct cs_survey_sums *k = &d->surveys;
+	struct cs_survey_sums *k = d->surveys;
 	if (!k->anon || at >= d->as_of)
 		return; /* surveys not evaluated, or a response at or after t: in no window */
 	uint32_t seg;
@@ -159,7 +171,7 @@ static void surveys_prepare(struct cs_data *d)
  * segment unless an account combination is it. */
 static void surveys_link_unknown(struct cs_data *d, uint32_t unknown)
 {
-	struct cs_survey_sums *k = &d->surveys;
+	struct cs_survey_sums *k = d->surveys;
 
 	if (unknown != CS_SEG_UNKNOWN) {
 		for (size_t i = 0; i < k->nlatest; i++)
@@ -183,14 +195,14 @@ static void surveys_link_unknown(struct cs_data *d, uint32_t unknown)
 
 static void surveys_release(struct cs_data *d)
 {
-	struct cs_survey_sums *k = &d->surveys;
+	struct cs_survey_sums *k = d->surveys;
 
 	for (size_t i = 0; i < k->nanon; i++)
 		free(k->anon[i].v);
 	free(k->anon);
 	free(k->latest);
-	free(d->nps.at);
-	free(d->nps.score);
+	free(d->nps->at);
+	free(d->nps->score);
 	strtab_release(&d->priv->respondents);
 }
 

@@ -33,7 +33,7 @@ static const struct colspec cols_tickets[] = {
 
 static void tickets_alloc(struct cs_data *d)
 {
-	struct cs_tickets *k = &d->tickets;
+	struct cs_tickets *k = d->tickets;
 
 	if (k->seg)
 		return;
@@ -67,7 +67,7 @@ static void row_ticket(struct cs_stream *in, const char *const *v)
 	if (!need_bool(in, col(in, v, COL_K_ESCALATED), &escalated))
 		return;
 
-	struct cs_tickets *k = &d->tickets;
+	struct cs_tickets *k = d->tickets;
 	uint32_t seg;
 	int32_t account = account_of(d, key, &seg);
 	seen(in, opened);
@@ -97,7 +97,7 @@ static void row_ticket(struct cs_stream *in, const char *const *v)
  * becomes the unknown segment unless an account combination is it. */
 static void tickets_link_unknown(struct cs_data *d, uint32_t unknown)
 {
-	struct cs_tickets *k = &d->tickets;
+	struct cs_tickets *k = d->tickets;
 	size_t slot = k->nseg - 1;
 
 	if (k->seg && unknown != CS_SEG_UNKNOWN && unknown != slot) {
@@ -117,8 +117,8 @@ static void tickets_link_unknown(struct cs_data *d, uint32_t unknown)
 
 static void tickets_release(struct cs_data *d)
 {
-	free(d->tickets.seg);
-	free(d->tickets.account_escalations);
+	free(d->tickets->seg);
+	free(d->tickets->account_escalations);
 }
 
 static int tickets_open(struct cs_stream *in, int ncols, const char *const *names, char *err,

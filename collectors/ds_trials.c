@@ -6,6 +6,7 @@
  */
 #include "dataset.h"
 #include "ds_trials.h"
+#include "ds_accounts.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +51,7 @@ static void row_trial(struct cs_stream *in, const char *const *v)
 	seen(in, started);
 	seen(in, ended);
 
-	struct cs_trial_counts *k = &d->trials;
+	struct cs_trial_counts *k = d->trials;
 	uint32_t seg = d->customers[c].seg;
 	if (seg == CS_SEG_UNKNOWN)
 		seg = (uint32_t)(k->nseg - 1);
@@ -65,7 +66,7 @@ static void row_trial(struct cs_stream *in, const char *const *v)
 
 static void trials_alloc(struct cs_data *d)
 {
-	struct cs_trial_counts *k = &d->trials;
+	struct cs_trial_counts *k = d->trials;
 
 	if (k->n)
 		return;
@@ -78,7 +79,7 @@ static void trials_alloc(struct cs_data *d)
  * slot becomes the unknown segment unless an account combination is it. */
 static void trials_link_unknown(struct cs_data *d, uint32_t unknown)
 {
-	struct cs_trial_counts *k = &d->trials;
+	struct cs_trial_counts *k = d->trials;
 	size_t slot = k->nseg - 1, per = k->nwin * 2;
 
 	if (k->n && unknown != CS_SEG_UNKNOWN && unknown != slot) {
@@ -92,7 +93,7 @@ static void trials_link_unknown(struct cs_data *d, uint32_t unknown)
 
 static void trials_release(struct cs_data *d)
 {
-	free(d->trials.n);
+	free(d->trials->n);
 }
 
 static int trials_open(struct cs_stream *in, int ncols, const char *const *names, char *err,

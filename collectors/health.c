@@ -75,7 +75,7 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 	 * undefined, not 0 (a CRM-only shop is not unhealthy for it). */
 	if (acc->seats > 0 && (d->plan.datasets & (1u << DS_ACTIVITY))) {
 		/* distinct users in the usage window (ds_activity.h) */
-		const struct cs_activity_counts *act = &d->activity;
+		const struct cs_activity_counts *act = d->activity;
 		uint32_t users = activity_account_users(act, i, activity_usage_window(act));
 		double util = (double)users / (double)acc->seats;
 
@@ -83,7 +83,7 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 	}
 	/* the latest NPS answer in the sentiment window (ds_surveys.h) */
 	double nps;
-	if (latest_nps(&d->nps, i, &nps)) {
+	if (latest_nps(d->nps, i, &nps)) {
 		if (cs_cmp(nps, 9) >= 0)
 			sentiment = 100;
 		else if (cs_cmp(nps, 6) <= 0)
@@ -92,7 +92,7 @@ static void score_account(const struct cs_data *d, const struct cs_account *acc,
 			sentiment = 50;
 	}
 	/* escalated tickets opened in the support window (ds_tickets.h) */
-	uint32_t escalations = ticket_escalations(&d->tickets, i);
+	uint32_t escalations = ticket_escalations(d->tickets, i);
 	support = escalations == 0 ? 100 : escalations == 1 ? 50 : 0;
 	if (m0 > 0)
 		billing = cs_cmp(m1, m0) >= 0 ? 100 : 100 * m1 / m0;
@@ -342,7 +342,7 @@ static double account_mrr(const struct cs_data *d, size_t i)
 {
 	int32_t c = d->accounts[i].customer;
 
-	return c >= 0 && (size_t)c < d->ncustomers ? mrr_at(&d->mrr, (size_t)c, MRR_T) : 0;
+	return c >= 0 && (size_t)c < d->ncustomers ? mrr_at(d->mrr, (size_t)c, MRR_T) : 0;
 }
 
 /*
@@ -478,7 +478,7 @@ static void emit_renewals(const struct cs_data *d, struct mset *out, const struc
 		if (acc->renewal_at == CS_TIME_NONE || acc->renewal_at < t || acc->seg >= nseg)
 			continue;
 		if (acc->customer >= 0 && (size_t)acc->customer < d->ncustomers)
-			m = mrr_at(&d->mrr, (size_t)acc->customer, MRR_T);
+			m = mrr_at(d->mrr, (size_t)acc->customer, MRR_T);
 		for (size_t k = 0; k < nh; k++) {
 			size_t cell = ((size_t)acc->seg * nh + k) * BAND_COUNT + band;
 
@@ -510,7 +510,7 @@ static void emit_renewals(const struct cs_data *d, struct mset *out, const struc
 static struct account_health *score_all(const struct cs_data *d)
 {
 	size_t ncust = d->ncustomers;
-	const struct cs_mrr *mrr = &d->mrr; /* ds_subscriptions.h */
+	const struct cs_mrr *mrr = d->mrr; /* ds_subscriptions.h */
 	struct account_health *h = xcalloc(d->naccounts + 1, sizeof(*h));
 
 	for (size_t i = 0; i < d->naccounts; i++) {

@@ -24,6 +24,7 @@
  * the cap; a cap of 0 means none.
  */
 #include "dataset.h"
+#include "ds_accounts.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -58,14 +58,21 @@
 #include "money.h"
 #include "settings.h"
 
-#include "ds_accounts.h"
-#include "ds_activity.h"
-#include "ds_outcomes.h"
-#include "ds_payments.h"
-#include "ds_subscriptions.h"
-#include "ds_surveys.h"
-#include "ds_tickets.h"
-#include "ds_trials.h"
+/* An account index that names no account (the join, join.c). */
+#define CS_NO_ACCOUNT (-1)
+
+/* Each dataset's fold is declared by its own header (collectors/ds_*.h),
+ * which the files that read it include: the model only holds them. */
+struct cs_account;
+struct cs_customer;
+struct cs_mrr;
+struct cs_trial_counts;
+struct cs_survey_sums;
+struct cs_latest_nps;
+struct cs_activity_counts;
+struct cs_tickets;
+struct cs_outcome_runs;
+struct cs_payments;
 
 /* Collectors due in one evaluation (at most one per kind: plan.c checks
  * the kind table fits), and so the distinct windows of one evaluation. */
@@ -152,14 +159,14 @@ struct cs_data {
 	size_t ncustomers;
 	/* Each dataset's fold: its header (ds_*.h) says what it holds and how
 	 * to read it; its .c fills it. */
-	struct cs_mrr mrr;		    /* ds_subscriptions.h */
-	struct cs_trial_counts trials;	    /* ds_trials.h */
-	struct cs_survey_sums surveys;	    /* ds_surveys.h: for surveys only */
-	struct cs_latest_nps nps;	    /* ds_surveys.h: for health only */
-	struct cs_activity_counts activity; /* ds_activity.h */
-	struct cs_tickets tickets;	    /* ds_tickets.h */
-	struct cs_outcome_runs outcomes;    /* ds_outcomes.h */
-	struct cs_payments payments;	    /* ds_payments.h: when configured */
+	struct cs_mrr *mrr;		     /* ds_subscriptions.h */
+	struct cs_trial_counts *trials;	     /* ds_trials.h */
+	struct cs_survey_sums *surveys;	     /* ds_surveys.h: for surveys only */
+	struct cs_latest_nps *nps;	     /* ds_surveys.h: for health only */
+	struct cs_activity_counts *activity; /* ds_activity.h */
+	struct cs_tickets *tickets;	     /* ds_tickets.h */
+	struct cs_outcome_runs *outcomes;    /* ds_outcomes.h */
+	struct cs_payments *payments;	     /* ds_payments.h: when configured */
 
 	struct cs_segments seg;
 

@@ -19,6 +19,7 @@
 #include "lib/buf.h"
 #include "emit.h"
 #include "kpi.h"
+#include "ds_accounts.h"
 
 const struct cs_family movement_families[] = {
     {.name = "cs_health_band_transitions_total",

@@ -131,7 +131,7 @@ void kpi_movers(const struct cs_data *d, const struct cs_collector *col, struct 
 		for (size_t w = 0; w < nw; w++) {
 			double amount;
 			enum mrr_move mv =
-			    mrr_movement(&d->mrr, c, wi[w], d->plan.from[wi[w]], &amount);
+			    mrr_movement(d->mrr, c, wi[w], d->plan.from[wi[w]], &amount);
 			size_t l;
 
 			if (mv == MOVE_NONE)

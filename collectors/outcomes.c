@@ -13,6 +13,7 @@
 #include "ds_outcomes.h"
 #include "emit.h"
 #include "kpi.h"
+#include "ds_accounts.h"
 
 struct outcome_counts {
 	double value;
@@ -141,7 +142,7 @@ void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struc
 		for (size_t w = 0; w < d->plan.nwindows; w++) {
 			size_t n;
 
-			outcome_values(&d->outcomes, o, w, &n);
+			outcome_values(d->outcomes, o, w, &n);
 			if (n > maxrows)
 				maxrows = n;
 		}
@@ -155,7 +156,7 @@ void kpi_outcomes(const struct cs_data *d, const struct cs_collector *col, struc
 		for (size_t w = 0; w < col->nwindows; w++) {
 			size_t ow = cs_plan_window(&d->plan, col->windows[w].seconds), nrows;
 			const struct cs_outcome_value *rows =
-			    outcome_values(&d->outcomes, o, ow, &nrows); /* ds_outcomes.h */
+			    outcome_values(d->outcomes, o, ow, &nrows); /* ds_outcomes.h */
 			const char *label = col->windows[w].label;
 
 			memset(per_seg, 0, (nseg + 1) * sizeof(*per_seg));

@@ -86,7 +86,7 @@ const struct cs_family payment_families[] = {
 
 void kpi_payments(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_payments *p = &d->payments; /* ds_payments.h */
+	const struct cs_payments *p = d->payments; /* ds_payments.h */
 	const char *cur = d->cfg->currency;
 	struct cs_emitter e[F_COUNT];
 

@@ -6,6 +6,15 @@
  */
 #include "dataset.h"
 
+#include "ds_accounts.h"
+#include "ds_activity.h"
+#include "ds_outcomes.h"
+#include "ds_payments.h"
+#include "ds_subscriptions.h"
+#include "ds_surveys.h"
+#include "ds_tickets.h"
+#include "ds_trials.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +196,11 @@ int cs_data_end(struct cs_stream *in, char *err, size_t errlen)
 	const struct ds_contract *k = contracts[in->ds];
 	int rc = k->close ? k->close(in, err, errlen) : 0;
 
+	/* Once every account is in, the join decides duplicate billing keys
+	 * and builds the segments that the other datasets attribute to. */
+	if (in->ds == DS_ACCOUNTS && rc == 0)
+		finish_accounts(in->d);
+
 	if (in->ds < DS_COUNT)
 		in->d->ds_rows[in->ds] += in->rows;
 	free(in);
@@ -216,6 +230,14 @@ struct cs_data *cs_data_new(const struct cs_plan *plan)
 	d->plan = *plan;
 	d->as_of = plan->as_of;
 	d->priv = xcalloc(1, sizeof(*d->priv));
+	d->mrr = xcalloc(1, sizeof(*d->mrr));
+	d->trials = xcalloc(1, sizeof(*d->trials));
+	d->surveys = xcalloc(1, sizeof(*d->surveys));
+	d->nps = xcalloc(1, sizeof(*d->nps));
+	d->activity = xcalloc(1, sizeof(*d->activity));
+	d->tickets = xcalloc(1, sizeof(*d->tickets));
+	d->outcomes = xcalloc(1, sizeof(*d->outcomes));
+	d->payments = xcalloc(1, sizeof(*d->payments));
 	d->seg.ndims = cfg->ndims;
 	for (int ds = 0; ds < DS_COUNT; ds++)
 		d->newest[ds] = CS_TIME_NONE;
@@ -229,6 +251,14 @@ void cs_data_free(struct cs_data *d)
 		return;
 	struct cs_data_private *p = d->priv;
 	datasets_release(d);
+	free(d->mrr);
+	free(d->trials);
+	free(d->surveys);
+	free(d->nps);
+	free(d->activity);
+	free(d->tickets);
+	free(d->outcomes);
+	free(d->payments);
 	free(d->accounts);
 	free(d->customers);
 	free(d->rejects);

@@ -27,6 +27,7 @@
 #include "ds_subscriptions.h"
 #include "emit.h"
 #include "kpi.h"
+#include "ds_accounts.h"
 
 static const char *const amount_types[MV_COUNT] = {
     "new", "reactivation", "expansion", "contraction", "churn",
@@ -293,7 +294,7 @@ static void emit_cohorts(const struct cs_data *d, struct mset *out);
 void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
 	size_t nw = col->nwindows, ns = d->seg.n, nc = d->ncustomers;
-	const struct cs_mrr *mrr = &d->mrr;
+	const struct cs_mrr *mrr = d->mrr;
 	size_t wi[CS_MAX_WINDOWS]; /* the collector's windows among the plan's */
 
 	for (size_t w = 0; w < nw; w++)
@@ -547,7 +548,7 @@ static void cohort_sample(const struct cs_emitter *f, const struct cs_data *d, u
 
 static void emit_cohorts(const struct cs_data *d, struct mset *out)
 {
-	const struct cs_mrr *mrr = &d->mrr;
+	const struct cs_mrr *mrr = d->mrr;
 	const struct cs_cohorts *co = &d->cfg->kinds->cohorts;
 	size_t k = mrr->cohorts, ns = d->seg.n, nc = d->ncustomers, ng = 0;
 	uint32_t *group = xcalloc(ns + 1, sizeof(*group)); /* segment -> group */

@@ -45,7 +45,7 @@ const struct cs_family support_families[] = {
 
 void kpi_support(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_tickets *k = &d->tickets; /* ds_tickets.h */
+	const struct cs_tickets *k = d->tickets; /* ds_tickets.h */
 	size_t nseg = d->seg.n;
 	struct cs_emitter tickets = family_of(out, d, &support_families[F_TICKETS]);
 	struct cs_emitter ratio = family_of(out, d, &support_families[F_ESCALATION]);

@@ -131,7 +131,7 @@ static void emit_window(const struct cs_data *d, struct mset *out, const char *w
 
 void kpi_surveys(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
-	const struct cs_survey_sums *k = &d->surveys; /* folded by the loader */
+	const struct cs_survey_sums *k = d->surveys; /* folded by the loader */
 	size_t nseg = d->seg.n;
 	struct survey_counts *counts = xcalloc(nseg ? nseg : 1, sizeof(*counts));
 

@@ -33,7 +33,7 @@ const struct cs_family trial_families[] = {
 void kpi_trials(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
 {
 	size_t nw = col->nwindows, ns = d->seg.n;
-	const struct cs_trial_counts *k = &d->trials;
+	const struct cs_trial_counts *k = d->trials;
 	/* [seg][window][0 converted, 1 canceled], the collector's windows */
 	uint64_t *n = xcalloc(ns * nw * 2 + 1, sizeof(*n));
 

@@ -11,6 +11,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/strtab.h"
+#include "collectors/ds_activity.h"
 
 /*
  * The rows of one read of a query that binds no parameter: a backfill's

@@ -4,11 +4,12 @@ include and no call goes up, and none runs in a circle.
 
     floors       lib <- config <- collectors <- exporter
     exporter/    sources <- eval; serve uses neither; commands on top
-    collectors/  below the kind table: the datasets and the model (ds_*,
-                 dataset, join, model, money, read, emit, settings.h, self,
-                 result) <- the family files (revenue.c, ..., kpi.h: every
-                 other file) <- the kind table (kinds.[ch]) <- the plan
-                 (plan.[ch])
+    collectors/  the model (model, money, settings.h, result: it holds the
+                 folds but includes no dataset's header) <- the datasets
+                 (ds_*, dataset, join, emit, self) <- read.c (the one file
+                 that knows every dataset) <- the family files (revenue.c,
+                 ..., kpi.h: every other file) <- the kind table
+                 (kinds.[ch]) <- the plan (plan.[ch])
 
 The graph's nodes are the files of lib/, config/, collectors/ and exporter/.
 A file points at each file it includes (a bare include names a file of its
@@ -35,10 +36,8 @@ import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 FLOORS = ["lib", "config", "collectors", "exporter"]
-BELOW_KINDS = re.compile(
-    r"(ds_\w+\.[ch]|dataset\.[ch]|join\.c|model\.[ch]|money\.[ch]|read\.c|emit\.[ch]"
-    r"|settings\.h|self\.[ch]|result\.[ch])$"
-)
+MODEL = re.compile(r"(model\.[ch]|money\.[ch]|settings\.h|result\.[ch])$")
+DATASETS = re.compile(r"(ds_\w+\.[ch]|dataset\.[ch]|join\.c|emit\.[ch]|self\.[ch])$")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
 
 
@@ -47,13 +46,17 @@ def floor(path):
 
 
 def rank(path):
-    """The step of a collectors/ file: datasets and model, families, kinds, plan."""
+    """The step of a collectors/ file: model, datasets, read.c, families, kinds, plan."""
     name = path.split("/", 1)[1]
     if name in ("plan.c", "plan.h"):
-        return 3
+        return 5
     if name in ("kinds.c", "kinds.h"):
+        return 4
+    if name == "read.c":
         return 2
-    return 0 if BELOW_KINDS.match(name) else 1
+    if MODEL.match(name):
+        return 0
+    return 1 if DATASETS.match(name) else 3
 
 
 def allowed(src, dst):

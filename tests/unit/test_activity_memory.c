@@ -17,6 +17,7 @@
 
 #include "collectors/kpi.h"
 #include "fixture.h"
+#include "collectors/ds_activity.h"
 
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",

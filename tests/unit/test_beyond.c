@@ -10,6 +10,8 @@
 
 #include "collectors/kpi.h"
 #include "fixture.h"
+#include "collectors/ds_accounts.h"
+#include "collectors/ds_subscriptions.h"
 
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",
@@ -279,7 +281,7 @@ Test(beyond_edges, cohorts_age_instant_at_t_and_off)
 	revenue(&off, "2026-04-01", subs, 1);
 	cohort(&off, "cs_cohort_customers", "p", "2026-03", NULL, &f);
 	cr_assert(!f);
-	cr_assert_eq(off.d->mrr.ninstants, off.d->plan.nwindows + 2, "no cohort instants");
+	cr_assert_eq(off.d->mrr->ninstants, off.d->plan.nwindows + 2, "no cohort instants");
 	run_free(&off);
 }
 

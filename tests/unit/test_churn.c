@@ -12,6 +12,7 @@
 #include "collectors/emit.h"
 #include "collectors/kpi.h"
 #include "fixture.h"
+#include "collectors/ds_subscriptions.h"
 
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",
@@ -205,7 +206,7 @@ Test(churn_edges, malformed_request_is_bad_time)
 
 	run(&r, subs, 2);
 	cr_assert_eq(fixture_rejects(r.d, "subscriptions", "bad_time"), 1);
-	cr_assert_eq(r.d->mrr.rows, 1);
+	cr_assert_eq(r.d->mrr->rows, 1);
 	cr_assert_float_eq(get(&r, "cs_mrr", L("currency", "USD")), 100, 1e-9);
 	run_free(&r);
 }
@@ -705,7 +706,7 @@ Test(churn_property, identities_on_random_histories)
 		cs_data_link(r.d);
 		r.m = mset_new();
 		kpi_revenue(r.d, &r.cfg->collectors[KIND_REVENUE], r.m);
-		cr_assert_eq(r.d->mrr.rows, n, "seed %llu: rows rejected",
+		cr_assert_eq(r.d->mrr->rows, n, "seed %llu: rows rejected",
 			     (unsigned long long)seed);
 
 		for (uint32_t s = 0; s < r.d->seg.n; s++) {

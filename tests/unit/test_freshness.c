@@ -5,6 +5,7 @@
 
 #include "collectors/kpi.h"
 #include "fixture.h"
+#include "collectors/ds_accounts.h"
 
 static const char *const dims2[] = {"plan", "region"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",	    "region",

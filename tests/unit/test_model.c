@@ -5,6 +5,13 @@
 #include "collectors/emit.h"
 #include "collectors/kpi.h"
 #include "fixture.h"
+#include "collectors/ds_accounts.h"
+#include "collectors/ds_activity.h"
+#include "collectors/ds_outcomes.h"
+#include "collectors/ds_subscriptions.h"
+#include "collectors/ds_surveys.h"
+#include "collectors/ds_tickets.h"
+#include "collectors/ds_trials.h"
 
 static const char *const dims2[] = {"plan", "region"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",	    "region",
@@ -263,7 +270,7 @@ Test(model_rejects, subscriptions)
 	cs_data_link(l.d);
 	/* Instants: the 30d and 90d window starts, t, t - 90d (health billing),
 	 * then the 12 cohort month starts (revenue, cohorts on by default). */
-	const struct cs_mrr *m = &l.d->mrr;
+	const struct cs_mrr *m = l.d->mrr;
 	cr_assert_eq(m->rows, 2);
 	cr_assert_eq(l.d->ncustomers, 2);
 	cr_assert_eq(m->ninstants, 4 + 12);
@@ -337,7 +344,7 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "trials", "bad_time"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "trials", "bad_bool"), 1);
 	/* the two valid trials are counted, not kept */
-	cr_assert_eq(l.d->trials.rows, 2);
+	cr_assert_eq(l.d->trials->rows, 2);
 
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "score_out_of_range"), 3);
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "unknown_type"), 1);
@@ -345,13 +352,13 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "bad_number"), 1);
 	cr_assert_eq(fixture_rejects(l.d, "surveys", "null_key"), 1);
 	/* health keeps a1's latest NPS answer (in its 90d), not the rows */
-	cr_assert_eq(l.d->surveys.rows, 0);
-	cr_assert_null(l.d->surveys.anon);
+	cr_assert_eq(l.d->surveys->rows, 0);
+	cr_assert_null(l.d->surveys->anon);
 	double nps = -1;
-	cr_assert(latest_nps(&l.d->nps, 0, &nps));
-	cr_assert_eq(l.d->nps.at[0], fixture_time("2024-03-01"));
+	cr_assert(latest_nps(l.d->nps, 0, &nps));
+	cr_assert_eq(l.d->nps->at[0], fixture_time("2024-03-01"));
 	cr_assert_eq(nps, 9);
-	cr_assert_not(latest_nps(&l.d->nps, 1, &nps));
+	cr_assert_not(latest_nps(l.d->nps, 1, &nps));
 	/* the surveys collector folds the valid rows: a1's respondent u1 keeps
 	 * its latest answer, the anonymous CES answer of an unknown account is
 	 * tallied in the unknown segment */
@@ -360,7 +367,7 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	fixture_load(sv.d, DS_SURVEYS, vcols, 5, vrows, 10);
 	cs_data_link(sv.d);
 	cr_assert_eq(fixture_rejects(sv.d, "surveys", "score_out_of_range"), 3);
-	const struct cs_survey_sums *sk = &sv.d->surveys;
+	const struct cs_survey_sums *sk = sv.d->surveys;
 	cr_assert_eq(sk->rows, 2);
 	cr_assert_eq(sk->nlatest, 1);
 	cr_assert_eq(sk->latest[0].type, SURVEY_NPS);
@@ -378,13 +385,13 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(sv.d->seg.n, 3, "two account segments and unknown");
 	const struct cs_score_tally *unk = survey_tally(sk, 2, 1, SURVEY_CES);
 	cr_assert_eq(unk->n, 1, "the unknown account's answer is in the unknown segment, 90d");
-	cr_assert_null(sv.d->nps.at);
+	cr_assert_null(sv.d->nps->at);
 	loaded_free(&sv);
 
 	cr_assert_eq(fixture_rejects(l.d, "activity", "null_value"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "activity", "null_key"), 1);
 	/* Windows 30d, 90d and health's 30d; the rows are 31 days before t. */
-	const struct cs_activity_counts *y = &l.d->activity;
+	const struct cs_activity_counts *y = l.d->activity;
 	size_t seg = l.d->accounts[0].seg, nf = l.cfg->nfeatures;
 	cr_assert_eq(y->nwin, 3);
 	cr_assert_eq(activity_usage_window(y), 2);
@@ -404,7 +411,7 @@ Test(model_rejects, trials_surveys_activity_tickets)
 	cr_assert_eq(fixture_rejects(l.d, "tickets", "null_key"), 1);
 	/* The valid ticket, opened 2024-03-01 and resolved a day later, is in
 	 * the 90d window only; it was escalated, but before health's 30d. */
-	const struct cs_tickets *k = &l.d->tickets;
+	const struct cs_tickets *k = l.d->tickets;
 	cr_assert_eq(k->rows, 1);
 	cr_assert_eq(k->nwin, 2);
 	cr_assert_eq(ticket_counts(k, seg, 0)->opened, 0);
@@ -438,7 +445,7 @@ Test(model_rejects, outcomes_by_outcome_name)
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "bad_number"), 2);
 	cr_assert_eq(fixture_rejects(l.d, "emails_sent", "null_key"), 2);
 	size_t n;
-	const struct cs_outcome_value *v = outcome_values(&l.d->outcomes, 0, 1, &n);
+	const struct cs_outcome_value *v = outcome_values(l.d->outcomes, 0, 1, &n);
 	cr_assert_eq(n, 2);
 	cr_assert_float_eq(v[1].value, 1000.0, 1e-12);
 	cr_assert_eq(v[1].account, 1);
@@ -534,7 +541,7 @@ Test(model_join, duplicate_billing_key_lowest_account_wins)
 	cr_assert_eq(l.d->seg.n, 3);
 	cr_assert_str_eq(seg_value(l.d, 2, 0), "unknown");
 	cr_assert_str_eq(seg_value(l.d, 2, 1), "unknown");
-	const struct cs_tickets *k = &l.d->tickets; /* windows 30d and 90d */
+	const struct cs_tickets *k = l.d->tickets; /* windows 30d and 90d */
 	cr_assert_eq(ticket_counts(k, 0, 1)->opened, 1, "acct-a's ticket in basic/us");
 	cr_assert_eq(ticket_counts(k, 1, 1)->opened, 0, "acct-b's ticket not in pro/eu");
 	cr_assert_eq(ticket_counts(k, 2, 1)->opened, 1, "acct-b's ticket in unknown");

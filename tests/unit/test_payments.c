@@ -10,6 +10,7 @@
 
 #include "collectors/kpi.h"
 #include "fixture.h"
+#include "collectors/ds_payments.h"
 
 #define T "2026-06-01" /* t; t - 30d = 05-02, t - 60d = 04-02, t - 90d = 03-03 */
 
@@ -462,7 +463,7 @@ Test(payments, malformed_invoices_are_rejected)
 	cr_expect_eq(fixture_rejects(r.d, "payments", "bad_time"), 4);
 	cr_expect_eq(fixture_rejects(r.d, "payments", "amount_out_of_range"), 1);
 	cr_expect_eq(r.d->ds_rows[DS_PAYMENTS], 17, "rows read, rejected ones included");
-	cr_expect_eq(r.d->payments.rows, 1);
+	cr_expect_eq(r.d->payments->rows, 1);
 	cr_expect_eq(open_invoices(&r, "pro", "1_30"), 1);
 	cr_expect_float_eq(must(&r, "cs_billed_amount", "pro", "30d", true), 1, 1e-9);
 	run_free(&r);

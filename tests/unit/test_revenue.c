@@ -7,6 +7,7 @@
 #include "collectors/emit.h"
 #include "collectors/kpi.h"
 #include "fixture.h"
+#include "collectors/ds_subscriptions.h"
 
 static const char *const dims[] = {"plan"};
 static const char *const acols[] = {"account_key", "billing_key", "plan",
@@ -510,7 +511,7 @@ Test(revenue_property, identity_and_classes_on_random_histories)
 
 		struct rev r = {0};
 		rev_run(&r, arows, nacc, srows, n);
-		cr_assert_eq(r.d->mrr.rows, n, "seed %llu: rows rejected",
+		cr_assert_eq(r.d->mrr->rows, n, "seed %llu: rows rejected",
 			     (unsigned long long)seed);
 
 		for (uint32_t s = 0; s < r.d->seg.n; s++) {
