@@ -500,7 +500,7 @@ part_serving() {
 		"p99 ≤ 2× nginx's (plain $(ratio "$cs_p99" "$ng_p99")×, gzip" \
 		"$(ratio "$cs_gz_p99" "$ng_gz_p99")×); ≥ 100× the peer's throughput (plain" \
 		"$(ratio "$cs_rps" "$pe_rps" '%.1f')×, gzip $(ratio "$cs_gz_rps" "$pe_gz_rps" '%.1f')×)." \
-		"${dur:+The first evaluation took $(printf '%.2f' "$dur") s (health's cs_collector_duration_seconds).}"
+		"${dur:+The first evaluation took $(printf '%.2f' "$dur") s (cs_collector_duration_seconds of health).}"
 
 	# Part 3: the same exposition, with no evaluation running (every
 	# collector at 1h, after the first) and while the heaviest collector
