@@ -51,9 +51,10 @@
 /* Bytes of libmicrohttpd's memory pool per connection: the request line and
  * headers, and the response headers. 0.9.75 zeroes the whole pool after
  * every request: with its 32 kB default that memset was 4 % of the exporter's
- * CPU under gzip scrapes (perf, docs/benchmarks.md). A request whose headers
- * do not fit gets 431. */
-#define CONNECTION_MEMORY 8192
+ * CPU under gzip scrapes, 1.7 % at 16 kB (perf, docs/benchmarks.md). Request
+ * headers up to about 7.5 kB still fit (a browser's cookies on the status
+ * page; nginx's default limit for one header line is 8 kB); more get 431. */
+#define CONNECTION_MEMORY 16384
 /* How often the web config file is looked at; a change is taken once the
  * file has stayed the same for one interval. */
 #define WEB_POLL_MS 250
