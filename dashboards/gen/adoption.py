@@ -124,13 +124,19 @@ def adoption():
                     "10 points (de-accumulated).", "short",
                     [target(tot("cs_health_score_bucket", by="le"), "{{le}}", instant=True,
                             fmt="heatmap")], w=8, kind="health")
-    risk = table("At-risk accounts", "The lowest-scored accounts over all segments (bounded "
-                 "list from the exporter), lowest first, with each account's contract "
+    # Two instant queries merged on their shared labels (account, name and
+    # the segment labels): the score with its band and renewal date, and the
+    # MRR of the same accounts (docs/metrics.md); an account whose billing
+    # customer has no MRR keeps an empty MRR cell.
+    risk = table("At-risk accounts", "The accounts most at risk (bounded list from the "
+                 "exporter, health.at_risk overall or per segment), highest MRR first: "
+                 "the MRR at risk. With each account's health score, band and contract "
                  "renewal date (empty: none on record).",
-                 [("sort(%s)" % g("cs_at_risk_account_score"), "Health score", "none")],
-                 w=16, sort_by=[{"desc": False, "displayName": "Health score"}], kind="health")
+                 [(g("cs_at_risk_account_score"), "Health score", "none"),
+                  (g("cs_at_risk_account_mrr"), "MRR", ctx.S.money_unit)],
+                 w=16, sort_by=[{"desc": True, "displayName": "MRR"}], kind="health")
     risk["transformations"][1]["options"]["excludeByName"].update(
-        {"job": True, "instance": True})
+        {"job": True, "instance": True, "currency": True})
     risk["transformations"][1]["options"]["renameByName"].update(
         {"renewal_at": "Renewal date"})
     features = ", ".join(ctx.S.features)

@@ -6,8 +6,8 @@ from gen.panels import (
     GRR_TH, NET_MRR_CHURN_TH, NRR_TH, bargauge, cohort_table, dashboard, fixed_colors,
     override, row, stat, table, targets, thresholds, timeseries)
 from gen.promql import (
-    arpa, by_dims, dims, div, dso, legend, logo_churn, mrr_churn, nrr, quick_ratio, recovery,
-    tot)
+    arpa, by_dims, dims, div, dso, g, legend, logo_churn, mrr_churn, nrr, quick_ratio,
+    recovery, tot)
 
 MOVEMENT_COLORS = {"new": "green", "expansion": "semi-dark-green", "reactivation": "blue",
                    "contraction": "orange", "churn": "red", "net": "text"}
@@ -86,6 +86,7 @@ def revenue():
                    kind="revenue"),
         timeseries("Quick ratio", "MRR gained / MRR lost; above 1 the base grows.", "none",
                    targets((quick_ratio(), "quick ratio")), minv=0, kind="revenue"),
+        movers(),
         row("Retention and churn"),
         timeseries("MRR churn", "Net and gross MRR churn over the window.", "percentunit",
                    targets((mrr_churn(), "net"), (mrr_churn(net=False), "gross")),
@@ -130,6 +131,29 @@ def revenue():
     return dashboard("cs-revenue", "Customer success / Revenue",
                      "MRR, its movements, retention and per-segment revenue KPIs.",
                      ["revenue", "trials"], panels)
+
+
+def movers():
+    """The customers behind each movement (cs_mrr_mover: the largest of each
+    type, a bounded list, docs/metrics.md): one instant query, a list now,
+    not a history."""
+    cols = ["type", "account", "name", "billing_key"] + dims()
+    p = table("Customers behind the movements", "The customers with the largest MRR "
+              "movements over the selected window, per type (new, reactivation, expansion, "
+              "contraction, churn; amounts positive, losses included), largest first: a "
+              "bounded list from the exporter (movers.top per window and type). Account and "
+              "name as on the at-risk list, empty when no account names the billing "
+              "customer.", [(g("cs_mrr_mover", win=True), "Amount", ctx.S.money_unit)],
+              h=10, sort_by=[{"desc": True, "displayName": "Amount"}], kind="revenue")
+    # A table of one query names its value column "Value", of several "Value #A".
+    p["fieldConfig"]["overrides"].append(override(
+        "byName", "Value", ("displayName", "Amount"), ("unit", ctx.S.money_unit)))
+    org = p["transformations"][1]["options"]
+    org["excludeByName"].update({"job": True, "instance": True, "window": True,
+                                 "currency": True})
+    org["indexByName"] = dict([(c, i) for i, c in enumerate(cols)] +
+                              [("Value", len(cols)), ("Value #A", len(cols))])
+    return p
 
 
 def payment_risk():
