@@ -24,6 +24,7 @@
 #include "ds_tickets.h"
 #include "emit.h"
 #include "kpi.h"
+#include "lib/topn.h"
 
 enum band {
 	BAND_GREEN = CS_BAND_GREEN,
@@ -149,27 +150,16 @@ static int risk_before(const struct cs_data *d, bool by_mrr, const struct risk *
 	return strcmp(d->accounts[a->account].key, d->accounts[b->account].key) < 0;
 }
 
-/* Keeps the n best in a sorted array; an insertion costs O(n) but n <= 100
- * and after the first accounts few candidates beat the current worst. */
-static void risk_offer(const struct cs_data *d, bool by_mrr, struct risk *list, size_t *len,
-		       size_t n, struct risk r)
+/* risk_before for topn_offer (lib/topn.h). */
+struct risk_order {
+	const struct cs_data *d;
+	bool by_mrr;
+};
+
+static bool risk_first(const void *a, const void *b, const void *ctx)
 {
-	size_t lo = 0, hi = *len;
-
-	if (*len == n && !risk_before(d, by_mrr, &r, &list[n - 1]))
-		return;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (risk_before(d, by_mrr, &list[mid], &r))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (*len < n)
-		(*len)++;
-	memmove(&list[lo + 1], &list[lo], (*len - 1 - lo) * sizeof(*list));
-	list[lo] = r;
+	const struct risk_order *o = ctx;
+	return risk_before(o->d, o->by_mrr, a, b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -361,6 +351,7 @@ static void emit_at_risk(const struct cs_data *d, struct mset *out, const struct
 	size_t *len;
 	struct cs_emitter fs = family_of(out, d, &health_families[F_AT_RISK]);
 	struct cs_emitter fm = family_of(out, d, &health_families[F_AT_RISK_MRR]);
+	const struct risk_order order = {d, cfg->at_risk_by_mrr};
 
 	if (!n || !nlists)
 		return;
@@ -373,9 +364,8 @@ static void emit_at_risk(const struct cs_data *d, struct mset *out, const struct
 
 		if (!a->scored || seg >= nseg || a->band == BAND_UNKNOWN)
 			continue;
-		risk_offer(d, cfg->at_risk_by_mrr, &lists[l * n], &len[l], n,
-			   (struct risk){a->score, account_mrr(d, i), (uint32_t)i,
-					 (unsigned char)a->band});
+		struct risk r = {a->score, account_mrr(d, i), (uint32_t)i, (unsigned char)a->band};
+		topn_offer(&lists[l * n], &len[l], n, sizeof(r), &r, risk_first, &order);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t l = 0; l < nlists; l++) {

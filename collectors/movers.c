@@ -19,6 +19,7 @@
 #include "ds_accounts.h"
 #include "emit.h"
 #include "kpi.h"
+#include "lib/topn.h"
 #include "mrr_movement.h"
 
 static const char *const type_names[MOVE_COUNT] = {
@@ -85,26 +86,10 @@ static bool mover_before(const struct cs_data *d, const struct mover *a, const s
 		      d->customers[b->customer].billing_key) < 0;
 }
 
-/* Keeps the n first in the sorted list (n <= 100, see health.c's risk_offer). */
-static void mover_offer(const struct cs_data *d, struct mover *list, size_t *len, size_t n,
-			struct mover m)
+/* mover_before for topn_offer (lib/topn.h); ctx is the model. */
+static bool mover_first(const void *a, const void *b, const void *ctx)
 {
-	size_t lo = 0, hi = *len;
-
-	if (*len == n && !mover_before(d, &m, &list[n - 1]))
-		return;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mover_before(d, &list[mid], &m))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (*len < n)
-		(*len)++;
-	memmove(&list[lo + 1], &list[lo], (*len - 1 - lo) * sizeof(*list));
-	list[lo] = m;
+	return mover_before(ctx, a, b);
 }
 
 void kpi_movers(const struct cs_data *d, const struct cs_collector *col, struct mset *out)
@@ -137,8 +122,8 @@ void kpi_movers(const struct cs_data *d, const struct cs_collector *col, struct 
 			if (mv == MOVE_NONE)
 				continue;
 			l = ((cfg->per_segment ? seg : 0) * nw + w) * MOVE_COUNT + mv;
-			mover_offer(d, &lists[l * n], &len[l], n,
-				    (struct mover){amount, (uint32_t)c});
+			struct mover m = {amount, (uint32_t)c};
+			topn_offer(&lists[l * n], &len[l], n, sizeof(m), &m, mover_first, d);
 		}
 	}
 	for (size_t l = 0; l < nlists; l++) {

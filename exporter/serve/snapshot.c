@@ -636,28 +636,6 @@ void snapshot_sets_free(struct mset **sets, size_t n)
 
 /* ---- status page --------------------------------------------------------- */
 
-static void html_escape(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			buf_adds(b, "&lt;");
-			break;
-		case '>':
-			buf_adds(b, "&gt;");
-			break;
-		case '&':
-			buf_adds(b, "&amp;");
-			break;
-		case '"':
-			buf_adds(b, "&quot;");
-			break;
-		default:
-			buf_addch(b, *s);
-		}
-	}
-}
-
 static void format_age(char *dst, size_t len, double ts, double now)
 {
 	if (ts <= 0) {
@@ -751,9 +729,9 @@ static void status_datasets(struct snapshot *s, struct buf *b, double now)
 
 		nexpected += expected;
 		buf_addf(b, "<tr%s><td>", expected ? " class=\"expected\"" : "");
-		html_escape(b, s->rejects.v[i].a);
+		status_html_escape(b, s->rejects.v[i].a);
 		buf_adds(b, "</td><td>");
-		html_escape(b, s->rejects.v[i].b ? s->rejects.v[i].b : "");
+		status_html_escape(b, s->rejects.v[i].b ? s->rejects.v[i].b : "");
 		buf_addf(b, "</td><td class=\"num\">%llu</td><td>%s</td></tr>\n",
 			 (unsigned long long)s->rejects.v[i].value,
 			 expected ? "yes (web.expected_rejections)" : "");
@@ -782,7 +760,7 @@ void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct b
 		    "<h1>cs_exporter</h1>\n<p>Customer-success KPIs from billing and CRM "
 		    "databases, for Prometheus. Version " CS_VERSION " (" CS_REVISION ").</p>\n"
 		    "<p><a href=\"");
-	html_escape(b, metrics_path);
+	status_html_escape(b, metrics_path);
 	buf_adds(b, "\">Metrics</a> &middot; <a href=\"/-/healthy\">/-/healthy</a> &middot; "
 		    "<a href=\"/-/ready\">/-/ready</a></p>\n");
 	status_page_kpis(b, &sets, s->history);
@@ -798,9 +776,9 @@ void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct b
 		char age[96];
 		format_age(age, sizeof(age), c->last_success, now);
 		buf_adds(b, "<tr><td>");
-		html_escape(b, c->name);
+		status_html_escape(b, c->name);
 		buf_adds(b, "</td><td>");
-		html_escape(b, c->kind);
+		status_html_escape(b, c->kind);
 		buf_addf(b, "</td><td class=\"%s\">%s</td><td>%s</td><td class=\"num\">%.3f s</td>",
 			 state, state, age, c->duration);
 		buf_addf(b,
@@ -809,14 +787,14 @@ void snapshot_status_page(struct snapshot *s, const char *metrics_path, struct b
 			 "class=\"num\">%llu</td><td>",
 			 (unsigned long long)c->rows, (unsigned long long)c->rejected, c->series,
 			 (unsigned long long)c->runs, (unsigned long long)c->failures);
-		html_escape(b, c->err);
+		status_html_escape(b, c->err);
 		buf_adds(b, "</td></tr>\n");
 	}
 	buf_adds(b, "</table>\n<p class=\"note\">Rows read and rejected: the last run's, over the "
 		    "datasets the collector reads (docs/design.md, Status page).</p>\n");
 	status_datasets(s, b, now);
 	buf_adds(b, "<h2>Configuration</h2>\n<p>File: <code>");
-	html_escape(b, s->config_path ? s->config_path : "");
+	status_html_escape(b, s->config_path ? s->config_path : "");
 	buf_adds(b, "</code></p>\n<p>Last reload: ");
 	if (!s->have_reload) {
 		buf_adds(b, "none since start");
