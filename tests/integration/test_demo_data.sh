@@ -139,7 +139,7 @@ expect crm "case resolved before opened" "SELECT count(*) FROM \"case\" WHERE cl
 expect crm "case without account" "SELECT count(*) FROM \"case\" WHERE accountid IS NULL"
 expect crm "case without creation date" "SELECT count(*) FROM \"case\" WHERE createddate IS NULL"
 expect crm "escalated cases" "SELECT count(*) FROM \"case\" WHERE isescalated"
-# SPEC section 6: contract renewal dates spread over the year after the
+# docs/design.md, cohorts, renewals, payment risk: contract renewal dates spread over the year after the
 # anchor, a few overdue, some missing; past-due spells that end in recovery
 # and in (involuntary) churn.
 for span in "0 29" "30 59" "60 89" "90 365"; do

@@ -24,7 +24,7 @@ sed -e "s|@PGPORT@|$PGPORT|g" -e "s|@PGPASSFILE@|$T/pg/reader.pass|g" \
 	"$CS_ROOT/config/demo.conf" >"$T/cs.conf"
 # Retention cohorts over every dimension of the awkward load (29 segments)
 # would take the file past 1 MiB: the golden run draws its cohort tables per
-# plan (cohorts.dimensions, SPEC section 6), which also puts summing over a
+# plan (cohorts.dimensions, docs/design.md, cohorts, renewals, payment risk), which also puts summing over a
 # dimension in the golden file. A cohorts group of demo.conf wins.
 grep -q '^cohorts[[:space:]]*=' "$T/cs.conf" ||
 	printf '\ncohorts = { dimensions = ["plan"]; };\n' >>"$T/cs.conf"

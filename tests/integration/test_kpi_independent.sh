@@ -9,9 +9,9 @@
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 
-# The check itself first: its section 6 code against the SPEC's test vectors.
+# The check itself first: its section 6 code against the worked examples of docs/design.md.
 python3 "$CS_ROOT/tests/verify/test_kpi_check_section6.py" >"$T/selftest.log" 2>&1 ||
-	fail "kpi_check's section 6 code fails the SPEC vectors: $(tail -20 "$T/selftest.log")"
+	fail "kpi_check's section 6 code fails the worked examples of docs/design.md: $(tail -20 "$T/selftest.log")"
 python3 "$CS_ROOT/tests/verify/test_kpi_check_section7.py" >"$T/selftest7.log" 2>&1 ||
 	fail "kpi_check's pending churn, reason, driver or payment code fails the vectors: $(tail -20 "$T/selftest7.log")"
 
@@ -40,7 +40,7 @@ for as_of in "${anchor}T00:00:00Z" "$(date -u -d "$anchor - 78 days" +%Y-%m-%d)T
 done
 
 # The check itself can fail: one perturbed amount, one dropped ratio and one
-# series the SPEC does not call for must be three problems.
+# series the docs do not define must be three problems.
 python3 - "$out" "$T/mutated.prom" <<'PY'
 import sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()

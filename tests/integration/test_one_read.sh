@@ -1,5 +1,5 @@
 #!/bin/bash
-# One evaluation, one universe, one read (SPEC section 3), shown from
+# One evaluation, one universe, one read (docs/design.md, KPI definitions), shown from
 # PostgreSQL's own statement log (log_statement = all for the exporter's role
 # on this test's cluster):
 #  - one --once runs each dataset query exactly once and each outcome query

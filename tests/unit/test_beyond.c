@@ -1,7 +1,7 @@
 /*
- * Beyond the seeds (SPEC section 6): payment risk and retention cohorts
- * (revenue), renewals (health). Each SPEC section 5 vector of these families
- * is a test of its own, then the edge rules.
+ * Beyond the seeds (docs/design.md, cohorts, renewals, payment risk): payment risk and retention
+ * cohorts (revenue), renewals (health). Each worked example (docs/design.md) of these families is a
+ * test of its own, then the edge rules.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -76,7 +76,8 @@ static struct cs_config *config_20d(void)
 
 /* ---------------------------------------------------------------- payment risk */
 
-/* SPEC 5: active [0, 10d), past_due [10d, 20d), then nothing; window [5d, 25d). */
+/* Worked example (docs/design.md): active [0, 10d), past_due [10d, 20d), then nothing; window [5d,
+ * 25d). */
 Test(beyond_vectors, involuntary_churn_past_due_last)
 {
 	/* day 0 = 2026-03-01, t = day 25 */
@@ -96,7 +97,7 @@ Test(beyond_vectors, involuntary_churn_past_due_last)
 	run_free(&r);
 }
 
-/* SPEC 5: past_due [0, 10d), active [10d, 20d): churned, voluntary. */
+/* Worked example (docs/design.md): past_due [0, 10d), active [10d, 20d): churned, voluntary. */
 Test(beyond_vectors, involuntary_churn_active_last_is_voluntary)
 {
 	static const char *const subs[] = {
@@ -205,7 +206,8 @@ static double cohort(const struct run *r, const char *family, const char *plan, 
 	return fixture_value(r->m, family, pairs, found);
 }
 
-/* SPEC 5: t = 2026-04-15, K = 3; 100 on [2026-01-10, 2026-02-20) and from 2026-03-10. */
+/* Worked example (docs/design.md): t = 2026-04-15, K = 3; 100 on [2026-01-10, 2026-02-20) and from
+ * 2026-03-10. */
 Test(beyond_vectors, cohorts_retained_at_ages_0_and_2)
 {
 	static const char *const subs[] = {
@@ -232,7 +234,8 @@ Test(beyond_vectors, cohorts_retained_at_ages_0_and_2)
 	run_free(&r);
 }
 
-/* SPEC 5: cohort 2026-01 has ages 0-2, 2026-02 ages 0-1, 2026-03 age 0 only. */
+/* Worked example (docs/design.md): cohort 2026-01 has ages 0-2, 2026-02 ages 0-1, 2026-03 age 0
+ * only. */
 Test(beyond_vectors, cohorts_ages_that_exist)
 {
 	struct run r = {.cfg = fixture_config(dims, 1)};
@@ -378,8 +381,8 @@ static double renewal(const struct run *r, const char *family, const char *horiz
 	return get(r, family, strcmp(family, "cs_renewal_mrr") ? count : money);
 }
 
-/* SPEC 5: renewal_at = t counts in every horizon; t + 30d is not within 30d
- * but within 60d; before t counts nowhere. */
+/* Worked example (docs/design.md): renewal_at = t counts in every horizon; t + 30d is not within
+ * 30d but within 60d; before t counts nowhere. */
 Test(beyond_vectors, renewal_horizons)
 {
 	static const char *const accounts[] = {

@@ -1,6 +1,6 @@
 /*
  * One evaluation, one model: collectors evaluated together, each with its own
- * windows, compute exactly what each computes alone (SPEC section 3), and the
+ * windows, compute exactly what each computes alone (docs/design.md, KPI definitions), and the
  * plan reads each dataset once with the union of the windows.
  */
 #include <criterion/criterion.h>

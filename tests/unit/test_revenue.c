@@ -102,7 +102,7 @@ static const char *const accounts_p[] = {
 
 #define USD_MONTH(b, cents, from, to) b, cents, "USD", "month", "1", "1", "active", from, to
 
-/* SPEC 5, vector 1: t0 = 2024-03-02 for the 30d window. */
+/* docs/design.md, worked example 1: t0 = 2024-03-02 for the 30d window. */
 static const char *const vector1[] = {
     USD_MONTH("b1", "200000", "2024-01-01", "2024-03-15"),  /* churn 2,000 */
     USD_MONTH("b2", "500000", "2024-01-01", "2024-03-15"),  /* */
@@ -152,7 +152,7 @@ Test(revenue_vectors, vector1_ratios_and_quick_ratio)
 	rev_free(&r);
 }
 
-/* SPEC 5, vector 2: start 100, churn 10, contraction 10, expansion 10. */
+/* docs/design.md, worked example 2: start 100, churn 10, contraction 10, expansion 10. */
 Test(revenue_vectors, vector2_net_and_gross_churn)
 {
 	static const char *const subs[] = {
@@ -174,7 +174,8 @@ Test(revenue_vectors, vector2_net_and_gross_churn)
 	rev_free(&r);
 }
 
-/* SPEC 5: MRR 50 on [day 0, day 30), 0 on [30, 75), 50 from day 75; t = day 90. */
+/* Worked example (docs/design.md): MRR 50 on [day 0, day 30), 0 on [30, 75), 50 from day 75; t =
+ * day 90. */
 Test(revenue_vectors, reactivation_example)
 {
 	/* day 0 = 2024-01-02, t = day 90 = 2024-04-01, t0(30d) = day 60 */
@@ -236,7 +237,8 @@ static const char *const accounts_abc[] = {
     "a5", "b5", "e", NULL, NULL, NULL, /* */
 };
 
-/* SPEC 5: 100 × $100/month + 50 × $600/year → 12,500; $90/quarter → 30; $2,000/year → 166.67. */
+/* Worked example (docs/design.md): 100 × $100/month + 50 × $600/year → 12,500; $90/quarter → 30;
+ * $2,000/year → 166.67. */
 Test(revenue_vectors, normalisation)
 {
 	static const char *const subs[] = {
@@ -309,7 +311,7 @@ Test(revenue_currency, reporting_currency_other_than_usd)
 	rev_free(&r);
 }
 
-/* SPEC 5: ARPA of customers with MRR 1, 1, 3, 5, 5 → 3. */
+/* Worked example (docs/design.md): ARPA of customers with MRR 1, 1, 3, 5, 5 → 3. */
 Test(revenue_vectors, arpa)
 {
 	static const char *const subs[] = {
@@ -325,7 +327,7 @@ Test(revenue_vectors, arpa)
 	rev_free(&r);
 }
 
-/* SPEC 5: ARPA 100, logo churn 5 % over 30d, margin 1.0 → CLV 2,000. */
+/* Worked example (docs/design.md): ARPA 100, logo churn 5 % over 30d, margin 1.0 → CLV 2,000. */
 Test(revenue_vectors, customer_lifetime_value)
 {
 	const char *arows[20 * 6];

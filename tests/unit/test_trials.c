@@ -55,7 +55,7 @@ static double ratio(const struct run *r, const char *plan, const char *window, b
 			     (const char *const[]){"plan", plan, "window", window, NULL}, found);
 }
 
-/* SPEC 5: 26 trials converted, 14 canceled in window → 0.65. */
+/* Worked example (docs/design.md): 26 trials converted, 14 canceled in window → 0.65. */
 Test(trials_vectors, conversion_065)
 {
 	const char *rows[40 * 4];

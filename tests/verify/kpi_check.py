@@ -5,10 +5,10 @@
                  [--config config/demo.conf] [--root REPO] [--section6-strict]
 
 Reads the demo company's billing and CRM databases in the private cluster in
-DIR (as the superuser, over its socket), derives the datasets of SPEC section
-2 from the raw demo schema with its own SQL, applies the row rules of SPEC
-section 2, the join and segments, computes every KPI family of SPEC sections
-3, 4 and 6 per segment and window (section 6: retention cohorts with
+DIR (as the superuser, over its socket), derives the datasets of
+docs/datasets.md from the raw demo schema with its own SQL, applies their row
+rules, the join and segments, computes every KPI family of docs/design.md
+(KPI definitions) per segment and window (with retention cohorts with
 cohorts.months and cohorts.dimensions from the config, renewals per
 renewals.horizons and health band from the accounts' renewal_date__c,
 past-due MRR, involuntary churn per window, the band-transition counter at 0
@@ -21,10 +21,10 @@ card charges; tests/verify/test_kpi_check_section7.py checks this code on
 the section's test vectors), and compares the result
 with the exporter's `--once` text exposition: every expected series present with an equal value
 (relative 1e-9, absolute 1e-9 near zero), ratios absent exactly where
-undefined, no KPI series the SPEC does not call for. Exits 1 on any mismatch.
+undefined, no KPI series the docs do not define. Exits 1 on any mismatch.
 
-This is written from the SPEC, not from the exporter's sources, so that a
-shared misreading shows up as a disagreement. Where the SPEC is silent it
+This is written from the docs (docs/datasets.md, docs/design.md), not from the exporter's sources, so that a
+shared misreading shows up as a disagreement. Where the docs are silent it
 follows the choices the exporter documents (collector header comments, unit
 tests), each marked "documented choice" below.
 
@@ -59,7 +59,7 @@ INTERVALS = {"day", "week", "month", "quarter", "year"}
 SURVEY_RANGE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 TTV_BOUNDS = [d * 86400.0 for d in (1, 3, 7, 14, 30, 60, 90)]
 HEALTH_BOUNDS = [10.0 * i for i in range(1, 11)]
-# SPEC defaults; demo.conf has no health group (checked in load_config).
+# Documented defaults (docs/configuration.md); demo.conf has no health group (checked in load_config).
 HEALTH = {"usage": (40.0, 30 * DAY), "sentiment": (25.0, 90 * DAY),
           "support": (15.0, 30 * DAY), "billing": (20.0, 90 * DAY)}
 USAGE_TARGET = 0.8
@@ -71,7 +71,7 @@ SEGMENT_CAP = 500
 # Exporter bookkeeping, not KPIs: cs_dataset_* describe what the configured
 # queries returned (rows, newest row), which this check's own SQL does not
 # replay; tests/integration/test_freshness.sh checks them by hand.
-# SPEC section 6 (cohorts, renewals, payment risk, band movement, the at-risk
+# docs/design.md, cohorts, renewals, payment risk (cohorts, renewals, payment risk, band movement, the at-risk
 # list's renewal_at label) is computed always and compared in full; a family
 # the exporter does not expose is a problem. (SECTION6_STRICT = False would
 # only report it, for an exporter built before section 6.)
@@ -95,7 +95,7 @@ SELF_PREFIXES = ("cs_collector_", "cs_exporter_", "cs_config_", "cs_rows_rejecte
 
 
 def cmp(a, b):
-    """SPEC "Equality": within a relative 1e-9 is equal."""
+    """docs/design.md, "Equality": within a relative 1e-9 is equal."""
     if abs(a - b) <= 1e-9 * max(abs(a), abs(b)):
         return 0
     return -1 if a < b else 1
@@ -227,7 +227,7 @@ def opt_int(v):
     return None if v is None else int(v)
 
 
-# ---- datasets (SPEC section 2) --------------------------------------------
+# ---- datasets (docs/datasets.md) --------------------------------------------
 
 
 class Model:
@@ -547,7 +547,7 @@ class Model:
             self.outcome_rows[("urgent_cases", w)] = urgent
 
 
-# ---- KPI computation (SPEC sections 3 and 4) -------------------------------
+# ---- KPI computation (docs/design.md, KPI definitions) -------------------------------
 
 
 class Expect:
@@ -933,7 +933,7 @@ def movers(m, e):
                   name=name, billing_key=b)
 
 
-# ---- SPEC section 6 -----------------------------------------------------------
+# ---- docs/design.md, cohorts, renewals, payment risk -----------------------------------------------------------
 
 
 def month_index(x):
@@ -1286,7 +1286,7 @@ def main():
     ap.add_argument("--config", default=None, help="default: ROOT/config/demo.conf")
     ap.add_argument("--show", type=int, default=40, help="problems to print")
     ap.add_argument("--section6-strict", action="store_true", default=SECTION6_STRICT,
-                    help="fail when a SPEC section 6 family is not exposed (default: %s)"
+                    help="fail when a docs/design.md, cohorts, renewals, payment risk family is not exposed (default: %s)"
                     % SECTION6_STRICT)
     args = ap.parse_args()
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The SPEC section 5 test vectors of section 6 (cohorts, renewals,
+"""The worked examples (docs/design.md) of section 6 (cohorts, renewals,
 involuntary churn), run through kpi_check.py's own computation, so that the
-independent check is itself checked against the SPEC before it judges the
+independent check is itself checked against those worked examples before it judges the
 exporter. Standard library only; no database.
 
     python3 tests/verify/test_kpi_check_section6.py
