@@ -70,6 +70,17 @@ static inline int cs_movement_of(double m0, double m1, bool paid_before)
 	return MV_NONE;
 }
 
+/* The amount (>= 0) of movement mv: churn m0, expansion m1 - m0, contraction
+ * m0 - m1, new and reactivation m1, none 0. */
+static inline double cs_movement_amount(int mv, double m0, double m1)
+{
+	return mv == MV_CHURN	? m0
+	       : mv == MV_EXP	? m1 - m0
+	       : mv == MV_CONTR ? m0 - m1
+	       : mv == MV_NONE	? 0
+				: m1;
+}
+
 /* Health bands; unscored: an account not scored at t (no MRR > 0). */
 enum cs_band { CS_BAND_GREEN, CS_BAND_YELLOW, CS_BAND_RED, CS_BAND_UNKNOWN, CS_BAND_UNSCORED };
 #define CS_BANDS 5

@@ -9,7 +9,7 @@
  * Customers are named as on the at-risk list: their CRM account's key and
  * display name (both empty for a billing customer no account names), plus
  * the billing key, which tells such customers apart. The movement of each
- * customer is the one revenue.c sums (mrr_movement.h); amounts equal within
+ * customer is the one revenue.c sums (cs_movement_of, kpi.h); amounts equal within
  * cs_cmp's tolerance fall to the account key's byte order, then the billing
  * key's, so the list does not depend on row order.
  */
@@ -20,9 +20,9 @@
 #include "emit.h"
 #include "kpi.h"
 #include "lib/topn.h"
-#include "mrr_movement.h"
+#include "ds_subscriptions.h"
 
-static const char *const type_names[MOVE_COUNT] = {
+static const char *const type_names[MV_COUNT] = {
     "new", "reactivation", "expansion", "contraction", "churn",
 };
 
@@ -96,7 +96,7 @@ void kpi_movers(const struct cs_data *d, const struct cs_collector *col, struct 
 {
 	const struct cs_movers *cfg = &d->cfg->kinds->movers;
 	size_t n = (size_t)(cfg->top > 0 ? cfg->top : 0), ns = d->seg.n, nw = col->nwindows;
-	size_t nlists = (cfg->per_segment ? ns : 1) * nw * MOVE_COUNT;
+	size_t nlists = (cfg->per_segment ? ns : 1) * nw * MV_COUNT;
 	struct cs_emitter f = family_of(out, d, &mover_families[0]);
 	size_t wi[CS_MAX_WINDOWS]; /* the collector's windows among the plan's */
 
@@ -114,20 +114,22 @@ void kpi_movers(const struct cs_data *d, const struct cs_collector *col, struct 
 		if (seg >= ns)
 			continue;
 		for (size_t w = 0; w < nw; w++) {
-			double amount;
-			enum mrr_move mv =
-			    mrr_movement(d->mrr, c, wi[w], d->plan.from[wi[w]], &amount);
+			double m0 = mrr_at(d->mrr, c, mrr_window_start(wi[w]));
+			double m1 = mrr_at(d->mrr, c, MRR_T);
+			bool before = mrr_first_positive(d->mrr, c) < d->plan.from[wi[w]];
+			int mv = cs_movement_of(m0, m1, before);
 			size_t l;
 
-			if (mv == MOVE_NONE)
+			if (mv == MV_NONE)
 				continue;
-			l = ((cfg->per_segment ? seg : 0) * nw + w) * MOVE_COUNT + mv;
+			l = ((cfg->per_segment ? seg : 0) * nw + w) * MV_COUNT + (size_t)mv;
+			double amount = cs_movement_amount(mv, m0, m1);
 			struct mover m = {amount, (uint32_t)c};
 			topn_offer(&lists[l * n], &len[l], n, sizeof(m), &m, mover_first, d);
 		}
 	}
 	for (size_t l = 0; l < nlists; l++) {
-		size_t w = l / MOVE_COUNT % nw, mv = l % MOVE_COUNT;
+		size_t w = l / MV_COUNT % nw, mv = l % MV_COUNT;
 
 		for (size_t k = 0; k < len[l]; k++) {
 			const struct mover *m = &lists[l * n + k];

@@ -317,10 +317,7 @@ void kpi_revenue(const struct cs_data *d, const struct cs_collector *col, struct
 			double m0 = mrr_at(mrr, c, mrr_window_start(wi[w]));
 			bool before = mrr_first_positive(mrr, c) < d->plan.from[wi[w]];
 			int mv = cs_movement_of(m0, m1, before);
-			double amount = mv == MV_CHURN	 ? m0
-					: mv == MV_EXP	 ? m1 - m0
-					: mv == MV_CONTR ? m0 - m1
-							 : m1;
+			double amount = cs_movement_amount(mv, m0, m1);
 
 			if (m0 > 0) {
 				a->mrr0 += m0;
