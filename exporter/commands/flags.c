@@ -8,17 +8,6 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
-__attribute__((format(printf, 1, 2))) static int flag_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("cs_exporter: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(", try --help\n", stderr);
-	return -1;
-}
-
 int flags_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -32,7 +21,7 @@ int flags_error(const char *fmt, ...)
 
 int flags_invalid(const char *name, const char *value, const char *why)
 {
-	return flag_error("invalid value '%s' for flag '--%s' (%s)", value, name, why);
+	return flags_error("invalid value '%s' for flag '--%s' (%s)", value, name, why);
 }
 
 static const struct flag *find_long(const struct flag *table, const char *name, size_t len)
@@ -61,8 +50,8 @@ static int set_value(const struct flag *f, const char *value)
 		char *end;
 		long v = strtol(value, &end, 10);
 		if (end == value || *end != '\0' || v < f->lo || v > f->hi)
-			return flag_error("invalid value '%s' for flag '--%s' (%ld to %ld)", value,
-					  f->name, f->lo, f->hi);
+			return flags_error("invalid value '%s' for flag '--%s' (%ld to %ld)", value,
+					   f->name, f->lo, f->hi);
 		*(int *)f->dst = (int)v;
 		return 0;
 	}
@@ -76,7 +65,8 @@ static int set_value(const struct flag *f, const char *value)
 			return 0;
 		}
 		if (*f->count == f->max)
-			return flag_error("flag '--%s' given more than %zu times", f->name, f->max);
+			return flags_error("flag '--%s' given more than %zu times", f->name,
+					   f->max);
 		((const char **)f->dst)[(*f->count)++] = value;
 		return 0;
 	}
@@ -114,31 +104,31 @@ static int parse(const struct flag *table, size_t nflags, int argc, char **argv)
 			size_t len = strcspn(name, "=");
 			f = find_long(table, name, len);
 			if (!f) {
-				rc = flag_error("unknown long flag '--%.*s'", (int)len, name);
+				rc = flags_error("unknown long flag '--%.*s'", (int)len, name);
 				break;
 			}
 			if (name[len] == '=')
 				value = name + len + 1;
 			if (f->type == FLAG_BOOL && value) {
-				rc = flag_error("flag '--%s' takes no argument", f->name);
+				rc = flags_error("flag '--%s' takes no argument", f->name);
 				break;
 			}
 		} else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-' && arg[2] == '\0') {
 			f = find_short(table, arg[1]);
 			if (!f) {
-				rc = flag_error("unknown short flag '-%c'", arg[1]);
+				rc = flags_error("unknown short flag '-%c'", arg[1]);
 				break;
 			}
 		} else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-') {
-			rc = flag_error("unknown short flag '-%c'", arg[1]);
+			rc = flags_error("unknown short flag '-%c'", arg[1]);
 			break;
 		} else {
-			rc = flag_error("unexpected argument '%s'", arg);
+			rc = flags_error("unexpected argument '%s'", arg);
 			break;
 		}
 		if (f->type != FLAG_BOOL && !value) {
 			if (i + 1 == argc) {
-				rc = flag_error("expected argument for flag '--%s'", f->name);
+				rc = flags_error("expected argument for flag '--%s'", f->name);
 				break;
 			}
 			value = argv[++i];
@@ -156,7 +146,7 @@ static int parse(const struct flag *table, size_t nflags, int argc, char **argv)
 	}
 	for (size_t k = 0; k < nflags && rc == 0; k++)
 		if (table[k].required && !seen[k])
-			rc = flag_error("required flag '--%s' not provided", table[k].name);
+			rc = flags_error("required flag '--%s' not provided", table[k].name);
 	free(seen);
 	return rc;
 }
