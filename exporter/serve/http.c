@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/cstime.h"
 #include "lib/log.h"
 #include "negotiate.h"
 #include "sdlisten.h"
@@ -176,13 +177,6 @@ struct http {
 /* A marker for requests whose headers the handler has already seen. */
 static int headers_seen;
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- the request deadline and the connection cap --------------------- */
 
 /* Called with watch_lock held when a connection past CONNECTION_LIMIT
@@ -217,7 +211,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			return; /* not watched: the idle timeout still applies */
 		struct watched *w = xcalloc(1, sizeof(*w));
 		w->fd = fd;
-		w->since_ms = mono_ms();
+		w->since_ms = cs_mono_ms();
 		pthread_mutex_lock(&h->watch_lock);
 		w->next = h->watched;
 		if (h->watched)
@@ -256,7 +250,7 @@ static void *watchdog_main(void *arg)
 	struct http *h = arg;
 	pthread_mutex_lock(&h->watch_lock);
 	while (!h->watch_stopping) {
-		int64_t now = mono_ms();
+		int64_t now = cs_mono_ms();
 		for (struct watched *w = h->watched; w; w = w->next) {
 			if (!w->cut && now - w->since_ms > REQUEST_DEADLINE * 1000) {
 				shutdown(w->fd, SHUT_RDWR);
@@ -303,7 +297,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct watched *w = ci ? ci->socket_context : NULL;
 	if (w) {
 		pthread_mutex_lock(&h->watch_lock);
-		w->since_ms = mono_ms();
+		w->since_ms = cs_mono_ms();
 		w->busy = false;
 		w->answered = true;
 		pthread_mutex_unlock(&h->watch_lock);
@@ -668,7 +662,7 @@ static struct auth_job *lane_take(struct http *h, struct lane *l)
 {
 	struct auth_job **best = l->head ? &l->head : NULL;
 	if (l == &h->lane[LANE_OTHER]) {
-		int64_t now = mono_ms();
+		int64_t now = cs_mono_ms();
 		unsigned best_f = UINT_MAX, best_n = UINT_MAX;
 		for (struct auth_job **p = &l->head; *p; p = &(*p)->next) {
 			unsigned f = addr_fails(h, (*p)->addr, now);
@@ -722,7 +716,7 @@ static void *hasher_main(void *arg)
 		if (ok)
 			cache_add(h, key, j->gen);
 		if (!ok && !stopping) {
-			note_failure(h, j->addr, mono_ms());
+			note_failure(h, j->addr, cs_mono_ms());
 			if (!other)
 				cache_forget(h, key);
 		}
@@ -751,7 +745,7 @@ enum auth_outcome { AUTH_OK, AUTH_DENIED, AUTH_PENDING, AUTH_BUSY, AUTH_LIMITED 
  * to be answered with their status; returns whether some are left. */
 static bool tarpit_release(struct http *h, bool all)
 {
-	int64_t now = mono_ms();
+	int64_t now = cs_mono_ms();
 	pthread_mutex_lock(&h->auth_lock);
 	struct auth_job *due = NULL, **tail = &due;
 	while (h->tarpit_head && (all || h->tarpit_head->due_ms <= now)) {
@@ -788,7 +782,7 @@ static void tarpit_add(struct http *h, struct auth_job *j, unsigned status)
 {
 	explicit_bzero(j->pass, sizeof(j->pass));
 	j->status = status;
-	j->due_ms = mono_ms() + TARPIT_MS;
+	j->due_ms = cs_mono_ms() + TARPIT_MS;
 	j->next = NULL;
 	if (h->tarpit_tail)
 		h->tarpit_tail->next = j;
@@ -805,7 +799,7 @@ static void tarpit_add(struct http *h, struct auth_job *j, unsigned status)
 static bool make_room(struct http *h, unsigned fails, unsigned queued)
 {
 	struct lane *l = &h->lane[LANE_OTHER];
-	int64_t now = mono_ms();
+	int64_t now = cs_mono_ms();
 	struct auth_job **victim = NULL;
 	unsigned most_f = 0, most_n = 0;
 	for (struct auth_job **p = &l->head; *p; p = &(*p)->next) {
@@ -891,7 +885,7 @@ static enum auth_outcome authorise(struct http *h, struct MHD_Connection *conn, 
 		else if (*per_addr >= AUTH_PER_ADDR)
 			refused = AUTH_LIMITED;
 		else if (l->n >= AUTH_QUEUE &&
-			 !make_room(h, addr_fails(h, j->addr, mono_ms()), *per_addr))
+			 !make_room(h, addr_fails(h, j->addr, cs_mono_ms()), *per_addr))
 			refused = AUTH_BUSY;
 	}
 	if (refused != AUTH_OK && h->auth_stopping) {

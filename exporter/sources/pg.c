@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/cstime.h"
 #include "lib/log.h"
 
 #define BACKOFF_MIN_MS 1000
@@ -58,13 +59,6 @@ struct pg_source {
 	atomic_bool cancelled;
 	int wake_fd; /* eventfd, written by pg_source_cancel */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -182,7 +176,7 @@ static int wait_fd(struct pg_source *s, int fd, short events, int64_t deadline)
 	for (;;) {
 		if (atomic_load(&s->cancelled))
 			return -1;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - cs_mono_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd pfd[2] = {{.fd = fd, .events = events},
@@ -238,7 +232,7 @@ static void on_notice(void *arg, const char *message)
 
 static int connect_source(struct pg_source *s, char *err, size_t errlen)
 {
-	int64_t now = now_ms();
+	int64_t now = cs_mono_ms();
 	if (s->next_attempt_ms && now < s->next_attempt_ms) {
 		snprintf(err, errlen, "could not connect to \"%s\": backing off for %lld ms",
 			 s->name, (long long)(s->next_attempt_ms - now));
@@ -281,7 +275,7 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 	}
 	const char *why = NULL;
 	if (s->conn && PQstatus(s->conn) != CONNECTION_BAD) {
-		int64_t deadline = now_ms() + CONNECT_DEADLINE_MS;
+		int64_t deadline = cs_mono_ms() + CONNECT_DEADLINE_MS;
 		PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
 		while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
 			int w = wait_fd(s, PQsocket(s->conn),
@@ -308,7 +302,7 @@ static int connect_source(struct pg_source *s, char *err, size_t errlen)
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (s->backoff_ms > BACKOFF_MAX_MS)
 			s->backoff_ms = BACKOFF_MAX_MS;
-		s->next_attempt_ms = now_ms() + s->backoff_ms;
+		s->next_attempt_ms = cs_mono_ms() + s->backoff_ms;
 		return -1;
 	}
 	PQsetNoticeProcessor(s->conn, on_notice, s);
@@ -462,7 +456,7 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 	/* Every statement, BEGIN and COMMIT included, has the same client-side
 	 * deadline: a backend that stopped answering fails the run. */
 	int64_t budget = timeout_s * 1000 + CLIENT_MARGIN_MS;
-	int erc = exec_simple(s, setup, now_ms() + budget, msg, sizeof(msg), a->sqlstate);
+	int erc = exec_simple(s, setup, cs_mono_ms() + budget, msg, sizeof(msg), a->sqlstate);
 	if (erc < 0) {
 		snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, msg);
 		if (erc == -1)
@@ -477,7 +471,7 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 	}
 	PQsetSingleRowMode(s->conn);
 
-	int64_t deadline = now_ms() + budget;
+	int64_t deadline = cs_mono_ms() + budget;
 	enum wait_outcome fo = flush(s, deadline);
 	if (fo != PW_OK) {
 		copy_message(msg, sizeof(msg), "", outcome_text(s, fo));
@@ -551,8 +545,8 @@ static int query_once(struct pg_source *s, const char *sql, size_t nparams,
 	if (rc == -1 && !header_done && drain(s, deadline) != PW_OK)
 		return -2;
 	char cmsg[256];
-	erc = exec_simple(s, rc == 0 ? "COMMIT" : "ROLLBACK", now_ms() + budget, cmsg, sizeof(cmsg),
-			  NULL);
+	erc = exec_simple(s, rc == 0 ? "COMMIT" : "ROLLBACK", cs_mono_ms() + budget, cmsg,
+			  sizeof(cmsg), NULL);
 	if (erc < 0) {
 		if (rc == 0)
 			snprintf(err, errlen, "query on \"%s\" failed: %s", s->name, cmsg);
@@ -659,7 +653,7 @@ int pg_query(struct pg_source *s, const char *sql, size_t nparams, const char *c
 			     "dataset", label, "reason", reason, "retry", n, "err", err, NULL);
 			/* A stop ends the pause (and the loop, at its top). */
 			int64_t pause = (int64_t)CONFLICT_BACKOFF_MS << (retries - 1);
-			(void)wait_fd(s, -1, 0, now_ms() + pause);
+			(void)wait_fd(s, -1, 0, cs_mono_ms() + pause);
 			continue;
 		}
 		if (rc <= -2) {
