@@ -94,7 +94,7 @@ demo: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) TIER=$(TIER) tests/bench/run.sh
+	@BUILD=$(BUILD) TIER="$(TIER)" tests/bench/run.sh
 
 soak: deps
 	@$(MAKE) --no-print-directory all
