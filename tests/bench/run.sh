@@ -66,6 +66,8 @@
 #   BENCH_BACKFILL_STEPS, BENCH_BACKFILL_FULL_STEPS  see part 5
 #   BENCH_INC_TICKS, BENCH_INC_INTERVAL  see part 6 (default 4 ticks; an
 #                   interval of 15 s on S and D, 60 s on M, 300 s on L)
+# Its logs are what it reports on: kept (tests/scripts/lib.sh).
+CS_KEEP_OUT=${CS_KEEP_OUT:-1}
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 

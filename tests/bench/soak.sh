@@ -21,6 +21,8 @@
 # auth on every scrape with a flood of wrong passwords (4 clients, bounded by
 # the soak's length), and every 10 s a storm of 5 SIGHUPs with the config
 # unchanged then one that switches between two configs (a changed rate).
+# Its logs are what it reports on: kept (tests/scripts/lib.sh).
+CS_KEEP_OUT=${CS_KEEP_OUT:-1}
 . "$(dirname "$0")/../scripts/lib.sh"
 set -eu
 

@@ -10,7 +10,7 @@ set -eu
 # the installer does nothing when they are there.
 "$CS_SCRIPTS/install-deps.sh" bench >"$T/deps.log" 2>&1 || fail "could not install the bench packages: $(tail -3 "$T/deps.log")"
 
-BENCH_QUICK=1 TIER=S BUILD=$BUILD bash "$CS_ROOT/tests/bench/run.sh" >"$T/bench.out" 2>"$T/bench.err" ||
+CS_KEEP_OUT=0 BENCH_QUICK=1 TIER=S BUILD=$BUILD bash "$CS_ROOT/tests/bench/run.sh" >"$T/bench.out" 2>"$T/bench.err" ||
 	fail "run.sh failed: $(tail -5 "$T/bench.err")"
 cat "$T/bench.out"
 

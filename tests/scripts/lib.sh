@@ -5,10 +5,13 @@
 #   start_bg exporter "$BUILD/cs_exporter" --config.file "$T/c.conf" ...
 #   wait_http "http://127.0.0.1:$port/metrics" 10 || fail "exporter never answered"
 #
-# On sourcing, T is a fresh directory tests/out/<test name>.XXXXXX that is
-# kept after the run for post-mortems (tests/out/ is ignored by git). Every
-# process registered by start_bg and every cluster started by pg_up is
-# stopped on exit, by pid, in reverse order.
+# On sourcing, T is a fresh directory tests/out/<test name>.XXXXXX
+# (tests/out/ is ignored by git). Every process registered by start_bg and
+# every cluster started by pg_up is stopped on exit, by pid, in reverse order.
+# T is then removed when the script succeeded, and kept for post-mortems when
+# it failed or CS_KEEP_OUT=1 (the benchmarks and tools that point at their
+# logs set it): a test's clusters and data sets are hundreds of MB, and a
+# suite run leaves none behind.
 
 CS_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CS_SCRIPTS=$CS_ROOT/tests/scripts
@@ -45,6 +48,9 @@ _cs_cleanup() {
 	for _d in $_cs_clusters; do
 		"$CS_SCRIPTS/pg.sh" stop "$_d" || true
 	done
+	if [ "$_cs_rc" -eq 0 ] && [ "${CS_KEEP_OUT:-0}" != 1 ]; then
+		rm -rf "$T"
+	fi
 	exit $_cs_rc
 }
 trap _cs_cleanup EXIT

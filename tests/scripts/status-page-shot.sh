@@ -7,6 +7,8 @@
 #   BUILD=build tests/scripts/status-page-shot.sh [OUT.png] [EVALUATIONS]
 #
 # Sourcing lib.sh needs a script two levels below the root: this one is.
+# Its logs are what it reports on: kept (tests/scripts/lib.sh).
+CS_KEEP_OUT=${CS_KEEP_OUT:-1}
 . "$(dirname "$0")/lib.sh"
 set -eu
 
