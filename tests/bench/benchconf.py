@@ -13,6 +13,8 @@
         --features N       N features: the template's, then made-up ones
         --max-combinations N
         --at-risk N
+        --incremental off  the activity dataset read whole at every evaluation
+                           (incremental = { enabled = false; })
 
   benchconf.py sql CONFIG COLLECTOR AS_OF OUTDIR
       Writes, for each source the collector reads, OUTDIR/<source>.sql: the
@@ -314,6 +316,10 @@ def cmd_render(args):
         cfg.setdefault("segments", {})["max_combinations"] = int(opts.pop("max-combinations"))
     if "at-risk" in opts:
         cfg.setdefault("health", {})["at_risk"] = int(opts.pop("at-risk"))
+    if "incremental" in opts:
+        if opts.pop("incremental") != "off":
+            raise SystemExit("benchconf: --incremental takes only \"off\"")
+        cfg["datasets"]["activity"]["incremental"] = {"enabled": False}
     if opts:
         raise SystemExit("benchconf: unknown options %s" % ", ".join(opts))
     cfg.pop("web", None)  # the scripts pass --web.listen-address

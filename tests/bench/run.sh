@@ -27,7 +27,8 @@
 #  3. Interference: the scrape p99 while a collector cycles back to back
 #     against an exporter with no evaluation running, alternately
 #     (BENCH_ROUNDS times, medians).
-#  4. Footprint: RSS once idle, and start-up to the first served scrape.
+#  4. Footprint: RSS once idle (also with incremental reads off, and the
+#     floor: tests/tools/rssfloor.c), and start-up to the first served scrape.
 #  5. Backfill: `cs_exporter backfill` of BENCH_BACKFILL_STEPS daily steps
 #     ending at the anchor (default: a year, 365, on S and D; 30 on M and L,
 #     extrapolated to a year; 3 in smoke mode), next to the same with
@@ -384,6 +385,7 @@ part_serving() {
 	local pe_rps pe_p50 pe_p99 pe_gz_rps pe_gz_p50 pe_gz_p99 pe_n pe_bytes
 	local cs_err cs_gz_err ng_err ng_gz_err pe_err pe_gz_err busy_err
 	local idle_rss idle_anon idle_file idle_pss scraped_rss busy_p99 busy_p50 busy_rps duty runs0 runs1 dur startup
+	local noinc_rss noinc_anon floor_rss floor_anon floor_file
 	local cs_url ng_url load0 load1 gz_rounds p99_rounds idle_pid idle_url r side enc
 	local gz_rounds_med p99_rounds_med
 	case "$tier" in S) wait_s=120 ;; M) wait_s=1200 ;; *) wait_s=7200 ;; esac
@@ -588,15 +590,36 @@ part_serving() {
 	done
 	startup=$(grep -v never "$T/startup.ms" | median)
 
+	# The same exporter with the activity dataset read whole at every
+	# evaluation: what the incremental reads' memory costs.
+	render "$T/noinc.conf" --windows "$nw" --features "$nf" --max-combinations 5000 \
+		--collectors "$(python3 "$CONF" collectors "$T/all.conf" | sed 's/$/:1h/' | paste -sd,)" \
+		--incremental off
+	start_exporter noinc "$T/noinc.conf" "$wait_s"
+	sleep 1
+	noinc_rss=$(rss_kb "$cs_pid") noinc_anon=$(rss_kb "$cs_pid" RssAnon)
+	stop_bg "$cs_pid"
+	# The floor: the exporter's libraries, an HTTP daemon and one
+	# connection to the same database as the same role (TCP, SCRAM), and
+	# nothing of the exporter (tests/tools/rssfloor.c).
+	read -r _ floor_rss _ floor_anon _ floor_file < <("$BUILD/rssfloor" \
+		"host=127.0.0.1 port=$PGPORT dbname=crm user=cs_reader password=$(cat "$PGDIR/reader.pass")" ||
+		echo "rss n/a anon n/a file n/a")
+
 	echo
 	echo "### 4. Footprint"
 	echo
 	echo "| measure | value | target |"
 	echo "|---|---:|---|"
 	echo "| RSS idle, after the first cycle of every collector (MB) | $(mb "$idle_rss") | < 10 |"
-	echo "| … of which anonymous: heap, stacks (MB) | $(mb "$idle_anon") | |"
+	echo "| … of which anonymous: heap, stacks, the activity memory (MB) | $(mb "$idle_anon") | |"
 	echo "| … of which file-backed: binary and shared libraries (MB) | $(mb "$idle_file") | |"
 	echo "| PSS idle: shared pages divided among their users (MB) | $(mb "$idle_pss") | |"
+	echo "| RSS idle, activity read whole at every evaluation (incremental off) (MB) | $(mb "$noinc_rss") | |"
+	echo "| … of which anonymous (MB) | $(mb "$noinc_anon") | |"
+	echo "| floor: the same libraries, an HTTP daemon and one connection, nothing of ours (MB) | $(mb "$floor_rss") | |"
+	echo "| … of which file-backed (MB) | $(mb "$floor_file") | |"
+	echo "| … of which anonymous (MB) | $(mb "$floor_anon") | |"
 	echo "| RSS after the scrape runs (MB) | $(mb "$scraped_rss") | |"
 	echo "| start-up to first served scrape (ms, median of 5) | $startup | ≤ 100 |"
 }
