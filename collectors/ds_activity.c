@@ -301,9 +301,19 @@ struct act_row {
 };
 
 struct act_pair {
-	const char *user; /* NULL: none */
+	uint32_t user;	  /* in m->users (user_key), NO_NAME: NULL */
 	uint32_t account; /* index in m->accounts, NO_NAME: NULL */
-	uint32_t hash;
+};
+
+/* User keys, one per pair, packed end to end in blocks of POOL_BLOCK
+ * bytes: a key is (block << POOL_SHIFT) + offset (4,096 blocks, 4 GB). */
+#define POOL_SHIFT 20
+#define POOL_BLOCK ((size_t)1 << POOL_SHIFT)
+
+struct user_pool {
+	char **block;
+	size_t nblocks, capblocks;
+	size_t used, size; /* of the last block */
 };
 
 /* Names held once each, by index. */
@@ -314,8 +324,9 @@ struct name_table {
 };
 
 struct cs_activity_memory {
-	struct arena arena; /* every string of the memory */
+	struct arena arena; /* account keys and feature names */
 	struct name_table accounts, features;
+	struct user_pool users;
 	struct act_pair *pairs;
 	size_t npairs, cappairs;
 	uint32_t *slots; /* pair index + 1 by hash, 0: empty; a power of two */
@@ -352,6 +363,10 @@ static void keys_release(struct cs_activity_memory *m)
 	free(m->pairs);
 	free(m->slots);
 	arena_release(&m->arena);
+	for (size_t b = 0; b < m->users.nblocks; b++)
+		free(m->users.block[b]);
+	free(m->users.block);
+	memset(&m->users, 0, sizeof(m->users));
 	m->pairs = NULL;
 	m->slots = NULL;
 	m->npairs = m->cappairs = m->nslots = 0;
@@ -397,6 +412,33 @@ static const char *name_of(const struct name_table *t, uint32_t i)
 	return i == NO_NAME ? NULL : t->name[i];
 }
 
+static uint32_t user_put(struct user_pool *u, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (u->nblocks == 0 || u->used + n > u->size) {
+		if (u->nblocks == (size_t)1 << (32 - POOL_SHIFT)) {
+			fprintf(stderr, "activity memory: more than 4 GB of user keys\n");
+			abort();
+		}
+		GROW(u->block, u->nblocks, u->capblocks);
+		u->size = n > POOL_BLOCK ? n : POOL_BLOCK;
+		u->block[u->nblocks++] = xmalloc(u->size);
+		u->used = 0;
+	}
+	uint32_t ref = (uint32_t)(((u->nblocks - 1) << POOL_SHIFT) + u->used);
+	memcpy(u->block[u->nblocks - 1] + u->used, s, n);
+	u->used += n;
+	return ref;
+}
+
+static const char *user_of(const struct cs_activity_memory *m, const struct act_pair *q)
+{
+	if (q->user == NO_NAME)
+		return NULL;
+	return m->users.block[q->user >> POOL_SHIFT] + (q->user & (POOL_BLOCK - 1));
+}
+
 static bool same_key(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
@@ -415,15 +457,24 @@ static uint32_t pair_hash(uint32_t account, const char *user)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-static void pairs_rehash(struct cs_activity_memory *m)
+/* Room for n pairs: the pairs array and slots at a load below 0.7. */
+static void pairs_reserve(struct cs_activity_memory *m, size_t n)
 {
-	size_t cap = m->nslots ? 2 * m->nslots : 1024;
-
+	if (n > m->cappairs) {
+		m->cappairs = n;
+		m->pairs = xrealloc(m->pairs, n * sizeof(*m->pairs));
+	}
+	if (n * 10 <= m->nslots * 7)
+		return;
+	size_t cap = m->nslots ? m->nslots : 1024;
+	while (n * 10 > cap * 7)
+		cap *= 2;
 	free(m->slots);
 	m->slots = xcalloc(cap, sizeof(*m->slots));
 	m->nslots = cap;
 	for (size_t i = 0; i < m->npairs; i++) {
-		size_t j = m->pairs[i].hash & (cap - 1);
+		const struct act_pair *q = &m->pairs[i];
+		size_t j = pair_hash(q->account, user_of(m, q)) & (cap - 1);
 		while (m->slots[j])
 			j = (j + 1) & (cap - 1);
 		m->slots[j] = (uint32_t)i + 1;
@@ -435,25 +486,25 @@ static uint32_t pair_put(struct cs_activity_memory *m, const char *key, const ch
 {
 	if (m->last) {
 		const struct act_pair *q = &m->pairs[m->last - 1];
-		if (same_key(name_of(&m->accounts, q->account), key) && same_key(q->user, user))
+		if (same_key(name_of(&m->accounts, q->account), key) &&
+		    same_key(user_of(m, q), user))
 			return m->last - 1; /* a user's rows come together */
 	}
 	uint32_t account = name_put(m, &m->accounts, key);
 	uint32_t h = pair_hash(account, user);
 
-	if ((m->npairs + 1) * 10 > m->nslots * 7)
-		pairs_rehash(m);
+	if (m->npairs + 1 > m->cappairs || (m->npairs + 1) * 10 > m->nslots * 7)
+		pairs_reserve(m, m->npairs + 1 + m->npairs / 8 + 256);
 	size_t mask = m->nslots - 1, j = h & mask;
 	for (uint32_t s; (s = m->slots[j]) != 0; j = (j + 1) & mask) {
 		const struct act_pair *q = &m->pairs[s - 1];
-		if (q->hash == h && q->account == account && same_key(q->user, user)) {
+		if (q->account == account && same_key(user_of(m, q), user)) {
 			m->last = s;
 			return s - 1;
 		}
 	}
-	GROW(m->pairs, m->npairs, m->cappairs);
-	m->pairs[m->npairs] = (struct act_pair){
-	    user ? arena_strndup(&m->arena, user, strlen(user)) : NULL, account, h};
+	m->pairs[m->npairs] =
+	    (struct act_pair){user ? user_put(&m->users, user) : NO_NAME, account};
 	m->slots[j] = (uint32_t)m->npairs + 1;
 	m->last = m->slots[j];
 	return (uint32_t)m->npairs++;
@@ -539,7 +590,7 @@ static int pair_cmp(const struct cs_activity_memory *m, uint32_t a, uint32_t b)
 	int c = x->account == y->account ? 0
 					 : cmp_null_last(name_of(&m->accounts, x->account),
 							 name_of(&m->accounts, y->account));
-	return c ? c : cmp_null_last(x->user, y->user);
+	return c ? c : cmp_null_last(user_of(m, x), user_of(m, y));
 }
 
 /*
@@ -670,10 +721,11 @@ static void memory_merge(struct cs_activity_memory *m, const struct act_row *b, 
 	memmove(r, r + k, m->n * sizeof(*r));
 }
 
-/* Gives back the room of a rows array that has shrunk to half of it. */
+/* Gives back the room of a rows array much larger than its rows (the
+ * slice of a full read grew by doubling). */
 static void memory_fit(struct cs_activity_memory *m)
 {
-	if (m->cap / 2 <= m->n + 1024)
+	if (m->cap <= m->n + m->n / 8 + 1024)
 		return;
 	m->cap = m->n + m->n / 16;
 	m->rows = xrealloc(m->rows, (m->cap + 1) * sizeof(*m->rows));
@@ -755,15 +807,20 @@ static void memory_compact(struct cs_activity_memory *m)
 	uint32_t *feature = xmalloc((m->features.n + 1) * sizeof(*feature));
 	uint32_t old = NO_NAME, pair = 0;
 
+	size_t npairs = 0;
+
 	for (size_t f = 0; f < m->features.n; f++)
 		feature[f] = NO_NAME;
+	for (size_t i = 0; i < m->n; i++)
+		npairs += i == 0 || m->rows[i].pair != m->rows[i - 1].pair;
+	pairs_reserve(&fresh, npairs + npairs / 16);
 	for (size_t i = 0; i < m->n; i++) {
 		struct act_row *r = &m->rows[i];
 
 		if (i == 0 || r->pair != old) {
 			const struct act_pair *q = &m->pairs[r->pair];
 			old = r->pair;
-			pair = pair_put(&fresh, name_of(&m->accounts, q->account), q->user);
+			pair = pair_put(&fresh, name_of(&m->accounts, q->account), user_of(m, q));
 		}
 		r->pair = pair;
 		if (r->feature == NO_NAME)
@@ -778,6 +835,7 @@ static void memory_compact(struct cs_activity_memory *m)
 	m->arena = fresh.arena;
 	m->accounts = fresh.accounts;
 	m->features = fresh.features;
+	m->users = fresh.users;
 	m->pairs = fresh.pairs;
 	m->npairs = fresh.npairs;
 	m->cappairs = fresh.cappairs;
@@ -851,7 +909,7 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 			i = end;
 			continue;
 		}
-		if (q->account == NO_NAME || !q->user) {
+		if (q->account == NO_NAME || q->user == NO_NAME) {
 			for (; i < end; i++) {
 				if (m->rows[i].at < since)
 					continue;
