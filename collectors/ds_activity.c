@@ -306,7 +306,7 @@ struct act_pair {
 };
 
 /* User keys, one per pair, packed end to end in blocks of POOL_BLOCK
- * bytes: a key is (block << POOL_SHIFT) + offset (4,096 blocks, 4 GB). */
+ * bytes: a key is (block << POOL_SHIFT) + offset (4,095 blocks, 4 GB). */
 #define POOL_SHIFT 20
 #define POOL_BLOCK ((size_t)1 << POOL_SHIFT)
 
@@ -417,8 +417,9 @@ static uint32_t user_put(struct user_pool *u, const char *s)
 	size_t n = strlen(s) + 1;
 
 	if (u->nblocks == 0 || u->used + n > u->size) {
-		if (u->nblocks == (size_t)1 << (32 - POOL_SHIFT)) {
-			fprintf(stderr, "activity memory: more than 4 GB of user keys\n");
+		/* the last block's last byte would be NO_NAME */
+		if (u->nblocks == ((size_t)1 << (32 - POOL_SHIFT)) - 1) {
+			fprintf(stderr, "fatal: activity memory: more than 4 GB of user keys\n");
 			abort();
 		}
 		GROW(u->block, u->nblocks, u->capblocks);
