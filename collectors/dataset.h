@@ -40,12 +40,8 @@ struct user_run {
 	cs_time flatest[CS_MAX_FEATURES];
 };
 
-/* An activity row as a backfill remembers it (ds_activity.c): strings
- * interned in the memory's table, so equal keys are equal pointers. */
-struct act_row {
-	const char *account, *user, *feature; /* feature NULL: any */
-	cs_time at;
-};
+/* An activity row as the memory holds it (ds_activity.c). */
+struct act_row;
 
 struct cs_data_private {
 	struct arena arena;

@@ -284,11 +284,58 @@ const struct ds_contract ds_activity = {
 
 /* ---- a backfill's memory (model.h) ----------------------------------------- */
 
+/*
+ * The memory holds one entry per (account, user, feature) of the longest
+ * window: millions of them in a daemon at 100,000 accounts
+ * (docs/benchmarks.md), so an entry is 16 bytes. Its (account, user) pair
+ * is an index into a table of pairs, each held once with its user key; its
+ * feature an index into the feature names. Account keys and feature names
+ * are held once each. Equal pairs are equal indices.
+ */
+#define NO_NAME UINT32_MAX /* a NULL account key or feature */
+
+struct act_row {
+	uint32_t pair;	  /* index in m->pairs */
+	uint32_t feature; /* index in m->features, NO_NAME: NULL (any) */
+	cs_time at;
+};
+
+struct act_pair {
+	uint32_t user;	  /* in m->users (user_key), NO_NAME: NULL */
+	uint32_t account; /* index in m->accounts, NO_NAME: NULL */
+};
+
+/* User keys, one per pair, packed end to end in blocks of POOL_BLOCK
+ * bytes: a key is (block << POOL_SHIFT) + offset (4,095 blocks, 4 GB). */
+#define POOL_SHIFT 20
+#define POOL_BLOCK ((size_t)1 << POOL_SHIFT)
+
+struct user_pool {
+	char **block;
+	size_t nblocks, capblocks;
+	size_t used, size; /* of the last block */
+};
+
+/* Names held once each, by index. */
+struct name_table {
+	struct strtab tab; /* name -> index */
+	const char **name;
+	size_t n, cap;
+};
+
 struct cs_activity_memory {
-	struct arena arena;
-	struct strtab names;  /* account, user and feature strings, interned */
+	struct arena arena; /* account keys and feature names */
+	struct name_table accounts, features;
+	struct user_pool users;
+	struct act_pair *pairs;
+	size_t npairs, cappairs;
+	uint32_t *slots; /* pair index + 1 by hash, 0: empty; a power of two */
+	size_t nslots;
+	uint32_t last;	      /* the pair of the previous slice row + 1, 0: none */
 	struct act_row *rows; /* by (account, user) in byte order */
 	size_t n, cap;
+	struct act_row *group; /* scratch: one (account, user) pair's rows */
+	size_t capgroup;
 	cs_time upto; /* as_of of the last slice merged, CS_TIME_NONE: none */
 	cs_time from; /* the rows held are those from this instant on */
 };
@@ -301,13 +348,38 @@ struct cs_activity_memory *cs_activity_memory_new(void)
 	return m;
 }
 
+static void names_release(struct name_table *t)
+{
+	strtab_release(&t->tab);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The keys: names, pairs and their strings. */
+static void keys_release(struct cs_activity_memory *m)
+{
+	names_release(&m->accounts);
+	names_release(&m->features);
+	free(m->pairs);
+	free(m->slots);
+	arena_release(&m->arena);
+	for (size_t b = 0; b < m->users.nblocks; b++)
+		free(m->users.block[b]);
+	free(m->users.block);
+	memset(&m->users, 0, sizeof(m->users));
+	m->pairs = NULL;
+	m->slots = NULL;
+	m->npairs = m->cappairs = m->nslots = 0;
+	m->last = 0;
+}
+
 void cs_activity_memory_free(struct cs_activity_memory *m)
 {
 	if (!m)
 		return;
+	keys_release(m);
 	free(m->rows);
-	strtab_release(&m->names);
-	arena_release(&m->arena);
+	free(m->group);
 	free(m);
 }
 
@@ -320,10 +392,123 @@ void cs_activity_memory_forget(struct cs_activity_memory *m)
 	m->from = CS_TIME_NONE;
 }
 
-static const char *intern(struct cs_activity_memory *m, const char *s)
+static uint32_t name_put(struct cs_activity_memory *m, struct name_table *t, const char *s)
 {
 	bool added;
-	return s ? strtab_put(&m->names, &m->arena, s, &added)->key : NULL;
+
+	if (!s)
+		return NO_NAME;
+	struct strent *e = strtab_put(&t->tab, &m->arena, s, &added);
+	if (added) {
+		GROW(t->name, t->n, t->cap);
+		t->name[t->n] = e->key;
+		e->val = (int32_t)t->n++;
+	}
+	return (uint32_t)e->val;
+}
+
+static const char *name_of(const struct name_table *t, uint32_t i)
+{
+	return i == NO_NAME ? NULL : t->name[i];
+}
+
+static uint32_t user_put(struct user_pool *u, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (u->nblocks == 0 || u->used + n > u->size) {
+		/* the last block's last byte would be NO_NAME */
+		if (u->nblocks == ((size_t)1 << (32 - POOL_SHIFT)) - 1) {
+			fprintf(stderr, "fatal: activity memory: more than 4 GB of user keys\n");
+			abort();
+		}
+		GROW(u->block, u->nblocks, u->capblocks);
+		u->size = n > POOL_BLOCK ? n : POOL_BLOCK;
+		u->block[u->nblocks++] = xmalloc(u->size);
+		u->used = 0;
+	}
+	uint32_t ref = (uint32_t)(((u->nblocks - 1) << POOL_SHIFT) + u->used);
+	memcpy(u->block[u->nblocks - 1] + u->used, s, n);
+	u->used += n;
+	return ref;
+}
+
+static const char *user_of(const struct cs_activity_memory *m, const struct act_pair *q)
+{
+	if (q->user == NO_NAME)
+		return NULL;
+	return m->users.block[q->user >> POOL_SHIFT] + (q->user & (POOL_BLOCK - 1));
+}
+
+static bool same_key(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static uint32_t pair_hash(uint32_t account, const char *user)
+{
+	uint64_t h = ((uint64_t)account + 1) * UINT64_C(0x9e3779b97f4a7c15);
+
+	for (const char *s = user; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(1099511628211);
+	}
+	if (!user)
+		h = ~h;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Room for n pairs: the pairs array and slots at a load below 0.7. */
+static void pairs_reserve(struct cs_activity_memory *m, size_t n)
+{
+	if (n > m->cappairs) {
+		m->cappairs = n;
+		m->pairs = xrealloc(m->pairs, n * sizeof(*m->pairs));
+	}
+	if (n * 10 <= m->nslots * 7)
+		return;
+	size_t cap = m->nslots ? m->nslots : 1024;
+	while (n * 10 > cap * 7)
+		cap *= 2;
+	free(m->slots);
+	m->slots = xcalloc(cap, sizeof(*m->slots));
+	m->nslots = cap;
+	for (size_t i = 0; i < m->npairs; i++) {
+		const struct act_pair *q = &m->pairs[i];
+		size_t j = pair_hash(q->account, user_of(m, q)) & (cap - 1);
+		while (m->slots[j])
+			j = (j + 1) & (cap - 1);
+		m->slots[j] = (uint32_t)i + 1;
+	}
+}
+
+/* The index of the pair (key, user), added when new. */
+static uint32_t pair_put(struct cs_activity_memory *m, const char *key, const char *user)
+{
+	if (m->last) {
+		const struct act_pair *q = &m->pairs[m->last - 1];
+		if (same_key(name_of(&m->accounts, q->account), key) &&
+		    same_key(user_of(m, q), user))
+			return m->last - 1; /* a user's rows come together */
+	}
+	uint32_t account = name_put(m, &m->accounts, key);
+	uint32_t h = pair_hash(account, user);
+
+	if (m->npairs + 1 > m->cappairs || (m->npairs + 1) * 10 > m->nslots * 7)
+		pairs_reserve(m, m->npairs + 1 + m->npairs / 8 + 256);
+	size_t mask = m->nslots - 1, j = h & mask;
+	for (uint32_t s; (s = m->slots[j]) != 0; j = (j + 1) & mask) {
+		const struct act_pair *q = &m->pairs[s - 1];
+		if (q->account == account && same_key(user_of(m, q), user)) {
+			m->last = s;
+			return s - 1;
+		}
+	}
+	m->pairs[m->npairs] =
+	    (struct act_pair){user ? user_put(&m->users, user) : NO_NAME, account};
+	m->slots[j] = (uint32_t)m->npairs + 1;
+	m->last = m->slots[j];
+	return (uint32_t)m->npairs++;
 }
 
 /* Whether the memory holds the window of d up to its last instant: only
@@ -397,10 +582,16 @@ static int cmp_null_last(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-static int row_cmp(const struct act_row *a, const struct act_row *b)
+/* The order of two pairs: by account key, then user key. */
+static int pair_cmp(const struct cs_activity_memory *m, uint32_t a, uint32_t b)
 {
-	int c = cmp_null_last(a->account, b->account);
-	return c ? c : cmp_null_last(a->user, b->user);
+	if (a == b)
+		return 0;
+	const struct act_pair *x = &m->pairs[a], *y = &m->pairs[b];
+	int c = x->account == y->account ? 0
+					 : cmp_null_last(name_of(&m->accounts, x->account),
+							 name_of(&m->accounts, y->account));
+	return c ? c : cmp_null_last(user_of(m, x), user_of(m, y));
 }
 
 /*
@@ -413,6 +604,7 @@ static int row_cmp(const struct act_row *a, const struct act_row *b)
 static void slice_row(struct cs_stream *in, const char *const *v)
 {
 	struct cs_data_private *p = in->d->priv;
+	struct cs_activity_memory *m = p->amem;
 	struct user_run *u = &in->user;
 	const char *key = col(in, v, COL_Y_ACCOUNT);
 	const char *user = col(in, v, COL_Y_USER);
@@ -423,9 +615,9 @@ static void slice_row(struct cs_stream *in, const char *const *v)
 		reject(in, !key ? "null_key" : !user || !when ? "null_value" : "bad_time");
 		return;
 	}
-	struct act_row r = {intern(p->amem, key), intern(p->amem, user),
-			    intern(p->amem, col(in, v, COL_Y_FEATURE)), at};
-	if (p->nslice > 0 && !u->bad_row && row_cmp(&r, &p->slice[p->nslice - 1]) < 0)
+	struct act_row r = {pair_put(m, key, user),
+			    name_put(m, &m->features, col(in, v, COL_Y_FEATURE)), at};
+	if (p->nslice > 0 && !u->bad_row && pair_cmp(m, r.pair, p->slice[p->nslice - 1].pair) < 0)
 		u->bad_row = u->row;
 	if (at >= in->d->as_of)
 		return;
@@ -433,70 +625,124 @@ static void slice_row(struct cs_stream *in, const char *const *v)
 	p->slice[p->nslice++] = r;
 }
 
-/* The rows of a and b, both in the fold's order, merged: per (account,
- * user, feature) the later instant; rows of a older than since are dropped.
- * Returns a malloc'd array of *n rows. */
-static struct act_row *merge_rows(const struct act_row *a, size_t na, const struct act_row *b,
-				  size_t nb, cs_time since, size_t *nout)
+/* *g with room for n rows (*cap of them). */
+static struct act_row *room(struct act_row **g, size_t *cap, size_t n)
 {
-	struct act_row *out = xmalloc((na + nb + 1) * sizeof(*out));
-	size_t i = 0, j = 0, n = 0;
+	if (n > *cap) {
+		*cap = n < 64 ? 64 : 2 * n;
+		*g = xrealloc(*g, *cap * sizeof(**g));
+	}
+	return *g;
+}
 
-	while (i < na || j < nb) {
-		int c = i == na ? 1 : j == nb ? -1 : row_cmp(&a[i], &b[j]);
-		size_t group = n;
+/* Adds the nb rows of b, of one pair, to that pair's n rows g (room
+ * enough): per feature the later instant. Returns the rows g has. */
+static size_t group_add(struct act_row *g, size_t n, const struct act_row *b, size_t nb)
+{
+	for (size_t j = 0; j < nb; j++) {
+		size_t k = 0;
+		while (k < n && g[k].feature != b[j].feature)
+			k++;
+		if (k == n)
+			g[n++] = b[j];
+		else if (b[j].at > g[k].at)
+			g[k].at = b[j].at;
+	}
+	return n;
+}
 
-		if (c <= 0) {
-			const struct act_row *first = &a[i];
-			while (i < na && row_cmp(&a[i], first) == 0) {
-				if (a[i].at >= since)
-					out[n++] = a[i];
-				i++;
-			}
-		}
-		if (c >= 0) {
-			const struct act_row *first = &b[j];
-			while (j < nb && row_cmp(&b[j], first) == 0) {
-				size_t k = group;
-				while (k < n && out[k].feature != b[j].feature)
-					k++;
-				if (k == n)
-					out[n++] = b[j];
-				else if (b[j].at > out[k].at)
-					out[k].at = b[j].at;
-				j++;
-			}
+/* The rows r, in the fold's order, with one per (account, user, feature):
+ * the latest. Returns how many are left (at the start of r). */
+static size_t rows_dedupe(struct act_row *r, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t e = i;
+		while (e < n && r[e].pair == r[i].pair)
+			e++;
+		/* out <= i: the group's rows are read before they are overwritten */
+		size_t g = out;
+		for (; i < e; i++) {
+			size_t k = g;
+			while (k < out && r[k].feature != r[i].feature)
+				k++;
+			if (k == out)
+				r[out++] = r[i];
+			else if (r[i].at > r[k].at)
+				r[k].at = r[i].at;
 		}
 	}
-	*nout = n;
 	return out;
 }
 
-/* Merges the slice into the memory: per (account, user, feature) the later
- * instant; rows older than since are dropped for good. */
-static void memory_merge(struct cs_activity_memory *m, const struct act_row *s, size_t ns,
+/*
+ * Merges the slice b into the memory, both in the fold's order: per
+ * (account, user, feature) the later instant; rows of the memory older than
+ * since are dropped for good. In place, from the end: the rows array grows
+ * to hold both, and the merged rows are written from its end down, never
+ * past the memory's rows not yet read (each pair's rows go through a small
+ * scratch), so a merge never holds a second copy of the memory.
+ */
+static void memory_merge(struct cs_activity_memory *m, const struct act_row *b, size_t nb,
 			 cs_time since)
 {
-	size_t n;
-	struct act_row *out = merge_rows(m->rows, m->n, s, ns, since, &n);
+	size_t na = m->n, end = na + nb, k = end, ea = na, eb = nb;
 
-	free(m->rows);
-	m->rows = out;
-	m->n = m->cap = n;
+	if (end == 0)
+		return;
+	if (end > m->cap) {
+		m->cap = end + end / 16;
+		m->rows = xrealloc(m->rows, (m->cap + 1) * sizeof(*m->rows));
+	}
+	struct act_row *r = m->rows;
+	while (ea > 0 || eb > 0) {
+		int c = ea == 0 ? -1 : eb == 0 ? 1 : pair_cmp(m, r[ea - 1].pair, b[eb - 1].pair);
+		size_t sa = ea, sb = eb, g = 0;
+
+		if (c >= 0)
+			while (sa > 0 && r[sa - 1].pair == r[ea - 1].pair)
+				sa--;
+		if (c <= 0)
+			while (sb > 0 && b[sb - 1].pair == b[eb - 1].pair)
+				sb--;
+		struct act_row *grp = room(&m->group, &m->capgroup, (ea - sa) + (eb - sb));
+		for (size_t i = sa; i < ea; i++)
+			if (r[i].at >= since)
+				grp[g++] = r[i];
+		if (eb > sb)
+			g = group_add(grp, g, b + sb, eb - sb);
+		/* k - g >= sa + sb: what was written is not what is left to read */
+		k -= g;
+		memcpy(r + k, grp, g * sizeof(*grp));
+		ea = sa;
+		eb = sb;
+	}
+	m->n = end - k;
+	memmove(r, r + k, m->n * sizeof(*r));
 }
 
-/* The entries of one (account, user) group of a (rows [ia, ea)) that b's
- * group (rows [ib, eb)) lacks or has with another instant. */
-static uint64_t group_diff(const struct act_row *a, size_t ia, size_t ea, const struct act_row *b,
-			   size_t ib, size_t eb)
+/* Gives back the room of a rows array much larger than its rows (the
+ * slice of a full read grew by doubling). */
+static void memory_fit(struct cs_activity_memory *m)
+{
+	if (m->cap <= m->n + m->n / 8 + 1024)
+		return;
+	m->cap = m->n + m->n / 16;
+	m->rows = xrealloc(m->rows, (m->cap + 1) * sizeof(*m->rows));
+}
+
+/* The entries of one (account, user) group a that group b lacks or has
+ * with another instant. */
+static uint64_t group_diff(const struct act_row *a, size_t na, const struct act_row *b, size_t nb)
 {
 	uint64_t n = 0;
 
-	for (size_t i = ia; i < ea; i++) {
-		size_t k = ib;
-		while (k < eb && b[k].feature != a[i].feature)
+	for (size_t i = 0; i < na; i++) {
+		size_t k = 0;
+		while (k < nb && b[k].feature != a[i].feature)
 			k++;
-		if (k == eb || b[k].at != a[i].at)
+		if (k == nb || b[k].at != a[i].at)
 			n++;
 	}
 	return n;
@@ -504,90 +750,98 @@ static uint64_t group_diff(const struct act_row *a, size_t ia, size_t ea, const 
 
 /*
  * What an incremental read at this instant would have had wrong: the memory
- * merged (from since on) with the slice from drift_from, against the full
- * read. Entries (account, user, feature) that differ in instant count once,
- * those present on one side only once each.
+ * (from since on) merged with the full read's rows from drift_from on,
+ * against the full read, pair by pair. Entries (account, user, feature)
+ * that differ in instant count once, those present on one side only once
+ * each.
  */
-static uint64_t memory_drift(const struct cs_activity_memory *m, const struct act_row *full,
-			     size_t nfull, cs_time since, cs_time drift_from)
+static uint64_t memory_drift(struct cs_activity_memory *m, const struct act_row *full, size_t nfull,
+			     cs_time since, cs_time drift_from)
 {
-	struct act_row *late = xmalloc((nfull + 1) * sizeof(*late));
-	size_t nlate = 0, ni, nf;
-
-	for (size_t k = 0; k < nfull; k++)
-		if (full[k].at >= drift_from)
-			late[nlate++] = full[k];
-	struct act_row *inc = merge_rows(m->rows, m->n, late, nlate, since, &ni);
-	struct act_row *f = merge_rows(NULL, 0, full, nfull, since, &nf);
+	const struct act_row *a = m->rows;
+	struct act_row *inc = NULL, *f = NULL;
+	size_t na = m->n, capinc = 0, capf = 0, i = 0, j = 0;
 	uint64_t drift = 0;
-	size_t i = 0, j = 0;
 
-	while (i < ni || j < nf) {
-		int c = i == ni ? 1 : j == nf ? -1 : row_cmp(&inc[i], &f[j]);
-		size_t ei = i, ej = j;
+	while (i < na || j < nfull) {
+		int c = i == na ? 1 : j == nfull ? -1 : pair_cmp(m, a[i].pair, full[j].pair);
+		size_t ei = i, ej = j, ni = 0, nf = 0;
 
 		if (c <= 0)
-			while (ei < ni && row_cmp(&inc[ei], &inc[i]) == 0)
+			while (ei < na && a[ei].pair == a[i].pair)
 				ei++;
 		if (c >= 0)
-			while (ej < nf && row_cmp(&f[ej], &f[j]) == 0)
+			while (ej < nfull && full[ej].pair == full[j].pair)
 				ej++;
+		room(&inc, &capinc, (ei - i) + (ej - j));
+		room(&f, &capf, ej - j);
+		for (size_t k = i; k < ei; k++)
+			if (a[k].at >= since)
+				inc[ni++] = a[k];
+		for (size_t k = j; k < ej; k++)
+			if (full[k].at >= drift_from)
+				ni = group_add(inc, ni, &full[k], 1);
+		if (ej > j)
+			nf = group_add(f, 0, full + j, ej - j);
 		/* differing instants counted from the full read's side only */
-		drift += group_diff(f, j, ej, inc, i, ei);
-		for (size_t k = i; k < ei; k++) {
-			size_t l = j;
-			while (l < ej && f[l].feature != inc[k].feature)
+		drift += group_diff(f, nf, inc, ni);
+		for (size_t k = 0; k < ni; k++) {
+			size_t l = 0;
+			while (l < nf && f[l].feature != inc[k].feature)
 				l++;
-			if (l == ej)
+			if (l == nf)
 				drift++;
 		}
 		i = ei;
 		j = ej;
 	}
-	free(late);
 	free(inc);
 	free(f);
 	return drift;
 }
 
-/* Interns the rows' strings afresh, so that those of users no longer held
+/* Holds the keys of the rows afresh, so that those of users no longer held
  * (older than the window) are freed: a daemon's memory lives for weeks. */
 static void memory_compact(struct cs_activity_memory *m)
 {
 	struct cs_activity_memory fresh = {0};
+	uint32_t *feature = xmalloc((m->features.n + 1) * sizeof(*feature));
+	uint32_t old = NO_NAME, pair = 0;
 
+	size_t npairs = 0;
+
+	for (size_t f = 0; f < m->features.n; f++)
+		feature[f] = NO_NAME;
+	for (size_t i = 0; i < m->n; i++)
+		npairs += i == 0 || m->rows[i].pair != m->rows[i - 1].pair;
+	pairs_reserve(&fresh, npairs + npairs / 16);
 	for (size_t i = 0; i < m->n; i++) {
 		struct act_row *r = &m->rows[i];
-		r->account = intern(&fresh, r->account);
-		r->user = intern(&fresh, r->user);
-		r->feature = intern(&fresh, r->feature);
+
+		if (i == 0 || r->pair != old) {
+			const struct act_pair *q = &m->pairs[r->pair];
+			old = r->pair;
+			pair = pair_put(&fresh, name_of(&m->accounts, q->account), user_of(m, q));
+		}
+		r->pair = pair;
+		if (r->feature == NO_NAME)
+			continue;
+		if (feature[r->feature] == NO_NAME)
+			feature[r->feature] =
+			    name_put(&fresh, &fresh.features, name_of(&m->features, r->feature));
+		r->feature = feature[r->feature];
 	}
-	strtab_release(&m->names);
-	arena_release(&m->arena);
-	m->names = fresh.names;
+	free(feature);
+	keys_release(m);
 	m->arena = fresh.arena;
-}
-
-/* The tracked feature an interned name is (-1: none), remembered by pointer. */
-struct feature_memo {
-	const char *name[32];
-	int index[32];
-	size_t n;
-};
-
-static int feature_index(struct feature_memo *fm, const struct cs_config *cfg, const char *name)
-{
-	if (!name)
-		return -1;
-	for (size_t k = 0; k < fm->n; k++)
-		if (fm->name[k] == name)
-			return fm->index[k];
-	int f = tracked_feature(cfg, name);
-	if (fm->n < sizeof(fm->name) / sizeof(fm->name[0])) {
-		fm->name[fm->n] = name;
-		fm->index[fm->n++] = f;
-	}
-	return f;
+	m->accounts = fresh.accounts;
+	m->features = fresh.features;
+	m->users = fresh.users;
+	m->pairs = fresh.pairs;
+	m->npairs = fresh.npairs;
+	m->cappairs = fresh.cappairs;
+	m->slots = fresh.slots;
+	m->nslots = fresh.nslots;
 }
 
 void cs_data_activity_done(struct cs_data *d, bool ok)
@@ -611,54 +865,63 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 			p->drift = memory_drift(m, p->slice, p->nslice, since, p->drift_from);
 			p->drift_checked = true;
 		}
-		m->n = 0;
+		/* The slice is the window: it becomes the memory, not a copy. */
+		free(m->rows);
+		m->rows = p->slice;
+		m->cap = p->capslice;
+		m->n = rows_dedupe(m->rows, p->nslice);
+		p->slice = NULL;
+		p->capslice = 0;
 		m->from = since;
-	} else if (m->from < p->keep_from) {
-		m->from = p->keep_from;
-	}
-	memory_merge(m, p->slice, p->nslice, p->keep_from);
-	if (p->full)
 		memory_compact(m);
+	} else {
+		if (m->from < p->keep_from)
+			m->from = p->keep_from;
+		memory_merge(m, p->slice, p->nslice, p->keep_from);
+	}
+	memory_fit(m);
 	m->upto = d->as_of;
 	p->nslice = 0;
 
 	/* The whole window, folded as if the query had returned it: the rows
-	 * are in the fold's order already, and equal strings are equal
-	 * pointers, so a user's rows and an account are found by pointer.
-	 * Rows the memory keeps from before since (the daemon's, for a longer
-	 * window due at another tick) are not part of it. */
+	 * are in the fold's order already, and equal keys are equal indices,
+	 * so a user's rows and an account are found by index. Rows the memory
+	 * keeps from before since (the daemon's, for a longer window due at
+	 * another tick) are not part of it. */
 	struct cs_stream in = {.d = d, .ds = DS_ACTIVITY, .ds_name = ds_activity.name};
 	struct user_run *u = &in.user;
-	struct feature_memo fm = {0};
-	const char *last_account = NULL;
+	int *tracked = xmalloc((m->features.n + 1) * sizeof(*tracked));
+	uint32_t last_account = NO_NAME;
 	int32_t account = CS_NO_ACCOUNT;
 	uint32_t slot = 0;
 
+	for (size_t f = 0; f < m->features.n; f++)
+		tracked[f] = tracked_feature(d->cfg, m->features.name[f]);
 	activity_alloc(d);
 	for (size_t i = 0; i < m->n;) {
-		const struct act_row *first = &m->rows[i];
+		const struct act_pair *q = &m->pairs[m->rows[i].pair];
 		size_t end = i;
 		bool any = false;
 
-		for (; end < m->n && row_cmp(&m->rows[end], first) == 0; end++)
+		for (; end < m->n && m->rows[end].pair == m->rows[i].pair; end++)
 			any = any || m->rows[end].at >= since;
 		activity_flush(&in);
 		if (!any) {
 			i = end;
 			continue;
 		}
-		if (!first->account || !first->user) {
+		if (q->account == NO_NAME || q->user == NO_NAME) {
 			for (; i < end; i++) {
 				if (m->rows[i].at < since)
 					continue;
 				in.rows++;
-				reject(&in, first->account ? "null_value" : "null_key");
+				reject(&in, q->account != NO_NAME ? "null_value" : "null_key");
 			}
 			continue;
 		}
-		if (first->account != last_account) {
-			last_account = first->account;
-			account = account_of(d, last_account, &slot);
+		if (q->account != last_account) {
+			last_account = q->account;
+			account = account_of(d, m->accounts.name[last_account], &slot);
 		}
 		user_begin(d, u, account, slot);
 		for (; i < end; i++) {
@@ -668,10 +931,11 @@ void cs_data_activity_done(struct cs_data *d, bool ok)
 				continue;
 			in.rows++;
 			seen(&in, r->at);
-			user_saw(u, r->at, feature_index(&fm, d->cfg, r->feature));
+			user_saw(u, r->at, r->feature == NO_NAME ? -1 : tracked[r->feature]);
 		}
 	}
 	activity_flush(&in);
+	free(tracked);
 	/* Rows: the slice's rejected ones and the window's. */
 	d->ds_rows[DS_ACTIVITY] = slice_rows - slice_kept + in.rows;
 	d->rows_read = d->rows_read - slice_kept + in.rows;
