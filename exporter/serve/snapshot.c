@@ -15,7 +15,6 @@
 #include "collectors/kinds.h"
 #include "lib/buf.h"
 #include "lib/gzpiece.h"
-#include "negotiate.h"
 #include "statuspage.h"
 
 struct cstate {
