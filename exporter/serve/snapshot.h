@@ -7,14 +7,16 @@
  * collectors' good sets) and the self part (the exporter's own metrics and,
  * in OpenMetrics, "# EOF"). The KPI part is rendered in both formats and
  * compressed only when the good sets change (a publish, a reload, a set
- * going stale), and only its compressed text is kept (lib/gzpiece.h: a gzip member
- * made of pieces compressed apart); its plain text is decompressed at the
- * first plain scrape of a format. The self part, small, is rendered plain and
- * compressed at every change and by snapshot_tick(), which the main loop
- * calls every few seconds for the process metrics and stale_after. Each
- * rendering is an immutable, reference-counted struct rendered holding a
- * reference to its KPI part; a scrape only takes a reference to the current
- * one, so it never waits for a database, a render, or a compressor.
+ * going stale), and only its compressed text is kept; its plain text is
+ * decompressed at the first plain scrape of a format. The self part, small,
+ * is rendered plain and compressed at every change and by snapshot_tick(),
+ * which the main loop calls every few seconds for the process metrics and
+ * stale_after; the gzip body is then the KPI part's compressed text and the
+ * self part's joined into one gzip member (lib/gzpiece.h), a copy, not a
+ * compression. Each rendering is an immutable, reference-counted struct
+ * rendered holding a reference to its KPI part; a scrape only takes a
+ * reference to the current one, so it never waits for a database, a render,
+ * or a compressor.
  */
 #ifndef CS_SNAPSHOT_H
 #define CS_SNAPSHOT_H
@@ -57,9 +59,9 @@ void snapshot_tick(struct snapshot *s);
 const struct rendered *snapshot_ref(struct snapshot *s);
 void snapshot_unref(const struct rendered *r);
 /*
- * The body of r in format fmt, gzip or plain, as the two pieces to send one
- * after the other: the KPI part and the self part (gzip: the member's header
- * and the KPI part's deflate, then the self part's deflate and the trailer).
+ * The body of r in format fmt, gzip or plain, as the pieces to send one
+ * after the other (an empty one is to be skipped): gzip, the whole member in
+ * one piece; plain, the KPI part's text and the self part's, as they are.
  * They live as long as r. Thread-safe; a plain KPI part is decompressed at
  * the first ask of its format. Returns -1 when that decompression failed.
  */
