@@ -1029,8 +1029,8 @@ static size_t group_end(const struct fref *refs, size_t n, size_t i)
 	return j;
 }
 
-void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format fmt,
-		 struct buf *out)
+void expo_render_part(const struct mset *const *sets, size_t nsets, enum expo_format fmt,
+		      struct buf *out)
 {
 	size_t n, nseries;
 	struct fref *refs = sorted_refs(sets, nsets, &n, &nseries);
@@ -1041,9 +1041,15 @@ void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format 
 		write_group(out, refs + i, j - i, fmt);
 		i = j;
 	}
+	free(refs);
+}
+
+void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format fmt,
+		 struct buf *out)
+{
+	expo_render_part(sets, nsets, fmt, out);
 	if (fmt == EXPO_OPENMETRICS)
 		buf_add(out, "# EOF\n", 6);
-	free(refs);
 }
 
 void mset_each_family(const struct mset *set, void (*fn)(void *ctx, const char *name), void *ctx)

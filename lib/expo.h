@@ -107,6 +107,15 @@ void expo_render(const struct mset *const *sets, size_t nsets, enum expo_format 
 		 struct buf *out);
 
 /*
+ * expo_render without OpenMetrics' closing "# EOF", for an exposition
+ * assembled from parts rendered apart (the last part by expo_render). Each
+ * family must then be in one part only, so that its lines stay together and
+ * its metadata appears once; the parts need not be in name order.
+ */
+void expo_render_part(const struct mset *const *sets, size_t nsets, enum expo_format fmt,
+		      struct buf *out);
+
+/*
  * Escaping and number formatting, exposed for tests and for the landing page.
  * expo_escape_label escapes backslash, double quote and newline, writes other
  * control characters as Control Pictures and invalid UTF-8 losslessly (one to

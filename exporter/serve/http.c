@@ -401,13 +401,28 @@ static void release_rendered(void *cls)
 
 /* The four responses (format × gzip) of one rendering, built once and
  * queued by every scrape until the next rendering: a scrape then allocates
- * nothing. Each response holds a reference to the rendering it points into,
- * dropped by libmicrohttpd when the last connection using it is done. */
+ * nothing. Each sends the rendering's pieces (snapshot.h) as they are,
+ * without copying them, and holds a reference to the rendering (which holds
+ * its KPI part), dropped by libmicrohttpd when the last connection using
+ * the response is done. */
 static struct MHD_Response *make_response(const struct http *h, const struct rendered *rd, int fmt,
 					  int gz)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-	    rd->len[fmt][gz], rd->body[fmt][gz], release_rendered, (void *)rd);
+	struct body_piece piece[2];
+	if (rendered_body(rd, (enum expo_format)fmt, gz, piece) != 0)
+		return NULL;
+	struct MHD_IoVec iov[2];
+	unsigned n = 0;
+	for (int i = 0; i < 2; i++)
+		if (piece[i].len)
+			iov[n++] = (struct MHD_IoVec){piece[i].data, piece[i].len};
+	/* One piece as a buffer: libmicrohttpd sends it with the headers in
+	 * one system call, an iovec after them in another. */
+	struct MHD_Response *r =
+	    n == 1 ? MHD_create_response_from_buffer_with_free_callback_cls(
+			 iov[0].iov_len, (void *)(uintptr_t)iov[0].iov_base, release_rendered,
+			 (void *)rd)
+		   : MHD_create_response_from_iovec(iov, n, release_rendered, (void *)rd);
 	if (!r)
 		return NULL;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,

@@ -14,7 +14,7 @@
 #include "collectors/self.h"
 #include "collectors/kinds.h"
 #include "lib/buf.h"
-#include "negotiate.h"
+#include "lib/gzpiece.h"
 #include "statuspage.h"
 
 struct cstate {
@@ -53,9 +53,43 @@ struct dstate {
 	uint64_t drift_total; /* entries its full reads found the memory had wrong */
 };
 
-struct rendered_ref {
-	struct rendered r; /* first member: a rendered pointer is a ref pointer */
+/*
+ * The KPI part of the exposition (the collectors' good sets) in both formats,
+ * rendered and compressed only when those sets change and shared by the
+ * renderings of every tick until then. Only its compressed text stays
+ * resident (Prometheus always asks for gzip); the plain text of a format is
+ * decompressed at the first plain scrape of it and kept with the part.
+ */
+struct kpi_part {
 	atomic_int refs;
+	pthread_mutex_t lock; /* the plain texts being built */
+	struct {
+		char *gz; /* gzip header + raw deflate ending on a byte boundary */
+		size_t gzlen;
+		size_t len;   /* of the plain text */
+		uint32_t crc; /* of the plain text */
+		char *plain;  /* NULL until asked for */
+	} f[2];
+};
+
+/* One rendering: the KPI part of its time and the self part of this tick
+ * (the self-metrics, and OpenMetrics' # EOF). */
+struct rendered {
+	atomic_int refs;
+	struct kpi_part *kpi;
+	struct {
+		char *plain; /* the self part */
+		size_t len;
+		/* The whole gzip member: the KPI part's compressed text
+		 * copied, then the self part's raw deflate (final) and the
+		 * trailer. One buffer, not two pieces: libmicrohttpd (0.9.75)
+		 * sends a one-buffer body in the same system call as the
+		 * headers, an iovec body in one more; a copy of the KPI part
+		 * per tick (some 70 KB at 10,000 series) costs less than a
+		 * system call per scrape. */
+		char *gz;
+		size_t gzlen;
+	} f[2];
 };
 
 struct snapshot {
@@ -81,8 +115,10 @@ struct snapshot {
 	char **expected;
 	size_t nexpected;
 
+	bool kpi_changed;	  /* since s->kpi was rendered */
+	struct kpi_part *kpi;	  /* the newest, one reference */
 	pthread_mutex_t cur_lock; /* only the pointer swap */
-	struct rendered_ref *cur;
+	struct rendered *cur;
 };
 
 /* Unix seconds, as the self-metrics give times. */
@@ -126,28 +162,84 @@ static void counters_release(struct counters *cs)
 	cs->n = 0;
 }
 
-static void rendered_free(struct rendered_ref *r)
+static void kpi_unref(struct kpi_part *k)
 {
-	for (int f = 0; f < 2; f++)
-		for (int g = 0; g < 2; g++)
-			free(r->r.body[f][g]);
-	free(r);
+	if (!k || atomic_fetch_sub(&k->refs, 1) != 1)
+		return;
+	for (int f = 0; f < 2; f++) {
+		free(k->f[f].gz);
+		free(k->f[f].plain);
+	}
+	pthread_mutex_destroy(&k->lock);
+	free(k);
 }
 
-void snapshot_unref(const struct rendered *r)
+void snapshot_unref(const struct rendered *cr)
 {
-	struct rendered_ref *ref = (struct rendered_ref *)r;
-	if (ref && atomic_fetch_sub(&ref->refs, 1) == 1)
-		rendered_free(ref);
+	struct rendered *r = (struct rendered *)cr;
+	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	kpi_unref(r->kpi);
+	for (int f = 0; f < 2; f++) {
+		free(r->f[f].plain);
+		free(r->f[f].gz);
+	}
+	free(r);
 }
 
 const struct rendered *snapshot_ref(struct snapshot *s)
 {
 	pthread_mutex_lock(&s->cur_lock);
-	struct rendered_ref *r = s->cur;
+	struct rendered *r = s->cur;
 	atomic_fetch_add(&r->refs, 1);
 	pthread_mutex_unlock(&s->cur_lock);
-	return &r->r;
+	return r;
+}
+
+/* The buffer's text, its allocation cut to its length: compressed texts
+ * are kept for many scrapes, their growth headroom is not worth keeping. */
+static char *detach_fit(struct buf *b, size_t *len)
+{
+	char *p = buf_detach(b, len);
+	return xrealloc(p, *len + 1);
+}
+
+/* The plain KPI text of format f, decompressed at the first ask. */
+static const char *kpi_plain(struct kpi_part *k, int f)
+{
+	pthread_mutex_lock(&k->lock);
+	if (!k->f[f].plain) {
+		struct buf b = BUF_INIT;
+		buf_grow(&b, k->f[f].len);
+		if (gzpiece_inflate(&b, k->f[f].gz + GZPIECE_HEADER_LEN,
+				    k->f[f].gzlen - GZPIECE_HEADER_LEN) == 0 &&
+		    b.len == k->f[f].len) {
+			size_t len;
+			k->f[f].plain = detach_fit(&b, &len);
+		}
+		buf_release(&b);
+	}
+	const char *p = k->f[f].plain;
+	pthread_mutex_unlock(&k->lock);
+	return p;
+}
+
+int rendered_body(const struct rendered *r, enum expo_format fmt, bool gz,
+		  struct body_piece piece[2])
+{
+	int f = fmt == EXPO_OPENMETRICS;
+	struct kpi_part *k = r->kpi;
+	if (gz) {
+		piece[0] = (struct body_piece){r->f[f].gz, r->f[f].gzlen};
+		piece[1] = (struct body_piece){NULL, 0};
+		return 0;
+	}
+	const char *plain = kpi_plain(k, f);
+	if (!plain)
+		return -1;
+	piece[0] = (struct body_piece){plain, k->f[f].len};
+	piece[1] = (struct body_piece){r->f[f].plain, r->f[f].len};
+	return 0;
 }
 
 /* ---- self metrics -------------------------------------------------------- */
@@ -300,33 +392,77 @@ static size_t collect_sets(struct snapshot *s, const struct mset **sets, size_t 
 	return n;
 }
 
-/* Called with s->lock held. */
+/* zlib fails only when it cannot allocate: as buf does then, give up. */
+static void deflate_or_die(struct buf *out, const void *in, size_t len, bool last)
+{
+	if (gzpiece_deflate(out, in, len, 6, last) != 0) {
+		fprintf(stderr, "fatal: zlib could not compress the exposition\n");
+		abort();
+	}
+}
+
+/* Called with s->lock held: the KPI part of the current good sets. */
+static struct kpi_part *kpi_render(struct snapshot *s)
+{
+	struct kpi_part *k = xcalloc(1, sizeof(*k));
+	atomic_init(&k->refs, 1);
+	pthread_mutex_init(&k->lock, NULL);
+	const struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
+	size_t n = collect_sets(s, sets, s->nc);
+	for (int f = 0; f < 2; f++) {
+		struct buf plain = BUF_INIT, gz = BUF_INIT;
+		expo_render_part(sets, n, (enum expo_format)f, &plain);
+		k->f[f].len = plain.len;
+		k->f[f].crc = gzpiece_crc(0, plain.data, plain.len);
+		gzpiece_header(&gz);
+		deflate_or_die(&gz, plain.data, plain.len, false);
+		k->f[f].gz = detach_fit(&gz, &k->f[f].gzlen);
+		buf_release(&plain);
+	}
+	free(sets);
+	return k;
+}
+
+/* Called with s->lock held: a new rendering, its KPI part re-rendered only
+ * when the good sets changed since the last one, its self part always. */
 static void render_locked(struct snapshot *s)
 {
 	if (s->offline)
 		return;
-	struct rendered_ref *r = xcalloc(1, sizeof(*r));
+	if (!s->kpi || s->kpi_changed) {
+		kpi_unref(s->kpi);
+		s->kpi = kpi_render(s);
+		s->kpi_changed = false;
+	}
+	struct rendered *r = xcalloc(1, sizeof(*r));
 	atomic_init(&r->refs, 1);
+	atomic_fetch_add(&s->kpi->refs, 1);
+	r->kpi = s->kpi;
 	struct mset *self = self_metrics(s);
-	const struct mset **sets = xcalloc(s->nc + 1, sizeof(*sets));
-	size_t n = collect_sets(s, sets, s->nc);
-	sets[n++] = self;
+	const struct mset *sets[1] = {self};
 	for (int f = 0; f < 2; f++) {
 		struct buf plain = BUF_INIT, gz = BUF_INIT;
-		expo_render(sets, n, (enum expo_format)f, &plain);
-		gzip_buf(plain.data, plain.len, &gz, 6);
-		r->r.body[f][0] = buf_detach(&plain, &r->r.len[f][0]);
-		r->r.body[f][1] = buf_detach(&gz, &r->r.len[f][1]);
+		expo_render(sets, 1, (enum expo_format)f, &plain);
+		deflate_or_die(&gz, plain.data, plain.len, true);
+		gzpiece_trailer(&gz,
+				gzpiece_crc_combine(r->kpi->f[f].crc,
+						    gzpiece_crc(0, plain.data, plain.len),
+						    plain.len),
+				(uint64_t)r->kpi->f[f].len + plain.len);
+		r->f[f].plain = detach_fit(&plain, &r->f[f].len);
+		r->f[f].gzlen = r->kpi->f[f].gzlen + gz.len;
+		r->f[f].gz = xmalloc(r->f[f].gzlen);
+		memcpy(r->f[f].gz, r->kpi->f[f].gz, r->kpi->f[f].gzlen);
+		memcpy(r->f[f].gz + r->kpi->f[f].gzlen, gz.data, gz.len);
+		buf_release(&gz);
 	}
-	free(sets);
 	mset_free(self);
 
 	pthread_mutex_lock(&s->cur_lock);
-	struct rendered_ref *old = s->cur;
+	struct rendered *old = s->cur;
 	s->cur = r;
 	pthread_mutex_unlock(&s->cur_lock);
-	if (old)
-		snapshot_unref(&old->r);
+	snapshot_unref(old);
 }
 
 static struct snapshot *snapshot_alloc(bool offline)
@@ -377,8 +513,8 @@ void snapshot_free(struct snapshot *s)
 	free(s->config_path);
 	status_history_free(s->history);
 	expected_release(s);
-	if (s->cur)
-		snapshot_unref(&s->cur->r);
+	snapshot_unref(s->cur);
+	kpi_unref(s->kpi);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->cur_lock);
 	free(s);
@@ -434,6 +570,7 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 		s->expected[s->nexpected++] = xstrdup(cfg->web.expected_rejections[i]);
 	free(s->config_path);
 	s->config_path = xstrdup(cfg->path);
+	s->kpi_changed = true; /* collectors may have come or gone */
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -468,6 +605,7 @@ static void publish_collector(struct snapshot *s, const struct cs_result *res,
 		mset_free(c->good);
 		c->good = r->set;
 		r->set = NULL;
+		s->kpi_changed = true;
 		c->series = mset_series(c->good);
 		/* Adding 0 creates the series, so the counter exists before
 		 * its first fold and rate() sees the first increase. */
@@ -590,6 +728,7 @@ void snapshot_tick(struct snapshot *s)
 			mset_free(c->good);
 			c->good = NULL;
 			c->series = 0;
+			s->kpi_changed = true;
 		}
 	}
 	render_locked(s);

@@ -2,12 +2,21 @@
  * snapshot: the exporter's state as scrapes see it, and its rendering.
  *
  * Each evaluation publishes its collectors at once; a failed collector keeps the
- * last good samples (until stale_after) and marks the collector down. After
- * every change the whole exposition is rendered once, in both formats,
- * plain and gzip, into an immutable, reference-counted struct rendered; a
- * scrape only takes a reference to the current one, so it never waits for a
- * database, a render, or a compressor. Process metrics are refreshed by
- * snapshot_tick(), which the main loop calls every few seconds.
+ * last good samples (until stale_after) and marks the collector down. The
+ * exposition is served as two parts, one after the other: the KPI part (the
+ * collectors' good sets) and the self part (the exporter's own metrics and,
+ * in OpenMetrics, "# EOF"). The KPI part is rendered in both formats and
+ * compressed only when the good sets change (a publish, a reload, a set
+ * going stale), and only its compressed text is kept; its plain text is
+ * decompressed at the first plain scrape of a format. The self part, small,
+ * is rendered plain and compressed at every change and by snapshot_tick(),
+ * which the main loop calls every few seconds for the process metrics and
+ * stale_after; the gzip body is then the KPI part's compressed text and the
+ * self part's joined into one gzip member (lib/gzpiece.h), a copy, not a
+ * compression. Each rendering is an immutable, reference-counted struct
+ * rendered holding a reference to its KPI part; a scrape only takes a
+ * reference to the current one, so it never waits for a database, a render,
+ * or a compressor.
  */
 #ifndef CS_SNAPSHOT_H
 #define CS_SNAPSHOT_H
@@ -20,10 +29,12 @@
 #include "config/config.h"
 #include "lib/expo.h"
 
-struct rendered {
-	/* [format][gzip]: format is enum expo_format, gzip 0 or 1 */
-	char *body[2][2];
-	size_t len[2][2];
+struct rendered;
+
+/* A stretch of a body to send as it is. */
+struct body_piece {
+	const void *data;
+	size_t len;
 };
 
 struct snapshot;
@@ -47,6 +58,15 @@ void snapshot_tick(struct snapshot *s);
 /* A reference to the current rendering; release with snapshot_unref. */
 const struct rendered *snapshot_ref(struct snapshot *s);
 void snapshot_unref(const struct rendered *r);
+/*
+ * The body of r in format fmt, gzip or plain, as the pieces to send one
+ * after the other (an empty one is to be skipped): gzip, the whole member in
+ * one piece; plain, the KPI part's text and the self part's, as they are.
+ * They live as long as r. Thread-safe; a plain KPI part is decompressed at
+ * the first ask of its format. Returns -1 when that decompression failed.
+ */
+int rendered_body(const struct rendered *r, enum expo_format fmt, bool gz,
+		  struct body_piece piece[2]);
 
 /* true once every configured collector has succeeded at least once */
 bool snapshot_ready(struct snapshot *s);

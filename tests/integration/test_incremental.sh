@@ -113,7 +113,17 @@ def tick_after(r, all_up=True):
     sys.exit("no tick after %s" % iso(r))
 
 def filt(text):
-    return [l for l in text.splitlines() if not SELF.match(l)]
+    """The lines other than self-metrics', family by family in name order: the
+    daemon serves the exporter's own families after the KPI families, --once
+    all in name order (docs/design.md, "Collection")."""
+    blocks = []
+    for l in text.splitlines():
+        if SELF.match(l):
+            continue
+        if l.startswith("# HELP ") or not blocks:
+            blocks.append([])
+        blocks[-1].append(l)
+    return [l for b in sorted(blocks, key=lambda b: b[0]) for l in b]
 
 def once(t):
     r = subprocess.run([exe, "--config.file", tdir + "/once.conf", "--once", "--as-of", iso(t)],

@@ -601,3 +601,25 @@ Test(expo_set, each_family_in_creation_order)
 	buf_release(&b);
 	mset_free(m);
 }
+
+Test(expo_render, part_is_render_without_eof)
+{
+	struct mset *a = mset_new(), *b = mset_new();
+	const char *names[1] = {"plan"}, *values[1] = {"pro"};
+	family_add(mset_family(a, "cs_b", METRIC_GAUGE, "B.", NULL), 1, names, values, 1);
+	family_add(mset_family(b, "cs_a_total", METRIC_COUNTER, "A.", NULL), 0, NULL, NULL, 2);
+	const struct mset *sets[2] = {a, b};
+	for (int f = 0; f < 2; f++) {
+		struct buf part = BUF_INIT;
+		char *whole = render(sets, 2, (enum expo_format)f);
+		expo_render_part(sets, 2, (enum expo_format)f, &part);
+		cr_assert(strstr(part.data, "# EOF") == NULL);
+		if (f == EXPO_OPENMETRICS)
+			buf_adds(&part, "# EOF\n");
+		cr_assert_str_eq(part.data, whole);
+		free(whole);
+		buf_release(&part);
+	}
+	mset_free(a);
+	mset_free(b);
+}
