@@ -95,6 +95,20 @@ void gzpiece_trailer(struct buf *out, uint32_t crc, uint64_t len)
 	buf_add(out, t, sizeof(t));
 }
 
+int gzpiece_gzip(struct buf *out, const void *in, size_t len, int level)
+{
+	size_t start = out->len;
+
+	gzpiece_header(out);
+	if (gzpiece_deflate(out, in, len, level, true) != 0) {
+		out->len = start;
+		out->data[out->len] = '\0';
+		return -1;
+	}
+	gzpiece_trailer(out, gzpiece_crc(0, in, len), len);
+	return 0;
+}
+
 int gzpiece_inflate(struct buf *out, const void *in, size_t len)
 {
 	z_stream zs;

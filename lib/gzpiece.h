@@ -46,6 +46,11 @@ uint32_t gzpiece_crc_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
  * its length mod 2^32, both little-endian. */
 void gzpiece_trailer(struct buf *out, uint32_t crc, uint64_t len);
 
+/* Appends the whole gzip member of in[0..len): header, one final piece,
+ * trailer. Returns 0, or -1 on a zlib error (out is then left at its
+ * previous length). */
+int gzpiece_gzip(struct buf *out, const void *in, size_t len, int level);
+
 /*
  * Appends the decompression of raw deflate pieces in[0..len), as gzpiece_deflate
  * writes them (the last one final or not). Returns 0, or -1 when the data is

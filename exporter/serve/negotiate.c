@@ -7,12 +7,9 @@
  */
 #include "negotiate.h"
 
-#include <limits.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 /* RFC 9110 tchar */
 static bool is_tchar(unsigned char c)
@@ -290,49 +287,4 @@ bool negotiate_gzip(const char *accept_encoding)
 	if (qgzip >= 0)
 		return qgzip > 0;
 	return qstar > 0;
-}
-
-/* ---- gzip ------------------------------------------------------------ */
-
-int gzip_buf(const void *in, size_t len, struct buf *out, int level)
-{
-	z_stream zs;
-	memset(&zs, 0, sizeof(zs));
-	if (level < -1 || level > 9)
-		level = Z_DEFAULT_COMPRESSION;
-	/* 15 + 16: maximum window, gzip header and trailer instead of zlib's */
-	if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -1;
-	size_t start = out->len;
-	buf_grow(out, (size_t)deflateBound(&zs, (uLong)len) + 64);
-	const unsigned char *src = in;
-	size_t left = len;
-	int rc;
-	do {
-		if (zs.avail_in == 0 && left) {
-			uInt chunk = left > UINT_MAX ? UINT_MAX : (uInt)left;
-			zs.next_in = (Bytef *)(uintptr_t)src;
-			zs.avail_in = chunk;
-			src += chunk;
-			left -= chunk;
-		}
-		if (out->cap - out->len < 2)
-			buf_grow(out, out->cap);
-		size_t room = out->cap - out->len - 1; /* keep the NUL slot */
-		if (room > UINT_MAX)
-			room = UINT_MAX;
-		zs.next_out = (Bytef *)out->data + out->len;
-		zs.avail_out = (uInt)room;
-		rc = deflate(&zs, left ? Z_NO_FLUSH : Z_FINISH);
-		out->len += room - zs.avail_out;
-		if (rc == Z_STREAM_ERROR) {
-			deflateEnd(&zs);
-			out->len = start;
-			out->data[out->len] = '\0';
-			return -1;
-		}
-	} while (rc != Z_STREAM_END);
-	out->data[out->len] = '\0';
-	deflateEnd(&zs);
-	return 0;
 }

@@ -11,7 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lib/buf.h"
 #include "lib/expo.h"
 
 /*
@@ -34,12 +33,5 @@ const char *negotiate_content_type(enum expo_format fmt);
  * x-gzip with q > 0, or "*" with q > 0 when gzip is not named with q=0.
  */
 bool negotiate_gzip(const char *accept_encoding);
-
-/*
- * Appends the gzip (RFC 1952) compression of in[0..len) to out, level 0-9 or
- * -1 for zlib's default. Returns 0, or -1 on a zlib error (out is then left
- * at its previous length).
- */
-int gzip_buf(const void *in, size_t len, struct buf *out, int level);
 
 #endif

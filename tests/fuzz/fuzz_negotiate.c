@@ -1,6 +1,6 @@
 // fuzz-sources: exporter/serve/negotiate.c
 /*
- * Accept / Accept-Encoding parsing on arbitrary bytes, and gzip_buf against
+ * Accept / Accept-Encoding parsing on arbitrary bytes, and gzpiece_gzip against
  * zlib's inflate. The input is split at the first newline: Accept before it,
  * Accept-Encoding after it.
  */
@@ -10,13 +10,14 @@
 #include <zlib.h>
 
 #include "exporter/serve/negotiate.h"
+#include "lib/gzpiece.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_gzip(const uint8_t *data, size_t size)
 {
 	struct buf z = BUF_INIT;
-	if (gzip_buf(data, size, &z, (int)(size % 10)) != 0)
+	if (gzpiece_gzip(&z, data, size, (int)(size % 10)) != 0)
 		abort();
 	unsigned char *back = malloc(size + 1);
 	z_stream zs;

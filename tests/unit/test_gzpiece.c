@@ -148,3 +148,37 @@ Test(gzpiece, inflate_a_piece_back)
 	buf_release(&z);
 	buf_release(&back);
 }
+
+Test(gzpiece, round_trip)
+{
+	struct buf in = BUF_INIT, z = BUF_INIT, back = BUF_INIT;
+	srand(99);
+	for (int i = 0; i < 200000; i++)
+		buf_addf(&in, "cs_mrr{plan=\"p%d\"} %d\n", rand() % 50, rand());
+	buf_adds(&z, "prefix");
+	cr_assert_eq(gzpiece_gzip(&z, in.data, in.len, 6), 0);
+	cr_assert(z.len < in.len / 2, "gzip did not compress");
+	cr_assert_eq(memcmp(z.data, "prefix", 6), 0);
+	cr_assert_eq((unsigned char)z.data[6], 0x1f);
+	cr_assert_eq((unsigned char)z.data[7], 0x8b);
+	struct buf tail = {z.data + 6, z.len - 6, 0};
+	gunzip(&tail, &back);
+	cr_assert_eq(back.len, in.len);
+	cr_assert_eq(memcmp(back.data, in.data, in.len), 0);
+	buf_release(&in);
+	buf_release(&z);
+	buf_release(&back);
+}
+
+Test(gzpiece, empty_input_and_levels)
+{
+	for (int level = -1; level <= 9; level++) {
+		struct buf z = BUF_INIT, back = BUF_INIT;
+		cr_assert_eq(gzpiece_gzip(&z, "", 0, level), 0);
+		cr_assert(z.len >= 18);
+		gunzip(&z, &back);
+		cr_assert_eq(back.len, 0);
+		buf_release(&z);
+		buf_release(&back);
+	}
+}

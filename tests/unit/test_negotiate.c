@@ -1,8 +1,6 @@
 #include <criterion/criterion.h>
 
-#include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "exporter/serve/negotiate.h"
 
@@ -148,60 +146,4 @@ Test(negotiate_encoding, gzip_refused)
 	cr_assert_not(negotiate_gzip("deflate, br"));
 	cr_assert_not(negotiate_gzip("gzipx"));
 	cr_assert_not(negotiate_gzip("gzip;q=2"));
-}
-
-static void gunzip(const struct buf *z, struct buf *out)
-{
-	z_stream zs;
-	memset(&zs, 0, sizeof(zs));
-	cr_assert_eq(inflateInit2(&zs, 15 + 16), Z_OK);
-	zs.next_in = (Bytef *)z->data;
-	zs.avail_in = (uInt)z->len;
-	int rc;
-	do {
-		buf_grow(out, 4096);
-		zs.next_out = (Bytef *)out->data + out->len;
-		zs.avail_out = (uInt)(out->cap - out->len - 1);
-		size_t before = zs.avail_out;
-		rc = inflate(&zs, Z_NO_FLUSH);
-		out->len += before - zs.avail_out;
-		cr_assert(rc == Z_OK || rc == Z_STREAM_END, "inflate: %d", rc);
-	} while (rc != Z_STREAM_END);
-	out->data[out->len] = '\0';
-	cr_assert_eq(zs.avail_in, 0, "trailing bytes after the gzip member");
-	inflateEnd(&zs);
-}
-
-Test(negotiate_gzip, round_trip)
-{
-	struct buf in = BUF_INIT, z = BUF_INIT, back = BUF_INIT;
-	srand(99);
-	for (int i = 0; i < 200000; i++)
-		buf_addf(&in, "cs_mrr{plan=\"p%d\"} %d\n", rand() % 50, rand());
-	buf_adds(&z, "prefix");
-	cr_assert_eq(gzip_buf(in.data, in.len, &z, 6), 0);
-	cr_assert(z.len < in.len / 2, "gzip did not compress");
-	cr_assert_eq(memcmp(z.data, "prefix", 6), 0);
-	cr_assert_eq((unsigned char)z.data[6], 0x1f);
-	cr_assert_eq((unsigned char)z.data[7], 0x8b);
-	struct buf tail = {z.data + 6, z.len - 6, 0};
-	gunzip(&tail, &back);
-	cr_assert_eq(back.len, in.len);
-	cr_assert_eq(memcmp(back.data, in.data, in.len), 0);
-	buf_release(&in);
-	buf_release(&z);
-	buf_release(&back);
-}
-
-Test(negotiate_gzip, empty_input_and_levels)
-{
-	for (int level = -1; level <= 9; level++) {
-		struct buf z = BUF_INIT, back = BUF_INIT;
-		cr_assert_eq(gzip_buf("", 0, &z, level), 0);
-		cr_assert(z.len >= 18);
-		gunzip(&z, &back);
-		cr_assert_eq(back.len, 0);
-		buf_release(&z);
-		buf_release(&back);
-	}
 }
