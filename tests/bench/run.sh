@@ -712,7 +712,10 @@ part_incremental() { # TIER
 	off=$(($(date -u -d "${AS_OF%%T*}" +%s) - $(date -u +%s)))
 	case $off in -*) ;; *) off=+$off ;; esac
 	_port=$(free_port)
-	start_bg inc env LD_PRELOAD="$fakelib" FAKETIME="$off" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	# FAKETIME_FORCE_MONOTONIC_FIX=0: libfaketime 0.9.10 otherwise rewrites the
+	# deadline of a wait on a CLOCK_MONOTONIC condition variable (the scheduler's)
+	# into the past, and the daemon spins a whole core between evaluations.
+	start_bg inc env LD_PRELOAD="$fakelib" FAKETIME="$off" FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 \
 		"$BIN" --config.file "$T/inc.conf" --web.listen-address "127.0.0.1:$_port" \
 		--log.level=debug
 	cs_pid=$(cat "$T/inc.pid")

@@ -56,7 +56,10 @@ PY
 off=$(($(date -u -d "$ANCHOR 09:00:00" +%s) - $(date -u +%s)))
 case $off in -*) fk=$off ;; *) fk=+$off ;; esac
 port=$(free_port)
-start_bg exporter env LD_PRELOAD="$fakelib" FAKETIME="$fk" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+# FAKETIME_FORCE_MONOTONIC_FIX=0: libfaketime 0.9.10 otherwise rewrites the
+# deadline of a wait on a CLOCK_MONOTONIC condition variable (the scheduler's)
+# into the past, and the daemon spins a whole core between evaluations.
+start_bg exporter env LD_PRELOAD="$fakelib" FAKETIME="$fk" FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 \
 	"$BUILD/cs_exporter" --config.file "$T/cs.conf" --web.listen-address "127.0.0.1:$port"
 wait_http "http://127.0.0.1:$port/-/healthy" 30 || fail "exporter not up: $(tail -5 "$T/exporter.log")"
 
