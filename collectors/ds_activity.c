@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/hash.h"
+
 enum {
 	COL_Y_ACCOUNT,
 	COL_Y_USER,
@@ -447,14 +449,9 @@ static bool same_key(const char *a, const char *b)
 
 static uint32_t pair_hash(uint32_t account, const char *user)
 {
-	uint64_t h = ((uint64_t)account + 1) * UINT64_C(0x9e3779b97f4a7c15);
+	uint64_t h = (user ? hash_fnv1a(user, strlen(user)) : ~UINT64_C(0)) ^
+		     ((uint64_t)account + 1) * UINT64_C(0x9e3779b97f4a7c15);
 
-	for (const char *s = user; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(1099511628211);
-	}
-	if (!user)
-		h = ~h;
 	return (uint32_t)(h ^ (h >> 32));
 }
 

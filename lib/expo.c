@@ -14,6 +14,7 @@
  * different values never become one series (see escape_label_value).
  */
 #include "expo.h"
+#include "hash.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -32,16 +33,6 @@ struct strtab {
 	size_t nslots;
 };
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static const char *strtab_str(const struct strtab *t, uint32_t id)
 {
 	return t->arena.data + t->off[id];
@@ -53,7 +44,7 @@ static void strtab_rehash(struct strtab *t, size_t nslots)
 	t->slots = xcalloc(nslots, sizeof(*t->slots));
 	t->nslots = nslots;
 	for (size_t id = 0; id < t->n; id++) {
-		size_t i = hash_bytes(strtab_str(t, (uint32_t)id), t->len[id]) & (nslots - 1);
+		size_t i = hash_fnv1a(strtab_str(t, (uint32_t)id), t->len[id]) & (nslots - 1);
 		while (t->slots[i])
 			i = (i + 1) & (nslots - 1);
 		t->slots[i] = (uint32_t)id + 1;
@@ -63,7 +54,7 @@ static void strtab_rehash(struct strtab *t, size_t nslots)
 /* Returns the slot index where s is or would be. */
 static size_t strtab_probe(const struct strtab *t, const char *s, size_t n)
 {
-	size_t i = hash_bytes(s, n) & (t->nslots - 1);
+	size_t i = hash_fnv1a(s, n) & (t->nslots - 1);
 	for (;;) {
 		uint32_t v = t->slots[i];
 		if (!v)
@@ -186,7 +177,7 @@ void mset_free(struct mset *set)
 
 static size_t fam_probe(const struct mset *set, const char *name, size_t n)
 {
-	size_t i = hash_bytes(name, n) & (set->nslots - 1);
+	size_t i = hash_fnv1a(name, n) & (set->nslots - 1);
 	for (;;) {
 		uint32_t v = set->slots[i];
 		if (!v)
@@ -213,7 +204,7 @@ static void fam_rehash(struct mset *set, size_t nslots)
 	set->nslots = nslots;
 	for (size_t k = 0; k < set->nfam; k++) {
 		const struct family *f = set->fam[k];
-		size_t i = hash_bytes(f->name, f->namelen) & (nslots - 1);
+		size_t i = hash_fnv1a(f->name, f->namelen) & (nslots - 1);
 		while (set->slots[i])
 			i = (i + 1) & (nslots - 1);
 		set->slots[i] = (uint32_t)k + 1;
@@ -1177,7 +1168,7 @@ const char *expo_history_conflict(const struct expo_history *h)
 
 static uint64_t hkey_hash(size_t fam, const char *key, size_t len)
 {
-	return hash_bytes(key, len) ^ ((uint64_t)fam * 0x9E3779B97F4A7C15ULL);
+	return hash_fnv1a(key, len) ^ ((uint64_t)fam * 0x9E3779B97F4A7C15ULL);
 }
 
 static void htab_grow(struct expo_history *h)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hash.h"
 
 #define ARENA_BLOCK (1u << 20)
 
@@ -47,11 +48,7 @@ void arena_release(struct arena *a)
 
 static uint32_t hash_bytes(const char *s, size_t len)
 {
-	uint64_t h = UINT64_C(1469598103934665603);
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= UINT64_C(1099511628211);
-	}
+	uint64_t h = hash_fnv1a(s, len);
 	return (uint32_t)(h ^ (h >> 32));
 }
 

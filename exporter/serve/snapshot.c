@@ -115,8 +115,7 @@ struct snapshot {
 	char **expected;
 	size_t nexpected;
 
-	bool kpi_changed;	  /* since s->kpi was rendered */
-	struct kpi_part *kpi;	  /* the newest, one reference */
+	struct kpi_part *kpi;	  /* the newest, one reference; NULL: the good sets changed */
 	pthread_mutex_t cur_lock; /* only the pointer swap */
 	struct rendered *cur;
 };
@@ -172,6 +171,14 @@ static void kpi_unref(struct kpi_part *k)
 	}
 	pthread_mutex_destroy(&k->lock);
 	free(k);
+}
+
+/* The good sets changed: the next rendering renders the KPI part anew
+ * (renderings still holding the old one keep it until they go). */
+static void kpi_drop(struct snapshot *s)
+{
+	kpi_unref(s->kpi);
+	s->kpi = NULL;
 }
 
 void snapshot_unref(const struct rendered *cr)
@@ -429,11 +436,8 @@ static void render_locked(struct snapshot *s)
 {
 	if (s->offline)
 		return;
-	if (!s->kpi || s->kpi_changed) {
-		kpi_unref(s->kpi);
+	if (!s->kpi)
 		s->kpi = kpi_render(s);
-		s->kpi_changed = false;
-	}
 	struct rendered *r = xcalloc(1, sizeof(*r));
 	atomic_init(&r->refs, 1);
 	atomic_fetch_add(&s->kpi->refs, 1);
@@ -570,7 +574,7 @@ void snapshot_configure(struct snapshot *s, const struct cs_config *cfg)
 		s->expected[s->nexpected++] = xstrdup(cfg->web.expected_rejections[i]);
 	free(s->config_path);
 	s->config_path = xstrdup(cfg->path);
-	s->kpi_changed = true; /* collectors may have come or gone */
+	kpi_drop(s); /* collectors may have come or gone */
 	render_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -605,7 +609,7 @@ static void publish_collector(struct snapshot *s, const struct cs_result *res,
 		mset_free(c->good);
 		c->good = r->set;
 		r->set = NULL;
-		s->kpi_changed = true;
+		kpi_drop(s);
 		c->series = mset_series(c->good);
 		/* Adding 0 creates the series, so the counter exists before
 		 * its first fold and rate() sees the first increase. */
@@ -728,7 +732,7 @@ void snapshot_tick(struct snapshot *s)
 			mset_free(c->good);
 			c->good = NULL;
 			c->series = 0;
-			s->kpi_changed = true;
+			kpi_drop(s);
 		}
 	}
 	render_locked(s);
